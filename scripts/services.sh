@@ -1,0 +1,330 @@
+#!/usr/bin/env bash
+# Start/stop a real Redis and a real Apache Kafka (KRaft, single combined
+# broker+controller node) on 127.0.0.1 for tests and CI.
+#
+#   bash scripts/services.sh up     [redis|kafka|all]   (default: all)
+#   bash scripts/services.sh down   [redis|kafka|all]   (default: all)
+#   bash scripts/services.sh status
+#   bash scripts/services.sh env     # eval "$(bash scripts/services.sh env)"
+#
+# Works from nothing: installs redis-server (and java/maven if missing) with
+# apt-get, resolves Kafka from Maven Central with scripts/kafka/pom.xml into
+# ${DLQ_KAFKA_CACHE:-~/.cache/dlq-kafka}/<version>/lib. Idempotent: `up` leaves
+# a service alone when it already answers on its port.
+#
+# Environment:
+#   DLQ_REDIS_PORT (16379)  DLQ_KAFKA_PORT (19092)  DLQ_KAFKA_CONTROLLER_PORT (19093)
+#   DLQ_SERVICES_DIR ($REPO/.services)   state: data dirs, pid files, logs
+#   DLQ_KAFKA_CACHE (~/.cache/dlq-kafka) DLQ_KAFKA_VERSION (the pom's default)
+#   DLQ_KAFKA_HEAP ("-Xmx512m -Xms256m") DLQ_REDIS_TIMEOUT (20) DLQ_KAFKA_TIMEOUT (90)
+set -euo pipefail
+
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+STATE="${DLQ_SERVICES_DIR:-$REPO/.services}"
+REDIS_PORT="${DLQ_REDIS_PORT:-16379}"
+KAFKA_PORT="${DLQ_KAFKA_PORT:-19092}"
+KAFKA_CTRL_PORT="${DLQ_KAFKA_CONTROLLER_PORT:-19093}"
+KAFKA_POM="$REPO/scripts/kafka/pom.xml"
+KAFKA_LOG4J="$REPO/scripts/kafka/log4j2.properties"
+KAFKA_VERSION="${DLQ_KAFKA_VERSION:-$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$KAFKA_POM")}"
+KAFKA_CACHE="${DLQ_KAFKA_CACHE:-${HOME:-/root}/.cache/dlq-kafka}"
+KAFKA_LIB="$KAFKA_CACHE/$KAFKA_VERSION/lib"
+KAFKA_HEAP="${DLQ_KAFKA_HEAP:--Xmx512m -Xms256m}"
+REDIS_TIMEOUT="${DLQ_REDIS_TIMEOUT:-20}"
+KAFKA_TIMEOUT="${DLQ_KAFKA_TIMEOUT:-90}"
+
+log() { printf 'services: %s\n' "$*" >&2; }
+die() { printf 'services: error: %s\n' "$*" >&2; exit 1; }
+
+# ---------------------------------------------------------------- helpers ---
+
+as_root() {
+  if [[ $(id -u) -eq 0 ]]; then "$@"
+  elif command -v sudo >/dev/null 2>&1; then sudo -n "$@"
+  else die "need root (or sudo) to run: $*"
+  fi
+}
+
+# apt_install PKG... — non-interactive; runs `apt-get update` and retries once
+# if the first attempt fails (fresh machine with empty or stale lists).
+apt_install() {
+  command -v apt-get >/dev/null 2>&1 || die "apt-get not found; install $* yourself"
+  log "installing $* with apt-get"
+  local apt=(env DEBIAN_FRONTEND=noninteractive apt-get -y -q -o DPkg::Lock::Timeout=300
+             -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold)
+  if ! as_root "${apt[@]}" install --no-install-recommends "$@" >"$STATE/apt.log" 2>&1; then
+    as_root "${apt[@]}" update >>"$STATE/apt.log" 2>&1 || true
+    as_root "${apt[@]}" install --no-install-recommends "$@" >>"$STATE/apt.log" 2>&1 ||
+      { tail -n 20 "$STATE/apt.log" >&2; die "apt-get install $* failed (log: $STATE/apt.log)"; }
+  fi
+}
+
+pid_alive() { [[ -n "${1:-}" ]] && kill -0 "$1" 2>/dev/null; }
+read_pid() { [[ -s "$1" ]] && tr -dc '0-9' <"$1" || true; }
+
+# wait_pid_exit PID SECONDS — 0 if the process is gone within SECONDS.
+wait_pid_exit() {
+  local pid=$1 deadline=$((SECONDS + $2))
+  while pid_alive "$pid"; do
+    ((SECONDS < deadline)) || return 1
+    sleep 0.2
+  done
+}
+
+# Serialize concurrent invocations (e.g. parallel test workers calling `up`).
+take_lock() {
+  mkdir -p "$STATE"
+  if command -v flock >/dev/null 2>&1; then
+    exec 9>"$STATE/.lock"
+    flock -w 300 9 || die "timed out waiting for $STATE/.lock"
+  fi
+}
+
+# ------------------------------------------------------------------ redis ---
+
+REDIS_DIR="$STATE/redis"
+REDIS_PID="$REDIS_DIR/redis.pid"
+REDIS_LOG="$REDIS_DIR/redis.log"
+
+redis_ping() {
+  command -v redis-cli >/dev/null 2>&1 || return 1
+  [[ "$(timeout 3 redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping 2>/dev/null)" == PONG ]]
+}
+
+redis_up() {
+  if redis_ping; then log "redis already answering on 127.0.0.1:$REDIS_PORT"; return 0; fi
+  command -v redis-server >/dev/null 2>&1 && command -v redis-cli >/dev/null 2>&1 ||
+    apt_install redis-server
+  mkdir -p "$REDIS_DIR"
+  rm -f "$REDIS_PID"
+  redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --daemonize yes \
+    --pidfile "$REDIS_PID" --logfile "$REDIS_LOG" --dir "$REDIS_DIR" \
+    --save '' --appendonly no >/dev/null ||
+    { tail -n 20 "$REDIS_LOG" >&2 2>/dev/null || true; die "redis-server failed to start"; }
+  local deadline=$((SECONDS + REDIS_TIMEOUT))
+  until redis_ping; do
+    if ((SECONDS >= deadline)); then
+      tail -n 20 "$REDIS_LOG" >&2 2>/dev/null || true
+      die "redis did not answer PING on 127.0.0.1:$REDIS_PORT within ${REDIS_TIMEOUT}s (log: $REDIS_LOG)"
+    fi
+    sleep 0.1
+  done
+  log "redis up on 127.0.0.1:$REDIS_PORT (pid $(read_pid "$REDIS_PID"))"
+}
+
+redis_down() {
+  local pid; pid=$(read_pid "$REDIS_PID")
+  if ! pid_alive "$pid"; then
+    if redis_ping; then log "redis on :$REDIS_PORT was not started by this script (no pid in $REDIS_PID); leaving it"
+    else log "redis not running"; fi
+    rm -f "$REDIS_PID"; return 0
+  fi
+  timeout 5 redis-cli -h 127.0.0.1 -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1 || true
+  if ! wait_pid_exit "$pid" 10; then
+    kill -TERM "$pid" 2>/dev/null || true
+    wait_pid_exit "$pid" 5 || kill -KILL "$pid" 2>/dev/null || true
+  fi
+  rm -f "$REDIS_PID"
+  log "redis stopped"
+}
+
+# ------------------------------------------------------------------ kafka ---
+
+KAFKA_DIR="$STATE/kafka"
+KAFKA_DATA="$KAFKA_DIR/data"
+KAFKA_PID="$KAFKA_DIR/kafka.pid"
+KAFKA_LOGFILE="$KAFKA_DIR/kafka.log"
+KAFKA_PROPS="$KAFKA_DIR/server.properties"
+
+# A real Kafka request over bash's /dev/tcp: ApiVersions v0 (api_key 18),
+# correlation id 7, client id "ok". The broker's listener only accepts once the
+# broker has caught up with the metadata log and started, so an answer with
+# the same correlation id and error_code 0 means it is ready for clients.
+kafka_probe() {
+  timeout 5 bash -c '
+    exec 3<>"/dev/tcp/127.0.0.1/$1" || exit 1
+    printf "\x00\x00\x00\x0c\x00\x12\x00\x00\x00\x00\x00\x07\x00\x02ok" >&3
+    resp=$(head -c 10 <&3 | od -An -tx1 | tr -d " \n")
+    [[ $resp == ????????000000070000 ]]' _ "$KAFKA_PORT" 2>/dev/null
+}
+
+kafka_port_open() { timeout 2 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1"' _ "$1" 2>/dev/null; }
+
+ensure_java() {
+  command -v java >/dev/null 2>&1 || apt_install openjdk-17-jre-headless
+  local v; v=$(java -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.specification.version = //p')
+  [[ "${v%%.*}" -ge 17 ]] 2>/dev/null || die "Kafka $KAFKA_VERSION needs Java 17+ (found ${v:-unknown})"
+}
+
+kafka_fetch() {
+  [[ -f "$KAFKA_LIB/kafka_2.13-$KAFKA_VERSION.jar" ]] && return 0
+  command -v mvn >/dev/null 2>&1 || apt_install maven
+  log "resolving Kafka $KAFKA_VERSION from Maven Central into $KAFKA_LIB"
+  mkdir -p "$KAFKA_CACHE/$KAFKA_VERSION"
+  local tmp="$KAFKA_CACHE/$KAFKA_VERSION/lib.tmp.$$" mlog="$KAFKA_CACHE/$KAFKA_VERSION/mvn.log"
+  rm -rf "$tmp"
+  if ! mvn -B -q -f "$KAFKA_POM" -Dkafka.version="$KAFKA_VERSION" \
+       dependency:copy-dependencies -DoutputDirectory="$tmp" -DincludeScope=runtime >"$mlog" 2>&1; then
+    rm -rf "$tmp"; tail -n 30 "$mlog" >&2; die "maven could not resolve Kafka $KAFKA_VERSION (log: $mlog)"
+  fi
+  [[ -f "$tmp/kafka_2.13-$KAFKA_VERSION.jar" ]] || { rm -rf "$tmp"; die "kafka_2.13-$KAFKA_VERSION.jar missing after resolve"; }
+  rm -rf "$KAFKA_LIB"
+  mv "$tmp" "$KAFKA_LIB"   # atomic: a half-copied lib dir is never mistaken for a complete one
+}
+
+kafka_write_props() {
+  mkdir -p "$KAFKA_DIR"
+  cat >"$KAFKA_PROPS" <<EOF
+# generated by scripts/services.sh — single combined broker+controller for tests
+process.roles=broker,controller
+node.id=1
+controller.quorum.bootstrap.servers=127.0.0.1:$KAFKA_CTRL_PORT
+listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CTRL_PORT
+advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CTRL_PORT
+inter.broker.listener.name=PLAINTEXT
+controller.listener.names=CONTROLLER
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+log.dirs=$KAFKA_DATA
+num.network.threads=2
+num.io.threads=4
+num.recovery.threads.per.data.dir=1
+num.partitions=1
+default.replication.factor=1
+min.insync.replicas=1
+auto.create.topics.enable=false
+delete.topic.enable=true
+offsets.topic.replication.factor=1
+offsets.topic.num.partitions=1
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+transaction.state.log.num.partitions=1
+share.coordinator.state.topic.replication.factor=1
+share.coordinator.state.topic.min.isr=1
+group.initial.rebalance.delay.ms=0
+log.flush.interval.messages=9223372036854775807
+EOF
+}
+
+# Kafka cluster ids are 16 random bytes, base64url without padding (22 chars);
+# avoid a leading '-' (looks like a flag), as StorageTool random-uuid does.
+kafka_cluster_id() {
+  local id
+  while :; do
+    id=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')
+    [[ $id != -* ]] && { printf '%s' "$id"; return; }
+  done
+}
+
+kafka_java() { java -cp "$KAFKA_LIB/*" -Dlog4j2.configurationFile="$KAFKA_LOG4J" "$@"; }
+
+kafka_up() {
+  if kafka_probe; then log "kafka already answering on 127.0.0.1:$KAFKA_PORT"; return 0; fi
+  local pid port; pid=$(read_pid "$KAFKA_PID")
+  if pid_alive "$pid"; then
+    log "kafka pid $pid exists but does not answer; restarting it"
+    kafka_down
+  fi
+  for port in "$KAFKA_PORT" "$KAFKA_CTRL_PORT"; do
+    if kafka_port_open "$port"; then
+      die "127.0.0.1:$port is in use by something that is not a ready Kafka broker"
+    fi
+  done
+  ensure_java
+  kafka_fetch
+  kafka_write_props
+  if [[ ! -f "$KAFKA_DATA/meta.properties" ]]; then
+    rm -rf "$KAFKA_DATA"
+    # 4.x dynamic quorum (controller.quorum.bootstrap.servers) needs --standalone
+    # for a single controller; share groups stay off (share.version=0).
+    kafka_java kafka.tools.StorageTool format -t "$(kafka_cluster_id)" -c "$KAFKA_PROPS" \
+      --standalone --feature share.version=0 >"$KAFKA_DIR/format.log" 2>&1 ||
+      { cat "$KAFKA_DIR/format.log" >&2; die "kafka storage format failed"; }
+  fi
+  : >"$KAFKA_LOGFILE"
+  # shellcheck disable=SC2086  # KAFKA_HEAP is a list of JVM flags
+  nohup java -cp "$KAFKA_LIB/*" $KAFKA_HEAP -XX:+UseSerialGC -XX:TieredStopAtLevel=1 \
+    -Djava.awt.headless=true -Dlog4j2.configurationFile="$KAFKA_LOG4J" \
+    -Dkafka.logs.dir="$KAFKA_DIR" \
+    kafka.Kafka "$KAFKA_PROPS" >>"$KAFKA_LOGFILE" 2>&1 </dev/null &
+  pid=$!
+  echo "$pid" >"$KAFKA_PID"
+  local deadline=$((SECONDS + KAFKA_TIMEOUT))
+  until kafka_probe; do
+    if ! pid_alive "$pid"; then
+      tail -n 40 "$KAFKA_LOGFILE" >&2
+      rm -f "$KAFKA_PID"
+      die "kafka exited during startup (log: $KAFKA_LOGFILE)"
+    fi
+    if ((SECONDS >= deadline)); then
+      tail -n 40 "$KAFKA_LOGFILE" >&2
+      die "kafka did not answer on 127.0.0.1:$KAFKA_PORT within ${KAFKA_TIMEOUT}s (pid $pid still running; log: $KAFKA_LOGFILE)"
+    fi
+    sleep 0.25
+  done
+  log "kafka $KAFKA_VERSION up on 127.0.0.1:$KAFKA_PORT (pid $pid)"
+}
+
+kafka_down() {
+  local pid; pid=$(read_pid "$KAFKA_PID")
+  if pid_alive "$pid"; then
+    kill -TERM "$pid" 2>/dev/null || true
+    if ! wait_pid_exit "$pid" 30; then
+      log "kafka pid $pid did not exit within 30s of SIGTERM; sending SIGKILL"
+      kill -KILL "$pid" 2>/dev/null || true
+      wait_pid_exit "$pid" 10 || die "kafka pid $pid survived SIGKILL"
+    fi
+    log "kafka stopped"
+  elif kafka_probe; then
+    log "kafka on :$KAFKA_PORT was not started by this script (no pid in $KAFKA_PID); leaving it"
+    return 0
+  else
+    log "kafka not running"
+  fi
+  rm -f "$KAFKA_PID"
+  rm -rf "$KAFKA_DATA"   # next `up` starts from an empty, freshly formatted cluster
+}
+
+# ------------------------------------------------------------------- main ---
+
+status() {
+  local pid
+  pid=$(read_pid "$REDIS_PID")
+  if redis_ping; then echo "redis: up on 127.0.0.1:$REDIS_PORT${pid:+ (pid $pid)}"
+  else echo "redis: down (127.0.0.1:$REDIS_PORT)"; fi
+  pid=$(read_pid "$KAFKA_PID")
+  if kafka_probe; then echo "kafka: up on 127.0.0.1:$KAFKA_PORT${pid:+ (pid $pid)} version $KAFKA_VERSION"
+  elif pid_alive "$pid"; then echo "kafka: starting or unhealthy (pid $pid, not answering on 127.0.0.1:$KAFKA_PORT)"
+  else echo "kafka: down (127.0.0.1:$KAFKA_PORT)"; fi
+}
+
+print_env() {
+  echo "export DLQ_TEST_REDIS_URL=redis://127.0.0.1:$REDIS_PORT"
+  echo "export DLQ_TEST_KAFKA_BROKERS=127.0.0.1:$KAFKA_PORT"
+}
+
+usage() {
+  echo "usage: $0 up|down [redis|kafka|all] | status | env" >&2
+  exit 2
+}
+
+main() {
+  local cmd="${1:-}" what="${2:-all}"
+  case "$what" in redis|kafka|all) ;; *) usage ;; esac
+  case "$cmd" in
+    up)
+      take_lock
+      if [[ $what == redis || $what == all ]]; then redis_up; fi
+      if [[ $what == kafka || $what == all ]]; then kafka_up; fi
+      ;;
+    down)
+      take_lock
+      if [[ $what == kafka || $what == all ]]; then kafka_down; fi
+      if [[ $what == redis || $what == all ]]; then redis_down; fi
+      ;;
+    status) status ;;
+    env) print_env ;;
+    *) usage ;;
+  esac
+}
+
+main "$@"

@@ -1,0 +1,147 @@
+import {createReadStream} from 'node:fs'
+import {open} from 'node:fs/promises'
+import {createGunzip} from 'node:zlib'
+import type {Segment} from './layout.js'
+
+/** Lines longer than this are reported as unreadable instead of being held in memory. */
+export const MAX_LINE_BYTES = 64 * 1024 * 1024
+const START_BYTES = 4 * 1024 * 1024
+/** How much of an over-long line is kept to show the user what it was. */
+export const OVERSIZED_HEAD_BYTES = 64 * 1024
+
+/**
+ * A run of whole lines, each ending in `\n`, except at end of file where the last line may
+ * lack one (`partialTail`). `buf` is reused by the next chunk: copy whatever must be kept.
+ */
+export interface LinesChunk {
+  type: 'lines'
+  buf: Buffer
+  /** Offset in the (decompressed) segment of buf[0]. */
+  byteOffset: number
+  partialTail: boolean
+}
+
+/** One line longer than MAX_LINE_BYTES: only its start is kept. */
+export interface OversizedLine {
+  type: 'oversized'
+  byteOffset: number
+  length: number
+  head: Buffer
+  terminated: boolean
+}
+
+export type Chunk = LinesChunk | OversizedLine
+
+type Fill = (buf: Buffer, at: number, length: number) => Promise<number>
+
+async function* assemble(fill: Fill, startByte: number, signal?: AbortSignal): AsyncGenerator<Chunk> {
+  let buf = Buffer.allocUnsafe(START_BYTES)
+  let carry = 0
+  let chunkStart = startByte
+  for (;;) {
+    if (signal?.aborted) return
+    if (carry === buf.length) {
+      if (buf.length >= MAX_LINE_BYTES) {
+        yield* skipOversized(fill, buf, chunkStart)
+        return
+      }
+      const bigger = Buffer.allocUnsafe(Math.min(buf.length * 2, MAX_LINE_BYTES))
+      buf.copy(bigger, 0, 0, carry)
+      buf = bigger
+    }
+    const n = await fill(buf, carry, buf.length - carry)
+    const total = carry + n
+    if (n === 0) {
+      if (total > 0) yield {type: 'lines', buf: buf.subarray(0, total), byteOffset: chunkStart, partialTail: true}
+      return
+    }
+    const lastNl = buf.lastIndexOf(10, total - 1)
+    if (lastNl < 0) {
+      carry = total
+      continue
+    }
+    yield {type: 'lines', buf: buf.subarray(0, lastNl + 1), byteOffset: chunkStart, partialTail: false}
+    carry = total - (lastNl + 1)
+    buf.copy(buf, 0, lastNl + 1, total)
+    chunkStart += lastNl + 1
+  }
+
+  // Over-long line: keep its head, read on to its newline, then continue normally.
+  async function* skipOversized(f: Fill, full: Buffer, at: number): AsyncGenerator<Chunk> {
+    const head = Buffer.from(full.subarray(0, OVERSIZED_HEAD_BYTES))
+    let length = full.length
+    const scratch = full
+    for (;;) {
+      const n = await f(scratch, 0, scratch.length)
+      if (n === 0) {
+        yield {type: 'oversized', byteOffset: at, length, head, terminated: false}
+        return
+      }
+      const nl = scratch.indexOf(10)
+      if (nl < 0 || nl >= n) {
+        length += n
+        continue
+      }
+      length += nl
+      yield {type: 'oversized', byteOffset: at, length, head, terminated: true}
+      // Whatever follows the newline is ordinary lines again: hand it back through a fresh assembly.
+      let rest = Buffer.from(scratch.subarray(nl + 1, n))
+      const refill: Fill = async (b, pos, len) => {
+        if (rest.length === 0) return f(b, pos, len)
+        const k = Math.min(len, rest.length)
+        rest.copy(b, pos, 0, k)
+        rest = rest.subarray(k)
+        return k
+      }
+      yield* assemble(refill, at + length + 1, signal)
+      return
+    }
+  }
+}
+
+/** Chunks of a plain file from a byte offset (seekable). */
+export async function* plainChunks(path: string, startByte: number, signal?: AbortSignal): AsyncGenerator<Chunk> {
+  const fh = await open(path, 'r')
+  try {
+    let pos = startByte
+    const fill: Fill = async (buf, at, length) => {
+      const {bytesRead} = await fh.read(buf, at, length, pos)
+      pos += bytesRead
+      return bytesRead
+    }
+    yield* assemble(fill, startByte, signal)
+  } finally {
+    await fh.close()
+  }
+}
+
+/** Chunks of a gzip file, decompressed from its start (gzip cannot seek). */
+export async function* gzipChunks(path: string, signal?: AbortSignal): AsyncGenerator<Chunk> {
+  const stream = createReadStream(path, {highWaterMark: 1024 * 1024}).pipe(createGunzip())
+  const it = stream[Symbol.asyncIterator]() as AsyncIterator<Buffer>
+  let pending: Buffer | null = null
+  const fill: Fill = async (buf, at, length) => {
+    if (pending === null || pending.length === 0) {
+      const next = await it.next()
+      if (next.done) return 0
+      pending = next.value
+    }
+    const k = Math.min(length, pending.length)
+    pending.copy(buf, at, 0, k)
+    pending = pending.subarray(k)
+    return k
+  }
+  try {
+    yield* assemble(fill, 0, signal)
+  } finally {
+    stream.destroy()
+  }
+}
+
+export function segmentChunks(seg: Segment, startByte: number, signal?: AbortSignal): AsyncGenerator<Chunk> {
+  if (seg.gzip) {
+    if (startByte !== 0) throw new Error('internal: gzip segments are read from their start')
+    return gzipChunks(seg.path, signal)
+  }
+  return plainChunks(seg.path, startByte, signal)
+}

@@ -1,0 +1,51 @@
+import {Command, Errors, Flags} from '@oclif/core'
+import {DlqError, EXIT_CODES_HELP} from '../core/errors.js'
+import {escapeText, safeJson} from '../output/escape.js'
+
+/**
+ * Every dlq command: `--json`, and the one place where errors become exit codes
+ * (product.md) and, with `--json`, a JSON error document on stdout.
+ */
+export abstract class BaseCommand extends Command {
+  static override baseFlags = {
+    json: Flags.boolean({description: 'Print the result (or the error) as one JSON document on stdout.', env: 'DLQ_JSON'}),
+  }
+
+  static exitCodesHelp = EXIT_CODES_HELP
+
+  protected out(text: string): void {
+    if (text) process.stdout.write(text)
+  }
+
+  protected note(text: string): void {
+    if (text) process.stderr.write(text.endsWith('\n') ? text : text + '\n')
+  }
+
+  protected jsonRequested(): boolean {
+    return this.argv.includes('--json') || process.env.DLQ_JSON === '1' || process.env.DLQ_JSON === 'true'
+  }
+
+  override async catch(err: Error & {oclif?: {exit?: number}; code?: string}): Promise<never> {
+    if (err instanceof Errors.ExitError) throw err
+    let exitCode = 1
+    let code = 'failure'
+    let details: unknown
+    if (err instanceof DlqError) {
+      exitCode = err.exitCode
+      code = err.code
+      details = err.details
+    } else if (err instanceof Errors.CLIError) {
+      // oclif's own parse errors (unknown flag, bad option, missing argument) are usage errors.
+      exitCode = 2
+      code = 'usage'
+    }
+    const message = err.message.replace(/^Error: /, '')
+    if (this.jsonRequested()) {
+      process.stdout.write(safeJson({error: {code, exitCode, message, ...(details === undefined ? {} : {details})}}, 2) + '\n')
+    }
+    process.stderr.write(`Error: ${escapeText(message).replace(/\\n/g, '\n       ')}\n`)
+    if (exitCode === 1 && !(err instanceof DlqError) && process.env.DLQ_DEBUG) process.stderr.write(`${err.stack}\n`)
+    this.exit(exitCode)
+    throw err
+  }
+}

@@ -1,0 +1,50 @@
+import {Args, Flags} from '@oclif/core'
+import {DEFAULT_PAYLOAD_LIMIT, MAX_PAYLOAD_LIMIT} from '../core/message.js'
+import {DEFAULT_LIMIT, MAX_LIMIT} from '../core/reader.js'
+import {UsageError} from '../core/errors.js'
+import type {FilterSpec} from '../core/filter.js'
+
+export const sourceArg = Args.string({
+  description: 'The DLQ: a file (.ndjson, .ndjson.gz, file:PATH), a rotated directory, kafka://host:port/topic or redis://host:port/stream',
+  required: true,
+})
+
+/** The filter language of product.md, shared by inspect, browse, replay --all and stats. */
+export const filterFlags = {
+  filter: Flags.string({
+    char: 'f',
+    multiple: true,
+    description: 'FIELD OP VALUE, repeatable, all must match. OP: = != ~ < > <= >=. Fields: reason, source.topic, source.partition, source.offset, retries, key, header.NAME, metadata.NAME, payload, payload.JSON.PATH, convention, timestamp',
+    helpValue: 'EXPR',
+  }),
+  grep: Flags.string({description: 'Only messages whose payload contains TEXT.', helpValue: 'TEXT'}),
+  since: Flags.string({description: 'Only messages at or after TIME (ISO 8601, epoch ms, or relative like -2h).', helpValue: 'TIME'}),
+  until: Flags.string({description: 'Only messages at or before TIME.', helpValue: 'TIME'}),
+}
+
+export function filterSpec(flags: {filter?: string[]; grep?: string; since?: string; until?: string}): FilterSpec {
+  return {filters: flags.filter, grep: flags.grep, since: flags.since, until: flags.until}
+}
+
+export const pageFlags = {
+  from: Flags.string({description: 'Start at this position (as printed by inspect).', helpValue: 'POS'}),
+  limit: Flags.integer({
+    char: 'n',
+    description: `Messages per page (max ${MAX_LIMIT}).`,
+    default: DEFAULT_LIMIT,
+    env: 'DLQ_LIMIT',
+  }),
+  'payload-limit': Flags.integer({
+    description: `Bytes of each payload to show (max ${MAX_PAYLOAD_LIMIT}).`,
+    default: DEFAULT_PAYLOAD_LIMIT,
+    env: 'DLQ_PAYLOAD_LIMIT',
+    helpValue: 'BYTES',
+  }),
+  'no-payload': Flags.boolean({description: 'Leave payloads out (sizes only).'}),
+}
+
+export function checkPayloadLimit(n: number): number {
+  if (!Number.isInteger(n) || n < 0) throw new UsageError(`--payload-limit ${n}: must be a whole number of bytes from 0 to ${MAX_PAYLOAD_LIMIT}`)
+  if (n > MAX_PAYLOAD_LIMIT) throw new UsageError(`--payload-limit ${n}: the most is ${MAX_PAYLOAD_LIMIT} bytes (1 MiB)`)
+  return n
+}

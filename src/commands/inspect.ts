@@ -1,0 +1,47 @@
+import {Flags} from '@oclif/core'
+import {BaseCommand} from '../cli/base-command.js'
+import {checkPayloadLimit, filterFlags, filterSpec, pageFlags, sourceArg} from '../cli/flags.js'
+import {buildFilter} from '../core/filter.js'
+import {inspectPage} from '../core/inspect.js'
+import {openReader} from '../core/source.js'
+import {OUTPUT_FORMATS, renderInspect, type OutputFormat} from '../output/records.js'
+
+export default class Inspect extends BaseCommand {
+  static override summary = 'Show one page of messages from a DLQ.'
+  static override description = `Reads one page from SOURCE, starting at --from (default: the first message), and prints
+each message's position, time, source, reason, retries, key and a payload preview. The last
+line says where the next page starts. Reads only what the page needs.
+
+${BaseCommand.exitCodesHelp}`
+
+  static override examples = [
+    '<%= config.bin %> inspect fixtures/spring.ndjson',
+    '<%= config.bin %> inspect /var/spool/dfe/dlq/ingest --from 1200 --limit 20',
+    "<%= config.bin %> inspect fixtures/mixed.ndjson --filter 'reason=parse_error' --output wide",
+    '<%= config.bin %> inspect kafka://127.0.0.1:9092/orders-dlt --from 2:1500 --json',
+    '<%= config.bin %> inspect fixtures/hyperi.ndjson --output ndjson > export.ndjson',
+  ]
+
+  static override args = {source: sourceArg}
+  static override flags = {
+    ...pageFlags,
+    ...filterFlags,
+    output: Flags.string({char: 'o', options: OUTPUT_FORMATS, default: 'table', description: 'Output format.', env: 'DLQ_OUTPUT'}),
+  }
+
+  async run(): Promise<void> {
+    const {args, flags} = await this.parse(Inspect)
+    const payload = {payloadLimit: checkPayloadLimit(flags['payload-limit']), noPayload: flags['no-payload']}
+    const filter = buildFilter(filterSpec(flags))
+    const format: OutputFormat = flags.json ? 'json' : (flags.output as OutputFormat)
+    const reader = await openReader(args.source)
+    try {
+      const result = await inspectPage(reader, {from: flags.from, limit: flags.limit, filter})
+      const rendered = renderInspect(result, format, payload)
+      this.out(rendered.stdout)
+      this.note(rendered.stderr)
+    } finally {
+      await reader.close()
+    }
+  }
+}

@@ -1,0 +1,71 @@
+/** Byte-level helpers shared by the conventions and the backends. */
+
+const strictUtf8 = new TextDecoder('utf-8', {fatal: true, ignoreBOM: true})
+
+/** The bytes as text when they are valid UTF-8, otherwise null. */
+export function utf8OrNull(buf: Buffer): string | null {
+  // Pure ASCII is by far the common case and needs no validating decoder.
+  if (isAscii(buf)) return buf.toString('latin1')
+  try {
+    return strictUtf8.decode(buf)
+  } catch {
+    return null
+  }
+}
+
+function isAscii(buf: Buffer): boolean {
+  for (let i = 0; i < buf.length; i++) if (buf[i] > 0x7f) return false
+  return true
+}
+
+export type TextOrBase64 = string | {base64: string}
+
+/** product.md: text when valid UTF-8, `{"base64": "…"}` otherwise. */
+export function textOrBase64(buf: Buffer): TextOrBase64 {
+  const text = utf8OrNull(buf)
+  return text === null ? {base64: buf.toString('base64')} : text
+}
+
+/** Inverse of textOrBase64, for reading dlq's own NDJSON back. Returns null for anything else. */
+export function fromTextOrBase64(v: unknown): Buffer | null {
+  if (typeof v === 'string') return Buffer.from(v, 'utf8')
+  if (v && typeof v === 'object' && typeof (v as {base64?: unknown}).base64 === 'string') {
+    return decodeBase64Strict((v as {base64: string}).base64)
+  }
+  return null
+}
+
+const BASE64_RE = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/
+
+/** Standard base64 with padding; anything else (Node's decoder is lenient) is rejected with null. */
+export function decodeBase64Strict(s: string): Buffer | null {
+  if (s.length % 4 !== 0 || !BASE64_RE.test(s)) return null
+  return Buffer.from(s, 'base64')
+}
+
+const DECIMAL_RE = /^-?[0-9]+$/
+
+/**
+ * conventions.md rule 3: ASCII decimal first; else 4 bytes i32be, 8 bytes i64be, any other
+ * length big-endian two's complement. Values beyond 2^53 stay exact only as far as a JS number can.
+ */
+export function decodeNumber(buf: Buffer | null): number | null {
+  if (buf === null || buf.length === 0) return null
+  const ascii = buf.length <= 20 ? buf.toString('latin1') : ''
+  if (DECIMAL_RE.test(ascii)) return Number(ascii)
+  if (buf.length === 4) return buf.readInt32BE(0)
+  if (buf.length === 8) return Number(buf.readBigInt64BE(0))
+  if (buf.length > 8) return null
+  let v = 0n
+  for (const b of buf) v = (v << 8n) | BigInt(b)
+  const bits = BigInt(buf.length * 8)
+  if (buf[0] & 0x80) v -= 1n << bits
+  return Number(v)
+}
+
+/** A decimal or binary number header, as a metadata value: the number, or the raw bytes when not a number. */
+export function numberOrRaw(buf: Buffer | null): number | TextOrBase64 | null {
+  if (buf === null) return null
+  const n = decodeNumber(buf)
+  return n === null ? textOrBase64(buf) : n
+}

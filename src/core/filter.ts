@@ -1,0 +1,237 @@
+import {utf8OrNull} from './bytes.js'
+import {UsageError} from './errors.js'
+import type {DecodedRecord, MetadataValue} from './record.js'
+import {parseTime} from './time.js'
+
+/**
+ * The filter language of product.md: `FIELD OP VALUE`, every expression must match.
+ * A RecordFilter is built once per command and evaluated per record.
+ */
+export type Op = '=' | '!=' | '~' | '<' | '>' | '<=' | '>='
+
+export interface FilterSpec {
+  filters?: string[]
+  grep?: string
+  since?: string
+  until?: string
+}
+
+export interface RecordFilter {
+  /** The expressions as the user gave them, for display. */
+  readonly text: string[]
+  matches(rec: DecodedRecord): boolean
+  /**
+   * Byte strings that any stored form of a matching entry contains literally unless the
+   * stored form escapes or encodes text. The file backend uses them to skip lines without
+   * parsing them (see backends/file/prefilter.ts for the exact rule).
+   */
+  readonly needles: Buffer[]
+  /** Time bounds on `timestamp` (epoch ms, inclusive) that stores can use to seek. */
+  readonly since: number | null
+  readonly until: number | null
+  readonly isEmpty: boolean
+}
+
+type Value = string | number | null | Array<string | number | null>
+type Getter = (rec: DecodedRecord, ctx: EvalCache) => Value
+interface EvalCache {
+  json?: unknown
+  jsonParsed?: boolean
+}
+
+const NUMERIC_FIELDS = new Set(['source.partition', 'source.offset', 'retries'])
+const TIME_FIELDS = new Set(['timestamp', 'deadLetteredAt'])
+/** Fields whose text appears literally in a stored line when it is stored as text. */
+const LITERAL_FIELDS = new Set(['reason', 'source.topic', 'source.group', 'key'])
+
+const PLAIN: Record<string, Getter> = {
+  position: (r) => r.position,
+  reason: (r) => r.reason,
+  'source.topic': (r) => r.source.topic,
+  'source.partition': (r) => r.source.partition,
+  'source.offset': (r) => r.source.offset,
+  'source.group': (r) => r.source.group,
+  retries: (r) => r.retries,
+  key: (r) => (r.key === null ? null : (utf8OrNull(r.key) ?? r.key.toString('latin1'))),
+  convention: (r) => r.convention,
+  timestamp: (r) => r.timestamp,
+  deadLetteredAt: (r) => r.deadLetteredAt,
+  payload: (r) => (r.payload === null ? null : r.payload.toString('utf8')),
+}
+
+export const FILTER_FIELDS = [...Object.keys(PLAIN), 'header.NAME', 'metadata.NAME', 'payload.JSON.PATH']
+
+function metadataValue(v: MetadataValue | undefined): Value {
+  if (v === undefined || v === null) return null
+  if (Array.isArray(v)) return v.map((x) => metadataValue(x) as string | number | null)
+  if (typeof v === 'object') return v.base64
+  if (typeof v === 'boolean') return String(v)
+  return v
+}
+
+function jsonPayload(r: DecodedRecord, ctx: EvalCache): unknown {
+  if (!ctx.jsonParsed) {
+    ctx.jsonParsed = true
+    try {
+      ctx.json = r.payload ? JSON.parse(r.payload.toString('utf8')) : undefined
+    } catch {
+      ctx.json = undefined
+    }
+  }
+  return ctx.json
+}
+
+function getter(field: string, expr: string): Getter {
+  if (field in PLAIN) return PLAIN[field]
+  if (field.startsWith('header.') && field.length > 7) {
+    const name = field.slice(7)
+    return (r) => {
+      const vals = r.userHeaders.filter((h) => h.key === name).map((h) => (h.value === null ? null : (utf8OrNull(h.value) ?? h.value.toString('base64'))))
+      return vals.length === 0 ? null : vals.length === 1 ? vals[0] : vals
+    }
+  }
+  if (field.startsWith('metadata.') && field.length > 9) {
+    const name = field.slice(9)
+    return (r) => metadataValue(r.metadata[name])
+  }
+  if (field.startsWith('payload.') && field.length > 8) {
+    const path = field.slice(8).split('.')
+    return (r, ctx) => {
+      let cur = jsonPayload(r, ctx)
+      for (const step of path) {
+        if (cur === null || typeof cur !== 'object') return null
+        cur = (cur as Record<string, unknown>)[step]
+      }
+      if (cur === undefined || cur === null) return null
+      if (typeof cur === 'number' || typeof cur === 'string') return cur
+      return JSON.stringify(cur)
+    }
+  }
+  throw new UsageError(`filter "${expr}": unknown field "${field}" (fields: ${FILTER_FIELDS.join(', ')})`)
+}
+
+const OPS: Op[] = ['!=', '<=', '>=', '=', '~', '<', '>']
+
+interface Parsed {
+  field: string
+  op: Op
+  value: string
+}
+
+export function parseExpression(expr: string): Parsed {
+  const at = expr.search(/[=!~<>]/)
+  if (at < 0) throw new UsageError(`filter "${expr}": no operator (use FIELD OP VALUE with OP one of ${OPS.join(' ')})`)
+  const field = expr.slice(0, at).trim()
+  const op = OPS.find((o) => expr.startsWith(o, at))
+  if (!op) throw new UsageError(`filter "${expr}": "${expr[at]}" is not an operator (use one of ${OPS.join(' ')})`)
+  if (field === '') throw new UsageError(`filter "${expr}": no field before "${op}"`)
+  let value = expr.slice(at + op.length).trim()
+  if (value.length >= 2 && (value[0] === '"' || value[0] === "'") && value.at(-1) === value[0]) value = value.slice(1, -1)
+  return {field, op, value}
+}
+
+type Test = (v: string | number | null) => boolean
+
+function compileTest(p: Parsed, expr: string): Test {
+  const {field, op, value} = p
+  if (op === '~') {
+    let re: RegExp
+    try {
+      re = new RegExp(value)
+    } catch (error) {
+      throw new UsageError(`filter "${expr}": bad regular expression: ${(error as Error).message}`)
+    }
+    return (v) => v !== null && re.test(String(v))
+  }
+  if (value === 'null' && (op === '=' || op === '!=')) return op === '=' ? (v) => v === null : (v) => v !== null
+
+  let want: string | number = value
+  if (TIME_FIELDS.has(field)) want = parseTime(value, `filter "${expr}"`)
+  else if (NUMERIC_FIELDS.has(field)) {
+    if (!/^-?\d+$/.test(value)) throw new UsageError(`filter "${expr}": ${field} is a number, "${value}" is not`)
+    want = Number(value)
+  } else if (op !== '=' && op !== '!=' && /^-?\d+(\.\d+)?$/.test(value)) want = Number(value)
+
+  const num = typeof want === 'number'
+  const cmp = (v: string | number): number => {
+    if (num) {
+      const n = typeof v === 'number' ? v : Number(v)
+      return Number.isNaN(n) ? NaN : n - (want as number)
+    }
+    const s = String(v)
+    return s < (want as string) ? -1 : s > (want as string) ? 1 : 0
+  }
+  switch (op) {
+    case '=':
+      return (v) => v !== null && (num ? cmp(v) === 0 : String(v) === want)
+    case '!=':
+      return (v) => v === null || (num ? cmp(v) !== 0 : String(v) !== want)
+    case '<':
+      return (v) => v !== null && cmp(v) < 0
+    case '>':
+      return (v) => v !== null && cmp(v) > 0
+    case '<=':
+      return (v) => v !== null && cmp(v) <= 0
+    case '>=':
+      return (v) => v !== null && cmp(v) >= 0
+  }
+}
+
+/** A needle is only safe when JSON would store the value unescaped. */
+const NEEDLE_SAFE = /^[\x20-\x7e]+$/
+
+export function buildFilter(spec: FilterSpec, now = Date.now()): RecordFilter {
+  const text: string[] = []
+  const tests: Array<(r: DecodedRecord, ctx: EvalCache) => boolean> = []
+  const needles: Buffer[] = []
+
+  for (const expr of spec.filters ?? []) {
+    const p = parseExpression(expr)
+    const get = getter(p.field, expr)
+    const test = compileTest(p, expr)
+    text.push(expr)
+    tests.push((r, ctx) => {
+      const v = get(r, ctx)
+      if (Array.isArray(v)) return p.op === '!=' ? v.every(test) : v.some(test)
+      return test(v)
+    })
+    const literal = LITERAL_FIELDS.has(p.field) || p.field.startsWith('header.') || p.field.startsWith('metadata.')
+    if (p.op === '=' && literal && p.value !== 'null' && NEEDLE_SAFE.test(p.value) && !/["\\/]/.test(p.value)) {
+      needles.push(Buffer.from(p.value, 'latin1'))
+    }
+  }
+
+  if (spec.grep !== undefined) {
+    if (spec.grep === '') throw new UsageError('--grep: the text to look for is empty')
+    const g = Buffer.from(spec.grep, 'utf8')
+    text.push(`payload contains ${JSON.stringify(spec.grep)}`)
+    tests.push((r) => r.payload !== null && r.payload.indexOf(g) >= 0)
+  }
+
+  const since = spec.since === undefined ? null : parseTime(spec.since, '--since', now)
+  const until = spec.until === undefined ? null : parseTime(spec.until, '--until', now)
+  if (since !== null && until !== null && since > until) throw new UsageError('--since is later than --until: nothing could match')
+  if (since !== null) {
+    text.push(`timestamp >= ${new Date(since).toISOString()}`)
+    tests.push((r) => r.timestamp !== null && r.timestamp >= since)
+  }
+  if (until !== null) {
+    text.push(`timestamp <= ${new Date(until).toISOString()}`)
+    tests.push((r) => r.timestamp !== null && r.timestamp <= until)
+  }
+
+  return {
+    text,
+    needles,
+    since,
+    until,
+    isEmpty: tests.length === 0,
+    matches(rec) {
+      const ctx: EvalCache = {}
+      for (const t of tests) if (!t(rec, ctx)) return false
+      return true
+    },
+  }
+}
+
+export const MATCH_ALL: RecordFilter = buildFilter({})

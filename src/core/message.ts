@@ -1,0 +1,189 @@
+import {fromTextOrBase64, textOrBase64, utf8OrNull, type TextOrBase64} from './bytes.js'
+import type {ConventionName, DecodedRecord, MetadataValue, RawHeader, SourceRef} from './record.js'
+
+/** The normalised record users see (product.md), one per message, in `--json` and NDJSON. */
+export interface DlqMessage {
+  position: string
+  timestamp: string | null
+  key: TextOrBase64 | null
+  headers: Record<string, TextOrBase64 | null | Array<TextOrBase64 | null>>
+  payload: PayloadView | null
+  source: SourceRef
+  reason: string | null
+  retries: number | null
+  deadLetteredAt: string | null
+  convention: ConventionName
+  metadata: Record<string, MetadataValue>
+  /** Present only for a record that could not be read as a DLQ entry: what was wrong. */
+  unreadable?: string
+}
+
+export interface PayloadView {
+  size: number
+  text?: string
+  base64?: string
+  truncated: boolean
+}
+
+export interface PayloadOptions {
+  /** Bytes of payload to include; the rest is cut and `truncated` set. */
+  payloadLimit: number
+  /** Leave the payload bytes out entirely (size only). */
+  noPayload?: boolean
+}
+
+export const DEFAULT_PAYLOAD_LIMIT = 4096
+export const MAX_PAYLOAD_LIMIT = 1024 * 1024
+
+export function isoTime(ms: number | null): string | null {
+  if (ms === null || !Number.isFinite(ms)) return null
+  const d = new Date(ms)
+  return Number.isNaN(d.getTime()) ? null : d.toISOString()
+}
+
+/** Cuts at most `limit` bytes without splitting a UTF-8 sequence when the bytes are text. */
+export function previewBytes(buf: Buffer, limit: number): Buffer {
+  if (buf.length <= limit) return buf
+  let end = limit
+  // Step back over continuation bytes (10xxxxxx) so a multi-byte character is not split.
+  let back = 0
+  while (end > 0 && back < 3 && (buf[end] & 0xc0) === 0x80) {
+    end--
+    back++
+  }
+  return buf.subarray(0, end)
+}
+
+export function payloadView(rec: DecodedRecord, opts: PayloadOptions): PayloadView | null {
+  if (rec.payload === null) return rec.payloadSize === null ? null : {size: rec.payloadSize, truncated: true}
+  const size = rec.payloadSize ?? rec.payload.length
+  if (opts.noPayload) return {size, truncated: size > 0}
+  const shown = previewBytes(rec.payload, opts.payloadLimit)
+  const truncated = rec.payloadTruncated || shown.length < size
+  const text = utf8OrNull(shown)
+  return text === null ? {size, base64: shown.toString('base64'), truncated} : {size, text, truncated}
+}
+
+export function headersView(headers: RawHeader[]): DlqMessage['headers'] {
+  const out: DlqMessage['headers'] = {}
+  for (const h of headers) {
+    const v = h.value === null ? null : textOrBase64(h.value)
+    if (!(h.key in out)) out[h.key] = v
+    else {
+      const prev = out[h.key]
+      out[h.key] = Array.isArray(prev) ? [...prev, v] : [prev as TextOrBase64 | null, v]
+    }
+  }
+  return out
+}
+
+export function toMessage(rec: DecodedRecord, opts: PayloadOptions): DlqMessage {
+  const msg: DlqMessage = {
+    position: rec.position,
+    timestamp: isoTime(rec.timestamp),
+    key: rec.key === null ? null : textOrBase64(rec.key),
+    headers: headersView(rec.userHeaders),
+    payload: payloadView(rec, opts),
+    source: rec.source,
+    reason: rec.reason,
+    retries: rec.retries,
+    deadLetteredAt: isoTime(rec.deadLetteredAt),
+    convention: rec.convention,
+    metadata: rec.metadata,
+  }
+  if (rec.unreadable !== null) msg.unreadable = rec.unreadable
+  return msg
+}
+
+// ---- reading dlq's own NDJSON back (convention "dlq") ----
+
+type Obj = Record<string, unknown>
+
+/** dlq's own export: the normalised record shape above. */
+export function looksLikeDlqMessage(o: Obj): boolean {
+  return typeof o.convention === 'string' && 'position' in o && 'source' in o && 'payload' in o && 'headers' in o
+}
+
+const intOrNull = (v: unknown): number | null => (typeof v === 'number' && Number.isInteger(v) ? v : null)
+const strOrNull = (v: unknown): string | null => (typeof v === 'string' ? v : null)
+const timeOrNull = (v: unknown): number | null => {
+  if (typeof v !== 'string') return null
+  const t = Date.parse(v)
+  return Number.isNaN(t) ? null : t
+}
+
+function headersFrom(v: unknown, problems: string[]): RawHeader[] {
+  const out: RawHeader[] = []
+  if (v === null || v === undefined) return out
+  if (typeof v !== 'object' || Array.isArray(v)) {
+    problems.push('field "headers" is not an object')
+    return out
+  }
+  for (const [key, value] of Object.entries(v as Obj)) {
+    for (const one of Array.isArray(value) ? value : [value]) {
+      if (one === null) out.push({key, value: null})
+      else {
+        const buf = fromTextOrBase64(one)
+        if (buf === null) problems.push(`header "${key}" is neither text nor {"base64": …}`)
+        else out.push({key, value: buf})
+      }
+    }
+  }
+  return out
+}
+
+/**
+ * Reads a record written by `dlq inspect --output ndjson` back without loss. The record keeps
+ * its fields; where it was read from originally is kept in metadata (`dlq.original-position`,
+ * `dlq.original-convention`) unless an earlier round trip already put it there.
+ */
+export function decodeDlqMessage(position: string, o: Obj): DecodedRecord {
+  const problems: string[] = []
+  let payload: Buffer | null = null
+  let payloadTruncated = false
+  let payloadSize: number | null = null
+  if (o.payload !== null) {
+    const p = o.payload as Obj
+    if (typeof p !== 'object' || Array.isArray(p)) problems.push('field "payload" is not an object')
+    else {
+      payloadSize = intOrNull(p.size)
+      payloadTruncated = p.truncated === true
+      if (typeof p.text === 'string') payload = Buffer.from(p.text, 'utf8')
+      else if (p.base64 !== undefined) {
+        payload = fromTextOrBase64({base64: p.base64})
+        if (payload === null) problems.push('field "payload.base64" is not valid base64')
+      } else if (payloadSize !== null && payloadSize > 0) {
+        payloadTruncated = true
+      } else payload = Buffer.alloc(0)
+    }
+  }
+
+  let key: Buffer | null = null
+  if (o.key !== null && o.key !== undefined) {
+    key = fromTextOrBase64(o.key)
+    if (key === null) problems.push('field "key" is neither text nor {"base64": …}')
+  }
+
+  const s = (o.source && typeof o.source === 'object' ? o.source : {}) as Obj
+  const metadata: Record<string, MetadataValue> =
+    o.metadata && typeof o.metadata === 'object' && !Array.isArray(o.metadata) ? {...(o.metadata as Record<string, MetadataValue>)} : {}
+  if (!('dlq.original-position' in metadata)) metadata['dlq.original-position'] = String(o.position)
+  if (!('dlq.original-convention' in metadata)) metadata['dlq.original-convention'] = String(o.convention)
+
+  return {
+    position,
+    timestamp: timeOrNull(o.timestamp),
+    key,
+    payload,
+    payloadTruncated,
+    payloadSize: payloadSize ?? payload?.length ?? null,
+    userHeaders: headersFrom(o.headers, problems),
+    source: {topic: strOrNull(s.topic), partition: intOrNull(s.partition), offset: intOrNull(s.offset), group: strOrNull(s.group)},
+    reason: strOrNull(o.reason),
+    retries: intOrNull(o.retries),
+    deadLetteredAt: timeOrNull(o.deadLetteredAt),
+    convention: 'dlq',
+    metadata,
+    unreadable: problems.length > 0 ? `dlq record: ${problems.join('; ')}` : null,
+  }
+}

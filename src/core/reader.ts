@@ -1,0 +1,69 @@
+import type {RecordFilter} from './filter.js'
+import type {DecodedRecord} from './record.js'
+
+/**
+ * The one reader interface every store implements (files, Kafka, Redis).
+ *
+ * Contract:
+ * - Positions are strings in the store's notation (file: record number; Kafka:
+ *   `partition:offset`; Redis: entry id). `parsePosition` validates a user-given one and
+ *   throws UsageError for a malformed one; it never maps it to a different message.
+ * - `page` reads forward from `from` (inclusive; null = the start of the log) until `limit`
+ *   records match the filter or the log ends, and returns `next`: the position to pass as
+ *   `from` to continue right after the last record examined, and `atEnd` when the log ended.
+ *   It reads only what the page needs: a Kafka page is one seek and fetch per partition read,
+ *   a Redis page one `XRANGE … COUNT`, a file page an index lookup plus a bounded scan.
+ * - `scan` streams every record from `from` to the end that matches the filter, in log order,
+ *   with memory independent of the log's size. Unreadable records are yielded too (with
+ *   `unreadable` set) when they match; callers count them.
+ * - `get` looks positions up one by one for replay; a position that does not exist (any more)
+ *   is absent from the result, never replaced by a neighbour.
+ * - Readers never print and never join consumer groups or write to the store.
+ */
+export interface DlqReader {
+  readonly info: SourceInfo
+  parsePosition(text: string): string
+  bounds(): Promise<LogBounds>
+  page(req: PageRequest): Promise<Page>
+  scan(req: ScanRequest): AsyncIterable<DecodedRecord>
+  get(positions: string[]): Promise<Map<string, DecodedRecord>>
+  close(): Promise<void>
+}
+
+export interface SourceInfo {
+  kind: 'file' | 'directory' | 'kafka' | 'redis'
+  /** How to show the source to a user: credentials are never part of it. */
+  display: string
+}
+
+export interface ScanRequest {
+  from?: string | null
+  filter: RecordFilter
+  signal?: AbortSignal
+}
+
+export interface PageRequest extends ScanRequest {
+  limit: number
+}
+
+export interface Page {
+  records: DecodedRecord[]
+  /** Where to continue after this page (also at the end: a DLQ that grows continues there). */
+  next: string | null
+  /** True when the page reached the current end of the log. */
+  atEnd: boolean
+  /** Records examined to fill the page, including those the filter rejected. */
+  scanned: number
+}
+
+export interface LogBounds {
+  /** Position of the first record, null when empty. */
+  first: string | null
+  /** Position of the last record, null when empty. */
+  last: string | null
+  /** Number of records when the store knows it cheaply, else null. */
+  count: number | null
+}
+
+export const DEFAULT_LIMIT = 50
+export const MAX_LIMIT = 5000

@@ -1,0 +1,26 @@
+import {UsageError} from './errors.js'
+
+const UNIT_MS: Record<string, number> = {ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000}
+const RELATIVE_RE = /^([+-])?(\d+(?:\.\d+)?)(ms|s|m|h|d|w)$/
+const ISO_RE = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/
+
+/**
+ * A time given by a user: ISO 8601 (`2026-11-22T10:00:00Z`, a date alone is midnight UTC),
+ * epoch milliseconds, `now`, or relative to now (`-2h`, `-30m`, `-7d`; a bare `2h` means ago).
+ */
+export function parseTime(text: string, what: string, now = Date.now()): number {
+  const s = text.trim()
+  if (s === 'now') return now
+  const rel = s.match(RELATIVE_RE)
+  if (rel) {
+    const delta = Number(rel[2]) * UNIT_MS[rel[3]]
+    return rel[1] === '+' ? now + delta : now - delta
+  }
+  if (/^\d{10,16}$/.test(s)) return Number(s)
+  if (ISO_RE.test(s)) {
+    const withZone = /[T ]\d{2}:\d{2}/.test(s) && !/(Z|[+-]\d{2}:?\d{2})$/.test(s) ? `${s}Z` : s
+    const t = Date.parse(withZone)
+    if (!Number.isNaN(t)) return t
+  }
+  throw new UsageError(`${what}: "${text}" is not a time (use ISO 8601 like 2026-11-22T10:00:00Z, epoch ms, or relative like -2h, -30m, -7d)`)
+}

@@ -1,0 +1,43 @@
+/**
+ * Untrusted text (payloads, keys, headers, anything read from a DLQ) must never reach a
+ * terminal raw. These helpers make it inert: C0 controls (ESC included), DEL, C1 controls,
+ * line/paragraph separators, bidi controls and the BOM become visible escapes.
+ */
+
+// eslint-disable-next-line no-control-regex
+const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]/g
+
+const NAMED: Record<string, string> = {'\n': '\\n', '\r': '\\r', '\t': '\\t', '\u001b': '\\e', '\0': '\\0'}
+
+function escapeChar(c: string): string {
+  const named = NAMED[c]
+  if (named) return named
+  const code = c.charCodeAt(0)
+  return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u{${code.toString(16)}}`
+}
+
+/** One-line, terminal-safe text: every unsafe character becomes a visible escape. */
+export function escapeText(s: string): string {
+  return s.replace(UNSAFE, escapeChar)
+}
+
+/** JSON output stays valid JSON but carries no raw C1 controls, bidi overrides or separators. */
+const JSON_UNSAFE = /[\u007f-\u009f\u061c\u200b-\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]/g
+export function safeJson(value: unknown, indent?: number): string {
+  return JSON.stringify(value, null, indent).replace(JSON_UNSAFE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
+}
+
+/** Cuts to at most `width` characters (code points), marking the cut with an ellipsis. */
+export function truncate(s: string, width: number): string {
+  if (width <= 0) return ''
+  if (s.length <= width) return s
+  const chars = Array.from(s)
+  if (chars.length <= width) return s
+  return chars.slice(0, Math.max(0, width - 1)).join('') + '…'
+}
+
+/** Hex dump preview for binary data: `hex:0a1bff…`. */
+export function hexPreview(buf: Buffer, maxBytes: number): string {
+  const shown = buf.subarray(0, maxBytes).toString('hex')
+  return `hex:${shown}${buf.length > maxBytes ? '…' : ''}`
+}
