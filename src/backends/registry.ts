@@ -1,12 +1,25 @@
-import {UsageError} from '../core/errors.js'
 import type {DlqReader} from '../core/reader.js'
+import type {DlqSink} from '../core/sink.js'
 import type {SourceSpec} from '../core/source.js'
-import {redactUri} from '../core/source.js'
 
 /**
  * Network stores, each behind a dynamic import so its client library is loaded only when
  * a command uses that store.
  */
 export async function openStoreReader(spec: Exclude<SourceSpec, {kind: 'file'}>): Promise<DlqReader> {
-  throw new UsageError(`${redactUri(spec.uri)}: ${spec.kind} sources are not available in this build yet`)
+  if (spec.kind === 'redis') {
+    const {openRedisReader} = await import('./redis/index.js')
+    return openRedisReader(spec.uri)
+  }
+  const {openKafkaReader} = await import('./kafka/index.js')
+  return openKafkaReader(spec.uri)
+}
+
+export async function openStoreSink(spec: Exclude<SourceSpec, {kind: 'file'}>): Promise<DlqSink> {
+  if (spec.kind === 'redis') {
+    const {openRedisSink} = await import('./redis/index.js')
+    return openRedisSink(spec.uri)
+  }
+  const {openKafkaSink} = await import('./kafka/index.js')
+  return openKafkaSink(spec.uri)
 }

@@ -1,0 +1,33 @@
+import type {RawHeader} from './record.js'
+import type {SourceInfo} from './reader.js'
+
+/** One message as replay sends it: exact bytes, user headers only. */
+export interface OutgoingMessage {
+  topic: string
+  /** The partition to write to, or null to let the store choose (Kafka: murmur2 of the key). */
+  partition: number | null
+  key: Buffer | null
+  value: Buffer | null
+  headers: RawHeader[]
+  timestamp: number | null
+}
+
+export interface SentMessage {
+  topic: string
+  partition: number | null
+  /** Kafka offset or Redis entry id, as acknowledged by the store. */
+  offset: string
+}
+
+/**
+ * Where replay writes (Kafka topic, Redis stream). `send` resolves only once the store has
+ * acknowledged every message, in order, and rejects if any was not: the caller treats all
+ * unacknowledged messages of the batch as in doubt.
+ */
+export interface DlqSink {
+  readonly info: SourceInfo
+  /** Whether the target exists, and how many partitions it has (null for stores without partitions). */
+  describeTarget(topic: string): Promise<{exists: boolean; partitions: number | null}>
+  send(batch: OutgoingMessage[]): Promise<SentMessage[]>
+  close(): Promise<void>
+}
