@@ -132,7 +132,7 @@ export function parseExpression(expr: string): Parsed {
 
 type Test = (v: string | number | null) => boolean
 
-function compileTest(p: Parsed, expr: string): Test {
+function compileTest(p: Parsed, expr: string, now: number): Test {
   const {field, op, value} = p
   if (op === '~') {
     let re: RegExp
@@ -146,7 +146,7 @@ function compileTest(p: Parsed, expr: string): Test {
   if (value === 'null' && (op === '=' || op === '!=')) return op === '=' ? (v) => v === null : (v) => v !== null
 
   let want: string | number = value
-  if (TIME_FIELDS.has(field)) want = parseTime(value, `filter "${expr}"`)
+  if (TIME_FIELDS.has(field)) want = parseTime(value, `filter "${expr}"`, now)
   else if (NUMERIC_FIELDS.has(field)) {
     if (!/^-?\d+$/.test(value)) throw new UsageError(`filter "${expr}": ${field} is a number, "${value}" is not`)
     want = Number(value)
@@ -188,7 +188,7 @@ export function buildFilter(spec: FilterSpec, now = Date.now()): RecordFilter {
   for (const expr of spec.filters ?? []) {
     const p = parseExpression(expr)
     const get = getter(p.field, expr)
-    const test = compileTest(p, expr)
+    const test = compileTest(p, expr, now)
     text.push(expr)
     tests.push((r, ctx) => {
       const v = get(r, ctx)

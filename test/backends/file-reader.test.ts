@@ -1,0 +1,216 @@
+import {appendFileSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync, readFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {gzipSync} from 'node:zlib'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {openFileReader} from '../../src/backends/file/index.js'
+import {buildFilter, MATCH_ALL} from '../../src/core/filter.js'
+import type {DecodedRecord} from '../../src/core/record.js'
+import {UnavailableError, UsageError} from '../../src/core/errors.js'
+
+let dir: string
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'dlq-file-'))
+  process.env.DLQ_CACHE_DIR = join(dir, 'cache')
+})
+afterAll(() => rmSync(dir, {recursive: true, force: true}))
+
+const entry = (i: number, reason = i % 3 === 0 ? 'timeout' : 'parse_error') =>
+  JSON.stringify({timestamp: 1_764_000_000_000 + i, service: 'svc', reason, attempts: 1, payload: Buffer.from(`msg-${i}`).toString('base64'), source: {topic: 'orders', partition: 0, offset: i}})
+
+function write(name: string, lines: Array<string | Buffer>, raw = false): string {
+  const p = join(dir, name)
+  writeFileSync(p, Buffer.concat(lines.map((l) => (Buffer.isBuffer(l) ? l : Buffer.from(raw ? l : l + '\n')))))
+  return p
+}
+
+async function all(path: string, filter = MATCH_ALL): Promise<DecodedRecord[]> {
+  const r = await openFileReader(path)
+  const out: DecodedRecord[] = []
+  for await (const rec of r.scan({filter})) out.push(rec)
+  await r.close()
+  return out
+}
+
+describe('file reader: paging', () => {
+  it('pages by record number with next and end', async () => {
+    const p = write('page.ndjson', Array.from({length: 10}, (_, i) => entry(i)))
+    const r = await openFileReader(p)
+    const a = await r.page({from: null, limit: 4, filter: MATCH_ALL})
+    expect(a.records.map((x) => x.position)).toEqual(['0', '1', '2', '3'])
+    expect([a.next, a.atEnd]).toEqual(['4', false])
+    const b = await r.page({from: '8', limit: 4, filter: MATCH_ALL})
+    expect(b.records.map((x) => x.payload?.toString())).toEqual(['msg-8', 'msg-9'])
+    expect([b.next, b.atEnd]).toEqual(['10', true])
+    const f = await r.page({from: '1', limit: 2, filter: buildFilter({filters: ['reason=timeout']})})
+    expect(f.records.map((x) => x.position)).toEqual(['3', '6'])
+    expect(f.next).toBe('7')
+    expect(f.scanned).toBe(6)
+    expect((await r.bounds()).count).toBe(10)
+    await r.close()
+  })
+
+  it('rejects a malformed position', async () => {
+    const r = await openFileReader(write('pos.ndjson', [entry(0)]))
+    await expect(r.page({from: '1:2', limit: 1, filter: MATCH_ALL})).rejects.toBeInstanceOf(UsageError)
+    expect(() => r.parsePosition('-1')).toThrow(/record number/)
+    await r.close()
+  })
+
+  it('get() returns only positions that exist', async () => {
+    const r = await openFileReader(write('get.ndjson', [entry(0), '', entry(2)]))
+    const got = await r.get(['0', '1', '2', '9'])
+    expect([...got.keys()]).toEqual(['0', '2'])
+    await r.close()
+  })
+
+  it('finds a page deep in a large file through the index, and keeps it across appends', async () => {
+    const p = write('big.ndjson', Array.from({length: 20_000}, (_, i) => entry(i)))
+    const first = await openFileReader(p)
+    const a = await first.page({from: '15000', limit: 2, filter: MATCH_ALL})
+    expect(a.records.map((x) => x.payload?.toString())).toEqual(['msg-15000', 'msg-15001'])
+    await first.close()
+    const idxFiles = readdirSync(join(dir, 'cache', 'index'))
+    expect(idxFiles.length).toBeGreaterThan(0)
+    appendFileSync(p, Array.from({length: 10}, (_, i) => entry(20_000 + i) + '\n').join(''))
+    const second = await openFileReader(p)
+    expect((await second.page({from: '20005', limit: 1, filter: MATCH_ALL})).records[0].payload?.toString()).toBe('msg-20005')
+    await second.close()
+    // Rewriting the start invalidates the index: results must still be right.
+    const lines = readFileSync(p, 'utf8').split('\n')
+    lines[0] = entry(0, 'rewritten-and-longer-than-before')
+    writeFileSync(p, lines.join('\n'))
+    const third = await openFileReader(p)
+    expect((await third.page({from: '15000', limit: 1, filter: MATCH_ALL})).records[0].payload?.toString()).toBe('msg-15000')
+    await third.close()
+  })
+
+  it('the raw-byte prefilter never changes the result', async () => {
+    const lines = [
+      entry(0, 'timeout'),
+      entry(1, 'time\\u006fut'.replace('\\\\', '\\')),
+      JSON.stringify({key: 'k', value: 'v', headers: {'stroma.dlq.reason': {base64: Buffer.from('timeout').toString('base64')}, 'stroma.dlq.source_topic': 'x'}}),
+      JSON.stringify({key: 'k', value: 'v', headers: {'stroma.dlq.reason': 'timeouts'}}),
+      entry(4, 'other'),
+    ]
+    // entry 1: the JSON escape \u006f is "o", so its reason is "timeout" although the bytes differ.
+    lines[1] = lines[1].replace('"reason":"time\\\\u006fut"', '"reason":"time\\u006fut"')
+    const p = write('prefilter.ndjson', lines)
+    const got = await all(p, buildFilter({filters: ['reason=timeout']}))
+    expect(got.map((r) => r.position)).toEqual(['0', '1', '2'])
+  })
+})
+
+describe('file reader: bad input never stops the read', () => {
+  it('reports each corrupt line with its position and reads on', async () => {
+    const good = entry(0)
+    const p = write(
+      'corrupt.ndjson',
+      [
+        Buffer.from('\ufeff' + good + '\n'), // BOM at file start
+        Buffer.from('{not json\n'),
+        Buffer.from(JSON.stringify({...JSON.parse(good), attempts: 'x'}) + '\n'),
+        Buffer.from(JSON.stringify({...JSON.parse(good), payload: '***'}) + '\n'),
+        Buffer.concat([Buffer.from('{"key":"'), Buffer.from([0xff, 0xfe]), Buffer.from('","value":"x","headers":{}}\n')]),
+        Buffer.from(good + '\r\n'), // CRLF
+        Buffer.from('\n'), // blank: keeps its number, not shown
+        Buffer.from(good.slice(0, 40)), // truncated last line still being written
+      ],
+      true,
+    )
+    const recs = await all(p)
+    expect(recs.map((r) => [r.position, r.unreadable === null])).toEqual([
+      ['0', true],
+      ['1', false],
+      ['2', false],
+      ['3', false],
+      ['4', false],
+      ['5', true],
+      ['7', false],
+    ])
+    expect(recs[1].unreadable).toMatch(/invalid JSON/)
+    expect(recs[2].unreadable).toMatch(/"attempts"/)
+    expect(recs[3].unreadable).toMatch(/base64/)
+    expect(recs[4].unreadable).toMatch(/UTF-8/)
+    expect(recs[6].unreadable).toMatch(/incomplete last line/)
+    expect(recs[1].payload?.toString()).toBe('{not json')
+  })
+
+  it('reads a 20 MB line and the lines after it', async () => {
+    const big = JSON.stringify({timestamp: 1, service: 's', reason: 'huge', attempts: 0, payload: Buffer.alloc(15 * 1024 * 1024, 0x61).toString('base64')})
+    expect(big.length).toBeGreaterThan(20_000_000)
+    const p = write('big-line.ndjson', [entry(0), big, entry(2)])
+    const recs = await all(p)
+    expect(recs.map((r) => r.position)).toEqual(['0', '1', '2'])
+    expect(recs[1].payload?.length).toBe(15 * 1024 * 1024)
+    expect(recs[2].payload?.toString()).toBe('msg-2')
+  })
+
+  it('reports a line over the 64 MiB limit as unreadable, with its size, and reads on', async () => {
+    const p = join(dir, 'huge-line.ndjson')
+    writeFileSync(p, entry(0) + '\n')
+    appendFileSync(p, Buffer.alloc(65 * 1024 * 1024, 0x62))
+    appendFileSync(p, '\n' + entry(2) + '\n')
+    const recs = await all(p)
+    expect(recs.map((r) => r.position)).toEqual(['0', '1', '2'])
+    expect(recs[1].unreadable).toMatch(/longer than the 64 MiB limit/)
+    expect(recs[1].payloadSize).toBe(65 * 1024 * 1024)
+    expect(recs[2].payload?.toString()).toBe('msg-2')
+  })
+})
+
+describe('file reader: gzip and rotated directories', () => {
+  it('reads a .ndjson.gz file transparently', async () => {
+    const p = join(dir, 'one.ndjson.gz')
+    writeFileSync(p, gzipSync(Array.from({length: 5}, (_, i) => entry(i) + '\n').join('')))
+    const recs = await all(p)
+    expect(recs.map((r) => r.payload?.toString())).toEqual(['msg-0', 'msg-1', 'msg-2', 'msg-3', 'msg-4'])
+  })
+
+  it('keeps record numbers when the live file is rotated and old files are gzipped', async () => {
+    const d = join(dir, 'rot', 'svc')
+    mkdirSync(d, {recursive: true})
+    const live = join(d, 'dlq.ndjson')
+    writeFileSync(live, [0, 1, 2].map((i) => entry(i) + '\n').join(''))
+    const before = await all(d)
+    expect(before.map((r) => r.payload?.toString())).toEqual(['msg-0', 'msg-1', 'msg-2'])
+
+    renameSync(live, join(d, 'dlq.ndjson.20261122T100000'))
+    writeFileSync(live, [3, 4].map((i) => entry(i) + '\n').join(''))
+    const r1 = await openFileReader(d)
+    expect((await r1.page({from: '1', limit: 1, filter: MATCH_ALL})).records[0].payload?.toString()).toBe('msg-1')
+    expect((await r1.page({from: '3', limit: 5, filter: MATCH_ALL})).records.map((r) => r.payload?.toString())).toEqual(['msg-3', 'msg-4'])
+    await r1.close()
+
+    // second rotation with a collision counter, then the oldest is compressed
+    renameSync(live, join(d, 'dlq.ndjson.20261122T100000.1'))
+    writeFileSync(live, entry(5) + '\n')
+    const rotated = join(d, 'dlq.ndjson.20261122T100000')
+    writeFileSync(rotated + '.gz', gzipSync(readFileSync(rotated)))
+    rmSync(rotated)
+    const after = await all(d)
+    expect(after.map((r) => [r.position, r.payload?.toString()])).toEqual([
+      ['0', 'msg-0'],
+      ['1', 'msg-1'],
+      ['2', 'msg-2'],
+      ['3', 'msg-3'],
+      ['4', 'msg-4'],
+      ['5', 'msg-5'],
+    ])
+  })
+
+  it('a directory of service directories asks which one', async () => {
+    mkdirSync(join(dir, 'root', 'a'), {recursive: true})
+    mkdirSync(join(dir, 'root', 'b'), {recursive: true})
+    writeFileSync(join(dir, 'root', 'a', 'dlq.ndjson'), '')
+    writeFileSync(join(dir, 'root', 'b', 'dlq.ndjson'), '')
+    await expect(openFileReader(join(dir, 'root'))).rejects.toThrow(/2 services; name one/)
+    await expect(openFileReader(join(dir, 'root'))).rejects.toBeInstanceOf(UsageError)
+  })
+
+  it('a missing path or an empty directory is unavailable', async () => {
+    await expect(openFileReader(join(dir, 'nope.ndjson'))).rejects.toBeInstanceOf(UnavailableError)
+    mkdirSync(join(dir, 'empty'))
+    await expect(openFileReader(join(dir, 'empty'))).rejects.toThrow(/no DLQ files/)
+  })
+})

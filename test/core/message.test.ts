@@ -1,0 +1,61 @@
+import {describe, expect, it} from 'vitest'
+import {decodeDlqMessage, previewBytes, toMessage} from '../../src/core/message.js'
+import type {DecodedRecord} from '../../src/core/record.js'
+
+const rec: DecodedRecord = {
+  position: '2:41',
+  timestamp: 1_764_000_000_000,
+  key: Buffer.from([0xff, 0x01]),
+  payload: Buffer.from('héllo wörld'),
+  payloadTruncated: false,
+  payloadSize: 13,
+  userHeaders: [
+    {key: 'a', value: Buffer.from('1')},
+    {key: 'a', value: null},
+    {key: 'bin', value: Buffer.from([0x00, 0xfe])},
+  ],
+  source: {topic: 'orders', partition: 3, offset: 7, group: null},
+  reason: 'boom',
+  retries: 1,
+  deadLetteredAt: null,
+  convention: 'spring',
+  metadata: {'kafka_dlt-original-offset': 7},
+  unreadable: null,
+}
+
+describe('normalised record', () => {
+  it('cuts a preview without splitting a UTF-8 character', () => {
+    expect(previewBytes(Buffer.from('héllo'), 2).toString()).toBe('h')
+    const m = toMessage(rec, {payloadLimit: 2})
+    expect(m.payload).toEqual({size: 13, text: 'h', truncated: true})
+  })
+  it('binary key and headers become base64, repeated headers an array', () => {
+    const m = toMessage(rec, {payloadLimit: 4096})
+    expect(m.key).toEqual({base64: '/wE='})
+    expect(m.headers).toEqual({a: ['1', null], bin: {base64: 'AP4='}})
+    expect(m.timestamp).toBe('2025-11-24T16:00:00.000Z')
+  })
+  it('--no-payload keeps only the size', () => {
+    expect(toMessage(rec, {payloadLimit: 4096, noPayload: true}).payload).toEqual({size: 13, truncated: true})
+  })
+  it('reads its own NDJSON back without loss', () => {
+    const json = JSON.parse(JSON.stringify(toMessage(rec, {payloadLimit: 4096})))
+    const back = decodeDlqMessage('0', json)
+    expect(back.convention).toBe('dlq')
+    expect(back.key).toEqual(rec.key)
+    expect(back.payload).toEqual(rec.payload)
+    expect(back.payloadTruncated).toBe(false)
+    expect(back.userHeaders).toEqual(rec.userHeaders)
+    expect(back.source).toEqual(rec.source)
+    expect([back.reason, back.retries, back.timestamp]).toEqual([rec.reason, rec.retries, rec.timestamp])
+    expect(back.metadata).toMatchObject({'kafka_dlt-original-offset': 7, 'dlq.original-position': '2:41', 'dlq.original-convention': 'spring'})
+    expect(back.unreadable).toBeNull()
+    // a second round trip keeps the first origin
+    const again = decodeDlqMessage('3', JSON.parse(JSON.stringify(toMessage(back, {payloadLimit: 4096}))))
+    expect(again.metadata['dlq.original-position']).toBe('2:41')
+  })
+  it('a truncated export stays marked truncated', () => {
+    const json = JSON.parse(JSON.stringify(toMessage(rec, {payloadLimit: 3})))
+    expect(decodeDlqMessage('0', json).payloadTruncated).toBe(true)
+  })
+})
