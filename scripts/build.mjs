@@ -1,0 +1,24 @@
+// Builds dist/: one ES module bundle (dist/cli.js) holding oclif and the commands, with
+// code-split chunks for what only some commands load (file, Kafka and Redis backends, the TUI).
+// npm packages that are heavy or only sometimes needed stay external and load at run time.
+import {build} from 'esbuild'
+import {rmSync} from 'node:fs'
+
+rmSync('dist', {recursive: true, force: true})
+await build({
+  entryPoints: {cli: 'src/cli/entry.ts'},
+  outdir: 'dist',
+  bundle: true,
+  splitting: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  sourcemap: 'linked',
+  minifySyntax: true,
+  minifyWhitespace: true,
+  // Only oclif (and its small helpers) are bundled; typescript is an optional dev-time lookup of oclif's.
+  external: ['typescript', 'ioredis', '@platformatic/kafka', '@msgpack/msgpack', 'ink', 'react', 'react/jsx-runtime', 'ink-testing-library', 'cli-table3'],
+  // oclif is CommonJS: give its require() calls a real require inside the ES module bundle.
+  banner: {js: "import {createRequire as __dlqCreateRequire} from 'node:module'; const require = __dlqCreateRequire(import.meta.url);"},
+  logLevel: 'warning',
+})
