@@ -10,9 +10,17 @@ import {noSource, type DecodedRecord, type RawHeader} from '../../core/record.js
  * as written by `kcat -J` and most exporters). Anything else is an unreadable record: shown
  * with what was wrong, never dropped.
  */
+function isBlank(line: Buffer): boolean {
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i]
+    if (c !== 0x20 && c !== 0x09 && c !== 0x0d) return false
+  }
+  return true
+}
+
 export function parseLine(line: Buffer, position: string, partial: boolean): DecodedRecord | null {
+  if (isBlank(line)) return null
   let text = line.toString('utf8')
-  if (text.trim() === '') return null
   if (text.includes('\uFFFD') && utf8OrNull(line) === null) return unreadable(position, line, 'line is not valid UTF-8')
   let o: unknown
   try {

@@ -1,0 +1,59 @@
+// NDJSON file DLQs: start-up, deep pages, filtered scans and memory, against wc, grep and jq.
+import {existsSync, mkdirSync, mkdtempSync, rmSync, statSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {DLQ, ROOT, have, median, runOnce} from './lib.mjs'
+
+export async function bench({quick}) {
+  const n = quick ? 100_000 : 1_000_000
+  const dataDir = join(ROOT, 'bench', 'data')
+  mkdirSync(dataDir, {recursive: true})
+  const file = join(dataDir, `hyperi-${n}.ndjson`)
+  if (!existsSync(file)) {
+    console.error(`bench: generating ${n} hyperi entries in ${file} …`)
+    runOnce([process.execPath, join(ROOT, 'bench', 'gen-hyperi.mjs'), file, String(n)])
+  }
+  console.error(`bench: ${file}: ${(statSync(file).size / 1e6).toFixed(0)} MB`)
+  const deep = String(Math.floor(n * 0.9))
+  const rows = []
+  // warm the page cache so every tool reads from memory
+  runOnce(['cat', file])
+
+  const fixture = join(ROOT, 'fixtures', 'hyperi.ndjson')
+  const start = median([...DLQ, 'inspect', fixture, '--limit', '50'], 10)
+  const node0 = median([process.execPath, '-e', '0'], 10)
+  rows.push({case: 'startup: inspect a fixture, 50 records', ours: start.seconds, tool: 'node -e 0', theirs: node0.seconds, unit: 's', target: '≤ 2.5×'})
+
+  const wc = median(['wc', '-l', file], 3)
+  const cold = []
+  for (let i = 0; i < 3; i++) {
+    const cache = mkdtempSync(join(tmpdir(), 'dlq-bench-cache-'))
+    cold.push(runOnce([...DLQ, 'inspect', file, '--from', deep, '--limit', '50', '--json'], {env: {DLQ_CACHE_DIR: cache}}).seconds)
+    rmSync(cache, {recursive: true, force: true})
+  }
+  cold.sort((a, b) => a - b)
+  rows.push({case: `page of 50 at record ${deep}, first visit (no index)`, ours: cold[1], tool: 'wc -l', theirs: wc.seconds, unit: 's', target: '≤ 4×'})
+
+  const cache = mkdtempSync(join(tmpdir(), 'dlq-bench-cache-'))
+  const env = {DLQ_CACHE_DIR: cache}
+  runOnce([...DLQ, 'inspect', file, '--from', deep, '--limit', '50', '--json'], {env})
+  const warm = median([...DLQ, 'inspect', file, '--from', deep, '--limit', '50', '--json'], 5, {env})
+  const zero = median([...DLQ, 'inspect', file, '--from', '0', '--limit', '50', '--json'], 5, {env})
+  rows.push({case: `page of 50 at record ${deep}, later visits (index)`, ours: warm.seconds, tool: 'dlq page at record 0', theirs: zero.seconds, unit: 's', target: '≤ 1.5×'})
+
+  const filtered = median([...DLQ, 'stats', file, '--filter', 'reason=timeout', '--json'], 3, {env})
+  if (have('jq')) {
+    const jq = median(['jq', '-c', 'select(.reason=="timeout")', file], 1)
+    rows.push({case: '--filter reason=timeout over the whole file', ours: filtered.seconds, tool: "jq -c 'select(.reason==\"timeout\")'", theirs: jq.seconds, unit: 's', target: '≤ 0.1× (10× faster)'})
+  }
+  const grep = median(['grep', '-c', 'timeout', file], 3)
+  rows.push({case: '--filter reason=timeout over the whole file', ours: filtered.seconds, tool: 'grep -c timeout', theirs: grep.seconds, unit: 's', target: '≤ 6×'})
+  const loop = median([process.execPath, join(ROOT, 'bench', 'node-loop.mjs'), file], 1)
+  rows.push({case: '--filter reason=timeout over the whole file', ours: filtered.seconds, tool: 'node readline + JSON.parse loop', theirs: loop.seconds, unit: 's'})
+
+  const full = runOnce([...DLQ, 'stats', file, '--json'], {env})
+  rows.push({case: 'stats over the whole file (every line parsed): peak RSS', ours: full.rssMB, tool: null, theirs: null, unit: 'MB', target: '≤ 200 MB', note: `${full.seconds.toFixed(2)} s`})
+  rows.push({case: '--filter scan: peak RSS', ours: filtered.rssMB, tool: null, theirs: null, unit: 'MB', target: '≤ 200 MB'})
+  rmSync(cache, {recursive: true, force: true})
+  return rows
+}

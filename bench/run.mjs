@@ -1,0 +1,49 @@
+#!/usr/bin/env node
+// npm run bench [-- --quick] [-- --only file,redis,kafka]
+// Compares dlq with the tools people use instead, in the same run, and prints ratios.
+// Redis and Kafka cases run when those services answer (bash scripts/services.sh up).
+import {existsSync} from 'node:fs'
+import {Socket} from 'node:net'
+
+const args = process.argv.slice(2)
+const quick = args.includes('--quick')
+const only = args.includes('--only') ? args[args.indexOf('--only') + 1].split(',') : ['file', 'redis', 'kafka']
+
+function reachable(port) {
+  return new Promise((resolve) => {
+    const s = new Socket()
+    s.setTimeout(1000, () => (s.destroy(), resolve(false)))
+    s.once('error', () => resolve(false))
+    s.connect(port, '127.0.0.1', () => (s.destroy(), resolve(true)))
+  })
+}
+
+const suites = [
+  ['file', null],
+  ['redis', Number((process.env.DLQ_TEST_REDIS_URL ?? 'redis://127.0.0.1:16379').split(':').pop().split('/')[0])],
+  ['kafka', Number((process.env.DLQ_TEST_KAFKA_BROKERS ?? '127.0.0.1:19092').split(':').pop())],
+]
+
+const fmt = (v, unit) => (v === null || v === undefined ? '-' : unit === 's' ? `${v.toFixed(3)} s` : unit === 'MB' ? `${v.toFixed(0)} MB` : `${Math.round(v).toLocaleString('en')} ${unit}`)
+const all = []
+for (const [name, port] of suites) {
+  if (!only.includes(name)) continue
+  const file = new URL(`./${name}.mjs`, import.meta.url)
+  if (!existsSync(file)) continue
+  if (port !== null && !(await reachable(port))) {
+    console.error(`bench: ${name} is not running on 127.0.0.1:${port}; skipped (bash scripts/services.sh up ${name})`)
+    continue
+  }
+  console.error(`bench: ${name} …`)
+  const {bench} = await import(file)
+  for (const row of await bench({quick})) all.push({suite: name, ...row})
+}
+
+const lines = [['suite', 'case', 'dlq', 'compared with', 'theirs', 'ratio dlq/theirs', 'target', 'note']]
+for (const r of all) {
+  // For throughputs a higher number is better, so the ratio is still "dlq / theirs".
+  const ratio = r.theirs ? (r.ours / r.theirs).toFixed(2) + '×' : '-'
+  lines.push([r.suite, r.case, fmt(r.ours, r.unit), r.tool ?? '-', fmt(r.theirs, r.unit), ratio, r.target ?? '', r.note ?? ''])
+}
+const widths = lines[0].map((_, i) => Math.max(...lines.map((l) => String(l[i]).length)))
+for (const l of lines) console.log(l.map((c, i) => String(c).padEnd(widths[i])).join('  ').trimEnd())
