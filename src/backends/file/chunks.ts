@@ -5,7 +5,12 @@ import type {Segment} from './layout.js'
 
 /** Lines longer than this are reported as unreadable instead of being held in memory. */
 export const MAX_LINE_BYTES = 64 * 1024 * 1024
-const START_BYTES = 4 * 1024 * 1024
+/**
+ * Read size: large reads make a counting pass (skipping to a deep page) fast, small ones keep
+ * the records of one parsed chunk, and so the peak memory of a full scan, small.
+ */
+export const PARSE_CHUNK_BYTES = 1024 * 1024
+export const COUNT_CHUNK_BYTES = 4 * 1024 * 1024
 /** How much of an over-long line is kept to show the user what it was. */
 export const OVERSIZED_HEAD_BYTES = 64 * 1024
 
@@ -34,8 +39,8 @@ export type Chunk = LinesChunk | OversizedLine
 
 type Fill = (buf: Buffer, at: number, length: number) => Promise<number>
 
-async function* assemble(fill: Fill, startByte: number, signal?: AbortSignal): AsyncGenerator<Chunk> {
-  let buf = Buffer.allocUnsafe(START_BYTES)
+async function* assemble(fill: Fill, startByte: number, signal?: AbortSignal, chunkBytes = PARSE_CHUNK_BYTES): AsyncGenerator<Chunk> {
+  let buf = Buffer.allocUnsafe(chunkBytes)
   let carry = 0
   let chunkStart = startByte
   for (;;) {
@@ -100,7 +105,7 @@ async function* assemble(fill: Fill, startByte: number, signal?: AbortSignal): A
 }
 
 /** Chunks of a plain file from a byte offset (seekable). */
-export async function* plainChunks(path: string, startByte: number, signal?: AbortSignal): AsyncGenerator<Chunk> {
+export async function* plainChunks(path: string, startByte: number, signal?: AbortSignal, chunkBytes?: number): AsyncGenerator<Chunk> {
   const fh = await open(path, 'r')
   try {
     let pos = startByte
@@ -109,7 +114,7 @@ export async function* plainChunks(path: string, startByte: number, signal?: Abo
       pos += bytesRead
       return bytesRead
     }
-    yield* assemble(fill, startByte, signal)
+    yield* assemble(fill, startByte, signal, chunkBytes)
   } finally {
     await fh.close()
   }
@@ -138,10 +143,10 @@ export async function* gzipChunks(path: string, signal?: AbortSignal): AsyncGene
   }
 }
 
-export function segmentChunks(seg: Segment, startByte: number, signal?: AbortSignal): AsyncGenerator<Chunk> {
+export function segmentChunks(seg: Segment, startByte: number, signal?: AbortSignal, chunkBytes?: number): AsyncGenerator<Chunk> {
   if (seg.gzip) {
     if (startByte !== 0) throw new Error('internal: gzip segments are read from their start')
     return gzipChunks(seg.path, signal)
   }
-  return plainChunks(seg.path, startByte, signal)
+  return plainChunks(seg.path, startByte, signal, chunkBytes)
 }

@@ -2,9 +2,9 @@ import {UsageError} from '../../core/errors.js'
 import {MATCH_ALL, type RecordFilter} from '../../core/filter.js'
 import type {DecodedRecord} from '../../core/record.js'
 import type {DlqReader, LogBounds, Page, PageRequest, ScanRequest, SourceInfo} from '../../core/reader.js'
-import {segmentChunks} from './chunks.js'
+import {COUNT_CHUNK_BYTES, PARSE_CHUNK_BYTES, segmentChunks} from './chunks.js'
 import type {Segment} from './layout.js'
-import {LineIndex} from './line-index.js'
+import {EVERY, LineIndex} from './line-index.js'
 import {parseLine, unreadable} from './parse-line.js'
 import {Prefilter} from './prefilter.js'
 
@@ -155,7 +155,8 @@ export class FileReader implements DlqReader {
     // localStart = Infinity means: only count the lines (and index them).
     const parseWanted = localStart !== Number.POSITIVE_INFINITY
 
-    for await (const chunk of segmentChunks(seg, from.byte, signal)) {
+    const countingFar = localStart - from.line > 10 * EVERY
+    for await (const chunk of segmentChunks(seg, from.byte, signal, countingFar ? COUNT_CHUNK_BYTES : PARSE_CHUNK_BYTES)) {
       const batch: Batch = {records: [], nextLine: 0, scanned: 0}
       if (chunk.type === 'oversized') {
         if (line >= localStart && parseWanted) {
