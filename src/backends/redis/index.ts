@@ -1,12 +1,24 @@
-import {UsageError} from '../../core/errors.js'
 import type {DlqReader} from '../../core/reader.js'
 import type {DlqSink} from '../../core/sink.js'
+import {checkStream, connect} from './connection.js'
+import {PendingCounts} from './pending.js'
+import {RedisReader} from './reader.js'
+import {RedisSink} from './sink.js'
+import {parseRedisUri} from './uri.js'
 
-// Placeholder until the Redis backend lands (issue: Redis backend).
+/** Opens a Redis stream DLQ. The URI syntax is in uri.ts and docs/redis.md. */
 export async function openRedisReader(uri: string): Promise<DlqReader> {
-  throw new UsageError(`${uri}: redis sources are not available in this build yet`)
+  const target = parseRedisUri(uri, {needKey: true})
+  const conn = await connect(target, checkStream)
+  try {
+    return new RedisReader(conn, await PendingCounts.load(conn))
+  } catch (error) {
+    await conn.close()
+    throw error
+  }
 }
 
+/** A Redis server to replay into: streams named after the target topics (with `?prefix=`). */
 export async function openRedisSink(uri: string): Promise<DlqSink> {
-  throw new UsageError(`${uri}: redis sinks are not available in this build yet`)
+  return new RedisSink(await connect(parseRedisUri(uri, {needKey: false})))
 }

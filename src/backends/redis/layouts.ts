@@ -1,0 +1,269 @@
+/**
+ * Stream entry layouts: how the field/value pairs of one Redis stream entry become a record.
+ *
+ * dlq's own layout (version 1), written by the Redis sink and documented in docs/redis.md.
+ * Every value is stored as raw bytes (Redis strings are binary-safe), so nothing is
+ * re-encoded except the headers list:
+ *
+ *   _dlq     "1"      marks the layout and its version; always the first field
+ *   key      bytes    the message key; the field is absent when the key is null
+ *                     (an empty field is an empty key, not a null one)
+ *   value    bytes    the payload; absent when the value is null
+ *   headers  JSON     [[name, value], …] in the original order, repeated names repeated;
+ *                     value is a string (the bytes were UTF-8), {"base64": "…"} (they were
+ *                     not) or null (a null header); the field is absent when there are none
+ *   ts       decimal  the message's own timestamp, epoch ms (e.g. the Kafka record time);
+ *                     absent when unknown. The record time shown is the entry id's time
+ *                     (when it reached this stream), so --since/--until can seek by id;
+ *                     `ts` is shown as metadata "dlq.original-timestamp".
+ *   meta     JSON     optional, for writers that know what happened to the message:
+ *                     {"source": {"topic", "partition", "offset", "group"}, "reason",
+ *                     "retries", "deadLetteredAt" (epoch ms), "convention", "metadata": {…}};
+ *                     every member optional, and each one given wins over what the headers say;
+ *                     a record with `meta` and no header convention has convention "dlq"
+ *   other fields are kept and shown as metadata "redis.field.NAME"
+ *
+ * Reading this layout back gives exactly the bytes of key, value and every header, with
+ * nulls and order kept: any Kafka-style record survives a round trip through a stream.
+ * Headers keep their system metadata, so a Spring or Fibril record copied into a stream is
+ * recognised again by the same conventions as in Kafka.
+ *
+ * Other layouts recognised, in this order:
+ * - Watermill (`_watermill_message_uuid`): `payload` is the value, `metadata` a msgpack map
+ *   of string to string that becomes the headers (so the poison-queue headers are found),
+ *   the uuid becomes the `_watermill_message_uuid` header as Watermill's Kafka marshaler has it.
+ * - hyperi-rustlib: a `data` field holding a hyperi JSON entry.
+ * - Anything else: the first of `payload`, `value`, `body`, `message`, `data` is the value
+ *   (a single field of another name is the value too), a `key` field the key, and every
+ *   other field a header, in entry order — so header-style conventions (Fibril fields,
+ *   `reason_poisoned`, …) are recognised in streams too.
+ */
+import {decode as msgpackDecode} from '@msgpack/msgpack'
+import {fromTextOrBase64, textOrBase64, utf8OrNull} from '../../core/bytes.js'
+import {decodeRaw} from '../../core/conventions/index.js'
+import type {DecodedRecord, MetadataValue, RawHeader} from '../../core/record.js'
+import type {OutgoingMessage} from '../../core/sink.js'
+import {idTime} from './ids.js'
+
+export const DLQ_MARKER = '_dlq'
+export const DLQ_LAYOUT_VERSION = '1'
+const WATERMILL_UUID = '_watermill_message_uuid'
+const GENERIC_VALUE_FIELDS = ['payload', 'value', 'body', 'message', 'data']
+
+/** One entry's fields as Redis returns them: name, value, name, value, … */
+export type EntryFields = Buffer[]
+
+interface Field {
+  name: string
+  value: Buffer
+}
+
+function fieldName(b: Buffer): string {
+  return utf8OrNull(b) ?? b.toString('latin1')
+}
+
+function pairs(flat: EntryFields): Field[] {
+  const out: Field[] = []
+  for (let i = 0; i + 1 < flat.length; i += 2) out.push({name: fieldName(flat[i]), value: flat[i + 1]})
+  return out
+}
+
+/** Decodes one stream entry into the normalised record (position = entry id). */
+export function decodeEntry(id: string, flat: EntryFields, stream: string): DecodedRecord {
+  const fields = pairs(flat)
+  const first = fields[0]?.name
+  if (first === DLQ_MARKER || fields.some((f) => f.name === DLQ_MARKER)) return decodeDlqLayout(id, fields, stream)
+  if (fields.some((f) => f.name === WATERMILL_UUID)) return decodeWatermill(id, fields, stream)
+  const data = fields.find((f) => f.name === 'data')
+  if (data) {
+    const rec = decodeRaw({position: id, key: null, value: data.value, headers: [], timestamp: idTime(id), dlqTopic: stream})
+    if (rec.convention === 'hyperi') {
+      for (const f of fields) if (f !== data) rec.metadata[`redis.field.${f.name}`] = textOrBase64(f.value)
+      return rec
+    }
+  }
+  return decodeGeneric(id, fields, stream)
+}
+
+function decodeGeneric(id: string, fields: Field[], stream: string): DecodedRecord {
+  let valueField: Field | undefined
+  for (const name of GENERIC_VALUE_FIELDS) {
+    valueField = fields.find((f) => f.name === name)
+    if (valueField) break
+  }
+  if (!valueField && fields.length === 1) valueField = fields[0]
+  const keyField = fields.find((f) => f.name === 'key')
+  const headers: RawHeader[] = []
+  for (const f of fields) if (f !== valueField && f !== keyField) headers.push({key: f.name, value: f.value})
+  return decodeRaw({position: id, key: keyField?.value ?? null, value: valueField?.value ?? null, headers, timestamp: idTime(id), dlqTopic: stream})
+}
+
+function decodeWatermill(id: string, fields: Field[], stream: string): DecodedRecord {
+  const headers: RawHeader[] = []
+  let value: Buffer | null = null
+  let problem: string | null = null
+  let rawMetadata: Buffer | null = null
+  for (const f of fields) {
+    if (f.name === 'payload') value = f.value
+    else if (f.name === 'metadata') {
+      const m = msgpackMap(f.value)
+      if (typeof m === 'string') {
+        problem = `Watermill entry: field "metadata" ${m}`
+        rawMetadata = f.value
+      } else headers.push(...m)
+    } else headers.push({key: f.name, value: f.value})
+  }
+  const rec = decodeRaw({position: id, key: null, value, headers, timestamp: idTime(id), dlqTopic: stream})
+  if (rec.convention === 'unknown') rec.metadata['redis.layout'] = 'watermill'
+  if (problem) {
+    rec.unreadable = problem
+    rec.metadata['redis.field.metadata'] = textOrBase64(rawMetadata!)
+  }
+  return rec
+}
+
+/** Watermill's metadata: a msgpack map of string to string. Returns the problem as text otherwise. */
+function msgpackMap(buf: Buffer): RawHeader[] | string {
+  if (buf.length === 0) return []
+  let m: unknown
+  try {
+    m = msgpackDecode(buf)
+  } catch (error) {
+    return `is not msgpack (${(error as Error).message})`
+  }
+  if (m === null) return []
+  if (typeof m !== 'object' || Array.isArray(m) || m instanceof Uint8Array) return 'is msgpack but not a map'
+  const out: RawHeader[] = []
+  for (const [key, v] of m instanceof Map ? m.entries() : Object.entries(m as Record<string, unknown>)) {
+    const name = typeof key === 'string' ? key : String(key)
+    if (v === null || v === undefined) out.push({key: name, value: null})
+    else if (v instanceof Uint8Array) out.push({key: name, value: Buffer.from(v)})
+    else if (typeof v === 'string') out.push({key: name, value: Buffer.from(v, 'utf8')})
+    else if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') out.push({key: name, value: Buffer.from(String(v))})
+    else out.push({key: name, value: Buffer.from(JSON.stringify(v))})
+  }
+  return out
+}
+
+// ---- dlq's own layout ----
+
+function decodeDlqLayout(id: string, fields: Field[], stream: string): DecodedRecord {
+  const problems: string[] = []
+  let key: Buffer | null = null
+  let value: Buffer | null = null
+  let headers: RawHeader[] = []
+  let ts: number | null = null
+  let meta: Record<string, unknown> | null = null
+  let version: string | null = null
+  const extra: Field[] = []
+  for (const f of fields) {
+    switch (f.name) {
+      case DLQ_MARKER:
+        version = f.value.toString('latin1')
+        break
+      case 'key':
+        key = f.value
+        break
+      case 'value':
+        value = f.value
+        break
+      case 'headers':
+        headers = parseHeaders(f.value, problems)
+        break
+      case 'ts': {
+        const t = f.value.toString('latin1')
+        if (/^-?\d{1,16}$/.test(t)) ts = Number(t)
+        else problems.push('field "ts" is not epoch ms')
+        break
+      }
+      case 'meta':
+        meta = parseJsonObject(f.value, 'meta', problems)
+        break
+      default:
+        extra.push(f)
+    }
+  }
+  if (version !== DLQ_LAYOUT_VERSION) problems.push(`layout version "${version}" is not one this dlq knows (${DLQ_LAYOUT_VERSION})`)
+  const rec = decodeRaw({position: id, key, value, headers, timestamp: idTime(id), dlqTopic: stream})
+  if (ts !== null) rec.metadata['dlq.original-timestamp'] = ts
+  for (const f of extra) rec.metadata[`redis.field.${f.name}`] = textOrBase64(f.value)
+  if (meta) applyMeta(rec, meta, problems)
+  if (problems.length > 0) rec.unreadable = `dlq layout: ${problems.join('; ')}`
+  return rec
+}
+
+function parseJsonObject(buf: Buffer, name: string, problems: string[]): Record<string, unknown> | null {
+  try {
+    const o = JSON.parse(buf.toString('utf8'))
+    if (o && typeof o === 'object' && !Array.isArray(o)) return o
+  } catch {
+    // reported below
+  }
+  problems.push(`field "${name}" is not a JSON object`)
+  return null
+}
+
+function parseHeaders(buf: Buffer, problems: string[]): RawHeader[] {
+  let list: unknown
+  try {
+    list = JSON.parse(buf.toString('utf8'))
+  } catch {
+    list = undefined
+  }
+  if (!Array.isArray(list)) {
+    problems.push('field "headers" is not a JSON array of [name, value] pairs')
+    return []
+  }
+  const out: RawHeader[] = []
+  for (const h of list) {
+    if (!Array.isArray(h) || h.length !== 2 || typeof h[0] !== 'string') {
+      problems.push('field "headers" holds something that is not a [name, value] pair')
+      continue
+    }
+    if (h[1] === null) {
+      out.push({key: h[0], value: null})
+      continue
+    }
+    const v = fromTextOrBase64(h[1])
+    if (v === null) problems.push(`header "${h[0]}" is neither text, {"base64": …} nor null`)
+    else out.push({key: h[0], value: v})
+  }
+  return out
+}
+
+const intOrNull = (v: unknown): number | null => (typeof v === 'number' && Number.isInteger(v) ? v : null)
+const strOrNull = (v: unknown): string | null => (typeof v === 'string' ? v : null)
+
+function applyMeta(rec: DecodedRecord, meta: Record<string, unknown>, problems: string[]): void {
+  const src = meta.source
+  if (src && typeof src === 'object' && !Array.isArray(src)) {
+    const s = src as Record<string, unknown>
+    rec.source = {
+      topic: strOrNull(s.topic) ?? rec.source.topic,
+      partition: intOrNull(s.partition) ?? rec.source.partition,
+      offset: intOrNull(s.offset) ?? rec.source.offset,
+      group: strOrNull(s.group) ?? rec.source.group,
+    }
+    if (rec.source.topic !== null) delete rec.metadata['dlq.source-topic-hint']
+  } else if (src !== undefined && src !== null) problems.push('meta.source is not an object')
+  rec.reason = strOrNull(meta.reason) ?? rec.reason
+  rec.retries = intOrNull(meta.retries) ?? rec.retries
+  rec.deadLetteredAt = intOrNull(meta.deadLetteredAt) ?? rec.deadLetteredAt
+  const m = meta.metadata
+  if (m && typeof m === 'object' && !Array.isArray(m)) Object.assign(rec.metadata, m as Record<string, MetadataValue>)
+  const conv = strOrNull(meta.convention)
+  if (conv !== null) rec.metadata['dlq.original-convention'] = conv
+  if (rec.convention === 'unknown') rec.convention = 'dlq'
+}
+
+/** The XADD field/value list of one message in dlq's own layout. */
+export function encodeDlqEntry(msg: Pick<OutgoingMessage, 'key' | 'value' | 'headers' | 'timestamp'>): Array<string | Buffer> {
+  const args: Array<string | Buffer> = [DLQ_MARKER, DLQ_LAYOUT_VERSION]
+  if (msg.key !== null) args.push('key', msg.key)
+  if (msg.value !== null) args.push('value', msg.value)
+  if (msg.headers.length > 0) {
+    args.push('headers', JSON.stringify(msg.headers.map((h) => [h.key, h.value === null ? null : textOrBase64(h.value)])))
+  }
+  if (msg.timestamp !== null && Number.isFinite(msg.timestamp)) args.push('ts', String(Math.trunc(msg.timestamp)))
+  return args
+}

@@ -1,0 +1,153 @@
+import type {RecordFilter} from '../../core/filter.js'
+import type {DecodedRecord} from '../../core/record.js'
+import type {DlqReader, LogBounds, Page, PageRequest, ScanRequest, SourceInfo} from '../../core/reader.js'
+import type {RedisConnection} from './connection.js'
+import {compareIds, idAfter, parsePosition, timeRange} from './ids.js'
+import {decodeEntry, type EntryFields} from './layouts.js'
+import {applyDelivery, type Delivery, PendingCounts} from './pending.js'
+
+type Entry = [Buffer, EntryFields]
+
+/** Entries per XRANGE while a filter keeps rejecting (page) and while streaming (scan). */
+const MAX_PAGE_BATCH = 1000
+const SCAN_BATCH = 1000
+
+/**
+ * A Redis stream read with XRANGE only: no consumer group is joined and nothing is written.
+ * Position = entry id. A page is one `XRANGE start end COUNT limit+1` (the extra entry only
+ * tells whether the stream goes on); only when a filter rejects entries does it read on,
+ * in growing batches. --since/--until narrow the id range itself (see ids.ts, timeRange),
+ * so a time-bounded read never starts at the beginning of the stream.
+ */
+export class RedisReader implements DlqReader {
+  readonly info: SourceInfo
+  private readonly key: Buffer
+  private readonly stream: string
+
+  constructor(
+    private readonly conn: RedisConnection,
+    private readonly pending: PendingCounts,
+  ) {
+    this.info = {kind: 'redis', display: conn.target.display}
+    this.key = conn.target.key!
+    this.stream = this.key.toString('utf8')
+  }
+
+  parsePosition(text: string): string {
+    return parsePosition(text)
+  }
+
+  async bounds(): Promise<LogBounds> {
+    const pipe = this.conn.client.pipeline().xlen(this.key).xrangeBuffer(this.key, '-', '+', 'COUNT', 1).xrevrangeBuffer(this.key, '+', '-', 'COUNT', 1)
+    const [len, first, last] = (await this.call(pipe.exec())) as Array<[Error | null, unknown]>
+    for (const [error] of [len, first, last]) if (error) throw this.conn.fail(error)
+    const idOf = (r: unknown) => ((r as Entry[])[0]?.[0].toString('latin1') ?? null)
+    return {first: idOf(first[1]), last: idOf(last[1]), count: Number(len[1])}
+  }
+
+  async page(req: PageRequest): Promise<Page> {
+    const from = req.from ? parsePosition(req.from) : null
+    const {start: rangeStart, end} = this.range(from, req.filter)
+    const records: DecodedRecord[] = []
+    let scanned = 0
+    let last: string | null = null
+    let start: string | null = rangeStart
+    let count = req.limit + 1
+    const after = () => (last === null ? from : idAfter(last))
+
+    while (start !== null) {
+      if (req.signal?.aborted) return {records, next: after(), atEnd: false, scanned}
+      const entries = await this.fetch(start, end, count)
+      const deliveries = await this.deliveries(entries)
+      for (const entry of entries) {
+        // The page is full and the stream goes on: this entry is where the next page starts.
+        if (records.length === req.limit) return {records, next: after(), atEnd: false, scanned}
+        const rec = this.decode(entry, deliveries)
+        scanned++
+        last = rec.position
+        if (req.filter.matches(rec)) records.push(rec)
+      }
+      // Fewer than asked: the range (the stream, or the --until bound) is exhausted.
+      if (entries.length < count) return {records, next: after(), atEnd: true, scanned}
+      if (records.length === req.limit) return {records, next: after(), atEnd: false, scanned}
+      start = idAfter(last!)
+      count = Math.min(count * 2, Math.max(MAX_PAGE_BATCH, req.limit + 1))
+    }
+    return {records, next: after(), atEnd: true, scanned}
+  }
+
+  async *scan(req: ScanRequest): AsyncIterable<DecodedRecord> {
+    const from = req.from ? parsePosition(req.from) : null
+    const {start, end} = this.range(from, req.filter)
+    let pending: Promise<Entry[]> | null = this.fetch(start, end, SCAN_BATCH)
+    while (pending !== null) {
+      const entries: Entry[] = await pending
+      // Ask for the next batch before decoding this one, so Redis works while we decode.
+      const nextStart = entries.length === SCAN_BATCH ? idAfter(entries[entries.length - 1][0].toString('latin1')) : null
+      pending = nextStart === null || req.signal?.aborted ? null : this.fetch(nextStart, end, SCAN_BATCH)
+      // A prefetch nobody awaits (the consumer stopped early) must not become an unhandled rejection.
+      pending?.catch(() => {})
+      const deliveries = await this.deliveries(entries)
+      for (const entry of entries) {
+        if (req.signal?.aborted) return
+        const rec = this.decode(entry, deliveries)
+        if (req.filter.matches(rec)) yield rec
+      }
+    }
+  }
+
+  async get(positions: string[]): Promise<Map<string, DecodedRecord>> {
+    const ids = [...new Set(positions.map((p) => parsePosition(p)))]
+    const found = new Map<string, DecodedRecord>()
+    if (ids.length === 0) return found
+    const pipe = this.conn.client.pipeline()
+    for (const id of ids) pipe.xrangeBuffer(this.key, id, id, 'COUNT', 1)
+    const replies = (await this.call(pipe.exec())) as Array<[Error | null, unknown]>
+    const entries: Entry[] = []
+    for (const [error, reply] of replies) {
+      if (error) throw this.conn.fail(error)
+      const e = (reply as Entry[])[0]
+      if (e) entries.push(e)
+    }
+    const deliveries = await this.pending.ids(entries.map((e) => e[0].toString('latin1')))
+    for (const e of entries) {
+      const rec = this.decode(e, deliveries)
+      found.set(rec.position, rec)
+    }
+    return found
+  }
+
+  async close(): Promise<void> {
+    await this.conn.close()
+  }
+
+  private range(from: string | null, filter: RecordFilter): {start: string; end: string} {
+    const time = timeRange(filter.since, filter.until)
+    let start = from ?? '0-0'
+    if (time.start !== null && compareIds(time.start, start) > 0) start = time.start
+    return {start, end: time.end ?? '+'}
+  }
+
+  private fetch(start: string, end: string, count: number): Promise<Entry[]> {
+    return this.call(this.conn.client.xrangeBuffer(this.key, start, end, 'COUNT', count) as unknown as Promise<Entry[]>)
+  }
+
+  private async deliveries(entries: Entry[]): Promise<Map<string, Delivery> | null> {
+    if (entries.length === 0 || this.pending.groups.length === 0) return null
+    return this.pending.range(entries[0][0].toString('latin1'), entries[entries.length - 1][0].toString('latin1'), entries.length)
+  }
+
+  private decode([id, fields]: Entry, deliveries: Map<string, Delivery> | null): DecodedRecord {
+    const rec = decodeEntry(id.toString('latin1'), fields, this.stream)
+    applyDelivery(rec, deliveries)
+    return rec
+  }
+
+  private async call<T>(p: Promise<T>): Promise<T> {
+    try {
+      return await p
+    } catch (error) {
+      throw this.conn.fail(error)
+    }
+  }
+}
