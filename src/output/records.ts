@@ -42,8 +42,12 @@ function payloadCell(r: DecodedRecord, opts: PayloadOptions): string {
   return bytesCell(r.payload, Math.min(opts.payloadLimit, 512))
 }
 
-function reasonCell(r: DecodedRecord): string {
-  return r.unreadable !== null ? `UNREADABLE: ${r.unreadable}` : (r.reason ?? '-')
+/** Exception class names are long and their end says the most: cut them from the left. */
+function reasonCell(r: DecodedRecord, width: number): string {
+  if (r.unreadable !== null) return `UNREADABLE: ${r.unreadable}`
+  const reason = r.reason ?? '-'
+  if (reason.length <= width || !/^[\w$]+(\.[\w$]+)+$/.test(reason)) return reason
+  return '…' + reason.slice(reason.length - width + 1)
 }
 
 function headersCell(r: DecodedRecord): string {
@@ -52,13 +56,15 @@ function headersCell(r: DecodedRecord): string {
 
 export function renderRecords(records: DecodedRecord[], format: 'table' | 'wide', opts: PayloadOptions): string {
   const wide = format === 'wide'
+  const positionWidth = Math.max(8, ...records.map((r) => r.position.length))
+  const reasonWidth = wide ? 40 : 26
   const columns: Column[] = [
-    {head: 'POSITION', width: 14},
+    {head: 'POSITION', width: positionWidth},
     {head: 'TIME', width: 20},
-    {head: 'SOURCE', width: wide ? 32 : 24},
-    {head: 'REASON', width: wide ? 40 : 28},
+    {head: 'SOURCE', width: wide ? 32 : 22},
+    {head: 'REASON', width: reasonWidth},
     {head: 'RETRIES', width: 7, align: 'right'},
-    {head: 'KEY', width: wide ? 24 : 14},
+    {head: 'KEY', width: wide ? 24 : 12},
     ...(wide ? [{head: 'CONVENTION', width: 19}, {head: 'GROUP', width: 16}, {head: 'HEADERS', width: 40}] : []),
     {head: 'PAYLOAD'},
   ]
@@ -66,7 +72,7 @@ export function renderRecords(records: DecodedRecord[], format: 'table' | 'wide'
     r.position,
     shortTime(r.timestamp),
     sourceCell(r),
-    reasonCell(r),
+    reasonCell(r, reasonWidth),
     r.retries === null ? '-' : String(r.retries),
     bytesCell(r.key, 64),
     ...(wide ? [r.convention, r.source.group ?? '-', headersCell(r)] : []),

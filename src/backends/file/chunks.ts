@@ -1,5 +1,4 @@
-import {createReadStream} from 'node:fs'
-import {open} from 'node:fs/promises'
+import {closeSync, createReadStream, openSync, readSync} from 'node:fs'
 import {createGunzip} from 'node:zlib'
 import type {Segment} from './layout.js'
 
@@ -104,19 +103,23 @@ async function* assemble(fill: Fill, startByte: number, signal?: AbortSignal, ch
   }
 }
 
-/** Chunks of a plain file from a byte offset (seekable). */
+/**
+ * Chunks of a plain file from a byte offset (seekable). Reads are synchronous on purpose: a
+ * read from the page cache is a memory copy, and handing each one to libuv's thread pool
+ * left the scan idle for most of its time (measured: 0.9 s of 2.5 s on a 777 MB file).
+ */
 export async function* plainChunks(path: string, startByte: number, signal?: AbortSignal, chunkBytes?: number): AsyncGenerator<Chunk> {
-  const fh = await open(path, 'r')
+  const fd = openSync(path, 'r')
   try {
     let pos = startByte
     const fill: Fill = async (buf, at, length) => {
-      const {bytesRead} = await fh.read(buf, at, length, pos)
-      pos += bytesRead
-      return bytesRead
+      const n = readSync(fd, buf, at, length, pos)
+      pos += n
+      return n
     }
     yield* assemble(fill, startByte, signal, chunkBytes)
   } finally {
-    await fh.close()
+    closeSync(fd)
   }
 }
 
