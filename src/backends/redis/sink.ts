@@ -52,7 +52,7 @@ export class RedisSink implements DlqSink {
       if (!results || results.length !== chunk.length) throw new UnavailableError(`${this.info.display}: the pipeline of ${chunk.length} XADDs was not answered in full`)
       results.forEach(([error, id], i) => {
         if (error) {
-          const why = this.conn.fail(error).message
+          const why = error.message.startsWith('WRONGTYPE') ? 'the key holds a value that is not a stream' : this.conn.fail(error).message
           throw new UnavailableError(`XADD of message ${at + i + 1} of ${batch.length} to stream "${keyText(this.streamFor(chunk[i].topic))}" failed: ${why}`)
         }
         sent.push({topic: chunk[i].topic, partition: null, offset: String(id)})
