@@ -60,7 +60,7 @@ apt_install() {
 }
 
 pid_alive() { [[ -n "${1:-}" ]] && kill -0 "$1" 2>/dev/null; }
-read_pid() { [[ -s "$1" ]] && tr -dc '0-9' <"$1" || true; }
+read_pid() { if [[ -s "$1" ]]; then tr -dc '0-9' <"$1"; fi; }
 
 # wait_pid_exit PID SECONDS — 0 if the process is gone within SECONDS.
 wait_pid_exit() {
@@ -72,6 +72,7 @@ wait_pid_exit() {
 }
 
 # Serialize concurrent invocations (e.g. parallel test workers calling `up`).
+# The servers are started with `9>&-` so they do not inherit (and hold) the lock.
 take_lock() {
   mkdir -p "$STATE"
   if command -v flock >/dev/null 2>&1; then
@@ -93,13 +94,15 @@ redis_ping() {
 
 redis_up() {
   if redis_ping; then log "redis already answering on 127.0.0.1:$REDIS_PORT"; return 0; fi
-  command -v redis-server >/dev/null 2>&1 && command -v redis-cli >/dev/null 2>&1 ||
+  if ! command -v redis-server >/dev/null 2>&1 || ! command -v redis-cli >/dev/null 2>&1; then
     apt_install redis-server
+  fi
+  command -v redis-server >/dev/null 2>&1 || die "redis-server not on PATH after installing it"
   mkdir -p "$REDIS_DIR"
   rm -f "$REDIS_PID"
   redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --daemonize yes \
     --pidfile "$REDIS_PID" --logfile "$REDIS_LOG" --dir "$REDIS_DIR" \
-    --save '' --appendonly no >/dev/null ||
+    --save '' --appendonly no >/dev/null 9>&- ||
     { tail -n 20 "$REDIS_LOG" >&2 2>/dev/null || true; die "redis-server failed to start"; }
   local deadline=$((SECONDS + REDIS_TIMEOUT))
   until redis_ping; do
@@ -141,6 +144,7 @@ KAFKA_PROPS="$KAFKA_DIR/server.properties"
 # broker has caught up with the metadata log and started, so an answer with
 # the same correlation id and error_code 0 means it is ready for clients.
 kafka_probe() {
+  # shellcheck disable=SC2016  # $1 and $resp belong to the inner bash
   timeout 5 bash -c '
     exec 3<>"/dev/tcp/127.0.0.1/$1" || exit 1
     printf "\x00\x00\x00\x0c\x00\x12\x00\x00\x00\x00\x00\x07\x00\x02ok" >&3
@@ -148,6 +152,7 @@ kafka_probe() {
     [[ $resp == ????????000000070000 ]]' _ "$KAFKA_PORT" 2>/dev/null
 }
 
+# shellcheck disable=SC2016
 kafka_port_open() { timeout 2 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1"' _ "$1" 2>/dev/null; }
 
 ensure_java() {
@@ -245,7 +250,7 @@ kafka_up() {
   nohup java -cp "$KAFKA_LIB/*" $KAFKA_HEAP -XX:+UseSerialGC -XX:TieredStopAtLevel=1 \
     -Djava.awt.headless=true -Dlog4j2.configurationFile="$KAFKA_LOG4J" \
     -Dkafka.logs.dir="$KAFKA_DIR" \
-    kafka.Kafka "$KAFKA_PROPS" >>"$KAFKA_LOGFILE" 2>&1 </dev/null &
+    kafka.Kafka "$KAFKA_PROPS" >>"$KAFKA_LOGFILE" 2>&1 </dev/null 9>&- &
   pid=$!
   echo "$pid" >"$KAFKA_PID"
   local deadline=$((SECONDS + KAFKA_TIMEOUT))
