@@ -1,4 +1,6 @@
+import {UsageError} from '../core/errors.js'
 import type {DlqReader} from '../core/reader.js'
+import type {ReplayLedger} from '../core/replay/ledger.js'
 import type {DlqSink} from '../core/sink.js'
 import type {SourceSpec} from '../core/source.js'
 
@@ -22,4 +24,9 @@ export async function openStoreSink(spec: Exclude<SourceSpec, {kind: 'file'}>): 
   }
   const {openKafkaSink} = await import('./kafka/index.js')
   return openKafkaSink(spec.uri)
+}
+
+/** The replay ledger in the DLQ's own store. */
+export async function openStoreLedger(spec: Exclude<SourceSpec, {kind: 'file'}>): Promise<ReplayLedger> {
+  throw new UsageError(`the replay ledger for ${spec.kind} DLQs is not available in this build yet; give --ledger PATH to keep it in a file`)
 }

@@ -5,11 +5,13 @@
  * command needs. Store clients, Ink and React stay outside the bundle, loaded on demand.
  */
 import Inspect from '../commands/inspect.js'
+import Replay from '../commands/replay.js'
 import Stats from '../commands/stats.js'
 
 export {execute} from '@oclif/core'
 
 export const COMMANDS = {
   inspect: Inspect,
+  replay: Replay,
   stats: Stats,
 }

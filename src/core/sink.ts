@@ -29,5 +29,27 @@ export interface DlqSink {
   /** Whether the target exists, and how many partitions it has (null for stores without partitions). */
   describeTarget(topic: string): Promise<{exists: boolean; partitions: number | null}>
   send(batch: OutgoingMessage[]): Promise<SentMessage[]>
+  /**
+   * The target's current end (Kafka: next offset of the partition; Redis: last entry id),
+   * recorded in the ledger before a send so a later run can look for an in-doubt message.
+   */
+  mark?(topic: string, partition: number | null): Promise<string | null>
+  /**
+   * Looks for a message with exactly these bytes (key, value, headers) written after `mark`.
+   * Returns where it is, or null when it is certainly not there.
+   */
+  find?(message: OutgoingMessage, mark: string | null): Promise<SentMessage | null>
   close(): Promise<void>
+}
+
+/**
+ * Thrown by a sink when it knows the batch was not written at all (e.g. the connection was
+ * refused before anything was sent), so replay may release its claims instead of leaving
+ * the messages in doubt.
+ */
+export class NotSentError extends Error {
+  constructor(message: string, override readonly cause?: unknown) {
+    super(message)
+    this.name = 'NotSentError'
+  }
 }

@@ -1,0 +1,21 @@
+import {createInterface} from 'node:readline/promises'
+import {CancelledError, UsageError} from '../core/errors.js'
+
+export function interactive(): boolean {
+  return Boolean(process.stdin.isTTY && process.stderr.isTTY)
+}
+
+/**
+ * Asks on the terminal (stderr) and reads the answer from stdin. Without a terminal nothing
+ * prompts: the caller's `nonInteractive` message says which flag to pass instead.
+ */
+export async function confirm(question: string, nonInteractive: string): Promise<void> {
+  if (!interactive()) throw new UsageError(nonInteractive)
+  const rl = createInterface({input: process.stdin, output: process.stderr})
+  try {
+    const answer = (await rl.question(`${question} [y/N] `)).trim().toLowerCase()
+    if (answer !== 'y' && answer !== 'yes') throw new CancelledError('cancelled: nothing was sent')
+  } finally {
+    rl.close()
+  }
+}
