@@ -313,6 +313,30 @@ describe.skipIf(!svc.available)('redis reader', () => {
     }
   })
 
+  it('skips hyperi entries by needle only where the stored JSON cannot hide a match', async () => {
+    // Named *.dlq, so a non-hyperi `data` entry gets a topic hint from the stream name.
+    const key = `${stream('prefilter')}.dlq`
+    keys.push(key)
+    const hint = key.slice(0, -4)
+    const escaped = hyperi('x', 1, Buffer.from('e')).replace('"reason":"x"', '"reason":"time\\u006fut"')
+    await redis.xadd(key, '*', 'data', hyperi('timeout', 1, Buffer.from('a')))
+    await redis.xadd(key, '*', 'data', hyperi('parse_error', 1, Buffer.from('b')))
+    await redis.xadd(key, '*', 'data', escaped)
+    await redis.xadd(key, '*', 'data', 'plain bytes')
+    const r = await open(key)
+    const byReason = await r.page({limit: 10, filter: buildFilter({filters: ['reason=timeout']})})
+    expect(byReason.records.map((x) => x.payload!.toString())).toEqual(['a', 'e'])
+    expect(byReason.scanned).toBe(4)
+    const byHint = await r.page({limit: 10, filter: buildFilter({filters: [`metadata.dlq.source-topic-hint=${hint}`]})})
+    expect(byHint.records.map((x) => x.payload!.toString())).toEqual(['plain bytes'])
+    // A consumer group's name becomes metadata too: it must be found although no entry holds it.
+    await redis.xgroup('CREATE', key, 'grp-needle', '0')
+    await redis.xreadgroup('GROUP', 'grp-needle', 'c', 'COUNT', 1, 'STREAMS', key, '>')
+    const withGroups = await open(key)
+    const byGroup = await withGroups.page({limit: 10, filter: buildFilter({filters: ['metadata.redis.delivery-group=grp-needle']})})
+    expect(byGroup.records.map((x) => x.payload!.toString())).toEqual(['a'])
+  })
+
   it('streams a large stream in order with scan', async () => {
     const key = stream('scan')
     const pipe = redis.pipeline()

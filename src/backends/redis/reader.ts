@@ -5,6 +5,7 @@ import type {RedisConnection} from './connection.js'
 import {compareIds, idAfter, parsePosition, timeRange} from './ids.js'
 import {decodeEntry, type EntryFields} from './layouts.js'
 import {applyDelivery, type Delivery, PendingCounts} from './pending.js'
+import {EntryPrefilter} from './prefilter.js'
 
 type Entry = [Buffer, EntryFields]
 
@@ -54,6 +55,7 @@ export class RedisReader implements DlqReader {
     let start: string | null = rangeStart
     let count = req.limit + 1
     const after = () => (last === null ? from : idAfter(last))
+    const pre = this.prefilter(req.filter)
 
     while (start !== null) {
       if (req.signal?.aborted) return {records, next: after(), atEnd: false, scanned}
@@ -62,9 +64,10 @@ export class RedisReader implements DlqReader {
       for (const entry of entries) {
         // The page is full and the stream goes on: this entry is where the next page starts.
         if (records.length === req.limit) return {records, next: after(), atEnd: false, scanned}
-        const rec = this.decode(entry, deliveries)
         scanned++
-        last = rec.position
+        last = entry[0].toString('latin1')
+        if (!pre.candidate(entry[1])) continue
+        const rec = this.decode(entry, deliveries)
         if (req.filter.matches(rec)) records.push(rec)
       }
       // Fewer than asked: the range (the stream, or the --until bound) is exhausted.
@@ -79,6 +82,7 @@ export class RedisReader implements DlqReader {
   async *scan(req: ScanRequest): AsyncIterable<DecodedRecord> {
     const from = req.from ? parsePosition(req.from) : null
     const {start, end} = this.range(from, req.filter)
+    const pre = this.prefilter(req.filter)
     let pending: Promise<Entry[]> | null = this.fetch(start, end, SCAN_BATCH)
     while (pending !== null) {
       const entries: Entry[] = await pending
@@ -90,6 +94,7 @@ export class RedisReader implements DlqReader {
       const deliveries = await this.deliveries(entries)
       for (const entry of entries) {
         if (req.signal?.aborted) return
+        if (!pre.candidate(entry[1])) continue
         const rec = this.decode(entry, deliveries)
         if (req.filter.matches(rec)) yield rec
       }
@@ -126,6 +131,10 @@ export class RedisReader implements DlqReader {
     let start = from ?? '0-0'
     if (time.start !== null && compareIds(time.start, start) > 0) start = time.start
     return {start, end: time.end ?? '+'}
+  }
+
+  private prefilter(filter: RecordFilter): EntryPrefilter {
+    return new EntryPrefilter(filter, this.stream, this.pending.groups.length > 0)
   }
 
   private fetch(start: string, end: string, count: number): Promise<Entry[]> {
