@@ -1,13 +1,16 @@
 // Builds dist/: one ES module bundle (dist/cli.js) holding oclif and the commands, with
 // code-split chunks for what only some commands load (file, Kafka and Redis backends, the TUI).
 // npm packages that are heavy or only sometimes needed stay external and load at run time.
+// The bundle is written beside dist/ and swapped in by renames, so a CLI started while a
+// build runs (tests in another terminal) never finds dist/ half-written.
 import {build} from 'esbuild'
-import {rmSync} from 'node:fs'
+import {existsSync, renameSync, rmSync} from 'node:fs'
 
-rmSync('dist', {recursive: true, force: true})
+const tmp = `dist.build-${process.pid}`
+rmSync(tmp, {recursive: true, force: true})
 await build({
   entryPoints: {cli: 'src/cli/entry.ts'},
-  outdir: 'dist',
+  outdir: tmp,
   bundle: true,
   splitting: true,
   format: 'esm',
@@ -22,3 +25,7 @@ await build({
   banner: {js: "import {createRequire as __dlqCreateRequire} from 'node:module'; const require = __dlqCreateRequire(import.meta.url);"},
   logLevel: 'warning',
 })
+const old = `dist.old-${process.pid}`
+if (existsSync('dist')) renameSync('dist', old)
+renameSync(tmp, 'dist')
+rmSync(old, {recursive: true, force: true})
