@@ -1,0 +1,150 @@
+import {spawn} from 'node:child_process'
+import {mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {BIN, dlq, dlqJson, FIXTURES} from '../helpers/cli.js'
+import {needService, uniqueName} from '../helpers/services.js'
+import {expectSchema} from '../helpers/schema.js'
+
+const redis = await needService('redis')
+
+describe.runIf(redis.available)('replay: file DLQ → Redis', () => {
+  let client: import('ioredis').Redis
+  let dir: string
+  let prefix: string
+  let sink: string
+  beforeAll(async () => {
+    const {Redis} = await import('ioredis')
+    client = new Redis(redis.address)
+    dir = mkdtempSync(join(tmpdir(), 'dlq-replay-'))
+    prefix = `${uniqueName('rp')}:`
+    sink = `${redis.address}?prefix=${encodeURIComponent(prefix)}`
+    // Targets must exist: replay never creates a topic or stream by accident.
+    for (const t of ['orders', 'payments', 'inventory', 'shipments', 'prices', 'jobs', 'clicks', 'notifications', 'manual']) {
+      const id = await client.xadd(`${prefix}${t}`, '*', 'init', '1')
+      await client.xdel(`${prefix}${t}`, id!)
+    }
+  })
+  afterAll(async () => {
+    const keys = await client.keys(`${prefix}*`)
+    if (keys.length > 0) await client.del(...keys)
+    client.disconnect()
+  })
+
+  const copy = (name: string) => {
+    const p = join(dir, `${uniqueName('dlq')}-${name}`)
+    writeFileSync(p, readFileSync(join(FIXTURES, name)))
+    return p
+  }
+  const readStream = async (topic: string) => dlqJson(['inspect', `${redis.address}/0/${encodeURIComponent(prefix + topic)}`, '--limit', '100']).json.items
+
+  it('sends each convention’s exact bytes, key and user headers, with no metadata, and skips what has no source', async () => {
+    const src = copy('conventions.ndjson')
+    const before = dlqJson(['inspect', src, '--limit', '100']).json.items
+    const {code, json} = dlqJson(['replay', src, ...before.map((m: any) => ['--offset', m.position]).flat(), '--sink', sink, '--yes'])
+    expect(code).toBe(0)
+    expectSchema('replay-result', json)
+    const byPos = new Map(json.items.map((i: any) => [i.position, i]))
+    for (const m of before) {
+      const r: any = byPos.get(m.position)
+      if (m.source.topic === null) {
+        expect(r.outcome).toBe('skipped')
+        expect(r.reason).toBe('no_source')
+        continue
+      }
+      expect(r.outcome, m.position).toBe('replayed')
+      expect(r.target.topic).toBe(m.source.topic)
+      const landed = (await readStream(m.source.topic)).find((x: any) => x.position === r.target.offset)
+      expect(landed.payload).toEqual(m.payload)
+      expect(landed.key).toEqual(m.convention === 'karafka' && m.position === '7' ? 'user-8' : m.key)
+      expect(landed.headers).toEqual(m.headers)
+      expect(JSON.stringify(landed.headers)).not.toMatch(/kafka_dlt|x-original|__connect|__streams|dead-letter|stroma|source_|original_|poisoned/)
+    }
+    expect(json.replayed).toBe(before.filter((m: any) => m.source.topic !== null).length)
+  })
+
+  it('keeps DLQ order per source and records a ledger: a second run skips, --force sends again', async () => {
+    const src = copy('hyperi.ndjson')
+    const orders = dlqJson(['inspect', src, '--filter', 'source.topic=orders']).json.items.map((m: any) => m.position)
+    const args = ['replay', src, ...orders.slice().reverse().flatMap((p: string) => ['--offset', p]), '--to', 'manual', '--sink', sink, '--yes']
+    const first = dlqJson(args)
+    expect(first.json.replayed).toBe(orders.length)
+    const landed = await readStream('manual')
+    const original = dlqJson(['inspect', src, '--filter', 'source.topic=orders']).json.items
+    expect(landed.slice(-orders.length).map((m: any) => m.payload.text)).toEqual(original.map((m: any) => m.payload.text))
+
+    const again = dlqJson(args)
+    expect(again.code).toBe(0)
+    expect(again.json.items.every((i: any) => i.outcome === 'skipped' && i.reason === 'already_replayed')).toBe(true)
+    expect((await readStream('manual')).length).toBe(landed.length)
+
+    const forced = dlqJson([...args, '--force'])
+    expect(forced.json.replayed).toBe(orders.length)
+    expect((await readStream('manual')).length).toBe(landed.length + orders.length)
+    const ledger = readFileSync(`${src}.replay-ledger.ndjson`, 'utf8')
+    expect(ledger).toMatch(/"op":"done"/)
+  })
+
+  it('two replays of the same positions at once send each message once', async () => {
+    const src = copy('hyperi.ndjson')
+    const positions = Array.from({length: 12}, (_, i) => ['--offset', String(i)]).flat()
+    const topic = uniqueName('race')
+    const id = await client.xadd(`${prefix}${topic}`, '*', 'init', '1')
+    await client.xdel(`${prefix}${topic}`, id!)
+    const run = () =>
+      new Promise<{code: number; out: string}>((resolve) => {
+        const p = spawn(process.execPath, [BIN, 'replay', src, ...positions, '--to', topic, '--sink', sink, '--yes', '--json'], {stdio: ['ignore', 'pipe', 'pipe']})
+        let out = ''
+        p.stdout.on('data', (d) => (out += d))
+        p.on('close', (code) => resolve({code: code ?? -1, out}))
+      })
+    const [a, b] = await Promise.all([run(), run()])
+    expect([a.code, b.code]).toEqual([0, 0])
+    const ra = JSON.parse(a.out)
+    const rb = JSON.parse(b.out)
+    expect(ra.replayed + rb.replayed).toBe(12)
+    expect(await client.xlen(`${prefix}${topic}`)).toBe(12)
+  })
+
+  it('plans without sending on --dry-run', async () => {
+    const src = copy('conventions.ndjson')
+    const {code, json} = dlqJson(['replay', src, '--offset', '0', '--offset', '99', '--sink', sink, '--dry-run'])
+    expect(code).toBe(0)
+    expectSchema('replay-plan', json)
+    expect(json.items[0]).toMatchObject({position: '0', action: 'send', target: {topic: 'orders', partition: null}, headersKept: ['trace']})
+    expect(json.items[0].headersRemoved).toContain('kafka_dlt-original-offset')
+    expect(json.items[1]).toMatchObject({position: '99', action: 'skip', reason: 'not_found'})
+    expect(dlqJson(['replay', src, '--offset', '0', '--sink', sink, '--dry-run']).json.summary.send).toBe(1)
+  })
+
+  it('bad input: each a clear outcome or error, nothing half-sent', async () => {
+    const src = copy('corrupt.ndjson')
+    const noYes = dlq(['replay', src, '--offset', '0', '--sink', sink])
+    expect(noYes.code).toBe(2)
+    expect(noYes.stderr).toMatch(/pass --yes/)
+    expect(dlq(['replay', src, '--offset', 'x', '--sink', sink, '--yes']).stderr).toMatch(/record number/)
+    expect(dlq(['replay', src, '--sink', sink, '--yes']).code).toBe(2)
+    expect(dlq(['replay', src, '--offset', '0', '--all', '--sink', sink, '--yes']).code).toBe(2)
+    expect(dlq(['replay', src, '--offset', '0', '--yes']).stderr).toMatch(/--sink/)
+    expect(dlq(['replay', src, '--offset', '0', '--to', 'bad topic!', '--sink', sink, '--yes']).code).toBe(2)
+    const mixed = dlqJson(['replay', src, '--offset', '1', '--offset', '2', '--offset', '0', '--to', 'missing-target', '--sink', sink, '--yes'])
+    expect(mixed.code).toBe(0)
+    expect(mixed.json.items.map((i: any) => [i.position, i.reason])).toEqual([
+      ['0', 'target_missing'],
+      ['1', 'unreadable'],
+      ['2', 'unreadable'],
+    ])
+    const unreachable = dlq(['replay', src, '--offset', '0', '--sink', 'redis://127.0.0.1:1', '--yes'])
+    expect(unreachable.code).toBe(4)
+  })
+
+  it('--all needs filters or an explicit --yes, and says how many', async () => {
+    const src = copy('hyperi.ndjson')
+    const r = dlq(['replay', src, '--all', '--to', 'manual', '--sink', sink])
+    expect(r.code).toBe(2)
+    expect(r.stderr).toMatch(/would send 12 messages \(--all without filters/)
+    const filtered = dlqJson(['replay', src, '--all', '--filter', 'reason=timeout', '--to', 'manual', '--sink', sink, '--yes'])
+    expect(filtered.json.replayed).toBe(dlqJson(['inspect', src, '--filter', 'reason=timeout']).json.items.length)
+  })
+})
