@@ -1,11 +1,13 @@
 #!/usr/bin/env node
 // Writes N hyperi-rustlib DLQ entries (default 1,000,000, about 700 MB) as NDJSON.
-// Usage: node bench/gen-hyperi.mjs OUT [N]
+// Usage: node bench/gen-hyperi.mjs OUT [N] [--text]
 // Deterministic: the same N gives the same bytes. One entry in five has reason "timeout".
+// --text: payloads are one-line JSON text instead of random bytes (for line-based tools like kcat -P).
 import {openSync, writeSync, closeSync} from 'node:fs'
 
 const out = process.argv[2]
 const n = Number(process.argv[3] ?? 1_000_000)
+const text = process.argv.includes('--text')
 if (!out) {
   console.error('usage: node bench/gen-hyperi.mjs OUT [N]')
   process.exit(2)
@@ -21,13 +23,18 @@ const fd = openSync(out, 'w')
 let chunk = []
 let size = 0
 for (let i = 0; i < n; i++) {
-  for (let j = 0; j < body.length; j++) body[j] = (rnd() * 256) | 0
+  let payload
+  if (text) payload = Buffer.from(JSON.stringify({event: 'order.created', id: i, note: 'x'.repeat(300 + (i % 100))}))
+  else {
+    for (let j = 0; j < body.length; j++) body[j] = (rnd() * 256) | 0
+    payload = body
+  }
   const line = JSON.stringify({
     timestamp: T0 + i * 1000,
     service: 'ingest',
     reason: reasons[i % 5],
     attempts: i % 4,
-    payload: body.toString('base64'),
+    payload: payload.toString('base64'),
     destination: `${topics[i % 4]}.events`,
     source: {topic: topics[i % 4], partition: i % 6, offset: 100_000 + i},
   })

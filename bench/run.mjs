@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// npm run bench [-- --quick] [-- --only file,redis,kafka]
+// npm run bench [-- --quick] [-- --only file,redis,kafka,replay,tui]
 // Compares dlq with the tools people use instead, in the same run, and prints ratios.
 // Redis and Kafka cases run when those services answer (bash scripts/services.sh up).
 import {existsSync} from 'node:fs'
@@ -7,7 +7,7 @@ import {Socket} from 'node:net'
 
 const args = process.argv.slice(2)
 const quick = args.includes('--quick')
-const only = args.includes('--only') ? args[args.indexOf('--only') + 1].split(',') : ['file', 'redis', 'kafka']
+const only = args.includes('--only') ? args[args.indexOf('--only') + 1].split(',') : ['file', 'redis', 'kafka', 'replay', 'tui']
 
 function reachable(port) {
   return new Promise((resolve) => {
@@ -22,6 +22,8 @@ const suites = [
   ['file', null],
   ['redis', Number((process.env.DLQ_TEST_REDIS_URL ?? 'redis://127.0.0.1:16379').split(':').pop().split('/')[0])],
   ['kafka', Number((process.env.DLQ_TEST_KAFKA_BROKERS ?? '127.0.0.1:19092').split(':').pop())],
+  ['replay', Number((process.env.DLQ_TEST_REDIS_URL ?? 'redis://127.0.0.1:16379').split(':').pop().split('/')[0])],
+  ['tui', null],
 ]
 
 const fmt = (v, unit) => (v === null || v === undefined ? '-' : unit === 's' ? `${v.toFixed(3)} s` : unit === 'MB' ? `${v.toFixed(0)} MB` : `${Math.round(v).toLocaleString('en')} ${unit}`)

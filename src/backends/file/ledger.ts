@@ -1,4 +1,4 @@
-import {closeSync, fsyncSync, openSync, readFileSync, rmSync, statSync, writeSync} from 'node:fs'
+import {closeSync, fstatSync, fsyncSync, openSync, readSync, rmSync, statSync, writeSync} from 'node:fs'
 import {foldLedger, type LedgerEntry, type LedgerEvent, type LedgerTarget, type ReplayLedger} from '../../core/replay/ledger.js'
 import {UnavailableError} from '../../core/errors.js'
 
@@ -13,30 +13,51 @@ const STALE_LOCK_MS = 60_000
  * claim.
  */
 export class FileLedger implements ReplayLedger {
+  /** The ledger folded so far, and how many bytes of the file that covers: only the tail is read again. */
+  private state = new Map<string, LedgerEntry>()
+  private readBytes = 0
+
   constructor(readonly path: string) {}
 
   get where(): string {
     return this.path
   }
 
-  private events(): LedgerEvent[] {
-    let text: string
+  /** Folds what other replays appended since the last look (the file only ever grows). */
+  private refresh(): Map<string, LedgerEntry> {
+    let buf: Buffer
     try {
-      text = readFileSync(this.path, 'utf8')
+      const fd = openSync(this.path, 'r')
+      try {
+        const size = fstatSync(fd).size
+        if (size < this.readBytes) {
+          // Replaced or truncated by hand: start over.
+          this.state = new Map()
+          this.readBytes = 0
+        }
+        buf = Buffer.alloc(size - this.readBytes)
+        readSync(fd, buf, 0, buf.length, this.readBytes)
+      } finally {
+        closeSync(fd)
+      }
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return []
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return this.state
       throw new UnavailableError(`replay ledger ${this.path}: ${(error as Error).message}`)
     }
-    const out: LedgerEvent[] = []
-    for (const line of text.split('\n')) {
+    // Only whole lines count; a line cut by a crash mid-write held a claim never followed by a send.
+    const end = buf.lastIndexOf(10) + 1
+    const events: LedgerEvent[] = []
+    for (const line of buf.toString('utf8', 0, end).split('\n')) {
       if (line.trim() === '') continue
       try {
-        out.push(JSON.parse(line))
+        events.push(JSON.parse(line))
       } catch {
-        // A line cut by a crash mid-write: the claim it held was never followed by a send.
+        // skip a damaged line
       }
     }
-    return out
+    this.readBytes += end
+    foldLedger(events, this.state)
+    return this.state
   }
 
   private append(events: LedgerEvent[]): void {
@@ -77,14 +98,18 @@ export class FileLedger implements ReplayLedger {
   }
 
   async read(positions: string[]): Promise<Map<string, LedgerEntry>> {
-    const all = foldLedger(this.events())
-    const want = new Set(positions)
-    return new Map([...all].filter(([p]) => want.has(p)))
+    const all = this.refresh()
+    const out = new Map<string, LedgerEntry>()
+    for (const p of positions) {
+      const e = all.get(p)
+      if (e) out.set(p, e)
+    }
+    return out
   }
 
   async claim(entries: Array<{position: string; target: LedgerTarget; mark: string | null}>, runId: string, force: boolean): Promise<Set<string>> {
     return this.locked(() => {
-      const state = foldLedger(this.events())
+      const state = this.refresh()
       const at = new Date().toISOString()
       const held = new Set<string>()
       const events: LedgerEvent[] = []

@@ -53,7 +53,7 @@ export async function executeReplay(plan: ReplayPlan, deps: ReplayDeps, opts: Ex
   }
 
   const rate = opts.rate && opts.rate > 0 ? opts.rate : null
-  const batchSize = Math.max(1, Math.min(opts.batchSize ?? 500, rate ?? Number.POSITIVE_INFINITY))
+  const batchSize = Math.max(1, Math.min(opts.batchSize ?? 1000, rate ?? Number.POSITIVE_INFINITY))
   const started = Date.now()
   let sent = 0
   let stopped: string | null = null

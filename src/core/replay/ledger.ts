@@ -47,8 +47,7 @@ export interface ReplayLedger {
 }
 
 /** Folds ledger events in log order: the newest event per position wins. */
-export function foldLedger(events: Iterable<LedgerEvent>): Map<string, LedgerEntry> {
-  const state = new Map<string, LedgerEntry>()
+export function foldLedger(events: Iterable<LedgerEvent>, state = new Map<string, LedgerEntry>()): Map<string, LedgerEntry> {
   for (const e of events) {
     if (e.op === 'release') {
       const cur = state.get(e.position)

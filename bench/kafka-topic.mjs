@@ -1,0 +1,13 @@
+// Creates Kafka topics for the benchmark: node bench/kafka-topic.mjs BROKERS TOPIC… [--partitions N]
+import {Admin} from '@platformatic/kafka'
+
+const args = process.argv.slice(2)
+const pIdx = args.indexOf('--partitions')
+const partitions = pIdx >= 0 ? Number(args.splice(pIdx, 2)[1]) : 1
+const [brokers, ...topics] = args
+const admin = new Admin({clientId: 'dlq-bench', bootstrapBrokers: brokers.split(',')})
+try {
+  await admin.createTopics({topics, partitions, replicas: 1})
+} finally {
+  await admin.close()
+}
