@@ -1,0 +1,58 @@
+import type {RecordFilter} from '../core/filter.js'
+import type {DlqReader, LogBounds} from '../core/reader.js'
+import type {DecodedRecord} from '../core/record.js'
+import {slimRecord} from './format.js'
+import type {Action, LoadRequest} from './state.js'
+
+/**
+ * Turns the reducer's LoadRequests into reader calls. Kept apart from the component so the
+ * paging logic is plain async code: the container only decides when to call it.
+ */
+
+/** File and directory positions are record numbers: the page before a position can be computed. */
+export const canStepBack = (reader: DlqReader): boolean => reader.info.kind === 'file' || reader.info.kind === 'directory'
+
+export async function runLoad(reader: DlqReader, req: LoadRequest, filter: RecordFilter, payloadLimit: number, signal: AbortSignal): Promise<Action> {
+  const slim = (rs: DecodedRecord[]) => rs.map((r) => slimRecord(r, payloadLimit))
+  if (req.kind !== 'step-back') {
+    const page = await reader.page({from: req.from, limit: req.limit, filter, signal})
+    return {
+      type: 'pageLoaded',
+      generation: req.generation,
+      direction: req.kind,
+      page: {from: req.from, records: slim(page.records), next: page.next, atEnd: page.atEnd},
+    }
+  }
+  // Reads [before - span, before) and keeps its last `limit` matches: memory stays at one page
+  // however many records the stretch holds, and the span grows while a filter finds nothing.
+  const before = Number(req.before)
+  const start = Math.max(0, before - req.span)
+  const kept: DecodedRecord[] = []
+  let more = false
+  for await (const r of reader.scan({from: String(start), filter, signal})) {
+    if (Number(r.position) >= before) break
+    kept.push(slimRecord(r, payloadLimit))
+    if (kept.length > req.limit) {
+      kept.shift()
+      more = true
+    }
+  }
+  if (signal.aborted) throw signal.reason ?? new Error('aborted')
+  // Reloading from the first kept record with limit = kept.length gives exactly these again.
+  const from = more && kept.length > 0 ? kept[0].position : String(start)
+  return {
+    type: 'pageLoaded',
+    generation: req.generation,
+    direction: 'backward',
+    page: {from, records: kept, next: req.before, atEnd: false},
+    stepped: true,
+    reachedStart: start === 0 && !more,
+  }
+}
+
+/** Where G starts reading: a page before the end for files, the last entry elsewhere. */
+export function lastOrigin(reader: DlqReader, bounds: LogBounds, pageSize: number): string | null {
+  if (bounds.last === null) return null
+  if (canStepBack(reader)) return String(Math.max(0, Number(bounds.last) + 1 - pageSize))
+  return bounds.last
+}

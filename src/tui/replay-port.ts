@@ -1,0 +1,64 @@
+/**
+ * What the TUI needs from the replay engine, in the shapes the screen shows. The browse
+ * command adapts src/core/replay to this, so the widgets and their tests do not depend on
+ * how plans are made or sent.
+ */
+export interface PlanTarget {
+  topic: string
+  partition: number | null
+  count: number
+}
+
+export interface PlanView {
+  /** Where the messages go (store display, no credentials). */
+  sink: string
+  send: number
+  skip: number
+  byTarget: PlanTarget[]
+  /** System metadata headers that are left behind. */
+  removedHeaders: string[]
+  /** Skips by reason (already_replayed, no_source, …). */
+  skipped: Record<string, number>
+  /** Per-position notes worth reading before saying yes (in doubt, skips). */
+  notes: Array<{position: string; text: string}>
+}
+
+export interface ResultItem {
+  position: string
+  outcome: 'replayed' | 'skipped' | 'failed'
+  /** `topic/partition@offset` for a replayed message. */
+  target: string | null
+  reason: string | null
+}
+
+export interface ResultView {
+  requested: number
+  replayed: number
+  skipped: number
+  failed: number
+  items: ResultItem[]
+}
+
+export interface PreparedReplay {
+  view: PlanView
+  /** The engine's own plan, handed back to `execute` unchanged. */
+  plan: unknown
+}
+
+export interface ReplayPort {
+  plan(positions: string[]): Promise<PreparedReplay>
+  execute(plan: unknown, opts: {signal?: AbortSignal; onProgress?: (done: number, total: number) => void}): Promise<ResultView>
+  /** Which of these positions the ledger says were replayed already. */
+  replayedAmong(positions: string[]): Promise<string[]>
+  close(): Promise<void>
+}
+
+/** For sources where replay cannot be set up (say, a file DLQ without --sink): says why on `r`. */
+export function unavailableReplay(why: string): ReplayPort {
+  return {
+    plan: () => Promise.reject(new Error(why)),
+    execute: () => Promise.reject(new Error(why)),
+    replayedAmong: () => Promise.resolve([]),
+    close: () => Promise.resolve(),
+  }
+}

@@ -1,0 +1,83 @@
+import {MATCH_ALL} from '../core/filter.js'
+import type {DlqReader} from '../core/reader.js'
+import {executeReplay, type ReplayResult} from '../core/replay/execute.js'
+import type {ReplayLedger} from '../core/replay/ledger.js'
+import {defaultSinkUri, openLedger, openSink} from '../core/replay/open.js'
+import {planReplay, summarisePlan, type ReplayPlan} from '../core/replay/plan.js'
+import type {DlqSink} from '../core/sink.js'
+import type {PlanView, ReplayPort, ResultView} from './replay-port.js'
+
+export interface ReplayWiringOptions {
+  /** The SOURCE argument as given (the ledger and the default sink are derived from it). */
+  source: string
+  sinkUri: string | null
+  to: string | null
+}
+
+/** Notes shown under the plan: enough to see why, not a wall of text. */
+const MAX_NOTES = 20
+
+export function planView(plan: ReplayPlan): PlanView {
+  const sum = summarisePlan(plan)
+  const notes = plan.items
+    .filter((it) => it.detail !== null && (it.action === 'skip' || it.reason === 'in_doubt'))
+    .slice(0, MAX_NOTES)
+    .map((it) => ({position: it.position, text: `${it.action === 'skip' ? `skipped (${it.reason})` : 'in doubt'}: ${it.detail}`}))
+  return {
+    sink: plan.sink,
+    send: sum.send,
+    skip: sum.skip,
+    byTarget: sum.byTarget,
+    removedHeaders: sum.removedHeaders,
+    skipped: sum.skipped as Record<string, number>,
+    notes,
+  }
+}
+
+export function resultView(r: ReplayResult): ResultView {
+  return {
+    requested: r.requested,
+    replayed: r.replayed,
+    skipped: r.skipped,
+    failed: r.failed,
+    items: r.items.map((it) => ({
+      position: it.position,
+      outcome: it.outcome,
+      target: it.target ? `${it.target.topic}${it.target.partition === null ? '' : `/${it.target.partition}`}${it.target.offset === null ? '' : `@${it.target.offset}`}` : null,
+      reason: [it.reason, it.error].filter((x) => x !== null).join(': ') || null,
+    })),
+  }
+}
+
+/**
+ * The replay engine behind the ReplayPort. The sink is opened on the first `r`, not at start:
+ * browsing needs no connection to the target, and a file DLQ without --sink can still be
+ * browsed (pressing `r` then says that --sink is needed).
+ */
+export async function openReplayPort(reader: DlqReader, opts: ReplayWiringOptions): Promise<ReplayPort> {
+  let sink: Promise<DlqSink> | null = null
+  let ledger: Promise<ReplayLedger> | null = null
+  const getSink = () => (sink ??= (async () => openSink(opts.sinkUri ?? defaultSinkUri(opts.source)))())
+  const getLedger = () => (ledger ??= openLedger(reader, opts.source))
+  const deps = async () => ({reader, sink: await getSink(), ledger: await getLedger()})
+
+  return {
+    async plan(positions) {
+      const plan = await planReplay(await deps(), {positions, filter: MATCH_ALL, to: opts.to})
+      return {view: planView(plan), plan}
+    },
+    async execute(plan, {signal, onProgress}) {
+      return resultView(await executeReplay(plan as ReplayPlan, await deps(), {signal, onProgress}))
+    },
+    async replayedAmong(positions) {
+      const entries = await (await getLedger()).read(positions)
+      return [...entries.values()].filter((e) => e.state === 'done').map((e) => e.position)
+    },
+    async close() {
+      // Each is closed only if it was opened; a failed open has nothing to close.
+      const [s, l] = await Promise.allSettled([sink, ledger])
+      if (s.status === 'fulfilled' && s.value) await s.value.close()
+      if (l.status === 'fulfilled' && l.value) await l.value.close()
+    },
+  }
+}
