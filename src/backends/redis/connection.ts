@@ -36,8 +36,8 @@ function readPem(path: string, what: string): Buffer {
 }
 
 function tlsOptions(target: RedisTarget, settings: TlsSettings | boolean | undefined): ConnectionOptions | null {
-  // rediss:// or a profile that asks for TLS turns it on; the profile adds the certificates.
-  if (!target.tls && !settings) return null
+  // The scheme alone decides (a profile may serve several servers); the profile adds the certificates.
+  if (!target.tls) return null
   const s: TlsSettings = typeof settings === 'object' ? settings : {}
   const opts: ConnectionOptions = {servername: /^[\d.]+$|:/.test(target.host) ? undefined : target.host}
   if (s.ca) opts.ca = readPem(s.ca, 'ca')
