@@ -9,7 +9,7 @@ import {existsSync, renameSync, rmSync} from 'node:fs'
 const tmp = `dist.build-${process.pid}`
 rmSync(tmp, {recursive: true, force: true})
 await build({
-  entryPoints: {cli: 'src/cli/entry.ts'},
+  entryPoints: {cli: 'src/cli/entry.ts', 'stats-worker': 'src/backends/file/stats-worker.ts'},
   outdir: tmp,
   bundle: true,
   splitting: true,

@@ -30,6 +30,9 @@ export interface RecordFilter {
   readonly since: number | null
   readonly until: number | null
   readonly isEmpty: boolean
+  /** What it was built from, so another thread can build the same filter. */
+  readonly spec: FilterSpec
+  readonly now: number
 }
 
 type Value = string | number | null | Array<string | number | null>
@@ -226,6 +229,8 @@ export function buildFilter(spec: FilterSpec, now = Date.now()): RecordFilter {
     since,
     until,
     isEmpty: tests.length === 0,
+    spec,
+    now,
     matches(rec) {
       const ctx: EvalCache = {}
       for (const t of tests) if (!t(rec, ctx)) return false

@@ -135,6 +135,16 @@ describe('dlq stats', () => {
     expect(json.total).toBe(9)
   })
 
+  it('counts the same in parallel threads as in one (unreadable positions included)', () => {
+    for (const fixture of ['corrupt.ndjson', 'mixed.ndjson', 'hyperi.ndjson']) {
+      const one = dlqJson(['stats', f(fixture)], {env: {...env, DLQ_PARALLEL: '0'}}).json
+      const many = dlqJson(['stats', f(fixture)], {env: {...env, DLQ_PARALLEL_MIN_BYTES: '0'}}).json
+      expect(many, fixture).toEqual(one)
+      const filtered = dlqJson(['stats', f(fixture), '--filter', 'reason=timeout'], {env: {...env, DLQ_PARALLEL_MIN_BYTES: '0'}}).json
+      expect(filtered).toEqual(dlqJson(['stats', f(fixture), '--filter', 'reason=timeout'], {env: {...env, DLQ_PARALLEL: '0'}}).json)
+    }
+  })
+
   it('applies filters', () => {
     const {json} = dlqJson(['stats', f('hyperi.ndjson'), '--filter', 'reason=timeout'], {env})
     expect(json.byReason).toEqual([{value: 'timeout', count: json.total}])

@@ -108,12 +108,14 @@ async function* assemble(fill: Fill, startByte: number, signal?: AbortSignal, ch
  * read from the page cache is a memory copy, and handing each one to libuv's thread pool
  * left the scan idle for most of its time (measured: 0.9 s of 2.5 s on a 777 MB file).
  */
-export async function* plainChunks(path: string, startByte: number, signal?: AbortSignal, chunkBytes?: number): AsyncGenerator<Chunk> {
+export async function* plainChunks(path: string, startByte: number, signal?: AbortSignal, chunkBytes?: number, endByte = Number.POSITIVE_INFINITY): AsyncGenerator<Chunk> {
   const fd = openSync(path, 'r')
   try {
     let pos = startByte
     const fill: Fill = async (buf, at, length) => {
-      const n = readSync(fd, buf, at, length, pos)
+      const want = Math.min(length, endByte - pos)
+      if (want <= 0) return 0
+      const n = readSync(fd, buf, at, want, pos)
       pos += n
       return n
     }
@@ -151,5 +153,5 @@ export function segmentChunks(seg: Segment, startByte: number, signal?: AbortSig
     if (startByte !== 0) throw new Error('internal: gzip segments are read from their start')
     return gzipChunks(seg.path, signal)
   }
-  return plainChunks(seg.path, startByte, signal, chunkBytes)
+  return plainChunks(seg.path, startByte, signal, chunkBytes, seg.end)
 }

@@ -6,6 +6,12 @@ import {UnavailableError, UsageError} from '../../core/errors.js'
 export interface Segment {
   path: string
   gzip: boolean
+  /**
+   * A byte range of a plain file, both ends just after a newline (or the file's ends), read
+   * by one thread of a parallel scan; line numbers are then relative to `start`.
+   */
+  start?: number
+  end?: number
 }
 
 const LIVE = 'dlq.ndjson'

@@ -7,6 +7,8 @@ import type {Segment} from './layout.js'
 import {EVERY, LineIndex} from './line-index.js'
 import {parseLine, unreadable} from './parse-line.js'
 import {Prefilter} from './prefilter.js'
+import {parallelStats} from './parallel-stats.js'
+import type {StatsState} from '../../core/stats.js'
 
 interface Batch {
   records: DecodedRecord[]
@@ -68,6 +70,19 @@ export class FileReader implements DlqReader {
   async *scan(req: ScanRequest): AsyncIterable<DecodedRecord> {
     const start = req.from ? Number(this.parsePosition(req.from)) : 0
     for await (const batch of this.walk(start, req.filter, Number.POSITIVE_INFINITY, req.signal)) yield* batch.records
+  }
+
+  /** Like scan, handing each record to `visit`, and returning how many lines the log has. */
+  async scanCounting(req: ScanRequest, visit: (rec: DecodedRecord) => void): Promise<number> {
+    const start = req.from ? Number(this.parsePosition(req.from)) : 0
+    const walk = this.walk(start, req.filter, Number.POSITIVE_INFINITY, req.signal)
+    let step = await walk.next()
+    for (; !step.done; step = await walk.next()) for (const r of step.value.records) visit(r)
+    return step.value.nextLine
+  }
+
+  parallelStats(filter: RecordFilter, signal?: AbortSignal): Promise<StatsState | null> {
+    return parallelStats(this.segments, filter, signal)
   }
 
   async get(positions: string[]): Promise<Map<string, DecodedRecord>> {
@@ -148,7 +163,8 @@ export class FileReader implements DlqReader {
   ): AsyncGenerator<Batch, {lines: number; stoppedAt: number | null}> {
     const seg = this.segments[i]
     const idx = this.indexes[i]
-    const from = seg.gzip ? {line: 0, byte: 0} : idx.locate(localStart)
+    const ranged = seg.start !== undefined
+    const from = seg.gzip ? {line: 0, byte: 0} : ranged ? {line: 0, byte: seg.start!} : idx.locate(localStart)
     let line = from.line
     let matched = 0
     const pre = new Prefilter(filter.needles)
@@ -165,12 +181,12 @@ export class FileReader implements DlqReader {
           if (filter.matches(rec)) batch.records.push(rec)
         }
         line++
-        if (chunk.terminated && !seg.gzip) idx.observe(line, chunk.byteOffset + chunk.length + 1)
+        if (chunk.terminated && !seg.gzip && !ranged) idx.observe(line, chunk.byteOffset + chunk.length + 1)
       } else {
         const b = chunk.buf
         const n = b.length
         let s = chunk.byteOffset === 0 && n >= 3 && b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf ? 3 : 0
-        const indexing = !seg.gzip
+        const indexing = !seg.gzip && !ranged
         // Counting only: no parsing until the first wanted line.
         while (line < localStart && s < n) {
           let e = b.indexOf(10, s)

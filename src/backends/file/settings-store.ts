@@ -1,0 +1,226 @@
+import {randomBytes} from 'node:crypto'
+import {constants as fsc} from 'node:fs'
+import {link, open, readFile, rename, stat, unlink} from 'node:fs/promises'
+import {hostname} from 'node:os'
+import {dirname, resolve} from 'node:path'
+import {DlqError, UnavailableError} from '../../core/errors.js'
+import {NEVER_SET, type SettingChange, type SettingKey, type SettingsStore, type StoredSetting, type WriteOutcome, type WriteRequest} from '../../core/settings/types.js'
+
+/**
+ * Settings in one JSON file, history included. Readers need no lock: a writer never changes
+ * the file in place but writes a temporary file beside it and renames it over (atomic on one
+ * file system), so a reader sees the old or the new document, never half of one. Writers take
+ * an exclusive lock file (`<file>.lock`, created with O_EXCL) around read-check-write.
+ */
+const FORMAT = 'dlq-settings'
+/** A lock older than this is left over from a crashed writer (a write holds it for milliseconds). */
+export const STALE_LOCK_MS = 30_000
+/** How long a writer waits for the lock before giving up (20 writers at once queue well inside it). */
+export const LOCK_WAIT_MS = 20_000
+
+interface FileDocument {
+  format: typeof FORMAT
+  settings: Record<SettingKey, StoredSetting>
+  history: Array<SettingChange & {key: SettingKey}>
+}
+
+interface LockOwner {
+  pid: number
+  host: string
+  token: string
+  at: string
+}
+
+const emptyDocument = (): FileDocument => ({format: FORMAT, settings: {}, history: []})
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+const errno = (e: unknown) => (e as NodeJS.ErrnoException)?.code
+
+export class FileSettingsStore implements SettingsStore {
+  readonly display: string
+  private readonly lockPath: string
+
+  constructor(private readonly path: string) {
+    this.display = path
+    this.lockPath = path + '.lock'
+  }
+
+  async read(key: SettingKey): Promise<StoredSetting> {
+    return (await this.load()).settings[key] ?? NEVER_SET
+  }
+
+  async history(key: SettingKey): Promise<SettingChange[]> {
+    return (await this.load()).history.filter((h) => h.key === key).map(({key: _k, ...change}) => change)
+  }
+
+  async list(prefix: string): Promise<Array<{key: SettingKey; setting: StoredSetting}>> {
+    const doc = await this.load()
+    return Object.entries(doc.settings)
+      .filter(([key]) => key.startsWith(prefix))
+      .map(([key, setting]) => ({key, setting}))
+  }
+
+  async write(w: WriteRequest): Promise<WriteOutcome> {
+    await this.checkDirectory()
+    const token = await this.lock()
+    try {
+      const doc = await this.load()
+      const current = doc.settings[w.key] ?? NEVER_SET
+      if (w.expectedVersion !== null && w.expectedVersion !== current.version) return {ok: false, current}
+      const setting: StoredSetting = {version: current.version + 1, value: w.value, updatedAt: w.at, updatedBy: w.by}
+      doc.settings[w.key] = setting
+      doc.history.push({key: w.key, version: setting.version, fromVersion: current.version, value: w.value, at: w.at, by: w.by})
+      await this.replace(doc)
+      return {ok: true, setting}
+    } finally {
+      await this.unlock(token)
+    }
+  }
+
+  async close(): Promise<void> {}
+
+  private async checkDirectory(): Promise<void> {
+    const dir = dirname(resolve(this.path))
+    try {
+      if (!(await stat(dir)).isDirectory()) throw new UnavailableError(`settings file ${this.path}: ${dir} is not a directory`)
+    } catch (error) {
+      if (error instanceof DlqError) throw error
+      throw this.fail(error, `directory ${dir}`)
+    }
+  }
+
+  private fail(error: unknown, what: string): DlqError {
+    const code = errno(error)
+    if (code === 'ENOENT') return new UnavailableError(`settings file ${this.path}: ${what} does not exist (create the directory first)`)
+    if (code === 'EACCES' || code === 'EPERM') return new UnavailableError(`settings file ${this.path}: no permission to use ${what}`)
+    if (code === 'EROFS') return new UnavailableError(`settings file ${this.path}: ${what} is on a read-only file system`)
+    return new UnavailableError(`settings file ${this.path}: ${(error as Error).message}`)
+  }
+
+  private async load(): Promise<FileDocument> {
+    let text: string
+    try {
+      text = await readFile(this.path, 'utf8')
+    } catch (error) {
+      if (errno(error) === 'ENOENT') {
+        await this.checkDirectory()
+        return emptyDocument()
+      }
+      throw this.fail(error, 'the file')
+    }
+    let doc: FileDocument
+    try {
+      doc = JSON.parse(text)
+    } catch (error) {
+      throw new DlqError(`settings file ${this.path} is not valid JSON (${(error as Error).message}); it was not written by dlq, or was edited by hand`)
+    }
+    if (doc?.format !== FORMAT || typeof doc.settings !== 'object' || !Array.isArray(doc.history)) {
+      throw new DlqError(`settings file ${this.path} is not a dlq settings file (no "format": "${FORMAT}")`)
+    }
+    return doc
+  }
+
+  private async replace(doc: FileDocument): Promise<void> {
+    const tmp = `${this.path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`
+    try {
+      const fh = await open(tmp, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL, 0o644)
+      try {
+        await fh.writeFile(JSON.stringify(doc, null, 2) + '\n', 'utf8')
+        // Without the sync a crash right after the rename can leave an empty file behind it.
+        await fh.sync()
+      } finally {
+        await fh.close()
+      }
+      await rename(tmp, this.path)
+    } catch (error) {
+      await unlink(tmp).catch(() => {})
+      throw this.fail(error, 'the directory')
+    }
+  }
+
+  private async lock(): Promise<string> {
+    const owner: LockOwner = {pid: process.pid, host: hostname(), token: randomBytes(8).toString('hex'), at: new Date().toISOString()}
+    const deadline = Date.now() + LOCK_WAIT_MS
+    let delay = 2
+    for (;;) {
+      try {
+        const fh = await open(this.lockPath, 'wx', 0o644)
+        try {
+          await fh.writeFile(JSON.stringify(owner))
+        } finally {
+          await fh.close()
+        }
+        return owner.token
+      } catch (error) {
+        if (errno(error) !== 'EEXIST') throw this.fail(error, `the lock file ${this.lockPath}`)
+      }
+      const holder = await this.readLock()
+      if (holder && (await this.isStale(holder))) {
+        await this.breakLock(holder)
+        continue
+      }
+      if (Date.now() > deadline) {
+        const who = holder?.owner ? `by pid ${holder.owner.pid} on ${holder.owner.host} since ${holder.owner.at}` : 'by another writer'
+        throw new UnavailableError(`settings file ${this.path} is locked ${who}; if no dlq is running there, remove ${this.lockPath}`)
+      }
+      // Jitter keeps waiting writers from retrying in lock step.
+      await sleep(delay + Math.random() * delay)
+      delay = Math.min(delay * 2, 50)
+    }
+  }
+
+  private async readLock(): Promise<{owner: LockOwner | null; mtimeMs: number; text: string} | null> {
+    try {
+      const [text, st] = await Promise.all([readFile(this.lockPath, 'utf8'), stat(this.lockPath)])
+      let owner: LockOwner | null = null
+      try {
+        owner = JSON.parse(text)
+      } catch {
+        // Written but not yet filled in by its owner, or garbage: only its age can tell.
+      }
+      return {owner, mtimeMs: st.mtimeMs, text}
+    } catch (error) {
+      if (errno(error) === 'ENOENT') return null
+      throw this.fail(error, `the lock file ${this.lockPath}`)
+    }
+  }
+
+  private async isStale(holder: {owner: LockOwner | null; mtimeMs: number}): Promise<boolean> {
+    if (Date.now() - holder.mtimeMs > STALE_LOCK_MS) return true
+    const o = holder.owner
+    if (o && o.host === hostname() && o.pid !== process.pid) {
+      try {
+        process.kill(o.pid, 0)
+      } catch (error) {
+        return errno(error) === 'ESRCH'
+      }
+    }
+    return false
+  }
+
+  /**
+   * Moves the stale lock aside rather than deleting it by name: if another writer broke it
+   * first and took a fresh lock, we would otherwise delete theirs. After the move we check
+   * that it is the lock we judged stale, and put it back (link never overwrites) if not.
+   */
+  private async breakLock(stale: {text: string}): Promise<void> {
+    const aside = `${this.lockPath}.stale.${process.pid}.${randomBytes(4).toString('hex')}`
+    try {
+      await rename(this.lockPath, aside)
+    } catch (error) {
+      if (errno(error) === 'ENOENT') return
+      throw this.fail(error, `the lock file ${this.lockPath}`)
+    }
+    const moved = await readFile(aside, 'utf8').catch(() => null)
+    if (moved !== null && moved !== stale.text) await link(aside, this.lockPath).catch(() => {})
+    await unlink(aside).catch(() => {})
+  }
+
+  private async unlock(token: string): Promise<void> {
+    const holder = await this.readLock().catch(() => null)
+    if (holder?.owner?.token === token) await unlink(this.lockPath).catch(() => {})
+  }
+}
+
+export async function openFileSettingsStore(path: string): Promise<SettingsStore> {
+  return new FileSettingsStore(path)
+}
