@@ -358,7 +358,8 @@ function pageLoaded(s: BrowseState, a: Extract<Action, {type: 'pageLoaded'}>): B
       next.origin = page.from
     }
     next.behind = behind
-    next.headAtStart = behind.length === 0 && (a.reachedStart === true || !s.canStepBack)
+    // A page read from null started at the log start: nothing can precede it.
+    next.headAtStart = behind.length === 0 && (a.reachedStart === true || page.from === null || !s.canStepBack)
     if (a.stepped) next.stepSpan = n === 0 ? s.stepSpan * 4 : s.pageSize
     next = trim(next, 'back')
   }

@@ -1,0 +1,239 @@
+import {render} from 'ink-testing-library'
+import {join} from 'node:path'
+import {afterEach, describe, expect, it} from 'vitest'
+import {openFileReader} from '../../src/backends/file/index.js'
+import type {DlqReader} from '../../src/core/reader.js'
+import {BrowseApp} from '../../src/tui/browse-app.js'
+import type {PlanView, ReplayPort, ResultView} from '../../src/tui/replay-port.js'
+import {FIXTURES} from '../helpers/cli.js'
+
+// eslint-disable-next-line no-control-regex
+const ANSI = /\x1b\[[0-9;?]*[A-Za-z]/g
+const strip = (s: string | undefined) => (s ?? '').replace(ANSI, '')
+
+/** Waits for a frame that satisfies `ok` (polls the frames Ink writes; no fixed sleeps). */
+async function frameWhere(app: ReturnType<typeof render>, ok: (frame: string) => boolean, what: string, timeoutMs = 5000): Promise<string> {
+  const until = Date.now() + timeoutMs
+  for (;;) {
+    const frame = strip(app.lastFrame())
+    if (ok(frame)) return frame
+    if (Date.now() > until) throw new Error(`no frame with ${what} within ${timeoutMs} ms; last frame:\n${frame}`)
+    await new Promise((r) => setTimeout(r, 10))
+  }
+}
+const frameWith = (app: ReturnType<typeof render>, text: string | RegExp) =>
+  frameWhere(app, (f) => (typeof text === 'string' ? f.includes(text) : text.test(f)), String(text))
+
+/** Keys one at a time, each after Ink has taken the previous one (as a person types). */
+async function press(app: ReturnType<typeof render>, ...keys: string[]) {
+  for (const k of keys) {
+    app.stdin.write(k)
+    await new Promise((r) => setImmediate(r))
+  }
+}
+
+const PLAN: PlanView = {
+  sink: 'redis://127.0.0.1:16379/0',
+  send: 2,
+  skip: 1,
+  byTarget: [{topic: 'payments', partition: null, count: 2}],
+  removedHeaders: ['kafka_dlt-original-offset', 'kafka_dlt-original-topic'],
+  skipped: {already_replayed: 1},
+  notes: [{position: '3', text: 'skipped (already_replayed): replayed to payments at 1-0'}],
+}
+
+const RESULT: ResultView = {
+  requested: 3,
+  replayed: 2,
+  skipped: 1,
+  failed: 0,
+  items: [
+    {position: '0', outcome: 'replayed', target: 'payments@1795433012115-0', reason: null},
+    {position: '1', outcome: 'replayed', target: 'payments@1795433012115-1', reason: null},
+    {position: '3', outcome: 'skipped', target: null, reason: 'already_replayed'},
+  ],
+}
+
+/** A replay engine stand-in that records what it was asked to do. */
+function fakeReplay() {
+  const calls: {planned: string[][]; executed: number} = {planned: [], executed: 0}
+  const port: ReplayPort = {
+    plan: async (positions) => {
+      calls.planned.push(positions)
+      return {view: PLAN, plan: {positions}}
+    },
+    execute: async () => {
+      calls.executed++
+      return RESULT
+    },
+    replayedAmong: async (positions) => positions.filter((p) => p === '5'),
+    close: async () => {},
+  }
+  return {port, calls}
+}
+
+let readers: DlqReader[] = []
+let apps: Array<ReturnType<typeof render>> = []
+afterEach(async () => {
+  for (const a of apps) a.unmount()
+  for (const r of readers) await r.close()
+  apps = []
+  readers = []
+})
+
+async function start(file: string, opts: {replay?: ReplayPort; columns?: number; rows?: number; payloadLimit?: number} = {}) {
+  const reader = await openFileReader(join(FIXTURES, file))
+  readers.push(reader)
+  const app = render(
+    <BrowseApp
+      reader={reader}
+      filterSpec={{}}
+      from={null}
+      payloadLimit={opts.payloadLimit ?? 4096}
+      replay={opts.replay ?? fakeReplay().port}
+      size={{columns: opts.columns ?? 150, rows: opts.rows ?? 40}}
+    />,
+  )
+  apps.push(app)
+  return app
+}
+
+describe('browse screen', () => {
+  it('shows the status bar, the list with escaped previews, and the detail pane of the first message', async () => {
+    const app = await start('mixed.ndjson')
+    const frame = await frameWith(app, '0…16 (17)')
+    expect(frame).toContain('dlq browse')
+    expect(frame).toContain('mixed.ndjson')
+    expect(frame).toContain('at 0')
+    expect(frame).toContain('no filter')
+    expect(frame).toContain('0 selected')
+    expect(frame).toMatch(/POSITION\s+TIME\s+SOURCE\s+REASON\s+KEY\s+PAYLOAD/)
+    expect(frame).toMatch(/0\s+2026-11-22 10:00:00 payments\/0\s+parse_error/)
+    // binary payloads are hex in the list, never raw
+    expect(frame).toContain('hex:000000002afffe10')
+    // the detail pane: fields, metadata and the payload as pretty JSON
+    expect(frame).toMatch(/source\s+topic payments {2}partition 0 {2}offset 5000/)
+    expect(frame).toContain('metadata (2)')
+    expect(frame).toContain('payload (51 B, json)')
+    expect(frame).toContain('"event": "order.created",')
+  })
+
+  it('moves through the list and shows headers, metadata and a hex dump in the detail pane', async () => {
+    const app = await start('mixed.ndjson', {rows: 70})
+    await frameWith(app, '0…16 (17)')
+    await press(app, 'j', 'j', 'j', 'j', 'j', 'j')
+    let frame = await frameWith(app, 'at 6')
+    expect(frame).toContain('kafka_dlt-exception-fqcn')
+    expect(frame).toContain('convention      spring')
+    await press(app, 'j', 'j')
+    frame = await frameWith(app, 'at 8')
+    // a binary payload is shown as a hex dump automatically
+    expect(frame).toMatch(/payload \(\d+ B, hex\)/)
+    expect(frame).toMatch(/00000000 {2}00 00 00 00 2a ff fe 10/)
+    await press(app, 'k', 'x')
+    frame = await frameWith(app, /at 7[\s\S]*payload \(\d+ B, hex\)/)
+    expect(frame).toMatch(/\|\{"payment":9,"ca\|/)
+  })
+
+  it('never lets control characters from a DLQ reach the terminal', async () => {
+    const app = await start('hostile.ndjson')
+    await frameWith(app, 'at 0')
+    for (const f of app.frames) {
+      // Ink's own styling uses ESC [ … m; anything else (OSC, clear screen, bell, C1) came from the data.
+      const rest = f.replace(ANSI, '')
+      expect(rest).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/)
+    }
+  })
+
+  it('a bad filter shows its error in place and keeps the old filter; a good one filters the list', async () => {
+    const app = await start('mixed.ndjson')
+    await frameWith(app, '0…16 (17)')
+    await press(app, '/', ...'reason~~('.split(''), '\r')
+    let frame = await frameWith(app, '✗')
+    expect(frame).toMatch(/filter \/ reason~~\(\s+✗ filter "reason~~\(":/)
+    expect(frame).toContain('no filter')
+    await press(app, '\x15', ...'reason=timeout'.split(''), '\r')
+    frame = await frameWith(app, /orders\/1\s+timeout/)
+    expect(frame).toContain('filter: reason=timeout')
+    expect(frame).toMatch(/1\s+2026-11-22 10:01:00 orders\/1\s+timeout/)
+    expect(frame).not.toContain('parse_error')
+  })
+
+  it('jumps to a position, and says so when a position is malformed', async () => {
+    const app = await start('mixed.ndjson')
+    await frameWith(app, '0…16 (17)')
+    await press(app, ':', 'x', 'y', '\r')
+    let frame = await frameWith(app, '✗')
+    expect(frame).toContain('a file DLQ position is a record number')
+    await press(app, '\x15', '1', '2', '\r')
+    frame = await frameWith(app, 'at 12')
+    expect(frame).toMatch(/reason\s+-/)
+  })
+
+  it('replay: plan in a confirmation dialog, nothing sent on n, results after y, replayed messages marked', async () => {
+    const {port, calls} = fakeReplay()
+    const app = await start('mixed.ndjson', {replay: port})
+    // position 5 is in the ledger already: marked from the start
+    await frameWhere(app, (f) => /✓ 5 /.test(f), 'the ledger mark on 5')
+    await press(app, ' ', ' ')
+    await frameWith(app, '2 selected')
+    await press(app, 'r')
+    let frame = await frameWith(app, 'Replay the selection?')
+    expect(calls.planned).toEqual([['0', '1']])
+    expect(frame).toContain('2 messages will be sent to redis://127.0.0.1:16379/0')
+    expect(frame).toContain('2 → payments (partition chosen by the store)')
+    expect(frame).toContain('1 skipped: 1 already_replayed')
+    expect(frame).toContain('System metadata removed: kafka_dlt-original-offset, kafka_dlt-original-topic')
+    expect(frame).toContain('Send 2? y: send')
+    await press(app, 'n')
+    frame = await frameWith(app, 'POSITION')
+    expect(calls.executed).toBe(0)
+    expect(frame).toContain('2 selected')
+
+    await press(app, 'r')
+    await frameWith(app, 'Replay the selection?')
+    await press(app, 'y')
+    frame = await frameWith(app, 'Replay: 2 replayed, 1 skipped, 0 failed (of 3)')
+    expect(calls.executed).toBe(1)
+    expect(frame).toMatch(/0\s+replayed\s+payments@1795433012115-0/)
+    expect(frame).toMatch(/3\s+skipped\s+already_replayed/)
+    await press(app, '\r')
+    frame = await frameWith(app, 'POSITION')
+    expect(frame).toMatch(/✓ 0 /)
+    expect(frame).toMatch(/✓ 1 /)
+    expect(frame).toContain('0 selected')
+  })
+
+  it('a replay that cannot be planned says why and stays in the list', async () => {
+    const port: ReplayPort = {...fakeReplay().port, plan: () => Promise.reject(new Error('a file DLQ has no cluster of its own: name where to replay with --sink'))}
+    const app = await start('mixed.ndjson', {replay: port})
+    await frameWith(app, '0…16 (17)')
+    await press(app, ' ', 'r')
+    const frame = await frameWith(app, 'replay: a file DLQ has no cluster')
+    expect(frame).toContain('POSITION')
+  })
+
+  it('a large payload shows its size and a preview; p loads all of it', async () => {
+    const app = await start('mixed.ndjson', {payloadLimit: 16})
+    let frame = await frameWith(app, 'payload (51 B')
+    expect(frame).toContain('first 16 B shown; p loads it all')
+    await press(app, 'p')
+    frame = await frameWith(app, 'payload (51 B, json)')
+    expect(frame).not.toContain('p loads it all')
+    // Tab gives the detail pane the keys; scrolling down shows the rest of the payload.
+    await press(app, '\t', ...'jjjjjjjj'.split(''))
+    frame = await frameWith(app, '"amount": "0.00"')
+    expect(frame).toContain('(Tab: back to list)')
+  })
+
+  it('lays the screen out for the terminal size and shows the keys on ?', async () => {
+    const app = await start('mixed.ndjson', {rows: 16, columns: 90})
+    let frame = await frameWith(app, 'at 0')
+    expect(frame.split('\n').length).toBeLessThanOrEqual(15)
+    for (const line of frame.split('\n')) expect(line.length).toBeLessThanOrEqual(90)
+    await press(app, '?')
+    frame = await frameWith(app, 'Keys')
+    expect(frame).toContain('jump to a position')
+    expect(frame).toContain('replay the selection')
+  })
+})
