@@ -1,12 +1,16 @@
-import {UsageError} from '../../core/errors.js'
 import type {DlqReader} from '../../core/reader.js'
 import type {DlqSink} from '../../core/sink.js'
 
-// Placeholder until the Kafka backend lands (issue: Kafka backend).
+/**
+ * Kafka topics as DLQs and as replay targets (docs/kafka.md). The client library is
+ * imported by the modules below only when one of these is called.
+ */
 export async function openKafkaReader(uri: string): Promise<DlqReader> {
-  throw new UsageError(`${uri}: kafka sources are not available in this build yet`)
+  const {KafkaReader} = await import('./reader.js')
+  return KafkaReader.open(uri)
 }
 
 export async function openKafkaSink(uri: string): Promise<DlqSink> {
-  throw new UsageError(`${uri}: kafka sinks are not available in this build yet`)
+  const {KafkaSink} = await import('./sink.js')
+  return KafkaSink.open(uri)
 }

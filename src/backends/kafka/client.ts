@@ -1,0 +1,252 @@
+import {DlqError, UnavailableError} from '../../core/errors.js'
+import type {AbortedTransaction} from './batches.js'
+import {prepareZstd} from './codecs.js'
+import {clientOptions, describeError, loadKafka, resolveSettings, type KafkaBase, type KafkaConnection, type KafkaLib, type ResolvedSettings} from './connection.js'
+import {brokerText, type KafkaTarget} from './uri.js'
+
+/**
+ * Group-less access to one topic: Metadata, ListOffsets and Fetch sent straight to each
+ * partition's leader over @platformatic/kafka's connections (which do SASL and TLS).
+ * Nothing here joins a consumer group, commits an offset or opens a fetch session, so
+ * reading leaves no trace on the cluster.
+ */
+export const READ_COMMITTED = 1
+
+/** Fetch v12 names topics, v13+ use topic ids; the library has request writers for 12–17. */
+const FETCH_VERSIONS = [17, 16, 15, 14, 13, 12] as const
+const LIST_OFFSETS_VERSIONS = [9, 8, 7, 6, 5] as const
+const EARLIEST = -2n
+const LATEST = -1n
+
+export interface TopicLayout {
+  id: string
+  partitions: number
+  leaders: number[]
+}
+
+export interface FetchedPartition {
+  errorCode: number
+  highWatermark: number
+  lastStableOffset: number
+  logStartOffset: number
+  aborted: AbortedTransaction[]
+  records: Buffer | null
+}
+
+type ApiFn<A extends unknown[], R> = {async: (connection: KafkaConnection, ...args: A) => Promise<R>}
+type FetchArgs = [number, number, number, number, number, number, Array<{topicId: string; partitions: unknown[]}>, unknown[], string]
+type ListOffsetsResponse = {topics: Array<{partitions: Array<{partitionIndex: number; errorCode: number; offset: bigint}>}>}
+type ListOffsetsArgs = [number, number, Array<{name: string; partitions: Array<{partitionIndex: number; currentLeaderEpoch: number; timestamp: bigint}>}>]
+
+class Bytes {
+  constructor(
+    readonly b: Buffer,
+    public p = 0,
+  ) {}
+
+  i16(): number {
+    const v = this.b.readInt16BE(this.p)
+    this.p += 2
+    return v
+  }
+
+  i32(): number {
+    const v = this.b.readInt32BE(this.p)
+    this.p += 4
+    return v
+  }
+
+  i64(): bigint {
+    const v = this.b.readBigInt64BE(this.p)
+    this.p += 8
+    return v
+  }
+
+  uvarint(): number {
+    let r = 0
+    for (let shift = 0; ; shift += 7) {
+      if (shift > 28) throw new DlqError('Kafka Fetch response: bad varint')
+      const byte = this.b[this.p++]
+      r += (byte & 0x7f) * 2 ** shift
+      if (byte < 0x80) return r
+    }
+  }
+
+  skipTags(): void {
+    const n = this.uvarint()
+    for (let i = 0; i < n; i++) {
+      this.uvarint()
+      this.p += this.uvarint()
+    }
+  }
+}
+
+/**
+ * Fetch responses (v12–v17) read to raw record sets: the library's own parser would
+ * decompress every batch with its codecs (see codecs.ts for why we do not want that) and
+ * throw away a whole response for one partition's error.
+ */
+function parseFetch(_correlationId: number, _apiKey: number, apiVersion: number, reader: {buffer: {slice(s: number, e: number): Buffer; length: number}; position: number}) {
+  const r = new Bytes(reader.buffer.slice(reader.position, reader.buffer.length))
+  r.i32() // throttle
+  const errorCode = r.i16()
+  r.i32() // session id
+  const partitions = new Map<number, FetchedPartition>()
+  const topics = r.uvarint() - 1
+  for (let t = 0; t < topics; t++) {
+    if (apiVersion >= 13) r.p += 16
+    else r.p += r.uvarint() - 1
+    const n = r.uvarint() - 1
+    for (let i = 0; i < n; i++) {
+      const partition = r.i32()
+      const fp: FetchedPartition = {
+        errorCode: r.i16(),
+        highWatermark: Number(r.i64()),
+        lastStableOffset: Number(r.i64()),
+        logStartOffset: Number(r.i64()),
+        aborted: [],
+        records: null,
+      }
+      const aborted = r.uvarint() - 1
+      for (let a = 0; a < aborted; a++) {
+        fp.aborted.push({producerId: r.i64(), firstOffset: Number(r.i64())})
+        r.skipTags()
+      }
+      r.i32() // preferred read replica
+      const size = r.uvarint() - 1
+      if (size > 0) {
+        fp.records = r.b.subarray(r.p, r.p + size)
+        r.p += size
+      }
+      r.skipTags()
+      partitions.set(partition, fp)
+    }
+    r.skipTags()
+  }
+  return {errorCode, partitions}
+}
+
+export class KafkaClient {
+  private readonly connections = new Map<number, Promise<KafkaConnection>>()
+  private layoutCache = new Map<string, TopicLayout>()
+
+  private constructor(
+    readonly lib: KafkaLib,
+    readonly base: KafkaBase,
+    readonly target: KafkaTarget,
+    readonly settings: ResolvedSettings,
+    private readonly fetchApi: ApiFn<FetchArgs, ReturnType<typeof parseFetch>>,
+    private readonly fetchVersion: number,
+    private readonly listOffsetsApi: ApiFn<ListOffsetsArgs, ListOffsetsResponse>,
+  ) {}
+
+  static async open(target: KafkaTarget): Promise<KafkaClient> {
+    const settings = resolveSettings(target)
+    const lib = await loadKafka()
+    await prepareZstd()
+    const base = new lib.Base(clientOptions(target, settings))
+    try {
+      const apis = await base.listApis()
+      const range = (key: number) => apis.find((a) => a.apiKey === key)
+      const fetchRange = range(1)
+      const listRange = range(2)
+      const fetchVersion = FETCH_VERSIONS.find((v) => fetchRange && v >= fetchRange.minVersion && v <= fetchRange.maxVersion)
+      const listVersion = LIST_OFFSETS_VERSIONS.find((v) => listRange && v >= listRange.minVersion && v <= listRange.maxVersion)
+      if (fetchVersion === undefined || listVersion === undefined) {
+        throw new UnavailableError(`Kafka at ${target.brokers.map(brokerText).join(',')}: the broker is too old (dlq needs Kafka 3.1 or later: Fetch v12+, ListOffsets v5+)`)
+      }
+      const writer = (lib as unknown as Record<string, {createRequest: (...a: unknown[]) => unknown}>)[`fetchV${fetchVersion}`].createRequest
+      const fetchApi = lib.createAPI(1, fetchVersion, writer as never, parseFetch as never) as unknown as ApiFn<FetchArgs, ReturnType<typeof parseFetch>>
+      const listOffsetsApi = (lib as unknown as Record<string, {api: unknown}>)[`listOffsetsV${listVersion}`].api as ApiFn<ListOffsetsArgs, ListOffsetsResponse>
+      return new KafkaClient(lib, base, target, settings, fetchApi, fetchVersion, listOffsetsApi)
+    } catch (error) {
+      await base.close().catch(() => {})
+      throw describeError(error, {target, settings})
+    }
+  }
+
+  fail(error: unknown, topic?: string | null): DlqError {
+    return describeError(error, {target: this.target, settings: this.settings, topic})
+  }
+
+  /** Partitions and leaders of a topic; `null` when the topic does not exist. */
+  async layout(topic: string, refresh = false): Promise<TopicLayout | null> {
+    const cached = this.layoutCache.get(topic)
+    if (cached && !refresh) return cached
+    let md
+    try {
+      md = await this.base.metadata({topics: [topic], forceUpdate: refresh})
+    } catch (error) {
+      const e = this.fail(error, topic)
+      if (e instanceof UnavailableError && e.message.endsWith('does not exist')) return null
+      throw e
+    }
+    const t = md.topics.get(topic)
+    if (!t) return null
+    const layout: TopicLayout = {id: t.id, partitions: t.partitionsCount, leaders: t.partitions.map((p) => p.leader)}
+    this.layoutCache.set(topic, layout)
+    return layout
+  }
+
+  private connection(nodeId: number): Promise<KafkaConnection> {
+    let c = this.connections.get(nodeId)
+    if (!c) {
+      const broker = this.base.currentMetadata?.brokers.get(nodeId)
+      if (!broker || nodeId < 0) return Promise.reject(new UnavailableError(`Kafka at ${this.target.brokers.map(brokerText).join(',')}: no leader for a partition (broker ${nodeId} unknown)`))
+      c = this.base.connections.get({host: broker.host, port: broker.port})
+      // A failed connection must be retried next time, not remembered.
+      c.catch(() => this.connections.delete(nodeId))
+      this.connections.set(nodeId, c)
+    }
+    return c
+  }
+
+  /**
+   * One ListOffsets per leader: `timestamp` -2 = log start, -1 = last stable offset (the end a
+   * read_committed reader sees), else the first offset whose timestamp is at or after it
+   * (-1 in the result when there is none).
+   */
+  async listOffsets(topic: string, layout: TopicLayout, partitions: number[], timestamp: bigint): Promise<Map<number, number>> {
+    const byLeader = new Map<number, number[]>()
+    for (const p of partitions) byLeader.set(layout.leaders[p], [...(byLeader.get(layout.leaders[p]) ?? []), p])
+    const out = new Map<number, number>()
+    await Promise.all(
+      [...byLeader].map(async ([leader, ps]) => {
+        const conn = await this.connection(leader)
+        const res = await this.listOffsetsApi.async(conn, -1, READ_COMMITTED, [
+          {name: topic, partitions: ps.map((p) => ({partitionIndex: p, currentLeaderEpoch: -1, timestamp}))},
+        ])
+        for (const t of res.topics) for (const p of t.partitions) out.set(p.partitionIndex, Number(p.offset))
+      }),
+    )
+    return out
+  }
+
+  earliest(topic: string, layout: TopicLayout, partitions: number[]) {
+    return this.listOffsets(topic, layout, partitions, EARLIEST)
+  }
+
+  latest(topic: string, layout: TopicLayout, partitions: number[]) {
+    return this.listOffsets(topic, layout, partitions, LATEST)
+  }
+
+  /** One Fetch of one partition from its leader, without a fetch session (epoch -1). */
+  async fetch(topic: string, layout: TopicLayout, partition: number, offset: number, maxBytes: number): Promise<FetchedPartition> {
+    const conn = await this.connection(layout.leaders[partition])
+    const res = await this.fetchApi.async(conn, 0, 1, maxBytes, READ_COMMITTED, 0, -1, [
+      {
+        topicId: this.fetchVersion >= 13 ? layout.id : topic,
+        partitions: [{partition, currentLeaderEpoch: -1, fetchOffset: BigInt(offset), lastFetchedEpoch: -1, partitionMaxBytes: maxBytes}],
+      },
+    ], [], '')
+    if (res.errorCode !== 0) throw new this.lib.ProtocolError(res.errorCode)
+    const fp = res.partitions.get(partition)
+    if (!fp) throw new DlqError(`Kafka Fetch response for ${topic}:${partition} is missing that partition`)
+    return fp
+  }
+
+  async close(): Promise<void> {
+    this.connections.clear()
+    await this.base.close()
+  }
+}

@@ -1,0 +1,280 @@
+import {decodeRaw} from '../../core/conventions/index.js'
+import {DlqError, UnavailableError} from '../../core/errors.js'
+import type {RecordFilter} from '../../core/filter.js'
+import type {DlqReader, LogBounds, Page, PageRequest, ScanRequest, SourceInfo} from '../../core/reader.js'
+import type {DecodedRecord} from '../../core/record.js'
+import {decodeRecordSet, recordSetNext, type DecodedRecordSet, type KafkaMessage} from './batches.js'
+import {KafkaClient, type FetchedPartition, type TopicLayout} from './client.js'
+import {CorruptBatchError} from './codecs.js'
+import {formatCursor, formatPosition, parseCursor, singlePosition, type Cursor} from './positions.js'
+import {brokerText, parseKafkaUri} from './uri.js'
+
+/** A page's first fetch: enough for a page of small records without decoding megabytes. */
+const PAGE_FETCH_BYTES = 1024 * 1024
+/** Later fetches of a page (a selective filter) and every fetch of a scan. */
+const SCAN_FETCH_BYTES = 4 * 1024 * 1024
+
+const OFFSET_OUT_OF_RANGE = 1
+/** Leadership moved: refresh metadata and try once more. */
+const STALE_LEADER = new Set([6, 74, 75, 3, 100]) // NOT_LEADER_OR_FOLLOWER, FENCED/UNKNOWN_LEADER_EPOCH, UNKNOWN_TOPIC_OR_PARTITION, UNKNOWN_TOPIC_ID
+
+/** One partition's part of a read: from `pos` (the next offset to look at) up to `end` (exclusive). */
+interface Lane {
+  partition: number
+  pos: number
+  end: number
+  /** Set when the broker had nothing readable before `end` (so the page is at its end all the same). */
+  dry?: boolean
+}
+
+/**
+ * A Kafka topic as a DLQ (docs/kafka.md). Partitions are read one after the other in
+ * ascending order; see positions.ts for positions and the cursor that `next` returns.
+ */
+export class KafkaReader implements DlqReader {
+  readonly info: SourceInfo
+
+  private constructor(
+    private readonly client: KafkaClient,
+    private readonly topic: string,
+    private layout: TopicLayout,
+    /** The partitions this source reads, ascending (all, or those of `?partition=`). */
+    readonly readable: number[],
+    display: string,
+  ) {
+    this.info = {kind: 'kafka', display}
+  }
+
+  static async open(uri: string): Promise<KafkaReader> {
+    const target = parseKafkaUri(uri, {needTopic: true})
+    const topic = target.topic!
+    const client = await KafkaClient.open(target)
+    try {
+      const layout = await client.layout(topic)
+      const where = target.brokers.map(brokerText).join(',')
+      if (!layout) throw new UnavailableError(`Kafka at ${where}: topic "${topic}" does not exist`)
+      const all = Array.from({length: layout.partitions}, (_, i) => i)
+      const readable = target.partitions ?? all
+      const missing = readable.filter((p) => p >= layout.partitions)
+      if (missing.length > 0) {
+        throw new UnavailableError(`Kafka at ${where}: topic "${topic}" has ${layout.partitions} partition${layout.partitions === 1 ? '' : 's'} (0…${layout.partitions - 1}); partition ${missing.join(',')} does not exist`)
+      }
+      return new KafkaReader(client, topic, layout, readable, target.display)
+    } catch (error) {
+      await client.close().catch(() => {})
+      throw client.fail(error, topic)
+    }
+  }
+
+  parsePosition(text: string): string {
+    return formatCursor(parseCursor(text, this.readable, this.topic))
+  }
+
+  async bounds(): Promise<LogBounds> {
+    const [lo, hi] = await this.call(() => Promise.all([this.client.earliest(this.topic, this.layout, this.readable), this.client.latest(this.topic, this.layout, this.readable)]))
+    const filled = this.readable.filter((p) => (hi.get(p) ?? 0) > (lo.get(p) ?? 0))
+    const first = filled[0]
+    const last = filled.at(-1)
+    // Offsets give no exact count: compaction leaves gaps and transaction markers take offsets.
+    return {
+      first: first === undefined ? null : formatPosition(first, lo.get(first)!),
+      last: last === undefined ? null : formatPosition(last, hi.get(last)! - 1),
+      count: null,
+    }
+  }
+
+  async page(req: PageRequest): Promise<Page> {
+    const lanes = await this.plan(req.from ? parseCursor(req.from, this.readable, this.topic) : null, req.filter)
+    const records: DecodedRecord[] = []
+    let scanned = 0
+    let bytes = PAGE_FETCH_BYTES
+    for (const lane of lanes) {
+      while (lane.pos < lane.end && records.length < req.limit && !req.signal?.aborted) {
+        const chunk = await this.read(lane, bytes)
+        bytes = SCAN_FETCH_BYTES
+        if (chunk === null) {
+          lane.dry = true
+          break
+        }
+        let stopped = false
+        for (const m of chunk.messages) {
+          if (m.offset >= lane.end) break
+          scanned++
+          lane.pos = m.offset + 1
+          const rec = this.decode(lane.partition, m)
+          if (req.filter.matches(rec)) records.push(rec)
+          if (records.length >= req.limit) {
+            stopped = true
+            break
+          }
+        }
+        // Past control batches, aborted transactions and compacted gaps at the end of the chunk.
+        if (!stopped) lane.pos = Math.min(Math.max(lane.pos, chunk.next), lane.end)
+      }
+      if (records.length >= req.limit) break
+    }
+    const cursor: Cursor = new Map(lanes.map((l) => [l.partition, l.pos]))
+    return {records, next: formatCursor(cursor), atEnd: lanes.every((l) => l.pos >= l.end || l.dry === true), scanned}
+  }
+
+  async *scan(req: ScanRequest): AsyncIterable<DecodedRecord> {
+    const lanes = await this.plan(req.from ? parseCursor(req.from, this.readable, this.topic) : null, req.filter)
+    for (const lane of lanes) {
+      // The next fetch is sent before this one is decoded, so the broker's read and the
+      // network overlap with our decoding.
+      let pending: Promise<FetchedPartition> | null = lane.pos < lane.end ? this.fetchRaw(lane, lane.pos) : null
+      while (pending !== null && !req.signal?.aborted) {
+        const from = lane.pos
+        const fp = await this.call(() => pending!)
+        pending = null
+        const chunk = await this.settle(lane, fp, from)
+        if (chunk === null) break
+        const next = chunk.records ? recordSetNext(chunk.records, from) : from
+        if (next > from && next < lane.end) {
+          pending = this.fetchRaw(lane, next)
+          pending.catch(() => {})
+        }
+        const decoded = chunk.records ? this.decodeSet(lane.partition, chunk.records, from, chunk.aborted) : {messages: [], next: from}
+        let done = false
+        for (const m of decoded.messages) {
+          if (m.offset >= lane.end) {
+            done = true
+            break
+          }
+          const rec = this.decode(lane.partition, m)
+          if (req.filter.matches(rec)) yield rec
+        }
+        if (done || next <= from) break
+        lane.pos = next
+      }
+    }
+  }
+
+  async get(positions: string[]): Promise<Map<string, DecodedRecord>> {
+    const wanted = positions.map((text) => singlePosition(parseCursor(text, this.readable, this.topic), text))
+    const found = new Map<string, DecodedRecord>()
+    if (wanted.length === 0) return found
+    const partitions = [...new Set(wanted.map((w) => w.partition))].sort((a, b) => a - b)
+    const [lo, hi] = await this.call(() => Promise.all([this.client.earliest(this.topic, this.layout, partitions), this.client.latest(this.topic, this.layout, partitions)]))
+    for (const partition of partitions) {
+      const offsets = [...new Set(wanted.filter((w) => w.partition === partition).map((w) => w.offset))].sort((a, b) => a - b)
+      let chunk: {from: number; next: number; byOffset: Map<number, KafkaMessage>} | null = null
+      for (const offset of offsets) {
+        // Below the log start (deleted by retention) or not written yet: absent, never a neighbour.
+        if (offset < lo.get(partition)! || offset >= hi.get(partition)!) continue
+        if (chunk === null || offset < chunk.from || offset >= chunk.next) {
+          const lane: Lane = {partition, pos: offset, end: hi.get(partition)!}
+          const set = await this.read(lane, PAGE_FETCH_BYTES, {outOfRangeIsEnd: true})
+          if (set === null) continue
+          chunk = {from: offset, next: set.next, byOffset: new Map(set.messages.map((m) => [m.offset, m]))}
+        }
+        // A compacted-away offset, a transaction marker or aborted data has no message here.
+        const m = chunk.byOffset.get(offset)
+        if (m) found.set(formatPosition(partition, offset), this.decode(partition, m))
+      }
+    }
+    return found
+  }
+
+  async close(): Promise<void> {
+    await this.client.close()
+  }
+
+  private decode(partition: number, m: KafkaMessage): DecodedRecord {
+    return decodeRaw({position: formatPosition(partition, m.offset), key: m.key, value: m.value, headers: m.headers, timestamp: m.timestamp, dlqTopic: this.topic})
+  }
+
+  private decodeSet(partition: number, records: Buffer, from: number, aborted: FetchedPartition['aborted']): DecodedRecordSet {
+    try {
+      return decodeRecordSet(records, from, aborted)
+    } catch (error) {
+      if (error instanceof CorruptBatchError) throw new DlqError(`${this.topic} partition ${partition} near offset ${from}: unreadable record batch: ${error.message}`)
+      throw error
+    }
+  }
+
+  /** Maps every library or broker error to a dlq error naming this topic. */
+  private async call<T>(f: () => Promise<T>): Promise<T> {
+    try {
+      return await f()
+    } catch (error) {
+      throw this.client.fail(error, this.topic)
+    }
+  }
+
+  /**
+   * Where each partition's read starts and ends: the cursor (or the log start), moved up to
+   * `--since` and cut at `--until` with the broker's offset-for-timestamp lookup — never a scan.
+   * The end is the last stable offset, so open transactions are not read past.
+   */
+  private async plan(from: Cursor | null, filter: RecordFilter): Promise<Lane[]> {
+    const ps = this.readable
+    const c = this.client
+    const [lo, hi, since, until] = await this.call(() =>
+      Promise.all([
+        c.earliest(this.topic, this.layout, ps),
+        c.latest(this.topic, this.layout, ps),
+        filter.since === null ? null : c.listOffsets(this.topic, this.layout, ps, BigInt(filter.since)),
+        // The first offset with a timestamp after --until ends the read.
+        filter.until === null ? null : c.listOffsets(this.topic, this.layout, ps, BigInt(filter.until) + 1n),
+      ]),
+    )
+    const firstListed = from ? Math.min(...from.keys()) : null
+    return ps.map((partition) => {
+      const start = lo.get(partition) ?? 0
+      const end0 = hi.get(partition) ?? 0
+      let pos = start
+      if (from) pos = from.has(partition) ? Math.max(start, from.get(partition)!) : partition < firstListed! ? end0 : start
+      const s = since?.get(partition)
+      if (s !== undefined) pos = Math.max(pos, s < 0 ? end0 : s)
+      let end = end0
+      const u = until?.get(partition)
+      if (u !== undefined && u >= 0) end = Math.min(end, u)
+      return {partition, pos, end}
+    })
+  }
+
+  private fetchRaw(lane: Lane, offset: number): Promise<FetchedPartition> {
+    return this.client.fetch(this.topic, this.layout, lane.partition, offset, SCAN_FETCH_BYTES)
+  }
+
+  /**
+   * Handles a partition-level error of a fetch: a leader move is retried once after a
+   * metadata refresh; an offset that fell below the log start (retention ran while we
+   * read) moves to the new start. Returns null when there is nothing (more) to read.
+   */
+  private async settle(lane: Lane, fp: FetchedPartition, from: number, opts: {outOfRangeIsEnd?: boolean; bytes?: number} = {}, retried = false): Promise<FetchedPartition | null> {
+    if (fp.errorCode === 0) return fp
+    if (retried) throw this.client.fail(new this.client.lib.ProtocolError(fp.errorCode), this.topic)
+    if (fp.errorCode === OFFSET_OUT_OF_RANGE) {
+      if (opts.outOfRangeIsEnd) return null
+      const lo = await this.call(() => this.client.earliest(this.topic, this.layout, [lane.partition]))
+      const start = lo.get(lane.partition) ?? from
+      if (start <= from) return null
+      lane.pos = start
+      if (lane.pos >= lane.end) return null
+      return this.settle(lane, await this.call(() => this.fetchRaw(lane, start)), start, opts, true)
+    }
+    if (STALE_LEADER.has(fp.errorCode)) {
+      const layout = await this.call(() => this.client.layout(this.topic, true))
+      if (layout === null) throw this.client.fail(new this.client.lib.ProtocolError(3), this.topic)
+      this.layout = layout
+      return this.settle(lane, await this.call(() => this.client.fetch(this.topic, this.layout, lane.partition, from, opts.bytes ?? SCAN_FETCH_BYTES)), from, opts, true)
+    }
+    throw this.client.fail(new this.client.lib.ProtocolError(fp.errorCode), this.topic)
+  }
+
+  /** One fetch at `lane.pos`, decoded; null when the partition has nothing more to give. */
+  private async read(lane: Lane, bytes: number, opts: {outOfRangeIsEnd?: boolean} = {}): Promise<DecodedRecordSet | null> {
+    const from = lane.pos
+    const raw = await this.call(() => this.client.fetch(this.topic, this.layout, lane.partition, from, bytes))
+    const fp = await this.settle(lane, raw, from, {...opts, bytes})
+    if (fp === null) return null
+    const at = lane.pos
+    if (!fp.records) return null
+    const set = this.decodeSet(lane.partition, fp.records, at, fp.aborted)
+    // No message and no way forward: nothing readable below the end we planned with.
+    if (set.messages.length === 0 && set.next <= at) return null
+    return set
+  }
+}

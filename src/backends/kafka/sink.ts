@@ -1,0 +1,138 @@
+import type {Producer as LibProducer} from '@platformatic/kafka'
+import {DlqError, UnavailableError, UsageError} from '../../core/errors.js'
+import type {SourceInfo} from '../../core/reader.js'
+import type {DlqSink, OutgoingMessage, SentMessage} from '../../core/sink.js'
+import {KafkaClient, type TopicLayout} from './client.js'
+import {clientOptions} from './connection.js'
+import {partitionForKey} from './murmur2.js'
+import {brokerText, parseKafkaUri} from './uri.js'
+
+
+/**
+ * Produce requests are cut well below the broker's default max.message.bytes (1 MiB per
+ * batch), so a large replay is several requests instead of one rejected one.
+ */
+const MAX_REQUEST_BYTES = 512 * 1024
+const ACKS_ALL = -1
+
+/**
+ * Replay's writer for Kafka (docs/kafka.md, "Sink"): acks=all, idempotent, the record's key,
+ * headers (repeated names kept, in order) and timestamp, and always an explicit partition:
+ * the one asked for, else the Java client's murmur2 partition of the key, else round robin.
+ */
+export class KafkaSink implements DlqSink {
+  readonly info: SourceInfo
+  private readonly roundRobin = new Map<string, number>()
+
+  private constructor(
+    private readonly client: KafkaClient,
+    private readonly producer: LibProducer<Buffer, Buffer, Buffer, Buffer>,
+    display: string,
+  ) {
+    this.info = {kind: 'kafka', display}
+  }
+
+  static async open(uri: string): Promise<KafkaSink> {
+    // A DLQ's own URI may serve as the sink: its topic and ?partition= are about reading, not writing.
+    const target = parseKafkaUri(uri, {needTopic: false})
+    const client = await KafkaClient.open(target)
+    const producer = new client.lib.Producer<Buffer, Buffer, Buffer, Buffer>({...clientOptions(target, client.settings), idempotent: true, acks: ACKS_ALL})
+    return new KafkaSink(client, producer, `kafka://${target.username !== null ? `${encodeURIComponent(target.username)}:***@` : ''}${target.brokers.map(brokerText).join(',')}`)
+  }
+
+  async describeTarget(topic: string): Promise<{exists: boolean; partitions: number | null}> {
+    const layout = await this.layout(topic, true)
+    return layout === null ? {exists: false, partitions: null} : {exists: true, partitions: layout.partitions}
+  }
+
+  async send(batch: OutgoingMessage[]): Promise<SentMessage[]> {
+    const layouts = new Map<string, TopicLayout>()
+    for (const topic of new Set(batch.map((m) => m.topic))) {
+      const layout = await this.layout(topic, false)
+      if (layout === null) throw new UnavailableError(`Kafka at ${this.where()}: topic "${topic}" does not exist (dlq never creates topics)`)
+      layouts.set(topic, layout)
+    }
+    const placed = batch.map((m) => ({m, partition: this.partitionFor(m, layouts.get(m.topic)!)}))
+
+    const sent: SentMessage[] = []
+    let start = 0
+    while (start < placed.length) {
+      let end = start
+      let size = 0
+      do {
+        const {m} = placed[end]
+        size += 64 + (m.key?.length ?? 0) + (m.value?.length ?? 0) + m.headers.reduce((n, h) => n + h.key.length + (h.value?.length ?? 0) + 8, 0)
+        end++
+      } while (end < placed.length && size < MAX_REQUEST_BYTES)
+      sent.push(...(await this.sendChunk(placed.slice(start, end))))
+      start = end
+    }
+    return sent
+  }
+
+  async close(): Promise<void> {
+    try {
+      await this.producer.close()
+    } finally {
+      await this.client.close()
+    }
+  }
+
+  private where(): string {
+    return this.client.target.brokers.map(brokerText).join(',')
+  }
+
+  private async layout(topic: string, refresh: boolean): Promise<TopicLayout | null> {
+    try {
+      return await this.client.layout(topic, refresh)
+    } catch (error) {
+      throw this.client.fail(error, topic)
+    }
+  }
+
+  private partitionFor(m: OutgoingMessage, layout: TopicLayout): number {
+    if (m.partition !== null) {
+      if (!Number.isInteger(m.partition) || m.partition < 0 || m.partition >= layout.partitions) {
+        // The library would wrap it modulo the partition count: a silent move we refuse.
+        throw new UsageError(`topic "${m.topic}" has ${layout.partitions} partition${layout.partitions === 1 ? '' : 's'}; partition ${m.partition} does not exist`)
+      }
+      return m.partition
+    }
+    if (m.key !== null) return partitionForKey(m.key, layout.partitions)
+    const n = this.roundRobin.get(m.topic) ?? 0
+    this.roundRobin.set(m.topic, n + 1)
+    return n % layout.partitions
+  }
+
+  private async sendChunk(chunk: Array<{m: OutgoingMessage; partition: number}>): Promise<SentMessage[]> {
+    let result
+    try {
+      result = await this.producer.send({
+        messages: chunk.map(({m, partition}) => ({
+          topic: m.topic,
+          partition,
+          key: m.key ?? undefined,
+          value: m.value as Buffer,
+          // Distinct Buffer objects as Map keys keep repeated header names, in order.
+          headers: new Map(m.headers.map((h) => [Buffer.from(h.key, 'utf8'), h.value as Buffer])),
+          timestamp: m.timestamp === null ? undefined : BigInt(m.timestamp),
+        })),
+      })
+    } catch (error) {
+      throw this.client.fail(error, chunk[0].m.topic)
+    }
+    // One batch per partition per request: a message's offset is its batch's base offset
+    // plus its place among that partition's messages.
+    const base = new Map<string, bigint>()
+    for (const o of result.offsets ?? []) base.set(`${o.topic}\u0000${o.partition}`, o.offset)
+    const seen = new Map<string, number>()
+    return chunk.map(({m, partition}) => {
+      const k = `${m.topic}\u0000${partition}`
+      const b = base.get(k)
+      if (b === undefined) throw new DlqError(`Kafka at ${this.where()}: no acknowledgement for ${m.topic} partition ${partition}`)
+      const i = seen.get(k) ?? 0
+      seen.set(k, i + 1)
+      return {topic: m.topic, partition, offset: String(b + BigInt(i))}
+    })
+  }
+}
