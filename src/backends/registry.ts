@@ -28,5 +28,9 @@ export async function openStoreSink(spec: Exclude<SourceSpec, {kind: 'file'}>): 
 
 /** The replay ledger in the DLQ's own store. */
 export async function openStoreLedger(spec: Exclude<SourceSpec, {kind: 'file'}>): Promise<ReplayLedger> {
+  if (spec.kind === 'redis') {
+    const {openRedisLedger} = await import('./redis/index.js')
+    return openRedisLedger(spec.uri)
+  }
   throw new UsageError(`the replay ledger for ${spec.kind} DLQs is not available in this build yet; give --ledger PATH to keep it in a file`)
 }

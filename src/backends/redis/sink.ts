@@ -1,6 +1,7 @@
 import {UnavailableError} from '../../core/errors.js'
 import type {SourceInfo} from '../../core/reader.js'
-import type {DlqSink, OutgoingMessage, SentMessage} from '../../core/sink.js'
+import {createHash} from 'node:crypto'
+import {NotSentError, type DlqSink, type OutgoingMessage, type SentMessage} from '../../core/sink.js'
 import type {RedisConnection} from './connection.js'
 import {encodeDlqEntry} from './layouts.js'
 import {keyText} from './uri.js'
@@ -44,10 +45,15 @@ export class RedisSink implements DlqSink {
       const pipe = this.conn.client.pipeline()
       for (const m of chunk) pipe.xadd(this.streamFor(m.topic), '*', ...encodeDlqEntry(m))
       let results: Array<[Error | null, unknown]> | null
+      // With no offline queue, a client that is not connected refuses the pipeline before
+      // writing a byte: those messages were certainly not sent.
+      if (this.conn.client.status !== 'ready') throw new NotSentError(`${this.info.display}: not connected (${this.conn.client.status}); nothing of this batch was sent`)
       try {
         results = await pipe.exec()
       } catch (error) {
-        throw this.conn.fail(error)
+        const failure = this.conn.fail(error)
+        if (/isn't writeable/.test((error as Error).message)) throw new NotSentError(failure.message, error)
+        throw failure
       }
       if (!results || results.length !== chunk.length) throw new UnavailableError(`${this.info.display}: the pipeline of ${chunk.length} XADDs was not answered in full`)
       results.forEach(([error, id], i) => {
@@ -61,7 +67,61 @@ export class RedisSink implements DlqSink {
     return sent
   }
 
+  /** The stream's last entry id before a send: an in-doubt message can only be after it. */
+  async mark(topic: string): Promise<string | null> {
+    try {
+      const last = (await this.conn.client.xrevrange(this.streamFor(topic), '+', '-', 'COUNT', 1)) as Array<[string, string[]]>
+      return last.length > 0 ? last[0][0] : '0-0'
+    } catch (error) {
+      throw this.conn.fail(error)
+    }
+  }
+
+  /**
+   * Entries after a mark, by content digest, read once per (stream, mark) and shared by all
+   * the in-doubt messages of one batch; a found entry is used up, so two identical messages
+   * need two identical entries.
+   */
+  private readonly seen = new Map<string, Map<string, string[]>>()
+
+  async find(message: OutgoingMessage, mark: string | null): Promise<SentMessage | null> {
+    const stream = this.streamFor(message.topic)
+    const from = mark ?? '0-0'
+    const cacheKey = `${stream.toString('hex')} ${from}`
+    let byDigest = this.seen.get(cacheKey)
+    if (!byDigest) {
+      byDigest = new Map()
+      let cursor = from
+      for (;;) {
+        let batch: Array<[Buffer, Buffer[]]>
+        try {
+          batch = (await this.conn.client.xrangeBuffer(stream, `(${cursor}`, '+', 'COUNT', 5000)) as unknown as Array<[Buffer, Buffer[]]>
+        } catch (error) {
+          throw this.conn.fail(error)
+        }
+        for (const [id, fields] of batch) {
+          const d = digest(fields)
+          const ids = byDigest.get(d) ?? []
+          ids.push(id.toString())
+          byDigest.set(d, ids)
+        }
+        if (batch.length < 5000) break
+        cursor = batch[batch.length - 1][0].toString()
+      }
+      this.seen.set(cacheKey, byDigest)
+    }
+    const ids = byDigest.get(digest(encodeDlqEntry(message).map((f) => (Buffer.isBuffer(f) ? f : Buffer.from(f)))))
+    const id = ids?.shift()
+    return id === undefined ? null : {topic: message.topic, partition: null, offset: id}
+  }
+
   async close(): Promise<void> {
     await this.conn.close()
   }
+}
+
+function digest(fields: Buffer[]): string {
+  const h = createHash('sha256')
+  for (const f of fields) h.update(`${f.length}:`).update(f)
+  return h.digest('hex')
 }

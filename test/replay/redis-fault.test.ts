@@ -1,0 +1,157 @@
+import {spawn, type ChildProcess} from 'node:child_process'
+import {createHash} from 'node:crypto'
+import {mkdtempSync, writeFileSync} from 'node:fs'
+import {createServer} from 'node:net'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {afterAll, describe, expect, it} from 'vitest'
+import {BIN, dlqJson} from '../helpers/cli.js'
+import {needService, uniqueName} from '../helpers/services.js'
+
+const redis = await needService('redis')
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer()
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as {port: number}).port
+      s.close(() => resolve(port))
+    })
+  })
+}
+
+/** A Redis of this test's own, durable (every write fsync'd), so it can be killed and restarted. */
+async function startRedis(port: number, dir: string): Promise<ChildProcess> {
+  const p = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'always', '--save', ''], {stdio: 'ignore'})
+  const {Redis} = await import('ioredis')
+  for (let i = 0; i < 100; i++) {
+    const c = new Redis({port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null})
+    c.on('error', () => undefined)
+    try {
+      await c.connect()
+      await c.ping()
+      c.disconnect()
+      return p
+    } catch {
+      c.disconnect()
+      await new Promise((r) => setTimeout(r, 100))
+    }
+  }
+  throw new Error('own redis-server did not start')
+}
+
+function run(args: string[]): Promise<{code: number; json: any; stderr: string}> {
+  return new Promise((resolve) => {
+    const p = spawn(process.execPath, [BIN, ...args], {stdio: ['ignore', 'pipe', 'pipe']})
+    let out = ''
+    let err = ''
+    p.stdout.on('data', (d) => (out += d))
+    p.stderr.on('data', (d) => (err += d))
+    p.on('close', (code) => resolve({code: code ?? -1, json: out ? JSON.parse(out) : null, stderr: err}))
+  })
+}
+
+const digest = (b: Buffer) => createHash('sha256').update(b).digest('hex')
+
+describe.runIf(redis.available)('replay survives a store that dies mid-way', () => {
+  const procs: ChildProcess[] = []
+  afterAll(() => procs.forEach((p) => p.kill('SIGKILL')))
+
+  it('10,000 messages, Redis killed part-way: exit 1 with a report, then the same command finishes with each message once', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dlq-fault-'))
+    const port = await freePort()
+    procs.push(await startRedis(port, dir))
+    const {Redis} = await import('ioredis')
+    const client = new Redis({port, host: '127.0.0.1', retryStrategy: () => null})
+    client.on('error', () => undefined)
+    await client.xadd('orders', '*', 'init', '1')
+
+    const payloads: Buffer[] = []
+    const lines: string[] = []
+    for (let i = 0; i < 10_000; i++) {
+      const payload = Buffer.from(`{"order":${i},"pad":"${'x'.repeat(i % 50)}"}`)
+      payloads.push(payload)
+      lines.push(JSON.stringify({timestamp: 1_764_000_000_000 + i, service: 's', reason: 'timeout', attempts: 1, payload: payload.toString('base64'), source: {topic: 'orders', partition: 0, offset: i}}))
+    }
+    const src = join(dir, 'dlq.ndjson')
+    writeFileSync(src, lines.join('\n') + '\n')
+    const args = ['replay', src, '--all', '--filter', 'reason=timeout', '--sink', `redis://127.0.0.1:${port}`, '--yes', '--json', '--rate', '2500']
+
+    const first = run(args)
+    await new Promise((r) => setTimeout(r, 1800))
+    procs[0].kill('SIGKILL')
+    client.disconnect()
+    const broken = await first
+    expect(broken.code).toBe(1)
+    expect(broken.json.failed).toBeGreaterThan(0)
+    expect(broken.json.replayed).toBeGreaterThan(0)
+    expect(broken.json.replayed + broken.json.failed).toBe(10_000)
+    expect(broken.stderr).toMatch(/run the same command again/)
+    const reasons = (j: any) => j.items.reduce((m: Record<string, number>, i: any) => ((m[`${i.outcome}:${i.reason}`] = (m[`${i.outcome}:${i.reason}`] ?? 0) + 1), m), {})
+    console.log('after the kill:', reasons(broken.json))
+
+    procs.push(await startRedis(port, dir))
+    const again = await run(args.filter((a) => a !== '--rate' && a !== '2500'))
+    expect(again.code, again.stderr).toBe(0)
+    expect(again.json.failed).toBe(0)
+    expect(again.json.replayed + again.json.skipped).toBe(10_000)
+    console.log('second run:', reasons(again.json))
+
+    const check = new Redis({port, host: '127.0.0.1'})
+    const entries = (await check.xrangeBuffer('orders', '-', '+')) as unknown as Array<[Buffer, Buffer[]]>
+    check.disconnect()
+    const values = entries.slice(1).map(([, f]) => f[f.findIndex((x) => x.toString() === 'value') + 1])
+    expect(values.length).toBe(10_000)
+    expect(values.map(digest).sort()).toEqual(payloads.map(digest).sort())
+  }, 120_000)
+
+  it('a claim left by a crash is resolved by looking in the target: found → not sent again, absent → sent', async () => {
+    const {Redis} = await import('ioredis')
+    const c = new Redis(redis.address)
+    const prefix = `${uniqueName('doubt')}:`
+    const mark = await c.xadd(`${prefix}orders`, '*', 'init', '1')
+    const dir = mkdtempSync(join(tmpdir(), 'dlq-doubt-'))
+    const src = join(dir, 'dlq.ndjson')
+    const entry = (i: number) => JSON.stringify({timestamp: 1_764_000_000_000, service: 's', reason: 'r', attempts: 0, payload: Buffer.from(`p${i}`).toString('base64'), source: {topic: 'orders', partition: 0, offset: i}})
+    writeFileSync(src, [entry(0), entry(1)].join('\n') + '\n')
+    // A crashed run claimed both; it had sent message 0 (in dlq's layout) but not message 1.
+    await c.xadd(`${prefix}orders`, '*', '_dlq', '1', 'value', 'p0', 'ts', '1764000000000')
+    const claim = (p: string) => JSON.stringify({op: 'claim', position: p, runId: 'crashed', target: {topic: 'orders', partition: null}, mark, at: '2026-11-23T00:00:00.000Z'})
+    writeFileSync(`${src}.replay-ledger.ndjson`, `${claim('0')}\n${claim('1')}\n`)
+    const sink = `${redis.address}?prefix=${encodeURIComponent(prefix)}`
+    const plan = dlqJson(['replay', src, '--offset', '0', '--offset', '1', '--sink', sink, '--dry-run']).json
+    expect(plan.items.map((i: any) => i.reason)).toEqual(['in_doubt', 'in_doubt'])
+    const r = dlqJson(['replay', src, '--offset', '0', '--offset', '1', '--sink', sink, '--yes'])
+    expect(r.code).toBe(0)
+    expect(r.json.items.map((i: any) => [i.position, i.outcome, i.reason])).toEqual([
+      ['0', 'skipped', 'already_replayed'],
+      ['1', 'replayed', null],
+    ])
+    expect(await c.xlen(`${prefix}orders`)).toBe(3)
+    const again = dlqJson(['replay', src, '--offset', '0', '--offset', '1', '--sink', sink, '--yes'])
+    expect(again.json.items.every((i: any) => i.reason === 'already_replayed')).toBe(true)
+    await c.del(`${prefix}orders`)
+    c.disconnect()
+  })
+
+  it('a Redis DLQ keeps its ledger in a hash beside the stream and replays to its own server', async () => {
+    const {Redis} = await import('ioredis')
+    const c = new Redis(redis.address)
+    const dlqKey = uniqueName('dlq')
+    const target = uniqueName('orders')
+    await c.xadd(target, '*', 'init', '1')
+    for (let i = 0; i < 3; i++) await c.xadd(dlqKey, '*', '_dlq', '1', 'value', `m${i}`, 'headers', JSON.stringify([['stroma.dlq.source_topic', target], ['stroma.dlq.reason', 'boom'], ['trace', `t${i}`]]))
+    const src = `${redis.address}/0/${encodeURIComponent(dlqKey)}`
+    const positions = dlqJson(['inspect', src]).json.items.map((m: any) => m.position)
+    const first = dlqJson(['replay', src, ...positions.flatMap((p: string) => ['--offset', p]), '--yes'])
+    expect(first.code).toBe(0)
+    expect(first.json.replayed).toBe(3)
+    expect(await c.hlen(`${dlqKey}:dlq-replay-ledger`)).toBe(3)
+    const second = dlqJson(['replay', src, '--offset', positions[0], '--yes'])
+    expect(second.json.items[0].reason).toBe('already_replayed')
+    const landed = dlqJson(['inspect', `${redis.address}/0/${encodeURIComponent(target)}`]).json.items.slice(1)
+    expect(landed.map((m: any) => [m.payload.text, m.headers])).toEqual([0, 1, 2].map((i) => [`m${i}`, {trace: `t${i}`}]))
+    await c.del(dlqKey, target, `${dlqKey}:dlq-replay-ledger`)
+    c.disconnect()
+  })
+})
