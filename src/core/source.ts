@@ -19,12 +19,21 @@ export function parseSource(text: string): SourceSpec {
   throw new UsageError(`source "${redactUri(t)}": unknown scheme "${scheme}://" (use a path, file:PATH, kafka://host:port/topic or redis://host:port/stream)`)
 }
 
-/** A URI safe to print: any password is replaced. */
+/**
+ * A URI safe to print: whatever stands between `scheme://` and the last `@` before the query
+ * is credentials, even when an unencoded `/` or `@` in a password confuses URL parsing; only
+ * the user name before the first `:` is kept.
+ */
 export function redactUri(uri: string): string {
-  return uri.replace(/^([a-zA-Z][\w+.-]*:\/\/)([^@/]*)@/, (_m, scheme: string, cred: string) => {
-    const user = cred.split(':')[0]
-    return `${scheme}${user ? `${user}:***` : '***'}@`
-  })
+  const m = uri.match(/^([a-zA-Z][\w+.-]*:\/\/)([^?#]*)$|^([a-zA-Z][\w+.-]*:\/\/)([^?#]*)([?#].*)$/)
+  if (!m) return uri
+  const scheme = m[1] ?? m[3]
+  const rest = m[2] ?? m[4]
+  const tail = m[5] ?? ''
+  const at = rest.lastIndexOf('@')
+  if (at < 0) return uri
+  const user = rest.slice(0, at).split(':')[0].split('/')[0]
+  return `${scheme}${user ? `${user}:***` : '***'}@${rest.slice(at + 1)}${tail}`
 }
 
 /** Opens the reader for a SOURCE. Store clients are loaded only when that store is used. */

@@ -6,7 +6,9 @@ const ISO_RE = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:
 
 /**
  * A time given by a user: ISO 8601 (`2026-11-22T10:00:00Z`, a date alone is midnight UTC),
- * epoch milliseconds, `now`, or relative to now (`-2h`, `-30m`, `-7d`; a bare `2h` means ago).
+ * epoch seconds (9–11 digits) or milliseconds (12–16 digits), `now`, or relative to now
+ * (`-2h`, `-30m`, `-7d`; a bare `2h` means ago). Ten digits are seconds because that is what
+ * `date +%s` prints; read as milliseconds they would silently mean January 1970.
  */
 export function parseTime(text: string, what: string, now = Date.now()): number {
   const s = text.trim()
@@ -16,7 +18,8 @@ export function parseTime(text: string, what: string, now = Date.now()): number 
     const delta = Number(rel[2]) * UNIT_MS[rel[3]]
     return rel[1] === '+' ? now + delta : now - delta
   }
-  if (/^\d{10,16}$/.test(s)) return Number(s)
+  if (/^\d{12,16}$/.test(s)) return Number(s)
+  if (/^\d{9,11}$/.test(s)) return Number(s) * 1000
   if (ISO_RE.test(s)) {
     const withZone = /[T ]\d{2}:\d{2}/.test(s) && !/(Z|[+-]\d{2}:?\d{2})$/.test(s) ? `${s}Z` : s
     const t = Date.parse(withZone)

@@ -97,3 +97,17 @@ describe('filter language', () => {
     expect(parseExpression('retries>=2')).toEqual({field: 'retries', op: '>=', value: '2'})
   })
 })
+
+describe('times and redaction', () => {
+  it('reads epoch seconds and milliseconds', async () => {
+    const {parseTime} = await import('../../src/core/time.js')
+    expect(parseTime('1700000000', 't')).toBe(1_700_000_000_000)
+    expect(parseTime('1700000000123', 't')).toBe(1_700_000_000_123)
+  })
+  it('never prints a password, even one with / or @ in it', async () => {
+    const {redactUri} = await import('../../src/core/source.js')
+    expect(redactUri('redis://u:p@ss/w@rd@host:6379/0/k?x=1')).toBe('redis://u:***@host:6379/0/k?x=1')
+    expect(redactUri('kafka://:secret@h:9092/t')).toBe('kafka://***@h:9092/t')
+    expect(redactUri('kafka://h:9092/t')).toBe('kafka://h:9092/t')
+  })
+})
