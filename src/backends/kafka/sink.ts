@@ -14,6 +14,8 @@ import {brokerText, parseKafkaUri} from './uri.js'
  */
 const MAX_REQUEST_BYTES = 512 * 1024
 const ACKS_ALL = -1
+/** Below 2^31 ms with room for the library's own `Date.now()` for records without a timestamp. */
+const MAX_TIMESTAMP_DELTA = 2 ** 31 - 60_000
 
 /**
  * Replay's writer for Kafka (docs/kafka.md, "Sink"): acks=all, idempotent, the record's key,
@@ -59,11 +61,21 @@ export class KafkaSink implements DlqSink {
     while (start < placed.length) {
       let end = start
       let size = 0
-      do {
-        const {m} = placed[end]
+      const firstTs = new Map<string, number>()
+      const now = Date.now()
+      while (end < placed.length && size < MAX_REQUEST_BYTES) {
+        const {m, partition} = placed[end]
+        // @platformatic/dynamic-buffer 0.3.1 encodes varlongs wrongly from 2^31 up (zig-zag
+        // with >> 31n, a 32-bit mask), so a record whose timestamp is 24.8 days or more away
+        // from the first one of its batch would land with a wrong time: it starts a new request.
+        const k = `${m.topic}\u0000${partition}`
+        const ts = m.timestamp ?? now
+        const first = firstTs.get(k)
+        if (first === undefined) firstTs.set(k, ts)
+        else if (Math.abs(ts - first) >= MAX_TIMESTAMP_DELTA) break
         size += 64 + (m.key?.length ?? 0) + (m.value?.length ?? 0) + m.headers.reduce((n, h) => n + h.key.length + (h.value?.length ?? 0) + 8, 0)
         end++
-      } while (end < placed.length && size < MAX_REQUEST_BYTES)
+      }
       sent.push(...(await this.sendChunk(placed.slice(start, end))))
       start = end
     }

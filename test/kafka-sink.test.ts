@@ -1,0 +1,107 @@
+import {afterAll, describe, expect, it} from 'vitest'
+import {openKafkaReader, openKafkaSink} from '../src/backends/kafka/index.js'
+import {partitionForKey} from '../src/backends/kafka/murmur2.js'
+import {UnavailableError, UsageError} from '../src/core/errors.js'
+import type {DlqSink} from '../src/core/sink.js'
+import {i32} from './helpers/raw.js'
+import {needService} from './helpers/services.js'
+import {KAFKA_URI, KafkaFixture} from './kafka-fixtures.js'
+
+const svc = await needService('kafka')
+
+describe.skipIf(!svc.available)('kafka sink (real broker)', () => {
+  const kafka = new KafkaFixture()
+  const sinks: DlqSink[] = []
+  const open = async () => {
+    const s = await openKafkaSink(`${KAFKA_URI}/some-dlq-topic?partition=1`)
+    sinks.push(s)
+    return s
+  }
+  afterAll(async () => {
+    for (const s of sinks) await s.close().catch(() => {})
+    await kafka.close()
+  })
+
+  it('describes targets without creating them', async () => {
+    const topic = await kafka.topic('sink-describe', 5)
+    const sink = await open()
+    expect(sink.info.display).toBe(KAFKA_URI)
+    expect(await sink.describeTarget(topic)).toEqual({exists: true, partitions: 5})
+    expect(await sink.describeTarget(`${topic}-nope`)).toEqual({exists: false, partitions: null})
+    expect((await kafka.admin.metadata({topics: [topic]})).topics.has(`${topic}-nope`)).toBe(false)
+  })
+
+  it('round trip: exact bytes, repeated and null headers, timestamp; keyed messages go where the Java client puts them', async () => {
+    const topic = await kafka.topic('sink-rt', 6)
+    const sink = await open()
+    const keys = ['foobar', 'order-17', 'user-42', 'a-little-bit-long-string']
+    const binary = Buffer.from([0, 0xff, 0x1b, 0x5b, 0x32, 0x4a])
+    const sent = await sink.send([
+      ...keys.map((k, i) => ({topic, partition: null, key: Buffer.from(k), value: Buffer.from(`v-${k}`), headers: [{key: 'n', value: i32(i)}], timestamp: 1_700_000_000_000 + i})),
+      {topic, partition: 4, key: Buffer.from('foobar'), value: binary, headers: [{key: 'h', value: Buffer.from('1')}, {key: 'h', value: null}, {key: 'h', value: Buffer.from('3')}], timestamp: 1_600_000_000_000},
+      {topic, partition: null, key: null, value: null, headers: [], timestamp: null},
+    ])
+    expect(sent).toHaveLength(6)
+    keys.forEach((k, i) => expect(sent[i], k).toMatchObject({topic, partition: partitionForKey(Buffer.from(k), 6)}))
+    expect(sent[4].partition).toBe(4)
+    expect(sent[5].partition).toBeGreaterThanOrEqual(0)
+
+    const reader = await openKafkaReader(`${KAFKA_URI}/${topic}`)
+    try {
+      const got = await reader.get(sent.map((s) => `${s.partition}:${s.offset}`))
+      expect(got.size).toBe(6)
+      keys.forEach((k, i) => {
+        const r = got.get(`${sent[i].partition}:${sent[i].offset}`)!
+        expect(r.key?.toString()).toBe(k)
+        expect(r.payload?.toString()).toBe(`v-${k}`)
+        expect(r.timestamp).toBe(1_700_000_000_000 + i)
+        expect(r.userHeaders).toEqual([{key: 'n', value: i32(i)}])
+      })
+      const exact = got.get(`4:${sent[4].offset}`)!
+      expect(exact.payload).toEqual(binary)
+      expect(exact.userHeaders).toEqual([
+        {key: 'h', value: Buffer.from('1')},
+        {key: 'h', value: null},
+        {key: 'h', value: Buffer.from('3')},
+      ])
+      expect(exact.timestamp).toBe(1_600_000_000_000)
+      const tombstone = got.get(`${sent[5].partition}:${sent[5].offset}`)!
+      expect(tombstone.payload).toBeNull()
+      expect(tombstone.key).toBeNull()
+    } finally {
+      await reader.close()
+    }
+  })
+
+  it('offsets of several messages to one partition are consecutive and in order', async () => {
+    const topic = await kafka.topic('sink-order', 2)
+    const sink = await open()
+    const sent = await sink.send(Array.from({length: 5}, (_, i) => ({topic, partition: 1, key: null, value: Buffer.from(`m${i}`), headers: [], timestamp: null})))
+    expect(sent.map((s) => s.offset)).toEqual(['0', '1', '2', '3', '4'])
+    // A large batch is split into several requests under the broker's message size limit.
+    const big = Buffer.alloc(200_000, 0x61)
+    const more = await sink.send(Array.from({length: 12}, () => ({topic, partition: 0, key: null, value: big, headers: [], timestamp: null})))
+    expect(more.map((s) => s.offset)).toEqual(Array.from({length: 12}, (_, i) => String(i)))
+  })
+
+  it('timestamps weeks apart in one partition survive (the library mis-encodes varlongs from 2^31 up)', async () => {
+    const topic = await kafka.topic('sink-ts', 1)
+    const sink = await open()
+    const times = [1_700_000_000_003, 1_600_000_000_000, 1_700_000_000_000 + 2 ** 31 + 5, 1_700_000_000_004]
+    const sent = await sink.send(times.map((t) => ({topic, partition: 0, key: null, value: Buffer.from(String(t)), headers: [], timestamp: t})))
+    const reader = await openKafkaReader(`${KAFKA_URI}/${topic}`)
+    try {
+      const got = await reader.get(sent.map((s) => `0:${s.offset}`))
+      expect(sent.map((s) => got.get(`0:${s.offset}`)!.timestamp)).toEqual(times)
+    } finally {
+      await reader.close()
+    }
+  })
+
+  it('refuses a partition that does not exist and a topic that does not exist', async () => {
+    const topic = await kafka.topic('sink-bad', 2)
+    const sink = await open()
+    await expect(sink.send([{topic, partition: 2, key: null, value: Buffer.from('x'), headers: [], timestamp: null}])).rejects.toThrow(UsageError)
+    await expect(sink.send([{topic: `${topic}-nope`, partition: null, key: null, value: Buffer.from('x'), headers: [], timestamp: null}])).rejects.toThrow(UnavailableError)
+  })
+})
