@@ -5,7 +5,14 @@
  * command needs. Store clients, Ink and React stay outside the bundle, loaded on demand.
  */
 import Browse from '../commands/browse.js'
+import GlobalTargetClear from '../commands/global-target/clear.js'
+import GlobalTargetGet from '../commands/global-target/get.js'
+import GlobalTargetHistory from '../commands/global-target/history.js'
+import GlobalTargetSet from '../commands/global-target/set.js'
 import Inspect from '../commands/inspect.js'
+import PolicyGet from '../commands/policy/get.js'
+import PolicyList from '../commands/policy/list.js'
+import PolicySet from '../commands/policy/set.js'
 import Replay from '../commands/replay.js'
 import Stats from '../commands/stats.js'
 
@@ -13,6 +20,13 @@ export {execute} from '@oclif/core'
 
 export const COMMANDS = {
   browse: Browse,
+  'global-target:clear': GlobalTargetClear,
+  'global-target:get': GlobalTargetGet,
+  'global-target:history': GlobalTargetHistory,
+  'global-target:set': GlobalTargetSet,
+  'policy:get': PolicyGet,
+  'policy:list': PolicyList,
+  'policy:set': PolicySet,
   inspect: Inspect,
   replay: Replay,
   stats: Stats,

@@ -1,0 +1,34 @@
+import {describe, expect, it} from 'vitest'
+import {SettingsFold, encodeLogWrite} from '../../src/core/settings/fold.js'
+import type {WriteRequest} from '../../src/core/settings/types.js'
+
+const by = {user: 'ci', host: 'runner'}
+const w = (value: unknown, expectedVersion: number | null, key = 'global-target'): Buffer =>
+  encodeLogWrite({key, value, expectedVersion, at: '2026-11-23T10:00:00.000Z', by} satisfies WriteRequest)
+
+describe('folding a settings log', () => {
+  it('applies writes whose expected version matches, rejects the rest, in log order', () => {
+    const fold = new SettingsFold()
+    expect(fold.apply(w({topic: 'a'}, 0))).toBe('applied')
+    // Two writers that both read version 1: the first in the log wins, the second loses.
+    expect(fold.apply(w({topic: 'b'}, 1))).toBe('applied')
+    expect(fold.apply(w({topic: 'c'}, 1))).toBe('rejected')
+    expect(fold.apply(w({topic: 'd'}, null))).toBe('applied')
+    expect(fold.get('global-target')).toMatchObject({version: 3, value: {topic: 'd'}, updatedBy: by})
+    expect(fold.changes.get('global-target')!.map((c) => [c.fromVersion, c.version])).toEqual([
+      [0, 1],
+      [1, 2],
+      [2, 3],
+    ])
+  })
+
+  it('keeps keys apart and skips records it cannot read', () => {
+    const fold = new SettingsFold()
+    expect(fold.apply(w({dlq: 'discard'}, 0, 'policy:orders'))).toBe('applied')
+    for (const junk of [null, Buffer.from(''), Buffer.from('not json'), Buffer.from('{"format":99}'), Buffer.from('{"format":1,"key":"k","expectedVersion":-1,"at":"x","by":{"user":"u","host":"h"}}')]) {
+      expect(fold.apply(junk)).toBe('ignored')
+    }
+    expect(fold.get('global-target').version).toBe(0)
+    expect(fold.get('policy:orders').version).toBe(1)
+  })
+})
