@@ -58,3 +58,20 @@ describe.each(STORE_KINDS)('%s store: %i writers race with the same expected ver
     }
   })
 })
+
+describe('kafka store: writers race to create the settings topic', () => {
+  it('exactly one of 20 wins when the topic does not exist yet', {timeout: 180_000}, async () => {
+    const store = await freshStore('kafka')
+    if (!store.available) return
+    try {
+      const results = await Promise.all(
+        Array.from({length: WRITERS}, (_, i) => dlqAsync(['global-target', 'set', `first-${i}`, '--expected-version', '0', '--store', store.uri], ENV)),
+      )
+      const codes = results.map((r) => r.code).sort()
+      expect(codes, results.map((r) => r.stderr).join('')).toEqual([0, ...Array(WRITERS - 1).fill(3)])
+      expect(dlqJson(['global-target', 'history', '--store', store.uri], {env: ENV}).json.changes).toHaveLength(1)
+    } finally {
+      await dropStore('kafka', store)
+    }
+  })
+})
