@@ -5,14 +5,15 @@ import {buildFilter} from '../core/filter.js'
 import {inspectPage} from '../core/inspect.js'
 import {openReader} from '../core/source.js'
 import {OUTPUT_FORMATS, renderInspect, type OutputFormat} from '../output/records.js'
+import {paragraphs} from '../cli/help.js'
 
 export default class Inspect extends BaseCommand {
   static override summary = 'Show one page of messages from a DLQ.'
-  static override description = `Reads one page from SOURCE, starting at --from (default: the first message), and prints
+  static override description = paragraphs(`Reads one page from SOURCE, starting at --from (default: the first message), and prints
 each message's position, time, source, reason, retries, key and a payload preview. The last
 line says where the next page starts. Reads only what the page needs.
 
-${BaseCommand.exitCodesHelp}`
+${BaseCommand.exitCodesHelp}`)
 
   static override examples = [
     '<%= config.bin %> inspect fixtures/spring.ndjson',

@@ -9,10 +9,11 @@ import {defaultSinkUri, openLedger, openSink} from '../core/replay/open.js'
 import {planReplay, summarisePlan} from '../core/replay/plan.js'
 import {openReader} from '../core/source.js'
 import {renderPlan, renderPlanSummary, renderResult} from '../output/replay.js'
+import {paragraphs} from '../cli/help.js'
 
 export default class Replay extends BaseCommand {
   static override summary = 'Send chosen DLQ messages back to their source topic, exactly once.'
-  static override description = `Replays exactly the messages at the given positions (or, with --all, every message the
+  static override description = paragraphs(`Replays exactly the messages at the given positions (or, with --all, every message the
 filters select) to the topic each was dead-lettered from: the original payload bytes, key and
 user headers, with every convention's metadata removed, to the original partition when it is
 known and exists, in DLQ order. The DLQ message itself is left in place.
@@ -25,7 +26,7 @@ first, never silently sent twice.
 
 Without a terminal to confirm on, --yes is required. --dry-run prints the plan and sends nothing.
 
-${BaseCommand.exitCodesHelp}`
+${BaseCommand.exitCodesHelp}`)
 
   static override examples = [
     '<%= config.bin %> replay kafka://127.0.0.1:9092/orders-dlt --offset 0:42 --offset 0:43 --dry-run',

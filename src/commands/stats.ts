@@ -4,14 +4,15 @@ import {buildFilter} from '../core/filter.js'
 import {collectStats} from '../core/stats.js'
 import {openReader} from '../core/source.js'
 import {renderStats} from '../output/stats.js'
+import {paragraphs} from '../cli/help.js'
 
 export default class Stats extends BaseCommand {
   static override summary = 'Count a DLQ by reason, source topic and convention.'
-  static override description = `Reads the whole DLQ (or what the filters select) once, streaming, and prints counts by
+  static override description = paragraphs(`Reads the whole DLQ (or what the filters select) once, streaming, and prints counts by
 reason, by source topic and by convention, the first and last timestamps, and how many
 records could not be read (with their positions).
 
-${BaseCommand.exitCodesHelp}`
+${BaseCommand.exitCodesHelp}`)
 
   static override examples = [
     '<%= config.bin %> stats fixtures/mixed.ndjson',

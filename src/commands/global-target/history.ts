@@ -2,16 +2,17 @@ import {BaseCommand} from '../../cli/base-command.js'
 import {globalTargetHistory} from '../../core/settings/global-target.js'
 import {renderGlobalTargetHistory} from '../../output/settings.js'
 import {STORE_HELP, SettingsCommand, storeFlag} from './settings-command.js'
+import {paragraphs} from '../../cli/help.js'
 
 export default class GlobalTargetHistory extends SettingsCommand {
   static override summary = 'List every change of the global DLQ target, oldest first.'
-  static override description = `One row per change: the version it created, the version it replaced, when, by whom
+  static override description = paragraphs(`One row per change: the version it created, the version it replaced, when, by whom
 (user@host), and the target it set ("(cleared)" for a clear). Prints nothing when the
 target was never set.
 
 ${STORE_HELP}
 
-${BaseCommand.exitCodesHelp}`
+${BaseCommand.exitCodesHelp}`)
 
   static override examples = [
     '<%= config.bin %> global-target history --store redis://127.0.0.1:6379',

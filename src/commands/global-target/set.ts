@@ -3,10 +3,11 @@ import {BaseCommand} from '../../cli/base-command.js'
 import {globalTarget, setGlobalTarget, type GlobalTargetDocument} from '../../core/settings/global-target.js'
 import {renderGlobalTarget} from '../../output/settings.js'
 import {STORE_HELP, SettingsCommand, expectedVersionFlag, storeFlag} from './settings-command.js'
+import {paragraphs} from '../../cli/help.js'
 
 export default class GlobalTargetSet extends SettingsCommand {
   static override summary = 'Set the global DLQ target (optionally only if its version is N).'
-  static override description = `Makes TOPIC (with consumer group --group) the global DLQ target and prints the new setting.
+  static override description = paragraphs(`Makes TOPIC (with consumer group --group) the global DLQ target and prints the new setting.
 Every change bumps the version by one and is recorded with the time, the user and host
 (DLQ_ACTOR overrides them) and the version it replaced; "history" lists the changes.
 
@@ -19,7 +20,7 @@ reserved and refused.
 
 ${STORE_HELP}
 
-${BaseCommand.exitCodesHelp}`
+${BaseCommand.exitCodesHelp}`)
 
   static override examples = [
     '<%= config.bin %> global-target set orders-dlq --group dlq-workers --store redis://127.0.0.1:6379',

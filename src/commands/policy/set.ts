@@ -3,10 +3,11 @@ import {BaseCommand} from '../../cli/base-command.js'
 import {DLQ_MODES, buildPolicy, setPolicy} from '../../core/settings/policy.js'
 import {renderPolicy} from '../../output/settings.js'
 import {STORE_HELP, SettingsCommand, expectedVersionFlag, storeFlag} from '../global-target/settings-command.js'
+import {paragraphs} from '../../cli/help.js'
 
 export default class PolicySet extends SettingsCommand {
   static override summary = "Set what happens to a queue's messages once its retries are exhausted."
-  static override description = `--dlq discard drops them, --dlq global sends them to the global target (see
+  static override description = paragraphs(`--dlq discard drops them, --dlq global sends them to the global target (see
 "global-target"), --dlq custom sends them to --dlq-topic (worked by consumer group --group).
 --max-retries N is how many retries come first (unset: the consuming system's default).
 The policy of SOURCE_TOPIC is a versioned setting like the global target: --expected-version
@@ -14,7 +15,7 @@ N changes it only if its stored version is N, else exit code 3 and the current p
 
 ${STORE_HELP}
 
-${BaseCommand.exitCodesHelp}`
+${BaseCommand.exitCodesHelp}`)
 
   static override examples = [
     '<%= config.bin %> policy set orders --dlq global --max-retries 5 --store redis://127.0.0.1:6379',
