@@ -11,8 +11,12 @@ import {brokerText, parseKafkaUri} from './uri.js'
 
 /** A page's first fetch: enough for a page of small records without decoding megabytes. */
 const PAGE_FETCH_BYTES = 1024 * 1024
-/** Later fetches of a page (a selective filter) and every fetch of a scan. */
-const SCAN_FETCH_BYTES = 4 * 1024 * 1024
+/**
+ * Later fetches of a page (a selective filter) and every fetch of a scan. Records are views
+ * into their fetch's buffer, so larger fetches mostly pin more memory until a major GC: with
+ * 1 MiB a 1M-record scan peaks at ~140-180 MB RSS, with 4 MiB at ~220 MB, at the same speed.
+ */
+const SCAN_FETCH_BYTES = 1024 * 1024
 
 const OFFSET_OUT_OF_RANGE = 1
 /** Leadership moved: refresh metadata and try once more. */
