@@ -4,17 +4,18 @@ import {checkPayloadLimit, filterFlags, filterSpec, pageFlags, sourceArg} from '
 import {UsageError} from '../core/errors.js'
 import {buildFilter} from '../core/filter.js'
 import {openReader} from '../core/source.js'
+import {paragraphs} from '../cli/help.js'
 
 export default class Browse extends BaseCommand {
   static override summary = 'Browse a DLQ interactively: list, detail, filter, select and replay.'
-  static override description = `Opens a full-screen browser on SOURCE: a message list paged by position, a detail pane
+  static override description = paragraphs(`Opens a full-screen browser on SOURCE: a message list paged by position, a detail pane
 (normalised fields, user headers, decoded metadata, the payload as pretty JSON, text or a
 hex dump), jump to a position, filters edited live, multi-select, and replay of the
 selection behind a confirmation that shows what will be sent where. Press ? for the keys.
 
 Needs an interactive terminal; in scripts use \`dlq inspect\` and \`dlq replay\`.
 
-${BaseCommand.exitCodesHelp}`
+${BaseCommand.exitCodesHelp}`)
 
   static override examples = [
     '<%= config.bin %> browse fixtures/mixed.ndjson',
@@ -50,6 +51,9 @@ ${BaseCommand.exitCodesHelp}`
       const {openReplayPort} = await import('../tui/replay-wiring.js')
       const replay = await openReplayPort(reader, {source: args.source, sinkUri: flags.sink ?? null, to: flags.to ?? null})
       try {
+        // React's development build checks every render and would make each key press slower;
+        // it is chosen when React is first loaded, which is here.
+        process.env.NODE_ENV ??= 'production'
         const {runBrowse} = await import('../tui/run-browse.js')
         await runBrowse({reader, filterSpec: spec, from, payloadLimit, replay})
       } finally {

@@ -2,6 +2,9 @@ import {render, type Instance} from 'ink'
 import {CancelledError} from '../core/errors.js'
 import {BrowseApp, type BrowseAppProps} from './browse-app.js'
 
+// The benchmark drives the app in-process from the built chunk.
+export {BrowseApp} from './browse-app.js'
+
 export type RunBrowseOptions = Omit<BrowseAppProps, 'size' | 'onQuit'>
 
 const ENTER_SCREEN = '\x1b[?1049h\x1b[H\x1b[?25l'
