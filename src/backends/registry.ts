@@ -1,4 +1,3 @@
-import {UsageError} from '../core/errors.js'
 import type {DlqReader} from '../core/reader.js'
 import type {ReplayLedger} from '../core/replay/ledger.js'
 import type {DlqSink} from '../core/sink.js'
@@ -32,5 +31,6 @@ export async function openStoreLedger(spec: Exclude<SourceSpec, {kind: 'file'}>)
     const {openRedisLedger} = await import('./redis/index.js')
     return openRedisLedger(spec.uri)
   }
-  throw new UsageError(`the replay ledger for ${spec.kind} DLQs is not available in this build yet; give --ledger PATH to keep it in a file`)
+  const {openKafkaLedger} = await import('./kafka/index.js')
+  return openKafkaLedger(spec.uri)
 }

@@ -117,7 +117,7 @@ export class FileLedger implements ReplayLedger {
         const cur = state.get(e.position)
         if (cur && cur.runId !== runId && !force) continue
         held.add(e.position)
-        events.push({op: 'claim', position: e.position, runId, target: e.target, mark: e.mark, at})
+        events.push({op: 'claim', position: e.position, runId, target: e.target, mark: e.mark, force, at})
       }
       this.append(events)
       return held

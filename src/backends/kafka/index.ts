@@ -14,3 +14,9 @@ export async function openKafkaSink(uri: string): Promise<DlqSink> {
   const {KafkaSink} = await import('./sink.js')
   return KafkaSink.open(uri)
 }
+
+/** The replay ledger of a Kafka DLQ: a one-partition topic beside it in the same cluster. */
+export async function openKafkaLedger(uri: string): Promise<import('../../core/replay/ledger.js').ReplayLedger> {
+  const {KafkaLedger} = await import('./ledger.js')
+  return KafkaLedger.open(uri)
+}

@@ -6,6 +6,21 @@ import {KafkaClient, type TopicLayout} from './client.js'
 import {clientOptions} from './connection.js'
 import {partitionForKey} from './murmur2.js'
 import {brokerText, parseKafkaUri} from './uri.js'
+import {readPartition} from './log.js'
+import {createHash} from 'node:crypto'
+import type {RawHeader} from '../../core/record.js'
+
+function digest(key: Buffer | null, value: Buffer | null, headers: RawHeader[]): string {
+  const h = createHash('sha256')
+  const part = (b: Buffer | null) => (b === null ? h.update('-1:') : h.update(`${b.length}:`).update(b))
+  part(key)
+  part(value)
+  for (const x of headers) {
+    part(Buffer.from(x.key))
+    part(x.value)
+  }
+  return h.digest('hex')
+}
 
 
 /**
@@ -14,6 +29,20 @@ import {brokerText, parseKafkaUri} from './uri.js'
  */
 const MAX_REQUEST_BYTES = 512 * 1024
 const ACKS_ALL = -1
+/** How long a produce request may wait for its acknowledgement (the library's retries included). */
+const ACK_TIMEOUT_MS = Number(process.env.DLQ_KAFKA_ACK_TIMEOUT_MS) || 30_000
+const CLOSE_TIMEOUT_MS = 5_000
+
+function withTimeout<T>(ms: number, message: string, p: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout
+  return Promise.race([
+    p,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new UnavailableError(message)), ms)
+      timer.unref()
+    }),
+  ]).finally(() => clearTimeout(timer))
+}
 /** Below 2^31 ms with room for the library's own `Date.now()` for records without a timestamp. */
 const MAX_TIMESTAMP_DELTA = 2 ** 31 - 60_000
 
@@ -82,11 +111,64 @@ export class KafkaSink implements DlqSink {
     return sent
   }
 
+  /**
+   * The partitions' end offsets before a send (`{"partition": offset}` as JSON): a message
+   * in doubt can only have landed at or after them.
+   */
+  async mark(topic: string, partition: number | null): Promise<string | null> {
+    const layout = await this.layout(topic, false)
+    if (layout === null) return null
+    const partitions = partition === null ? [...Array(layout.partitions).keys()] : [partition]
+    try {
+      const ends = await this.client.latest(topic, layout, partitions)
+      return JSON.stringify(Object.fromEntries(ends))
+    } catch (error) {
+      throw this.client.fail(error, topic)
+    }
+  }
+
+  /** Content digests of the records after a mark, per partition, read once per batch of doubts. */
+  private readonly seen = new Map<string, Map<string, number[]>>()
+
+  async find(message: OutgoingMessage, mark: string | null): Promise<SentMessage | null> {
+    const layout = await this.layout(message.topic, false)
+    if (layout === null) return null
+    // No mark (the claim could not record one): look through the whole partition.
+    const from: Record<string, number> =
+      mark !== null ? JSON.parse(mark) : Object.fromEntries(await this.client.earliest(message.topic, layout, [...Array(layout.partitions).keys()]).catch((e) => Promise.reject(this.client.fail(e, message.topic))))
+    const candidates =
+      message.partition !== null ? [message.partition] : message.key !== null ? [partitionForKey(message.key, layout.partitions)] : Object.keys(from).map(Number)
+    const want = digest(message.key, message.value, message.headers)
+    for (const p of candidates) {
+      if (from[p] === undefined) continue
+      const cacheKey = `${message.topic}\u0000${p}\u0000${from[p]}`
+      let byDigest = this.seen.get(cacheKey)
+      if (!byDigest) {
+        byDigest = new Map()
+        try {
+          const end = (await this.client.latest(message.topic, layout, [p])).get(p) ?? 0
+          for await (const m of readPartition(this.client, message.topic, layout, p, from[p], end)) {
+            const d = digest(m.key, m.value, m.headers)
+            const list = byDigest.get(d) ?? []
+            list.push(m.offset)
+            byDigest.set(d, list)
+          }
+        } catch (error) {
+          throw this.client.fail(error, message.topic)
+        }
+        this.seen.set(cacheKey, byDigest)
+      }
+      const offset = byDigest.get(want)?.shift()
+      if (offset !== undefined) return {topic: message.topic, partition: p, offset: String(offset)}
+    }
+    return null
+  }
+
   async close(): Promise<void> {
     try {
-      await this.producer.close()
+      await withTimeout(CLOSE_TIMEOUT_MS, 'close', this.producer.close()).catch(() => undefined)
     } finally {
-      await this.client.close()
+      await withTimeout(CLOSE_TIMEOUT_MS, 'close', this.client.close()).catch(() => undefined)
     }
   }
 
@@ -119,7 +201,9 @@ export class KafkaSink implements DlqSink {
   private async sendChunk(chunk: Array<{m: OutgoingMessage; partition: number}>): Promise<SentMessage[]> {
     let result
     try {
-      result = await this.producer.send({
+      // The library's producer can wait forever when a broker dies mid-request: bound it, so
+      // replay reports the batch in doubt instead of hanging.
+      result = await withTimeout(ACK_TIMEOUT_MS, `Kafka at ${this.where()}: no acknowledgement within ${ACK_TIMEOUT_MS / 1000} s`, this.producer.send({
         messages: chunk.map(({m, partition}) => ({
           topic: m.topic,
           partition,
@@ -129,8 +213,9 @@ export class KafkaSink implements DlqSink {
           headers: new Map(m.headers.map((h) => [Buffer.from(h.key, 'utf8'), h.value as Buffer])),
           timestamp: m.timestamp === null ? undefined : BigInt(m.timestamp),
         })),
-      })
+      }))
     } catch (error) {
+      if (error instanceof UnavailableError) throw error
       throw this.client.fail(error, chunk[0].m.topic)
     }
     // One batch per partition per request: a message's offset is its batch's base offset

@@ -89,10 +89,17 @@ export async function executeReplay(plan: ReplayPlan, deps: ReplayDeps, opts: Ex
     }
     if (sendable.length === 0) continue
 
+    // Where each target ends before the send, so a later run can look for a message in doubt.
+    // A store that cannot say is down: nothing of this batch is claimed or sent.
     const marks = new Map<string, string | null>()
-    for (const it of sendable) {
-      const k = `${it.target!.topic}\u0000${it.target!.partition}`
-      if (!marks.has(k)) marks.set(k, deps.sink.mark ? await deps.sink.mark(it.target!.topic, it.target!.partition).catch(() => null) : null)
+    try {
+      for (const it of sendable) {
+        const k = `${it.target!.topic}\u0000${it.target!.partition}`
+        if (!marks.has(k)) marks.set(k, deps.sink.mark ? await deps.sink.mark(it.target!.topic, it.target!.partition) : null)
+      }
+    } catch (error) {
+      stopped = (error as Error).message
+      break
     }
     const claimOf = (it: PlanItem) => ({position: it.position, target: it.target as LedgerTarget, mark: marks.get(`${it.target!.topic}\u0000${it.target!.partition}`) ?? null})
     let held: Set<string>

@@ -46,14 +46,21 @@ export interface ReplayLedger {
   close(): Promise<void>
 }
 
-/** Folds ledger events in log order: the newest event per position wins. */
+/**
+ * Folds ledger events in log order. A claim counts only when the position is free, already
+ * this run's, or the claim was forced: in a log that several replays append to without a
+ * lock (a Kafka topic), the first claim wins and a later one learns it lost by reading back.
+ * `done` and `release` count only for the run that holds the claim.
+ */
 export function foldLedger(events: Iterable<LedgerEvent>, state = new Map<string, LedgerEntry>()): Map<string, LedgerEntry> {
   for (const e of events) {
+    const cur = state.get(e.position)
     if (e.op === 'release') {
-      const cur = state.get(e.position)
       if (cur && cur.runId === e.runId && cur.state === 'claimed') state.delete(e.position)
       continue
     }
+    if (e.op === 'claim' && cur && cur.runId !== e.runId && !e.force) continue
+    if (e.op === 'done' && cur && cur.runId !== e.runId) continue
     state.set(e.position, {position: e.position, state: e.op === 'claim' ? 'claimed' : 'done', runId: e.runId, target: e.target!, mark: e.mark ?? null, offset: e.offset ?? null, at: e.at})
   }
   return state
@@ -67,5 +74,7 @@ export interface LedgerEvent {
   target?: LedgerTarget
   mark?: string | null
   offset?: string | null
+  /** A claim that takes over whatever another run held (--force, or a doubt checked absent). */
+  force?: boolean
   at: string
 }

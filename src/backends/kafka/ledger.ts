@@ -1,0 +1,153 @@
+import {foldLedger, type LedgerEntry, type LedgerEvent, type LedgerTarget, type ReplayLedger} from '../../core/replay/ledger.js'
+import {UnavailableError} from '../../core/errors.js'
+import type {Producer as LibProducer} from '@platformatic/kafka'
+import {KafkaClient, type TopicLayout} from './client.js'
+import {clientOptions} from './connection.js'
+import {readPartition} from './log.js'
+import {parseKafkaUri} from './uri.js'
+
+const LEADER_WAIT_MS = 10_000
+
+/**
+ * The replay ledger of a Kafka DLQ: a one-partition topic in the same cluster,
+ * `<dlq-topic>.dlq-replay-ledger`, created on first use with nothing ever deleted. Each record
+ * is one ledger event (key = DLQ position, value = JSON). Replays append without a lock; the
+ * state is the log folded in order, where the first claim of a position wins, and a replay
+ * learns which claims it holds by reading the log back up to its own records.
+ */
+export class KafkaLedger implements ReplayLedger {
+  private state = new Map<string, LedgerEntry>()
+  private nextOffset = 0
+  private layout: TopicLayout | null = null
+
+  private constructor(
+    private readonly client: KafkaClient,
+    private readonly producer: LibProducer<Buffer, Buffer, Buffer, Buffer>,
+    readonly topic: string,
+  ) {}
+
+  static async open(uri: string): Promise<KafkaLedger> {
+    const target = parseKafkaUri(uri, {needTopic: true})
+    const client = await KafkaClient.open(target)
+    const producer = new client.lib.Producer<Buffer, Buffer, Buffer, Buffer>({...clientOptions(target, client.settings), idempotent: true, acks: -1})
+    return new KafkaLedger(client, producer, `${target.topic}.dlq-replay-ledger`.slice(0, 249))
+  }
+
+  get where(): string {
+    return `topic "${this.topic}" on ${this.client.target.brokers.map((b) => `${b.host}:${b.port}`).join(',')}`
+  }
+
+  private async ensureTopic(create: boolean): Promise<TopicLayout | null> {
+    if (this.layout) return this.layout
+    let layout = await this.client.layout(this.topic, true).catch((e) => Promise.reject(this.client.fail(e, this.topic)))
+    if (layout === null && create) {
+      const admin = new this.client.lib.Admin(clientOptions(this.client.target, this.client.settings))
+      try {
+        await admin.createTopics({
+          topics: [this.topic],
+          partitions: 1,
+          replicas: -1,
+          configs: [
+            {name: 'cleanup.policy', value: 'delete'},
+            {name: 'retention.ms', value: '-1'},
+            {name: 'retention.bytes', value: '-1'},
+          ],
+        })
+      } catch (error) {
+        if (!/TOPIC_ALREADY_EXISTS|already exists/i.test(String((error as Error).message) + JSON.stringify((error as {errors?: unknown}).errors ?? ''))) throw this.client.fail(error, this.topic)
+      } finally {
+        await admin.close().catch(() => undefined)
+      }
+      const deadline = Date.now() + LEADER_WAIT_MS
+      for (;;) {
+        layout = await this.client.layout(this.topic, true).catch(() => null)
+        if (layout && layout.leaders[0] >= 0) break
+        if (Date.now() > deadline) throw new UnavailableError(`replay ledger topic "${this.topic}" has no leader after ${LEADER_WAIT_MS / 1000} s`)
+        await new Promise((r) => setTimeout(r, 100))
+      }
+    }
+    if (layout && layout.partitions !== 1) throw new UnavailableError(`replay ledger topic "${this.topic}" has ${layout.partitions} partitions; it must have exactly 1`)
+    this.layout = layout
+    return layout
+  }
+
+  /** Folds what was appended since the last look, up to `until` (default: the end). */
+  private async refresh(until?: number): Promise<Map<string, LedgerEntry>> {
+    const layout = await this.ensureTopic(false)
+    if (layout === null) return this.state
+    try {
+      const end = until ?? (await this.client.latest(this.topic, layout, [0])).get(0) ?? 0
+      const events: LedgerEvent[] = []
+      for await (const m of readPartition(this.client, this.topic, layout, 0, this.nextOffset, end)) {
+        this.nextOffset = m.offset + 1
+        try {
+          if (m.value) events.push(JSON.parse(m.value.toString('utf8')))
+        } catch {
+          // not a ledger event: ignore
+        }
+      }
+      foldLedger(events, this.state)
+      if (this.nextOffset < end) this.nextOffset = end
+    } catch (error) {
+      throw this.client.fail(error, this.topic)
+    }
+    return this.state
+  }
+
+  private async append(events: LedgerEvent[]): Promise<number> {
+    await this.ensureTopic(true)
+    try {
+      const result = await this.producer.send({
+        messages: events.map((e) => ({topic: this.topic, partition: 0, key: Buffer.from(e.position), value: Buffer.from(JSON.stringify(e))})),
+      })
+      const base = result.offsets?.find((o) => o.partition === 0)?.offset
+      if (base === undefined) throw new UnavailableError(`replay ledger topic "${this.topic}": no acknowledgement`)
+      return Number(base) + events.length
+    } catch (error) {
+      throw this.client.fail(error, this.topic)
+    }
+  }
+
+  async read(positions: string[]): Promise<Map<string, LedgerEntry>> {
+    const all = await this.refresh()
+    const out = new Map<string, LedgerEntry>()
+    for (const p of positions) {
+      const e = all.get(p)
+      if (e) out.set(p, e)
+    }
+    return out
+  }
+
+  async claim(entries: Array<{position: string; target: LedgerTarget; mark: string | null}>, runId: string, force: boolean): Promise<Set<string>> {
+    const state = await this.refresh()
+    const at = new Date().toISOString()
+    const want = entries.filter((e) => force || !state.has(e.position) || state.get(e.position)!.runId === runId)
+    const held = new Set<string>()
+    if (want.length === 0) return held
+    const end = await this.append(want.map((e) => ({op: 'claim', position: e.position, runId, target: e.target, mark: e.mark, force, at})))
+    // Read back to our own records: whoever claimed first in the log holds the position.
+    const after = await this.refresh(end)
+    for (const e of want) if (after.get(e.position)?.runId === runId && after.get(e.position)?.state === 'claimed') held.add(e.position)
+    return held
+  }
+
+  async complete(entries: Array<{position: string; target: LedgerTarget; offset: string}>, runId: string): Promise<void> {
+    if (entries.length === 0) return
+    const at = new Date().toISOString()
+    await this.append(entries.map((e) => ({op: 'done', position: e.position, runId, target: e.target, offset: e.offset, at})))
+  }
+
+  async release(positions: string[], runId: string): Promise<void> {
+    if (positions.length === 0) return
+    const at = new Date().toISOString()
+    await this.append(positions.map((position) => ({op: 'release', position, runId, at})))
+  }
+
+  async close(): Promise<void> {
+    try {
+      await this.producer.close()
+    } finally {
+      await this.client.close()
+    }
+  }
+}
