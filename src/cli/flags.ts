@@ -48,3 +48,22 @@ export function checkPayloadLimit(n: number): number {
   if (n > MAX_PAYLOAD_LIMIT) throw new UsageError(`--payload-limit ${n}: the most is ${MAX_PAYLOAD_LIMIT} bytes (1 MiB)`)
   return n
 }
+
+/** `--partition N` (repeatable): read only these partitions of a Kafka DLQ. */
+export const partitionFlag = {
+  partition: Flags.integer({
+    multiple: true,
+    min: 0,
+    description: 'Kafka only: read just this partition (repeatable).',
+    helpValue: 'N',
+  }),
+}
+
+/** Folds `--partition` into a Kafka source URI (`?partition=N,M`); other stores have no partitions. */
+export function withPartitions(source: string, partitions: number[] | undefined): string {
+  if (!partitions || partitions.length === 0) return source
+  if (!/^kafka:\/\//i.test(source.trim())) throw new UsageError('--partition applies to Kafka sources (kafka://host:port/topic) only')
+  const list = [...new Set(partitions)].sort((a, b) => a - b).join(',')
+  if (/[?&]partition=/.test(source)) throw new UsageError('give the partitions either with --partition or with ?partition= in the URI, not both')
+  return `${source}${source.includes('?') ? '&' : '?'}partition=${list}`
+}

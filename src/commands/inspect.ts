@@ -1,6 +1,6 @@
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../cli/base-command.js'
-import {checkPayloadLimit, filterFlags, filterSpec, pageFlags, sourceArg} from '../cli/flags.js'
+import {checkPayloadLimit, filterFlags, filterSpec, pageFlags, partitionFlag, sourceArg, withPartitions} from '../cli/flags.js'
 import {buildFilter} from '../core/filter.js'
 import {inspectPage} from '../core/inspect.js'
 import {openReader} from '../core/source.js'
@@ -27,6 +27,7 @@ ${BaseCommand.exitCodesHelp}`)
   static override flags = {
     ...pageFlags,
     ...filterFlags,
+    ...partitionFlag,
     output: Flags.string({char: 'o', options: OUTPUT_FORMATS, default: 'table', description: 'Output format.', env: 'DLQ_OUTPUT'}),
   }
 
@@ -35,7 +36,7 @@ ${BaseCommand.exitCodesHelp}`)
     const payload = {payloadLimit: checkPayloadLimit(flags['payload-limit']), noPayload: flags['no-payload']}
     const filter = buildFilter(filterSpec(flags))
     const format: OutputFormat = flags.json ? 'json' : (flags.output as OutputFormat)
-    const reader = await openReader(args.source)
+    const reader = await openReader(withPartitions(args.source, flags.partition))
     try {
       const result = await inspectPage(reader, {from: flags.from, limit: flags.limit, filter})
       const rendered = renderInspect(result, format, payload)

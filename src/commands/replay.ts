@@ -1,6 +1,6 @@
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../cli/base-command.js'
-import {filterFlags, filterSpec, sourceArg} from '../cli/flags.js'
+import {filterFlags, filterSpec, partitionFlag, sourceArg, withPartitions} from '../cli/flags.js'
 import {confirm, interactive} from '../cli/prompt.js'
 import {UsageError} from '../core/errors.js'
 import {buildFilter} from '../core/filter.js'
@@ -40,6 +40,7 @@ ${BaseCommand.exitCodesHelp}`)
     offset: Flags.string({char: 'p', multiple: true, description: 'Position to replay (as printed by inspect); repeatable.', helpValue: 'POS'}),
     all: Flags.boolean({description: 'Replay every message the filters select (without filters, --yes is required).'}),
     ...filterFlags,
+    ...partitionFlag,
     to: Flags.string({description: 'Send every message to this topic instead of its recorded source topic.', helpValue: 'TOPIC', env: 'DLQ_REPLAY_TO'}),
     sink: Flags.string({description: 'Where the target topics live: kafka://host:port or redis://host:port (required for file DLQs; default: the DLQ\'s own cluster or server).', helpValue: 'URI', env: 'DLQ_SINK'}),
     ledger: Flags.string({description: 'Keep the replay ledger in this file instead of the DLQ\'s own store.', helpValue: 'PATH', env: 'DLQ_LEDGER'}),
@@ -53,7 +54,7 @@ ${BaseCommand.exitCodesHelp}`)
     const {args, flags} = await this.parse(Replay)
     if (!flags.all && !flags.offset?.length) throw new UsageError('nothing to replay: give --offset POS (repeatable) or --all with filters')
     const filter = buildFilter(filterSpec(flags))
-    const reader = await openReader(args.source)
+    const reader = await openReader(withPartitions(args.source, flags.partition))
     try {
       const sink = await openSink(flags.sink ?? defaultSinkUri(args.source))
       try {

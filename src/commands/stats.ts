@@ -1,5 +1,5 @@
 import {BaseCommand} from '../cli/base-command.js'
-import {filterFlags, filterSpec, sourceArg} from '../cli/flags.js'
+import {filterFlags, filterSpec, partitionFlag, sourceArg, withPartitions} from '../cli/flags.js'
 import {buildFilter} from '../core/filter.js'
 import {collectStats} from '../core/stats.js'
 import {openReader} from '../core/source.js'
@@ -20,12 +20,12 @@ ${BaseCommand.exitCodesHelp}`)
   ]
 
   static override args = {source: sourceArg}
-  static override flags = {...filterFlags}
+  static override flags = {...filterFlags, ...partitionFlag}
 
   async run(): Promise<void> {
     const {args, flags} = await this.parse(Stats)
     const filter = buildFilter(filterSpec(flags))
-    const reader = await openReader(args.source)
+    const reader = await openReader(withPartitions(args.source, flags.partition))
     try {
       this.out(renderStats(await collectStats(reader, filter), flags.json))
     } finally {
