@@ -4,7 +4,8 @@
 // The bundle is written beside dist/ and swapped in by renames, so a CLI started while a
 // build runs (tests in another terminal) never finds dist/ half-written.
 import {build} from 'esbuild'
-import {existsSync, renameSync, rmSync} from 'node:fs'
+import {copyFileSync, existsSync, renameSync, rmSync} from 'node:fs'
+import {join} from 'node:path'
 
 const tmp = `dist.build-${process.pid}`
 rmSync(tmp, {recursive: true, force: true})
@@ -20,11 +21,14 @@ await build({
   minifySyntax: true,
   minifyWhitespace: true,
   // Only oclif (and its small helpers) are bundled; typescript is an optional dev-time lookup of oclif's.
-  external: ['typescript', 'ioredis', '@platformatic/kafka', '@msgpack/msgpack', 'ink', 'react', 'react/jsx-runtime', 'ink-testing-library', 'cli-table3'],
+  external: ['typescript', 'ioredis', '@msgpack/msgpack', 'fzstd', 'ink', 'react', 'react/jsx-runtime', 'ink-testing-library', 'cli-table3'],
   // oclif is CommonJS: give its require() calls a real require inside the ES module bundle.
   banner: {js: "import {createRequire as __dlqCreateRequire} from 'node:module'; const require = __dlqCreateRequire(import.meta.url);"},
   logLevel: 'warning',
 })
+// @platformatic/kafka is bundled (its ~100 modules cost ~250 ms to load one by one); its
+// wasm-utils dependency reads native.wasm next to the module that loads it.
+copyFileSync(join('node_modules', '@platformatic', 'wasm-utils', 'dist', 'native.wasm'), join(tmp, 'native.wasm'))
 const old = `dist.old-${process.pid}`
 if (existsSync('dist')) renameSync('dist', old)
 renameSync(tmp, 'dist')
