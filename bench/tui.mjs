@@ -45,12 +45,9 @@ const pct = (xs, p) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Mat
 
 async function inProcessPaging(file, presses) {
   process.env.NODE_ENV ??= 'production'
-  const {readdirSync} = await import('node:fs')
-  const chunk = (prefix) => join(ROOT, 'dist', readdirSync(join(ROOT, 'dist')).find((f) => f.startsWith(prefix) && f.endsWith('.js')))
-  const {BrowseApp} = await import(chunk('run-browse-'))
-  const {openFileReader} = await import(chunk('file-'))
-  const {render} = await import('ink-testing-library')
-  const React = await import('react')
+  // One bundle entry holds the app, Ink's test renderer and React: the same instances browse uses.
+  const {BrowseApp, openFileReader, render, createElement} = await import(join(ROOT, 'dist', 'tui-bench.js'))
+  const React = {createElement}
   const reader = await openFileReader(file)
   const replay = {plan: async () => ({}), execute: async () => ({}), replayedAmong: async () => [], close: async () => {}}
   const app = render(React.createElement(BrowseApp, {reader, filterSpec: {}, from: null, payloadLimit: 4096, replay, size: {columns: 160, rows: 40}}))

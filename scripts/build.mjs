@@ -10,7 +10,7 @@ import {join} from 'node:path'
 const tmp = `dist.build-${process.pid}`
 rmSync(tmp, {recursive: true, force: true})
 await build({
-  entryPoints: {cli: 'src/cli/entry.ts', 'stats-worker': 'src/backends/file/stats-worker.ts'},
+  entryPoints: {cli: 'src/cli/entry.ts', 'stats-worker': 'src/backends/file/stats-worker.ts', 'tui-bench': 'src/tui/bench-harness.ts'},
   outdir: tmp,
   bundle: true,
   splitting: true,
@@ -21,7 +21,9 @@ await build({
   minifySyntax: true,
   minifyWhitespace: true,
   // Only oclif (and its small helpers) are bundled; typescript is an optional dev-time lookup of oclif's.
-  external: ['typescript', 'ioredis', '@msgpack/msgpack', 'fzstd', 'ink', 'react', 'react/jsx-runtime', 'ink-testing-library', 'cli-table3'],
+  external: ['typescript', 'ioredis', '@msgpack/msgpack', 'fzstd', 'react-devtools-core', 'cli-table3'],
+  // React's production build: the development one checks every render (browse's key-to-frame time).
+  define: {'process.env.NODE_ENV': '"production"'},
   // oclif is CommonJS: give its require() calls a real require inside the ES module bundle.
   banner: {js: "import {createRequire as __dlqCreateRequire} from 'node:module'; const require = __dlqCreateRequire(import.meta.url);"},
   logLevel: 'warning',
