@@ -4,7 +4,7 @@ import {filterFlags, filterSpec, partitionFlag, sourceArg, withPartitions} from 
 import {confirm, interactive} from '../cli/prompt.js'
 import {UsageError} from '../core/errors.js'
 import {buildFilter} from '../core/filter.js'
-import {executeReplay} from '../core/replay/execute.js'
+import {executeReplay, replayAllStreaming, type ReplayResult} from '../core/replay/execute.js'
 import {defaultSinkUri, openLedger, openSink} from '../core/replay/open.js'
 import {planReplay, summarisePlan} from '../core/replay/plan.js'
 import {openReader} from '../core/source.js'
@@ -50,6 +50,14 @@ ${BaseCommand.exitCodesHelp}`)
     rate: Flags.integer({description: 'Messages per second at most.', min: 1, env: 'DLQ_REPLAY_RATE'}),
   }
 
+  private finish(result: ReplayResult, json: boolean): void {
+    this.out(renderResult(result, json))
+    if (result.failed > 0) {
+      this.note(`${result.failed} position${result.failed === 1 ? '' : 's'} failed; run the same command again to finish (nothing acknowledged is sent twice)`)
+      process.exitCode = 1
+    }
+  }
+
   async run(): Promise<void> {
     const {args, flags} = await this.parse(Replay)
     if (!flags.all && !flags.offset?.length) throw new UsageError('nothing to replay: give --offset POS (repeatable) or --all with filters')
@@ -61,6 +69,14 @@ ${BaseCommand.exitCodesHelp}`)
         const ledger = await openLedger(reader, args.source, flags.ledger)
         try {
           const deps = {reader, sink, ledger}
+          if (flags.all && flags.yes && !flags['dry-run']) {
+            // Nothing to show before sending: stream, so memory does not grow with the selection.
+            if (flags.offset?.length) throw new UsageError('use either --offset or --all, not both')
+            const result = await replayAllStreaming(deps, {filter, to: flags.to, force: flags.force}, {rate: flags.rate, force: flags.force, onProgress: interactive() ? (done) => process.stderr.write(`\rreplaying… ${done}`) : undefined})
+            if (interactive()) process.stderr.write('\n')
+            this.finish(result, flags.json)
+            return
+          }
           const plan = await planReplay(deps, {positions: flags.offset, all: flags.all, filter, to: flags.to, force: flags.force})
           if (flags['dry-run']) {
             this.out(renderPlan(plan, flags.json))
@@ -82,11 +98,7 @@ ${BaseCommand.exitCodesHelp}`)
             onProgress: progress ? (done, total) => process.stderr.write(`\rreplaying… ${done}/${total}`) : undefined,
           })
           if (progress) process.stderr.write('\n')
-          this.out(renderResult(result, flags.json))
-          if (result.failed > 0) {
-            this.note(`${result.failed} position${result.failed === 1 ? '' : 's'} failed; run the same command again to finish (nothing acknowledged is sent twice)`)
-            process.exitCode = 1
-          }
+          this.finish(result, flags.json)
         } finally {
           await ledger.close()
         }

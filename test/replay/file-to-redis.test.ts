@@ -93,14 +93,16 @@ describe.runIf(redis.available)('replay: file DLQ → Redis', () => {
     const id = await client.xadd(`${prefix}${topic}`, '*', 'init', '1')
     await client.xdel(`${prefix}${topic}`, id!)
     const run = () =>
-      new Promise<{code: number; out: string}>((resolve) => {
+      new Promise<{code: number; out: string; err: string}>((resolve) => {
         const p = spawn(process.execPath, [BIN, 'replay', src, ...positions, '--to', topic, '--sink', sink, '--yes', '--json'], {stdio: ['ignore', 'pipe', 'pipe']})
         let out = ''
+        let err = ''
         p.stdout.on('data', (d) => (out += d))
-        p.on('close', (code) => resolve({code: code ?? -1, out}))
+        p.stderr.on('data', (d) => (err += d))
+        p.on('close', (code) => resolve({code: code ?? -1, out, err}))
       })
     const [a, b] = await Promise.all([run(), run()])
-    expect([a.code, b.code]).toEqual([0, 0])
+    expect([a.code, b.code], a.err + b.err).toEqual([0, 0])
     const ra = JSON.parse(a.out)
     const rb = JSON.parse(b.out)
     expect(ra.replayed + rb.replayed).toBe(12)

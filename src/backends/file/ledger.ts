@@ -60,12 +60,23 @@ export class FileLedger implements ReplayLedger {
     return this.state
   }
 
-  private append(events: LedgerEvent[]): void {
+  /**
+   * Appends under the lock, right after a refresh: what is in the file is then exactly what
+   * we folded plus our own events, so those are folded from memory instead of read back.
+   * Claims are fsync'd before anything is sent; a lost `done` only leaves a claim in doubt,
+   * which the next run resolves by looking in the target, so completions need no fsync.
+   */
+  private append(events: LedgerEvent[], durable: boolean): void {
     if (events.length === 0) return
     const fd = openSync(this.path, 'a')
     try {
-      writeSync(fd, events.map((e) => JSON.stringify(e) + '\n').join(''))
-      fsyncSync(fd)
+      const text = Buffer.from(events.map((e) => JSON.stringify(e) + '\n').join(''))
+      writeSync(fd, text)
+      if (durable) fsyncSync(fd)
+      if (fstatSync(fd).size === this.readBytes + text.length) {
+        this.readBytes += text.length
+        foldLedger(events, this.state)
+      }
     } finally {
       closeSync(fd)
     }
@@ -119,19 +130,25 @@ export class FileLedger implements ReplayLedger {
         held.add(e.position)
         events.push({op: 'claim', position: e.position, runId, target: e.target, mark: e.mark, force, at})
       }
-      this.append(events)
+      this.append(events, true)
       return held
     })
   }
 
   async complete(entries: Array<{position: string; target: LedgerTarget; offset: string}>, runId: string): Promise<void> {
     const at = new Date().toISOString()
-    await this.locked(() => this.append(entries.map((e) => ({op: 'done', position: e.position, runId, target: e.target, offset: e.offset, at}))))
+    await this.locked(() => {
+      this.refresh()
+      this.append(entries.map((e) => ({op: 'done', position: e.position, runId, target: e.target, offset: e.offset, at})), false)
+    })
   }
 
   async release(positions: string[], runId: string): Promise<void> {
     const at = new Date().toISOString()
-    await this.locked(() => this.append(positions.map((position) => ({op: 'release', position, runId, at}))))
+    await this.locked(() => {
+      this.refresh()
+      this.append(positions.map((position) => ({op: 'release', position, runId, at})), true)
+    })
   }
 
   async close(): Promise<void> {}

@@ -1,7 +1,9 @@
 import {randomUUID} from 'node:crypto'
 import {NotSentError, type SentMessage} from '../sink.js'
 import type {LedgerTarget} from './ledger.js'
-import type {PlanItem, ReplayDeps, ReplayPlan, SkipReason} from './plan.js'
+import type {RecordFilter} from '../filter.js'
+import type {DecodedRecord} from '../record.js'
+import {checkTopicName, planRecords, type PlanItem, type ReplayDeps, type ReplayPlan, type SkipReason, type TargetCache} from './plan.js'
 
 export type Outcome = 'replayed' | 'skipped' | 'failed'
 
@@ -53,7 +55,7 @@ export async function executeReplay(plan: ReplayPlan, deps: ReplayDeps, opts: Ex
   }
 
   const rate = opts.rate && opts.rate > 0 ? opts.rate : null
-  const batchSize = Math.max(1, Math.min(opts.batchSize ?? 1000, rate ?? Number.POSITIVE_INFINITY))
+  const batchSize = Math.max(1, Math.min(opts.batchSize ?? 2000, rate ?? Number.POSITIVE_INFINITY))
   const started = Date.now()
   let sent = 0
   let stopped: string | null = null
@@ -156,6 +158,44 @@ export async function executeReplay(plan: ReplayPlan, deps: ReplayDeps, opts: Ex
   }
 
   const items = plan.items.map((it) => results.get(it.position)!)
+  const count = (o: Outcome) => items.filter((r) => r.outcome === o).length
+  return {requested: items.length, replayed: count('replayed'), skipped: count('skipped'), failed: count('failed'), items}
+}
+
+/** Records planned and sent per window of `--all`: memory stays bounded by one window. */
+const WINDOW = 10_000
+
+/**
+ * `--all` without a plan held in memory: reads the selection in DLQ order, plans and sends
+ * it window by window. After a failure, the rest is only listed as not attempted.
+ */
+export async function replayAllStreaming(deps: ReplayDeps, req: {filter: RecordFilter; to?: string | null; force?: boolean}, opts: ExecuteOptions = {}): Promise<ReplayResult> {
+  const to = req.to ? checkTopicName(req.to, '--to') : null
+  const targets: TargetCache = new Map()
+  const items: ResultItem[] = []
+  let window: DecodedRecord[] = []
+  let stopped: string | null = null
+  let done = 0
+  const flush = async () => {
+    const planned = await planRecords(deps, window, {to, force: req.force === true}, targets)
+    window = []
+    const plan: ReplayPlan = {source: deps.reader.info.display, sink: deps.sink.info.display, ledger: deps.ledger.where, items: planned}
+    const r = await executeReplay(plan, deps, {...opts, onProgress: undefined})
+    items.push(...r.items)
+    done += planned.length
+    opts.onProgress?.(done, done)
+    const failed = r.items.find((i) => i.outcome === 'failed')
+    if (failed) stopped = failed.error ?? 'a send failed'
+  }
+  for await (const rec of deps.reader.scan({filter: req.filter, signal: opts.signal})) {
+    if (stopped !== null) {
+      items.push({position: rec.position, outcome: 'failed', target: null, reason: 'not_attempted', error: `not attempted: ${stopped}`})
+      continue
+    }
+    window.push(rec)
+    if (window.length >= WINDOW) await flush()
+  }
+  if (window.length > 0 && stopped === null) await flush()
   const count = (o: Outcome) => items.filter((r) => r.outcome === o).length
   return {requested: items.length, replayed: count('replayed'), skipped: count('skipped'), failed: count('failed'), items}
 }

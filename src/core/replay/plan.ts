@@ -104,11 +104,21 @@ const skip = (position: string, reason: SkipReason, detail: string | null = null
 export async function planReplay(deps: ReplayDeps, req: ReplayRequest): Promise<ReplayPlan> {
   const to = req.to ? checkTopicName(req.to, '--to') : null
   const {records, missing, filtered} = await selectRecords(deps.reader, req)
-  const ledger = await deps.ledger.read([...records.map((r) => r.position)])
-  const targets = new Map<string, {exists: boolean; partitions: number | null}>()
   const items: PlanItem[] = [...missing.map((p) => skip(p, 'not_found', 'no message at this position (any more)'))]
   for (const r of filtered) items.push(skip(r.position, 'filtered', 'does not match the filters'))
+  items.push(...(await planRecords(deps, records, {to, force: req.force === true}, new Map())))
+  items.sort((a, b) => comparePositions(a.position, b.position))
+  return {source: deps.reader.info.display, sink: deps.sink.info.display, ledger: deps.ledger.where, items}
+}
 
+export type TargetCache = Map<string, {exists: boolean; partitions: number | null}>
+
+/** The plan items of records already read, in their order (targets looked up once per topic). */
+export async function planRecords(deps: ReplayDeps, records: DecodedRecord[], opts: {to: string | null; force: boolean}, targets: TargetCache): Promise<PlanItem[]> {
+  const {to} = opts
+  const req = {force: opts.force}
+  const ledger = await deps.ledger.read(records.map((r) => r.position))
+  const items: PlanItem[] = []
   for (const r of records) {
     if (r.unreadable !== null) {
       items.push(skip(r.position, 'unreadable', r.unreadable))
@@ -155,8 +165,7 @@ export async function planReplay(deps: ReplayDeps, req: ReplayRequest): Promise<
       ledger: entry,
     })
   }
-  items.sort((a, b) => comparePositions(a.position, b.position))
-  return {source: deps.reader.info.display, sink: deps.sink.info.display, ledger: deps.ledger.where, items}
+  return items
 }
 
 function headerNames(r: DecodedRecord): {kept: string[]; removed: string[]} {
