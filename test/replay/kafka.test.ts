@@ -140,9 +140,14 @@ describe.runIf(kafka.available)('replay survives a broker that dies mid-way', ()
 
     const again = services('up', 'kafka')
     expect(again.status, again.stderr).toBe(0)
+    // A restarted broker answers before it has loaded every topic: wait until the target is back.
+    const until = Date.now() + 60_000
+    while (dlqJson(['stats', `kafka://${brokers}/orders`]).code !== 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 250))
     const second = await run(args)
     expect(second.code, second.stderr).toBe(0)
     expect(second.json.failed).toBe(0)
+    const tally = (j: any) => j.items.reduce((m: Record<string, number>, i: any) => ((m[`${i.outcome}:${i.reason}`] = (m[`${i.outcome}:${i.reason}`] ?? 0) + 1), m), {})
+    console.log('after the kill:', tally(broken.json), 'second run:', tally(second.json))
     const count = (j: any, outcome: string, reason: string | null) => j.items.filter((i: any) => i.outcome === outcome && i.reason === reason).length
     // Whatever was in doubt was looked for in the target: found ones are not sent again.
     expect(count(second.json, 'skipped', 'already_replayed') + count(second.json, 'replayed', null)).toBe(10_000)

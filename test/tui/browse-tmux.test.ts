@@ -17,7 +17,8 @@ const tmux = (...args: string[]) => execFileSync(TMUX, ['-L', socket, ...args], 
 const screen = () => tmux('capture-pane', '-p', '-t', session)
 const keys = (...k: string[]) => tmux('send-keys', '-t', session, ...k)
 
-async function waitFor(ok: (s: string) => boolean, what: string, timeoutMs = 10_000): Promise<string> {
+// Generous: in CI this shares two cores with brokers and process races, and a frame can be slow to come.
+async function waitFor(ok: (s: string) => boolean, what: string, timeoutMs = 30_000): Promise<string> {
   const until = Date.now() + timeoutMs
   for (;;) {
     const s = screen()

@@ -54,7 +54,9 @@ export class KafkaLedger implements ReplayLedger {
           ],
         })
       } catch (error) {
-        if (!/TOPIC_ALREADY_EXISTS|already exists/i.test(String((error as Error).message) + JSON.stringify((error as {errors?: unknown}).errors ?? ''))) throw this.client.fail(error, this.topic)
+        // Another replay created it a moment ago: the same topic. Look before giving up.
+        const exists = await this.client.layout(this.topic, true).catch(() => null)
+        if (exists === null && !/TOPIC_ALREADY_EXISTS|already exists/i.test(String((error as Error).message) + JSON.stringify((error as {errors?: unknown}).errors ?? ''))) throw this.client.fail(error, this.topic)
       } finally {
         await admin.close().catch(() => undefined)
       }

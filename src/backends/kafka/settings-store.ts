@@ -111,8 +111,9 @@ export class KafkaSettingsStore implements SettingsStore {
             ],
           })
         } catch (error) {
-          // Another writer created it a moment ago: fine, it is the same topic.
-          if (!/TOPIC_ALREADY_EXISTS/.test(errorText(error))) throw error
+          // Another writer created it a moment ago: fine, it is the same topic. The broker
+          // does not always say so plainly while creations race, so look before giving up.
+          if (!/TOPIC_ALREADY_EXISTS|already exists/i.test(errorText(error)) && (await lookup().catch(() => null)) === null) throw error
         }
         found = 'no-leader'
       }
