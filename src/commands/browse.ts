@@ -54,6 +54,10 @@ ${BaseCommand.exitCodesHelp}`)
         // React's development build checks every render and would make each key press slower;
         // it is chosen when React is first loaded, which is here.
         process.env.NODE_ENV ??= 'production'
+        // Ink draws only the last frame when CI or CONTINUOUS_INTEGRATION is set (checked once,
+        // when Ink loads). browse has just made sure it has a real terminal, so it draws live.
+        process.env.CI = '0'
+        process.env.CONTINUOUS_INTEGRATION = '0'
         const {runBrowse} = await import('../tui/run-browse.js')
         await runBrowse({reader, filterSpec: spec, from, payloadLimit, replay})
       } finally {
