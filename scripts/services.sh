@@ -59,7 +59,14 @@ apt_install() {
   fi
 }
 
-pid_alive() { [[ -n "${1:-}" ]] && kill -0 "$1" 2>/dev/null; }
+# A killed process whose parent is gone may linger as a zombie (nobody reaps it in a
+# container): kill -0 still succeeds, so a zombie counts as dead here.
+pid_alive() {
+  [[ -n "${1:-}" ]] && kill -0 "$1" 2>/dev/null || return 1
+  local state
+  state=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null || true)
+  [[ "$state" != "Z" ]]
+}
 read_pid() { if [[ -s "$1" ]]; then tr -dc '0-9' <"$1"; fi; }
 
 # wait_pid_exit PID SECONDS — 0 if the process is gone within SECONDS.
@@ -226,8 +233,9 @@ kafka_up() {
   if kafka_probe; then log "kafka already answering on 127.0.0.1:$KAFKA_PORT"; return 0; fi
   local pid port; pid=$(read_pid "$KAFKA_PID")
   if pid_alive "$pid"; then
+    # Restart it with its data: only `down` starts a cluster afresh.
     log "kafka pid $pid exists but does not answer; restarting it"
-    kafka_down
+    kafka_stop
   fi
   for port in "$KAFKA_PORT" "$KAFKA_CTRL_PORT"; do
     if kafka_port_open "$port"; then
@@ -270,6 +278,12 @@ kafka_up() {
 }
 
 kafka_down() {
+  kafka_stop || return 0
+  rm -rf "$KAFKA_DATA"   # next `up` starts from an empty, freshly formatted cluster
+}
+
+# Stops our broker, keeping its data. Returns 1 when a broker we did not start answers.
+kafka_stop() {
   local pid; pid=$(read_pid "$KAFKA_PID")
   if pid_alive "$pid"; then
     kill -TERM "$pid" 2>/dev/null || true
@@ -281,12 +295,11 @@ kafka_down() {
     log "kafka stopped"
   elif kafka_probe; then
     log "kafka on :$KAFKA_PORT was not started by this script (no pid in $KAFKA_PID); leaving it"
-    return 0
+    return 1
   else
     log "kafka not running"
   fi
   rm -f "$KAFKA_PID"
-  rm -rf "$KAFKA_DATA"   # next `up` starts from an empty, freshly formatted cluster
 }
 
 # ------------------------------------------------------------------- main ---

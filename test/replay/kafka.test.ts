@@ -100,6 +100,33 @@ describe.runIf(kafka.available)('replay from and to Kafka', async () => {
   })
 })
 
+describe.runIf(kafka.available)('an in-doubt claim on a Kafka target', async () => {
+  const {KafkaFixture, KAFKA_URI} = await import('../kafka-fixtures.js')
+  const fx = new KafkaFixture()
+  afterAll(() => fx.close())
+
+  it('is resolved by looking in the target after the recorded mark: found → not sent again, absent → sent', async () => {
+    const target = await fx.topic('doubt', 2)
+    const dir = mkdtempSync(join(tmpdir(), 'dlq-kdoubt-'))
+    const src = join(dir, 'dlq.ndjson')
+    const entry = (i: number) => JSON.stringify({timestamp: 1_764_000_000_000, service: 's', reason: 'r', attempts: 0, payload: Buffer.from(`p${i}`).toString('base64'), source: {topic: target, partition: 1, offset: i}})
+    writeFileSync(src, [entry(0), entry(1)].join('\n') + '\n')
+    // A crashed run recorded the end offsets, claimed both, and had sent message 0 only.
+    const mark = JSON.stringify({1: 0})
+    await fx.produce(target, [{partition: 1, value: 'p0', timestamp: 1_764_000_000_000}])
+    const claim = (p: string) => JSON.stringify({op: 'claim', position: p, runId: 'crashed', target: {topic: target, partition: 1}, mark, at: '2026-11-23T00:00:00.000Z'})
+    writeFileSync(`${src}.replay-ledger.ndjson`, `${claim('0')}\n${claim('1')}\n`)
+    const r = dlqJson(['replay', src, '--offset', '0', '--offset', '1', '--sink', KAFKA_URI, '--yes'])
+    expect(r.code, JSON.stringify(r.json)).toBe(0)
+    expect(r.json.items.map((i: any) => [i.position, i.outcome, i.reason])).toEqual([
+      ['0', 'skipped', 'already_replayed'],
+      ['1', 'replayed', null],
+    ])
+    const landed = dlqJson(['inspect', `${KAFKA_URI}/${target}`, '--partition', '1']).json.items.map((m: any) => m.payload.text)
+    expect(landed).toEqual(['p0', 'p1'])
+  })
+})
+
 describe.runIf(kafka.available)('replay survives a broker that dies mid-way', () => {
   const stateDir = mkdtempSync(join(tmpdir(), 'dlq-kafka-fault-'))
   const port = 19192 + Math.floor(Math.random() * 500) * 2
