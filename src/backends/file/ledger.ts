@@ -1,5 +1,5 @@
 import {closeSync, fstatSync, fsyncSync, openSync, readSync, rmSync, statSync, writeSync} from 'node:fs'
-import {foldLedger, type LedgerEntry, type LedgerEvent, type LedgerTarget, type ReplayLedger} from '../../core/replay/ledger.js'
+import {entriesOf, foldLedger, type LedgerEntry, type LedgerEvent, type LedgerTarget, type ReplayLedger} from '../../core/replay/ledger.js'
 import {UnavailableError} from '../../core/errors.js'
 
 const LOCK_WAIT_MS = 15_000
@@ -109,13 +109,7 @@ export class FileLedger implements ReplayLedger {
   }
 
   async read(positions: string[]): Promise<Map<string, LedgerEntry>> {
-    const all = this.refresh()
-    const out = new Map<string, LedgerEntry>()
-    for (const p of positions) {
-      const e = all.get(p)
-      if (e) out.set(p, e)
-    }
-    return out
+    return entriesOf(this.refresh(), positions)
   }
 
   async claim(entries: Array<{position: string; target: LedgerTarget; mark: string | null}>, runId: string, force: boolean): Promise<Set<string>> {

@@ -1,4 +1,4 @@
-import {foldLedger, type LedgerEntry, type LedgerEvent, type LedgerTarget, type ReplayLedger} from '../../core/replay/ledger.js'
+import {entriesOf, foldLedger, type LedgerEntry, type LedgerEvent, type LedgerTarget, type ReplayLedger} from '../../core/replay/ledger.js'
 import {UnavailableError} from '../../core/errors.js'
 import type {Producer as LibProducer} from '@platformatic/kafka'
 import {KafkaClient, type TopicLayout} from './client.js'
@@ -111,13 +111,7 @@ export class KafkaLedger implements ReplayLedger {
   }
 
   async read(positions: string[]): Promise<Map<string, LedgerEntry>> {
-    const all = await this.refresh()
-    const out = new Map<string, LedgerEntry>()
-    for (const p of positions) {
-      const e = all.get(p)
-      if (e) out.set(p, e)
-    }
-    return out
+    return entriesOf(await this.refresh(), positions)
   }
 
   async claim(entries: Array<{position: string; target: LedgerTarget; mark: string | null}>, runId: string, force: boolean): Promise<Set<string>> {

@@ -1,3 +1,4 @@
+import {splitUserinfo} from '../../core/uri.js'
 import {UsageError} from '../../core/errors.js'
 import {redactUri} from '../../core/source.js'
 
@@ -89,21 +90,9 @@ export function parseKafkaUri(uri: string, opts: {needTopic: boolean}): KafkaTar
   const [, authority, path, query, fragment] = m
   if (fragment) throw usage(uri, 'a Kafka URI has no "#" part')
 
-  // A password may contain "@" when not percent-encoded: the brokers start after the last one.
-  const at = authority.lastIndexOf('@')
-  const userinfo = at >= 0 ? authority.slice(0, at) : null
-  const hosts = at >= 0 ? authority.slice(at + 1) : authority
-  let username: string | null = null
-  let password: string | null = null
-  if (userinfo !== null) {
-    const colon = userinfo.indexOf(':')
-    try {
-      username = decodeURIComponent(colon >= 0 ? userinfo.slice(0, colon) : userinfo) || null
-      password = colon >= 0 ? decodeURIComponent(userinfo.slice(colon + 1)) : null
-    } catch {
-      throw usage(uri, 'the user or password has a bad percent-escape')
-    }
-  }
+  const creds = splitUserinfo(authority)
+  if (creds === 'bad-escape') throw usage(uri, 'the user or password has a bad percent-escape')
+  const {username, password, hosts} = creds
   if (hosts === '') throw usage(uri, 'no broker address (kafka://host:port/topic)')
   const brokers = hosts.split(',').map((h) => parseBroker(uri, h.trim()))
 

@@ -1,3 +1,4 @@
+import {splitUserinfo} from '../../core/uri.js'
 import {UsageError} from '../../core/errors.js'
 import {redactUri} from '../../core/source.js'
 
@@ -71,22 +72,9 @@ export function parseRedisUri(uri: string, opts: {needKey: boolean}): RedisTarge
   const [, scheme, authority, path, query, fragment] = m
   if (fragment) throw usage(uri, 'a "#" in a stream key must be written %23')
 
-  // The password may itself contain "@" when not encoded: the host starts after the last one.
-  const at = authority.lastIndexOf('@')
-  const userinfo = at >= 0 ? authority.slice(0, at) : null
-  const hostport = at >= 0 ? authority.slice(at + 1) : authority
-  let username: string | null = null
-  let password: string | null = null
-  if (userinfo !== null) {
-    const colon = userinfo.indexOf(':')
-    try {
-      // `redis://alice@host/…` names the user only; the password then comes from the environment or profile.
-      username = decodeURIComponent(colon >= 0 ? userinfo.slice(0, colon) : userinfo) || null
-      password = colon >= 0 ? decodeURIComponent(userinfo.slice(colon + 1)) : null
-    } catch {
-      throw usage(uri, 'the user or password has a bad percent-escape')
-    }
-  }
+  const creds = splitUserinfo(authority)
+  if (creds === 'bad-escape') throw usage(uri, 'the user or password has a bad percent-escape')
+  const {username, password, hosts: hostport} = creds
 
   const hp = hostport.match(/^(\[[0-9a-fA-F:.]+\]|[^:[\]]+)(?::(\d{1,5}))?$/)
   if (!hp) throw usage(uri, hostport === '' ? 'no host' : `"${hostport}" is not host or host:port`)

@@ -78,3 +78,13 @@ export interface LedgerEvent {
   force?: boolean
   at: string
 }
+
+/** The entries of these positions, from a folded ledger. */
+export function entriesOf(state: Map<string, LedgerEntry>, positions: string[]): Map<string, LedgerEntry> {
+  const out = new Map<string, LedgerEntry>()
+  for (const p of positions) {
+    const e = state.get(p)
+    if (e) out.set(p, e)
+  }
+  return out
+}
