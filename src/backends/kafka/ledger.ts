@@ -4,6 +4,7 @@ import type {Producer as LibProducer} from '@platformatic/kafka'
 import {KafkaClient, type TopicLayout} from './client.js'
 import {clientOptions} from './connection.js'
 import {readPartition} from './log.js'
+import {createLogTopic} from './log-topic.js'
 import {parseKafkaUri} from './uri.js'
 
 const LEADER_WAIT_MS = 10_000
@@ -43,20 +44,9 @@ export class KafkaLedger implements ReplayLedger {
     if (layout === null && create) {
       const admin = new this.client.lib.Admin(clientOptions(this.client.target, this.client.settings))
       try {
-        await admin.createTopics({
-          topics: [this.topic],
-          partitions: 1,
-          replicas: -1,
-          configs: [
-            {name: 'cleanup.policy', value: 'delete'},
-            {name: 'retention.ms', value: '-1'},
-            {name: 'retention.bytes', value: '-1'},
-          ],
-        })
+        await createLogTopic(admin, this.topic, async () => (await this.client.layout(this.topic, true)) !== null)
       } catch (error) {
-        // Another replay created it a moment ago: the same topic. Look before giving up.
-        const exists = await this.client.layout(this.topic, true).catch(() => null)
-        if (exists === null && !/TOPIC_ALREADY_EXISTS|already exists/i.test(String((error as Error).message) + JSON.stringify((error as {errors?: unknown}).errors ?? ''))) throw this.client.fail(error, this.topic)
+        throw this.client.fail(error, this.topic)
       } finally {
         await admin.close().catch(() => undefined)
       }

@@ -1,5 +1,6 @@
 import {randomBytes} from 'node:crypto'
 import type {Admin, Consumer, Producer} from '@platformatic/kafka'
+import {createLogTopic, errorText} from './log-topic.js'
 import {DlqError, UnavailableError, UsageError} from '../../core/errors.js'
 import {validateTopic} from '../../core/settings/names.js'
 import {SettingsFold, encodeLogWrite} from '../../core/settings/fold.js'
@@ -30,14 +31,6 @@ interface SettingsTarget {
   settings: ResolvedSettings
   topic: string
   display: string
-}
-
-function errorText(error: unknown): string {
-  const e = error as Error & {errors?: unknown[]; cause?: unknown}
-  const parts = [String(e?.message ?? error)]
-  for (const inner of e?.errors ?? []) parts.push(errorText(inner))
-  if (e?.cause) parts.push(errorText(e.cause))
-  return parts.join(' | ')
 }
 
 interface TopicInfo {
@@ -97,24 +90,7 @@ export class KafkaSettingsStore implements SettingsStore {
     return this.run(async () => {
       let found = await lookup()
       if (found === null && create) {
-        try {
-          await admin.createTopics({
-            topics: [topic],
-            partitions: 1,
-            // -1: the broker's default replication factor.
-            replicas: -1,
-            // The state is the whole log folded from offset 0: nothing may ever be deleted.
-            configs: [
-              {name: 'cleanup.policy', value: 'delete'},
-              {name: 'retention.ms', value: '-1'},
-              {name: 'retention.bytes', value: '-1'},
-            ],
-          })
-        } catch (error) {
-          // Another writer created it a moment ago: fine, it is the same topic. The broker
-          // does not always say so plainly while creations race, so look before giving up.
-          if (!/TOPIC_ALREADY_EXISTS|already exists/i.test(errorText(error)) && (await lookup().catch(() => null)) === null) throw error
-        }
+        await createLogTopic(admin, topic, async () => (await lookup()) !== null)
         found = 'no-leader'
       }
       const deadline = Date.now() + LEADER_WAIT_MS
