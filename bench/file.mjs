@@ -1,18 +1,12 @@
 // NDJSON file DLQs: start-up, deep pages, filtered scans and memory, against wc, grep and jq.
-import {existsSync, mkdirSync, mkdtempSync, rmSync, statSync} from 'node:fs'
+import {mkdtempSync, rmSync, statSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
-import {DLQ, ROOT, have, median, runOnce} from './lib.mjs'
+import {DLQ, ROOT, have, hyperiFile, median, runOnce} from './lib.mjs'
 
 export async function bench({quick}) {
   const n = quick ? 100_000 : 1_000_000
-  const dataDir = join(ROOT, 'bench', 'data')
-  mkdirSync(dataDir, {recursive: true})
-  const file = join(dataDir, `hyperi-${n}.ndjson`)
-  if (!existsSync(file)) {
-    console.error(`bench: generating ${n} hyperi entries in ${file} …`)
-    runOnce([process.execPath, join(ROOT, 'bench', 'gen-hyperi.mjs'), file, String(n)])
-  }
+  const file = hyperiFile(n)
   console.error(`bench: ${file}: ${(statSync(file).size / 1e6).toFixed(0)} MB`)
   const deep = String(Math.floor(n * 0.9))
   const rows = []

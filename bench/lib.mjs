@@ -1,6 +1,7 @@
 // Small timing helpers shared by the benchmark modules.
 import {spawnSync} from 'node:child_process'
-import {existsSync} from 'node:fs'
+import {existsSync, mkdirSync} from 'node:fs'
+import {join} from 'node:path'
 
 export const ROOT = new URL('..', import.meta.url).pathname
 export const DLQ = [process.execPath, `${ROOT}bin/run.js`]
@@ -34,4 +35,16 @@ export function median(argv, runs = 5, opts = {}) {
 
 export function have(tool) {
   return spawnSync('sh', ['-c', `command -v ${tool}`]).status === 0
+}
+
+/** bench/data/<name>-<n>.ndjson of n hyperi entries, generated once (--text: one-line JSON payloads). */
+export function hyperiFile(n, {text = false} = {}) {
+  const dataDir = join(ROOT, 'bench', 'data')
+  mkdirSync(dataDir, {recursive: true})
+  const file = join(dataDir, `${text ? 'replay-text' : 'hyperi'}-${n}.ndjson`)
+  if (!existsSync(file)) {
+    console.error(`bench: generating ${n} hyperi entries in ${file} …`)
+    runOnce([process.execPath, join(ROOT, 'bench', 'gen-hyperi.mjs'), file, String(n), ...(text ? ['--text'] : [])])
+  }
+  return file
 }

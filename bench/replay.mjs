@@ -1,10 +1,10 @@
 // Replay throughput: 100,000 messages from a file DLQ to Redis (vs redis-cli --pipe) and to
 // Kafka (vs kcat -P), the same payload bytes in both.
-import {existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {spawnSync} from 'node:child_process'
-import {DLQ, ROOT, have, runOnce} from './lib.mjs'
+import {DLQ, ROOT, have, hyperiFile, runOnce} from './lib.mjs'
 
 const redisUrl = process.env.DLQ_TEST_REDIS_URL ?? 'redis://127.0.0.1:16379'
 const redisPort = redisUrl.split(':').pop().split('/')[0]
@@ -22,10 +22,7 @@ function respCommand(args) {
 
 export async function bench({quick}) {
   const n = quick ? 20_000 : 100_000
-  const dataDir = join(ROOT, 'bench', 'data')
-  mkdirSync(dataDir, {recursive: true})
-  const file = join(dataDir, `replay-text-${n}.ndjson`)
-  if (!existsSync(file)) runOnce([process.execPath, join(ROOT, 'bench', 'gen-hyperi.mjs'), file, String(n), '--text'])
+  const file = hyperiFile(n, {text: true})
   const payloads = readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => Buffer.from(JSON.parse(l).payload, 'base64'))
   const rows = []
   const work = mkdtempSync(join(tmpdir(), 'dlq-bench-replay-'))

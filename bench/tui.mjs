@@ -1,10 +1,10 @@
 // dlq browse: time to the first frame (against node -e 0, both in tmux), and key-to-frame
 // latency when paging through a large file. Run through `npm run bench` (suite "tui").
 import {execFileSync, spawnSync} from 'node:child_process'
-import {existsSync, mkdirSync, mkdtempSync, rmSync} from 'node:fs'
+import {existsSync, mkdtempSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
-import {DLQ, ROOT, runOnce} from './lib.mjs'
+import {DLQ, ROOT, hyperiFile} from './lib.mjs'
 
 const TMUX = '/usr/bin/tmux'
 const socket = `dlq-bench-tui-${process.pid}`
@@ -107,13 +107,7 @@ export async function bench({quick}) {
 
     // ---- key to frame, paging a large file ----
     const n = quick ? 100_000 : 1_000_000
-    const dataDir = join(ROOT, 'bench', 'data')
-    mkdirSync(dataDir, {recursive: true})
-    const file = join(dataDir, `hyperi-${n}.ndjson`)
-    if (!existsSync(file)) {
-      console.error(`bench: generating ${n} hyperi entries in ${file} …`)
-      runOnce([process.execPath, join(ROOT, 'bench', 'gen-hyperi.mjs'), file, String(n)])
-    }
+    const file = hyperiFile(n)
     timeToScreen([...DLQ, 'browse', file], /│ at 0 │/, {DLQ_CACHE_DIR: cache})
     // Counting the file (the status bar's bounds) runs in the background; measure once it is done.
     waitFor(new RegExp(`\\(${n.toLocaleString('en')}\\)`), 120_000)
