@@ -1,5 +1,5 @@
 import {fromTextOrBase64, textOrBase64, utf8OrNull, type TextOrBase64} from './bytes.js'
-import type {ConventionName, DecodedRecord, MetadataValue, RawHeader, SourceRef} from './record.js'
+import type {ConventionName, DecodedRecord, ErrorInfo, MetadataValue, RawHeader, SourceRef} from './record.js'
 
 /** The normalised record users see (product.md), one per message, in `--json` and NDJSON. */
 export interface DlqMessage {
@@ -10,8 +10,10 @@ export interface DlqMessage {
   payload: PayloadView | null
   source: SourceRef
   reason: string | null
+  error: ErrorInfo | null
   retries: number | null
   deadLetteredAt: string | null
+  originalTimestamp: string | null
   convention: ConventionName
   metadata: Record<string, MetadataValue>
   /** Present only for a record that could not be read as a DLQ entry: what was wrong. */
@@ -84,10 +86,12 @@ export function toMessage(rec: DecodedRecord, opts: PayloadOptions): DlqMessage 
     key: rec.key === null ? null : textOrBase64(rec.key),
     headers: headersView(rec.userHeaders),
     payload: payloadView(rec, opts),
-    source: rec.source,
+    source: {...rec.source, doubt: rec.source.doubt ?? null},
     reason: rec.reason,
+    error: rec.error,
     retries: rec.retries,
     deadLetteredAt: isoTime(rec.deadLetteredAt),
+    originalTimestamp: isoTime(rec.originalTimestamp),
     convention: rec.convention,
     metadata: rec.metadata,
   }
@@ -105,6 +109,14 @@ export function looksLikeDlqMessage(o: Obj): boolean {
 }
 
 const intOrNull = (v: unknown): number | null => (typeof v === 'number' && Number.isInteger(v) ? v : null)
+const int64OrNull = (v: unknown): number | bigint | null => (typeof v === 'bigint' ? v : intOrNull(v))
+const partOrNull = (v: unknown): {class: string | null; message: string | null} | null =>
+  v && typeof v === 'object' ? {class: strOrNull((v as Obj).class), message: strOrNull((v as Obj).message)} : null
+function errorOrNull(v: unknown): ErrorInfo | null {
+  if (!v || typeof v !== 'object' || Array.isArray(v)) return null
+  const e = v as Obj
+  return {class: strOrNull(e.class), message: strOrNull(e.message), cause: partOrNull(e.cause), stage: strOrNull(e.stage)}
+}
 const strOrNull = (v: unknown): string | null => (typeof v === 'string' ? v : null)
 const timeOrNull = (v: unknown): number | null => {
   if (typeof v !== 'string') return null
@@ -178,10 +190,12 @@ export function decodeDlqMessage(position: string, o: Obj): DecodedRecord {
     payloadTruncated,
     payloadSize: payloadSize ?? payload?.length ?? null,
     userHeaders: headersFrom(o.headers, problems),
-    source: {topic: strOrNull(s.topic), partition: intOrNull(s.partition), offset: intOrNull(s.offset), group: strOrNull(s.group)},
+    source: {topic: strOrNull(s.topic), partition: intOrNull(s.partition), offset: int64OrNull(s.offset), group: strOrNull(s.group), ...(typeof s.doubt === 'string' ? {doubt: s.doubt} : {})},
     reason: strOrNull(o.reason),
+    error: errorOrNull(o.error),
     retries: intOrNull(o.retries),
     deadLetteredAt: timeOrNull(o.deadLetteredAt),
+    originalTimestamp: timeOrNull(o.originalTimestamp),
     convention: 'dlq',
     metadata,
     unreadable: problems.length > 0 ? `dlq record: ${problems.join('; ')}` : null,

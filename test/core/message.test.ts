@@ -59,3 +59,17 @@ describe('normalised record', () => {
     expect(decodeDlqMessage('0', json).payloadTruncated).toBe(true)
   })
 })
+
+describe('exact integers in JSON', () => {
+  it('writes offsets beyond 2^53 as exact JSON numbers and reads them back exactly', async () => {
+    const {safeJson} = await import('../../src/output/escape.js')
+    const {parseLine} = await import('../../src/backends/file/parse-line.js')
+    const line = Buffer.from(
+      JSON.stringify({timestamp: 1764000000000, service: 's', reason: 'r', attempts: 0, payload: 'YQ==', source: {topic: 't', partition: 0, offset: 1}}).replace('"offset":1', '"offset":9007199254740993'),
+    )
+    const rec = parseLine(line, '0', false)!
+    expect(rec.source.offset).toBe(9007199254740993n)
+    const text = safeJson({offset: rec.source.offset, max: 9223372036854775807n, tricky: '\u0000dlq-bigint-x:1'})
+    expect(text).toBe('{"offset":9007199254740993,"max":9223372036854775807,"tricky":"\\u0000dlq-bigint-x:1"}')
+  })
+})

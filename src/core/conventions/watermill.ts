@@ -5,6 +5,7 @@ export const watermill: HeaderConvention = {
   name: 'watermill',
   reserved: {names: ['reason_poisoned', 'topic_poisoned', 'handler_poisoned', 'subscriber_poisoned']},
   numeric: [],
+  recordTime: 'unknown',
   detect: (h) => h.has('reason_poisoned'),
   decode: (h) => ({
     source: {topic: h.text('topic_poisoned'), partition: null, offset: null, group: null},

@@ -3,7 +3,6 @@ import type {RecordFilter} from '../filter.js'
 import type {DecodedRecord, RawHeader} from '../record.js'
 import type {DlqReader} from '../reader.js'
 import type {DlqSink, OutgoingMessage} from '../sink.js'
-import {splitHeaders} from '../conventions/index.js'
 import type {LedgerEntry, ReplayLedger} from './ledger.js'
 import {comparePositions} from './order.js'
 
@@ -170,8 +169,10 @@ export async function planRecords(deps: ReplayDeps, records: DecodedRecord[], op
 
 function headerNames(r: DecodedRecord): {kept: string[]; removed: string[]} {
   const kept = [...new Set(r.userHeaders.map((h: RawHeader) => h.key))]
-  // Everything that was metadata in the stored record is left behind: system headers of every convention.
-  const removed = Object.keys(r.metadata).filter((k) => splitHeaders([{key: k, value: null}]).system.length > 0)
+  // The detected convention's system headers are left behind (they are the record's metadata, beside
+  // dlq's own `dlq.*` notes); hyperi entries and dlq's own records carry no headers to remove.
+  const headerConvention = r.convention !== 'hyperi' && r.convention !== 'dlq' && r.convention !== 'unknown'
+  const removed = headerConvention ? Object.keys(r.metadata).filter((k) => !k.startsWith('dlq.')) : []
   return {kept, removed}
 }
 
