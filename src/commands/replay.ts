@@ -6,7 +6,9 @@ import {UsageError} from '../core/errors.js'
 import {buildFilter} from '../core/filter.js'
 import {executeReplay, replayAllStreaming, type ReplayResult} from '../core/replay/execute.js'
 import {defaultSinkUri, openLedger, openSink} from '../core/replay/open.js'
-import {planReplay, summarisePlan} from '../core/replay/plan.js'
+import {replayExitCode, interruptedSummary} from '../core/replay/exit.js'
+import {PARTITIONERS, type PartitionerName} from '../core/replay/partitioners.js'
+import {planReplay, summarisePlan, TIMESTAMP_POLICIES, type TimestampPolicy} from '../core/replay/plan.js'
 import {openReader} from '../core/source.js'
 import {renderPlan, renderPlanSummary, renderResult} from '../output/replay.js'
 import {paragraphs} from '../cli/help.js'
@@ -24,7 +26,19 @@ already_replayed (unless --force), and an interrupted replay is finished by runn
 command again. A message whose send was in flight at a crash is looked for in the target
 first, never silently sent twice.
 
+When no source partition is recorded, a keyed message goes to the partition its original
+producer's partitioner gives the key (murmur2 for Java clients, crc32 for librdkafka-based ones
+such as Arroyo, Karafka and hyperi-rustlib, fnv1a for Watermill's sarama), or --partitioner.
+Replayed records are stamped with the time of the replay, so topic retention does not delete
+them at once (a DLQ record's own time is often weeks old); --timestamp original keeps the failed
+record's own time. dlq's own settings and ledger topics/streams, and the DLQ itself, are never
+targets (skipped as protected_target; --to cannot override it).
+
 Without a terminal to confirm on, --yes is required. --dry-run prints the plan and sends nothing.
+
+Exit 0 only when every requested message is now replayed (in this run or an earlier one); 4 when
+a requested position or its target does not exist; 1 for anything else not replayed; 130 on Ctrl-C
+(after printing what was done and how to continue).
 
 ${BaseCommand.exitCodesHelp}`)
 
@@ -48,20 +62,32 @@ ${BaseCommand.exitCodesHelp}`)
     yes: Flags.boolean({char: 'y', description: 'Do not ask for confirmation (required without a terminal).', env: 'DLQ_YES'}),
     force: Flags.boolean({description: 'Replay positions the ledger says were already replayed or are in doubt.'}),
     rate: Flags.integer({description: 'Messages per second at most.', min: 1, env: 'DLQ_REPLAY_RATE'}),
+    partitioner: Flags.string({options: PARTITIONERS, description: "Key hash for messages whose source partition is not recorded (default: the original producer's, per convention).", env: 'DLQ_REPLAY_PARTITIONER'}),
+    timestamp: Flags.string({options: TIMESTAMP_POLICIES, default: 'now', description: "Time of the replayed records: now (the replay's), original (the failed record's own, where recorded) or dlq (the DLQ record's).", env: 'DLQ_REPLAY_TIMESTAMP'}),
   }
 
-  private finish(result: ReplayResult, json: boolean): void {
+  private finish(result: ReplayResult, json: boolean, interrupted: boolean): void {
     this.out(renderResult(result, json))
+    if (interrupted) {
+      this.note(interruptedSummary(result))
+      process.exitCode = 130
+      return
+    }
     if (result.failed > 0) {
       this.note(`${result.failed} position${result.failed === 1 ? '' : 's'} failed; run the same command again to finish (nothing acknowledged is sent twice)`)
-      process.exitCode = 1
     }
+    process.exitCode = replayExitCode(result)
   }
 
   async run(): Promise<void> {
     const {args, flags} = await this.parse(Replay)
     if (!flags.all && !flags.offset?.length) throw new UsageError('nothing to replay: give --offset POS (repeatable) or --all with filters')
     const filter = buildFilter(filterSpec(flags))
+    const options = {partitioner: (flags.partitioner ?? null) as PartitionerName | null, timestamp: flags.timestamp as TimestampPolicy}
+    // Ctrl-C stops between batches: what was acknowledged is completed in the ledger, the rest reported.
+    const abort = new AbortController()
+    const onInterrupt = () => abort.abort()
+    process.once('SIGINT', onInterrupt)
     const reader = await openReader(withPartitions(args.source, flags.partition))
     try {
       const sink = await openSink(flags.sink ?? defaultSinkUri(args.source))
@@ -72,12 +98,12 @@ ${BaseCommand.exitCodesHelp}`)
           if (flags.all && flags.yes && !flags['dry-run']) {
             // Nothing to show before sending: stream, so memory does not grow with the selection.
             if (flags.offset?.length) throw new UsageError('use either --offset or --all, not both')
-            const result = await replayAllStreaming(deps, {filter, to: flags.to, force: flags.force}, {rate: flags.rate, force: flags.force, onProgress: interactive() ? (done) => process.stderr.write(`\rreplaying… ${done}`) : undefined})
+            const result = await replayAllStreaming(deps, {filter, to: flags.to, force: flags.force, ...options}, {rate: flags.rate, force: flags.force, signal: abort.signal, onProgress: interactive() ? (done) => process.stderr.write(`\rreplaying… ${done}`) : undefined})
             if (interactive()) process.stderr.write('\n')
-            this.finish(result, flags.json)
+            this.finish(result, flags.json, abort.signal.aborted)
             return
           }
-          const plan = await planReplay(deps, {positions: flags.offset, all: flags.all, filter, to: flags.to, force: flags.force})
+          const plan = await planReplay(deps, {positions: flags.offset, all: flags.all, filter, to: flags.to, force: flags.force, ...options})
           if (flags['dry-run']) {
             this.out(renderPlan(plan, flags.json))
             return
@@ -95,10 +121,11 @@ ${BaseCommand.exitCodesHelp}`)
           const result = await executeReplay(plan, deps, {
             rate: flags.rate,
             force: flags.force,
+            signal: abort.signal,
             onProgress: progress ? (done, total) => process.stderr.write(`\rreplaying… ${done}/${total}`) : undefined,
           })
           if (progress) process.stderr.write('\n')
-          this.finish(result, flags.json)
+          this.finish(result, flags.json, abort.signal.aborted)
         } finally {
           await ledger.close()
         }
@@ -106,6 +133,7 @@ ${BaseCommand.exitCodesHelp}`)
         await sink.close()
       }
     } finally {
+      process.removeListener('SIGINT', onInterrupt)
       await reader.close()
     }
   }

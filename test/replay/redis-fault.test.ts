@@ -117,7 +117,7 @@ describe.runIf(redis.available)('replay survives a store that dies mid-way', () 
     const entry = (i: number) => JSON.stringify({timestamp: 1_764_000_000_000, service: 's', reason: 'r', attempts: 0, payload: Buffer.from(`p${i}`).toString('base64'), source: {topic: 'orders', partition: 0, offset: i}})
     writeFileSync(src, [entry(0), entry(1)].join('\n') + '\n')
     // A crashed run claimed both; it had sent message 0 (in dlq's layout) but not message 1.
-    await c.xadd(`${prefix}orders`, '*', '_dlq', '1', 'value', 'p0', 'ts', '1764000000000')
+    await c.xadd(`${prefix}orders`, '*', '_dlq', '1', 'value', 'p0')
     const claim = (p: string) => JSON.stringify({op: 'claim', position: p, runId: 'crashed', target: {topic: 'orders', partition: null}, mark, at: '2026-11-23T00:00:00.000Z'})
     writeFileSync(`${src}.replay-ledger.ndjson`, `${claim('0')}\n${claim('1')}\n`)
     const sink = `${redis.address}?prefix=${encodeURIComponent(prefix)}`

@@ -3,7 +3,7 @@ import {NotSentError, type SentMessage} from '../sink.js'
 import type {LedgerTarget} from './ledger.js'
 import type {RecordFilter} from '../filter.js'
 import type {DecodedRecord} from '../record.js'
-import {checkTopicName, planRecords, type PlanItem, type ReplayDeps, type ReplayPlan, type SkipReason, type TargetCache} from './plan.js'
+import {checkTopicName, planRecords, type PlanItem, type PlanOptions, type ReplayDeps, type ReplayPlan, type SkipReason, type TargetCache} from './plan.js'
 
 export type Outcome = 'replayed' | 'skipped' | 'failed'
 
@@ -169,7 +169,7 @@ const WINDOW = 10_000
  * `--all` without a plan held in memory: reads the selection in DLQ order, plans and sends
  * it window by window. After a failure, the rest is only listed as not attempted.
  */
-export async function replayAllStreaming(deps: ReplayDeps, req: {filter: RecordFilter; to?: string | null; force?: boolean}, opts: ExecuteOptions = {}): Promise<ReplayResult> {
+export async function replayAllStreaming(deps: ReplayDeps, req: {filter: RecordFilter; to?: string | null; force?: boolean} & Omit<PlanOptions, 'to' | 'force'>, opts: ExecuteOptions = {}): Promise<ReplayResult> {
   const to = req.to ? checkTopicName(req.to, '--to') : null
   const targets: TargetCache = new Map()
   const items: ResultItem[] = []
@@ -177,7 +177,7 @@ export async function replayAllStreaming(deps: ReplayDeps, req: {filter: RecordF
   let stopped: string | null = null
   let done = 0
   const flush = async () => {
-    const planned = await planRecords(deps, window, {to, force: req.force === true}, targets)
+    const planned = await planRecords(deps, window, {to, force: req.force === true, partitioner: req.partitioner, timestamp: req.timestamp}, targets)
     window = []
     const plan: ReplayPlan = {source: deps.reader.info.display, sink: deps.sink.info.display, ledger: deps.ledger.where, items: planned}
     const r = await executeReplay(plan, deps, {...opts, onProgress: undefined})

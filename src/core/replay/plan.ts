@@ -5,6 +5,8 @@ import type {DlqReader} from '../reader.js'
 import type {DlqSink, OutgoingMessage} from '../sink.js'
 import type {LedgerEntry, ReplayLedger} from './ledger.js'
 import {comparePositions} from './order.js'
+import {defaultPartitioner, partitionFor, type PartitionerName} from './partitioners.js'
+import {protectedTarget, settingsName, type ProtectedNames} from './protected.js'
 
 export type SkipReason =
   | 'not_found'
@@ -15,6 +17,17 @@ export type SkipReason =
   | 'unreadable'
   | 'payload_truncated'
   | 'target_missing'
+  | 'protected_target'
+
+/**
+ * The time a replayed record carries. `now` (the default): the store stamps it when it is written,
+ * so topic retention counts from the replay — a DLQ record's own time is often the failure time,
+ * weeks old, and a record stamped with it can be deleted by retention at once. `original`: the
+ * failed record's own time where the convention recorded it (else the DLQ record's time), for
+ * consumers that window by event time. `dlq`: the DLQ record's time.
+ */
+export type TimestampPolicy = 'now' | 'original' | 'dlq'
+export const TIMESTAMP_POLICIES: TimestampPolicy[] = ['now', 'original', 'dlq']
 
 export interface PlanItem {
   position: string
@@ -23,6 +36,13 @@ export interface PlanItem {
   /** Human words for a skip (which target is missing, when it was replayed, …). */
   detail: string | null
   target: {topic: string; partition: number | null} | null
+  /**
+   * How the partition was chosen: `recorded` (the original partition), `murmur2`/`crc32`/`fnv1a`
+   * (the original producer's key hash, the source partition not being recorded), `store` (no key
+   * or no partitions: the store chooses). A doubtful recorded partition says so in `doubt`.
+   */
+  partitionBy: 'recorded' | PartitionerName | 'store' | null
+  doubt: string | null
   headersKept: string[]
   headersRemoved: string[]
   /** What will be sent; absent for skips. */
@@ -35,6 +55,7 @@ export interface ReplayPlan {
   source: string
   sink: string
   ledger: string
+  timestamp?: TimestampPolicy
   items: PlanItem[]
 }
 
@@ -48,6 +69,18 @@ export interface ReplayRequest {
   to?: string | null
   /** Replay even positions the ledger says were replayed, or are in doubt. */
   force?: boolean
+  /** `--partitioner`: the key hash for messages without a recorded partition (default: per convention). */
+  partitioner?: PartitionerName | null
+  /** `--timestamp`: what time the replayed records carry (default `now`). */
+  timestamp?: TimestampPolicy
+}
+
+/** Plan options shared by planReplay and the streaming replay. */
+export interface PlanOptions {
+  to: string | null
+  force: boolean
+  partitioner?: PartitionerName | null
+  timestamp?: TimestampPolicy
 }
 
 export interface ReplayDeps {
@@ -90,6 +123,8 @@ const skip = (position: string, reason: SkipReason, detail: string | null = null
   reason,
   detail,
   target: null,
+  partitionBy: null,
+  doubt: null,
   headersKept: [],
   headersRemoved: [],
   message: null,
@@ -105,17 +140,18 @@ export async function planReplay(deps: ReplayDeps, req: ReplayRequest): Promise<
   const {records, missing, filtered} = await selectRecords(deps.reader, req)
   const items: PlanItem[] = [...missing.map((p) => skip(p, 'not_found', 'no message at this position (any more)'))]
   for (const r of filtered) items.push(skip(r.position, 'filtered', 'does not match the filters'))
-  items.push(...(await planRecords(deps, records, {to, force: req.force === true}, new Map())))
+  items.push(...(await planRecords(deps, records, {to, force: req.force === true, partitioner: req.partitioner, timestamp: req.timestamp}, new Map())))
   items.sort((a, b) => comparePositions(a.position, b.position))
-  return {source: deps.reader.info.display, sink: deps.sink.info.display, ledger: deps.ledger.where, items}
+  return {source: deps.reader.info.display, sink: deps.sink.info.display, ledger: deps.ledger.where, timestamp: req.timestamp ?? 'now', items}
 }
 
 export type TargetCache = Map<string, {exists: boolean; partitions: number | null}>
 
 /** The plan items of records already read, in their order (targets looked up once per topic). */
-export async function planRecords(deps: ReplayDeps, records: DecodedRecord[], opts: {to: string | null; force: boolean}, targets: TargetCache): Promise<PlanItem[]> {
+export async function planRecords(deps: ReplayDeps, records: DecodedRecord[], opts: PlanOptions, targets: TargetCache): Promise<PlanItem[]> {
   const {to} = opts
   const req = {force: opts.force}
+  const names: ProtectedNames = {dlq: dlqName(deps.reader), settings: [settingsName(process.env.DLQ_STORE)].filter((s): s is string => s !== null)}
   const ledger = await deps.ledger.read(records.map((r) => r.position))
   const items: PlanItem[] = []
   for (const r of records) {
@@ -130,6 +166,11 @@ export async function planRecords(deps: ReplayDeps, records: DecodedRecord[], op
     const topic = to ?? r.source.topic
     if (topic === null) {
       items.push(skip(r.position, 'no_source', 'no source topic is recorded; give --to TOPIC'))
+      continue
+    }
+    const refused = protectedTarget(topic, names)
+    if (refused !== null) {
+      items.push(skip(r.position, 'protected_target', `${refused}: dlq never writes to its own topics and streams (not even with --to)`))
       continue
     }
     const entry = ledger.get(r.position) ?? null
@@ -148,9 +189,7 @@ export async function planRecords(deps: ReplayDeps, records: DecodedRecord[], op
       items.push(skip(r.position, 'target_missing', `target topic "${topic}" does not exist in ${deps.sink.info.display}`))
       continue
     }
-    // The original partition when it is known and exists in the target; else the store chooses.
-    const p = r.source.partition
-    const partition = info.partitions !== null && p !== null && p >= 0 && p < info.partitions ? p : null
+    const {partition, partitionBy} = choosePartition(r, info.partitions, opts.partitioner ?? null)
     const {kept, removed} = headerNames(r)
     items.push({
       position: r.position,
@@ -158,13 +197,41 @@ export async function planRecords(deps: ReplayDeps, records: DecodedRecord[], op
       reason: entry && entry.state === 'claimed' && !req.force ? 'in_doubt' : null,
       detail: entry && entry.state === 'claimed' && !req.force ? `a replay claimed it on ${entry.at} but did not confirm the send; it is looked for in the target first` : null,
       target: {topic, partition},
+      partitionBy,
+      doubt: partitionBy === 'recorded' ? (r.source.doubt ?? null) : null,
       headersKept: kept,
       headersRemoved: removed,
-      message: {topic, partition, key: r.key, value: r.payload, headers: r.userHeaders, timestamp: r.timestamp},
+      message: {topic, partition, key: r.key, value: r.payload, headers: r.userHeaders, timestamp: replayTime(r, opts.timestamp ?? 'now')},
       ledger: entry,
     })
   }
   return items
+}
+
+/**
+ * The original partition when it is recorded and exists in the target; else, for a key, the
+ * partition the original producer's partitioner gives it; else the store chooses (null).
+ */
+export function choosePartition(r: DecodedRecord, partitions: number | null, partitioner: PartitionerName | null): {partition: number | null; partitionBy: PlanItem['partitionBy']} {
+  if (partitions === null) return {partition: null, partitionBy: null}
+  const p = r.source.partition
+  if (p !== null && p >= 0 && p < partitions) return {partition: p, partitionBy: 'recorded'}
+  const by = partitioner ?? defaultPartitioner(r.convention)
+  const hashed = partitionFor(by, r.key, partitions)
+  return hashed === null ? {partition: null, partitionBy: 'store'} : {partition: hashed, partitionBy: by}
+}
+
+function replayTime(r: DecodedRecord, policy: TimestampPolicy): number | null {
+  if (policy === 'now') return null
+  if (policy === 'original') return r.originalTimestamp ?? r.timestamp
+  return r.timestamp
+}
+
+/** The name of the DLQ topic or stream (the last part of a kafka:// or redis:// source), or null for files. */
+function dlqName(reader: DlqReader): string | null {
+  if (reader.info.kind !== 'kafka' && reader.info.kind !== 'redis') return null
+  const m = reader.info.display.split(/[?#]/, 1)[0].match(/\/([^/]+)$/)
+  return m ? decodeURIComponent(m[1]) : null
 }
 
 function headerNames(r: DecodedRecord): {kept: string[]; removed: string[]} {
@@ -180,12 +247,14 @@ export interface PlanSummary {
   send: number
   skip: number
   skipped: Partial<Record<SkipReason, number>>
-  byTarget: Array<{topic: string; partition: number | null; count: number}>
+  byTarget: Array<{topic: string; partition: number | null; partitionBy: PlanItem['partitionBy']; doubtful: number; count: number}>
   removedHeaders: string[]
+  /** What time the replayed records carry (TimestampPolicy). */
+  timestamp?: TimestampPolicy
 }
 
 export function summarisePlan(plan: ReplayPlan): PlanSummary {
-  const byTarget = new Map<string, {topic: string; partition: number | null; count: number}>()
+  const byTarget = new Map<string, PlanSummary['byTarget'][number]>()
   const skipped: Partial<Record<SkipReason, number>> = {}
   const removed = new Set<string>()
   let send = 0
@@ -195,11 +264,12 @@ export function summarisePlan(plan: ReplayPlan): PlanSummary {
       continue
     }
     send++
-    const k = `${it.target!.topic}\u0000${it.target!.partition}`
-    const t = byTarget.get(k) ?? {topic: it.target!.topic, partition: it.target!.partition, count: 0}
+    const k = `${it.target!.topic}\u0000${it.target!.partition}\u0000${it.partitionBy}`
+    const t = byTarget.get(k) ?? {topic: it.target!.topic, partition: it.target!.partition, partitionBy: it.partitionBy, doubtful: 0, count: 0}
     t.count++
+    if (it.doubt) t.doubtful++
     byTarget.set(k, t)
     for (const h of it.headersRemoved) removed.add(h)
   }
-  return {send, skip: plan.items.length - send, skipped, byTarget: [...byTarget.values()], removedHeaders: [...removed].sort()}
+  return {send, skip: plan.items.length - send, skipped, byTarget: [...byTarget.values()], removedHeaders: [...removed].sort(), timestamp: plan.timestamp ?? 'now'}
 }
