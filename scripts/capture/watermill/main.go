@@ -6,7 +6,8 @@
 //	                                        writes truth.ndjson + capture.json (env: DLQ_CAPTURE_KAFKA,
 //	                                        DLQ_CAPTURE_REDIS, DLQ_CAPTURE_OUT, DLQ_CAPTURE_PYTHON, DLQ_CAPTURE_DUMP)
 //	watermill-capture mkgroup STREAM GROUP  creates a consumer group at 0 (MKSTREAM), as the Watermill subscriber would
-//	watermill-capture probe STREAM GROUP    reads STREAM with the real Watermill subscriber for a few seconds and
+//	watermill-capture probe STREAM GROUP [--append-valid]
+//	                                        (first appends one well-formed Watermill message) reads STREAM with the real Watermill subscriber for a few seconds and
 //	                                        prints, as JSON, what it delivered, what it logged, and what stays pending
 //
 // The truth is what the handler knew: the message (uuid, metadata, payload; on Kafka the partition, offset,
@@ -80,10 +81,10 @@ func cases() []testCase {
 			err: func(int) error { return fmt.Errorf("%w: unknown currency \"XTS\"", errPermanent) }},
 		{name: "binary", customer: "acme", payload: []byte("\x89PNG\r\n\x1a\n\x00\xffbinary order 4"), failures: always,
 			extraMeta: map[string]string{"content-type": "application/octet-stream", "raw": "\xff\xfe\x00bytes"},
-			err: func(int) error { return errors.New("payload is not JSON (first byte 0x89)") }},
+			err:       func(int) error { return errors.New("payload is not JSON (first byte 0x89)") }},
 		{name: "multiline", customer: "", payload: []byte(`{"order":5,"note":"line1\nline2"}`), failures: always,
 			extraMeta: map[string]string{"note": "café ☃", "empty": ""},
-			err: func(int) error { return errors.New("bad note: \"line1\nline2\t\x1b[31mred\x1b[0m\"") }},
+			err:       func(int) error { return errors.New("bad note: \"line1\nline2\t\x1b[31mred\x1b[0m\"") }},
 		{name: "empty-payload", customer: "initech", payload: []byte{}, failures: always,
 			err: func(int) error { return errors.New("empty payload") }},
 		{name: "flaky", customer: "acme", payload: []byte(`{"order":7,"qty":2}`), failures: 1,
@@ -465,7 +466,7 @@ func writeTruth(out string, rec *recorder, entryOf map[string]string) {
 		}
 		line := map[string]any{
 			"dlq": d.dlq, "source": source, "error": describe(s.LastErr),
-			"reason": s.LastErr.Error(), // what PoisonQueue writes as reason_poisoned: err.Error() of the final error
+			"reason":   s.LastErr.Error(), // what PoisonQueue writes as reason_poisoned: err.Error() of the final error
 			"attempts": len(s.Attempts), "failedAt": s.Attempts[len(s.Attempts)-1].At, "extra": extra,
 		}
 		b, err := json.Marshal(line)
@@ -547,10 +548,17 @@ func (l *errorLog) Error(msg string, err error, fields watermill.LogFields) {
 
 func (l *errorLog) With(fields watermill.LogFields) watermill.LoggerAdapter { return l }
 
-func probe(stream, grp string) {
+func probe(stream, grp string, appendValid bool) {
 	rc := redisClient()
 	defer rc.Close()
 	logger := &errorLog{LoggerAdapter: watermill.NopLogger{}}
+	if appendValid { // a well-formed Watermill entry after the others: is it still delivered?
+		pub, err := redisstream.NewPublisher(redisstream.PublisherConfig{Client: rc}, logger)
+		must(err, "publisher")
+		valid := message.NewMessage("probe-valid-"+watermill.NewShortUUID(), []byte(`{"probe":"valid"}`))
+		valid.Metadata.Set("probe", "appended after the others")
+		must(pub.Publish(stream, valid), "publish valid")
+	}
 	sub, err := redisstream.NewSubscriber(redisstream.SubscriberConfig{Client: rc, ConsumerGroup: grp, Consumer: "probe-1",
 		BlockTime: 200 * time.Millisecond, DisableIndefiniteInitialBlock: true}, logger)
 	must(err, "subscriber")
@@ -559,9 +567,9 @@ func probe(stream, grp string) {
 	ch, err := sub.Subscribe(ctx, stream)
 	must(err, "subscribe")
 	type got struct {
-		UUID     string            `json:"uuid"`
-		Metadata map[string]string `json:"metadata"`
-		Payload  *string           `json:"payload"`
+		UUID     string             `json:"uuid"`
+		Metadata map[string]*string `json:"metadata"` // base64: values are bytes (JSON would mangle invalid UTF-8)
+		Payload  *string            `json:"payload"`
 	}
 	received := []got{}
 	for {
@@ -571,7 +579,11 @@ func probe(stream, grp string) {
 				ch = nil
 				continue
 			}
-			received = append(received, got{m.UUID, m.Metadata, b64(append([]byte{}, m.Payload...))})
+			md := map[string]*string{}
+			for k, v := range m.Metadata {
+				md[k] = b64([]byte(v))
+			}
+			received = append(received, got{m.UUID, md, b64(append([]byte{}, m.Payload...))})
 			m.Ack()
 			continue
 		case <-ctx.Done():
@@ -579,7 +591,9 @@ func probe(stream, grp string) {
 		break
 	}
 	sub.Close()
-	pending, err := rc.XPending(context.Background(), stream, grp).Result()
+	rc2 := redisClient() // Close closed the subscriber's client
+	defer rc2.Close()
+	pending, err := rc2.XPending(context.Background(), stream, grp).Result()
 	must(err, "xpending")
 	logger.mu.Lock()
 	defer logger.mu.Unlock()
@@ -603,7 +617,7 @@ func main() {
 	case "mkgroup":
 		mkgroup(os.Args[2], os.Args[3])
 	case "probe":
-		probe(os.Args[2], os.Args[3])
+		probe(os.Args[2], os.Args[3], len(os.Args) > 4 && os.Args[4] == "--append-valid")
 	default:
 		fmt.Fprintln(os.Stderr, "unknown mode "+os.Args[1])
 		os.Exit(2)
