@@ -22,3 +22,4 @@ echo "--- the real subscriber on the stream dlq replayed into (+1 well-formed en
 "$bin" probe watermill-redis-replaychk watermill-capture --append-valid
 echo "--- control: the same subscriber on the poison stream Watermill wrote:"
 "$bin" probe watermill-redis-orders-poison-chk "probe-$(date +%s)" | "$py" -c 'import json,sys; d=json.load(sys.stdin); print(json.dumps({"received": len(d["received"]), "loggedErrors": d["loggedErrors"], "pending": d["pending"]}))'
+"$py" -c 'import redis,sys; r=redis.Redis.from_url(sys.argv[1]); r.delete("watermill-redis-replaychk", "watermill-redis-orders-poison-chk", "watermill-redis-orders-poison-chk:dlq-replay-ledger")' "$redis"
