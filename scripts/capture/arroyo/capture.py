@@ -238,7 +238,7 @@ def main():
     capture = {
         "writer": "arroyo",
         "library": {"name": "sentry-arroyo", "version": version("sentry-arroyo"), "source": "https://pypi.org/project/sentry-arroyo/"},
-        "runtime": f"Python {platform.python_version()}, confluent-kafka {confluent_kafka.version()[0]}, librdkafka {confluent_kafka.libversion()[0]}",
+        "runtime": f"Python {platform.python_version()}, confluent-kafka {version('confluent-kafka')}, librdkafka {confluent_kafka.libversion()[0]}",
         "store": "kafka",
         "dlq": [DLQ],
         "capturedAt": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
