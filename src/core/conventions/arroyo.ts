@@ -7,6 +7,8 @@ export const ARROYO_DOUBT = 'partition equals offset: rust-arroyo writes the off
  * rust-arroyo has a known bug where `original_partition` carries the offset. Equal values are
  * therefore ambiguous, not proof of the bug: the recorded partition is kept (Python Arroyo is
  * the common writer) and marked doubtful, so tables, stats and the replay plan show the doubt.
+ * 0@0 is no exception: rust-arroyo writes 0 as the partition of every offset-0 record, whatever
+ * its partition (fixtures/captured/arroyo has a Python 0@0, 1@1 and 2@2, all true).
  */
 export const arroyo: HeaderConvention = {
   name: 'arroyo',
@@ -17,7 +19,7 @@ export const arroyo: HeaderConvention = {
   decode: (h) => {
     const partition = h.number('original_partition')
     const offset = h.int('original_offset')
-    const suspect = partition !== null && offset !== null && partition == offset && partition !== 0
+    const suspect = partition !== null && offset !== null && partition == offset
     return {
       source: {topic: null, partition, offset, group: null, ...(suspect ? {doubt: ARROYO_DOUBT} : {})},
       reason: null,

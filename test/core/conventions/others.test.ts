@@ -111,6 +111,11 @@ describe('arroyo', () => {
     const sure = decodeRaw(raw([['original_partition', '1'], ['original_offset', '7']]))
     expect(sure.source.doubt).toBeUndefined()
   })
+  it('doubts 0@0 too: rust-arroyo writes partition 0 for every offset-0 record', () => {
+    const r = decodeRaw(raw([['original_partition', '0'], ['original_offset', '0']]))
+    expect(r.source.partition).toBe(0)
+    expect(r.source.doubt).toMatch(/rust-arroyo/)
+  })
   it('gets a topic hint from Sentry\'s `<topic>-dlq` naming although a convention matched', () => {
     const r = decodeRaw({...raw([['original_partition', '1'], ['original_offset', '7']]), dlqTopic: 'ingest-events-dlq'})
     expect(r.convention).toBe('arroyo')
@@ -125,6 +130,14 @@ describe('watermill', () => {
     expect(r.convention).toBe('watermill')
     expect(r.source.topic).toBe('notifications')
     expect(r.reason).toBe('bad')
+  })
+  it('has the reason as the error message (Watermill records no error type) and the record time as the failure time', () => {
+    const r = decodeRaw(raw([['reason_poisoned', 'charge card: gateway timeout'], ['topic_poisoned', 'orders']], {timestamp: 1_764_000_000_123}))
+    expect(r.error).toEqual({class: null, message: 'charge card: gateway timeout', cause: null, stage: null})
+    expect(r.reason).toBe('charge card: gateway timeout')
+    expect(r.deadLetteredAt).toBe(1_764_000_000_123)
+    expect(r.originalTimestamp).toBeNull()
+    expect(r.retries).toBeNull()
   })
 })
 
