@@ -131,7 +131,7 @@ describe.runIf(redis.available)('captured Watermill poison queue: Redis stream',
   // FINDINGS.md (watermill) row 2: src/backends/redis/layouts.ts decodes msgpack str values as text,
   // so a metadata value that is not UTF-8 (Go strings are bytes) comes out as other bytes. Outside the
   // convention module; remove `.fails` when the layout decoder keeps str values as bytes.
-  it.fails('keeps a metadata value that is not UTF-8 byte for byte (known bug in the Redis layout decoder)', () => {
+  it('keeps a metadata value that is not UTF-8 byte for byte', () => {
     const t = cap.truth.find((x) => x.extra?.backend === 'redis' && x.extra?.case === 'binary')!
     const raw = t.source.headers!.find((h) => h.key === 'raw')!
     expect(jsonBytes(itemOf(t).headers.raw)).toEqual(b64(raw.value))
