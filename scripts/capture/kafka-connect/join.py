@@ -26,7 +26,7 @@ REPORT = re.compile(
     r"Executing stage '(\w+)' with class '([^']+)', where consumed record is \{topic='([^']+)', partition=(\d+), offset=(\d+), "
     r"timestamp=(-?\d+), timestampType=(\w+)\}\.$")
 reports = {}
-lines = open(f"{work}/connect.log", encoding="utf-8", errors="replace").read().split("\n")
+lines = open(f"{work}/connect.log", encoding="utf-8", errors="replace", newline="").read().split("\n")
 for i, line in enumerate(lines):
     m = REPORT.match(line)
     if not m:
@@ -77,7 +77,9 @@ for rec in dump:
         raise SystemExit(f"join: Connect's log does not report {src['id']} ({src['topic']}/{src['partition']}/{src['offset']})")
     if (rep["stage"], rep["class"], rep["exception"]["class"]) != (exp["stage"], exp["class"], exp["error"]["class"]):
         raise SystemExit(f"join: {src['id']}: Connect reports {rep['stage']}/{rep['class']}/{rep['exception']['class']}, computed {exp}")
-    if rep["exception"]["message"] != exp["error"]["message"]:
+    # log4j2 prints a null message as "null"
+    logged = None if rep["exception"]["message"] == "null" and exp["error"]["message"] is None else rep["exception"]["message"]
+    if logged != exp["error"]["message"]:
         raise SystemExit(f"join: {src['id']}: Connect logged message {rep['exception']['message']!r}, computed {exp['error']['message']!r}")
     full = chain(exp["error"])
     truth.append({
@@ -127,7 +129,8 @@ capture = {
     "notes": [
         "ConnectStandalone (child JVM) with FileStreamSinkConnector 'connect-orders-sink', tasks.max=1, topics=connect-orders (2 partitions); "
         "key.converter JsonConverter schemas.enable=false, value.converter JsonConverter schemas.enable=true, "
-        "transform ExtractField$Value(field=id); errors.tolerance=all, errors.log.enable=true, "
+        "transforms: dlq.capture.RejectFlagged (a user SMT in the capture jar: throws for records with a `reject` header, "
+        "one exception with a null message, one with CR LF and a tab in it), then ExtractField$Value(field=id); errors.tolerance=all, errors.log.enable=true, "
         "errors.deadletterqueue.topic.name=connect-orders-dlq (1 partition), context.headers.enable=true, replication.factor=1.",
         f"sources that the sink wrote (not dead-lettered): {', '.join(good)}.",
         "truth.error is what JsonConverter / ExtractField$Value throw for the source bytes in the capture JVM; the join checks it "

@@ -96,7 +96,8 @@ public final class ConnectCapture {
         "tasks.max=1",
         "topics=" + TOPIC,
         "file=" + sinkFile,
-        "transforms=extractId",
+        "transforms=reject,extractId",
+        "transforms.reject.type=dlq.capture.RejectFlagged",
         "transforms.extractId.type=org.apache.kafka.connect.transforms.ExtractField$Value",
         "transforms.extractId.field=id",
         "errors.tolerance=all",
@@ -196,6 +197,8 @@ public final class ConnectCapture {
           hs("trace-id", "c-0009"));
       send(producer, "empty-value", 1, utf8("\"c-10\""), new byte[0], hs("trace-id", "c-0010"));
       send(producer, "good-2", 0, null, utf8(envelope("c-11", 5)), List.of());
+      send(producer, "smt-null-message", 0, utf8("\"c-12\""), utf8(envelope("c-12", 6)), hs("reject", "null-message"));
+      send(producer, "smt-multiline", 1, utf8("\"c-13\""), utf8(envelope("c-13", 7)), hs("reject", "multiline"));
       producer.flush();
     }
   }
@@ -246,10 +249,17 @@ public final class ConnectCapture {
     } catch (Exception ex) {
       return failure("HEADER_CONVERTER", SimpleHeaderConverter.class.getName(), ex);
     }
+    SinkRecord r = new SinkRecord(md.topic(), md.partition(), k.schema(), k.value(), v.schema(), v.value(), md.offset(), md.timestamp(),
+        TimestampType.CREATE_TIME);
+    for (Header x : headers) r.headers().add(x.key(), hc.toConnectHeader(md.topic(), x.key(), x.value()));
+    try (RejectFlagged<SinkRecord> t = new RejectFlagged<>()) {
+      r = t.apply(r);
+    } catch (Exception ex) {
+      return failure("TRANSFORMATION", RejectFlagged.class.getName(), ex);
+    }
     try (ExtractField.Value<SinkRecord> t = new ExtractField.Value<>()) {
       t.configure(Map.of("field", "id"));
-      t.apply(new SinkRecord(md.topic(), md.partition(), k.schema(), k.value(), v.schema(), v.value(), md.offset(), md.timestamp(),
-          TimestampType.CREATE_TIME));
+      t.apply(r);
     } catch (Exception ex) {
       return failure("TRANSFORMATION", ExtractField.Value.class.getName(), ex);
     }
