@@ -19,6 +19,6 @@ cp=$(maven_classpath "$here")
 py=$(bash "$here/../lib/venv.sh")
 java -cp "$here/target/classes:$cp" -Dorg.slf4j.simpleLogger.defaultLogLevel=warn \
   dlq.capture.SpringCapture "$kafka" "$work/events.ndjson"
-topics=(spring-orders-dlt spring-payments-retry spring-payments-dlt)
+topics=(spring-orders-dlt spring-orders-dlt-dlt spring-payments-retry spring-payments-dlt)
 "$py" "$repo/scripts/capture/lib/dump.py" kafka "$kafka" "$out/kafka.ndjson" "${topics[@]}"
 "$py" "$here/join.py" "$work/events.ndjson" "$out" "$(java_version)" "$cp"

@@ -65,8 +65,16 @@ truth = []
 hops = defaultdict(list)  # (b) source id -> dumped hop records, retry topic first, in offset order
 for rec in dump:
     src = source_of(rec)
-    if rec["topic"] == "spring-orders-dlt":
-        coords = (src["topic"], src["partition"], src["offset"])
+    if rec["topic"] in ("spring-orders-dlt", "spring-orders-dlt-dlt"):
+        if rec["topic"] == "spring-orders-dlt":
+            coords = (src["topic"], src["partition"], src["offset"])
+        else:
+            # dead-lettered again by the listener on spring-orders-dlt: the record it failed on is the DLT
+            # record with the same payload
+            first = [r for r in dump if r["topic"] == "spring-orders-dlt" and raw(r["value"]) == raw(rec["value"])]
+            if len(first) != 1:
+                raise SystemExit(f"join: {rec['topic']}/{rec['partition']}/{rec['offset']} matches {len(first)} DLT records")
+            coords = (first[0]["topic"], first[0]["partition"], str(first[0]["offset"]))
         rc = recovered[coords]
         tried = sorted((a for a in attempts if (a["topic"], a["partition"], a["offset"]) == coords), key=lambda a: a["attempt"])
         full = chain(rc["exception"])
@@ -79,6 +87,19 @@ for rec in dump:
             # ListenerExecutionFailedException("Listener failed") around the DeserializationException
             err = rc["exception"]["cause"]
             kind = "key-deserialization" if src["id"] == "a-badkey" else "value-deserialization"
+        extra = {
+            "case": src["id"],
+            "failure": kind,
+            "group": rc["group"],
+            "listenerInvocations": len(tried),
+            "rootCause": full[-1],
+            "recovererException": full,
+            "dltValueEqualsSource": raw(rec["value"]) == raw(src["value"]),
+            "dltKeyEqualsSource": raw(rec["key"]) == raw(src["key"]),
+        }
+        if rec["topic"] == "spring-orders-dlt-dlt":
+            extra["hop"] = "dlt-of-dlt"
+            extra["failedRecord"] = {"topic": coords[0], "partition": coords[1], "offset": coords[2]}
         truth.append({
             "dlq": {"topic": rec["topic"], "partition": rec["partition"], "offset": rec["offset"]},
             "source": source_json(src),
@@ -86,16 +107,7 @@ for rec in dump:
             "reason": None,
             "attempts": max(1, len(tried)),
             "failedAt": rc["at"],
-            "extra": {
-                "case": src["id"],
-                "failure": kind,
-                "group": rc["group"],
-                "listenerInvocations": len(tried),
-                "rootCause": full[-1],
-                "recovererException": full,
-                "dltValueEqualsSource": raw(rec["value"]) == raw(src["value"]),
-                "dltKeyEqualsSource": raw(rec["key"]) == raw(src["key"]),
-            },
+            "extra": extra,
         })
     else:
         hops[src["id"]].append(rec)
@@ -144,17 +156,19 @@ capture = {
     "libraries": {a: version(a) for a in ("spring-kafka", "kafka-clients", "spring-core", "jackson-databind")},
     "runtime": f"java {java_version}",
     "store": "kafka",
-    "dlq": ["spring-orders-dlt", "spring-payments-retry", "spring-payments-dlt"],
+    "dlq": ["spring-orders-dlt", "spring-orders-dlt-dlt", "spring-payments-retry", "spring-payments-dlt"],
     "sources": ["spring-orders", "spring-payments"],
     "capturedAt": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     "notes": [
         "(a) spring-orders -> spring-orders-dlt: DefaultErrorHandler + DeadLetterPublishingRecoverer, FixedBackOff(200 ms, 2) = 3 attempts; "
         "key ErrorHandlingDeserializer(UUIDDeserializer), value ErrorHandlingDeserializer(JacksonJsonDeserializer<Order>); "
-        "the DLT template serialises byte[] raw, String as UTF-8 and objects with JacksonJsonSerializer (adds __TypeId__).",
+        "the DLT template serialises byte[] raw, String as UTF-8 and objects with JacksonJsonSerializer (adds __TypeId__). "
+        "A listener on spring-orders-dlt (same container factory, group spring-orders-dlt-group) reprocesses the DLT; "
+        "the 3 deserialisation failures and o-8 fail again and land in spring-orders-dlt-dlt (dead-lettered twice).",
         "(b) spring-payments -> spring-payments-retry -> spring-payments-dlt: RetryTopicConfigurationBuilder maxAttempts(3), fixedBackOff(500), "
         "single retry topic; ClassCastException is not retryable by default (pay-4 goes straight to the DLT); pay-2 succeeds on attempt 2.",
-        "truth.source is the record as produced (key/value/header bytes and the broker's ack); for retry/DLT hops extra.failedRecord is "
-        "the record the listener was processing when it threw.",
+        "truth.source is the ROOT record as produced (key/value/header bytes and the broker's ack); for retry/DLT hops and "
+        "spring-orders-dlt-dlt extra.failedRecord is the record the listener was processing when it threw.",
         "truth.attempts counts listener invocations up to the failure (deserialisation failures: 1, the listener never ran).",
         "truth.failedAt: (a) the moment the recoverer was called; (b) the moment the listener threw on that attempt.",
         "jackson-databind in libraries is Jackson 3 (tools.jackson); the annotations jar is Jackson 2's, as Jackson 3 uses it.",

@@ -44,9 +44,9 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 /**
  * Makes real Kafka Connect 4.1 dead letters: produces good and bad records to connect-orders, runs
  * ConnectStandalone (a child JVM on the same classpath) with a FileStreamSink whose converters and
- * ExtractField transform fail on the bad ones (errors.tolerance=all, DLQ with context headers), waits
+ * transforms (RejectFlagged, ExtractField) fail on the bad ones (errors.tolerance=all, DLQ with context headers), waits
  * for the DLQ to hold every expected failure, stops the worker, and writes events.ndjson: each source
- * record as produced (with the broker's ack) and what Connect's own JsonConverter / ExtractField throw
+ * record as produced (with the broker's ack) and what Connect's own JsonConverter / transforms throw
  * when given exactly those bytes in this JVM (the stage Connect fails them in). join.py adds Connect's
  * own account from its error log (errors.log.enable) and joins it all to the dumped DLQ.
  */

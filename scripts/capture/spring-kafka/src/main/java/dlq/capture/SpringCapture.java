@@ -71,6 +71,9 @@ import tools.jackson.databind.json.JsonMapper;
  * (a) blocking retries: DefaultErrorHandler + DeadLetterPublishingRecoverer, FixedBackOff(200 ms, 2) →
  *     3 attempts, on spring-orders → spring-orders-dlt; listener exceptions and ErrorHandlingDeserializer
  *     failures (key and value).
+ *     A listener on spring-orders-dlt reprocesses the dead letters with the same container factory: the
+ *     deserialisation failures fail again and one order still fails, so they are dead-lettered a second
+ *     time (spring-orders-dlt → spring-orders-dlt-dlt) and carry two sets of kafka_dlt-original-* headers.
  * (b) non-blocking retries: RetryTopicConfigurationBuilder, 3 attempts, fixed 500 ms backoff, on
  *     spring-payments → spring-payments-retry → spring-payments-dlt.
  * The truth is joined to the dumped DLQ records afterwards by join.py; this program only records
@@ -80,11 +83,13 @@ public final class SpringCapture {
   static final String ORDERS = "spring-orders";
   static final String ORDERS_DLT = "spring-orders-dlt";
   static final String ORDERS_GROUP = "spring-orders-group";
+  static final String ORDERS_DLT_DLT = "spring-orders-dlt-dlt";
+  static final String ORDERS_DLT_GROUP = "spring-orders-dlt-group";
   static final String PAYMENTS = "spring-payments";
   static final String PAYMENTS_RETRY = "spring-payments-retry";
   static final String PAYMENTS_DLT = "spring-payments-dlt";
   static final String PAYMENTS_GROUP = "spring-payments-group";
-  static final List<String> TOPICS = List.of(ORDERS, ORDERS_DLT, PAYMENTS, PAYMENTS_RETRY, PAYMENTS_DLT);
+  static final List<String> TOPICS = List.of(ORDERS, ORDERS_DLT, ORDERS_DLT_DLT, PAYMENTS, PAYMENTS_RETRY, PAYMENTS_DLT);
 
   static String brokers;
   static final Queue<Map<String, Object>> events = new ConcurrentLinkedQueue<>();
@@ -103,8 +108,8 @@ public final class SpringCapture {
     }
     produceSources();
     try (AnnotationConfigApplicationContext ctx = new AnnotationConfigApplicationContext(Config.class)) {
-      // (a) 7 records reach the recoverer; (b) 5 retry-topic hops and 3 DLT records.
-      waitForEnds(Map.of(ORDERS_DLT, 7L, PAYMENTS_RETRY, 5L, PAYMENTS_DLT, 3L), 120_000);
+      // (a) 7 records reach the recoverer, 4 of them again from the DLT listener; (b) 5 retry-topic hops and 3 DLT records.
+      waitForEnds(Map.of(ORDERS_DLT, 7L, ORDERS_DLT_DLT, 4L, PAYMENTS_RETRY, 5L, PAYMENTS_DLT, 3L), 120_000);
       Thread.sleep(3000); // let the successful retry (pay-2) and the DLT handler finish
     }
     JsonMapper json = JsonMapper.builder().build();
@@ -122,7 +127,7 @@ public final class SpringCapture {
     if (!existing.isEmpty()) admin.deleteTopics(existing).all().get();
     List<String> groups = new ArrayList<>();
     for (ConsumerGroupListing g : admin.listConsumerGroups().all().get()) {
-      if (g.groupId().startsWith(ORDERS_GROUP) || g.groupId().startsWith(PAYMENTS_GROUP)) groups.add(g.groupId());
+      if (g.groupId().startsWith(ORDERS_GROUP) || g.groupId().startsWith(ORDERS_DLT_GROUP) || g.groupId().startsWith(PAYMENTS_GROUP)) groups.add(g.groupId());
     }
     if (!groups.isEmpty()) admin.deleteConsumerGroups(groups).all().get();
     long deadline = System.currentTimeMillis() + 60_000;
@@ -298,6 +303,18 @@ public final class SpringCapture {
     }
   }
 
+  /** Reprocesses the DLT: every order now passes except o-8, whose SKU is still unknown. */
+  public static class OrdersDltListener {
+    @KafkaListener(id = "spring-orders-dlt-listener", topics = ORDERS_DLT, groupId = ORDERS_DLT_GROUP, containerFactory = "ordersFactory")
+    public void onDeadOrder(ConsumerRecord<UUID, Order> r) {
+      int n = attemptsByRecord.computeIfAbsent(coords(r), k -> new AtomicInteger()).incrementAndGet();
+      RuntimeException ex = null;
+      if (r.value().id().equals("o-8")) ex = new IllegalStateException("reprocessing o-8: sku '" + r.value().sku() + "' is still unknown");
+      attempt("orders-dlt", r, n, n, ex);
+      if (ex != null) throw ex;
+    }
+  }
+
   public static class PaymentsListener {
     @KafkaListener(id = "spring-payments-listener", topics = PAYMENTS, groupId = PAYMENTS_GROUP, containerFactory = "paymentsFactory")
     public void onPayment(ConsumerRecord<String, String> r) {
@@ -415,6 +432,11 @@ public final class SpringCapture {
     @Bean
     public OrdersListener ordersListener() {
       return new OrdersListener();
+    }
+
+    @Bean
+    public OrdersDltListener ordersDltListener() {
+      return new OrdersDltListener();
     }
 
     @Bean
