@@ -124,4 +124,34 @@ describe.runIf(kafka.available)('captured Spring Kafka 4.1.2 dead letters', () =
       }
     }
   })
+
+  it('replays non-blocking retry and DLT records to a target byte for byte: key, value and only the source headers', async () => {
+    const {KafkaFixture} = await import('../kafka-fixtures.js')
+    const fx = new KafkaFixture()
+    try {
+      for (const topic of ['spring-payments-retry', 'spring-payments-dlt']) {
+        // one ledger file per DLQ: its entries name positions, not the DLQ they belong to
+        const ledger = join(mkdtempSync(join(tmpdir(), 'dlq-spring-capture-')), 'ledger.ndjson')
+        const target = await fx.topic(`spring-replay`, 2)
+        const r = dlqJson(['replay', `kafka://${KAFKA_BROKERS}/${topic}`, '--all', '--yes', '--to', target, '--ledger', ledger])
+        const truths = cap.truth.filter((t) => at(t).topic === topic)
+        expect(r.code, JSON.stringify(r.json)).toBe(0)
+        expect(r.json.replayed, JSON.stringify(r.json).slice(0, 1500)).toBe(truths.length)
+        const landed = inspectAll(`kafka://${KAFKA_BROKERS}/${target}`)
+        expect(landed).toHaveLength(truths.length)
+        for (const t of truths) {
+          const got = landed.filter((m) => jsonBytes(m.payload.text ?? {base64: m.payload.base64})!.equals(b64(t.source.value)!) && m.position.startsWith(`${t.source.partition}:`))
+          // retry hops of one record carry the same bytes: each lands once per hop
+          expect(got.length).toBe(truths.filter((u) => extra(u).case === extra(t).case).length)
+          for (const m of got) {
+            expect(m.convention).toBe('unknown')
+            expect(jsonBytes(m.key)).toEqual(b64(t.source.key))
+            expect(jsonHeaders(m.headers)).toEqual(pairs(t.source.headers!))
+          }
+        }
+      }
+    } finally {
+      await fx.close()
+    }
+  })
 })
