@@ -21,6 +21,11 @@ export abstract class BaseCommand extends Command {
     if (text) process.stderr.write(text.endsWith('\n') ? text : text + '\n')
   }
 
+  /** What the reader left out or could not use, on stderr (every output mode). */
+  protected noteWarnings(warnings: readonly string[] | undefined): void {
+    for (const w of warnings ?? []) this.note(`warning: ${escapeText(w)}`)
+  }
+
   protected jsonRequested(): boolean {
     return this.argv.includes('--json') || process.env.DLQ_JSON === '1' || process.env.DLQ_JSON === 'true'
   }

@@ -37,6 +37,7 @@ ${BaseCommand.exitCodesHelp}`)
     const filter = buildFilter(filterSpec(flags))
     const format: OutputFormat = flags.json ? 'json' : (flags.output as OutputFormat)
     const reader = await openReader(withPartitions(args.source, flags.partition))
+    this.noteWarnings(reader.warnings)
     try {
       const result = await inspectPage(reader, {from: flags.from, limit: flags.limit, filter})
       const rendered = renderInspect(result, format, payload)

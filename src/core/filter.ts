@@ -84,6 +84,20 @@ function jsonPayload(r: DecodedRecord, ctx: EvalCache): unknown {
   return ctx.json
 }
 
+/**
+ * An object or array compared as its JSON text. JSON.parse reads any depth, but
+ * JSON.stringify recurses: a payload nested thousands deep would overflow the stack, so such
+ * a value compares as unknown (null) instead of ending the read.
+ */
+function jsonText(v: unknown): string | null {
+  try {
+    return JSON.stringify(v)
+  } catch (error) {
+    if (error instanceof RangeError) return null
+    throw error
+  }
+}
+
 function getter(field: string, expr: string): Getter {
   if (field in PLAIN) return PLAIN[field]
   if (field.startsWith('header.') && field.length > 7) {
@@ -95,19 +109,21 @@ function getter(field: string, expr: string): Getter {
   }
   if (field.startsWith('metadata.') && field.length > 9) {
     const name = field.slice(9)
-    return (r) => metadataValue(r.metadata[name])
+    // Own properties only: "constructor" or "__proto__" name nothing a record holds.
+    return (r) => (Object.hasOwn(r.metadata, name) ? metadataValue(r.metadata[name]) : null)
   }
   if (field.startsWith('payload.') && field.length > 8) {
     const path = field.slice(8).split('.')
     return (r, ctx) => {
       let cur = jsonPayload(r, ctx)
       for (const step of path) {
-        if (cur === null || typeof cur !== 'object') return null
+        if (cur === null || typeof cur !== 'object' || !Object.hasOwn(cur, step)) return null
         cur = (cur as Record<string, unknown>)[step]
       }
       if (cur === undefined || cur === null) return null
       if (typeof cur === 'number' || typeof cur === 'string') return cur
-      return JSON.stringify(cur)
+      if (typeof cur === 'boolean') return String(cur)
+      return jsonText(cur)
     }
   }
   throw new UsageError(`filter "${expr}": unknown field "${field}" (fields: ${FILTER_FIELDS.join(', ')})`)

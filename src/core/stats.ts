@@ -1,4 +1,6 @@
 import type {RecordFilter} from './filter.js'
+import {isoTime} from './message.js'
+import {validTime} from './time.js'
 import type {DecodedRecord} from './record.js'
 import type {DlqReader} from './reader.js'
 
@@ -58,7 +60,7 @@ export class StatsAccumulator {
   }
 
   private time(t: number | null): void {
-    if (t === null) return
+    if (t === null || validTime(t) === null) return
     if (this.first === null || t < this.first) this.first = t
     if (this.last === null || t > this.last) this.last = t
   }
@@ -89,7 +91,7 @@ export class StatsAccumulator {
   }
 
   result(source: string, filter: RecordFilter): StatsResult {
-    const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString())
+    const iso = isoTime
     return {
       source,
       filter: filter.text,
