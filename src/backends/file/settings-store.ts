@@ -16,7 +16,7 @@ import {NEVER_SET, type SettingChange, type SettingKey, type SettingsStore, type
 const FORMAT = 'dlq-settings'
 /** A lock older than this is left over from a crashed writer (a write holds it for milliseconds). */
 export const STALE_LOCK_MS = 30_000
-/** How long a writer waits for the lock before giving up (20 writers at once queue well inside it). */
+/** How long a writer waits for the lock before giving up (20 writers at once queue well inside it); DLQ_LOCK_WAIT_MS overrides. */
 export const LOCK_WAIT_MS = 20_000
 
 interface FileDocument {
@@ -141,7 +141,8 @@ export class FileSettingsStore implements SettingsStore {
 
   private async lock(): Promise<string> {
     const owner: LockOwner = {pid: process.pid, host: hostname(), token: randomBytes(8).toString('hex'), at: new Date().toISOString()}
-    const deadline = Date.now() + LOCK_WAIT_MS
+    const wait = Number(process.env.DLQ_LOCK_WAIT_MS)
+    const deadline = Date.now() + (Number.isFinite(wait) && wait > 0 ? wait : LOCK_WAIT_MS)
     let delay = 2
     for (;;) {
       try {
