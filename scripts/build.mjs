@@ -24,6 +24,9 @@ await build({
   external: ['typescript', 'ioredis', '@msgpack/msgpack', 'fzstd', 'react-devtools-core', 'cli-table3'],
   // React's production build: the development one checks every render (browse's key-to-frame time).
   define: {'process.env.NODE_ENV': '"production"'},
+  // browse.ts sets NODE_ENV itself before it loads React, for a run from source (tsx, tests);
+  // in the bundle the define above has already decided, so that assignment is moot, not a bug.
+  logOverride: {'assign-to-define': 'silent'},
   // oclif is CommonJS: give its require() calls a real require inside the ES module bundle.
   banner: {js: "import {createRequire as __dlqCreateRequire} from 'node:module'; const require = __dlqCreateRequire(import.meta.url);"},
   logLevel: 'warning',
