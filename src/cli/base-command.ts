@@ -48,7 +48,9 @@ export abstract class BaseCommand extends Command {
     if (this.jsonRequested()) {
       process.stdout.write(safeJson({error: {code, exitCode, message, ...(details === undefined ? {} : {details})}}, 2) + '\n')
     }
-    process.stderr.write(`Error: ${escapeText(message).replace(/\\n/g, '\n       ')}\n`)
+    // oclif's messages are several lines, some indented with tabs: keep the lines, make each one safe.
+    const lines = message.split('\n').map((l) => escapeText(l.replace(/\t/g, '  ')))
+    process.stderr.write(`Error: ${lines.join('\n       ')}\n`)
     if (exitCode === 1 && !(err instanceof DlqError) && process.env.DLQ_DEBUG) process.stderr.write(`${err.stack}\n`)
     this.exit(exitCode)
     throw err

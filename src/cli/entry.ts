@@ -9,14 +9,18 @@ import GlobalTargetClear from '../commands/global-target/clear.js'
 import GlobalTargetGet from '../commands/global-target/get.js'
 import GlobalTargetHistory from '../commands/global-target/history.js'
 import GlobalTargetSet from '../commands/global-target/set.js'
+import Help from '../commands/help.js'
 import Inspect from '../commands/inspect.js'
+import PolicyClear from '../commands/policy/clear.js'
 import PolicyGet from '../commands/policy/get.js'
+import PolicyHistory from '../commands/policy/history.js'
 import PolicyList from '../commands/policy/list.js'
 import PolicySet from '../commands/policy/set.js'
 import Replay from '../commands/replay.js'
 import Stats from '../commands/stats.js'
 
 export {execute} from '@oclif/core'
+export {COMMAND_NOT_FOUND} from './not-found.js'
 
 export const COMMANDS = {
   browse: Browse,
@@ -24,9 +28,12 @@ export const COMMANDS = {
   'global-target:get': GlobalTargetGet,
   'global-target:history': GlobalTargetHistory,
   'global-target:set': GlobalTargetSet,
+  'policy:clear': PolicyClear,
   'policy:get': PolicyGet,
+  'policy:history': PolicyHistory,
   'policy:list': PolicyList,
   'policy:set': PolicySet,
+  help: Help,
   inspect: Inspect,
   replay: Replay,
   stats: Stats,

@@ -16,7 +16,7 @@ line says where the next page starts. Reads only what the page needs.
 ${BaseCommand.exitCodesHelp}`)
 
   static override examples = [
-    '<%= config.bin %> inspect fixtures/spring.ndjson',
+    '<%= config.bin %> inspect fixtures/conventions.ndjson',
     '<%= config.bin %> inspect /var/spool/dfe/dlq/ingest --from 1200 --limit 20',
     "<%= config.bin %> inspect fixtures/mixed.ndjson --filter 'reason=parse_error' --output wide",
     '<%= config.bin %> inspect kafka://127.0.0.1:9092/orders-dlt --from 2:1500 --json',
