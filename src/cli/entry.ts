@@ -5,6 +5,7 @@
  * command needs. Store clients, Ink and React stay outside the bundle, loaded on demand.
  */
 import Browse from '../commands/browse.js'
+import Export from '../commands/export.js'
 import GlobalTargetClear from '../commands/global-target/clear.js'
 import GlobalTargetGet from '../commands/global-target/get.js'
 import GlobalTargetHistory from '../commands/global-target/history.js'
@@ -24,6 +25,7 @@ export {COMMAND_NOT_FOUND} from './not-found.js'
 
 export const COMMANDS = {
   browse: Browse,
+  export: Export,
   'global-target:clear': GlobalTargetClear,
   'global-target:get': GlobalTargetGet,
   'global-target:history': GlobalTargetHistory,

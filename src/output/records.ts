@@ -103,7 +103,10 @@ export function renderInspect(result: InspectResult, format: OutputFormat, opts:
 
   if (format === 'json') return {stdout: safeJson(inspectJson(result, opts), 2) + '\n', stderr: lines(notes)}
   if (format === 'ndjson') {
-    const out = result.records.map((r) => safeJson(toMessage(r, opts))).join('\n')
+    const messages = result.records.map((r) => toMessage(r, opts))
+    const cut = messages.filter((m) => m.payload?.truncated && m.payload.size > opts.payloadLimit).length
+    if (cut > 0 && !opts.noPayload) notes.push(`warning: ${cut} payload${cut === 1 ? ' was' : 's were'} cut to --payload-limit ${opts.payloadLimit} bytes ("truncated": true); dlq export writes whole payloads`)
+    const out = messages.map((m) => safeJson(m)).join('\n')
     return {stdout: out === '' ? '' : out + '\n', stderr: lines([...notes, `${result.records.length} records; ${more}`])}
   }
   const table = result.records.length === 0 ? 'No messages' + (result.scanned > 0 ? ` matched (${result.scanned} examined)` : '') + '.' : renderRecords(result.records, format, opts)
