@@ -13,6 +13,12 @@ export abstract class BaseCommand extends Command {
 
   static exitCodesHelp = EXIT_CODES_HELP
 
+  override async init(): Promise<void> {
+    await super.init()
+    const warning = passwordOnCommandLine(this.argv)
+    if (warning) this.note(warning)
+  }
+
   protected out(text: string): void {
     if (text) process.stdout.write(text)
   }
@@ -55,4 +61,17 @@ export abstract class BaseCommand extends Command {
     this.exit(exitCode)
     throw err
   }
+}
+
+/**
+ * A URI argument with a password (`scheme://user:secret@host`) is readable by every user of
+ * the machine in `ps` and stays in shell history. The run goes on (the user asked for it);
+ * one warning on stderr says where the password belongs instead. The URI is not repeated.
+ */
+export function passwordOnCommandLine(argv: string[]): string | null {
+  const hit = argv.find((a) => /^[a-z][\w+.-]*:\/\/[^/?#@\s]*:[^@\s]+@/i.test(a.replace(/^--[\w-]+=/, '')))
+  if (!hit) return null
+  const scheme = hit.replace(/^--[\w-]+=/, '').split(':')[0].toLowerCase()
+  const env = scheme.startsWith('kafka') ? 'DLQ_KAFKA_USERNAME / DLQ_KAFKA_PASSWORD' : 'DLQ_REDIS_USERNAME / DLQ_REDIS_PASSWORD'
+  return `warning: a password in a ${scheme}:// URI on the command line is visible to every user in \`ps\` and stays in shell history; leave it out of the URI and set ${env}, or use a profile (DLQ_PROFILE, ~/.config/dlq/config.json)`
 }

@@ -74,6 +74,27 @@ describe('help', () => {
   })
 })
 
+describe('14: a password in a URI on the command line', () => {
+  it('warns once on stderr, pointing to the environment or a profile, without repeating the password', () => {
+    const r = dlq(['inspect', 'redis://ops:hunter2-secret@127.0.0.1:1/dlq', '--json'])
+    expect(r.code).toBe(4)
+    const warnings = r.stderr.split('\n').filter((l) => l.startsWith('warning:'))
+    expect(warnings).toHaveLength(1)
+    expect(warnings[0]).toMatch(/visible to every user in `ps`/)
+    expect(warnings[0]).toMatch(/DLQ_REDIS_PASSWORD/)
+    expect(r.stdout + r.stderr).not.toMatch(/hunter2/)
+    const kafka = dlq(['global-target', 'get', '--store=kafka://u:pw@127.0.0.1:1'])
+    expect(kafka.stderr).toMatch(/warning: a password in a kafka:\/\/ URI .*DLQ_KAFKA_PASSWORD/)
+  })
+
+  it('says nothing when the password comes from the environment', () => {
+    const r = dlq(['inspect', 'redis://ops@127.0.0.1:1/dlq'], {env: {DLQ_REDIS_PASSWORD: 'hunter2-secret'}})
+    expect(r.code).toBe(4)
+    expect(r.stderr).not.toMatch(/warning/)
+    expect(dlq(['inspect', 'fixtures/mixed.ndjson', '-n', '1']).stderr).not.toMatch(/warning/)
+  })
+})
+
 const stores = new Map(await Promise.all(STORE_KINDS.map(async (kind) => [kind, await freshStore(kind)] as const)))
 afterAll(() => Promise.all(STORE_KINDS.map((kind) => dropStore(kind, stores.get(kind)!))))
 
