@@ -52,21 +52,21 @@ function headersCell(r: DecodedRecord): string {
 }
 
 /**
- * `table` fits the terminal (see terminalWidth): the widest columns give way first, and KEY
- * then RETRIES are left out below about 80 columns. `wide` adds CONVENTION, GROUP and
+ * `table` fits the terminal (see terminalWidth): the widest columns give way first, and KEY,
+ * then RETRIES, then TIME are left out when even their minimum widths do not fit. `wide` adds CONVENTION, GROUP and
  * HEADERS and is not cut to the terminal (for a pager or a file); each column keeps its cap.
  */
 export function renderRecords(records: DecodedRecord[], format: 'table' | 'wide', opts: PayloadOptions, width?: number): string {
   const wide = format === 'wide'
   const columns: Column[] = [
     {head: 'POSITION', min: Infinity},
-    {head: 'TIME', min: 20},
-    {head: 'SOURCE', max: wide ? 60 : 32, min: 10},
-    {head: 'REASON', max: wide ? 80 : 40, min: 10},
+    {head: 'TIME', min: 20, optional: true},
+    {head: 'SOURCE', max: wide ? 60 : 32, min: 8},
+    {head: 'REASON', max: wide ? 80 : 40, min: 8},
     {head: 'RETRIES', align: 'right', optional: true},
     {head: 'KEY', max: wide ? 40 : 24, min: 6, optional: true},
     ...(wide ? [{head: 'CONVENTION'}, {head: 'GROUP', max: 40}, {head: 'HEADERS', max: 80}] : []),
-    {head: 'PAYLOAD', max: wide ? 200 : 120, min: 12},
+    {head: 'PAYLOAD', max: wide ? 200 : 120, min: 8},
   ]
   const rows = records.map((r) => [
     r.position,

@@ -1,6 +1,7 @@
 import type {Count, StatsResult} from '../core/stats.js'
 import {escapeText, safeJson} from './escape.js'
 import {renderTable, terminalWidth} from './table.js'
+import {cut} from './width.js'
 
 /** How a value the records do not give (no reason, no known source topic) is shown. */
 const NOT_RECORDED = '(not recorded)'
@@ -39,15 +40,15 @@ export function renderStats(s: StatsResult, json: boolean, width = terminalWidth
   return out.join('\n') + '\n'
 }
 
-/** One bar per bucket, scaled to the largest, in what is left of the width after the labels. */
+/** One bar per bucket (readable messages with a timestamp), scaled to the largest, in what is left of the width after the labels. */
 function timeline(s: StatsResult, width: number): string {
   const {bucketSeconds, buckets} = s.timeline
   const label = (iso: string) => (bucketSeconds >= 86_400 ? iso.slice(0, 10) : iso.slice(0, 16).replace('T', ' '))
   const most = Math.max(...buckets.map((b) => b.count))
   const countWidth = String(most).length
   const labelWidth = label(buckets[0].start).length
-  const room = Math.max(10, Math.min(width, 100) - labelWidth - countWidth - 4)
-  const lines = [`TIME (UTC, per ${span(bucketSeconds)}; readable messages with a timestamp)`]
+  const room = Math.max(1, Math.min(width, 100) - labelWidth - countWidth - 4)
+  const lines = [cut(`TIME (UTC, per ${span(bucketSeconds)})`, width).text]
   for (const b of buckets) {
     const bar = b.count === 0 ? '' : '█'.repeat(Math.max(1, Math.round((room * b.count) / most)))
     lines.push(`${label(b.start)}  ${String(b.count).padStart(countWidth)}  ${bar}`)

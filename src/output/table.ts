@@ -1,5 +1,5 @@
 import {escapeText} from './escape.js'
-import {cutToWidth, displayWidth, padToWidth} from './width.js'
+import {cut, displayWidth, padToWidth, type Cut} from './width.js'
 
 export interface Column {
   head: string
@@ -40,7 +40,7 @@ export function terminalWidth(): number {
 export function renderTable(columns: Column[], rows: string[][], width = terminalWidth()): string {
   columns = columns.map((c) => ({...c, max: c.max ?? c.width}))
   const cells = rows.map((row) => row.map((cell, i) => prepare(cell, columns[i]?.max)))
-  let cols = columns.map((c, i) => ({...c, index: i, natural: Math.min(c.max ?? Infinity, Math.max(displayWidth(c.head), ...colWidths(cells, i)))}))
+  let cols = columns.map((c, i) => ({...c, index: i, natural: Math.min(c.max ?? Infinity, Math.max(displayWidth(c.head), widest(cells, i)))}))
   cols = cols.map((c) => ({...c, min: Math.min(c.natural, c.min ?? Math.min(8, displayWidth(c.head)))}))
   const total = (cs: typeof cols, w: (c: (typeof cols)[number]) => number) => cs.reduce((sum, c) => sum + w(c), 0) + GAP.length * (cs.length - 1)
   // Leave optional columns out (last first) while even the minimum widths do not fit.
@@ -65,31 +65,33 @@ export function renderTable(columns: Column[], rows: string[][], width = termina
       spare -= more
     }
   }
-  const line = (values: string[]) =>
+  const line = (values: Cut[]) =>
     cols
       .map((c, k) => {
-        const text = cutToWidth(values[c.index] ?? '', widths[k])
-        return k === cols.length - 1 && c.align !== 'right' ? text : padToWidth(text, widths[k], c.align)
+        const value = values[c.index] ?? {text: '', width: 0}
+        const fitted = value.width <= widths[k] ? value : cut(value.text, widths[k])
+        return k === cols.length - 1 && c.align !== 'right' ? fitted.text : padToWidth(fitted.text, widths[k], c.align, fitted.width)
       })
       .join(GAP)
       .trimEnd()
-  const out = [line(columns.map((c) => c.head))]
-  for (const row of cells) out.push(line(row))
+  // Narrower than even the required columns at their minimum: cut each line as a last resort.
+  const fit = total(cols, (c) => c.min!) > width ? (s: string) => cut(s, width).text : (s: string) => s
+  const out = [fit(line(columns.map((c) => ({text: c.head, width: displayWidth(c.head)}))))]
+  for (const row of cells) out.push(fit(line(row)))
   return out.join('\n')
 }
 
-/** Escaped, and cut early to its column's cap so a long payload is not measured in full. */
-function prepare(cell: string, max: number | undefined): string {
+/** Escaped, and cut to its column's cap (reading no further than that), with its width. */
+function prepare(cell: string, max: number | undefined): Cut {
   const limit = max === undefined ? 4096 : max * 4 + 8
-  const text = escapeText(cell.length > limit ? cell.slice(0, limit) : cell)
-  return max === undefined ? text : cutToWidth(text, max)
+  return cut(escapeText(cell.length > limit ? cell.slice(0, limit) : cell), max ?? Infinity)
 }
 
-function colWidths(cells: string[][], i: number): number[] {
-  let widest = 0
+function widest(cells: Cut[][], i: number): number {
+  let most = 0
   for (const row of cells) {
-    const w = displayWidth(row[i] ?? '')
-    if (w > widest) widest = w
+    const w = row[i]?.width ?? 0
+    if (w > most) most = w
   }
-  return [widest]
+  return most
 }
