@@ -51,7 +51,7 @@ function timeline(s: StatsResult, width: number): string {
   const lines = [cut(`TIME (UTC, per ${span(bucketSeconds)})`, width).text]
   for (const b of buckets) {
     const bar = b.count === 0 ? '' : '█'.repeat(Math.max(1, Math.round((room * b.count) / most)))
-    lines.push(`${label(b.start)}  ${String(b.count).padStart(countWidth)}  ${bar}`)
+    lines.push(`${label(b.start)}  ${String(b.count).padStart(countWidth)}  ${bar}`.trimEnd())
   }
   return lines.join('\n')
 }

@@ -12,6 +12,8 @@ export interface Column {
   align?: 'left' | 'right'
   /** Left out, last first, when the table cannot fit even with every column at its minimum. */
   optional?: boolean
+  /** Share of the width when columns must give way, relative to the others (default 1). */
+  weight?: number
 }
 
 /** Columns are separated by this; no borders, so a narrow terminal loses no width to them. */
@@ -47,10 +49,10 @@ export function renderTable(columns: Column[], rows: string[][], width = termina
   for (let i = cols.length - 1; i >= 0 && total(cols, (c) => c.min!) > width; i--) if (cols[i].optional) cols.splice(i, 1)
   let widths = cols.map((c) => c.natural)
   if (total(cols, (c) => c.natural) > width) {
-    // The largest cap C such that every column at min(natural, max(min, C)) fits.
-    const at = (cap: number) => cols.map((c) => Math.min(c.natural, Math.max(c.min!, cap)))
+    // The largest cap C such that every column at min(natural, max(min, C × weight)) fits.
+    const at = (cap: number) => cols.map((c) => Math.min(c.natural, Math.max(c.min!, Math.floor(cap * (c.weight ?? 1)))))
     let lo = 0
-    let hi = Math.max(...cols.map((c) => c.natural))
+    let hi = Math.max(...cols.map((c) => c.natural / Math.min(1, c.weight ?? 1)))
     while (lo < hi) {
       const mid = (lo + hi + 1) >> 1
       if (at(mid).reduce((a, b) => a + b, 0) + GAP.length * (cols.length - 1) <= width) lo = mid
