@@ -8,6 +8,9 @@ import {openFileReader} from '../../src/backends/file/index.js'
 import {MATCH_ALL} from '../../src/core/filter.js'
 import type {DecodedRecord} from '../../src/core/record.js'
 import {BIN, dlq, dlqJson, FIXTURES} from '../helpers/cli.js'
+import {needService} from '../helpers/services.js'
+
+const kafka = await needService('kafka')
 
 /** Issue 14 item 7: `dlq export`, a whole and lossless copy of a DLQ, streamed. */
 const tmp = mkdtempSync(join(tmpdir(), 'dlq-export-'))
@@ -96,5 +99,44 @@ describe('dlq export', () => {
     console.log(`export of ${(statSync(big).size / 1e6).toFixed(0)} MB → ${(statSync(out).size / 1e6).toFixed(0)} MB: peak RSS ${rssMB.toFixed(0)} MB`)
     expect(statSync(out).size).toBeGreaterThan(statSync(big).size)
     expect(rssMB).toBeLessThan(150)
+  }, 120_000)
+})
+
+describe.runIf(kafka.available)('dlq export from Kafka', async () => {
+  const {KafkaFixture, KAFKA_URI} = await import('../kafka-fixtures.js')
+  it('copies every record of every partition with whole payloads, binary headers and keys', async () => {
+    const fx = new KafkaFixture()
+    try {
+      const topic = await fx.topic('export', 2, {'max.message.bytes': String(8 * 1024 * 1024)})
+      const big = randomBytes(1536 * 1024)
+      const i32 = Buffer.alloc(4)
+      i32.writeInt32BE(3)
+      const i64 = Buffer.alloc(8)
+      i64.writeBigInt64BE(12345n)
+      await fx.produce(topic, [
+        {partition: 0, key: randomBytes(8), value: big, headers: [['kafka_dlt-original-topic', 'orders'], ['kafka_dlt-original-partition', i32], ['kafka_dlt-original-offset', i64], ['trace', randomBytes(5)]]},
+        {partition: 1, key: 'k', value: 'small', headers: [['a', '1'], ['a', '2'], ['n', null]]},
+        {partition: 1, key: null, value: null},
+      ])
+      const uri = `${KAFKA_URI}/${topic}`
+      const out = join(tmp, 'kafka-export.ndjson')
+      const r = dlqJson(['export', uri, '--file', out], {env})
+      expect(r.code, r.stderr).toBe(0)
+      expect(r.json.records).toBe(3)
+      const back = await readAll(out)
+      const byPosition = new Map(back.map((b) => [String(b.metadata['dlq.original-position']), b]))
+      expect([...byPosition.keys()].sort()).toEqual(['0:0', '1:0', '1:1'])
+      const first = byPosition.get('0:0')!
+      expect(first.payload!.equals(big)).toBe(true)
+      expect(first.payloadTruncated).toBe(false)
+      expect(first.source).toMatchObject({topic: 'orders', partition: 3, offset: 12345})
+      // User headers are kept byte for byte; the Spring metadata stays metadata.
+      expect(first.userHeaders.map((h) => h.key)).toEqual(['trace'])
+      const second = byPosition.get('1:0')!
+      expect(second.userHeaders.map((h) => [h.key, h.value?.toString() ?? null])).toEqual([['a', '1'], ['a', '2'], ['n', null]])
+      expect(byPosition.get('1:1')!.payload).toBeNull()
+    } finally {
+      await fx.close()
+    }
   }, 120_000)
 })
