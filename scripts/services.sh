@@ -4,6 +4,7 @@
 #
 #   bash scripts/services.sh up     [redis|kafka|all]   (default: all)
 #   bash scripts/services.sh down   [redis|kafka|all]   (default: all)
+#   bash scripts/services.sh tools   # the programs tests and the bench run (see TOOLS)
 #   bash scripts/services.sh status
 #   bash scripts/services.sh env     # eval "$(bash scripts/services.sh env)"
 #
@@ -302,6 +303,38 @@ kafka_stop() {
   rm -f "$KAFKA_PID"
 }
 
+# ------------------------------------------------------------------ tools ---
+
+# Every program a test or the benchmark runs, with the Debian package that has it. Nothing
+# installed by hand survives to a fresh machine: a test that runs a program not listed here
+# fails there (test/hardening/fresh-machine.test.ts checks the list against the tests).
+TOOLS=(
+  "kcat:kcat"             # replay test reads the target topic back; bench compares against it
+  "tmux:tmux"             # browse in a real terminal (test and bench)
+  "openssl:openssl"       # throw-away CA for the rediss:// test
+  "redis-cli:redis-tools" # bench: redis-cli --pipe
+  "jq:jq"                 # bench: filter speed against jq
+  "pgrep:procps"          # bench: RSS of the browse process
+  "ps:procps"
+  "mkfifo:coreutils"      # hardening test: a FIFO in a DLQ directory
+  "time:time"             # bench and export test: GNU time for peak RSS
+  "zsh:zsh"               # completion test: the zsh script parses
+  "fish:fish"             # completion test: fish completes from the script
+)
+
+tools_up() {
+  local missing=() entry
+  for entry in "${TOOLS[@]}"; do
+    command -v "${entry%%:*}" >/dev/null 2>&1 || missing+=("${entry#*:}")
+  done
+  if ((${#missing[@]} > 0)); then
+    mkdir -p "$STATE"
+    # shellcheck disable=SC2207
+    missing=($(printf '%s\n' "${missing[@]}" | sort -u))
+    apt_install "${missing[@]}"
+  fi
+}
+
 # ------------------------------------------------------------------- main ---
 
 status() {
@@ -321,7 +354,7 @@ print_env() {
 }
 
 usage() {
-  echo "usage: $0 up|down [redis|kafka|all] | status | env" >&2
+  echo "usage: $0 up|down [redis|kafka|all] | tools | status | env" >&2
   exit 2
 }
 
@@ -340,6 +373,7 @@ main() {
       if [[ $what == redis || $what == all ]]; then redis_down; fi
       ;;
     status) status ;;
+    tools) tools_up ;;
     env) print_env ;;
     *) usage ;;
   esac

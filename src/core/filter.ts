@@ -95,6 +95,20 @@ function jsonPayload(r: DecodedRecord, ctx: EvalCache): unknown {
   return ctx.json
 }
 
+/**
+ * An object or array compared as its JSON text. JSON.parse reads any depth, but
+ * JSON.stringify recurses: a payload nested thousands deep would overflow the stack, so such
+ * a value compares as unknown (null) instead of ending the read.
+ */
+function jsonText(v: unknown): string | null {
+  try {
+    return JSON.stringify(v)
+  } catch (error) {
+    if (error instanceof RangeError) return null
+    throw error
+  }
+}
+
 function getter(field: string, expr: string): Getter {
   if (field in PLAIN) return PLAIN[field]
   if (field.startsWith('header.') && field.length > 7) {
@@ -106,6 +120,7 @@ function getter(field: string, expr: string): Getter {
   }
   if (field.startsWith('metadata.') && field.length > 9) {
     const name = field.slice(9)
+    // Own properties only: "constructor" or "__proto__" name nothing a record holds.
     return (r) => (Object.hasOwn(r.metadata, name) ? metadataValue(r.metadata[name]) : undefined)
   }
   if (field.startsWith('payload.') && field.length > 8) {
@@ -118,7 +133,8 @@ function getter(field: string, expr: string): Getter {
       }
       if (cur === undefined || cur === null) return cur
       if (typeof cur === 'number' || typeof cur === 'string') return cur
-      return JSON.stringify(cur)
+      if (typeof cur === 'boolean') return String(cur)
+      return jsonText(cur)
     }
   }
   throw new UsageError(`filter "${expr}": unknown field "${field}" (fields: ${FILTER_FIELDS.join(', ')})`)

@@ -22,6 +22,8 @@ import type {DecodedRecord} from './record.js'
  */
 export interface DlqReader {
   readonly info: SourceInfo
+  /** Problems found while opening that did not stop the read (e.g. a directory entry left out), for the user. */
+  readonly warnings?: readonly string[]
   parsePosition(text: string): string
   bounds(): Promise<LogBounds>
   page(req: PageRequest): Promise<Page>

@@ -4,6 +4,7 @@ import {looksLikeHyperi} from '../../core/conventions/hyperi.js'
 import {exactSource} from '../../core/exact-json.js'
 import {decodeDlqMessage, looksLikeDlqMessage, MAX_PAYLOAD_LIMIT} from '../../core/message.js'
 import {blankRecord, noSource, type DecodedRecord, type RawHeader} from '../../core/record.js'
+import {validTime} from '../../core/time.js'
 
 /**
  * One NDJSON line → one record. A line may be a hyperi-rustlib entry, a record of dlq's own
@@ -20,6 +21,24 @@ function isBlank(line: Buffer): boolean {
 }
 
 export function parseLine(line: Buffer, position: string, partial: boolean): DecodedRecord | null {
+  const rec = parseLineRaw(line, position, partial)
+  if (rec !== null) checkTimes(rec)
+  return rec
+}
+
+/**
+ * A time that cannot be one (beyond what a Date holds, or negative: -1 is Kafka's "none")
+ * becomes unknown, as the Kafka reader does; the stored number is kept in metadata.
+ */
+function checkTimes(rec: DecodedRecord): void {
+  if (rec.timestamp !== null && validTime(rec.timestamp) === null) {
+    rec.metadata['dlq.invalid-timestamp'] = Number.isFinite(rec.timestamp) ? rec.timestamp : String(rec.timestamp)
+    rec.timestamp = null
+  }
+  if (rec.deadLetteredAt !== null && validTime(rec.deadLetteredAt) === null) rec.deadLetteredAt = null
+}
+
+function parseLineRaw(line: Buffer, position: string, partial: boolean): DecodedRecord | null {
   if (isBlank(line)) return null
   let text = line.toString('utf8')
   if (text.includes('\uFFFD') && utf8OrNull(line) === null) return unreadable(position, line, 'line is not valid UTF-8')

@@ -37,6 +37,8 @@ export class FileReader implements DlqReader {
   constructor(
     readonly info: SourceInfo,
     private readonly segments: Segment[],
+    /** Entries of a directory left out (not regular files), for the command to show. */
+    readonly warnings: readonly string[] = [],
   ) {
     this.indexes = segments.map((s) => LineIndex.load(s.path, s.gzip))
     this.counts = segments.map(() => null)
@@ -174,11 +176,26 @@ export class FileReader implements DlqReader {
     const countingFar = localStart - from.line > 10 * EVERY
     for await (const chunk of segmentChunks(seg, from.byte, signal, countingFar ? COUNT_CHUNK_BYTES : PARSE_CHUNK_BYTES)) {
       const batch: Batch = {records: [], nextLine: 0, scanned: 0}
-      if (chunk.type === 'oversized') {
+      if (chunk.type === 'damaged') {
+        if (line >= localStart && parseWanted) {
+          const rec = unreadable(String(base + line), Buffer.alloc(0), `${seg.path}: ${chunk.error}`)
+          rec.payload = null
+          rec.payloadSize = null
+          batch.scanned++
+          if (filter.matches(rec)) {
+            batch.records.push(rec)
+            matched++
+          }
+        }
+        line++
+      } else if (chunk.type === 'oversized') {
         if (line >= localStart && parseWanted) {
           const rec = unreadable(String(base + line), chunk.head, `line of ${chunk.length} bytes is longer than the 64 MiB limit`, chunk.length)
           batch.scanned++
-          if (filter.matches(rec)) batch.records.push(rec)
+          if (filter.matches(rec)) {
+            batch.records.push(rec)
+            matched++
+          }
         }
         line++
         if (chunk.terminated && !seg.gzip && !ranged) idx.observe(line, chunk.byteOffset + chunk.length + 1)
