@@ -26,6 +26,8 @@ export interface StatsResult {
   /** Records read as DLQ entries: the breakdowns below count these. */
   readable: number
   unreadable: {count: number; positions: string[]}
+  /** Readable records whose recorded source dlq doubts (`source.doubt`, e.g. Arroyo's partition). */
+  doubtful: number
   byReason: Count[]
   bySourceTopic: Count[]
   byConvention: Count[]
@@ -54,6 +56,7 @@ export interface StatsState {
   total: number
   unreadable: number
   unreadablePositions: string[]
+  doubtful: number
   reasons: Array<[string | null, number]>
   topics: Array<[string | null, number]>
   conventions: Array<[string | null, number]>
@@ -70,6 +73,7 @@ const KAFKA_POSITION = /^(\d+):\d+$/
 export class StatsAccumulator {
   private total = 0
   private unreadable = 0
+  private doubtful = 0
   private readonly positions: string[] = []
   private readonly reasons = new Map<string | null, number>()
   private readonly topics = new Map<string | null, number>()
@@ -94,6 +98,7 @@ export class StatsAccumulator {
       if (this.positions.length < LISTED_UNREADABLE) this.positions.push(rec.position)
       return
     }
+    if (rec.source.doubt) this.doubtful++
     bump(this.reasons, rec.reason)
     bump(this.topics, rec.source.topic)
     bump(this.conventions, rec.convention)
@@ -132,6 +137,7 @@ export class StatsAccumulator {
       total: this.total,
       unreadable: this.unreadable,
       unreadablePositions: [...this.positions],
+      doubtful: this.doubtful,
       reasons: [...this.reasons],
       topics: [...this.topics],
       conventions: [...this.conventions],
@@ -148,6 +154,7 @@ export class StatsAccumulator {
     this.total += s.total
     this.unreadable += s.unreadable
     for (const p of s.unreadablePositions) if (this.positions.length < LISTED_UNREADABLE) this.positions.push(p)
+    this.doubtful += s.doubtful
     for (const [k, n] of s.reasons) bump(this.reasons, k, n)
     for (const [k, n] of s.topics) bump(this.topics, k, n)
     for (const [k, n] of s.conventions) bump(this.conventions, k, n)
@@ -166,6 +173,7 @@ export class StatsAccumulator {
       total: this.total,
       readable: this.total - this.unreadable,
       unreadable: {count: this.unreadable, positions: [...this.positions]},
+      doubtful: this.doubtful,
       byReason: sorted(this.reasons),
       bySourceTopic: sorted(this.topics),
       byConvention: sorted(this.conventions),

@@ -20,13 +20,16 @@ function shortTime(ms: number | null): string {
   return iso === null ? '-' : iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z')
 }
 
+/**
+ * `topic/partition@offset`. A `?` marks what dlq only guesses or doubts: a topic taken from the DLQ's
+ * name (`orders?`), a recorded partition that may be wrong (`/1?`, Arroyo); `?` alone is unknown.
+ */
 function sourceCell(r: DecodedRecord): string {
   const s = r.source
-  if (s.topic === null && s.partition === null && s.offset === null) {
-    const hint = r.metadata['dlq.source-topic-hint']
-    return typeof hint === 'string' ? `(${hint}?)` : '-'
-  }
-  return `${s.topic ?? '?'}${s.partition === null ? '' : `/${s.partition}`}${s.offset === null ? '' : `@${s.offset}`}`
+  const hint = r.metadata['dlq.source-topic-hint']
+  const topic = s.topic ?? (typeof hint === 'string' ? `${hint}?` : '?')
+  if (s.topic === null && s.partition === null && s.offset === null) return typeof hint === 'string' ? `(${hint}?)` : '-'
+  return `${topic}${s.partition === null ? '' : `/${s.partition}${s.doubt ? '?' : ''}`}${s.offset === null ? '' : `@${s.offset}`}`
 }
 
 function bytesCell(buf: Buffer | null, max: number): string {

@@ -1,6 +1,6 @@
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {b64, dropKafka, inspectAll, jsonBytes, jsonHeaders, kafkaKey, loadKafka, readCapture, type Truth} from '../helpers/captured.js'
-import {dlqJson} from '../helpers/cli.js'
+import {dlq, dlqJson} from '../helpers/cli.js'
 import {KAFKA_BROKERS, needService} from '../helpers/services.js'
 
 // fixtures/captured/arroyo: Sentry Arroyo 2.48's own KafkaDlqProducer, fed by a StreamProcessor whose
@@ -143,5 +143,28 @@ describe.runIf(kafka.available)('captured Sentry Arroyo DLQ', () => {
     expect(r.code).toBe(0)
     expect(r.json.total).toBe(cap.truth.length)
     expect(r.json.byConvention).toEqual([{value: 'arroyo', count: cap.truth.length}])
+  })
+
+  it('shows the doubt where people look: the table, stats and the replay plan', async () => {
+    const equal = cap.truth.filter((t) => t.extra?.partitionEqualsOffset)
+    const hint = dlqTopic.replace(/-dlq$/, '')
+    const table = dlq(['inspect', source, '--output', 'wide', '--limit', '50'], {env: {COLUMNS: '250'}}).stdout
+    for (const t of equal) expect(table).toContain(`${hint}?/${t.source.partition}?@${t.source.offset}`)
+    const sure = cap.truth.find((t) => !t.extra?.partitionEqualsOffset)!
+    expect(table).toContain(`${hint}?/${sure.source.partition}@${sure.source.offset}`)
+    const stats = dlq(['stats', source]).stdout
+    expect(stats).toMatch(new RegExp(`Doubtful: +${equal.length} `))
+    expect(dlqJson(['stats', source]).json.doubtful).toBe(equal.length)
+    const positions = equal.map((t) => itemOf(t).position)
+    const {KafkaFixture} = await import('../kafka-fixtures.js')
+    const fx = new KafkaFixture()
+    try {
+      const target = await fx.topic('arroyo-replay', 3)
+      const plan = dlq(['replay', source, ...positions.flatMap((p) => ['--offset', p]), '--to', target, '--dry-run'])
+      expect(plan.stdout).toMatch(/doubtful: the recorded partition may be the offset/)
+      expect(dlqJson(['replay', source, ...positions.flatMap((p) => ['--offset', p]), '--to', target, '--dry-run']).json.items.every((i: any) => /rust-arroyo/.test(i.doubt))).toBe(true)
+    } finally {
+      await fx.close()
+    }
   })
 })

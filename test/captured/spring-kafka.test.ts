@@ -2,7 +2,7 @@ import {mkdtempSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {b64, dropKafka, inspectAll, jsonBytes, jsonHeaders, kafkaKey, loadKafka, readCapture, type KafkaRow, type Truth} from '../helpers/captured.js'
+import {b64, dropKafka, ensureTopic, inspectAll, jsonBytes, jsonHeaders, kafkaKey, loadKafka, readCapture, type KafkaRow, type Truth} from '../helpers/captured.js'
 import {dlqJson} from '../helpers/cli.js'
 import {KAFKA_BROKERS, needService} from '../helpers/services.js'
 
@@ -110,7 +110,10 @@ describe.runIf(kafka.available)('captured Spring Kafka 4.1.2 dead letters', () =
     expect(missing).toHaveLength(orders.length - withNull.length)
   })
 
-  it('plans replay of non-blocking retry records to the root source with only the user headers', () => {
+  it('plans replay of non-blocking retry records to the root source with only the user headers', async () => {
+    // The root source topic as the capture had it (a fresh broker has none).
+    const sources = cap.truth.filter((t) => ['spring-payments-retry', 'spring-payments-dlt'].includes(at(t).topic))
+    await ensureTopic(sources[0].source.topic!, Math.max(...sources.map((t) => t.source.partition!)) + 1)
     const ledger = join(mkdtempSync(join(tmpdir(), 'dlq-spring-capture-')), 'ledger.ndjson')
     for (const topic of ['spring-payments-retry', 'spring-payments-dlt']) {
       const plan = dlqJson(['replay', `kafka://${KAFKA_BROKERS}/${topic}`, '--all', '--dry-run', '--yes', '--ledger', ledger]).json

@@ -158,6 +158,25 @@ async function createFresh(admin: Admin, topic: string, partitions: number): Pro
   }
 }
 
+/** Creates a topic the capture's records name as their source, unless it exists (it is left in place). */
+export async function ensureTopic(topic: string, partitions: number): Promise<void> {
+  const admin = new Admin({clientId: 'dlq-capture-loader', bootstrapBrokers: KAFKA_BROKERS.split(',')})
+  try {
+    const md = await admin.metadata({topics: [topic], forceUpdate: true}).catch(() => null)
+    if (md?.topics.has(topic)) return
+    await admin.createTopics({topics: [topic], partitions, replicas: 1}).catch((error) => {
+      if (!/already exists/i.test(JSON.stringify((error as {errors?: unknown}).errors ?? (error as Error).message))) throw error
+    })
+    for (let i = 0; i < 100; i++) {
+      const m = await admin.metadata({topics: [topic], forceUpdate: true}).catch(() => null)
+      if (m && m.topics.get(topic)?.partitions.every((p) => p.leader >= 0)) return
+      await new Promise((r) => setTimeout(r, 100))
+    }
+  } finally {
+    await admin.close().catch(() => {})
+  }
+}
+
 /** Deletes the capture's topics (a test's afterAll), so the next run loads them afresh. */
 export async function dropKafka(cap: Capture): Promise<void> {
   const admin = new Admin({clientId: 'dlq-capture-loader', bootstrapBrokers: KAFKA_BROKERS.split(',')})
