@@ -4,11 +4,11 @@ import {filterFlags, filterSpec, partitionFlag, sourceArg, withPartitions} from 
 import {confirm, interactive} from '../cli/prompt.js'
 import {UsageError} from '../core/errors.js'
 import {buildFilter} from '../core/filter.js'
-import {executeReplay, replayAllStreaming, type ReplayResult} from '../core/replay/execute.js'
+import {runReplay} from '../core/replay/execute.js'
 import {defaultSinkUri, openLedger, openSink} from '../core/replay/open.js'
-import {planReplay, summarisePlan} from '../core/replay/plan.js'
+import {PlanTally, planWindows, type PlanWindow} from '../core/replay/plan.js'
 import {openReader} from '../core/source.js'
-import {renderPlan, renderPlanSummary, renderResult} from '../output/replay.js'
+import {DEFAULT_TABLE_ROWS, planWriter, renderPlanSummary, resultWriter, type StreamWriter} from '../output/replay.js'
 import {paragraphs} from '../cli/help.js'
 
 export default class Replay extends BaseCommand {
@@ -25,6 +25,10 @@ command again. A message whose send was in flight at a crash is looked for in th
 first, never silently sent twice.
 
 Without a terminal to confirm on, --yes is required. --dry-run prints the plan and sends nothing.
+
+Plans and results are written as they are made, so a replay of millions of messages runs in
+flat memory: --json lists every position, a table the first ${DEFAULT_TABLE_ROWS} (--rows N or --rows all)
+and, after them, up to as many that failed, followed by the summary.
 
 ${BaseCommand.exitCodesHelp}`)
 
@@ -48,19 +52,21 @@ ${BaseCommand.exitCodesHelp}`)
     yes: Flags.boolean({char: 'y', description: 'Do not ask for confirmation (required without a terminal).', env: 'DLQ_YES'}),
     force: Flags.boolean({description: 'Replay positions the ledger says were already replayed or are in doubt.'}),
     rate: Flags.integer({description: 'Messages per second at most.', min: 1, env: 'DLQ_REPLAY_RATE'}),
+    rows: Flags.string({description: `Positions listed in the plan or result table (default ${DEFAULT_TABLE_ROWS}; "all" lists every one). A summary always follows; --json always lists every position.`, helpValue: 'N|all', env: 'DLQ_REPLAY_ROWS'}),
   }
 
-  private finish(result: ReplayResult, json: boolean): void {
-    this.out(renderResult(result, json))
-    if (result.failed > 0) {
-      this.note(`${result.failed} position${result.failed === 1 ? '' : 's'} failed; run the same command again to finish (nothing acknowledged is sent twice)`)
-      process.exitCode = 1
-    }
+  /** Set once a streamed `--json` document has been closed with the error in it. */
+  private documentClosed = false
+
+  protected override jsonRequested(): boolean {
+    return !this.documentClosed && super.jsonRequested()
   }
 
   async run(): Promise<void> {
     const {args, flags} = await this.parse(Replay)
     if (!flags.all && !flags.offset?.length) throw new UsageError('nothing to replay: give --offset POS (repeatable) or --all with filters')
+    if (flags.all && flags.offset?.length) throw new UsageError('use either --offset or --all, not both')
+    const rows = parseRows(flags.rows)
     const filter = buildFilter(filterSpec(flags))
     const reader = await openReader(withPartitions(args.source, flags.partition))
     try {
@@ -69,36 +75,58 @@ ${BaseCommand.exitCodesHelp}`)
         const ledger = await openLedger(reader, args.source, flags.ledger)
         try {
           const deps = {reader, sink, ledger}
-          if (flags.all && flags.yes && !flags['dry-run']) {
-            // Nothing to show before sending: stream, so memory does not grow with the selection.
-            if (flags.offset?.length) throw new UsageError('use either --offset or --all, not both')
-            const result = await replayAllStreaming(deps, {filter, to: flags.to, force: flags.force}, {rate: flags.rate, force: flags.force, onProgress: interactive() ? (done) => process.stderr.write(`\rreplaying… ${done}`) : undefined})
-            if (interactive()) process.stderr.write('\n')
-            this.finish(result, flags.json)
-            return
-          }
-          const plan = await planReplay(deps, {positions: flags.offset, all: flags.all, filter, to: flags.to, force: flags.force})
+          const req = {positions: flags.offset, all: flags.all, filter, to: flags.to, force: flags.force}
+          const head = {source: reader.info.display, sink: sink.info.display, ledger: ledger.where}
           if (flags['dry-run']) {
-            this.out(renderPlan(plan, flags.json))
+            const writer = planWriter((t) => this.out(t), head, {json: flags.json, rows})
+            await this.streamed(writer, async () => {
+              for await (const w of planWindows(deps, req)) for (const it of await w.plan()) writer.item(it)
+            })
             return
           }
-          const {send} = summarisePlan(plan)
-          if (send > 0 && !flags.yes) {
-            const unfiltered = flags.all && filter.isEmpty ? ` (--all without filters: every message in the DLQ)` : ''
-            this.note(renderPlanSummary(plan))
-            await confirm(
-              `Send ${send} message${send === 1 ? '' : 's'}${unfiltered}?`,
-              `replay would send ${send} message${send === 1 ? '' : 's'}${unfiltered}; without a terminal to confirm on, pass --yes (or --dry-run to see the plan)`,
-            )
+
+          // The count to confirm: an --offset list is planned once and kept; --all is counted
+          // in a first pass (nothing kept) and planned again as it is sent.
+          let windows: AsyncIterable<PlanWindow> = planWindows(deps, req)
+          if (!flags.yes) {
+            const tally = new PlanTally()
+            const kept: PlanWindow[] = []
+            for await (const w of windows) {
+              const items = await w.plan()
+              for (const it of items) tally.add(it)
+              if (!flags.all) kept.push({positions: w.positions, plan: async () => items})
+            }
+            const summary = tally.summary()
+            if (summary.send > 0) {
+              const unfiltered = flags.all && filter.isEmpty ? ` (--all without filters: every message in the DLQ)` : ''
+              this.note(renderPlanSummary(head, summary))
+              await confirm(
+                `Send ${summary.send} message${summary.send === 1 ? '' : 's'}${unfiltered}?`,
+                `replay would send ${summary.send} message${summary.send === 1 ? '' : 's'}${unfiltered}; without a terminal to confirm on, pass --yes (or --dry-run to see the plan)`,
+              )
+            }
+            windows = flags.all ? planWindows(deps, req) : (async function* () {
+              yield* kept
+            })()
           }
-          const progress = interactive() && send > 200
-          const result = await executeReplay(plan, deps, {
-            rate: flags.rate,
-            force: flags.force,
-            onProgress: progress ? (done, total) => process.stderr.write(`\rreplaying… ${done}/${total}`) : undefined,
-          })
+
+          const writer = resultWriter((t) => this.out(t), {json: flags.json, rows})
+          const progress = interactive()
+          await this.streamed(writer, () =>
+            runReplay(windows, deps, {
+              rate: flags.rate,
+              force: flags.force,
+              forgetDone: true,
+              onItem: (r) => writer.item(r),
+              onProgress: progress ? (done, total) => process.stderr.write(`\rreplaying… ${done}/${total}`) : undefined,
+            }),
+          )
           if (progress) process.stderr.write('\n')
-          this.finish(result, flags.json)
+          const {failed} = writer.counts
+          if (failed > 0) {
+            this.note(`${failed} position${failed === 1 ? '' : 's'} failed; run the same command again to finish (nothing acknowledged is sent twice)`)
+            process.exitCode = 1
+          }
         } finally {
           await ledger.close()
         }
@@ -109,4 +137,26 @@ ${BaseCommand.exitCodesHelp}`)
       await reader.close()
     }
   }
+
+  /** Runs `work` feeding `writer`; an error part-way closes what was written before it is reported. */
+  private async streamed(writer: StreamWriter<unknown>, work: () => Promise<unknown>): Promise<void> {
+    try {
+      await work()
+    } catch (error) {
+      if (writer.started) {
+        writer.fail(error as Error)
+        this.documentClosed = true
+      }
+      throw error
+    }
+    writer.end()
+  }
+}
+
+/** `--rows N` or `--rows all`. */
+function parseRows(value: string | undefined): number | null {
+  if (value === undefined) return DEFAULT_TABLE_ROWS
+  if (value === 'all') return null
+  if (!/^\d+$/.test(value)) throw new UsageError(`--rows ${value}: give a number of rows or "all"`)
+  return Number(value)
 }

@@ -145,6 +145,10 @@ export class FileLedger implements ReplayLedger {
     })
   }
 
+  forget(positions: string[]): void {
+    for (const p of positions) this.state.delete(p)
+  }
+
   async close(): Promise<void> {}
 }
 

@@ -129,6 +129,10 @@ export class KafkaLedger implements ReplayLedger {
     await this.append(positions.map((position) => ({op: 'release', position, runId, at})))
   }
 
+  forget(positions: string[]): void {
+    for (const p of positions) this.state.delete(p)
+  }
+
   async close(): Promise<void> {
     try {
       await this.producer.close()
