@@ -78,9 +78,12 @@ ${BaseCommand.exitCodesHelp}`)
           const req = {positions: flags.offset, all: flags.all, filter, to: flags.to, force: flags.force}
           const head = {source: reader.info.display, sink: sink.info.display, ledger: ledger.where}
           if (flags['dry-run']) {
-            const writer = planWriter((t) => this.out(t), head, {json: flags.json, rows})
+            const writer = planWriter(toStdout, head, {json: flags.json, rows})
             await this.streamed(writer, async () => {
-              for await (const w of planWindows(deps, req)) for (const it of await w.plan()) writer.item(it)
+              for await (const w of planWindows(deps, req)) {
+                for (const it of await w.plan()) writer.item(it)
+                await writer.drained()
+              }
             })
             return
           }
@@ -110,7 +113,7 @@ ${BaseCommand.exitCodesHelp}`)
             })()
           }
 
-          const writer = resultWriter((t) => this.out(t), {json: flags.json, rows})
+          const writer = resultWriter(toStdout, {json: flags.json, rows})
           const progress = interactive()
           await this.streamed(writer, () =>
             runReplay(windows, deps, {
@@ -118,6 +121,7 @@ ${BaseCommand.exitCodesHelp}`)
               force: flags.force,
               forgetDone: true,
               onItem: (r) => writer.item(r),
+              drained: () => writer.drained(),
               onProgress: progress ? (done, total) => process.stderr.write(`\rreplaying… ${done}/${total}`) : undefined,
             }),
           )
@@ -152,6 +156,8 @@ ${BaseCommand.exitCodesHelp}`)
     writer.end()
   }
 }
+
+const toStdout = (text: string) => process.stdout.write(text)
 
 /** `--rows N` or `--rows all`. */
 function parseRows(value: string | undefined): number | null {

@@ -44,11 +44,28 @@ function errorJson(error: Error): unknown {
   return error instanceof DlqError ? {code: error.code, exitCode: error.exitCode, message} : {code: 'failure', exitCode: 1, message}
 }
 
-/** Buffers small writes into ~64 KiB ones (stdout writes are synchronous on Linux pipes and files). */
+/**
+ * Writes to stdout in ~64 KiB pieces and tells the producer when to wait: a pipe to a slow
+ * reader (`| less`, `| jq`) would otherwise queue the whole document in memory.
+ */
+export type Write = (text: string) => boolean
+
 class Buffered {
   private parts: string[] = []
   private size = 0
-  constructor(private readonly write: (text: string) => void) {}
+  private full = false
+  constructor(private readonly write: Write) {}
+
+  /** Resolves once stdout has taken what was written (at once when it never pushed back). */
+  drained(): Promise<void> {
+    if (!this.full) return Promise.resolve()
+    this.full = false
+    return new Promise((resolve) => {
+      if (!process.stdout.writableNeedDrain) resolve()
+      else process.stdout.once('drain', resolve)
+    })
+  }
+
   add(text: string): void {
     this.parts.push(text)
     this.size += text.length
@@ -56,7 +73,7 @@ class Buffered {
   }
   flush(): void {
     if (this.parts.length === 0) return
-    this.write(this.parts.join(''))
+    if (!this.write(this.parts.join(''))) this.full = true
     this.parts = []
     this.size = 0
   }
@@ -106,10 +123,12 @@ export interface StreamWriter<T> {
   end(): void
   /** Closes the output after an error part-way: `--json` ends with `"error": {…}`. */
   fail(error: Error): void
+  /** Wait for this before producing more: stdout has taken what was written so far. */
+  drained(): Promise<void>
 }
 
 /** `--dry-run`: the plan, item by item, then its summary. */
-export function planWriter(write: (text: string) => void, head: PlanHead, opts: {json: boolean; rows: number | null}): StreamWriter<PlanItem> {
+export function planWriter(write: Write, head: PlanHead, opts: {json: boolean; rows: number | null}): StreamWriter<PlanItem> {
   const out = new Buffered(write)
   const tally = new PlanTally()
   let started = false
@@ -148,6 +167,7 @@ export function planWriter(write: (text: string) => void, head: PlanHead, opts: 
     },
     end: () => close(null),
     fail: (error) => close(error),
+    drained: () => out.drained(),
   }
 }
 
@@ -156,7 +176,7 @@ export function planWriter(write: (text: string) => void, head: PlanHead, opts: 
  * `rows` positions and, after them, up to as many that did not end well (failed or in doubt),
  * so a failure far into a large replay is still on screen.
  */
-export function resultWriter(write: (text: string) => void, opts: {json: boolean; rows: number | null}): StreamWriter<ResultItem> & {readonly counts: ReplayCounts} {
+export function resultWriter(write: Write, opts: {json: boolean; rows: number | null}): StreamWriter<ResultItem> & {readonly counts: ReplayCounts} {
   const out = new Buffered(write)
   const c: ReplayCounts = {requested: 0, replayed: 0, skipped: 0, failed: 0}
   let started = false
@@ -205,5 +225,6 @@ export function resultWriter(write: (text: string) => void, opts: {json: boolean
     },
     end: () => close(null),
     fail: (error) => close(error),
+    drained: () => out.drained(),
   }
 }

@@ -42,6 +42,8 @@ export interface RunOptions extends ExecuteOptions {
    * run that never looks at a position twice, so memory stays flat however much it replays.
    */
   forgetDone?: boolean
+  /** Awaited between batches: where the results go has room for more (stdout to a slow pipe). */
+  drained?: () => Promise<void>
 }
 
 /** Batches whose send may be unacknowledged at once, when the sink allows more than one. */
@@ -251,10 +253,12 @@ export async function runReplay(windows: AsyncIterable<PlanWindow>, deps: Replay
         const batch = pending
         pending = []
         await dispatch(batch)
+        await opts.drained?.()
       }
     }
     planned += window.positions.length
     opts.onProgress?.(out.emitted, planned)
+    await opts.drained?.()
   }
   if (pending.length > 0) await dispatch(pending)
   await drain()

@@ -101,7 +101,7 @@ export interface PlanWindow {
 }
 
 /** Records read and planned per window of `--all`: what is held in memory at once. */
-export const PLAN_WINDOW = 10_000
+export const PLAN_WINDOW = 2_000
 
 /**
  * The plan as a stream of windows, in DLQ order (which keeps each source partition's order):
