@@ -72,7 +72,7 @@ export class FileLedger implements ReplayLedger {
     if (events.length === 0) return null
     const fd = openSync(this.path, 'a')
     try {
-      const text = Buffer.from(events.map((e) => JSON.stringify(e) + '\n').join(''))
+      const text = Buffer.from(events.map(eventLine).join(''))
       writeSync(fd, text)
       if (fstatSync(fd).size === this.readBytes + text.length) {
         this.readBytes += text.length
@@ -174,6 +174,19 @@ export class FileLedger implements ReplayLedger {
   }
 
   async close(): Promise<void> {}
+}
+
+/**
+ * One ledger line, exactly what `JSON.stringify(event)` writes (same keys, same order), built
+ * by hand: two lines per replayed message made JSON.stringify a tenth of a replay's time.
+ */
+export function eventLine(e: LedgerEvent): string {
+  let line = `{"op":"${e.op}","position":${JSON.stringify(e.position)},"runId":${JSON.stringify(e.runId)}`
+  if (e.target !== undefined) line += `,"target":{"topic":${JSON.stringify(e.target.topic)},"partition":${e.target.partition === null ? 'null' : e.target.partition}}`
+  if (e.mark !== undefined) line += `,"mark":${e.mark === null ? 'null' : JSON.stringify(e.mark)}`
+  if (e.offset !== undefined) line += `,"offset":${e.offset === null ? 'null' : JSON.stringify(e.offset)}`
+  if (e.force !== undefined) line += `,"force":${e.force}`
+  return `${line},"at":${JSON.stringify(e.at)}}\n`
 }
 
 export function defaultFileLedgerPath(path: string, kind: 'file' | 'directory'): string {

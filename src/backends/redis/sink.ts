@@ -22,8 +22,12 @@ export class RedisSink implements DlqSink {
     this.info = {kind: 'redis', display: conn.target.display.replace(/(:\d+\/\d+)\/.*$/, '$1')}
   }
 
+  private readonly streams = new Map<string, Buffer>()
+
   streamFor(topic: string): Buffer {
-    return Buffer.from(this.conn.target.prefix + topic, 'utf8')
+    let key = this.streams.get(topic)
+    if (!key) this.streams.set(topic, (key = Buffer.from(this.conn.target.prefix + topic, 'utf8')))
+    return key
   }
 
   async describeTarget(topic: string): Promise<{exists: boolean; partitions: number | null}> {

@@ -3,7 +3,7 @@ import type {RecordFilter} from '../filter.js'
 import type {DecodedRecord, RawHeader} from '../record.js'
 import type {DlqReader} from '../reader.js'
 import type {DlqSink, OutgoingMessage} from '../sink.js'
-import {splitHeaders} from '../conventions/index.js'
+import {isSystemHeader} from '../conventions/index.js'
 import type {LedgerEntry, ReplayLedger} from './ledger.js'
 import {comparePositions} from './order.js'
 
@@ -206,10 +206,19 @@ export async function planRecords(deps: ReplayDeps, records: DecodedRecord[], op
   return items
 }
 
+const NONE: string[] = []
+
 function headerNames(r: DecodedRecord): {kept: string[]; removed: string[]} {
-  const kept = [...new Set(r.userHeaders.map((h: RawHeader) => h.key))]
+  // Shared empty lists and no per-key allocation: this runs once per message of a replay.
+  let kept = NONE
+  if (r.userHeaders.length > 0) kept = [...new Set(r.userHeaders.map((h: RawHeader) => h.key))]
   // Everything that was metadata in the stored record is left behind: system headers of every convention.
-  const removed = Object.keys(r.metadata).filter((k) => splitHeaders([{key: k, value: null}]).system.length > 0)
+  let removed = NONE
+  for (const k in r.metadata) {
+    if (!isSystemHeader(k)) continue
+    if (removed === NONE) removed = []
+    removed.push(k)
+  }
   return {kept, removed}
 }
 
