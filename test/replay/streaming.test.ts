@@ -1,8 +1,9 @@
+import {spawn} from 'node:child_process'
 import {mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {dlq, dlqJson} from '../helpers/cli.js'
+import {BIN, dlq, dlqJson} from '../helpers/cli.js'
 import {needService, uniqueName} from '../helpers/services.js'
 import {expectSchema} from '../helpers/schema.js'
 
@@ -83,5 +84,26 @@ describe.runIf(redis.available)('replay of a large selection: plan, results and 
     expect(second.code).toBe(0)
     expect(second.stdout).toContain(`${N} requested: 0 replayed, ${N} skipped, 0 failed`)
     expect(await client.xlen(`${prefix}orders`)).toBe(N - noSource + 1)
+  })
+
+  it('two pipelined replays of the whole selection at once send each message once', async () => {
+    const ledger = join(dir, 'ledger-race.ndjson')
+    const stream = `${prefix}race`
+    await client.xadd(stream, '*', 'init', '1')
+    const run = () =>
+      new Promise<{code: number; json: any}>((resolve) => {
+        const p = spawn(process.execPath, [BIN, 'replay', src, '--all', '--to', 'race', '--sink', sink, '--ledger', ledger, '--yes', '--json'], {stdio: ['ignore', 'pipe', 'pipe']})
+        let out = ''
+        p.stdout.on('data', (d) => (out += d))
+        p.on('close', (code) => resolve({code: code ?? -1, json: JSON.parse(out)}))
+      })
+    const [a, b] = await Promise.all([run(), run()])
+    expect(a.code).toBe(0)
+    expect(b.code).toBe(0)
+    // Every position is replayed by exactly one of the two; the other skips it.
+    expect(a.json.replayed + b.json.replayed).toBe(N)
+    const byA = new Set(a.json.items.filter((i: any) => i.outcome === 'replayed').map((i: any) => i.position))
+    expect(b.json.items.filter((i: any) => i.outcome === 'replayed' && byA.has(i.position))).toEqual([])
+    expect(await client.xlen(stream)).toBe(N + 1)
   })
 })
