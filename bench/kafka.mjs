@@ -7,7 +7,8 @@ import {DLQ, RUNS, have, median, mid, runOnce} from './lib.mjs'
 const BROKERS = process.env.DLQ_TEST_KAFKA_BROKERS ?? '127.0.0.1:19092'
 const PARTITIONS = 3
 const REASONS = ['parse_error', 'timeout', 'schema_mismatch', 'downstream_unavailable', 'parse_error']
-const T0 = Date.UTC(2026, 10, 1)
+// Recent timestamps: the broker deletes records older than its retention (7 days by default) while the bench runs.
+const T0 = Date.now() - 2 * 86_400_000
 
 function ensureKcat() {
   if (have('kcat')) return true
