@@ -73,7 +73,10 @@ export class KafkaLedger implements ReplayLedger {
       for await (const m of readPartition(this.client, this.topic, layout, 0, this.nextOffset, end)) {
         this.nextOffset = m.offset + 1
         try {
-          if (m.value) events.push(JSON.parse(m.value.toString('utf8')))
+          const e: LedgerEvent | null = m.value ? JSON.parse(m.value.toString('utf8')) : null
+          if (e === null) continue
+          if (e.op === 'done' && this.dropped.delete(e.position)) continue
+          events.push(e)
         } catch {
           // not a ledger event: ignore
         }
@@ -129,8 +132,17 @@ export class KafkaLedger implements ReplayLedger {
     await this.append(positions.map((position) => ({op: 'release', position, runId, at})))
   }
 
+  /**
+   * Forgotten positions whose own `done` event has not been read back yet: when it is (the next
+   * claim reads the log up to its own records), it is dropped instead of folded in again.
+   */
+  private readonly dropped = new Set<string>()
+
   forget(positions: string[]): void {
-    for (const p of positions) this.state.delete(p)
+    for (const p of positions) {
+      this.state.delete(p)
+      this.dropped.add(p)
+    }
   }
 
   async close(): Promise<void> {
