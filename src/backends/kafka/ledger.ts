@@ -89,7 +89,20 @@ export class KafkaLedger implements ReplayLedger {
     return this.state
   }
 
-  private async append(events: LedgerEvent[]): Promise<number> {
+  /**
+   * One append at a time: the library's idempotent producer numbers a partition's batches
+   * only when a send is acknowledged, so two sends in flight would reuse a sequence number
+   * (and a replay claims the next batch while completing the one before).
+   */
+  private appending: Promise<unknown> = Promise.resolve()
+
+  private append(events: LedgerEvent[]): Promise<number> {
+    const next = this.appending.then(() => this.appendNow(events))
+    this.appending = next.catch(() => undefined)
+    return next
+  }
+
+  private async appendNow(events: LedgerEvent[]): Promise<number> {
     await this.ensureTopic(true)
     try {
       const result = await this.producer.send({
