@@ -96,7 +96,7 @@ export async function bench({quick}) {
     }
     rows.push({case: `page of 50 at 1:${offset} (${n} records, 3 partitions)`, ours: ours.seconds, oursRuns: ours.times, tool: kcat ? `kcat -p 1 -o ${offset} -c 50 -e` : null, theirs: theirs?.seconds ?? null, theirsRuns: theirs?.times, unit: 's', target: `≤ node -e 0 + 3× kcat = ${(node0.seconds + 3 * (theirs?.seconds ?? 0)).toFixed(3)} s`, note: `node -e 0: ${node0.seconds.toFixed(3)} s`})
     for (const [name, xs] of phases) {
-      const label = name.replace('kafka-imported', 'import of the Kafka client').replace('client-created', 'client created').replace('connected+api-versions', 'connect + ApiVersions').replace('exit', 'decode, print, exit')
+      const label = name.replace('kafka-imported', 'import of the Kafka client').replace('client-created', 'client created').replace('connected+api-versions', 'connect + ApiVersions').replace('exit', 'decode, print, exit').replace('list-offsets(-2)', 'ListOffsets: log start').replace('list-offsets(-1)', 'ListOffsets: end (sent with the one above)').replace(/^fetch\(.*\)$/, 'Fetch').replace('metadata', 'Metadata')
       rows.push({case: `  page phase: ${label}`, ours: mid(xs), oursRuns: xs, tool: null, theirs: null, unit: 'ms'})
     }
 

@@ -59,7 +59,8 @@ for (const r of all) {
   const ratio = r.theirs ? (r.ours / r.theirs).toFixed(2) + '×' : '-'
   const so = spreadOf(r.oursRuns)
   const st = spreadOf(r.theirsRuns)
-  for (const x of [so, st]) if (x !== null) spreads.push(x)
+  // Phase rows (a few ms each) would only say that tiny numbers jitter.
+  if (r.unit !== 'ms') for (const x of [so, st]) if (x !== null) spreads.push(x)
   const runs = Array.isArray(r.oursRuns) ? `${r.oursRuns.length} runs` : ''
   lines.push([r.suite, r.case, fmt(r.ours, r.unit), pct(so), r.tool ?? '-', fmt(r.theirs, r.unit), pct(st), ratio, r.target ?? '', [runs, r.note].filter(Boolean).join('; ')])
 }

@@ -114,7 +114,9 @@ ${BaseCommand.exitCodesHelp}`)
           }
 
           const writer = resultWriter(toStdout, {json: flags.json, rows})
-          const progress = interactive()
+          // A progress line on the terminal, unless results stream onto that same terminal
+          // as they come (--json, --rows all); a table of N rows is printed at the end.
+          const progress = interactive() && !(process.stdout.isTTY && (flags.json || rows === null))
           await this.streamed(writer, () =>
             runReplay(windows, deps, {
               rate: flags.rate,
@@ -123,9 +125,8 @@ ${BaseCommand.exitCodesHelp}`)
               onItem: (r) => writer.item(r),
               drained: () => writer.drained(),
               onProgress: progress ? (done, total) => process.stderr.write(`\rreplaying… ${done}/${total}`) : undefined,
-            }),
+            }).finally(() => progress && process.stderr.write('\n')),
           )
-          if (progress) process.stderr.write('\n')
           const {failed} = writer.counts
           if (failed > 0) {
             this.note(`${failed} position${failed === 1 ? '' : 's'} failed; run the same command again to finish (nothing acknowledged is sent twice)`)
