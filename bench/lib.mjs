@@ -7,30 +7,42 @@ export const ROOT = new URL('..', import.meta.url).pathname
 export const DLQ = [process.execPath, `${ROOT}bin/run.js`]
 const GNU_TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : null
 
-/** Runs argv once; returns wall seconds and peak RSS in MB (when GNU time is there). */
+/** Runs of each timed case (`npm run bench -- --runs N`); the spread of the runs is printed. */
+export const RUNS = (() => {
+  const i = process.argv.indexOf('--runs')
+  return i >= 0 ? Math.max(1, Number(process.argv[i + 1]) || 3) : 3
+})()
+
+/** Runs argv once; returns wall seconds, CPU seconds (user + system) and peak RSS in MB (when GNU time is there). */
 export function runOnce(argv, {env, stdout = 'pipe', input} = {}) {
-  const cmd = GNU_TIME ? [GNU_TIME, '-f', '@@RSS %M', ...argv] : argv
+  const cmd = GNU_TIME ? [GNU_TIME, '-f', '@@RSS %M %U %S', ...argv] : argv
   const t = process.hrtime.bigint()
   const r = spawnSync(cmd[0], cmd.slice(1), {env: {...process.env, ...env}, stdio: [input ? 'pipe' : 'ignore', stdout, 'pipe'], input, maxBuffer: 1 << 30})
   const seconds = Number(process.hrtime.bigint() - t) / 1e9
   const stderr = r.stderr?.toString() ?? ''
-  const rss = stderr.match(/@@RSS (\d+)/)
+  const rss = stderr.match(/@@RSS (\d+) ([\d.]+) ([\d.]+)/)
   if (r.status !== 0) throw new Error(`${argv.join(' ')} exited ${r.status}: ${stderr.slice(0, 500)}`)
-  return {seconds, rssMB: rss ? Number(rss[1]) / 1024 : null, stdout: r.stdout}
+  return {seconds, cpu: rss ? Number(rss[2]) + Number(rss[3]) : null, rssMB: rss ? Number(rss[1]) / 1024 : null, stdout: r.stdout, stderr}
 }
 
-/** Median wall time of `runs` runs (after one warm-up run). */
+export const mid = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
+
+/**
+ * Median wall time of `runs` runs (after one warm-up run), with every run's time (`times`,
+ * for the printed spread), the median CPU time and the highest peak RSS.
+ */
 export function median(argv, runs = 5, opts = {}) {
   runOnce(argv, opts)
   const times = []
+  const cpus = []
   let rss = 0
   for (let i = 0; i < runs; i++) {
     const r = runOnce(argv, opts)
     times.push(r.seconds)
+    if (r.cpu !== null) cpus.push(r.cpu)
     rss = Math.max(rss, r.rssMB ?? 0)
   }
-  times.sort((a, b) => a - b)
-  return {seconds: times[Math.floor(times.length / 2)], rssMB: rss || null}
+  return {seconds: mid(times), times, cpu: cpus.length ? mid(cpus) : null, rssMB: rss || null}
 }
 
 export function have(tool) {

@@ -2,7 +2,7 @@
 // (throughput and peak RSS) against a bare XRANGE loop that decodes nothing.
 import {randomBytes} from 'node:crypto'
 import {Redis} from 'ioredis'
-import {DLQ, have, median, runOnce} from './lib.mjs'
+import {DLQ, RUNS, have, median, runOnce} from './lib.mjs'
 
 const REASONS = ['parse_error', 'timeout', 'schema_mismatch', 'downstream_unavailable', 'parse_error']
 const TOPICS = ['orders', 'payments', 'shipments', 'clicks']
@@ -70,25 +70,27 @@ export async function bench({quick}) {
     console.error(`bench: filled in ${fillSeconds.toFixed(1)} s; ${((await redis.memory('USAGE', key)) / 1e6).toFixed(0)} MB in Redis`)
 
     const page = [...DLQ, 'inspect', source, '--from', idOf(deep), '--limit', '50', '--json']
-    const ours = median(page, 5)
+    const ours = median(page, Math.max(RUNS, 5))
     const check = JSON.parse(runOnce(page).stdout.toString())
     if (check.items?.length !== 50 || check.items[0].position !== idOf(deep)) throw new Error(`inspect --from ${idOf(deep)} did not return entries ${deep}…`)
     if (have('redis-cli')) {
-      const cli = median(['redis-cli', '-p', port, 'XRANGE', key, idOf(deep), '+', 'COUNT', '50'], 5)
-      rows.push({case: `page of 50 at entry ${deep.toLocaleString('en')}`, ours: ours.seconds, tool: `redis-cli XRANGE key ID + COUNT 50`, theirs: cli.seconds, unit: 's', note: 'difference = node + dlq start-up'})
+      const cli = median(['redis-cli', '-p', port, 'XRANGE', key, idOf(deep), '+', 'COUNT', '50'], Math.max(RUNS, 5))
+      rows.push({case: `page of 50 at entry ${deep.toLocaleString('en')}`, ours: ours.seconds, oursRuns: ours.times, tool: `redis-cli XRANGE key ID + COUNT 50`, theirs: cli.seconds, theirsRuns: cli.times, unit: 's', note: 'difference = node + dlq start-up'})
     }
-    const first = median([...DLQ, 'inspect', source, '--limit', '50', '--json'], 5)
-    rows.push({case: `page of 50 at entry ${deep.toLocaleString('en')}`, ours: ours.seconds, tool: 'dlq page at entry 0', theirs: first.seconds, unit: 's', target: '≈ 1× (no scan)'})
-    const node0 = median([process.execPath, '-e', '0'], 5)
-    rows.push({case: 'page of 50 (start-up share)', ours: ours.seconds, tool: 'node -e 0', theirs: node0.seconds, unit: 's'})
+    const first = median([...DLQ, 'inspect', source, '--limit', '50', '--json'], Math.max(RUNS, 5))
+    rows.push({case: `page of 50 at entry ${deep.toLocaleString('en')}`, ours: ours.seconds, oursRuns: ours.times, tool: 'dlq page at entry 0', theirs: first.seconds, theirsRuns: first.times, unit: 's', target: '≈ 1× (no scan)'})
+    const node0 = median([process.execPath, '-e', '0'], Math.max(RUNS, 5))
+    rows.push({case: 'page of 50 (start-up share)', ours: ours.seconds, oursRuns: ours.times, tool: 'node -e 0', theirs: node0.seconds, theirsRuns: node0.times, unit: 's'})
 
-    const scan = runOnce([...DLQ, 'stats', source, '--filter', 'reason=timeout', '--json'])
-    const stats = JSON.parse(scan.stdout.toString())
+    const scanArgs = [...DLQ, 'stats', source, '--filter', 'reason=timeout', '--json']
+    const stats = JSON.parse(runOnce(scanArgs).stdout.toString())
+    const scan = median(scanArgs, RUNS)
     if (stats.total !== n / 5) throw new Error(`stats --filter reason=timeout counted ${stats.total}, expected ${n / 5}`)
     const bare = await bareScan(url, key)
     rows.push({
       case: `stats --filter reason=timeout over ${n.toLocaleString('en')} entries`,
       ours: n / scan.seconds,
+      oursRuns: scan.times.map((t) => n / t),
       tool: 'ioredis XRANGE loop, nothing decoded',
       theirs: bare.n / bare.seconds,
       unit: 'entries/s',

@@ -1,63 +1,130 @@
-// Replay throughput: 100,000 messages from a file DLQ to Redis (vs redis-cli --pipe) and to
-// Kafka (vs kcat -P), the same payload bytes in both.
-import {mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+// Replay at scale: 1,000,000 messages (--quick 100,000) from a file DLQ to a Redis stream (vs
+// redis-cli --pipe of the same XADDs) and to a Kafka topic (vs kcat -P, acks=all, idempotent),
+// the same payload bytes in all four; msg/s and peak RSS, each run --runs times on a fresh
+// target. Also the dry run of the whole selection (--json and table) against jq reading it.
+import {closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {spawnSync} from 'node:child_process'
-import {DLQ, ROOT, have, hyperiFile, runOnce} from './lib.mjs'
+import {DLQ, ROOT, RUNS, have, hyperiFile, median, mid, runOnce} from './lib.mjs'
 
 const redisUrl = process.env.DLQ_TEST_REDIS_URL ?? 'redis://127.0.0.1:16379'
 const redisPort = redisUrl.split(':').pop().split('/')[0]
 const brokers = process.env.DLQ_TEST_KAFKA_BROKERS ?? '127.0.0.1:19092'
 
-function respCommand(args) {
-  let out = `*${args.length}\r\n`
-  const parts = [Buffer.from(out)]
-  for (const a of args) {
-    const b = Buffer.isBuffer(a) ? a : Buffer.from(String(a))
-    parts.push(Buffer.from(`$${b.length}\r\n`), b, Buffer.from('\r\n'))
+/** The payload of entry i of gen-hyperi.mjs --text (checked against the file below). */
+const payloadOf = (i) => JSON.stringify({event: 'order.created', id: i, note: 'x'.repeat(300 + (i % 100))})
+
+/** Writes what the other tools read: payload lines (kcat -P -l) and RESP XADDs (redis-cli --pipe). */
+function toolInputs(file, n) {
+  const dir = join(ROOT, 'bench', 'data')
+  const lines = join(dir, `replay-payloads-${n}.txt`)
+  const resp = join(dir, `replay-xadd-${n}.resp`)
+  const first = JSON.parse(readFileSync(file, 'utf8').slice(0, 4096).split('\n')[0])
+  if (Buffer.from(first.payload, 'base64').toString() !== payloadOf(0)) throw new Error(`bench: ${file} is not what gen-hyperi.mjs --text writes`)
+  if (existsSync(lines) && existsSync(resp)) return {lines, resp}
+  const fl = openSync(lines, 'w')
+  const fr = openSync(resp, 'w')
+  const key = 'bench-pipe'
+  let a = []
+  let b = []
+  for (let i = 0; i < n; i++) {
+    const p = payloadOf(i)
+    a.push(p, '\n')
+    b.push(`*5\r\n$4\r\nXADD\r\n$${key.length}\r\n${key}\r\n$1\r\n*\r\n$5\r\nvalue\r\n$${Buffer.byteLength(p)}\r\n${p}\r\n`)
+    if (a.length > 20_000) {
+      writeSync(fl, a.join(''))
+      writeSync(fr, b.join(''))
+      a = []
+      b = []
+    }
   }
-  return Buffer.concat(parts)
+  writeSync(fl, a.join(''))
+  writeSync(fr, b.join(''))
+  closeSync(fl)
+  closeSync(fr)
+  return {lines, resp}
 }
 
+const rates = (n, times) => times.map((t) => n / t)
+
 export async function bench({quick}) {
-  const n = quick ? 20_000 : 100_000
+  const n = quick ? 100_000 : 1_000_000
   const file = hyperiFile(n, {text: true})
-  const payloads = readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => Buffer.from(JSON.parse(l).payload, 'base64'))
+  const {lines, resp} = toolInputs(file, n)
   const rows = []
   const work = mkdtempSync(join(tmpdir(), 'dlq-bench-replay-'))
   const stamp = Date.now().toString(36)
-
-  // Redis: both write n entries to a fresh stream.
   const cli = (...a) => spawnSync('redis-cli', ['-p', redisPort, ...a], {encoding: 'utf8'})
-  const ours = `bench-replay-${stamp}`
-  const theirs = `bench-pipe-${stamp}`
-  cli('XADD', ours, '*', 'init', '1')
-  const resp = join(work, 'pipe.resp')
-  writeFileSync(resp, Buffer.concat(payloads.map((p) => respCommand(['XADD', theirs, '*', 'value', p]))))
-  const dlqRun = runOnce([...DLQ, 'replay', file, '--all', '--yes', '--to', ours, '--sink', redisUrl, '--ledger', join(work, 'ledger-redis.ndjson'), '--json'])
-  const pipe = runOnce(['sh', '-c', `redis-cli -p ${redisPort} --pipe < ${resp}`])
-  const landed = Number(cli('XLEN', ours).stdout) - 1
-  rows.push({case: `replay ${n} messages file → Redis stream (${landed} landed)`, ours: n / dlqRun.seconds, tool: 'redis-cli --pipe (same XADDs)', theirs: n / pipe.seconds, unit: 'msg/s', rssMB: dlqRun.rssMB, note: `peak RSS ${dlqRun.rssMB?.toFixed(0)} MB`})
-  cli('DEL', ours, theirs)
+  runOnce(['cat', file])
 
-  // Kafka: both produce n records to fresh topics (created by kcat's auto-create is off: make them first).
-  if (have('kcat')) {
-    const topic = `bench-replay-${stamp}`
-    const kcatTopic = `bench-kcat-${stamp}`
-    const made = spawnSync(process.execPath, [join(ROOT, 'bench', 'kafka-topic.mjs'), brokers, topic, kcatTopic], {encoding: 'utf8'})
-    if (made.status === 0) {
-      const lines = join(work, 'payloads.txt')
-      writeFileSync(lines, payloads.map((p) => p.toString('utf8')).join('\n') + '\n')
-      try {
-        const k = runOnce([...DLQ, 'replay', file, '--all', '--yes', '--to', topic, '--sink', `kafka://${brokers}`, '--ledger', join(work, 'ledger-kafka.ndjson'), '--json'])
-        const kc = runOnce(['kcat', '-P', '-b', brokers, '-t', kcatTopic, '-X', 'acks=all', '-X', 'enable.idempotence=true', '-l', lines])
-        rows.push({case: `replay ${n} messages file → Kafka topic`, ours: n / k.seconds, tool: 'kcat -P (acks=all, idempotent)', theirs: n / kc.seconds, unit: 'msg/s', note: `peak RSS ${k.rssMB?.toFixed(0)} MB`})
-      } catch (error) {
-        rows.push({case: `replay ${n} messages file → Kafka topic`, ours: null, tool: 'kcat -P', theirs: null, unit: 'msg/s', note: `failed: ${String(error.message).slice(0, 120)}`})
+  try {
+    // Dry run of the whole selection: the plan streamed to /dev/null, flat memory.
+    const planArgs = [...DLQ, 'replay', file, '--all', '--dry-run', '--to', 'bench-dry', '--sink', redisUrl, '--ledger', join(work, 'dry-ledger.ndjson')]
+    cli('XADD', 'bench-dry', '*', 'init', '1')
+    const dryJson = median(['sh', '-c', `${planArgs.map((a) => `'${a}'`).join(' ')} --json > /dev/null`], RUNS)
+    const dryTable = median(['sh', '-c', `${planArgs.map((a) => `'${a}'`).join(' ')} > /dev/null`], RUNS)
+    cli('DEL', 'bench-dry')
+    const jq = have('jq') ? median(['sh', '-c', `jq -c '{position: .source.offset, target: .source.topic}' '${file}' > /dev/null`], RUNS) : null
+    rows.push({case: `replay --all --dry-run --json, ${n.toLocaleString('en')} messages`, ours: dryJson.seconds, oursRuns: dryJson.times, tool: jq ? 'jq -c {…} over the same file' : null, theirs: jq?.seconds ?? null, theirsRuns: jq?.times, unit: 's', note: `peak RSS ${dryJson.rssMB?.toFixed(0)} MB (target ≤ 200 MB, flat)`})
+    rows.push({case: `replay --all --dry-run (table: 200 rows + summary), ${n.toLocaleString('en')}`, ours: dryTable.seconds, oursRuns: dryTable.times, tool: 'the same plan as --json', theirs: dryJson.seconds, theirsRuns: dryJson.times, unit: 's', note: `peak RSS ${dryTable.rssMB?.toFixed(0)} MB`})
+
+    // Redis: each run writes n entries to a fresh stream, then it is deleted.
+    const ours = []
+    let rss = 0
+    let cpu = []
+    for (let i = 0; i < RUNS; i++) {
+      const stream = `bench-replay-${stamp}-${i}`
+      cli('XADD', stream, '*', 'init', '1')
+      const r = runOnce([...DLQ, 'replay', file, '--all', '--yes', '--to', stream, '--sink', redisUrl, '--ledger', join(work, `ledger-redis-${i}.ndjson`), '--json'], {stdout: 'ignore'})
+      const landed = Number(cli('XLEN', stream).stdout) - 1
+      cli('DEL', stream)
+      if (landed !== n) throw new Error(`bench: replay to Redis landed ${landed} of ${n}`)
+      ours.push(r.seconds)
+      cpu.push(r.cpu)
+      rss = Math.max(rss, r.rssMB ?? 0)
+    }
+    const pipe = []
+    for (let i = 0; i < RUNS; i++) {
+      cli('DEL', 'bench-pipe')
+      pipe.push(runOnce(['sh', '-c', `redis-cli -p ${redisPort} --pipe < '${resp}' > /dev/null`]).seconds)
+      cli('DEL', 'bench-pipe')
+    }
+    rows.push({case: `replay ${n.toLocaleString('en')} messages file → Redis stream`, ours: n / mid(ours), oursRuns: rates(n, ours), tool: 'redis-cli --pipe (same XADDs)', theirs: n / mid(pipe), theirsRuns: rates(n, pipe), unit: 'msg/s', target: '≥ 0.5×', note: `CPU ${mid(cpu)?.toFixed(1)} s`})
+    rows.push({case: `replay ${n.toLocaleString('en')} → Redis: peak RSS`, ours: rss, tool: null, theirs: null, unit: 'MB', target: '≤ 200 MB'})
+
+    // Kafka: fresh 3-partition topics per run (dlq never creates topics), deleted afterwards.
+    if (have('kcat')) {
+      const ks = []
+      const kc = []
+      let krss = 0
+      const kcpu = []
+      for (let i = 0; i < RUNS; i++) {
+        const topic = `bench-replay-${stamp}-${i}`
+        const kcatTopic = `bench-kcat-${stamp}-${i}`
+        const made = spawnSync(process.execPath, [join(ROOT, 'bench', 'kafka-topic.mjs'), brokers, topic, kcatTopic, '--partitions', '3'], {encoding: 'utf8'})
+        if (made.status !== 0) throw new Error(`bench: could not create topics: ${made.stderr.slice(0, 200)}`)
+        try {
+          const r = runOnce([...DLQ, 'replay', file, '--all', '--yes', '--to', topic, '--sink', `kafka://${brokers}`, '--ledger', join(work, `ledger-kafka-${i}.ndjson`), '--json'], {stdout: 'ignore'})
+          ks.push(r.seconds)
+          kcpu.push(r.cpu)
+          krss = Math.max(krss, r.rssMB ?? 0)
+          kc.push(runOnce(['kcat', '-P', '-b', brokers, '-t', kcatTopic, '-X', 'acks=all', '-X', 'enable.idempotence=true', '-l', lines]).seconds)
+        } finally {
+          spawnSync(process.execPath, [join(ROOT, 'bench', 'kafka-topic.mjs'), brokers, topic, kcatTopic, '--delete'], {encoding: 'utf8'})
+        }
       }
-    } else rows.push({case: 'replay file → Kafka', ours: null, tool: 'kcat -P', theirs: null, unit: 'msg/s', note: `could not create topics: ${made.stderr.slice(0, 200)}`})
+      rows.push({case: `replay ${n.toLocaleString('en')} messages file → Kafka topic`, ours: n / mid(ks), oursRuns: rates(n, ks), tool: 'kcat -P (acks=all, idempotent)', theirs: n / mid(kc), theirsRuns: rates(n, kc), unit: 'msg/s', target: '≥ 0.5×', note: `CPU ${mid(kcpu)?.toFixed(1)} s`})
+      rows.push({case: `replay ${n.toLocaleString('en')} → Kafka: peak RSS`, ours: krss, tool: null, theirs: null, unit: 'MB', target: '≤ 200 MB'})
+    } else console.error('bench: kcat is missing (scripts/services.sh up installs it): replay to Kafka left out')
+  } finally {
+    rmSync(work, {recursive: true, force: true})
   }
-  rmSync(work, {recursive: true, force: true})
   return rows
+}
+
+// `node bench/replay.mjs [--quick] [--runs N]` runs this suite alone.
+if (process.argv[1] === new URL(import.meta.url).pathname) {
+  const rows = await bench({quick: process.argv.includes('--quick')})
+  for (const r of rows) console.log(JSON.stringify(r))
 }

@@ -1,9 +1,12 @@
 #!/usr/bin/env node
-// npm run bench [-- --quick] [-- --only file,redis,kafka,replay,tui]
+// npm run bench [-- --quick] [-- --only file,redis,kafka,replay,tui] [-- --runs N (default 3)]
 // Compares dlq with the tools people use instead, in the same run, and prints ratios.
 // Redis and Kafka cases run when those services answer (bash scripts/services.sh up).
 import {existsSync} from 'node:fs'
 import {Socket} from 'node:net'
+import os from 'node:os'
+
+const loadAtStart = os.loadavg()
 
 const args = process.argv.slice(2)
 const quick = args.includes('--quick')
@@ -41,11 +44,32 @@ for (const [name, port] of suites) {
   for (const row of await bench({quick})) all.push({suite: name, ...row})
 }
 
-const lines = [['suite', 'case', 'dlq', 'compared with', 'theirs', 'ratio dlq/theirs', 'target', 'note']]
+// The spread of a case's runs, (max − min) / median: how much the machine moved the number.
+const spreadOf = (xs) => {
+  if (!Array.isArray(xs) || xs.length < 2) return null
+  const s = [...xs].sort((a, b) => a - b)
+  const m = s[Math.floor(s.length / 2)]
+  return m ? (s.at(-1) - s[0]) / m : null
+}
+const pct = (x) => (x === null ? '-' : `±${((x * 100) / 2).toFixed(0)}%`)
+const lines = [['suite', 'case', 'dlq', 'spread', 'compared with', 'theirs', 'spread', 'ratio dlq/theirs', 'target', 'note']]
+const spreads = []
 for (const r of all) {
   // For throughputs a higher number is better, so the ratio is still "dlq / theirs".
   const ratio = r.theirs ? (r.ours / r.theirs).toFixed(2) + '×' : '-'
-  lines.push([r.suite, r.case, fmt(r.ours, r.unit), r.tool ?? '-', fmt(r.theirs, r.unit), ratio, r.target ?? '', r.note ?? ''])
+  const so = spreadOf(r.oursRuns)
+  const st = spreadOf(r.theirsRuns)
+  // Phase rows (a few ms each) would only say that tiny numbers jitter.
+  if (r.unit !== 'ms') for (const x of [so, st]) if (x !== null) spreads.push(x)
+  const runs = Array.isArray(r.oursRuns) ? `${r.oursRuns.length} runs` : ''
+  lines.push([r.suite, r.case, fmt(r.ours, r.unit), pct(so), r.tool ?? '-', fmt(r.theirs, r.unit), pct(st), ratio, r.target ?? '', [runs, r.note].filter(Boolean).join('; ')])
 }
 const widths = lines[0].map((_, i) => Math.max(...lines.map((l) => String(l[i]).length)))
 for (const l of lines) console.log(l.map((c, i) => String(c).padEnd(widths[i])).join('  ').trimEnd())
+const load = os.loadavg()
+const worst = spreads.length ? Math.max(...spreads) : null
+console.log(
+  `\nnoise: ${os.cpus().length} CPUs, load average ${loadAtStart.map((x) => x.toFixed(1)).join('/')} at the start and ${load.map((x) => x.toFixed(1)).join('/')} at the end; ` +
+    `median spread of repeated runs ${pct(spreads.length ? spreads.sort((a, b) => a - b)[Math.floor(spreads.length / 2)] : null)}, widest ${pct(worst)} (spread = ±half of (max − min) / median). ` +
+    `A load average above the CPU count means other work shared the machine: compare ratios, not absolute numbers.`,
+)

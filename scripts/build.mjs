@@ -4,8 +4,54 @@
 // The bundle is written beside dist/ and swapped in by renames, so a CLI started while a
 // build runs (tests in another terminal) never finds dist/ half-written.
 import {build} from 'esbuild'
-import {copyFileSync, existsSync, renameSync, rmSync} from 'node:fs'
+import {copyFileSync, existsSync, readFileSync, renameSync, rmSync} from 'node:fs'
+import {createRequire} from 'node:module'
 import {join} from 'node:path'
+
+/**
+ * Trims what importing @platformatic/kafka costs (most of a Kafka page's wall time):
+ * - it compiles ~40 ajv validators for its options at import (~250 ms): they are compiled on
+ *   first use instead (a page uses three) — same validators, same errors;
+ * - its Confluent schema registry pulls in avsc (Avro), which dlq never uses: stubbed;
+ * - its murmur2 takes one LRU cache from mnemonist's index of every structure: imported alone.
+ * The build fails if the library's source no longer has the lines this hooks into.
+ */
+const KAFKA_DIST = /@platformatic[\\/]kafka[\\/]dist[\\/]/
+const slimKafka = {
+  name: 'slim-kafka',
+  setup(b) {
+    const patch = (file, from, to) => {
+      b.onLoad({filter: new RegExp(KAFKA_DIST.source + file.replace(/[./]/g, (c) => (c === '.' ? '\\.' : '[\\\\/]')) + '$')}, (args) => {
+        const source = readFileSync(args.path, 'utf8')
+        if (from !== null && !source.includes(from)) throw new Error(`slim-kafka: ${args.path} has changed; update scripts/build.mjs`)
+        const text = typeof to === 'function' ? to(args.path) : to
+        return {contents: from === null ? text : source.replace(from, text), loader: 'js'}
+      })
+    }
+    const ajvLine = 'export const ajv = new Ajv2020({ allErrors: true, coerceTypes: false, strict: true });'
+    patch('utils.js', ajvLine, `${ajvLine}
+const compileNow = ajv.compile.bind(ajv);
+ajv.compile = (schema) => {
+  let compiled;
+  const validate = (data) => {
+    compiled ??= compileNow(schema);
+    const ok = compiled(data);
+    validate.errors = compiled.errors;
+    return ok;
+  };
+  return validate;
+};`)
+    patch(
+      'registries/confluent-schema-registry.js',
+      null,
+      `const unused = () => { throw new Error('dlq is built without the Confluent schema registry'); };
+export function defaultProtobufTypeMapper() { unused(); }
+export class ConfluentSchemaRegistry { constructor() { unused(); } }`,
+    )
+    // By file path: mnemonist's exports map offers its single modules to require() only.
+    patch('protocol/murmur2.js', "import { LRUCache } from 'mnemonist';", (path) => `import LRUCache from ${JSON.stringify(createRequire(path).resolve('mnemonist/lru-cache.js'))};`)
+  },
+}
 
 const tmp = `dist.build-${process.pid}`
 rmSync(tmp, {recursive: true, force: true})
@@ -30,6 +76,7 @@ await build({
   // oclif is CommonJS: give its require() calls a real require inside the ES module bundle.
   banner: {js: "import {createRequire as __dlqCreateRequire} from 'node:module'; const require = __dlqCreateRequire(import.meta.url);"},
   logLevel: 'warning',
+  plugins: [slimKafka],
 })
 // @platformatic/kafka is bundled (its ~100 modules cost ~250 ms to load one by one); its
 // wasm-utils dependency reads native.wasm next to the module that loads it.

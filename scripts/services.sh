@@ -231,6 +231,8 @@ kafka_cluster_id() {
 kafka_java() { java -cp "$KAFKA_LIB/*" -Dlog4j2.configurationFile="$KAFKA_LOG4J" "$@"; }
 
 kafka_up() {
+  # kcat is what the benchmark and people compare dlq's Kafka reads and replay with.
+  command -v kcat >/dev/null 2>&1 || apt_install kcat
   if kafka_probe; then log "kafka already answering on 127.0.0.1:$KAFKA_PORT"; return 0; fi
   local pid port; pid=$(read_pid "$KAFKA_PID")
   if pid_alive "$pid"; then

@@ -4,13 +4,13 @@ import {filterFlags, filterSpec, partitionFlag, sourceArg, withPartitions} from 
 import {confirm, interactive} from '../cli/prompt.js'
 import {UsageError} from '../core/errors.js'
 import {buildFilter} from '../core/filter.js'
-import {executeReplay, replayAllStreaming, type ReplayResult} from '../core/replay/execute.js'
+import {runReplay} from '../core/replay/execute.js'
 import {defaultSinkUri, openLedger, openSink} from '../core/replay/open.js'
-import {replayExitCode, interruptedSummary} from '../core/replay/exit.js'
+import {ExitTally} from '../core/replay/exit.js'
 import {PARTITIONERS, type PartitionerName} from '../core/replay/partitioners.js'
-import {planReplay, summarisePlan, TIMESTAMP_POLICIES, type TimestampPolicy} from '../core/replay/plan.js'
+import {PlanTally, planWindows, TIMESTAMP_POLICIES, type PlanWindow, type TimestampPolicy} from '../core/replay/plan.js'
 import {openReader} from '../core/source.js'
-import {renderPlan, renderPlanSummary, renderResult} from '../output/replay.js'
+import {DEFAULT_TABLE_ROWS, planWriter, renderPlanSummary, resultWriter, type StreamWriter} from '../output/replay.js'
 import {paragraphs} from '../cli/help.js'
 
 export default class Replay extends BaseCommand {
@@ -40,6 +40,10 @@ Exit 0 only when every requested message is now replayed (in this run or an earl
 a requested position or its target does not exist; 1 for anything else not replayed; 130 on Ctrl-C
 (after printing what was done and how to continue).
 
+Plans and results are written as they are made, so a replay of millions of messages runs in
+flat memory: --json lists every position, a table the first ${DEFAULT_TABLE_ROWS} (--rows N or --rows all)
+and, after them, up to as many that failed, followed by the summary.
+
 ${BaseCommand.exitCodesHelp}`)
 
   static override examples = [
@@ -64,30 +68,22 @@ ${BaseCommand.exitCodesHelp}`)
     rate: Flags.integer({description: 'Messages per second at most.', min: 1, env: 'DLQ_REPLAY_RATE'}),
     partitioner: Flags.string({options: PARTITIONERS, description: "Key hash for messages whose source partition is not recorded (default: the original producer's, per convention).", env: 'DLQ_REPLAY_PARTITIONER'}),
     timestamp: Flags.string({options: TIMESTAMP_POLICIES, default: 'now', description: "Time of the replayed records: now (the replay's), original (the failed record's own, where recorded) or dlq (the DLQ record's).", env: 'DLQ_REPLAY_TIMESTAMP'}),
+    rows: Flags.string({description: `Positions listed in the plan or result table (default ${DEFAULT_TABLE_ROWS}; "all" lists every one). A summary always follows; --json always lists every position.`, helpValue: 'N|all', env: 'DLQ_REPLAY_ROWS'}),
   }
 
-  private finish(result: ReplayResult, json: boolean, interrupted: boolean): void {
-    this.out(renderResult(result, json))
-    if (interrupted) {
-      this.note(interruptedSummary(result))
-      process.exitCode = 130
-      return
-    }
-    if (result.failed > 0) {
-      this.note(`${result.failed} position${result.failed === 1 ? '' : 's'} failed; run the same command again to finish (nothing acknowledged is sent twice)`)
-    }
-    process.exitCode = replayExitCode(result)
+  /** Set once a streamed `--json` document has been closed with the error in it. */
+  private documentClosed = false
+
+  protected override jsonRequested(): boolean {
+    return !this.documentClosed && super.jsonRequested()
   }
 
   async run(): Promise<void> {
     const {args, flags} = await this.parse(Replay)
     if (!flags.all && !flags.offset?.length) throw new UsageError('nothing to replay: give --offset POS (repeatable) or --all with filters')
+    if (flags.all && flags.offset?.length) throw new UsageError('use either --offset or --all, not both')
+    const rows = parseRows(flags.rows)
     const filter = buildFilter(filterSpec(flags))
-    const options = {partitioner: (flags.partitioner ?? null) as PartitionerName | null, timestamp: flags.timestamp as TimestampPolicy}
-    // Ctrl-C stops between batches: what was acknowledged is completed in the ledger, the rest reported.
-    const abort = new AbortController()
-    const onInterrupt = () => abort.abort()
-    process.once('SIGINT', onInterrupt)
     const reader = await openReader(withPartitions(args.source, flags.partition))
     try {
       const sink = await openSink(flags.sink ?? defaultSinkUri(args.source))
@@ -95,37 +91,80 @@ ${BaseCommand.exitCodesHelp}`)
         const ledger = await openLedger(reader, args.source, flags.ledger)
         try {
           const deps = {reader, sink, ledger}
-          if (flags.all && flags.yes && !flags['dry-run']) {
-            // Nothing to show before sending: stream, so memory does not grow with the selection.
-            if (flags.offset?.length) throw new UsageError('use either --offset or --all, not both')
-            const result = await replayAllStreaming(deps, {filter, to: flags.to, force: flags.force, ...options}, {rate: flags.rate, force: flags.force, signal: abort.signal, onProgress: interactive() ? (done) => process.stderr.write(`\rreplaying… ${done}`) : undefined})
-            if (interactive()) process.stderr.write('\n')
-            this.finish(result, flags.json, abort.signal.aborted)
-            return
-          }
-          const plan = await planReplay(deps, {positions: flags.offset, all: flags.all, filter, to: flags.to, force: flags.force, ...options})
+          const timestamp = flags.timestamp as TimestampPolicy
+          const req = {positions: flags.offset, all: flags.all, filter, to: flags.to, force: flags.force, partitioner: (flags.partitioner ?? null) as PartitionerName | null, timestamp}
+          const head = {source: reader.info.display, sink: sink.info.display, ledger: ledger.where}
           if (flags['dry-run']) {
-            this.out(renderPlan(plan, flags.json))
+            const writer = planWriter(toStdout, head, {json: flags.json, rows, timestamp})
+            await this.streamed(writer, async () => {
+              for await (const w of planWindows(deps, req)) {
+                for (const it of await w.plan()) writer.item(it)
+                await writer.drained()
+              }
+            })
             return
           }
-          const {send} = summarisePlan(plan)
-          if (send > 0 && !flags.yes) {
-            const unfiltered = flags.all && filter.isEmpty ? ` (--all without filters: every message in the DLQ)` : ''
-            this.note(renderPlanSummary(plan))
-            await confirm(
-              `Send ${send} message${send === 1 ? '' : 's'}${unfiltered}?`,
-              `replay would send ${send} message${send === 1 ? '' : 's'}${unfiltered}; without a terminal to confirm on, pass --yes (or --dry-run to see the plan)`,
-            )
+
+          // The count to confirm: an --offset list is planned once and kept; --all is counted
+          // in a first pass (nothing kept) and planned again as it is sent.
+          // Ctrl-C stops between batches: what was acknowledged is completed in the ledger, the
+          // rest is reported as not attempted, and the summary says how to continue.
+          const abort = new AbortController()
+          const onInterrupt = () => abort.abort()
+          process.once('SIGINT', onInterrupt)
+          let windows: AsyncIterable<PlanWindow> = planWindows(deps, req, {signal: abort.signal})
+          if (!flags.yes) {
+            const tally = new PlanTally(timestamp)
+            const kept: PlanWindow[] = []
+            for await (const w of windows) {
+              const items = await w.plan()
+              for (const it of items) tally.add(it)
+              if (!flags.all) kept.push({positions: w.positions, plan: async () => items})
+            }
+            const summary = tally.summary()
+            if (summary.send > 0) {
+              const unfiltered = flags.all && filter.isEmpty ? ` (--all without filters: every message in the DLQ)` : ''
+              this.note(renderPlanSummary(head, summary))
+              await confirm(
+                `Send ${summary.send} message${summary.send === 1 ? '' : 's'}${unfiltered}?`,
+                `replay would send ${summary.send} message${summary.send === 1 ? '' : 's'}${unfiltered}; without a terminal to confirm on, pass --yes (or --dry-run to see the plan)`,
+              )
+            }
+            windows = flags.all ? planWindows(deps, req, {signal: abort.signal}) : (async function* () {
+              yield* kept
+            })()
           }
-          const progress = interactive() && send > 200
-          const result = await executeReplay(plan, deps, {
-            rate: flags.rate,
-            force: flags.force,
-            signal: abort.signal,
-            onProgress: progress ? (done, total) => process.stderr.write(`\rreplaying… ${done}/${total}`) : undefined,
-          })
-          if (progress) process.stderr.write('\n')
-          this.finish(result, flags.json, abort.signal.aborted)
+
+          const writer = resultWriter(toStdout, {json: flags.json, rows})
+          const outcome = new ExitTally()
+          // A progress line on the terminal, unless results stream onto that same terminal
+          // as they come (--json, --rows all); a table of N rows is printed at the end.
+          const progress = interactive() && !(process.stdout.isTTY && (flags.json || rows === null))
+          await this.streamed(writer, () =>
+            runReplay(windows, deps, {
+              rate: flags.rate,
+              force: flags.force,
+              forgetDone: true,
+              signal: abort.signal,
+              onItem: (r) => {
+                outcome.add(r)
+                writer.item(r)
+              },
+              drained: () => writer.drained(),
+              onProgress: progress ? (done, total) => process.stderr.write(`\rreplaying… ${done}/${total}`) : undefined,
+            }).finally(() => {
+              process.removeListener('SIGINT', onInterrupt)
+              if (progress) process.stderr.write('\n')
+            }),
+          )
+          if (abort.signal.aborted) {
+            this.note(outcome.interrupted())
+            process.exitCode = 130
+            return
+          }
+          const {failed} = writer.counts
+          if (failed > 0) this.note(`${failed} position${failed === 1 ? '' : 's'} failed; run the same command again to finish (nothing acknowledged is sent twice)`)
+          process.exitCode = outcome.exitCode()
         } finally {
           await ledger.close()
         }
@@ -133,8 +172,31 @@ ${BaseCommand.exitCodesHelp}`)
         await sink.close()
       }
     } finally {
-      process.removeListener('SIGINT', onInterrupt)
       await reader.close()
     }
   }
+
+  /** Runs `work` feeding `writer`; an error part-way closes what was written before it is reported. */
+  private async streamed(writer: StreamWriter<unknown>, work: () => Promise<unknown>): Promise<void> {
+    try {
+      await work()
+    } catch (error) {
+      if (writer.started) {
+        writer.fail(error as Error)
+        this.documentClosed = true
+      }
+      throw error
+    }
+    writer.end()
+  }
+}
+
+const toStdout = (text: string) => process.stdout.write(text)
+
+/** `--rows N` or `--rows all`. */
+function parseRows(value: string | undefined): number | null {
+  if (value === undefined) return DEFAULT_TABLE_ROWS
+  if (value === 'all') return null
+  if (!/^\d+$/.test(value)) throw new UsageError(`--rows ${value}: give a number of rows or "all"`)
+  return Number(value)
 }

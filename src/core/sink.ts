@@ -26,6 +26,12 @@ export interface SentMessage {
  */
 export interface DlqSink {
   readonly info: SourceInfo
+  /**
+   * How many `send` calls may be unacknowledged at once (default 1). More than one only
+   * for a sink that writes them in call order on one connection, so that a failure leaves
+   * at most a suffix of what was handed to it unwritten.
+   */
+  readonly maxInFlight?: number
   /** Whether the target exists, and how many partitions it has (null for stores without partitions). */
   describeTarget(topic: string): Promise<{exists: boolean; partitions: number | null}>
   send(batch: OutgoingMessage[]): Promise<SentMessage[]>

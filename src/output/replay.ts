@@ -1,31 +1,28 @@
-import type {ReplayResult} from '../core/replay/execute.js'
-import {summarisePlan, type ReplayPlan} from '../core/replay/plan.js'
+import {DlqError} from '../core/errors.js'
+import type {ReplayCounts, ResultItem} from '../core/replay/execute.js'
+import {PlanTally, type PlanItem, type PlanSummary, type TimestampPolicy} from '../core/replay/plan.js'
 import {escapeText, safeJson} from './escape.js'
-import {renderTable} from './table.js'
+import {renderTable, type Column} from './table.js'
+
+/**
+ * Replay's output is written as it is produced, so memory does not grow with the selection:
+ * `--json` documents are opened, filled item by item and closed (their summary or counts come
+ * after the items), and a table lists at most `rows` positions, then says what it left out.
+ */
+export const DEFAULT_TABLE_ROWS = 200
+
+/** Table rows rendered per cli-table3 call when every row is asked for. */
+const TABLE_CHUNK = 1000
+const FLUSH_BYTES = 1 << 16
+
+export interface PlanHead {
+  source: string
+  sink: string
+  ledger: string
+}
 
 const targetText = (t: {topic: string; partition: number | null; offset?: string | null} | null, doubt: string | null = null) =>
   t === null ? '-' : `${t.topic}${t.partition === null ? '' : `/${t.partition}${doubt ? '?' : ''}`}${t.offset ? `@${t.offset}` : ''}`
-
-export function planJson(plan: ReplayPlan): unknown {
-  return {
-    dryRun: true,
-    source: plan.source,
-    sink: plan.sink,
-    ledger: plan.ledger,
-    summary: summarisePlan(plan),
-    items: plan.items.map((it) => ({
-      position: it.position,
-      action: it.action,
-      reason: it.reason,
-      detail: it.detail,
-      target: it.target,
-      partitionBy: it.partitionBy,
-      doubt: it.doubt,
-      headersKept: it.headersKept,
-      headersRemoved: it.headersRemoved,
-    })),
-  }
-}
 
 const TIME_WORDS = {
   now: 'the time of the replay (--timestamp original keeps the failed record\'s own time)',
@@ -44,44 +41,218 @@ function targetPartText(t: {partition: number | null; partitionBy: string | null
   return ` partition ${t.partition} (no partition recorded: ${t.partitionBy} of the key, as the original producer)`
 }
 
-/** A few lines saying what will be sent where: for the confirmation and the top of a dry run. */
-export function renderPlanSummary(plan: ReplayPlan): string {
-  const s = summarisePlan(plan)
-  const lines = [`Replay ${s.send} message${s.send === 1 ? '' : 's'} from ${escapeText(plan.source)} to ${escapeText(plan.sink)}:`]
+/** A few lines saying what will be sent where: for the confirmation and the end of a dry run. */
+export function renderPlanSummary(head: PlanHead, s: PlanSummary): string {
+  const lines = [`Replay ${s.send} message${s.send === 1 ? '' : 's'} from ${escapeText(head.source)} to ${escapeText(head.sink)}:`]
   for (const t of s.byTarget) lines.push(`  ${t.count} → ${escapeText(t.topic)}${targetPartText(t)}`)
   if (s.removedHeaders.length > 0) lines.push(`  metadata removed: ${s.removedHeaders.map(escapeText).join(', ')}`)
   if (s.send > 0) lines.push(`  record time: ${TIME_WORDS[s.timestamp ?? 'now']}`)
   const skips = Object.entries(s.skipped)
   if (skips.length > 0) lines.push(`  skipped: ${skips.map(([r, n]) => `${n} ${r}`).join(', ')}`)
-  lines.push(`  ledger: ${escapeText(plan.ledger)}`)
+  lines.push(`  ledger: ${escapeText(head.ledger)}`)
   return lines.join('\n') + '\n'
 }
 
-export function renderPlan(plan: ReplayPlan, json: boolean): string {
-  if (json) return safeJson(planJson(plan), 2) + '\n'
-  const table = renderTable(
-    [{head: 'POSITION', width: Math.max(8, ...plan.items.map((i) => i.position.length))}, {head: 'ACTION', width: 6}, {head: 'TARGET', width: 30}, {head: 'HEADERS KEPT', width: 24}, {head: 'METADATA REMOVED', width: 36}, {head: 'NOTE'}],
-    plan.items.map((it) => [
-      it.position,
-      it.action,
-      targetText(it.target, it.doubt),
-      it.headersKept.join(', ') || '-',
-      it.headersRemoved.join(', ') || '-',
-      it.reason ? `${it.reason}${it.detail ? `: ${it.detail}` : ''}` : '',
-    ]),
-  )
-  return `${renderPlanSummary(plan)}${table}\nDry run: nothing was sent.\n`
+export function planItemJson(it: PlanItem): unknown {
+  return {
+    position: it.position,
+    action: it.action,
+    reason: it.reason,
+    detail: it.detail,
+    target: it.target,
+    partitionBy: it.partitionBy,
+    doubt: it.doubt,
+    headersKept: it.headersKept,
+    headersRemoved: it.headersRemoved,
+  }
 }
 
-export function resultJson(r: ReplayResult): unknown {
-  return r
+function errorJson(error: Error): unknown {
+  const message = error.message.replace(/^Error: /, '')
+  return error instanceof DlqError ? {code: error.code, exitCode: error.exitCode, message} : {code: 'failure', exitCode: 1, message}
 }
 
-export function renderResult(r: ReplayResult, json: boolean): string {
-  if (json) return safeJson(resultJson(r), 2) + '\n'
-  const table = renderTable(
-    [{head: 'POSITION', width: Math.max(8, ...r.items.map((i) => i.position.length))}, {head: 'OUTCOME', width: 8}, {head: 'TARGET', width: 36}, {head: 'REASON'}],
-    r.items.map((it) => [it.position, it.outcome, targetText(it.target), [it.reason, it.error].filter(Boolean).join(': ')]),
-  )
-  return `${table}\n${r.requested} requested: ${r.replayed} replayed, ${r.skipped} skipped, ${r.failed} failed\n`
+/**
+ * Writes to stdout in ~64 KiB pieces and tells the producer when to wait: a pipe to a slow
+ * reader (`| less`, `| jq`) would otherwise queue the whole document in memory.
+ */
+export type Write = (text: string) => boolean
+
+class Buffered {
+  private parts: string[] = []
+  private size = 0
+  private full = false
+  constructor(private readonly write: Write) {}
+
+  /** Resolves once stdout has taken what was written (at once when it never pushed back). */
+  drained(): Promise<void> {
+    if (!this.full) return Promise.resolve()
+    this.full = false
+    return new Promise((resolve) => {
+      if (!process.stdout.writableNeedDrain) resolve()
+      else process.stdout.once('drain', resolve)
+    })
+  }
+
+  add(text: string): void {
+    this.parts.push(text)
+    this.size += text.length
+    if (this.size >= FLUSH_BYTES) this.flush()
+  }
+  flush(): void {
+    if (this.parts.length === 0) return
+    if (!this.write(this.parts.join(''))) this.full = true
+    this.parts = []
+    this.size = 0
+  }
+}
+
+/** Rows of one table, rendered chunk by chunk, at most `limit` of them (null: all). */
+class StreamedTable {
+  private chunk: string[][] = []
+  shown = 0
+  hidden = 0
+  constructor(
+    private readonly out: Buffered,
+    private readonly columns: Column[],
+    private readonly limit: number | null,
+  ) {}
+
+  row(cells: string[], force = false): void {
+    if (this.limit !== null && this.shown >= this.limit && !force) {
+      this.hidden++
+      return
+    }
+    this.shown++
+    this.chunk.push(cells)
+    if (this.chunk.length >= TABLE_CHUNK) this.flush()
+  }
+
+  get full(): boolean {
+    return this.limit !== null && this.shown >= this.limit
+  }
+
+  flush(): void {
+    if (this.chunk.length === 0) return
+    const width = Math.max(8, ...this.chunk.map((r) => r[0].length))
+    this.out.add(renderTable([{...this.columns[0], width}, ...this.columns.slice(1)], this.chunk) + '\n')
+    this.chunk = []
+  }
+}
+
+const PLAN_COLUMNS: Column[] = [{head: 'POSITION'}, {head: 'ACTION', width: 6}, {head: 'TARGET', width: 30}, {head: 'HEADERS KEPT', width: 24}, {head: 'METADATA REMOVED', width: 36}, {head: 'NOTE'}]
+const RESULT_COLUMNS: Column[] = [{head: 'POSITION'}, {head: 'OUTCOME', width: 8}, {head: 'TARGET', width: 36}, {head: 'REASON'}]
+
+export interface StreamWriter<T> {
+  /** Whether anything was written yet (an error after that must close the document, not start one). */
+  readonly started: boolean
+  item(x: T): void
+  /** Closes the output with the summary or counts of everything written. */
+  end(): void
+  /** Closes the output after an error part-way: `--json` ends with `"error": {…}`. */
+  fail(error: Error): void
+  /** Wait for this before producing more: stdout has taken what was written so far. */
+  drained(): Promise<void>
+}
+
+/** `--dry-run`: the plan, item by item, then its summary. */
+export function planWriter(write: Write, head: PlanHead, opts: {json: boolean; rows: number | null; timestamp?: TimestampPolicy}): StreamWriter<PlanItem> {
+  const out = new Buffered(write)
+  const tally = new PlanTally(opts.timestamp ?? 'now')
+  let started = false
+  let first = true
+  const open = () => {
+    if (started) return
+    started = true
+    if (opts.json) out.add(`{\n  "dryRun": true,\n  "source": ${safeJson(head.source)},\n  "sink": ${safeJson(head.sink)},\n  "ledger": ${safeJson(head.ledger)},\n  "items": [`)
+  }
+  const table = new StreamedTable(out, PLAN_COLUMNS, opts.rows)
+  const close = (error: Error | null) => {
+    open()
+    const summary: PlanSummary = tally.summary()
+    if (opts.json) {
+      out.add(`${first ? '' : '\n  '}],\n  "summary": ${safeJson(summary, 2).replace(/\n/g, '\n  ')}${error ? `,\n  "error": ${safeJson(errorJson(error))}` : ''}\n}\n`)
+    } else {
+      table.flush()
+      if (table.hidden > 0) out.add(`… ${table.hidden} more position${table.hidden === 1 ? '' : 's'} not listed (--rows all lists every one; --json gives the whole plan)\n`)
+      out.add(`${renderPlanSummary(head, summary)}\nDry run: nothing was sent.\n`)
+    }
+    out.flush()
+  }
+  return {
+    get started() {
+      return started
+    },
+    item(it) {
+      open()
+      tally.add(it)
+      if (opts.json) {
+        out.add(`${first ? '\n    ' : ',\n    '}${safeJson(planItemJson(it))}`)
+        first = false
+        return
+      }
+      table.row([it.position, it.action, targetText(it.target, it.doubt), it.headersKept.join(', ') || '-', it.headersRemoved.join(', ') || '-', it.reason ? `${it.reason}${it.detail ? `: ${it.detail}` : ''}` : ''])
+    },
+    end: () => close(null),
+    fail: (error) => close(error),
+    drained: () => out.drained(),
+  }
+}
+
+/**
+ * The replay's result, position by position, then the counts. A table shows the first
+ * `rows` positions and, after them, up to as many that did not end well (failed or in doubt),
+ * so a failure far into a large replay is still on screen.
+ */
+export function resultWriter(write: Write, opts: {json: boolean; rows: number | null}): StreamWriter<ResultItem> & {readonly counts: ReplayCounts} {
+  const out = new Buffered(write)
+  const c: ReplayCounts = {requested: 0, replayed: 0, skipped: 0, failed: 0}
+  let started = false
+  let first = true
+  let extra = 0
+  const open = () => {
+    if (started) return
+    started = true
+    if (opts.json) out.add('{\n  "items": [')
+  }
+  const table = new StreamedTable(out, RESULT_COLUMNS, opts.rows)
+  const close = (error: Error | null) => {
+    open()
+    if (opts.json) {
+      const counts = `"requested": ${c.requested},\n  "replayed": ${c.replayed},\n  "skipped": ${c.skipped},\n  "failed": ${c.failed}`
+      out.add(`${first ? '' : '\n  '}],\n  ${counts}${error ? `,\n  "error": ${safeJson(errorJson(error))}` : ''}\n}\n`)
+    } else {
+      table.flush()
+      if (table.hidden > 0) out.add(`… ${table.hidden} more position${table.hidden === 1 ? '' : 's'} not listed (--rows all lists every one; --json gives them all)\n`)
+      out.add(`${c.requested} requested: ${c.replayed} replayed, ${c.skipped} skipped, ${c.failed} failed\n`)
+    }
+    out.flush()
+  }
+  return {
+    get started() {
+      return started
+    },
+    get counts() {
+      return {...c}
+    },
+    item(r) {
+      open()
+      c.requested++
+      c[r.outcome]++
+      if (opts.json) {
+        out.add(`${first ? '\n    ' : ',\n    '}${safeJson(r)}`)
+        first = false
+        return
+      }
+      const cells = [r.position, r.outcome, targetText(r.target), [r.reason, r.error].filter(Boolean).join(': ')]
+      const bad = r.outcome === 'failed' || r.reason === 'in_doubt'
+      if (table.full && bad && opts.rows !== null && extra < opts.rows) {
+        extra++
+        table.row(cells, true)
+      } else table.row(cells)
+    },
+    end: () => close(null),
+    fail: (error) => close(error),
+    drained: () => out.drained(),
+  }
 }

@@ -100,6 +100,31 @@ describe.runIf(kafka.available)('replay from and to Kafka', async () => {
   })
 })
 
+describe.runIf(kafka.available)('a large replay with the ledger in a Kafka topic', async () => {
+  const {KafkaFixture, KAFKA_URI} = await import('../kafka-fixtures.js')
+  const fx = new KafkaFixture()
+  afterAll(() => fx.close())
+
+  it('5,000 messages in overlapping batches: each sent once, in order per partition; a second run skips all', async () => {
+    const target = await fx.topic('big-target', 2)
+    const dlq = await fx.topic('big-dlq', 2)
+    const n = 5000
+    const entry = (i: number) => JSON.stringify({timestamp: 1_764_000_000_000 + i, service: 's', reason: 'r', attempts: 0, payload: Buffer.from(`m${i}`).toString('base64'), source: {topic: target, partition: i % 2, offset: i}})
+    await fx.produceBulk(dlq, Array.from({length: n}, (_, i) => ({partition: i % 2, value: entry(i), timestamp: Date.now()})))
+    const first = await run(['replay', `${KAFKA_URI}/${dlq}`, '--all', '--yes', '--json'])
+    expect(first.code, first.stderr + JSON.stringify(first.json?.items?.find((i: any) => i.outcome === 'failed'))).toBe(0)
+    expect(first.json).toMatchObject({requested: n, replayed: n, failed: 0})
+    for (const p of [0, 1]) {
+      const landed = dlqJson(['inspect', `${KAFKA_URI}/${target}`, '--partition', String(p), '--limit', '5000']).json.items.map((m: any) => Number(m.payload.text.slice(1)))
+      // Source partition p's messages, in the order they were dead-lettered.
+      expect(landed).toEqual(Array.from({length: n / 2}, (_, k) => 2 * k + p))
+    }
+    const second = await run(['replay', `${KAFKA_URI}/${dlq}`, '--all', '--yes', '--json'])
+    expect(second.code, second.stderr).toBe(0)
+    expect(second.json).toMatchObject({requested: n, replayed: 0, skipped: n})
+  }, 120_000)
+})
+
 describe.runIf(kafka.available)('an in-doubt claim on a Kafka target', async () => {
   const {KafkaFixture, KAFKA_URI} = await import('../kafka-fixtures.js')
   const fx = new KafkaFixture()

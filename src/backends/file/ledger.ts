@@ -1,4 +1,4 @@
-import {closeSync, fstatSync, fsyncSync, openSync, readSync, rmSync, statSync, writeSync} from 'node:fs'
+import {closeSync, fstatSync, fsync, openSync, readSync, rmSync, statSync, writeSync} from 'node:fs'
 import {entriesOf, foldLedger, type LedgerEntry, type LedgerEvent, type LedgerTarget, type ReplayLedger} from '../../core/replay/ledger.js'
 import {UnavailableError} from '../../core/errors.js'
 
@@ -66,17 +66,38 @@ export class FileLedger implements ReplayLedger {
    * Claims are fsync'd before anything is sent; a lost `done` only leaves a claim in doubt,
    * which the next run resolves by looking in the target, so completions need no fsync.
    */
-  private append(events: LedgerEvent[], durable: boolean): void {
-    if (events.length === 0) return
+  private append(events: LedgerEvent[], durable: true): number | null
+  private append(events: LedgerEvent[], durable: false): null
+  private append(events: LedgerEvent[], durable: boolean): number | null {
+    if (events.length === 0) return null
     const fd = openSync(this.path, 'a')
     try {
-      const text = Buffer.from(events.map((e) => JSON.stringify(e) + '\n').join(''))
+      const text = Buffer.from(events.map(eventLine).join(''))
       writeSync(fd, text)
-      if (durable) fsyncSync(fd)
       if (fstatSync(fd).size === this.readBytes + text.length) {
         this.readBytes += text.length
         foldLedger(events, this.state)
       }
+    } catch (error) {
+      closeSync(fd)
+      throw error
+    }
+    if (durable) return fd
+    closeSync(fd)
+    return null
+  }
+
+  /**
+   * The fsync of an append, outside the lock and off the main thread: the claim is durable
+   * before `claim` returns (so before anything is sent), while the process goes on reading
+   * acknowledgements and writing completions of the batch before.
+   */
+  private async sync(fd: number | null): Promise<void> {
+    if (fd === null) return
+    try {
+      await new Promise<void>((resolve, reject) => fsync(fd, (error) => (error ? reject(error) : resolve())))
+    } catch (error) {
+      throw new UnavailableError(`replay ledger ${this.path}: ${(error as Error).message}`)
     } finally {
       closeSync(fd)
     }
@@ -113,7 +134,7 @@ export class FileLedger implements ReplayLedger {
   }
 
   async claim(entries: Array<{position: string; target: LedgerTarget; mark: string | null}>, runId: string, force: boolean): Promise<Set<string>> {
-    return this.locked(() => {
+    const {held, fd} = await this.locked(() => {
       const state = this.refresh()
       const at = new Date().toISOString()
       const held = new Set<string>()
@@ -124,9 +145,10 @@ export class FileLedger implements ReplayLedger {
         held.add(e.position)
         events.push({op: 'claim', position: e.position, runId, target: e.target, mark: e.mark, force, at})
       }
-      this.append(events, true)
-      return held
+      return {held, fd: this.append(events, true)}
     })
+    await this.sync(fd)
+    return held
   }
 
   async complete(entries: Array<{position: string; target: LedgerTarget; offset: string}>, runId: string): Promise<void> {
@@ -139,13 +161,32 @@ export class FileLedger implements ReplayLedger {
 
   async release(positions: string[], runId: string): Promise<void> {
     const at = new Date().toISOString()
-    await this.locked(() => {
-      this.refresh()
-      this.append(positions.map((position) => ({op: 'release', position, runId, at})), true)
-    })
+    await this.sync(
+      await this.locked(() => {
+        this.refresh()
+        return this.append(positions.map((position) => ({op: 'release', position, runId, at})), true)
+      }),
+    )
+  }
+
+  forget(positions: string[]): void {
+    for (const p of positions) this.state.delete(p)
   }
 
   async close(): Promise<void> {}
+}
+
+/**
+ * One ledger line, exactly what `JSON.stringify(event)` writes (same keys, same order), built
+ * by hand: two lines per replayed message made JSON.stringify a tenth of a replay's time.
+ */
+export function eventLine(e: LedgerEvent): string {
+  let line = `{"op":"${e.op}","position":${JSON.stringify(e.position)},"runId":${JSON.stringify(e.runId)}`
+  if (e.target !== undefined) line += `,"target":{"topic":${JSON.stringify(e.target.topic)},"partition":${e.target.partition === null ? 'null' : e.target.partition}}`
+  if (e.mark !== undefined) line += `,"mark":${e.mark === null ? 'null' : JSON.stringify(e.mark)}`
+  if (e.offset !== undefined) line += `,"offset":${e.offset === null ? 'null' : JSON.stringify(e.offset)}`
+  if (e.force !== undefined) line += `,"force":${e.force}`
+  return `${line},"at":${JSON.stringify(e.at)}}\n`
 }
 
 export function defaultFileLedgerPath(path: string, kind: 'file' | 'directory'): string {

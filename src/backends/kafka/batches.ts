@@ -46,18 +46,27 @@ class Cursor {
   ) {}
 
   varint(): number {
-    let result = 0
-    let shift = 0
     const b = this.buf
-    for (;;) {
-      if (this.pos >= this.end) throw new CorruptBatchError('truncated varint')
-      const byte = b[this.pos++]
-      // Multiplication, not <<, so 64-bit varlongs (timestamp deltas) stay exact up to 2^53.
-      result += (byte & 0x7f) * 2 ** shift
-      if (byte < 0x80) break
-      shift += 7
-      if (shift > 63) throw new CorruptBatchError('varint longer than 10 bytes')
+    let p = this.pos
+    if (p >= this.end) throw new CorruptBatchError('truncated varint')
+    let byte = b[p++]
+    // Most varints of a record (lengths, small deltas) are one byte: zig-zag decoded directly.
+    if (byte < 0x80) {
+      this.pos = p
+      return (byte >>> 1) ^ -(byte & 1)
     }
+    let result = byte & 0x7f
+    // Multiplication, not <<, so 64-bit varlongs (timestamp deltas) stay exact up to 2^53.
+    let scale = 128
+    for (;;) {
+      if (p >= this.end) throw new CorruptBatchError('truncated varint')
+      byte = b[p++]
+      result += (byte & 0x7f) * scale
+      if (byte < 0x80) break
+      scale *= 128
+      if (scale > 2 ** 63) throw new CorruptBatchError('varint longer than 10 bytes')
+    }
+    this.pos = p
     // zig-zag: 0 → 0, 1 → -1, 2 → 1, …
     return result % 2 === 0 ? result / 2 : -(result + 1) / 2
   }

@@ -1,7 +1,7 @@
 import {DlqError, UnavailableError} from '../../core/errors.js'
 import type {AbortedTransaction} from './batches.js'
 import {prepareZstd} from './codecs.js'
-import {clientOptions, describeError, loadKafka, resolveSettings, type KafkaBase, type KafkaConnection, type KafkaLib, type ResolvedSettings} from './connection.js'
+import {clientOptions, describeError, loadKafka, phase, resolveSettings, type KafkaBase, type KafkaConnection, type KafkaLib, type ResolvedSettings} from './connection.js'
 import {brokerText, type KafkaTarget} from './uri.js'
 
 /**
@@ -145,8 +145,10 @@ export class KafkaClient {
     const lib = await loadKafka()
     await prepareZstd()
     const base = new lib.Base(clientOptions(target, settings))
+    phase('client-created')
     try {
       const apis = await base.listApis()
+      phase('connected+api-versions')
       const range = (key: number) => apis.find((a) => a.apiKey === key)
       const fetchRange = range(1)
       const listRange = range(2)
@@ -181,6 +183,7 @@ export class KafkaClient {
       if (e instanceof UnavailableError && e.message.endsWith('does not exist')) return null
       throw e
     }
+    phase('metadata')
     const t = md.topics.get(topic)
     if (!t) return null
     const layout: TopicLayout = {id: t.id, partitions: t.partitionsCount, leaders: t.partitions.map((p) => p.leader)}
@@ -219,6 +222,7 @@ export class KafkaClient {
         for (const t of res.topics) for (const p of t.partitions) out.set(p.partitionIndex, Number(p.offset))
       }),
     )
+    phase(`list-offsets(${timestamp})`)
     return out
   }
 
@@ -239,6 +243,7 @@ export class KafkaClient {
         partitions: [{partition, currentLeaderEpoch: -1, fetchOffset: BigInt(offset), lastFetchedEpoch: -1, partitionMaxBytes: maxBytes}],
       },
     ], [], '')
+    phase(`fetch(${partition}:${offset})`)
     if (res.errorCode !== 0) throw new this.lib.ProtocolError(res.errorCode)
     const fp = res.partitions.get(partition)
     if (!fp) throw new DlqError(`Kafka Fetch response for ${topic}:${partition} is missing that partition`)

@@ -93,8 +93,27 @@ let libPromise: Promise<KafkaLib> | null = null
 
 /** Loads @platformatic/kafka once, on first use (never for file or Redis sources). */
 export function loadKafka(): Promise<KafkaLib> {
-  libPromise ??= import('@platformatic/kafka')
+  if (!libPromise) {
+    phase('kafka-import')
+    libPromise = import('@platformatic/kafka').then((lib) => (phase('kafka-imported'), lib))
+  }
   return libPromise
+}
+
+const tracing = process.env.DLQ_TRACE_PHASES === '1'
+let lastPhase = 0
+
+/**
+ * `DLQ_TRACE_PHASES=1`: each step of a Kafka read on stderr as `dlq-phase NAME AT_MS +MS`
+ * (milliseconds since the process started, and since the step before), for the benchmark's
+ * page-latency breakdown. The first line's AT_MS is what node and the CLI took to get there.
+ */
+export function phase(name: string): void {
+  if (!tracing) return
+  const at = performance.now()
+  if (lastPhase === 0) process.once('exit', () => phase('exit'))
+  process.stderr.write(`dlq-phase ${name} ${at.toFixed(1)} +${(at - lastPhase).toFixed(1)}\n`)
+  lastPhase = at
 }
 
 const SASL_NAMES: Record<SaslMechanism, 'PLAIN' | 'SCRAM-SHA-256' | 'SCRAM-SHA-512'> = {

@@ -73,7 +73,10 @@ export class KafkaLedger implements ReplayLedger {
       for await (const m of readPartition(this.client, this.topic, layout, 0, this.nextOffset, end)) {
         this.nextOffset = m.offset + 1
         try {
-          if (m.value) events.push(JSON.parse(m.value.toString('utf8')))
+          const e: LedgerEvent | null = m.value ? JSON.parse(m.value.toString('utf8')) : null
+          if (e === null) continue
+          if (e.op === 'done' && this.dropped.delete(e.position)) continue
+          events.push(e)
         } catch {
           // not a ledger event: ignore
         }
@@ -86,7 +89,20 @@ export class KafkaLedger implements ReplayLedger {
     return this.state
   }
 
-  private async append(events: LedgerEvent[]): Promise<number> {
+  /**
+   * One append at a time: the library's idempotent producer numbers a partition's batches
+   * only when a send is acknowledged, so two sends in flight would reuse a sequence number
+   * (and a replay claims the next batch while completing the one before).
+   */
+  private appending: Promise<unknown> = Promise.resolve()
+
+  private append(events: LedgerEvent[]): Promise<number> {
+    const next = this.appending.then(() => this.appendNow(events))
+    this.appending = next.catch(() => undefined)
+    return next
+  }
+
+  private async appendNow(events: LedgerEvent[]): Promise<number> {
     await this.ensureTopic(true)
     try {
       const result = await this.producer.send({
@@ -127,6 +143,19 @@ export class KafkaLedger implements ReplayLedger {
     if (positions.length === 0) return
     const at = new Date().toISOString()
     await this.append(positions.map((position) => ({op: 'release', position, runId, at})))
+  }
+
+  /**
+   * Forgotten positions whose own `done` event has not been read back yet: when it is (the next
+   * claim reads the log up to its own records), it is dropped instead of folded in again.
+   */
+  private readonly dropped = new Set<string>()
+
+  forget(positions: string[]): void {
+    for (const p of positions) {
+      this.state.delete(p)
+      this.dropped.add(p)
+    }
   }
 
   async close(): Promise<void> {

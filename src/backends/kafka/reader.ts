@@ -8,6 +8,7 @@ import {KafkaClient, type FetchedPartition, type TopicLayout} from './client.js'
 import {CorruptBatchError} from './codecs.js'
 import {formatCursor, formatPosition, parseCursor, singlePosition, type Cursor} from './positions.js'
 import {brokerText, parseKafkaUri} from './uri.js'
+import {topicHint} from '../../core/conventions/topic-hint.js'
 
 /** A page's first fetch: enough for a page of small records without decoding megabytes. */
 const PAGE_FETCH_BYTES = 1024 * 1024
@@ -21,6 +22,40 @@ const SCAN_FETCH_BYTES = 1024 * 1024
 const OFFSET_OUT_OF_RANGE = 1
 /** Leadership moved: refresh metadata and try once more. */
 const STALE_LEADER = new Set([6, 74, 75, 3, 100]) // NOT_LEADER_OR_FOLLOWER, FENCED/UNKNOWN_LEADER_EPOCH, UNKNOWN_TOPIC_OR_PARTITION, UNKNOWN_TOPIC_ID
+
+const ESCAPE = Buffer.from('\\u')
+/** Fields whose `=` value a header-less record stores literally in its key or JSON value. */
+const PREFILTER_FIELDS = new Set(['reason', 'source.topic', 'source.group', 'key'])
+
+/**
+ * Skips records that cannot match the filter's `=` needles without decoding them — for the
+ * common hyperi-rustlib topic (JSON value, no headers, no key), where decoding is most of a
+ * scan's time. A record WITH headers is always decoded: its metadata may be binary (Spring's
+ * i32 partition) or derived (a reason taken from an exception header). Without headers, the
+ * filterable text is the JSON value's own literal text (unless a `\u` escape hides it), the
+ * key, or the source topic hinted by the DLQ topic's name — so the prefilter is off when a
+ * needle occurs in that hint, and when any filter is on another field.
+ */
+class RecordPrefilter {
+  private readonly needles: Buffer[]
+
+  constructor(filter: RecordFilter, dlqTopic: string) {
+    const hint = topicHint(dlqTopic) ?? ''
+    const fields = (filter.spec.filters ?? []).map((e) => /^\s*([A-Za-z.]+)\s*(?:!=|<=|>=|=|~|<|>)/.exec(e)?.[1] ?? '')
+    const usable = fields.every((f) => PREFILTER_FIELDS.has(f)) && filter.needles.every((n) => !hint.includes(n.toString('latin1')))
+    this.needles = usable ? filter.needles : []
+  }
+
+  /** False only when the record certainly does not match. */
+  candidate(m: KafkaMessage): boolean {
+    if (this.needles.length === 0 || m.headers.length > 0 || m.value === null) return true
+    const v = m.value
+    for (const n of this.needles) {
+      if (v.indexOf(n) < 0 && (m.key === null || m.key.indexOf(n) < 0)) return v.indexOf(ESCAPE) >= 0
+    }
+    return true
+  }
+}
 
 /** One partition's part of a read: from `pos` (the next offset to look at) up to `end` (exclusive). */
 interface Lane {
@@ -92,6 +127,7 @@ export class KafkaReader implements DlqReader {
     const records: DecodedRecord[] = []
     let scanned = 0
     let bytes = PAGE_FETCH_BYTES
+    const pre = new RecordPrefilter(req.filter, this.topic)
     for (const lane of lanes) {
       while (lane.pos < lane.end && records.length < req.limit && !req.signal?.aborted) {
         const chunk = await this.read(lane, bytes)
@@ -105,6 +141,7 @@ export class KafkaReader implements DlqReader {
           if (m.offset >= lane.end) break
           scanned++
           lane.pos = m.offset + 1
+          if (!pre.candidate(m)) continue
           const rec = this.decode(lane.partition, m)
           if (req.filter.matches(rec)) records.push(rec)
           if (records.length >= req.limit) {
@@ -123,6 +160,7 @@ export class KafkaReader implements DlqReader {
 
   async *scan(req: ScanRequest): AsyncIterable<DecodedRecord> {
     const lanes = await this.plan(req.from ? parseCursor(req.from, this.readable, this.topic) : null, req.filter)
+    const pre = new RecordPrefilter(req.filter, this.topic)
     for (const lane of lanes) {
       // The next fetch is sent before this one is decoded, so the broker's read and the
       // network overlap with our decoding.
@@ -145,6 +183,7 @@ export class KafkaReader implements DlqReader {
             done = true
             break
           }
+          if (!pre.candidate(m)) continue
           const rec = this.decode(lane.partition, m)
           if (req.filter.matches(rec)) yield rec
         }

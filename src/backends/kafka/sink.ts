@@ -24,10 +24,12 @@ function digest(key: Buffer | null, value: Buffer | null, headers: RawHeader[]):
 
 
 /**
- * Produce requests are cut well below the broker's default max.message.bytes (1 MiB per
- * batch), so a large replay is several requests instead of one rejected one.
+ * A produce request holds one record batch per partition; each batch is cut well below the
+ * broker's default max.message.bytes (1 MiB per batch), and a request carries up to 4 MiB in
+ * all, so a replay to several partitions takes few round trips.
  */
-const MAX_REQUEST_BYTES = 512 * 1024
+const MAX_BATCH_BYTES = 512 * 1024
+const MAX_REQUEST_BYTES = 4 * 1024 * 1024
 const ACKS_ALL = -1
 /** How long a produce request may wait for its acknowledgement (the library's retries included). */
 const ACK_TIMEOUT_MS = Number(process.env.DLQ_KAFKA_ACK_TIMEOUT_MS) || 30_000
@@ -91,6 +93,7 @@ export class KafkaSink implements DlqSink {
       let end = start
       let size = 0
       const firstTs = new Map<string, number>()
+      const batchBytes = new Map<string, number>()
       const now = Date.now()
       while (end < placed.length && size < MAX_REQUEST_BYTES) {
         const {m, partition} = placed[end]
@@ -102,7 +105,11 @@ export class KafkaSink implements DlqSink {
         const first = firstTs.get(k)
         if (first === undefined) firstTs.set(k, ts)
         else if (Math.abs(ts - first) >= MAX_TIMESTAMP_DELTA) break
-        size += 64 + (m.key?.length ?? 0) + (m.value?.length ?? 0) + m.headers.reduce((n, h) => n + h.key.length + (h.value?.length ?? 0) + 8, 0)
+        const bytes = 64 + (m.key?.length ?? 0) + (m.value?.length ?? 0) + m.headers.reduce((n, h) => n + h.key.length + (h.value?.length ?? 0) + 8, 0)
+        const inBatch = batchBytes.get(k) ?? 0
+        if (inBatch > 0 && inBatch + bytes > MAX_BATCH_BYTES) break
+        batchBytes.set(k, inBatch + bytes)
+        size += bytes
         end++
       }
       sent.push(...(await this.sendChunk(placed.slice(start, end))))

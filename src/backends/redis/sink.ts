@@ -22,8 +22,12 @@ export class RedisSink implements DlqSink {
     this.info = {kind: 'redis', display: conn.target.display.replace(/(:\d+\/\d+)\/.*$/, '$1')}
   }
 
+  private readonly streams = new Map<string, Buffer>()
+
   streamFor(topic: string): Buffer {
-    return Buffer.from(this.conn.target.prefix + topic, 'utf8')
+    let key = this.streams.get(topic)
+    if (!key) this.streams.set(topic, (key = Buffer.from(this.conn.target.prefix + topic, 'utf8')))
+    return key
   }
 
   async describeTarget(topic: string): Promise<{exists: boolean; partitions: number | null}> {
@@ -38,31 +42,51 @@ export class RedisSink implements DlqSink {
     return {exists: type === 'stream', partitions: null}
   }
 
+  /**
+   * Sends of several batches may be in flight: ioredis writes them in call order on one
+   * connection that is never re-established (no retry, no offline queue), so when it breaks,
+   * what was not written is a suffix of what was handed over.
+   */
+  readonly maxInFlight = 4
+
   async send(batch: OutgoingMessage[]): Promise<SentMessage[]> {
-    const sent: SentMessage[] = []
+    // With no offline queue, a client that is not connected refuses the pipeline before
+    // writing a byte: those messages were certainly not sent.
+    if (this.conn.client.status !== 'ready') throw new NotSentError(`${this.info.display}: not connected (${this.conn.client.status}); nothing of this batch was sent`)
+    // Every pipeline of the batch is written at once; the replies are read in order.
+    const pending: Array<Promise<Array<[Error | null, unknown]> | null>> = []
     for (let at = 0; at < batch.length; at += PIPELINE) {
-      const chunk = batch.slice(at, at + PIPELINE)
       const pipe = this.conn.client.pipeline()
-      for (const m of chunk) pipe.xadd(this.streamFor(m.topic), '*', ...encodeDlqEntry(m))
+      for (let i = at; i < Math.min(batch.length, at + PIPELINE); i++) {
+        const m = batch[i]
+        pipe.xadd(this.streamFor(m.topic), '*', ...encodeDlqEntry(m))
+      }
+      const exec = pipe.exec()
+      // Rejections are looked at in order below; this keeps a later one from going unhandled.
+      exec.catch(() => undefined)
+      pending.push(exec)
+    }
+    const sent: SentMessage[] = []
+    for (let k = 0, at = 0; k < pending.length; k++, at += PIPELINE) {
+      const size = Math.min(PIPELINE, batch.length - at)
       let results: Array<[Error | null, unknown]> | null
-      // With no offline queue, a client that is not connected refuses the pipeline before
-      // writing a byte: those messages were certainly not sent.
-      if (this.conn.client.status !== 'ready') throw new NotSentError(`${this.info.display}: not connected (${this.conn.client.status}); nothing of this batch was sent`)
       try {
-        results = await pipe.exec()
+        results = await pending[k]
       } catch (error) {
         const failure = this.conn.fail(error)
-        if (/isn't writeable/.test((error as Error).message)) throw new NotSentError(failure.message, error)
+        if (at === 0 && /isn't writeable/.test((error as Error).message)) throw new NotSentError(failure.message, error)
         throw failure
       }
-      if (!results || results.length !== chunk.length) throw new UnavailableError(`${this.info.display}: the pipeline of ${chunk.length} XADDs was not answered in full`)
-      results.forEach(([error, id], i) => {
+      if (!results || results.length !== size) throw new UnavailableError(`${this.info.display}: the pipeline of ${size} XADDs was not answered in full`)
+      for (let i = 0; i < size; i++) {
+        const [error, id] = results[i]
+        const m = batch[at + i]
         if (error) {
           const why = error.message.startsWith('WRONGTYPE') ? 'the key holds a value that is not a stream' : this.conn.fail(error).message
-          throw new UnavailableError(`XADD of message ${at + i + 1} of ${batch.length} to stream "${keyText(this.streamFor(chunk[i].topic))}" failed: ${why}`)
+          throw new UnavailableError(`XADD of message ${at + i + 1} of ${batch.length} to stream "${keyText(this.streamFor(m.topic))}" failed: ${why}`)
         }
-        sent.push({topic: chunk[i].topic, partition: null, offset: String(id)})
-      })
+        sent.push({topic: m.topic, partition: null, offset: String(id)})
+      }
     }
     return sent
   }

@@ -1,9 +1,7 @@
 import {randomUUID} from 'node:crypto'
-import {NotSentError, type SentMessage} from '../sink.js'
+import {NotSentError, type DlqSink, type SentMessage} from '../sink.js'
 import type {LedgerTarget} from './ledger.js'
-import type {RecordFilter} from '../filter.js'
-import type {DecodedRecord} from '../record.js'
-import {checkTopicName, planRecords, type PlanItem, type PlanOptions, type ReplayDeps, type ReplayPlan, type SkipReason, type TargetCache} from './plan.js'
+import type {PlanItem, PlanWindow, ReplayDeps, ReplayPlan, SkipReason} from './plan.js'
 
 export type Outcome = 'replayed' | 'skipped' | 'failed'
 
@@ -15,11 +13,14 @@ export interface ResultItem {
   error: string | null
 }
 
-export interface ReplayResult {
+export interface ReplayCounts {
   requested: number
   replayed: number
   skipped: number
   failed: number
+}
+
+export interface ReplayResult extends ReplayCounts {
   items: ResultItem[]
 }
 
@@ -33,6 +34,23 @@ export interface ExecuteOptions {
   batchSize?: number
 }
 
+export interface RunOptions extends ExecuteOptions {
+  /** Each position's result, in plan order, as soon as it and every one before it is known. */
+  onItem: (item: ResultItem) => void
+  /**
+   * Lets the ledger drop finished positions from memory (`ReplayLedger.forget`): for a one-shot
+   * run that never looks at a position twice, so memory stays flat however much it replays.
+   */
+  forgetDone?: boolean
+  /** Awaited between batches: where the results go has room for more (stdout to a slow pipe). */
+  drained?: () => Promise<void>
+}
+
+/** Batches whose send may be unacknowledged at once, when the sink allows more than one. */
+const MAX_DEPTH = 4
+/** How old a target's end mark may be when a claim records it (see MarkCache). */
+const MARK_TTL_MS = 1000
+
 const sleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((resolve) => {
     const t = setTimeout(resolve, ms)
@@ -40,162 +58,277 @@ const sleep = (ms: number, signal?: AbortSignal) =>
   })
 
 /**
- * Carries out a plan: claim in the ledger, send, wait for the acknowledgement, complete in
- * the ledger — batch by batch, in plan order (which keeps each source partition's order).
- * Stops at the first batch the sink rejects; what was not attempted is reported as such, and
- * running the same replay again finishes the job without sending anything twice.
+ * Carries out a plan held in memory and returns every result (browse, `--offset` lists).
+ * Large selections go through `runReplay` with a streamed plan and streamed results.
  */
 export async function executeReplay(plan: ReplayPlan, deps: ReplayDeps, opts: ExecuteOptions = {}): Promise<ReplayResult> {
-  const runId = randomUUID()
-  const results = new Map<string, ResultItem>()
-  const toSend: PlanItem[] = []
-  for (const it of plan.items) {
-    if (it.action === 'skip') results.set(it.position, {position: it.position, outcome: 'skipped', target: null, reason: it.reason, error: it.detail})
-    else toSend.push(it)
-  }
+  const items: ResultItem[] = []
+  const window: PlanWindow = {positions: plan.items.map((i) => i.position), plan: async () => plan.items}
+  const counts = await runReplay(
+    (async function* () {
+      yield window
+    })(),
+    deps,
+    {...opts, onItem: (r) => items.push(r)},
+  )
+  return {...counts, items}
+}
 
+/**
+ * The replay pipeline. Per batch of messages, in plan order (which is DLQ order, so each
+ * source partition's order is kept):
+ *
+ *   resolve doubts → mark the targets' ends → CLAIM in the ledger → SEND → wait for the
+ *   acknowledgement → COMPLETE in the ledger → report
+ *
+ * The stages of different batches overlap: batch k+1 is planned and claimed while batch k is
+ * on the wire, and batch k is completed while k+1 is sent. Every guarantee is per batch and
+ * unchanged by the overlap: a batch is sent only after its claim is durable, completed only
+ * after the store acknowledged it, and batches are handed to the sink in plan order (a sink
+ * that keeps several sends in flight — `DlqSink.maxInFlight` — writes them in that order on one
+ * connection, so a failure can only leave a suffix unsent, never a hole before a landed message).
+ * In-doubt positions are resolved with nothing in flight, so a message still on its way
+ * cannot be mistaken for an earlier run's copy.
+ *
+ * At the first failure the pipeline stops: what was in flight is reported by its own outcome,
+ * the rest of the selection as not attempted (without planning it), and running the same
+ * replay again finishes the job without sending anything twice.
+ */
+export async function runReplay(windows: AsyncIterable<PlanWindow>, deps: ReplayDeps, opts: RunOptions): Promise<ReplayCounts> {
+  const runId = randomUUID()
+  const out = new OrderedResults(opts.onItem)
+  const marks = new MarkCache(deps.sink)
   const rate = opts.rate && opts.rate > 0 ? opts.rate : null
   const batchSize = Math.max(1, Math.min(opts.batchSize ?? 2000, rate ?? Number.POSITIVE_INFINITY))
+  const depth = Math.max(1, Math.min(MAX_DEPTH, deps.sink.maxInFlight ?? 1))
   const started = Date.now()
   let sent = 0
+  let planned = 0
   let stopped: string | null = null
+  const stop = (why: string) => {
+    stopped ??= why
+  }
+  /** Sends handed to the sink and not yet completed, oldest first. */
+  const inflight: Array<Promise<void>> = []
+  const drain = async () => {
+    while (inflight.length > 0) await inflight.shift()
+  }
+  let pending: Array<{slot: number; it: PlanItem}> = []
 
-  for (let i = 0; i < toSend.length && stopped === null; i += batchSize) {
-    if (opts.signal?.aborted) {
-      stopped = 'cancelled'
-      break
+  const notAttempted = (slot: number, it: PlanItem) =>
+    out.set(slot, {position: it.position, outcome: 'failed', target: it.target ? {...it.target, offset: null} : null, reason: 'not_attempted', error: `not attempted: ${stopped}`})
+
+  /** Claims and hands one batch to the sink; returns once the sink may take the next one. */
+  const dispatch = async (batch: Array<{slot: number; it: PlanItem}>) => {
+    if (stopped === null && opts.signal?.aborted) stop('cancelled')
+    if (stopped !== null) {
+      for (const {slot, it} of batch) notAttempted(slot, it)
+      return
     }
-    const batch = toSend.slice(i, i + batchSize)
     if (rate) {
       const due = started + (sent / rate) * 1000
       if (due > Date.now()) await sleep(due - Date.now(), opts.signal)
     }
 
-    // Resolve doubt first: a message an earlier run may have sent is looked for in the target.
-    const sendable: PlanItem[] = []
-    for (const it of batch) {
+    // 1. Resolve doubt first: a message an earlier run may have sent is looked for in the target.
+    const sendable: Array<{slot: number; it: PlanItem}> = []
+    const doubts = opts.force ? [] : batch.filter(({it}) => it.reason === 'in_doubt')
+    if (doubts.length > 0) await drain()
+    for (const b of batch) {
+      const {slot, it} = b
       if (it.reason === 'in_doubt' && !opts.force) {
-        const found = deps.sink.find && it.ledger ? await deps.sink.find(it.message!, it.ledger.mark) : undefined
+        let found: SentMessage | null | undefined
+        try {
+          found = deps.sink.find && it.ledger ? await deps.sink.find(it.message!, it.ledger.mark) : undefined
+          if (found) {
+            await deps.ledger.claim([{position: it.position, target: it.target!, mark: it.ledger!.mark}], runId, true)
+            await deps.ledger.complete([{position: it.position, target: it.target!, offset: found.offset}], runId)
+          }
+        } catch (error) {
+          stop((error as Error).message)
+          for (const r of batch.slice(batch.indexOf(b))) notAttempted(r.slot, r.it)
+          return
+        }
         if (found === undefined) {
-          results.set(it.position, {position: it.position, outcome: 'skipped', target: null, reason: 'in_doubt', error: `${it.detail}; this sink cannot check the target, so check it and use --force to send it again`})
+          out.set(slot, {position: it.position, outcome: 'skipped', target: null, reason: 'in_doubt', error: `${it.detail}; this sink cannot check the target, so check it and use --force to send it again`})
           continue
         }
         if (found !== null) {
-          await deps.ledger.claim([{position: it.position, target: it.target!, mark: it.ledger!.mark}], runId, true)
-          await deps.ledger.complete([{position: it.position, target: it.target!, offset: found.offset}], runId)
-          results.set(it.position, {position: it.position, outcome: 'skipped', target: {...found}, reason: 'already_replayed', error: 'found in the target: an earlier, interrupted replay had sent it'})
+          out.set(slot, {position: it.position, outcome: 'skipped', target: {...found}, reason: 'already_replayed', error: 'found in the target: an earlier, interrupted replay had sent it'})
           continue
         }
       }
-      sendable.push(it)
+      sendable.push(b)
     }
-    if (sendable.length === 0) continue
+    if (sendable.length === 0) return
 
-    // Where each target ends before the send, so a later run can look for a message in doubt.
-    // A store that cannot say is down: nothing of this batch is claimed or sent.
-    const marks = new Map<string, string | null>()
+    // 2. Where each target ends before the send, so a later run can look for a message in
+    // doubt. A store that cannot say is down: nothing of this batch is claimed or sent.
+    const markOf = new Map<string, string | null>()
     try {
-      for (const it of sendable) {
-        const k = `${it.target!.topic}\u0000${it.target!.partition}`
-        if (!marks.has(k)) marks.set(k, deps.sink.mark ? await deps.sink.mark(it.target!.topic, it.target!.partition) : null)
+      for (const {it} of sendable) {
+        const k = targetKey(it.target!)
+        if (!markOf.has(k)) markOf.set(k, await marks.get(it.target!.topic, it.target!.partition))
       }
     } catch (error) {
-      stopped = (error as Error).message
-      break
+      stop((error as Error).message)
+      for (const {slot, it} of sendable) notAttempted(slot, it)
+      return
     }
-    const claimOf = (it: PlanItem) => ({position: it.position, target: it.target as LedgerTarget, mark: marks.get(`${it.target!.topic}\u0000${it.target!.partition}`) ?? null})
+
+    // 3. Claim. A doubt just checked to be absent from the target is taken over; anything
+    // else only with --force, so a replay running at the same time keeps its claims.
+    const claimOf = (it: PlanItem) => ({position: it.position, target: it.target as LedgerTarget, mark: markOf.get(targetKey(it.target!)) ?? null})
     let held: Set<string>
     try {
-      // A doubt just checked to be absent from the target is taken over; anything else is
-      // taken over only with --force, so a replay running at the same time keeps its claims.
-      const checked = sendable.filter((it) => it.reason === 'in_doubt')
-      const fresh = sendable.filter((it) => it.reason !== 'in_doubt')
-      held = await deps.ledger.claim(fresh.map(claimOf), runId, opts.force === true)
-      if (checked.length > 0) for (const p of await deps.ledger.claim(checked.map(claimOf), runId, true)) held.add(p)
+      const checked = sendable.filter(({it}) => it.reason === 'in_doubt').map(({it}) => claimOf(it))
+      const fresh = sendable.filter(({it}) => it.reason !== 'in_doubt').map(({it}) => claimOf(it))
+      held = fresh.length > 0 ? await deps.ledger.claim(fresh, runId, opts.force === true) : new Set()
+      if (checked.length > 0) for (const p of await deps.ledger.claim(checked, runId, true)) held.add(p)
     } catch (error) {
-      stopped = `the replay ledger at ${deps.ledger.where} could not be written: ${(error as Error).message}`
-      break
+      stop(`the replay ledger at ${deps.ledger.where} could not be written: ${(error as Error).message}`)
+      for (const {slot, it} of sendable) notAttempted(slot, it)
+      return
     }
-    const mine = sendable.filter((it) => held.has(it.position))
-    for (const it of sendable) {
-      if (!held.has(it.position)) results.set(it.position, {position: it.position, outcome: 'skipped', target: null, reason: 'already_replayed', error: 'another replay claimed it at the same time'})
+    const mine: Array<{slot: number; it: PlanItem}> = []
+    for (const b of sendable) {
+      if (held.has(b.it.position)) mine.push(b)
+      else out.set(b.slot, {position: b.it.position, outcome: 'skipped', target: null, reason: 'already_replayed', error: 'another replay claimed it at the same time'})
     }
-    if (mine.length === 0) continue
+    if (mine.length === 0) return
 
-    let acks: SentMessage[]
-    try {
-      acks = await deps.sink.send(mine.map((it) => it.message!))
-    } catch (error) {
-      const certainlyNotSent = error instanceof NotSentError
-      if (certainlyNotSent) await deps.ledger.release(mine.map((it) => it.position), runId).catch(() => undefined)
-      for (const it of mine) {
-        results.set(it.position, {
-          position: it.position,
-          outcome: 'failed',
-          target: {...it.target!, offset: null},
-          reason: certainlyNotSent ? null : 'in_doubt',
-          error: (error as Error).message,
-        })
-      }
-      stopped = (error as Error).message
-      break
-    }
-    await deps.ledger.complete(
-      mine.map((it, k) => ({position: it.position, target: it.target!, offset: acks[k].offset})),
-      runId,
-    )
-    mine.forEach((it, k) => results.set(it.position, {position: it.position, outcome: 'replayed', target: {topic: acks[k].topic, partition: acks[k].partition, offset: acks[k].offset}, reason: null, error: null}))
-    sent += mine.length
-    opts.onProgress?.(Math.min(i + batch.length, toSend.length), toSend.length)
-  }
-
-  if (stopped !== null) {
-    for (const it of toSend) {
-      if (!results.has(it.position)) {
-        results.set(it.position, {position: it.position, outcome: 'failed', target: {...it.target!, offset: null}, reason: 'not_attempted', error: `not attempted: ${stopped}`})
-      }
-    }
-  }
-
-  const items = plan.items.map((it) => results.get(it.position)!)
-  const count = (o: Outcome) => items.filter((r) => r.outcome === o).length
-  return {requested: items.length, replayed: count('replayed'), skipped: count('skipped'), failed: count('failed'), items}
-}
-
-/** Records planned and sent per window of `--all`: memory stays bounded by one window. */
-const WINDOW = 10_000
-
-/**
- * `--all` without a plan held in memory: reads the selection in DLQ order, plans and sends
- * it window by window. After a failure, the rest is only listed as not attempted.
- */
-export async function replayAllStreaming(deps: ReplayDeps, req: {filter: RecordFilter; to?: string | null; force?: boolean} & Omit<PlanOptions, 'to' | 'force'>, opts: ExecuteOptions = {}): Promise<ReplayResult> {
-  const to = req.to ? checkTopicName(req.to, '--to') : null
-  const targets: TargetCache = new Map()
-  const items: ResultItem[] = []
-  let window: DecodedRecord[] = []
-  let stopped: string | null = null
-  let done = 0
-  const flush = async () => {
-    const planned = await planRecords(deps, window, {to, force: req.force === true, partitioner: req.partitioner, timestamp: req.timestamp}, targets)
-    window = []
-    const plan: ReplayPlan = {source: deps.reader.info.display, sink: deps.sink.info.display, ledger: deps.ledger.where, items: planned}
-    const r = await executeReplay(plan, deps, {...opts, onProgress: undefined})
-    items.push(...r.items)
-    done += planned.length
-    opts.onProgress?.(done, done)
-    const failed = r.items.find((i) => i.outcome === 'failed')
-    if (failed) stopped = failed.error ?? 'a send failed'
-  }
-  for await (const rec of deps.reader.scan({filter: req.filter, signal: opts.signal})) {
+    // 4. Send, and 5. complete once acknowledged — while the next batch is claimed and sent.
+    // A previous send that failed stops the pipeline before this batch goes out.
+    while (inflight.length >= depth) await inflight.shift()
     if (stopped !== null) {
-      items.push({position: rec.position, outcome: 'failed', target: null, reason: 'not_attempted', error: `not attempted: ${stopped}`})
+      await deps.ledger.release(mine.map(({it}) => it.position), runId).catch(() => undefined)
+      for (const {slot, it} of mine) notAttempted(slot, it)
+      return
+    }
+    sent += mine.length
+    const sending = deps.sink.send(mine.map(({it}) => it.message!))
+    inflight.push(
+      sending.then(
+        async (acks) => {
+          try {
+            await deps.ledger.complete(
+              mine.map(({it}, k) => ({position: it.position, target: it.target!, offset: acks[k].offset})),
+              runId,
+            )
+          } catch (error) {
+            // Sent and acknowledged, but not recorded: a later run finds them in the target.
+            stop(`the replay ledger at ${deps.ledger.where} could not be written: ${(error as Error).message}`)
+          }
+          mine.forEach(({slot, it}, k) => out.set(slot, {position: it.position, outcome: 'replayed', target: {topic: acks[k].topic, partition: acks[k].partition, offset: acks[k].offset}, reason: null, error: null}))
+          if (opts.forgetDone) deps.ledger.forget?.(mine.map(({it}) => it.position))
+        },
+        async (error) => {
+          const certainlyNotSent = error instanceof NotSentError
+          if (certainlyNotSent) await deps.ledger.release(mine.map(({it}) => it.position), runId).catch(() => undefined)
+          for (const {slot, it} of mine) {
+            out.set(slot, {position: it.position, outcome: 'failed', target: {...it.target!, offset: null}, reason: certainlyNotSent ? null : 'in_doubt', error: (error as Error).message})
+          }
+          stop((error as Error).message)
+        },
+      ),
+    )
+  }
+
+  for await (const window of windows) {
+    if (stopped !== null || opts.signal?.aborted) {
+      stop('cancelled')
+      for (const position of window.positions) {
+        out.set(out.reserve(), {position, outcome: 'failed', target: null, reason: 'not_attempted', error: `not attempted: ${stopped}`})
+      }
       continue
     }
-    window.push(rec)
-    if (window.length >= WINDOW) await flush()
+    for (const it of await window.plan()) {
+      const slot = out.reserve()
+      if (it.action === 'skip') {
+        out.set(slot, {position: it.position, outcome: 'skipped', target: null, reason: it.reason, error: it.detail})
+        continue
+      }
+      pending.push({slot, it})
+      if (pending.length >= batchSize) {
+        const batch = pending
+        pending = []
+        await dispatch(batch)
+        await opts.drained?.()
+      }
+    }
+    planned += window.positions.length
+    opts.onProgress?.(out.emitted, planned)
+    await opts.drained?.()
   }
-  if (window.length > 0 && stopped === null) await flush()
-  const count = (o: Outcome) => items.filter((r) => r.outcome === o).length
-  return {requested: items.length, replayed: count('replayed'), skipped: count('skipped'), failed: count('failed'), items}
+  if (pending.length > 0) await dispatch(pending)
+  await drain()
+  opts.onProgress?.(out.emitted, planned)
+  return out.counts()
+}
+
+const targetKey = (t: {topic: string; partition: number | null}) => `${t.topic}\u0000${t.partition}`
+
+/**
+ * Results reported in plan order although batches finish out of step with the planning of
+ * later items: a slot is reserved per plan item and handed on once all before it are known.
+ */
+class OrderedResults {
+  private readonly slots: Array<ResultItem | undefined> = []
+  /** Plan index of slots[0]. */
+  private base = 0
+  private start = 0
+  emitted = 0
+  private readonly tally = {replayed: 0, skipped: 0, failed: 0}
+
+  constructor(private readonly emit: (r: ResultItem) => void) {}
+
+  reserve(): number {
+    this.slots.push(undefined)
+    return this.base + this.slots.length - 1
+  }
+
+  set(slot: number, r: ResultItem): void {
+    this.slots[slot - this.base] = r
+    while (this.start < this.slots.length && this.slots[this.start] !== undefined) {
+      const item = this.slots[this.start]!
+      this.slots[this.start++] = undefined
+      this.tally[item.outcome]++
+      this.emitted++
+      this.emit(item)
+    }
+    // Drop the handed-on head now and then, so the array stays the size of what is in flight.
+    if (this.start > 4096 && this.start * 2 > this.slots.length) {
+      this.slots.splice(0, this.start)
+      this.base += this.start
+      this.start = 0
+    }
+  }
+
+  counts(): ReplayCounts {
+    if (this.start !== this.slots.length) throw new Error(`replay: ${this.slots.length - this.start} results never reported`)
+    return {requested: this.emitted, ...this.tally}
+  }
+}
+
+/**
+ * The targets' end marks recorded with each claim. A mark is only a lower bound of where a
+ * message sent after it can land, so one taken up to MARK_TTL_MS before the claim is as
+ * correct as a fresh one and costs one round trip per target per second instead of per batch;
+ * an in-doubt lookup then reads at most that much more of the target.
+ */
+class MarkCache {
+  private readonly marks = new Map<string, {at: number; mark: string | null}>()
+
+  constructor(private readonly sink: DlqSink) {}
+
+  async get(topic: string, partition: number | null): Promise<string | null> {
+    if (!this.sink.mark) return null
+    const k = targetKey({topic, partition})
+    const cached = this.marks.get(k)
+    if (cached && Date.now() - cached.at < MARK_TTL_MS) return cached.mark
+    const at = Date.now()
+    const mark = await this.sink.mark(topic, partition)
+    this.marks.set(k, {at, mark})
+    return mark
+  }
 }

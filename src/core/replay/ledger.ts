@@ -43,6 +43,13 @@ export interface ReplayLedger {
   complete(entries: Array<{position: string; target: LedgerTarget; offset: string}>, runId: string): Promise<void>
   /** Drops this run's claims on positions whose send certainly did not happen. */
   release(positions: string[], runId: string): Promise<void>
+  /**
+   * Optional: drops these positions from what the ledger holds in memory. Only for a
+   * one-shot run that will not look at them again (the CLI's replay), so a ledger folded in
+   * memory stays the size of the work in flight rather than of everything replayed.
+   * Until the ledger is opened again, a forgotten position may read as never replayed.
+   */
+  forget?(positions: string[]): void
   close(): Promise<void>
 }
 

@@ -97,13 +97,7 @@ export function checkTopicName(topic: string, what: string): string {
   return topic
 }
 
-async function selectRecords(reader: DlqReader, req: ReplayRequest): Promise<{records: DecodedRecord[]; missing: string[]; filtered: DecodedRecord[]}> {
-  if (req.all) {
-    if (req.positions && req.positions.length > 0) throw new UsageError('use either --offset or --all, not both')
-    const records: DecodedRecord[] = []
-    for await (const r of reader.scan({filter: req.filter})) records.push(r)
-    return {records, missing: [], filtered: []}
-  }
+async function selectPositions(reader: DlqReader, req: ReplayRequest): Promise<{records: DecodedRecord[]; missing: string[]; filtered: DecodedRecord[]}> {
   const wanted = [...new Set((req.positions ?? []).map((p) => reader.parsePosition(p)))]
   if (wanted.length === 0) throw new UsageError('nothing to replay: give --offset POS (repeatable) or --all with filters')
   const found = await reader.get(wanted)
@@ -132,16 +126,60 @@ const skip = (position: string, reason: SkipReason, detail: string | null = null
 })
 
 /**
- * What replay would do, position by position, without sending anything: `--dry-run` prints
- * it, the confirmation summarises it, and `executeReplay` carries it out.
+ * A slice of the selection in DLQ order, planned only when asked: once a replay has stopped,
+ * the rest of the selection is listed as not attempted without consulting ledger or target.
  */
-export async function planReplay(deps: ReplayDeps, req: ReplayRequest): Promise<ReplayPlan> {
+export interface PlanWindow {
+  positions: string[]
+  plan(): Promise<PlanItem[]>
+}
+
+/** Records read and planned per window of `--all`: what is held in memory at once. */
+export const PLAN_WINDOW = 2_000
+
+/**
+ * The plan as a stream of windows, in DLQ order (which keeps each source partition's order):
+ * `--all` reads the selection window by window, so memory does not grow with its size;
+ * `--offset` lists (bounded by the command line) are one window, sorted.
+ */
+export async function* planWindows(deps: ReplayDeps, req: ReplayRequest, opts: {signal?: AbortSignal} = {}): AsyncGenerator<PlanWindow> {
   const to = req.to ? checkTopicName(req.to, '--to') : null
-  const {records, missing, filtered} = await selectRecords(deps.reader, req)
+  const force = req.force === true
+  const targets: TargetCache = new Map()
+  if (!req.all) {
+    const items = await planPositions(deps, req, to, targets)
+    yield {positions: items.map((i) => i.position), plan: async () => items}
+    return
+  }
+  if (req.positions && req.positions.length > 0) throw new UsageError('use either --offset or --all, not both')
+  let window: DecodedRecord[] = []
+  const cut = (records: DecodedRecord[]): PlanWindow => ({positions: records.map((r) => r.position), plan: () => planRecords(deps, records, {to, force, partitioner: req.partitioner, timestamp: req.timestamp}, targets)})
+  for await (const r of deps.reader.scan({filter: req.filter, signal: opts.signal})) {
+    window.push(r)
+    if (window.length >= PLAN_WINDOW) {
+      yield cut(window)
+      window = []
+    }
+  }
+  if (window.length > 0) yield cut(window)
+}
+
+async function planPositions(deps: ReplayDeps, req: ReplayRequest, to: string | null, targets: TargetCache): Promise<PlanItem[]> {
+  const {records, missing, filtered} = await selectPositions(deps.reader, req)
   const items: PlanItem[] = [...missing.map((p) => skip(p, 'not_found', 'no message at this position (any more)'))]
   for (const r of filtered) items.push(skip(r.position, 'filtered', 'does not match the filters'))
-  items.push(...(await planRecords(deps, records, {to, force: req.force === true, partitioner: req.partitioner, timestamp: req.timestamp}, new Map())))
+  for (const it of await planRecords(deps, records, {to, force: req.force === true, partitioner: req.partitioner, timestamp: req.timestamp}, targets)) items.push(it)
   items.sort((a, b) => comparePositions(a.position, b.position))
+  return items
+}
+
+/**
+ * The whole plan in memory: for the confirmation of an explicit list and for `browse`.
+ * `--all` streams through `planWindows` instead.
+ */
+export async function planReplay(deps: ReplayDeps, req: ReplayRequest): Promise<ReplayPlan> {
+  const items: PlanItem[] = []
+  for await (const w of planWindows(deps, req)) for (const it of await w.plan()) items.push(it)
   return {source: deps.reader.info.display, sink: deps.sink.info.display, ledger: deps.ledger.where, timestamp: req.timestamp ?? 'now', items}
 }
 
@@ -234,12 +272,22 @@ function dlqName(reader: DlqReader): string | null {
   return m ? decodeURIComponent(m[1]) : null
 }
 
+const NONE: string[] = []
+
 function headerNames(r: DecodedRecord): {kept: string[]; removed: string[]} {
-  const kept = [...new Set(r.userHeaders.map((h: RawHeader) => h.key))]
+  // Shared empty lists and no per-key allocation: this runs once per message of a replay.
+  let kept = NONE
+  if (r.userHeaders.length > 0) kept = [...new Set(r.userHeaders.map((h: RawHeader) => h.key))]
   // The detected convention's system headers are left behind (they are the record's metadata, beside
   // dlq's own `dlq.*` notes); hyperi entries and dlq's own records carry no headers to remove.
-  const headerConvention = r.convention !== 'hyperi' && r.convention !== 'dlq' && r.convention !== 'unknown'
-  const removed = headerConvention ? Object.keys(r.metadata).filter((k) => !k.startsWith('dlq.')) : []
+  let removed = NONE
+  if (r.convention !== 'hyperi' && r.convention !== 'dlq' && r.convention !== 'unknown') {
+    for (const k in r.metadata) {
+      if (k.startsWith('dlq.')) continue
+      if (removed === NONE) removed = []
+      removed.push(k)
+    }
+  }
   return {kept, removed}
 }
 
@@ -253,23 +301,38 @@ export interface PlanSummary {
   timestamp?: TimestampPolicy
 }
 
-export function summarisePlan(plan: ReplayPlan): PlanSummary {
-  const byTarget = new Map<string, PlanSummary['byTarget'][number]>()
-  const skipped: Partial<Record<SkipReason, number>> = {}
-  const removed = new Set<string>()
-  let send = 0
-  for (const it of plan.items) {
+/** The plan summary, counted item by item as a streamed plan goes by. */
+export class PlanTally {
+  private send = 0
+  private skip = 0
+  private readonly skipped: Partial<Record<SkipReason, number>> = {}
+  private readonly byTarget = new Map<string, PlanSummary['byTarget'][number]>()
+  private readonly removed = new Set<string>()
+
+  constructor(private readonly timestamp: TimestampPolicy = 'now') {}
+
+  add(it: PlanItem): void {
     if (it.action === 'skip') {
-      skipped[it.reason!] = (skipped[it.reason!] ?? 0) + 1
-      continue
+      this.skip++
+      this.skipped[it.reason!] = (this.skipped[it.reason!] ?? 0) + 1
+      return
     }
-    send++
+    this.send++
     const k = `${it.target!.topic}\u0000${it.target!.partition}\u0000${it.partitionBy}`
-    const t = byTarget.get(k) ?? {topic: it.target!.topic, partition: it.target!.partition, partitionBy: it.partitionBy, doubtful: 0, count: 0}
+    let t = this.byTarget.get(k)
+    if (!t) this.byTarget.set(k, (t = {topic: it.target!.topic, partition: it.target!.partition, partitionBy: it.partitionBy, doubtful: 0, count: 0}))
     t.count++
     if (it.doubt) t.doubtful++
-    byTarget.set(k, t)
-    for (const h of it.headersRemoved) removed.add(h)
+    for (const h of it.headersRemoved) this.removed.add(h)
   }
-  return {send, skip: plan.items.length - send, skipped, byTarget: [...byTarget.values()], removedHeaders: [...removed].sort(), timestamp: plan.timestamp ?? 'now'}
+
+  summary(): PlanSummary {
+    return {send: this.send, skip: this.skip, skipped: {...this.skipped}, byTarget: [...this.byTarget.values()], removedHeaders: [...this.removed].sort(), timestamp: this.timestamp}
+  }
+}
+
+export function summarisePlan(plan: ReplayPlan): PlanSummary {
+  const tally = new PlanTally(plan.timestamp ?? 'now')
+  for (const it of plan.items) tally.add(it)
+  return tally.summary()
 }

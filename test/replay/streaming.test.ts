@@ -1,0 +1,109 @@
+import {spawn} from 'node:child_process'
+import {mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {BIN, dlq, dlqJson} from '../helpers/cli.js'
+import {needService, uniqueName} from '../helpers/services.js'
+import {expectSchema} from '../helpers/schema.js'
+
+const redis = await needService('redis')
+
+/** More than two plan windows (10,000 records each), so windows, batches and in-flight sends meet. */
+const N = 25_003
+
+describe.runIf(redis.available)('replay of a large selection: plan, results and output streamed', () => {
+  let client: import('ioredis').Redis
+  let dir: string
+  let src: string
+  let prefix: string
+  let sink: string
+  beforeAll(async () => {
+    const {Redis} = await import('ioredis')
+    client = new Redis(redis.address)
+    dir = mkdtempSync(join(tmpdir(), 'dlq-stream-'))
+    prefix = `${uniqueName('st')}:`
+    sink = `${redis.address}?prefix=${encodeURIComponent(prefix)}`
+    await client.xadd(`${prefix}orders`, '*', 'init', '1')
+    const lines: string[] = []
+    for (let i = 0; i < N; i++) {
+      // Every 1000th entry has no source: a skip in the middle of sends keeps its place in the order.
+      const source = i % 1000 === 7 ? undefined : {topic: 'orders', partition: i % 3, offset: i}
+      lines.push(JSON.stringify({timestamp: 1_764_000_000_000 + i, service: 's', reason: i % 2 ? 'timeout' : 'parse_error', attempts: 1, payload: Buffer.from(`{"n":${i}}`).toString('base64'), source}))
+    }
+    src = join(dir, 'dlq.ndjson')
+    writeFileSync(src, lines.join('\n') + '\n')
+  })
+  afterAll(async () => {
+    const keys = await client.keys(`${prefix}*`)
+    if (keys.length > 0) await client.del(...keys)
+    client.disconnect()
+  })
+
+  it('--dry-run --json lists every position in order with the summary after them; a table shows 200 rows and the summary', () => {
+    const plan = dlqJson(['replay', src, '--all', '--sink', sink, '--dry-run'])
+    expect(plan.code).toBe(0)
+    expectSchema('replay-plan', plan.json)
+    expect(plan.json.items).toHaveLength(N)
+    expect(plan.json.items.every((it: any, i: number) => it.position === String(i))).toBe(true)
+    const noSource = Math.floor((N - 8) / 1000) + 1
+    expect(plan.json.summary).toMatchObject({send: N - noSource, skip: noSource, skipped: {no_source: noSource}})
+
+    const table = dlq(['replay', src, '--all', '--sink', sink, '--dry-run'])
+    expect(table.code).toBe(0)
+    const rows = table.stdout.split('\n').filter((l) => /^│ \d+ /.test(l))
+    expect(rows).toHaveLength(200)
+    expect(table.stdout).toContain(`… ${N - 200} more positions not listed (--rows all`)
+    expect(table.stdout).toMatch(new RegExp(`Replay ${N - noSource} messages from .* to `))
+    expect(table.stdout.trimEnd().endsWith('Dry run: nothing was sent.')).toBe(true)
+
+    const all = dlq(['replay', src, '--all', '--filter', 'reason=timeout', '--sink', sink, '--dry-run', '--rows', 'all'])
+    expect(all.stdout.split('\n').filter((l) => /^│ \d+ /.test(l))).toHaveLength(Math.floor(N / 2))
+    expect(dlq(['replay', src, '--all', '--sink', sink, '--dry-run', '--rows', 'many']).code).toBe(2)
+  })
+
+  it('replays in DLQ order with results in plan order, then a second run skips everything', async () => {
+    const ledger = join(dir, 'ledger.ndjson')
+    const first = dlqJson(['replay', src, '--all', '--sink', sink, '--ledger', ledger, '--yes'])
+    expect(first.code, first.stderr).toBe(0)
+    expectSchema('replay-result', first.json)
+    const noSource = Math.floor((N - 8) / 1000) + 1
+    expect(first.json).toMatchObject({requested: N, replayed: N - noSource, skipped: noSource, failed: 0})
+    expect(first.json.items.every((it: any, i: number) => it.position === String(i))).toBe(true)
+    const ids = first.json.items.filter((i: any) => i.outcome === 'replayed').map((i: any) => i.target.offset)
+    const entries = (await client.xrangeBuffer(`${prefix}orders`, '-', '+')) as unknown as Array<[Buffer, Buffer[]]>
+    const landed = entries.slice(1)
+    expect(landed.map(([id]) => id.toString())).toEqual(ids)
+    // DLQ order: each message lands after the one before it.
+    const values = landed.map(([, f]) => JSON.parse(f[f.findIndex((x) => x.toString() === 'value') + 1].toString()).n)
+    expect(values).toEqual([...Array(N).keys()].filter((i) => i % 1000 !== 7))
+    const done = readFileSync(ledger, 'utf8').split('\n').filter((l) => l.includes('"op":"done"')).length
+    expect(done).toBe(N - noSource)
+
+    const second = dlq(['replay', src, '--all', '--sink', sink, '--ledger', ledger, '--yes'])
+    expect(second.code).toBe(0)
+    expect(second.stdout).toContain(`${N} requested: 0 replayed, ${N} skipped, 0 failed`)
+    expect(await client.xlen(`${prefix}orders`)).toBe(N - noSource + 1)
+  })
+
+  it('two pipelined replays of the whole selection at once send each message once', async () => {
+    const ledger = join(dir, 'ledger-race.ndjson')
+    const stream = `${prefix}race`
+    await client.xadd(stream, '*', 'init', '1')
+    const run = () =>
+      new Promise<{code: number; json: any}>((resolve) => {
+        const p = spawn(process.execPath, [BIN, 'replay', src, '--all', '--to', 'race', '--sink', sink, '--ledger', ledger, '--yes', '--json'], {stdio: ['ignore', 'pipe', 'pipe']})
+        let out = ''
+        p.stdout.on('data', (d) => (out += d))
+        p.on('close', (code) => resolve({code: code ?? -1, json: JSON.parse(out)}))
+      })
+    const [a, b] = await Promise.all([run(), run()])
+    expect(a.code).toBe(0)
+    expect(b.code).toBe(0)
+    // Every position is replayed by exactly one of the two; the other skips it.
+    expect(a.json.replayed + b.json.replayed).toBe(N)
+    const byA = new Set(a.json.items.filter((i: any) => i.outcome === 'replayed').map((i: any) => i.position))
+    expect(b.json.items.filter((i: any) => i.outcome === 'replayed' && byA.has(i.position))).toEqual([])
+    expect(await client.xlen(stream)).toBe(N + 1)
+  })
+})
