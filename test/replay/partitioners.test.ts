@@ -38,3 +38,18 @@ describe('the original producers\' partitioners', () => {
     ])
   })
 })
+
+describe('whose claim is it', () => {
+  it("a fresh claim of a live replay is in progress; a dead process's or an old claim is a crash's doubt", async () => {
+    const {mayStillBeSending, LIVE_CLAIM_MS} = await import('../../src/core/replay/execute.js')
+    const {hostname} = await import('node:os')
+    const now = Date.now()
+    const at = new Date(now - 1000).toISOString()
+    expect(mayStillBeSending({runId: `${hostname()}/${process.pid}/x`, at}, 'mine', now)).toBe(true)
+    expect(mayStillBeSending({runId: `other-host/1/x`, at}, 'mine', now)).toBe(true)
+    // A pid that cannot exist: that process is gone.
+    expect(mayStillBeSending({runId: `${hostname()}/4194304999/x`, at}, 'mine', now)).toBe(false)
+    expect(mayStillBeSending({runId: 'other-host/1/x', at: new Date(now - LIVE_CLAIM_MS - 1).toISOString()}, 'mine', now)).toBe(false)
+    expect(mayStillBeSending({runId: 'mine', at}, 'mine', now)).toBe(false)
+  })
+})

@@ -1,4 +1,5 @@
 import {randomUUID} from 'node:crypto'
+import {hostname} from 'node:os'
 import {NotSentError, type DlqSink, type SentMessage} from '../sink.js'
 import type {LedgerTarget} from './ledger.js'
 import type {PlanItem, PlanWindow, ReplayDeps, ReplayPlan, SkipReason} from './plan.js'
@@ -9,7 +10,7 @@ export interface ResultItem {
   position: string
   outcome: Outcome
   target: {topic: string; partition: number | null; offset: string | null} | null
-  reason: SkipReason | 'not_attempted' | 'in_doubt' | null
+  reason: SkipReason | 'not_attempted' | 'in_doubt' | 'in_progress' | null
   error: string | null
 }
 
@@ -50,6 +51,33 @@ export interface RunOptions extends ExecuteOptions {
 const MAX_DEPTH = 4
 /** How old a target's end mark may be when a claim records it (see MarkCache). */
 const MARK_TTL_MS = 1000
+
+/**
+ * How long a claim of another replay counts as that replay's work in progress: its message may
+ * be on the wire, so it is neither looked for nor taken over yet. Older, it is a crash's doubt.
+ * (A send that gets no acknowledgement fails after 30 s.)
+ */
+export const LIVE_CLAIM_MS = 60_000
+
+/** `host/pid/uuid`: a later replay on the same host can tell a crashed run's claims from a live one's. */
+function newRunId(): string {
+  return `${hostname()}/${process.pid}/${randomUUID()}`
+}
+
+/** Whether another run that claimed a message may still be sending it (see LIVE_CLAIM_MS). */
+export function mayStillBeSending(entry: {runId: string; at: string}, ownRunId: string, now = Date.now()): boolean {
+  if (entry.runId === ownRunId || now - Date.parse(entry.at) >= LIVE_CLAIM_MS) return false
+  const [host, pid] = entry.runId.split('/')
+  if (host === hostname() && /^\d+$/.test(pid ?? '')) {
+    try {
+      process.kill(Number(pid), 0)
+    } catch (error) {
+      // Anything but EPERM (alive, not ours): that process is gone, so its claim is a crash's doubt, resolved at once.
+      if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false
+    }
+  }
+  return true
+}
 
 const sleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((resolve) => {
@@ -95,7 +123,7 @@ export async function executeReplay(plan: ReplayPlan, deps: ReplayDeps, opts: Ex
  * replay again finishes the job without sending anything twice.
  */
 export async function runReplay(windows: AsyncIterable<PlanWindow>, deps: ReplayDeps, opts: RunOptions): Promise<ReplayCounts> {
-  const runId = randomUUID()
+  const runId = newRunId()
   const out = new OrderedResults(opts.onItem)
   const marks = new MarkCache(deps.sink)
   const rate = opts.rate && opts.rate > 0 ? opts.rate : null
@@ -136,6 +164,13 @@ export async function runReplay(windows: AsyncIterable<PlanWindow>, deps: Replay
     if (doubts.length > 0) await drain()
     for (const b of batch) {
       const {slot, it} = b
+      if (it.reason === 'in_doubt' && !opts.force && it.ledger && mayStillBeSending(it.ledger, runId)) {
+        // A claim this fresh may belong to a replay still sending it (its send not yet in the
+        // target): taking it over now would send it twice. Only an older claim is a crash's doubt.
+        const age = Math.max(0, Math.round((Date.now() - Date.parse(it.ledger.at)) / 1000))
+        out.set(slot, {position: it.position, outcome: 'skipped', target: null, reason: 'in_progress', error: `another replay claimed it ${age} s ago and may still be sending it; run again later to confirm`})
+        continue
+      }
       if (it.reason === 'in_doubt' && !opts.force) {
         let found: SentMessage | null | undefined
         try {
@@ -193,7 +228,7 @@ export async function runReplay(windows: AsyncIterable<PlanWindow>, deps: Replay
     const mine: Array<{slot: number; it: PlanItem}> = []
     for (const b of sendable) {
       if (held.has(b.it.position)) mine.push(b)
-      else out.set(b.slot, {position: b.it.position, outcome: 'skipped', target: null, reason: 'already_replayed', error: 'another replay claimed it at the same time'})
+      else out.set(b.slot, {position: b.it.position, outcome: 'skipped', target: null, reason: 'in_progress', error: 'another replay claimed it at the same time; run again later to confirm it was sent'})
     }
     if (mine.length === 0) return
 
