@@ -118,6 +118,21 @@ describe('issue 14, bad input', () => {
     expect(stats.json.unreadable.count).toBe(bad.length)
   })
 
+  it('4: a large gzip member followed by garbage loses none of its records', () => {
+    const d = dir('gz-large')
+    const lines = Array.from({length: 30_000}, (_, i) => hyperi(1700000000000 + i, `{"n":${i},"pad":"${'x'.repeat(100 + (i % 50))}"}`))
+    writeFileSync(join(d, 'dlq.ndjson.20260101T000000.gz'), Buffer.concat([gzipSync(lines.join('\n') + '\n'), Buffer.from('garbage after the member')]))
+    const s = dlqJson(['stats', d], {env})
+    expect(s.code, s.stderr).toBe(0)
+    expect(s.json.readable).toBe(30_000)
+    expect(s.json.unreadable.count).toBe(1)
+    const tail = dlqJson(['inspect', d, '--from', '29999'], {env})
+    expect(tail.json.items.map((m: any) => [m.position, m.unreadable ?? null])).toEqual([
+      ['29999', null],
+      ['30000', expect.stringMatching(/corrupt gzip data/)],
+    ])
+  })
+
   it('5: metadata.NAME and payload.PATH see own fields only, never prototype properties', () => {
     for (const expr of ['metadata.constructor~native', 'metadata.__proto__~Object', 'payload.constructor~native', 'payload.toString~.']) {
       const r = dlqJson(['inspect', HYPERI, '--filter', expr], {env})
