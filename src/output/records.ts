@@ -56,7 +56,7 @@ function headersCell(r: DecodedRecord): string {
 
 /**
  * `table` fits the terminal (see terminalWidth): the widest columns give way first, and KEY,
- * then RETRIES, then TIME are left out when even their minimum widths do not fit. `wide` adds CONVENTION, GROUP and
+ * then RETRIES, then TIME are left out when SOURCE, REASON and PAYLOAD would be cramped. `wide` adds CONVENTION, GROUP and
  * HEADERS and is not cut to the terminal (for a pager or a file); each column keeps its cap.
  */
 export function renderRecords(records: DecodedRecord[], format: 'table' | 'wide', opts: PayloadOptions, width?: number): string {
@@ -64,13 +64,13 @@ export function renderRecords(records: DecodedRecord[], format: 'table' | 'wide'
   const columns: Column[] = [
     {head: 'POSITION', min: Infinity},
     {head: 'TIME', min: 20, optional: true},
-    {head: 'SOURCE', max: wide ? 60 : 32, min: 8},
+    {head: 'SOURCE', max: wide ? 60 : 32, min: 8, comfort: 12},
     // The reason says the most: it keeps twice the share of the others when space is short.
-    {head: 'REASON', max: wide ? 80 : 40, min: 8, weight: 2},
+    {head: 'REASON', max: wide ? 80 : 40, min: 8, comfort: 16, weight: 2},
     {head: 'RETRIES', align: 'right', optional: true},
     {head: 'KEY', max: wide ? 40 : 24, min: 6, optional: true},
     ...(wide ? [{head: 'CONVENTION'}, {head: 'GROUP', max: 40}, {head: 'HEADERS', max: 80}] : []),
-    {head: 'PAYLOAD', max: wide ? 200 : 120, min: 8},
+    {head: 'PAYLOAD', max: wide ? 200 : 120, min: 8, comfort: 12},
   ]
   const rows = records.map((r) => [
     r.position,

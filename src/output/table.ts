@@ -10,8 +10,10 @@ export interface Column {
   /** The least it is shrunk to when the terminal is narrow (default: its heading's width, at most 8). */
   min?: number
   align?: 'left' | 'right'
-  /** Left out, last first, when the table cannot fit even with every column at its minimum. */
+  /** Left out, last first, when the table cannot fit with every column at its comfortable width. */
   optional?: boolean
+  /** Below this the column is cramped: optional columns go before it is squeezed further (default: min). */
+  comfort?: number
   /** Share of the width when columns must give way, relative to the others (default 1). */
   weight?: number
 }
@@ -45,8 +47,9 @@ export function renderTable(columns: Column[], rows: string[][], width = termina
   let cols = columns.map((c, i) => ({...c, index: i, natural: Math.min(c.max ?? Infinity, Math.max(displayWidth(c.head), widest(cells, i)))}))
   cols = cols.map((c) => ({...c, min: Math.min(c.natural, c.min ?? Math.min(8, displayWidth(c.head)))}))
   const total = (cs: typeof cols, w: (c: (typeof cols)[number]) => number) => cs.reduce((sum, c) => sum + w(c), 0) + GAP.length * (cs.length - 1)
-  // Leave optional columns out (last first) while even the minimum widths do not fit.
-  for (let i = cols.length - 1; i >= 0 && total(cols, (c) => c.min!) > width; i--) if (cols[i].optional) cols.splice(i, 1)
+  // Leave optional columns out (last first) while the others cannot have their comfortable widths.
+  const comfortable = (c: (typeof cols)[number]) => Math.min(c.natural, Math.max(c.min!, c.comfort ?? 0))
+  for (let i = cols.length - 1; i >= 0 && total(cols, comfortable) > width; i--) if (cols[i].optional) cols.splice(i, 1)
   let widths = cols.map((c) => c.natural)
   if (total(cols, (c) => c.natural) > width) {
     // The largest cap C such that every column at min(natural, max(min, C × weight)) fits.

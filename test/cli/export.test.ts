@@ -8,6 +8,7 @@ import {openFileReader} from '../../src/backends/file/index.js'
 import {MATCH_ALL} from '../../src/core/filter.js'
 import type {DecodedRecord} from '../../src/core/record.js'
 import {BIN, dlq, dlqJson, FIXTURES} from '../helpers/cli.js'
+import {expectSchema} from '../helpers/schema.js'
 import {needService} from '../helpers/services.js'
 
 const kafka = await needService('kafka')
@@ -52,7 +53,10 @@ describe('dlq export', () => {
     const out = join(tmp, 'export.ndjson')
     const r = dlqJson(['export', source, '--file', out], {env})
     expect(r.code, r.stderr).toBe(0)
+    expectSchema('export', r.json)
     expect(r.json).toMatchObject({records: 5, unreadable: 1, file: out})
+    // Each line is a record of the message schema.
+    for (const line of readFileSync(out, 'utf8').trim().split('\n')) expectSchema('message', JSON.parse(line))
     // The export is whole: nothing says truncated, and the big payloads are there in full.
     const exported = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l))
     expect(exported.slice(0, 4).every((m: any) => m.payload === null || m.payload.truncated === false)).toBe(true)

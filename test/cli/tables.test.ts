@@ -53,10 +53,11 @@ describe('tables fit the terminal', () => {
     expect(Math.max(...r.stdout.split('\n').map(displayWidth))).toBeGreaterThan(80)
   })
 
-  it('8: below ~80 columns the optional columns go first, the position never', () => {
-    const narrow = dlq(['inspect', f('mixed.ndjson')], {env: {...env, COLUMNS: '70'}}).stdout.split('\n')[0]
-    expect(narrow).toMatch(/^POSITION\s+TIME\s+SOURCE\s+REASON/)
-    expect(narrow).not.toMatch(/KEY/)
+  it('8: on narrow terminals KEY, RETRIES, then TIME go before the others get cramped; the position never', () => {
+    const head = (columns: number) => dlq(['inspect', f('mixed.ndjson')], {env: {...env, COLUMNS: String(columns)}}).stdout.split('\n')[0]
+    expect(head(80)).toMatch(/^POSITION\s+TIME\s+SOURCE\s+REASON\s+PAYLOAD$/)
+    expect(head(60)).toMatch(/^POSITION\s+SOURCE\s+REASON\s+PAYLOAD$/)
+    expect(head(30)).toMatch(/^POSITION/)
     const roomy = dlq(['inspect', f('mixed.ndjson')], {env: {...env, COLUMNS: '160'}}).stdout.split('\n')[0]
     expect(roomy).toMatch(/RETRIES\s+KEY\s+PAYLOAD/)
   })

@@ -5,6 +5,7 @@ import {join} from 'node:path'
 import {gzipSync} from 'node:zlib'
 import {describe, expect, it} from 'vitest'
 import {dlq, dlqJson, FIXTURES} from '../helpers/cli.js'
+import {expectSchema} from '../helpers/schema.js'
 
 /**
  * The bad-input corpus of issue 14: one case per item. Each input is made here, in a temp
@@ -36,6 +37,8 @@ describe('issue 14, bad input', () => {
     expect(stats.json.firstTimestamp).toBe('2023-11-14T22:13:20.000Z')
     expect(stats.json.lastTimestamp).toBe('2023-11-14T22:13:20.000Z')
     const page = dlqJson(['inspect', file], {env})
+    expectSchema('inspect', page.json)
+    expectSchema('stats', stats.json)
     expect(page.json.items.map((m: any) => m.timestamp)).toEqual([null, null, '2023-11-14T22:13:20.000Z'])
     // The stored number is not lost: it is kept in metadata.
     expect(page.json.items[0].metadata['dlq.invalid-timestamp']).toBe(8640000000000001)
@@ -72,6 +75,7 @@ describe('issue 14, bad input', () => {
       expect(r.stderr).toMatch(/a device/)
       expect(r.stderr).toMatch(/a directory/)
       const doc = JSON.parse(r.stdout)
+      expectSchema(cmd, doc)
       expect(doc.warnings).toHaveLength(4)
       if (cmd === 'stats') expect(doc.total).toBe(HYPERI_LINES)
     }
@@ -100,6 +104,7 @@ describe('issue 14, bad input', () => {
     copyFileSync(HYPERI, join(d, 'dlq.ndjson'))
     const all = dlqJson(['inspect', d, '--limit', '1000'], {env})
     expect(all.code, all.stderr).toBe(0)
+    expectSchema('inspect', all.json)
     const bad = all.json.items.filter((m: any) => m.unreadable)
     expect(bad.map((m: any) => m.unreadable).join('\n')).toMatch(/20260101T000000\.gz: the gzip data ends early/)
     expect(bad.map((m: any) => m.unreadable).join('\n')).toMatch(/20260101T000001\.gz: not gzip data/)
@@ -116,6 +121,21 @@ describe('issue 14, bad input', () => {
     const stats = dlqJson(['stats', d], {env})
     expect(stats.code).toBe(0)
     expect(stats.json.unreadable.count).toBe(bad.length)
+  })
+
+  it('4: a large gzip member followed by garbage loses none of its records', () => {
+    const d = dir('gz-large')
+    const lines = Array.from({length: 30_000}, (_, i) => hyperi(1700000000000 + i, `{"n":${i},"pad":"${'x'.repeat(100 + (i % 50))}"}`))
+    writeFileSync(join(d, 'dlq.ndjson.20260101T000000.gz'), Buffer.concat([gzipSync(lines.join('\n') + '\n'), Buffer.from('garbage after the member')]))
+    const s = dlqJson(['stats', d], {env})
+    expect(s.code, s.stderr).toBe(0)
+    expect(s.json.readable).toBe(30_000)
+    expect(s.json.unreadable.count).toBe(1)
+    const tail = dlqJson(['inspect', d, '--from', '29999'], {env})
+    expect(tail.json.items.map((m: any) => [m.position, m.unreadable ?? null])).toEqual([
+      ['29999', null],
+      ['30000', expect.stringMatching(/corrupt gzip data/)],
+    ])
   })
 
   it('5: metadata.NAME and payload.PATH see own fields only, never prototype properties', () => {

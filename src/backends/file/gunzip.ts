@@ -1,3 +1,4 @@
+import {createReadStream} from 'node:fs'
 import {open} from 'node:fs/promises'
 import {createGunzip} from 'node:zlib'
 
@@ -13,15 +14,67 @@ export interface GunzipEnd {
  * Decompresses a gzip file, yielding what it decodes, and returns (instead of throwing) the
  * error that stopped it. Everything decoded before the damage is yielded, which zlib's stream
  * alone does not do: an error discards the output of the write that hit it, so a gzip member
- * followed by garbage (or a corrupt block) would lose up to a whole write of records. When
- * that happens the file is decoded once more, the last write's bytes one at a time, and the
- * missing output handed on.
+ * followed by garbage (or a corrupt block) would lose up to a whole write of records. A whole
+ * file is read in one streaming pass at full speed; only a damaged one is decoded again, first
+ * in pieces (to find the piece that breaks), then with that piece's bytes one at a time, and
+ * the output the first pass missed is handed on.
  */
 export async function* gunzipFile(path: string, signal?: AbortSignal): AsyncGenerator<Buffer, GunzipEnd> {
-  const first = yield* pass(path, Number.POSITIVE_INFINITY, 0, signal)
-  if (first.error === null || first.error.code !== 'Z_DATA_ERROR') return {error: first.error}
-  const second = yield* pass(path, first.goodInput, first.produced, signal)
-  return {error: second.error ?? first.error}
+  const fast = yield* streamPass(path, signal)
+  if (fast.error === null || fast.error.code !== 'Z_DATA_ERROR') return {error: fast.error}
+  const pieces = yield* pass(path, Number.POSITIVE_INFINITY, fast.produced, signal)
+  if (pieces.error === null) return {error: fast.error}
+  const fine = yield* pass(path, pieces.goodInput, Math.max(fast.produced, pieces.produced), signal)
+  return {error: fine.error ?? pieces.error}
+}
+
+/** The fast pass: the file streamed through gunzip; what was decoded before an error is kept. */
+async function* streamPass(path: string, signal?: AbortSignal): AsyncGenerator<Buffer, {error: NodeJS.ErrnoException | null; produced: number}> {
+  const source = createReadStream(path, {highWaterMark: 1024 * 1024})
+  const gunzip = source.pipe(createGunzip())
+  // pipe() does not forward the source's errors (EACCES, EIO): hand them to the gunzip stream.
+  source.on('error', (error) => gunzip.destroy(error))
+  // Not the stream's async iterator: on an error it drops output not yet taken.
+  const queue: Buffer[] = []
+  let ended = false
+  let error: NodeJS.ErrnoException | null = null
+  let wake: (() => void) | null = null
+  const poke = () => {
+    const w = wake
+    wake = null
+    w?.()
+  }
+  gunzip.on('data', (b: Buffer) => {
+    queue.push(b)
+    if (queue.length >= 16) gunzip.pause()
+    poke()
+  })
+  gunzip.on('end', () => {
+    ended = true
+    poke()
+  })
+  gunzip.on('error', (e) => {
+    error ??= e
+    poke()
+  })
+  let produced = 0
+  try {
+    for (;;) {
+      if (signal?.aborted) return {error: null, produced}
+      const next = queue.shift()
+      if (next !== undefined) {
+        produced += next.length
+        yield next
+        continue
+      }
+      if (ended || error !== null) return {error, produced}
+      gunzip.resume()
+      await new Promise<void>((resolve) => (wake = resolve))
+    }
+  } finally {
+    source.destroy()
+    gunzip.destroy()
+  }
 }
 
 interface PassEnd {
@@ -32,7 +85,7 @@ interface PassEnd {
   produced: number
 }
 
-/** One decoding pass: input from `fineFrom` on is written one byte at a time; the first `skip` output bytes are not yielded. */
+/** A careful pass (damaged files only): input from `fineFrom` on is written one byte at a time; the first `skip` output bytes are not yielded. */
 async function* pass(path: string, fineFrom: number, skip: number, signal?: AbortSignal): AsyncGenerator<Buffer, PassEnd> {
   const fh = await open(path, 'r')
   const gunzip = createGunzip()
