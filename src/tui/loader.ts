@@ -12,8 +12,22 @@ import type {Action, LoadRequest} from './state.js'
 /** File and directory positions are record numbers: the page before a position can be computed. */
 export const canStepBack = (reader: DlqReader): boolean => reader.info.kind === 'file' || reader.info.kind === 'directory'
 
+/** Kafka and Redis page backward themselves (DlqReader.pageBefore). */
+export const canPageBefore = (reader: DlqReader): boolean => !canStepBack(reader) && typeof reader.pageBefore === 'function'
+
 export async function runLoad(reader: DlqReader, req: LoadRequest, filter: RecordFilter, payloadLimit: number, signal: AbortSignal): Promise<Action> {
   const slim = (rs: DecodedRecord[]) => rs.map((r) => slimRecord(r, payloadLimit))
+  if (req.kind === 'before') {
+    const page = await reader.pageBefore!({before: req.before, limit: req.limit, filter, signal})
+    if (signal.aborted) throw signal.reason ?? new Error('aborted')
+    return {
+      type: 'pageLoaded',
+      generation: req.generation,
+      direction: 'backward',
+      page: {from: page.from, records: slim(page.records), next: req.before, atEnd: false},
+      reachedStart: page.atStart,
+    }
+  }
   if (req.kind !== 'step-back') {
     const page = await reader.page({from: req.from, limit: req.limit, filter, signal})
     return {

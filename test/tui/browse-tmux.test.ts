@@ -72,7 +72,7 @@ describe('dlq browse in a real terminal (tmux)', () => {
     const cmd = [process.execPath, BIN, 'browse', file, '--sink', redis.address, '--to', stream].map((a) => `'${a}'`).join(' ')
     tmux('new-session', '-d', '-s', session, '-x', '160', '-y', '40', `${cmd}; echo "EXITED $?"; sleep 60`)
 
-    let s = await waitText('0…499 (500)')
+    let s = await waitText('0…499 (500 messages)')
     expect(s).toMatch(/│ at 0 │ no filter │ 0 selected/)
     expect(s).toMatch(/0\s+2026-11-01 00:00:00 orders\/0\s+parse_error/)
 
@@ -133,7 +133,7 @@ describe('dlq browse in a real terminal (tmux)', () => {
     spawnSync(TMUX, ['-L', socket, 'kill-session', '-t', session])
     const cmd = [process.execPath, BIN, 'browse', join(dir, 'dlq.ndjson')].map((a) => `'${a}'`).join(' ')
     tmux('new-session', '-d', '-s', session, '-x', '120', '-y', '30', `${cmd}; echo "EXITED $?"; stty -a | grep -o -- '-\\?icanon' ; sleep 60`)
-    await waitText('0…499 (500)')
+    await waitText('0…499 (500 messages)')
     keys('C-c')
     const s = await waitText('EXITED 0')
     // cooked mode again (raw mode would show -icanon)

@@ -101,13 +101,13 @@ async function start(file: string, opts: {replay?: ReplayPort; columns?: number;
 describe('browse screen', () => {
   it('shows the status bar, the list with escaped previews, and the detail pane of the first message', async () => {
     const app = await start('mixed.ndjson')
-    const frame = await frameWith(app, '0…16 (17)')
+    const frame = await frameWith(app, '0…16 (17 messages)')
     expect(frame).toContain('dlq browse')
     expect(frame).toContain('mixed.ndjson')
     expect(frame).toContain('at 0')
     expect(frame).toContain('no filter')
     expect(frame).toContain('0 selected')
-    expect(frame).toMatch(/POSITION\s+TIME\s+SOURCE\s+REASON\s+KEY\s+PAYLOAD/)
+    expect(frame).toMatch(/POSITION\s+TIME UTC\s+SOURCE\s+REASON\s+KEY\s+PAYLOAD/)
     expect(frame).toMatch(/0\s+2026-11-22 10:00:00 payments\/0\s+parse_error/)
     // binary payloads are hex in the list, never raw
     expect(frame).toContain('hex:000000002afffe10')
@@ -120,7 +120,7 @@ describe('browse screen', () => {
 
   it('moves through the list and shows headers, metadata and a hex dump in the detail pane', async () => {
     const app = await start('mixed.ndjson', {rows: 70})
-    await frameWith(app, '0…16 (17)')
+    await frameWith(app, '0…16 (17 messages)')
     await press(app, 'j', 'j', 'j', 'j', 'j', 'j')
     let frame = await frameWith(app, 'at 6')
     expect(frame).toContain('kafka_dlt-exception-fqcn')
@@ -147,7 +147,7 @@ describe('browse screen', () => {
 
   it('a bad filter shows its error in place and keeps the old filter; a good one filters the list', async () => {
     const app = await start('mixed.ndjson')
-    await frameWith(app, '0…16 (17)')
+    await frameWith(app, '0…16 (17 messages)')
     await press(app, '/', ...'reason~~('.split(''), '\r')
     let frame = await frameWith(app, '✗')
     expect(frame).toMatch(/filter \/ reason~~\(\s+✗ filter "reason~~\(":/)
@@ -161,7 +161,7 @@ describe('browse screen', () => {
 
   it('jumps to a position, and says so when a position is malformed', async () => {
     const app = await start('mixed.ndjson')
-    await frameWith(app, '0…16 (17)')
+    await frameWith(app, '0…16 (17 messages)')
     await press(app, ':', 'x', 'y', '\r')
     let frame = await frameWith(app, '✗')
     expect(frame).toContain('a file DLQ position is a record number')
@@ -207,7 +207,7 @@ describe('browse screen', () => {
   it('a replay that cannot be planned says why and stays in the list', async () => {
     const port: ReplayPort = {...fakeReplay().port, plan: () => Promise.reject(new Error('a file DLQ has no cluster of its own: name where to replay with --sink'))}
     const app = await start('mixed.ndjson', {replay: port})
-    await frameWith(app, '0…16 (17)')
+    await frameWith(app, '0…16 (17 messages)')
     await press(app, ' ', 'r')
     const frame = await frameWith(app, 'replay: a file DLQ has no cluster')
     expect(frame).toContain('POSITION')
@@ -234,6 +234,11 @@ describe('browse screen', () => {
     await press(app, '?')
     frame = await frameWith(app, 'Keys')
     expect(frame).toContain('jump to a position')
+    // 24 keys do not fit 11 rows in two columns: the help scrolls instead of leaving keys out
+    expect(frame).toContain('1–11 of 12 rows')
+    expect(frame).not.toContain('replay the selection')
+    await press(app, 'j')
+    frame = await frameWith(app, '2–12 of 12 rows')
     expect(frame).toContain('replay the selection')
   })
 })

@@ -1,5 +1,5 @@
 import {Text} from 'ink'
-import {truncate} from '../../output/escape.js'
+import {cutEnd, fitEnd} from '../text.js'
 
 export interface StatusBarProps {
   width: number
@@ -8,22 +8,23 @@ export interface StatusBarProps {
   position: string
   filters: string[]
   selected: number
+  follow: boolean
   busy: string | null
 }
 
-export function StatusBar({width, source, bounds, position, filters, selected, busy}: StatusBarProps) {
+export function StatusBar({width, source, bounds, position, filters, selected, follow, busy}: StatusBarProps) {
   const parts = [
     `dlq browse ${source}`,
     bounds,
     `at ${position}`,
     filters.length === 0 ? 'no filter' : `filter: ${filters.join(' && ')}`,
     `${selected} selected`,
+    ...(follow ? ['follow'] : []),
     ...(busy ? [busy] : []),
   ]
-  const line = truncate(parts.join(' │ '), width)
   return (
     <Text inverse wrap="truncate">
-      {line.padEnd(width)}
+      {fitEnd(cutEnd(parts.join(' │ '), width), width)}
     </Text>
   )
 }

@@ -1,0 +1,92 @@
+import stringWidth from 'string-width'
+
+/**
+ * Display-width text helpers for the TUI: an East Asian wide character or an emoji takes two
+ * terminal columns, a combining mark none. Everything is measured with string-width (the
+ * measure Ink lays text out with), so columns line up. Text reaching here is already escaped
+ * (src/output/escape.ts): no control characters are left to measure.
+ *
+ * The rule for cutting is the same everywhere (the list, the detail pane, the tables of
+ * `inspect`): keep the start, cut at the END, mark the cut with `…`.
+ */
+
+const ASCII = /^[\x20-\x7e]*$/
+const segmenter = new Intl.Segmenter()
+
+export function displayWidth(s: string): number {
+  return ASCII.test(s) ? s.length : stringWidth(s)
+}
+
+/** Graphemes with their widths (a cluster is never split). */
+function* clusters(s: string): Generator<[string, number]> {
+  for (const {segment} of segmenter.segment(s)) yield [segment, ASCII.test(segment) ? segment.length : stringWidth(segment)]
+}
+
+/** At most `width` columns: the start of `s`, with `…` as the last column when something was cut. */
+export function cutEnd(s: string, width: number): string {
+  if (width <= 0) return ''
+  if (ASCII.test(s)) return s.length <= width ? s : s.slice(0, width - 1) + '…'
+  if (stringWidth(s) <= width) return s
+  let out = ''
+  let used = 0
+  for (const [c, w] of clusters(s)) {
+    if (used + w > width - 1) break
+    out += c
+    used += w
+  }
+  return out + '…'
+}
+
+/** Exactly `width` columns: cut at the end (with `…`) or padded with spaces. */
+export function fitEnd(s: string, width: number): string {
+  const t = cutEnd(s, width)
+  const w = displayWidth(t)
+  return w >= width ? t : t + ' '.repeat(width - w)
+}
+
+/**
+ * The columns [start, start + width) of `s`, for horizontal scrolling. A wide character
+ * that straddles either edge is replaced by spaces so the row keeps its width.
+ */
+export function sliceColumns(s: string, start: number, width: number): string {
+  if (width <= 0) return ''
+  if (ASCII.test(s)) return s.slice(start, start + width)
+  let out = ''
+  let col = 0
+  const end = start + width
+  for (const [c, w] of clusters(s)) {
+    if (col >= end) break
+    if (col >= start && col + w <= end) out += c
+    else if (col + w > start) out += ' '.repeat(Math.min(col + w, end) - Math.max(col, start))
+    col += w
+  }
+  return out
+}
+
+/** `s` broken into rows of at most `width` columns (hard wrap, no cluster split); at least one row. */
+export function wrapColumns(s: string, width: number): string[] {
+  const w = Math.max(1, width)
+  if (ASCII.test(s)) {
+    if (s.length <= w) return [s]
+    const rows: string[] = []
+    for (let i = 0; i < s.length; i += w) rows.push(s.slice(i, i + w))
+    return rows
+  }
+  const rows: string[] = []
+  let row = ''
+  let used = 0
+  for (const [c, cw] of clusters(s)) {
+    if (used + cw > w && used > 0) {
+      rows.push(row)
+      row = ''
+      used = 0
+    }
+    row += c
+    used += cw
+  }
+  rows.push(row)
+  return rows
+}
+
+/** `n` and the noun, in the singular for one: "1 record", "2 records". */
+export const plural = (n: number, noun: string, many = `${noun}s`): string => `${n.toLocaleString('en')} ${n === 1 ? noun : many}`
