@@ -47,6 +47,8 @@ export const DEFAULT_FOLLOW_MS = 1000
 /** Columns one ← or → scrolls the detail sideways. */
 const HSCROLL_STEP = 8
 
+const ZOOM_HINTS = 'Esc/q back · ↑↓ PgUp PgDn g G scroll · w wrap · ←→ sideways · x hex · p whole payload · s save'
+
 const PROMPT_LABEL = {filter: 'filter / ', jump: 'jump to position : ', save: 'save payload to : '} as const
 
 /** Filter expressions as typed after `/`: several joined by `&&`. */
@@ -439,7 +441,7 @@ function Browse({reader, filterSpec, from, payloadLimit, replay, pageSize, maxPa
         busy={busy}
       />
       {body}
-      <Footer width={width} prompt={prompt} notice={state.notice} hints={footerHints(keyMode)} />
+      <Footer width={width} prompt={prompt} notice={state.notice} hints={state.zoomed && keyMode === 'list' ? ZOOM_HINTS : footerHints(keyMode)} />
     </Box>
   )
 }

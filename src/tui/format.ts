@@ -222,19 +222,30 @@ export interface DetailOptions {
 }
 
 /** A text value that may span lines (stack traces, exception messages): first line after `label`, the rest indented. */
-function multiline(label: string, value: string, indent: string): string[] {
+function multiline(label: string, value: string, indent: string): Line[] {
   const parts = value.split(/\r?\n/)
   while (parts.length > 1 && parts.at(-1) === '') parts.pop()
-  return [`${label}${escapeText(parts[0])}`, ...parts.slice(1).map((l) => `${indent}${escapeText(l.replace(/\t/g, '    '))}`)]
+  return [
+    [`${label}${escapeText(parts[0])}`, displayWidth(label)],
+    ...parts.slice(1).map((l): Line => {
+      const text = `${indent}${escapeText(l.replace(/\t/g, '    '))}`
+      return [text, leading(text)]
+    }),
+  ]
 }
+
+/** A line of the detail and the indent its wrapped rows get. */
+type Line = [text: string, indent: number]
+const leading = (s: string): number => s.length - s.trimStart().length
 
 /**
  * The detail pane of one record: normalised fields, user headers, decoded metadata, then
  * the payload. `full` is the record read again without the preview cut, when loaded.
  */
 export function detailDoc(r: DecodedRecord, opts: DetailOptions): DetailDoc {
-  const lines: string[] = []
-  const field = (name: string, value: string) => lines.push(`${name.padEnd(15)} ${value}`)
+  const lines: Line[] = []
+  const field = (name: string, value: string) => lines.push([`${name.padEnd(15)} ${value}`, 16])
+  const plain = (...texts: string[]) => lines.push(...texts.map((t): Line => [t, leading(t)]))
   field('position', escapeText(r.position))
   field('timestamp', isoTime(r.timestamp) ?? '-')
   field('key', r.key === null ? '-' : oneLine(r.key, 512))
@@ -248,17 +259,17 @@ export function detailDoc(r: DecodedRecord, opts: DetailOptions): DetailDoc {
 
   const headers = headersView(r.userHeaders)
   const names = Object.keys(headers)
-  lines.push('', `headers (${names.length})`)
+  plain('', `headers (${names.length})`)
   for (const name of names) {
     const v = headers[name]
     const vals = Array.isArray(v) ? v : [v]
     for (const one of vals) {
-      if (one === null || typeof one !== 'string') lines.push(`  ${escapeText(name)}: ${one === null ? 'null' : `base64:${one.base64}`}`)
+      if (one === null || typeof one !== 'string') plain(`  ${escapeText(name)}: ${one === null ? 'null' : `base64:${one.base64}`}`)
       else lines.push(...multiline(`  ${escapeText(name)}: `, one, '      '))
     }
   }
   const meta = Object.entries(r.metadata)
-  lines.push('', `metadata (${meta.length})`)
+  plain('', `metadata (${meta.length})`)
   for (const [k, v] of meta) lines.push(...multiline(`  ${escapeText(k)}: `, metadataText(v), '      '))
 
   const rec = opts.full ?? r
@@ -271,23 +282,23 @@ export function detailDoc(r: DecodedRecord, opts: DetailOptions): DetailDoc {
   let head = `payload (${formatSize(size)}, ${format})`
   if (cut && rec.payloadTruncated) head += ` — only a ${formatSize(shownBytes)} preview is stored in the DLQ`
   else if (cut) head += opts.loadingFull ? ' — loading the full payload…' : ` — first ${formatSize(shownBytes)} shown; p loads it all`
-  lines.push('', head)
-  if (payload === null) lines.push('(no payload)')
+  plain('', head)
+  if (payload === null) plain('(no payload)')
   else if (text !== null) {
-    lines.push(...text.lines)
-    if (text.cut) lines.push(`… the text view stops after ${formatSize(TEXT_VIEW_BYTES)} of ${formatSize(payload.length)}: x shows all of it as hex, s saves it to a file`)
-    else if (cut) lines.push('…')
+    for (const l of text.lines) lines.push([l, Math.min(leading(l), 40)])
+    if (text.cut) plain(`… the text view stops after ${formatSize(TEXT_VIEW_BYTES)} of ${formatSize(payload.length)}: x shows all of it as hex, s saves it to a file`)
+    else if (cut) plain('…')
   }
 
   const title = `${escapeText(r.position)}  ${escapeText(sourceTopic(r))}  ${escapeText(r.reason ?? '')}`.split('\\n')[0].trim()
   const width = Math.max(1, opts.width)
-  const head_ = opts.wrap ? lines.flatMap((l) => wrapColumns(l, width)) : lines
+  const head_ = opts.wrap ? lines.flatMap(([l, indent]) => wrapColumns(l, width, indent)) : lines.map(([l]) => l)
   const hexBuf = payload !== null && text === null ? payload : null
   const hexRows = hexBuf ? Math.ceil(hexBuf.length / 16) : 0
   // A hex row is wrapped only when the pane is narrower than a row: each then takes `per` rows.
   const per = opts.wrap && width < HEX_ROW_WIDTH ? Math.ceil(HEX_ROW_WIDTH / width) : 1
   let widest = hexBuf ? HEX_ROW_WIDTH : 0
-  if (!opts.wrap) for (const l of lines) widest = Math.max(widest, displayWidth(l))
+  if (!opts.wrap) for (const [l] of lines) widest = Math.max(widest, displayWidth(l))
   return {
     title,
     rows: head_.length + hexRows * per,

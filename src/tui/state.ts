@@ -278,7 +278,8 @@ export function wantedLoad(s: BrowseState): LoadRequest | null {
   if (s.loading !== null || s.seekingLast) return null
   const total = loadedCount(s)
   const margin = prefetchMargin(s)
-  if (!s.tail.atEnd && (total - 1 - s.cursor < margin || s.stickToEnd)) {
+  // A refresh (tailing) reads the new end at once, wherever the cursor is.
+  if (!s.tail.atEnd && (total - 1 - s.cursor < margin || s.stickToEnd || s.tailing !== null)) {
     return {kind: 'forward', generation: s.generation, from: s.tail.next, limit: s.pageSize}
   }
   if (s.cursor < margin && !s.headAtStart) {

@@ -63,28 +63,44 @@ export function sliceColumns(s: string, start: number, width: number): string {
   return out
 }
 
-/** `s` broken into rows of at most `width` columns (hard wrap, no cluster split); at least one row. */
-export function wrapColumns(s: string, width: number): string[] {
+/**
+ * `s` broken into rows of at most `width` columns; at least one row. Rows after the first
+ * start with `indent` spaces (a hanging indent under a field's value). A row breaks after
+ * its last space when that keeps at least half of it, else hard (a cluster is never split).
+ */
+export function wrapColumns(s: string, width: number, indent = 0): string[] {
   const w = Math.max(1, width)
+  const pad = indent > 0 && indent <= w / 2 ? ' '.repeat(indent) : ''
+  if (displayWidth(s) <= w) return [s]
+  const rows: string[] = []
   if (ASCII.test(s)) {
-    if (s.length <= w) return [s]
-    const rows: string[] = []
-    for (let i = 0; i < s.length; i += w) rows.push(s.slice(i, i + w))
+    let rest = s
+    let room = w
+    while (rest.length > room) {
+      let cut = rest.lastIndexOf(' ', room)
+      if (cut < room / 2) cut = room
+      else cut += 1
+      rows.push((rows.length > 0 ? pad : '') + rest.slice(0, cut))
+      rest = rest.slice(cut)
+      room = w - pad.length
+    }
+    rows.push((rows.length > 0 ? pad : '') + rest)
     return rows
   }
-  const rows: string[] = []
   let row = ''
   let used = 0
+  let room = w
   for (const [c, cw] of clusters(s)) {
-    if (used + cw > w && used > 0) {
-      rows.push(row)
+    if (used + cw > room && used > 0) {
+      rows.push((rows.length > 0 ? pad : '') + row)
       row = ''
       used = 0
+      room = w - pad.length
     }
     row += c
     used += cw
   }
-  rows.push(row)
+  rows.push((rows.length > 0 ? pad : '') + row)
   return rows
 }
 

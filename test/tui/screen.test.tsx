@@ -1,6 +1,8 @@
 import {render} from 'ink-testing-library'
-import {join} from 'node:path'
-import {afterEach, describe, expect, it} from 'vitest'
+import {appendFileSync, copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {isAbsolute, join} from 'node:path'
+import {afterAll, afterEach, describe, expect, it} from 'vitest'
 import {openFileReader} from '../../src/backends/file/index.js'
 import type {DlqReader} from '../../src/core/reader.js'
 import {BrowseApp} from '../../src/tui/browse-app.js'
@@ -81,8 +83,8 @@ afterEach(async () => {
   readers = []
 })
 
-async function start(file: string, opts: {replay?: ReplayPort; columns?: number; rows?: number; payloadLimit?: number} = {}) {
-  const reader = await openFileReader(join(FIXTURES, file))
+async function start(file: string, opts: {replay?: ReplayPort; columns?: number; rows?: number; payloadLimit?: number; followMs?: number} = {}) {
+  const reader = await openFileReader(isAbsolute(file) ? file : join(FIXTURES, file))
   readers.push(reader)
   const app = render(
     <BrowseApp
@@ -92,6 +94,7 @@ async function start(file: string, opts: {replay?: ReplayPort; columns?: number;
       payloadLimit={opts.payloadLimit ?? 4096}
       replay={opts.replay ?? fakeReplay().port}
       size={{columns: opts.columns ?? 150, rows: opts.rows ?? 40}}
+      followMs={opts.followMs}
     />,
   )
   apps.push(app)
@@ -240,5 +243,126 @@ describe('browse screen', () => {
     await press(app, 'j')
     frame = await frameWith(app, '2–12 of 12 rows')
     expect(frame).toContain('replay the selection')
+  })
+})
+
+const tmp = mkdtempSync(join(tmpdir(), 'dlq-screen-'))
+afterAll(() => rmSync(tmp, {recursive: true, force: true}))
+
+/** Presses `key` until the frame satisfies `ok` (at most `max` times). */
+async function pressUntil(app: ReturnType<typeof render>, key: string, ok: (f: string) => boolean, max = 60): Promise<string> {
+  for (let i = 0; i < max; i++) {
+    const f = strip(app.lastFrame())
+    if (ok(f)) return f
+    await press(app, key)
+    await new Promise((r) => setTimeout(r, 5))
+  }
+  return frameWhere(app, ok, `a frame after ${max} × ${JSON.stringify(key)}`)
+}
+
+const TRACE = [
+  'org.springframework.kafka.listener.ListenerExecutionFailedException: Listener method could not be invoked with the incoming message; nested exception is org.springframework.messaging.converter.MessageConversionException',
+  '\tat org.springframework.kafka.listener.KafkaMessageListenerContainer$ListenerConsumer.decorateException(KafkaMessageListenerContainer.java:2950)',
+  'Caused by: com.fasterxml.jackson.core.JsonParseException: Unexpected character (code 125) at [Source: (String)"{"id":17,"total":}"; line: 1, column: 18] END-OF-TRACE',
+].join('\n')
+
+function springFile(): string {
+  const file = join(tmp, `spring-${Math.random().toString(36).slice(2)}.ndjson`)
+  const line = (offset: number, headers: Record<string, string>) =>
+    JSON.stringify({topic: 'orders-dlt', partition: 0, offset, timestamp: 1795341600000 + offset, key: `k${offset}`, value: `{"id":${offset}}`, headers})
+  writeFileSync(
+    file,
+    [
+      line(0, {'kafka_dlt-original-topic': 'orders', 'kafka_dlt-exception-fqcn': 'org.springframework.kafka.listener.ListenerExecutionFailedException', 'kafka_dlt-exception-stacktrace': TRACE}),
+      line(1, {'kafka_dlt-original-topic': 'orders'}),
+    ].join('\n') + '\n',
+  )
+  return file
+}
+
+describe('browse screen: reading details', () => {
+  it('Enter shows the detail full screen with a long stack trace wrapped; w cuts lines, → scrolls sideways; Esc goes back', async () => {
+    const app = await start(springFile(), {columns: 80, rows: 24})
+    await frameWith(app, 'at 0')
+    await press(app, '\r')
+    let frame = await frameWith(app, 'Esc/q back')
+    expect(frame).not.toContain('POSITION')
+    frame = await pressUntil(app, 'j', (f) => f.includes('END-OF-TRACE'))
+    expect(frame).toContain('Caused by: com.fasterxml.jackson.core.JsonParseException')
+    for (const line of frame.split('\n')) expect(line.length).toBeLessThanOrEqual(80)
+    // unwrapped, the long lines are cut at the screen edge …
+    await press(app, 'w')
+    frame = await frameWith(app, '[nowrap]')
+    frame = await pressUntil(app, 'j', (f) => f.includes('Caused by: com.fasterxml.jackson.core'))
+    expect(frame).not.toContain('END-OF-TRACE')
+    // … and → brings their ends into view
+    frame = await pressUntil(app, 'l', (f) => f.includes('END-OF-TRACE'))
+    expect(frame).toMatch(/→\d+/)
+    for (const line of frame.split('\n')) expect(line.length).toBeLessThanOrEqual(80)
+    await press(app, '\x1b')
+    frame = await frameWith(app, 'POSITION')
+    expect(frame).toContain('at 0')
+    // q in the full-screen detail goes back too, and only then quits
+    await press(app, '\r')
+    await frameWith(app, 'Esc/q back')
+    await press(app, 'q')
+    await frameWith(app, 'POSITION')
+  })
+
+  it('s saves the whole payload byte for byte (not the preview) and says where; an existing file is not overwritten', async () => {
+    const app = await start('mixed.ndjson', {payloadLimit: 16})
+    await frameWith(app, '0…16 (17 messages)')
+    await press(app, ...'jjjjjjj'.split(''))
+    await frameWith(app, 'at 7')
+    const target = join(tmp, 'saved-7.bin')
+    await press(app, 's')
+    let frame = await frameWith(app, 'save payload to : dlq-payload-7.bin')
+    await press(app, '\x15', ...target.split(''), '\r')
+    frame = await frameWith(app, /saved .* to /)
+    expect(frame).toContain(`to ${target}`)
+    const reader = await openFileReader(join(FIXTURES, 'mixed.ndjson'))
+    readers.push(reader)
+    const stored = (await reader.get(['7'])).get('7')!.payload!
+    expect(stored.length).toBeGreaterThan(16)
+    expect(readFileSync(target).equals(stored)).toBe(true)
+    await press(app, 's', '\x15', ...target.split(''), '\r')
+    frame = await frameWith(app, '✗')
+    expect(frame).toContain('exists; type another name')
+    expect(readFileSync(target).equals(stored)).toBe(true)
+  })
+})
+
+describe('browse screen: live', () => {
+  it('follow mode: messages appended to the file appear at the end and the cursor on the last one follows them', async () => {
+    const file = join(tmp, 'growing.ndjson')
+    copyFileSync(join(FIXTURES, 'mixed.ndjson'), file)
+    const app = await start(file, {followMs: 50})
+    await frameWith(app, '0…16 (17 messages)')
+    await press(app, 'G')
+    await frameWith(app, 'at 16')
+    const lines = readFileSync(join(FIXTURES, 'mixed.ndjson'), 'utf8').trim().split('\n')
+    appendFileSync(file, `${lines[1]}\n${lines[2]}\n`)
+    await frameWith(app, '│ at 18 │')
+    // the counts are read again once new messages came in
+    const frame = await frameWith(app, '0…18 (19 messages)')
+    expect(frame).toMatch(/›\s+18\s/)
+  })
+
+  it('R looks for new messages when follow mode is off', async () => {
+    const file = join(tmp, 'growing-r.ndjson')
+    copyFileSync(join(FIXTURES, 'mixed.ndjson'), file)
+    // no poll comes before F (a poll in flight could see the new line)
+    const app = await start(file, {followMs: 60_000})
+    await frameWith(app, '0…16 (17 messages)')
+    await press(app, 'F')
+    await frameWith(app, 'follow off')
+    const lines = readFileSync(join(FIXTURES, 'mixed.ndjson'), 'utf8').trim().split('\n')
+    appendFileSync(file, `${lines[3]}\n`)
+    await new Promise((r) => setTimeout(r, 300))
+    expect(strip(app.lastFrame())).toContain('(17 messages)')
+    await press(app, 'R')
+    await frameWith(app, '0…17 (18 messages)')
+    await press(app, 'G')
+    await frameWith(app, 'at 17')
   })
 })

@@ -29,8 +29,9 @@ export function DetailPane({width, height, doc, scroll, hscroll, wrap, focused, 
   }
   const more = rows > height ? ` ${top + 1}–${top + shown.length}/${rows.toLocaleString('en')}` : ''
   const side = !wrap && hscroll > 0 ? ` →${hscroll}` : ''
-  const hint = zoomed ? '(Esc: back · w wrap · s save) ' : focused ? '(Tab: back to list) ' : ''
-  const head = cutEnd(`── ${doc?.title ?? ''}${more}${side} ${wrap ? '' : '[nowrap] '}${hint}`, width)
+  const hint = !zoomed && focused ? '(Tab: back to list) ' : ''
+  // Where the view stands first: the title (position, source, reason) may be cut.
+  const head = cutEnd(`──${more}${side}${wrap ? '' : ' [nowrap]'} ${hint}${doc?.title ?? ''} `, width)
   return (
     <Box flexDirection="column" width={width} height={height + 1}>
       <Text bold={focused || zoomed} color={focused || zoomed ? theme.color('cyan') : undefined} wrap="truncate">

@@ -13,14 +13,16 @@ export interface StatusBarProps {
 }
 
 export function StatusBar({width, source, bounds, position, filters, selected, follow, busy}: StatusBarProps) {
+  // What changes with each key first; the source (often a long path) last, cut first.
   const parts = [
-    `dlq browse ${source}`,
-    bounds,
+    'dlq browse',
     `at ${position}`,
     filters.length === 0 ? 'no filter' : `filter: ${filters.join(' && ')}`,
     `${selected} selected`,
+    bounds,
     ...(follow ? ['follow'] : []),
     ...(busy ? [busy] : []),
+    source,
   ]
   return (
     <Text inverse wrap="truncate">
