@@ -78,6 +78,12 @@ export interface BrowseState {
   stepSpan: number
   cursor: number
   top: number
+  /**
+   * Rows the cursor was asked to move past the loaded start (negative) or end (positive)
+   * while more is being read there: applied when that page arrives, so keys pressed
+   * faster than pages load (PgUp held after G) are not lost.
+   */
+  owed: number
   focus: 'list' | 'detail'
   /** The detail fills the screen (Enter). */
   zoomed: boolean
@@ -195,6 +201,7 @@ export function initialState(opts: InitOptions): BrowseState {
     stepSpan: opts.pageSize ?? DEFAULT_PAGE_SIZE,
     cursor: 0,
     top: 0,
+    owed: 0,
     focus: 'list',
     zoomed: false,
     wrap: true,
@@ -310,7 +317,9 @@ function clampView(s: BrowseState): BrowseState {
 
 function withCursor(s: BrowseState, cursor: number, top = s.top): BrowseState {
   const before = focused(s)
-  const next = clampView({...s, cursor, top, stickToEnd: false})
+  const total = loadedCount(s)
+  const owed = cursor < 0 && moreBefore(s) ? cursor : cursor > total - 1 && !s.tail.atEnd && total > 0 ? cursor - (total - 1) : 0
+  const next = clampView({...s, cursor, top, owed, stickToEnd: false})
   const after = focused(next)
   // The detail pane belongs to the focused message: a new message starts at its top, preview only.
   return before === after ? next : {...next, detail: {...emptyDetail(), hex: s.detail.hex}}
@@ -333,6 +342,7 @@ function restart(s: BrowseState, origin: string | null, extra: Partial<BrowseSta
     stepSpan: s.pageSize,
     cursor: 0,
     top: 0,
+    owed: 0,
     detail: {...emptyDetail(), hex: s.detail.hex},
     ...extra,
   }
@@ -382,6 +392,13 @@ function pageLoaded(s: BrowseState, a: Extract<Action, {type: 'pageLoaded'}>): B
       next.pages = [...s.pages, {from, records: page.records}]
       next.tail = {next: page.next, atEnd: page.atEnd}
       if (s.tailing?.cursorAtEnd) next.cursor = loadedCount(next) - 1
+      else if (s.owed > 0) {
+        const want = s.cursor + s.owed
+        const last = loadedCount(next) - 1
+        next.cursor = Math.min(want, last)
+        next.top = s.top + (next.cursor - s.cursor)
+        next.owed = want > last && !page.atEnd ? want - last : 0
+      }
       next = trim(next, 'front')
     }
     if (s.jumpTarget !== null && s.pages.length === 0) {
@@ -398,8 +415,10 @@ function pageLoaded(s: BrowseState, a: Extract<Action, {type: 'pageLoaded'}>): B
     const behind = s.behind.length > 0 && page.from === s.behind.at(-1)!.from ? s.behind.slice(0, -1) : s.behind
     if (n > 0) {
       next.pages = [{from: page.from, records: page.records}, ...s.pages]
-      next.cursor = s.cursor + n
-      next.top = s.top + n
+      const want = s.cursor + n + Math.min(0, s.owed)
+      next.cursor = Math.max(0, want)
+      next.top = s.top + n + (next.cursor - (s.cursor + n))
+      next.owed = want < 0 ? want : 0
     } else if (s.pages.length > 0) {
       // Nothing matched in that stretch: the first page now stands for it too.
       next.pages = [{...s.pages[0], from: page.from}, ...s.pages.slice(1)]
@@ -409,6 +428,7 @@ function pageLoaded(s: BrowseState, a: Extract<Action, {type: 'pageLoaded'}>): B
     next.behind = behind
     // A page read from null started at the log start: nothing can precede it.
     next.headAtStart = behind.length === 0 && (a.reachedStart === true || page.from === null || !(s.canStepBack || s.canPageBefore))
+    if (next.headAtStart && next.owed < 0) next.owed = 0
     if (a.stepped) next.stepSpan = n === 0 ? s.stepSpan * 4 : s.pageSize
     next = trim(next, 'back')
   }
@@ -428,12 +448,12 @@ export function browseReducer(s: BrowseState, a: Action): BrowseState {
       return clampView({...s, listHeight: Math.max(1, a.listHeight), detailHeight: Math.max(1, a.detailHeight), zoomHeight: Math.max(1, a.zoomHeight ?? s.zoomHeight)})
     case 'move':
       if (detailHasKeys(s)) return {...s, detail: {...s.detail, scroll: Math.max(0, s.detail.scroll + a.delta)}}
-      return withCursor(s, s.cursor + a.delta)
+      return withCursor(s, s.cursor + s.owed + a.delta)
     case 'page': {
       if (detailHasKeys(s)) return {...s, detail: {...s.detail, scroll: Math.max(0, s.detail.scroll + a.direction * (s.zoomed ? s.zoomHeight : s.detailHeight))}}
       // The window scrolls by a screenful with the cursor, like a pager.
       const step = a.direction * s.listHeight
-      return withCursor(s, s.cursor + step, s.top + step)
+      return withCursor(s, s.cursor + s.owed + step, s.top + step)
     }
     case 'first':
       if (detailHasKeys(s)) return {...s, detail: {...s.detail, scroll: 0}}

@@ -298,6 +298,26 @@ describe('browse reducer: paging back on Kafka and Redis', () => {
     expect(positions).toEqual(positions.map((_, i) => i))
   })
 
+  it('PgUp and k pressed before the page above has arrived are not lost', () => {
+    let s = settleBefore(store(), 1000)
+    s = reduce(s, {type: 'last'})
+    // only the last message is loaded when the keys come
+    s = serveBefore(reduce(s, {type: 'lastAt', origin: '999'}), 1000)
+    expect(loadedCount(s)).toBe(1)
+    s = reduce(s, {type: 'page', direction: -1}, {type: 'page', direction: -1}, {type: 'page', direction: -1}, {type: 'move', delta: -1})
+    expect(s.owed).toBe(-31)
+    s = settleBefore(s, 1000)
+    expect(focused(s)?.position).toBe('968')
+    expect(s.owed).toBe(0)
+    // and at the very start the rest is dropped, not kept for later
+    s = reduce(s, ...Array<Action>(200).fill({type: 'page', direction: -1}))
+    s = settleBefore(s, 1000)
+    s = settleBefore(reduce(s, ...Array<Action>(200).fill({type: 'page', direction: -1})), 1000)
+    expect(focused(s)?.position).toBe('0')
+    s = reduce(s, {type: 'move', delta: 1})
+    expect(focused(s)?.position).toBe('1')
+  })
+
   it('a jump (:1:500) shows what comes before the target too', () => {
     let s = settleBefore(store(), 1000)
     s = settleBefore(reduce(s, {type: 'jump', position: '500'}), 1000)
