@@ -2,7 +2,7 @@
 # Start/stop a real Redis and a real Apache Kafka (KRaft, single combined
 # broker+controller node) on 127.0.0.1 for tests and CI.
 #
-#   bash scripts/services.sh up     [redis|kafka|all]   (default: all)
+#   bash scripts/services.sh up     [redis|kafka|tools|all]   (default: all)
 #   bash scripts/services.sh down   [redis|kafka|all]   (default: all)
 #   bash scripts/services.sh status
 #   bash scripts/services.sh env     # eval "$(bash scripts/services.sh env)"
@@ -302,6 +302,14 @@ kafka_stop() {
   rm -f "$KAFKA_PID"
 }
 
+# ------------------------------------------------------------------ tools ---
+
+# Programs the tests and the benchmark drive: tmux runs `dlq browse` in a real terminal.
+tools_up() {
+  command -v tmux >/dev/null 2>&1 || apt_install tmux
+  command -v tmux >/dev/null 2>&1 || die "tmux not on PATH after installing it"
+}
+
 # ------------------------------------------------------------------- main ---
 
 status() {
@@ -321,18 +329,19 @@ print_env() {
 }
 
 usage() {
-  echo "usage: $0 up|down [redis|kafka|all] | status | env" >&2
+  echo "usage: $0 up|down [redis|kafka|tools|all] | status | env" >&2
   exit 2
 }
 
 main() {
   local cmd="${1:-}" what="${2:-all}"
-  case "$what" in redis|kafka|all) ;; *) usage ;; esac
+  case "$what" in redis|kafka|tools|all) ;; *) usage ;; esac
   case "$cmd" in
     up)
       take_lock
       if [[ $what == redis || $what == all ]]; then redis_up; fi
       if [[ $what == kafka || $what == all ]]; then kafka_up; fi
+      if [[ $what == tools || $what == all ]]; then tools_up; fi
       ;;
     down)
       take_lock

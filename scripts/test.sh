@@ -11,6 +11,8 @@ up() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 started=()
 if ! up "${DLQ_REDIS_PORT:-16379}"; then bash scripts/services.sh up redis && started+=(redis); fi
 if ! up "${DLQ_KAFKA_PORT:-19092}"; then bash scripts/services.sh up kafka && started+=(kafka); fi
+# tmux drives `dlq browse` in a real terminal (test/tui/browse-tmux.test.ts).
+command -v tmux >/dev/null 2>&1 || bash scripts/services.sh up tools
 
 stop_started() {
   if [[ "${DLQ_KEEP_SERVICES:-0}" != 1 ]]; then
