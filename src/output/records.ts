@@ -103,7 +103,7 @@ export function renderInspect(result: InspectResult, format: OutputFormat, opts:
   if (format === 'json') return {stdout: safeJson(inspectJson(result, opts), 2) + '\n', stderr: lines(notes)}
   if (format === 'ndjson') {
     const out = result.records.map((r) => safeJson(toMessage(r, opts))).join('\n')
-    return {stdout: out === '' ? '' : out + '\n', stderr: lines([...notes, `${result.records.length} records; ${more}`])}
+    return {stdout: out === '' ? '' : out + '\n', stderr: lines([...notes, `${result.records.length} record${result.records.length === 1 ? '' : 's'}; ${more}`])}
   }
   const table = result.records.length === 0 ? 'No messages' + (result.scanned > 0 ? ` matched (${result.scanned} examined)` : '') + '.' : renderRecords(result.records, format, opts)
   return {stdout: `${table}\n${result.records.length} shown, ${result.scanned} examined; ${more}\n`, stderr: lines(notes)}
