@@ -6,6 +6,7 @@ import {afterAll, afterEach, describe, expect, it} from 'vitest'
 import {openFileReader} from '../../src/backends/file/index.js'
 import type {DlqReader} from '../../src/core/reader.js'
 import {BrowseApp} from '../../src/tui/browse-app.js'
+import {KEY_MAP} from '../../src/tui/keymap.js'
 import type {PlanView, ReplayPort, ResultView} from '../../src/tui/replay-port.js'
 import {FIXTURES} from '../helpers/cli.js'
 
@@ -365,4 +366,42 @@ describe('browse screen: live', () => {
     await press(app, 'G')
     await frameWith(app, 'at 17')
   })
+})
+
+describe('browse screen: sizes', () => {
+  it('at 80×12 the help scrolls to every key instead of dropping some', async () => {
+    const app = await start('mixed.ndjson', {columns: 80, rows: 12})
+    await frameWith(app, 'at 0')
+    await press(app, '?')
+    let frame = await frameWith(app, 'Keys')
+    const seen = new Set<string>()
+    for (let i = 0; i < 30; i++) {
+      for (const line of frame.split('\n')) seen.add(line)
+      await press(app, 'j')
+      frame = strip(app.lastFrame())
+    }
+    const all = [...seen].join('\n')
+    for (const b of KEY_MAP.list) expect(all).toContain(b.help.slice(0, 20))
+    for (const line of frame.split('\n')) expect(line.length).toBeLessThanOrEqual(80)
+  })
+
+  it('p then x on a 20 MB payload: the hex view comes at once and scrolls to the last byte', async () => {
+    const file = join(tmp, 'big.ndjson')
+    const payload = Buffer.from(`{"blob":"${'a'.repeat(20 * 1024 * 1024)}"}`)
+    writeFileSync(file, JSON.stringify({timestamp: 1795341600000, service: 'ingest', reason: 'too_large', attempts: 1, payload: payload.toString('base64')}) + '\n')
+    const app = await start(file, {columns: 120, rows: 30})
+    await frameWith(app, 'at 0')
+    await press(app, '\r')
+    await frameWith(app, /payload \(20\.0 MiB, text\) — first 4\.0 KiB shown; p loads it all/)
+    await press(app, 'p')
+    await frameWhere(app, (f) => f.includes('payload (20.0 MiB, text)') && !f.includes('p loads it all'), 'the whole payload', 20_000)
+    const t = Date.now()
+    await press(app, 'x')
+    let frame = await frameWith(app, 'payload (20.0 MiB, hex)')
+    await press(app, 'G')
+    const last = (payload.length - 1) & ~15
+    frame = await frameWith(app, `${last.toString(16).padStart(8, '0')}  `)
+    expect(frame).toMatch(/\|a*"\}\|/)
+    expect(Date.now() - t).toBeLessThan(3000)
+  }, 60_000)
 })
