@@ -38,7 +38,7 @@ const clamp = (n: number, lo: number, hi: number) => Math.max(lo, Math.min(hi, n
  */
 export function listColumns(width: number, needs: ColumnNeeds): ListColumns {
   const rest = Math.max(0, width - MARK_WIDTH - 5)
-  const wide = rest >= 100
+  const wide = rest >= 88
   const position = clamp(needs.position, 8, 24)
   const time = wide ? 19 : 8
   const key = clamp(needs.key, 3, wide ? 24 : 10)
