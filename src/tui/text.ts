@@ -11,7 +11,7 @@ import stringWidth from 'string-width'
  */
 
 const ASCII = /^[\x20-\x7e]*$/
-const segmenter = new Intl.Segmenter()
+let segmenter: Intl.Segmenter | null = null
 
 export function displayWidth(s: string): number {
   return ASCII.test(s) ? s.length : stringWidth(s)
@@ -19,6 +19,7 @@ export function displayWidth(s: string): number {
 
 /** Graphemes with their widths (a cluster is never split). */
 function* clusters(s: string): Generator<[string, number]> {
+  segmenter ??= new Intl.Segmenter()
   for (const {segment} of segmenter.segment(s)) yield [segment, ASCII.test(segment) ? segment.length : stringWidth(segment)]
 }
 

@@ -249,6 +249,12 @@ describe('dlq browse: what a real terminal shows', () => {
       keys('g')
       const s = await at(`${T0}-0`)
       expect(s).not.toContain('▲ more above')
+      // at the end again, an entry added to the stream shows up with the cursor on it
+      keys('G')
+      await at(`${T0 + 299}-0`)
+      await client!.xadd(key, `${T0 + 300}-0`, 'data', JSON.stringify({timestamp: T0, service: 's', reason: 'late', attempts: 1, payload: ''}))
+      await at(`${T0 + 300}-0`)
+      await waitText('(301 messages)')
     } finally {
       await client!.del(key)
     }
