@@ -326,7 +326,8 @@ function Browse({reader, filterSpec, from, payloadLimit, replay, pageSize, maxPa
         case 'left':
           return dispatch({type: 'detailHScroll', delta: -HSCROLL_STEP})
         case 'right':
-          return dispatch({type: 'detailHScroll', delta: HSCROLL_STEP})
+          // Not past the widest row: ← would then take as many presses to come back.
+          return s.detail.hscroll < hscrollMax.current ? dispatch({type: 'detailHScroll', delta: HSCROLL_STEP}) : undefined
         case 'save':
           return dispatch({type: 'openPrompt', prompt: 'save'})
         case 'refresh':
@@ -351,6 +352,7 @@ function Browse({reader, filterSpec, from, payloadLimit, replay, pageSize, maxPa
   const modeOf = useCallback(() => modeKeys(stateRef.current), [])
   // q and Ctrl-C are both "quit"; only q leaves the full-screen detail instead.
   const lastKeyWasQ = useRef(false)
+  const hscrollMax = useRef(0)
   const termRef = useRef(term)
   termRef.current = term
   useBrowseInput(modeOf, onCommand, onEdit, true, (input) => {
@@ -377,6 +379,8 @@ function Browse({reader, filterSpec, from, payloadLimit, replay, pageSize, maxPa
         : null,
     [current, state.detail.hex, state.detail.full, state.detail.loadingFull, payloadLimit, state.wrap, width],
   )
+
+  hscrollMax.current = Math.max(0, (detail?.width ?? 0) - width)
 
   const up = moreBefore(state) ? '▲ more above' : startUnreachable(state) && state.top === 0 ? '▲ g: from the first message' : ''
   const down = !state.tail.atEnd ? '▼ more below' : ''

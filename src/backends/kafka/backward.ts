@@ -58,6 +58,7 @@ export async function kafkaPageBefore(port: KafkaBackwardPort, req: PageBeforeRe
       let lowest = start
       const bytes = Math.min(MAX_FETCH_BYTES, Math.max(MIN_FETCH_BYTES, span * 1024))
       while (pos < end) {
+        if (req.signal?.aborted) return {records: [], from: req.before, atStart: false, scanned}
         const set = await port.read(lane.partition, pos, end, bytes)
         if (set === null) break
         if (pos === start) lowest = set.start
