@@ -11,7 +11,10 @@ export default class Browse extends BaseCommand {
   static override description = paragraphs(`Opens a full-screen browser on SOURCE: a message list paged by position, a detail pane
 (normalised fields, user headers, decoded metadata, the payload as pretty JSON, text or a
 hex dump), jump to a position, filters edited live, multi-select, and replay of the
-selection behind a confirmation that shows what will be sent where. Press ? for the keys.
+selection behind a confirmation that shows what will be sent where. Pages load both ways on
+every store; at the end of the log new messages appear as they come (F: follow on/off,
+R: look now). Enter shows a message full screen; s saves its payload to a file. Press ? for
+the keys. NO_COLOR turns colours off, FORCE_COLOR forces them.
 
 Needs an interactive terminal; in scripts use \`dlq inspect\` and \`dlq replay\`.
 
