@@ -343,6 +343,7 @@ function restart(s: BrowseState, origin: string | null, extra: Partial<BrowseSta
     cursor: 0,
     top: 0,
     owed: 0,
+    tailing: null,
     detail: {...emptyDetail(), hex: s.detail.hex},
     ...extra,
   }
@@ -475,7 +476,7 @@ export function browseReducer(s: BrowseState, a: Action): BrowseState {
       return pageLoaded(s, a)
     case 'loadFailed':
       if (a.generation !== s.generation) return s
-      return {...s, loading: null, seekingLast: false, tail: {...s.tail, atEnd: true}, headAtStart: true, notice: {text: a.message, error: true}}
+      return {...s, loading: null, seekingLast: false, tailing: null, tail: {...s.tail, atEnd: true}, headAtStart: true, notice: {text: a.message, error: true}}
     case 'bounds':
       return {...s, bounds: a.bounds}
     case 'openPrompt': {

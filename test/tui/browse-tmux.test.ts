@@ -1,5 +1,6 @@
 import {execFileSync, spawnSync} from 'node:child_process'
-import {appendFileSync, copyFileSync, mkdtempSync, readFileSync, rmSync} from 'node:fs'
+import stringWidth from 'string-width'
+import {appendFileSync, copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
@@ -197,6 +198,21 @@ describe('dlq browse: what a real terminal shows', () => {
     await waitText('POSITION')
     keys('q')
     await waitText('EXITED 0')
+  })
+
+  it('keeps the columns aligned when reasons hold emoji and East Asian text', async () => {
+    const file = join(dir, 'wide.ndjson')
+    const reasons = ['plain reason', '🔥 handler failed 🔥', 'データ変換エラー', 'école accent']
+    writeFileSync(file, reasons.map((reason, i) => JSON.stringify({timestamp: 1795341600000 + i, service: 'ingest', reason, attempts: 1, payload: Buffer.from(`{"key":"k-${i}"}`).toString('base64')})).join('\n') + '\n')
+    launch([file], [100, 20])
+    const s = await waitText('(4 messages)')
+    const rows = s.split('\n').filter((l) => l.includes('{"key":"k-'))
+    expect(rows).toHaveLength(4)
+    // the payload column starts at the same terminal column on every row
+    const starts = rows.map((l) => stringWidth(l.slice(0, l.indexOf('{"key"'))))
+    expect(new Set(starts).size).toBe(1)
+    expect(rows[1]).toContain('🔥 handler failed 🔥')
+    expect(rows[2]).toContain('データ変換エラー')
   })
 
   it('NO_COLOR drops colours but keeps the inverse cursor row; colours are on otherwise', async () => {

@@ -358,6 +358,19 @@ describe('browse reducer: refresh and follow', () => {
     expect(s.tail.atEnd).toBe(true)
   })
 
+  it('a look for new messages does not outlive a filter change or a failed read', () => {
+    let s = settle(base(), 15)
+    s = reduce(s, {type: 'move', delta: 14}, {type: 'poll'})
+    expect(s.tailing).toEqual({cursorAtEnd: true})
+    s = reduce(s, {type: 'filterApplied', filter: buildFilter({filters: ['reason=timeout']})})
+    expect(s.tailing).toBeNull()
+    s = settle(s, 15)
+    expect(focused(s)?.position).toBe('0')
+    s = reduce(s, {type: 'move', delta: 14}, {type: 'poll'})
+    s = reduce(s, {type: 'loadStarted', request: wantedLoad(s)!}, {type: 'loadFailed', generation: s.generation, message: 'broker gone'})
+    expect(s.tailing).toBeNull()
+  })
+
   it('F turns follow mode off: no more polling until it is on again', () => {
     let s = settle(base(), 15)
     expect(wantsPoll(s)).toBe(true)
