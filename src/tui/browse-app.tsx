@@ -383,7 +383,7 @@ function Browse({reader, filterSpec, from, payloadLimit, replay, pageSize, maxPa
   hscrollMax.current = Math.max(0, (detail?.width ?? 0) - width)
 
   const up = moreBefore(state) ? '▲ more above' : startUnreachable(state) && state.top === 0 ? '▲ g: from the first message' : ''
-  const down = !state.tail.atEnd ? '▼ more below' : ''
+  const down = !state.tail.atEnd && state.tailing === null ? '▼ more below' : ''
   const header = `${listHeader(cols).trimEnd()}  ${[up, down].filter(Boolean).join(' ')}`
   const b = state.bounds
   const boundsText = b
@@ -396,12 +396,12 @@ function Browse({reader, filterSpec, from, payloadLimit, replay, pageSize, maxPa
       ? 'planning replay…'
       : state.mode.kind === 'replaying'
         ? `replaying ${state.mode.done}/${state.mode.total}…`
-        : state.loading || state.seekingLast
+        : (state.loading && state.tailing === null) || state.seekingLast
           ? 'loading…'
           : null
   const filters = [...state.filter.text].map(escapeText)
 
-  const empty = state.loading || !haveFirstPage ? 'loading…' : state.filter.isEmpty ? 'No messages.' : 'No messages match the filter.'
+  const empty = (state.loading && state.tailing === null) || !haveFirstPage ? 'loading…' : state.filter.isEmpty ? 'No messages.' : 'No messages match the filter.'
   const prompt =
     state.mode.kind === 'prompt'
       ? {label: PROMPT_LABEL[state.mode.prompt], text: escapeText(state.mode.text), error: state.mode.error}

@@ -349,6 +349,19 @@ describe('browse screen: live', () => {
     expect(frame).toMatch(/›\s+18\s/)
   })
 
+  it('follow mode does not redraw an idle screen (no flicker while it looks for new messages)', async () => {
+    const app = await start('mixed.ndjson', {followMs: 20})
+    await frameWith(app, '0…16 (17 messages)')
+    await press(app, 'G')
+    await frameWith(app, 'at 16')
+    await new Promise((r) => setTimeout(r, 200))
+    const settled = app.frames.length
+    const last = app.lastFrame()
+    // ~25 polls go by
+    await new Promise((r) => setTimeout(r, 500))
+    expect(app.frames.slice(settled).filter((f) => f !== last)).toEqual([])
+  })
+
   it('R looks for new messages when follow mode is off', async () => {
     const file = join(tmp, 'growing-r.ndjson')
     copyFileSync(join(FIXTURES, 'mixed.ndjson'), file)
