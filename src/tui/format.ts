@@ -192,13 +192,6 @@ export function payloadText(payload: Buffer, hex: boolean): {format: 'json' | 't
   return {format: 'text', lines: textLines(text), cut}
 }
 
-/** Payload lines for the detail pane (hex as whole lines: for small payloads and tests). */
-export function payloadLines(payload: Buffer | null, hex: boolean): {format: PayloadFormat; lines: string[]} {
-  if (payload === null) return {format: 'none', lines: ['(no payload)']}
-  if (payload.length === 0) return {format: 'text', lines: ['(empty)']}
-  return payloadText(payload, hex) ?? {format: 'hex', lines: hexDump(payload)}
-}
-
 /**
  * The detail of one record as rows for a pane `width` columns wide: rows are produced on
  * demand, so a hex dump of a 50 MB payload costs only the rows on screen.
