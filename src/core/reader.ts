@@ -18,13 +18,14 @@ import type {DecodedRecord} from './record.js'
  *   `unreadable` set) when they match; callers count them.
  * - `get` looks positions up one by one for replay; a position that does not exist (any more)
  *   is absent from the result, never replaced by a neighbour.
- * - `pageBefore` (optional: Kafka and Redis have it; files page back by record number,
- *   see src/tui/loader.ts) reads backward: the `limit` matching records that come right
+ * - `pageBefore` (optional; files, Kafka and Redis have it) reads backward: the `limit`
+ *   matching records that come right
  *   before `before` (exclusive; null = the current end of the log), returned in log order.
  *   Its `from` is where a forward `page` with `limit` = the records' count reads the same
  *   records again, null when the read reached the start of the log (or of --since). It is
- *   bounded like `page`: a Kafka step is one fetch per partition stretch, a Redis step one
- *   `XREVRANGE … COUNT`, growing only while a filter keeps rejecting.
+ *   bounded like `page`: a file step reads a stretch of record numbers, a Kafka step one
+ *   fetch per partition stretch, a Redis step one `XREVRANGE … COUNT`; steps grow only while
+ *   a filter keeps rejecting.
  * - Readers never print and never join consumer groups or write to the store.
  */
 export interface DlqReader {

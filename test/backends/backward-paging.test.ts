@@ -1,4 +1,8 @@
 import {Redis} from 'ioredis'
+import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {openFileReader} from '../../src/backends/file/index.js'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {openKafkaReader} from '../../src/backends/kafka/index.js'
 import {openRedisReader} from '../../src/backends/redis/index.js'
@@ -42,6 +46,34 @@ async function backward(reader: DlqReader, filter: RecordFilter, limit: number, 
     if (pages > 1000) throw new Error('backward walk does not end')
   }
 }
+
+describe('files: pageBefore by record number', () => {
+  let dir: string
+  let reader: DlqReader
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'dlq-backward-'))
+    // a blank line keeps its number but is no record
+    writeFileSync(join(dir, 'dlq.ndjson'), Array.from({length: 250}, (_, i) => (i === 77 ? '' : entry(i))).join('\n') + '\n')
+    reader = await openFileReader(join(dir, 'dlq.ndjson'))
+  })
+  afterAll(async () => {
+    await reader?.close()
+    rmSync(dir, {recursive: true, force: true})
+  })
+
+  it('walks the file back to front, in pages that read again forward', async () => {
+    const all = await forward(reader, MATCH_ALL)
+    expect(all).toHaveLength(249)
+    expect((await backward(reader, MATCH_ALL, 100)).positions).toEqual(all)
+    const page = await reader.pageBefore!({before: '120', limit: 3, filter: MATCH_ALL})
+    expect(page.records.map((r) => r.position)).toEqual(['117', '118', '119'])
+  })
+
+  it('widens its steps under a sparse filter', async () => {
+    const timeout = buildFilter({filters: ['reason=timeout']})
+    expect((await backward(reader, timeout, 7)).positions).toEqual(await forward(reader, timeout))
+  })
+})
 
 describe.skipIf(!redisSvc.available)('Redis: pageBefore with XREVRANGE', () => {
   let redis: Redis

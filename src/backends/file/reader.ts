@@ -2,7 +2,8 @@ import {stat} from 'node:fs/promises'
 import {UsageError} from '../../core/errors.js'
 import {MATCH_ALL, type RecordFilter} from '../../core/filter.js'
 import type {DecodedRecord} from '../../core/record.js'
-import type {DlqReader, LogBounds, Page, PageRequest, ScanRequest, SourceInfo} from '../../core/reader.js'
+import type {DlqReader, LogBounds, Page, PageBefore, PageBeforeRequest, PageRequest, ScanRequest, SourceInfo} from '../../core/reader.js'
+import {filePageBefore} from './backward.js'
 import {COUNT_CHUNK_BYTES, PARSE_CHUNK_BYTES, segmentChunks} from './chunks.js'
 import type {Segment} from './layout.js'
 import {EVERY, LineIndex} from './line-index.js'
@@ -103,6 +104,11 @@ export class FileReader implements DlqReader {
       if (rec && rec.position === pos) found.set(pos, rec)
     }
     return found
+  }
+
+  /** Backward paging by record number (backward.ts). */
+  pageBefore(req: PageBeforeRequest): Promise<PageBefore> {
+    return filePageBefore(this, req)
   }
 
   async close(): Promise<void> {
