@@ -2,7 +2,7 @@
 # Start/stop a real Redis and a real Apache Kafka (KRaft, single combined
 # broker+controller node) on 127.0.0.1 for tests and CI.
 #
-#   bash scripts/services.sh up     [redis|kafka|all]   (default: all)
+#   bash scripts/services.sh up     [redis|kafka|tools|all]   (default: all)
 #   bash scripts/services.sh down   [redis|kafka|all]   (default: all)
 #   bash scripts/services.sh tools   # the programs tests and the bench run (see TOOLS)
 #   bash scripts/services.sh status
@@ -362,12 +362,13 @@ usage() {
 
 main() {
   local cmd="${1:-}" what="${2:-all}"
-  case "$what" in redis|kafka|all) ;; *) usage ;; esac
+  case "$what" in redis|kafka|tools|all) ;; *) usage ;; esac
   case "$cmd" in
     up)
       take_lock
       if [[ $what == redis || $what == all ]]; then redis_up; fi
       if [[ $what == kafka || $what == all ]]; then kafka_up; fi
+      if [[ $what == tools || $what == all ]]; then tools_up; fi
       ;;
     down)
       take_lock

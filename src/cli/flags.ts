@@ -68,3 +68,17 @@ export function withPartitions(source: string, partitions: number[] | undefined)
   if (/[?&]partition=/.test(source)) throw new UsageError('give the partitions either with --partition or with ?partition= in the URI, not both')
   return `${source}${source.includes('?') ? '&' : '?'}partition=${list}`
 }
+
+/**
+ * Where a replay sends messages: shared by `replay` and `browse` (which replays its selection),
+ * so both read the same environment variables.
+ */
+export const replayTargetFlags = {
+  to: Flags.string({description: 'Send every message to this topic / stream instead of its recorded source topic.', helpValue: 'TOPIC', env: 'DLQ_REPLAY_TO'}),
+  sink: Flags.string({
+    description: "Where the target topics live: kafka://host:port or redis://host:port (required for file DLQs; default: the DLQ's own cluster or server).",
+    helpValue: 'URI',
+    env: 'DLQ_SINK',
+  }),
+  ledger: Flags.string({description: "Keep the replay ledger in this file instead of the DLQ's own store.", helpValue: 'PATH', env: 'DLQ_LEDGER'}),
+}

@@ -1,6 +1,6 @@
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../cli/base-command.js'
-import {filterFlags, filterSpec, partitionFlag, sourceArg, withPartitions} from '../cli/flags.js'
+import {filterFlags, filterSpec, partitionFlag, replayTargetFlags, sourceArg, withPartitions} from '../cli/flags.js'
 import {confirm, interactive} from '../cli/prompt.js'
 import {UsageError} from '../core/errors.js'
 import {buildFilter} from '../core/filter.js'
@@ -59,9 +59,7 @@ ${BaseCommand.exitCodesHelp}`)
     all: Flags.boolean({description: 'Replay every message the filters select (without filters, --yes is required).'}),
     ...filterFlags,
     ...partitionFlag,
-    to: Flags.string({description: 'Send every message to this topic instead of its recorded source topic.', helpValue: 'TOPIC', env: 'DLQ_REPLAY_TO'}),
-    sink: Flags.string({description: 'Where the target topics live: kafka://host:port or redis://host:port (required for file DLQs; default: the DLQ\'s own cluster or server).', helpValue: 'URI', env: 'DLQ_SINK'}),
-    ledger: Flags.string({description: 'Keep the replay ledger in this file instead of the DLQ\'s own store.', helpValue: 'PATH', env: 'DLQ_LEDGER'}),
+    ...replayTargetFlags,
     'dry-run': Flags.boolean({description: 'Print the plan (each position → target, headers kept and removed) and send nothing.'}),
     yes: Flags.boolean({char: 'y', description: 'Do not ask for confirmation (required without a terminal).', env: 'DLQ_YES'}),
     force: Flags.boolean({description: 'Replay positions the ledger says were already replayed or are in doubt.'}),

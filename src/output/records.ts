@@ -111,7 +111,7 @@ export function renderInspect(result: InspectResult, format: OutputFormat, opts:
     const cut = messages.filter((m) => m.payload?.truncated && m.payload.size > opts.payloadLimit).length
     if (cut > 0 && !opts.noPayload) notes.push(`warning: ${cut} payload${cut === 1 ? ' was' : 's were'} cut to --payload-limit ${opts.payloadLimit} bytes ("truncated": true); dlq export writes whole payloads`)
     const out = messages.map((m) => safeJson(m)).join('\n')
-    return {stdout: out === '' ? '' : out + '\n', stderr: lines([...notes, `${result.records.length} records; ${more}`])}
+    return {stdout: out === '' ? '' : out + '\n', stderr: lines([...notes, `${result.records.length} record${result.records.length === 1 ? '' : 's'}; ${more}`])}
   }
   const table = result.records.length === 0 ? 'No messages' + (result.scanned > 0 ? ` matched (${result.scanned} examined)` : '') + '.' : renderRecords(result.records, format, opts)
   return {stdout: `${table}\n${result.records.length} shown, ${result.scanned} examined; ${more}\n`, stderr: lines(notes)}
