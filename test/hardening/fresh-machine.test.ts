@@ -33,10 +33,13 @@ function installed(): Set<string> {
 /** External programs that tests and the bench could plausibly call, looked for by name too. */
 const KNOWN = ['kcat', 'kafkacat', 'tmux', 'jq', 'openssl', 'redis-cli', 'redis-server', 'pgrep', 'ps', 'mkfifo', 'curl', 'wget', 'nc', 'python3', 'docker', 'socat']
 
+const DLQ_COMMANDS = new Set(['inspect', 'browse', 'replay', 'stats', 'export', 'completion', 'global-target', 'policy', 'help'])
+
 function programsUsed(text: string): string[] {
   const found = new Set<string>()
   for (const m of text.matchAll(/\b(?:spawn|spawnSync|execFile|execFileSync|exec|execSync)\(\s*['"`]([\w./-]+)['"`]/g)) found.add(m[1].split('/').pop()!)
-  for (const m of text.matchAll(/\b(?:median|run|timed|have)\(\s*\[?\s*['"`]([\w.-]+)['"`]/g)) found.add(m[1])
+  // run(['replay', …]) in a test runs dlq itself: its own commands are not programs to install.
+  for (const m of text.matchAll(/\b(?:median|run|timed|have)\(\s*\[?\s*['"`]([\w.-]+)['"`]/g)) if (!DLQ_COMMANDS.has(m[1])) found.add(m[1])
   for (const m of text.matchAll(/['"`]\/usr\/(?:local\/)?s?bin\/([\w.-]+)['"`]/g)) found.add(m[1])
   for (const name of KNOWN) if (new RegExp(`(^|[\\s'"\`(|;])${name.replace('-', '\\-')}([\\s'"\`)]|$)`, 'm').test(text)) found.add(name)
   return [...found]

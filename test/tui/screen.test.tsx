@@ -288,7 +288,8 @@ describe('browse screen: reading details', () => {
     await press(app, '\r')
     let frame = await frameWith(app, 'Esc/q back')
     expect(frame).not.toContain('POSITION')
-    frame = await pressUntil(app, 'j', (f) => f.includes('END-OF-TRACE'))
+    // The reason itself now quotes the trace's last Caused by, so scroll until the trace's own line shows.
+    frame = await pressUntil(app, 'j', (f) => f.includes('Caused by: com.fasterxml.jackson.core.JsonParseException'))
     expect(frame).toContain('Caused by: com.fasterxml.jackson.core.JsonParseException')
     for (const line of frame.split('\n')) expect(line.length).toBeLessThanOrEqual(80)
     // unwrapped, the long lines are cut at the screen edge …
