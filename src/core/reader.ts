@@ -42,7 +42,8 @@ export interface DlqReader {
 }
 
 export interface SourceInfo {
-  kind: 'file' | 'directory' | 'kafka' | 'redis'
+  /** services: the root of hyperi-rustlib's `<path>/<service>/` directories (positions SERVICE:N). */
+  kind: 'file' | 'directory' | 'services' | 'kafka' | 'redis'
   /** How to show the source to a user: credentials are never part of it. */
   display: string
 }

@@ -61,6 +61,9 @@ function headersCell(r: DecodedRecord): string {
  */
 export function renderRecords(records: DecodedRecord[], format: 'table' | 'wide', opts: PayloadOptions, width?: number): string {
   const wide = format === 'wide'
+  // hyperi-rustlib entries name the service that wrote them (metadata.service): `wide` shows it.
+  const service = (r: DecodedRecord) => (typeof r.metadata.service === 'string' ? r.metadata.service : '-')
+  const services = wide && records.some((r) => typeof r.metadata.service === 'string')
   const columns: Column[] = [
     {head: 'POSITION', min: Infinity},
     {head: 'TIME', min: 20, optional: true},
@@ -69,6 +72,7 @@ export function renderRecords(records: DecodedRecord[], format: 'table' | 'wide'
     {head: 'REASON', max: wide ? 80 : 40, min: 8, comfort: 16, weight: 2},
     {head: 'RETRIES', align: 'right', optional: true},
     {head: 'KEY', max: wide ? 40 : 24, min: 6, optional: true},
+    ...(services ? [{head: 'SERVICE', max: 40}] : []),
     ...(wide ? [{head: 'CONVENTION'}, {head: 'GROUP', max: 40}, {head: 'HEADERS', max: 80}] : []),
     {head: 'PAYLOAD', max: wide ? 200 : 120, min: 8, comfort: 12},
   ]
@@ -79,6 +83,7 @@ export function renderRecords(records: DecodedRecord[], format: 'table' | 'wide'
     reasonCell(r),
     r.retries === null ? '-' : String(r.retries),
     bytesCell(r.key, 64),
+    ...(services ? [service(r)] : []),
     ...(wide ? [r.convention, r.source.group ?? '-', headersCell(r)] : []),
     payloadCell(r, opts),
   ])

@@ -189,22 +189,47 @@ describe('hyperi-rustlib capture: file backend', () => {
     expect(hit.map((i: any) => String(i.source.offset))).toEqual(['9007199254740993'])
   })
 
-  // Issue 10 item 9, outside the convention module (src/backends/file/layout.ts): `<path>` of the crate holds
-  // one directory per service; today dlq refuses it ("name one"). Remove `.fails` when it reads all services.
-  it.fails('reads the crate\'s <path> (both services) as one DLQ with the service shown', () => {
+  // Issue 10 item 9: `<path>` of the crate holds one directory per service; dlq reads them one after another in
+  // name order, positions qualified by the service (SERVICE:N = position N of that service's directory).
+  it("reads the crate's <path> (both services) as one DLQ with the service shown", () => {
     const all = inspectAll(dir)
     expect(all).toHaveLength(fileTruth.length)
     expect(new Set(all.map((i) => i.metadata.service))).toEqual(new Set(SERVICES))
+    const own = SERVICES.flatMap((svc) => items.get(svc)!.map((i) => ({...i, position: `${svc}:${i.position}`})))
+    expect(all).toEqual(own)
+    const wide = dlq(['inspect', dir, '--output', 'wide', '--no-payload'])
+    expect(wide.code).toBe(0)
+    expect(wide.stdout.split('\n')[0]).toMatch(/POSITION .*SERVICE/)
+    expect(wide.stdout).toMatch(/hyperi-receiver:2 .* hyperi-receiver /)
+    // The filter on the service and every position-taking command work on the root.
+    const receiver = dlqExact(['inspect', dir, '--filter', 'metadata.service=hyperi-receiver', '--no-payload']).items
+    expect(receiver.map((i: any) => i.position)).toEqual(['hyperi-receiver:0', 'hyperi-receiver:1', 'hyperi-receiver:2'])
+    const from = dlqExact(['inspect', dir, '--from', 'hyperi-loader:9', '--limit', '2', '--no-payload'])
+    expect(from.items.map((i: any) => i.position)).toEqual(['hyperi-loader:9', 'hyperi-receiver:0'])
+    expect(from.nextOffsetHint).toBe('hyperi-receiver:1')
+    const bad = dlq(['inspect', dir, '--from', '3'])
+    expect([bad.code, bad.stderr]).toEqual([2, expect.stringMatching(/SERVICE:N/)])
+    const plan = dlqExact(['replay', dir, '--offset', 'hyperi-receiver:1', '--offset', 'hyperi-loader:99', '--sink', REDIS_URL, '--dry-run'])
+    expect(JSON.stringify(plan)).toContain('hyperi-receiver:1')
+    expect(JSON.stringify(plan)).toMatch(/hyperi-loader:99.*not_found/)
+    const stats = dlqExact(['stats', dir])
+    expect(stats.total).toBe(fileTruth.length)
   })
 
   // Issue 10 item 9: file-rotate also treats `dlq.ndjson.20261130T20000` (a 5-digit time chrono parses) as one of
-  // its rotated files (it gzips and deletes it with the others); dlq skips it without a word today.
-  it.fails('reports a file whose name looks rotated but is not what the crate writes', () => {
+  // its rotated files (it gzips and deletes it with the others); dlq does not read it, and says so.
+  it('reports a file whose name looks rotated but is not what the crate writes', () => {
     const odd = join(dir, 'hyperi-receiver', 'dlq.ndjson.20261130T20000')
     writeFileSync(odd, readFileSync(join(dir, 'hyperi-receiver', 'dlq.ndjson')))
     try {
       const r = dlq(['inspect', join(dir, 'hyperi-receiver'), '--json', '--no-payload'])
-      expect(r.stdout + r.stderr).toContain('dlq.ndjson.20261130T20000')
+      expect(r.code).toBe(0)
+      expect(JSON.parse(r.stdout).warnings).toEqual([expect.stringContaining('dlq.ndjson.20261130T20000')])
+      expect(r.stderr).toContain('dlq.ndjson.20261130T20000')
+      const stats = dlqExact(['stats', dir])
+      expect(stats.warnings).toEqual([expect.stringContaining('hyperi-receiver/dlq.ndjson.20261130T20000')])
+      const text = dlq(['inspect', dir, '--no-payload'])
+      expect(text.stderr).toMatch(/warning: .*hyperi-receiver\/dlq\.ndjson\.20261130T20000/)
     } finally {
       rmSync(odd)
     }

@@ -1,6 +1,9 @@
-import {closeSync, openSync, readSync} from 'node:fs'
+import {closeSync, fstatSync, openSync, readSync} from 'node:fs'
 import {gunzipFile} from './gunzip.js'
 import type {Segment} from './layout.js'
+
+/** How long a read waits for a `.gz` that is still being written to be finished. */
+const GZIP_WAIT_MS = 10_000
 
 /** Lines longer than this are reported as unreadable instead of being held in memory. */
 export const MAX_LINE_BYTES = 64 * 1024 * 1024
@@ -118,8 +121,9 @@ async function* assemble(fill: Fill, startByte: number, signal?: AbortSignal, ch
  * read from the page cache is a memory copy, and handing each one to libuv's thread pool
  * left the scan idle for most of its time (measured: 0.9 s of 2.5 s on a 777 MB file).
  */
-export async function* plainChunks(path: string, startByte: number, signal?: AbortSignal, chunkBytes?: number, endByte = Number.POSITIVE_INFINITY): AsyncGenerator<Chunk> {
-  const fd = openSync(path, 'r')
+export async function* plainChunks(file: string | number, startByte: number, signal?: AbortSignal, chunkBytes?: number, endByte = Number.POSITIVE_INFINITY): AsyncGenerator<Chunk> {
+  // A segment's own descriptor (held since the directory was listed) is read, never closed, here.
+  const fd = typeof file === 'number' ? file : openSync(file, 'r')
   try {
     let pos = startByte
     const fill: Fill = async (buf, at, length) => {
@@ -131,7 +135,7 @@ export async function* plainChunks(path: string, startByte: number, signal?: Abo
     }
     yield* assemble(fill, startByte, signal, chunkBytes)
   } finally {
-    closeSync(fd)
+    if (typeof file !== 'number') closeSync(fd)
   }
 }
 
@@ -140,20 +144,38 @@ export async function* plainChunks(path: string, startByte: number, signal?: Abo
  * ends the file instead of the read: what was decoded before the damage comes out as usual,
  * then one `damaged` chunk saying what broke.
  */
-export async function* gzipChunks(path: string, signal?: AbortSignal): AsyncGenerator<Chunk> {
-  const decoder = gunzipFile(path, signal)
+export async function* gzipChunks(file: string | number, signal?: AbortSignal): AsyncGenerator<Chunk> {
+  let decoder = gunzipFile(file, signal)
   let pending: Buffer | null = null
   let damage: string | null = null
   let decoded = 0
+  /** Output of the current decoding pass so far (a pass started again skips what was handed on). */
+  let passOut = 0
+  let waited = 0
   const fill: Fill = async (buf, at, length) => {
-    if (pending === null || pending.length === 0) {
+    while (pending === null || pending.length === 0) {
       if (damage !== null) return 0
       const next = await decoder.next()
       if (next.done) {
-        if (next.value.error !== null) damage = gzipDamage(next.value.error, decoded)
+        const error = next.value.error
+        // hyperi-rustlib (file-rotate) removes the plain file BEFORE its gzip encoder writes the
+        // last block and the trailer: a `.gz` read in that moment ends early. While the file is
+        // still being written (changed in the last seconds), wait for the writer and decode again.
+        if (error !== null && error.code === 'Z_BUF_ERROR' && typeof file === 'number' && waited < GZIP_WAIT_MS && Date.now() - fstatSync(file).mtimeMs < 5000) {
+          await new Promise((resolve) => setTimeout(resolve, 20))
+          waited += 20
+          decoder = gunzipFile(file, signal)
+          passOut = 0
+          continue
+        }
+        if (error !== null) damage = gzipDamage(error, decoded)
         return 0
       }
-      pending = next.value
+      const b = next.value
+      const from = Math.max(0, decoded - passOut)
+      passOut += b.length
+      if (from >= b.length) continue
+      pending = from === 0 ? b : b.subarray(from)
       decoded += pending.length
     }
     const k = Math.min(length, pending.length)
@@ -184,7 +206,7 @@ function gzipDamage(error: NodeJS.ErrnoException, decoded: number): string {
 export function segmentChunks(seg: Segment, startByte: number, signal?: AbortSignal, chunkBytes?: number): AsyncGenerator<Chunk> {
   if (seg.gzip) {
     if (startByte !== 0) throw new Error('internal: gzip segments are read from their start')
-    return gzipChunks(seg.path, signal)
+    return gzipChunks(seg.fd ?? seg.path, signal)
   }
-  return plainChunks(seg.path, startByte, signal, chunkBytes, seg.end)
+  return plainChunks(seg.fd ?? seg.path, startByte, signal, chunkBytes, seg.end)
 }

@@ -1,4 +1,4 @@
-import {createReadStream} from 'node:fs'
+import {createReadStream, read} from 'node:fs'
 import {open} from 'node:fs/promises'
 import {createGunzip} from 'node:zlib'
 
@@ -19,7 +19,7 @@ export interface GunzipEnd {
  * in pieces (to find the piece that breaks), then with that piece's bytes one at a time, and
  * the output the first pass missed is handed on.
  */
-export async function* gunzipFile(path: string, signal?: AbortSignal): AsyncGenerator<Buffer, GunzipEnd> {
+export async function* gunzipFile(path: string | number, signal?: AbortSignal): AsyncGenerator<Buffer, GunzipEnd> {
   const fast = yield* streamPass(path, signal)
   if (fast.error === null || fast.error.code !== 'Z_DATA_ERROR') return {error: fast.error}
   const pieces = yield* pass(path, Number.POSITIVE_INFINITY, fast.produced, signal)
@@ -29,8 +29,13 @@ export async function* gunzipFile(path: string, signal?: AbortSignal): AsyncGene
 }
 
 /** The fast pass: the file streamed through gunzip; what was decoded before an error is kept. */
-async function* streamPass(path: string, signal?: AbortSignal): AsyncGenerator<Buffer, {error: NodeJS.ErrnoException | null; produced: number}> {
-  const source = createReadStream(path, {highWaterMark: 1024 * 1024})
+async function* streamPass(path: string | number, signal?: AbortSignal): AsyncGenerator<Buffer, {error: NodeJS.ErrnoException | null; produced: number}> {
+  // A descriptor is read with positioned reads from 0 and left open (it belongs to the segment).
+  // destroy() closes a stream's fd even with autoClose off: its `close` is made a no-op here.
+  const source =
+    typeof path === 'number'
+      ? createReadStream('', {fd: path, autoClose: false, start: 0, highWaterMark: 1024 * 1024, fs: {read, close: (_fd: number, cb: (e: null) => void) => cb(null)}})
+      : createReadStream(path, {highWaterMark: 1024 * 1024})
   const gunzip = source.pipe(createGunzip())
   // pipe() does not forward the source's errors (EACCES, EIO): hand them to the gunzip stream.
   source.on('error', (error) => gunzip.destroy(error))
@@ -86,8 +91,12 @@ interface PassEnd {
 }
 
 /** A careful pass (damaged files only): input from `fineFrom` on is written one byte at a time; the first `skip` output bytes are not yielded. */
-async function* pass(path: string, fineFrom: number, skip: number, signal?: AbortSignal): AsyncGenerator<Buffer, PassEnd> {
-  const fh = await open(path, 'r')
+async function* pass(path: string | number, fineFrom: number, skip: number, signal?: AbortSignal): AsyncGenerator<Buffer, PassEnd> {
+  const own = typeof path === 'number' ? null : await open(path, 'r')
+  const readAt = (buf: Buffer, length: number, position: number): Promise<number> =>
+    own !== null
+      ? own.read(buf, 0, length, position).then((r) => r.bytesRead)
+      : new Promise((resolve, reject) => read(path as number, buf, 0, length, position, (error, n) => (error ? reject(error) : resolve(n))))
   const gunzip = createGunzip()
   const out: Buffer[] = []
   let error: NodeJS.ErrnoException | null = null
@@ -119,7 +128,7 @@ async function* pass(path: string, fineFrom: number, skip: number, signal?: Abor
       const want = pos >= fineFrom ? 1 : Math.min(PIECE, fineFrom - pos)
       let n: number
       try {
-        n = (await fh.read(buf, 0, want, pos)).bytesRead
+        n = await readAt(buf, want, pos)
       } catch (e) {
         return {error: e as NodeJS.ErrnoException, goodInput, produced}
       }
@@ -137,6 +146,6 @@ async function* pass(path: string, fineFrom: number, skip: number, signal?: Abor
     return {error, goodInput, produced}
   } finally {
     gunzip.destroy()
-    await fh.close()
+    await own?.close()
   }
 }

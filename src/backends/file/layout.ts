@@ -1,4 +1,4 @@
-import type {Stats} from 'node:fs'
+import {closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, type Stats} from 'node:fs'
 import {readdir, stat} from 'node:fs/promises'
 import {basename, join} from 'node:path'
 import {UnavailableError, UsageError} from '../../core/errors.js'
@@ -8,6 +8,15 @@ export interface Segment {
   path: string
   gzip: boolean
   /**
+   * An open descriptor of the file, taken when the directory was listed: a writer that
+   * renames, gzips (the plain file removed) or deletes it meanwhile cannot take it from
+   * under a read. Absent for a byte-range segment of a parallel scan (opened by path).
+   */
+  fd?: number
+  /** Device and inode of `fd`: a rotation renames the live file, so the inode follows it. */
+  dev?: number
+  ino?: number
+  /**
    * A byte range of a plain file, both ends just after a newline (or the file's ends), read
    * by one thread of a parallel scan; line numbers are then relative to `start`.
    */
@@ -15,60 +24,171 @@ export interface Segment {
   end?: number
 }
 
-const LIVE = 'dlq.ndjson'
+export const LIVE = 'dlq.ndjson'
 /** hyperi-rustlib rotation: `dlq.ndjson.<YYYYMMDDTHHMMSS>[.N][.gz]` (N on a name collision). */
 const ROTATED_RE = /^dlq\.ndjson\.(\d{8}T\d{6})(?:\.(\d+))?(\.gz)?$/
+/** What a rotated name starts with: anything else after it is reported (file-rotate accepts looser names than the crate writes). */
+const LOOKS_ROTATED = `${LIVE}.`
 
 export function isGzipName(path: string): boolean {
   return path.endsWith('.gz')
 }
 
-/**
- * The segments of a directory, oldest first: rotated files by timestamp suffix (then by the
- * collision counter), then the live `dlq.ndjson`. A rotated file and its gzipped copy name
- * the same records; only one of them is read (the plain one, which is seekable).
- */
-export async function listDirectorySegments(dir: string, warnings: string[] = []): Promise<Segment[]> {
-  const all = await readdir(dir)
-  const names: string[] = []
-  // A FIFO or a device (often a symlink to /dev/zero) named like a DLQ file would hang a read
-  // or never end; a directory would fail it. Such an entry is left out and named in a warning.
-  for (const name of all) {
-    if (name !== LIVE && !ROTATED_RE.test(name)) continue
-    const why = await notRegularFile(join(dir, name))
-    if (why === null) names.push(name)
-    else warnings.push(`${join(dir, name)}: ${why}; skipped`)
-  }
-  const rotated = new Map<string, {ts: string; n: number; name: string; gzip: boolean}>()
-  for (const name of names) {
-    const m = name.match(ROTATED_RE)
-    if (!m) continue
-    const logical = name.replace(/\.gz$/, '')
-    const gzip = Boolean(m[3])
-    const prev = rotated.get(logical)
-    if (!prev || (prev.gzip && !gzip)) rotated.set(logical, {ts: m[1], n: m[2] ? Number(m[2]) : 0, name, gzip})
-  }
-  const ordered = [...rotated.values()].sort((a, b) => (a.ts === b.ts ? a.n - b.n : a.ts < b.ts ? -1 : 1))
-  const segments: Segment[] = ordered.map((r) => ({path: join(dir, r.name), gzip: r.gzip}))
-  if (names.includes(LIVE)) segments.push({path: join(dir, LIVE), gzip: false})
+/** Sort key of a rotated name (timestamp, collision counter), or null for the live file or a foreign name. */
+export function rotatedKey(name: string): {ts: string; n: number; logical: string; gzip: boolean} | null {
+  const m = name.match(ROTATED_RE)
+  if (!m) return null
+  return {ts: m[1], n: m[2] ? Number(m[2]) : 0, logical: name.replace(/\.gz$/, ''), gzip: Boolean(m[3])}
+}
 
-  if (segments.length === 0) {
-    const services: string[] = []
-    for (const name of all) {
-      const p = join(dir, name)
-      try {
-        if ((await stat(p)).isDirectory() && (await readdir(p)).some((n) => n === LIVE || ROTATED_RE.test(n))) services.push(name)
-      } catch {
-        // unreadable entries are simply not offered
+export function compareRotated(a: {ts: string; n: number}, b: {ts: string; n: number}): number {
+  return a.ts === b.ts ? a.n - b.n : a.ts < b.ts ? -1 : 1
+}
+
+/**
+ * The DLQ files of a directory, oldest first, by name: rotated files by timestamp suffix (then
+ * the collision counter), then the live `dlq.ndjson`. A rotated file and its gzipped copy
+ * name the same records; only one is listed (the plain one: it is seekable, and while the
+ * writer compresses it the `.gz` is still incomplete). Names that look rotated but are not
+ * the crate's are named in `warnings`.
+ */
+export function orderedNames(names: string[], dir: string, warnings: string[] | null): string[] {
+  const rotated = new Map<string, {ts: string; n: number; name: string; gzip: boolean}>()
+  let live = false
+  for (const name of names) {
+    if (name === LIVE) {
+      live = true
+      continue
+    }
+    const k = rotatedKey(name)
+    if (k === null) {
+      if (warnings !== null && name.startsWith(LOOKS_ROTATED)) {
+        warnings.push(`${join(dir, name)}: looks like a rotated DLQ file but is not named as hyperi-rustlib names them (${LIVE}.<YYYYMMDDTHHMMSS>[.N][.gz]); not read`)
       }
+      continue
     }
-    if (services.length > 0) {
-      throw new UsageError(`${dir} holds the DLQs of ${services.length} services; name one: ${services.map((s) => join(dir, s)).join(', ')}`)
+    const prev = rotated.get(k.logical)
+    if (!prev || (prev.gzip && !k.gzip)) rotated.set(k.logical, {...k, name})
+  }
+  const out = [...rotated.values()].sort(compareRotated).map((r) => r.name)
+  if (live) out.push(LIVE)
+  return out
+}
+
+/** Opens without blocking on a FIFO; null when the name is gone (the writer renamed, gzipped or deleted it). */
+function openQuiet(path: string): {fd: number; st: Stats} | {error: string} | null {
+  let fd: number
+  try {
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK)
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    if (code === 'ENOENT') {
+      // A dangling symlink is a problem to report; a file that went away is the writer's rotation.
+      return lstatSync(path, {throwIfNoEntry: false}) === undefined ? null : {error: 'a symlink to nothing'}
     }
-    if (warnings.length > 0) throw new UnavailableError(`${dir}: no readable DLQ files here (${warnings.join('; ')})`)
-    throw new UnavailableError(`${dir}: no DLQ files here (expected ${LIVE} or ${LIVE}.<YYYYMMDDTHHMMSS>[.gz], the hyperi-rustlib layout)`)
+    if (code === 'EACCES') return {error: 'permission denied'}
+    return {error: (error as Error).message}
+  }
+  const st = fstatSync(fd)
+  const why = kindOf(st)
+  if (why !== null) {
+    closeSync(fd)
+    return {error: why}
+  }
+  return {fd, st}
+}
+
+export function closeSegments(segments: Segment[]): void {
+  for (const s of segments) {
+    if (s.fd === undefined) continue
+    try {
+      closeSync(s.fd)
+    } catch {
+      // already closed
+    }
+    s.fd = undefined
+  }
+}
+
+/**
+ * Opens the named files of `dir` in order. A name the writer took away between the listing
+ * and the open is followed: a plain rotated file that became `.gz` is opened as that; one
+ * deleted (max_age_days) or a live file just renamed returns `retry`, and the caller lists again.
+ */
+export function openNames(dir: string, names: string[], warnings: string[], final = false): Segment[] | 'retry' {
+  const segments: Segment[] = []
+  for (const name of names) {
+    const path = join(dir, name)
+    let got = openQuiet(path)
+    let gzip = isGzipName(name)
+    if (got === null && !gzip && name !== LIVE) {
+      got = openQuiet(path + '.gz')
+      gzip = true
+    }
+    if (got === null) {
+      if (final) continue
+      closeSegments(segments)
+      return 'retry'
+    }
+    if ('error' in got) {
+      warnings.push(`${path}: ${got.error}; skipped`)
+      continue
+    }
+    segments.push({path: gzip && !isGzipName(name) ? path + '.gz' : path, gzip, fd: got.fd, dev: got.st.dev, ino: got.st.ino})
   }
   return segments
+}
+
+/**
+ * The segments of a rotated directory, each held open (see Segment.fd). Listing and opening
+ * are not one atomic step: when the writer rotated in between (a rotated name newer than the
+ * listing's newest appeared, or a listed name vanished), the directory is listed again.
+ */
+export async function listDirectorySegments(dir: string, warnings: string[] = []): Promise<Segment[]> {
+  for (let attempt = 0; ; attempt++) {
+    const all = readdirSync(dir)
+    const noted: string[] = []
+    const names = orderedNames(all, dir, noted)
+    const opened = openNames(dir, names, noted, attempt >= 20)
+    if (opened !== 'retry' && (attempt >= 20 || !rotatedSince(dir, names))) {
+      warnings.push(...noted)
+      if (opened.length === 0) await noSegments(dir, all, warnings)
+      return opened
+    }
+    if (opened !== 'retry') closeSegments(opened)
+    await new Promise((resolve) => setTimeout(resolve, 5))
+  }
+}
+
+/** A rotated name newer than every one in `names` exists now: a rotation happened since they were listed. */
+function rotatedSince(dir: string, names: string[]): boolean {
+  const newest = names.map(rotatedKey).filter((k) => k !== null).at(-1) ?? null
+  for (const name of readdirSync(dir)) {
+    const k = rotatedKey(name)
+    if (k !== null && (newest === null || compareRotated(k, newest) > 0)) return true
+  }
+  return false
+}
+
+async function noSegments(dir: string, all: string[], warnings: string[]): Promise<never> {
+  if (warnings.some((w) => !w.includes('looks like a rotated DLQ file'))) throw new UnavailableError(`${dir}: no readable DLQ files here (${warnings.join('; ')})`)
+  throw new UnavailableError(
+    `${dir}: no DLQ files here (expected ${LIVE} or ${LIVE}.<YYYYMMDDTHHMMSS>[.gz], the hyperi-rustlib layout${all.length > 0 && warnings.length > 0 ? `; ${warnings.join('; ')}` : ''})`,
+  )
+}
+
+/** The service directories of the crate's `<path>` (`<path>/<service>/dlq.ndjson`), in name order. */
+async function serviceDirs(dir: string): Promise<string[]> {
+  const services: string[] = []
+  for (const name of (await readdir(dir)).sort()) {
+    const p = join(dir, name)
+    try {
+      if ((await stat(p)).isDirectory() && (await readdir(p)).some((n) => n === LIVE || rotatedKey(n) !== null || n.startsWith(LOOKS_ROTATED))) services.push(name)
+    } catch {
+      // unreadable entries are simply not offered
+    }
+  }
+  return services
 }
 
 /** Why `path` (symlinks followed) cannot be read as a DLQ file, or null when it is a regular file. */
@@ -94,8 +214,12 @@ function kindOf(st: Stats): string | null {
   return 'not a regular file'
 }
 
-/** Resolves a file source (path, `file:path`) into its segments, and the entries it left out. */
-export async function resolveFileSource(path: string): Promise<{kind: 'file' | 'directory'; segments: Segment[]; warnings: string[]}> {
+export type ResolvedSource =
+  | {kind: 'file' | 'directory'; segments: Segment[]; warnings: string[]}
+  | {kind: 'services'; services: string[]; warnings: string[]}
+
+/** Resolves a file source (path, `file:path`) into its segments (or its services), and the entries it left out. */
+export async function resolveFileSource(path: string): Promise<ResolvedSource> {
   let st
   try {
     st = await stat(path)
@@ -106,7 +230,20 @@ export async function resolveFileSource(path: string): Promise<{kind: 'file' | '
     throw new UnavailableError(`${path}: ${(error as Error).message}`)
   }
   const warnings: string[] = []
-  if (st.isDirectory()) return {kind: 'directory', segments: await listDirectorySegments(path, warnings), warnings}
+  if (st.isDirectory()) {
+    const names = await readdir(path)
+    const own = names.some((n) => n === LIVE || rotatedKey(n) !== null)
+    if (!own) {
+      const services = await serviceDirs(path)
+      if (services.length > 0) {
+        orderedNames(names, path, warnings)
+        return {kind: 'services', services, warnings}
+      }
+    }
+    return {kind: 'directory', segments: await listDirectorySegments(path, warnings), warnings}
+  }
   if (!st.isFile()) throw new UsageError(`${path}: ${kindOf(st)}; give a DLQ file or directory`)
-  return {kind: 'file', segments: [{path, gzip: isGzipName(basename(path))}], warnings}
+  const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK)
+  const fst = fstatSync(fd)
+  return {kind: 'file', segments: [{path, gzip: isGzipName(basename(path)), fd, dev: fst.dev, ino: fst.ino}], warnings}
 }

@@ -1,5 +1,5 @@
 import {createHash} from 'node:crypto'
-import {mkdirSync, openSync, readSync, closeSync, readFileSync, renameSync, statSync, writeFileSync} from 'node:fs'
+import {fstatSync, mkdirSync, openSync, readSync, closeSync, readFileSync, renameSync, statSync, writeFileSync} from 'node:fs'
 import {homedir} from 'node:os'
 import {join} from 'node:path'
 
@@ -52,15 +52,17 @@ export class LineIndex {
 
   private constructor(
     readonly path: string,
+    /** The segment's open descriptor: the file may have been renamed or removed since it was listed. */
+    private readonly fd: number | undefined,
     private readonly gzip: boolean,
     private readonly st: {dev: number; ino: number; size: number; mtimeMs: number},
   ) {
     this.file = join(cacheDir(), 'index', `${st.dev}-${st.ino}.json`)
   }
 
-  static load(path: string, gzip: boolean): LineIndex {
-    const st = statSync(path)
-    const idx = new LineIndex(path, gzip, st)
+  static load(path: string, gzip: boolean, fd?: number): LineIndex {
+    const st = fd === undefined ? statSync(path) : fstatSync(fd)
+    const idx = new LineIndex(path, fd, gzip, st)
     try {
       const stored = JSON.parse(readFileSync(idx.file, 'utf8')) as Stored
       if (stored.v === VERSION) idx.adopt(stored)
@@ -76,13 +78,13 @@ export class LineIndex {
       return
     }
     if (s.every !== EVERY || s.size > this.st.size) return
-    const fd = openSync(this.path, 'r')
+    const fd = this.fd ?? openSync(this.path, 'r')
     try {
       const headLen = Math.min(SAMPLE, s.size)
       const tailStart = Math.max(0, s.size - SAMPLE)
       if (sampleHash(fd, 0, headLen) !== s.head || sampleHash(fd, tailStart, s.size - tailStart) !== s.tail) return
     } finally {
-      closeSync(fd)
+      if (fd !== this.fd) closeSync(fd)
     }
     this.offsets = s.offsets
     this.lines = s.lines
@@ -122,13 +124,13 @@ export class LineIndex {
         if (this.gzipLines === null) return
         stored.gzip = {size: this.st.size, mtimeMs: this.st.mtimeMs, lines: this.gzipLines}
       } else {
-        const fd = openSync(this.path, 'r')
+        const fd = this.fd ?? openSync(this.path, 'r')
         try {
           stored.head = sampleHash(fd, 0, Math.min(SAMPLE, this.size))
           const tailStart = Math.max(0, this.size - SAMPLE)
           stored.tail = sampleHash(fd, tailStart, this.size - tailStart)
         } finally {
-          closeSync(fd)
+          if (fd !== this.fd) closeSync(fd)
         }
         Object.assign(stored, {size: this.size, lines: this.lines, offsets: this.offsets})
       }

@@ -1,11 +1,12 @@
-import {stat} from 'node:fs/promises'
+import {fstatSync, readdirSync, statSync} from 'node:fs'
+import {basename, join} from 'node:path'
 import {UsageError} from '../../core/errors.js'
 import {MATCH_ALL, type RecordFilter} from '../../core/filter.js'
 import type {DecodedRecord} from '../../core/record.js'
 import type {DlqReader, LogBounds, Page, PageBefore, PageBeforeRequest, PageRequest, ScanRequest, SourceInfo} from '../../core/reader.js'
 import {filePageBefore} from './backward.js'
 import {COUNT_CHUNK_BYTES, PARSE_CHUNK_BYTES, segmentChunks} from './chunks.js'
-import type {Segment} from './layout.js'
+import {closeSegments, compareRotated, LIVE, openNames, orderedNames, rotatedKey, type Segment} from './layout.js'
 import {EVERY, LineIndex} from './line-index.js'
 import {parseLine, unreadable} from './parse-line.js'
 import {Prefilter} from './prefilter.js'
@@ -30,6 +31,13 @@ const POSITION_RE = /^\d+$/
  * NDJSON file DLQs: one file (plain or gzip) or a rotated directory read as one log.
  * Position = 0-based line number in the whole log; blank lines keep their number but are
  * not shown. Rotation renames files (same inode), so the numbers and the index survive it.
+ *
+ * A directory is read from the files it held when it was opened, each through its own
+ * descriptor: hyperi-rustlib may rename the live file, gzip a rotated one (removing the plain
+ * file) or delete the oldest while a read runs, and a descriptor keeps reading the same bytes
+ * under any name or none. When a read reaches the end of the live file it checks whether the
+ * writer rotated it (`dlq.ndjson` is another inode now): then it finishes the renamed file and
+ * continues with the files written since, so nothing written before the end is missed.
  */
 export class FileReader implements DlqReader {
   private readonly indexes: LineIndex[]
@@ -37,15 +45,23 @@ export class FileReader implements DlqReader {
   private readonly counts: Array<number | null>
   /** Size of the live (last) segment when it was counted: a writer appending to it makes the count stale. */
   private liveSize = -1
+  private readonly warningList: string[]
 
   constructor(
     readonly info: SourceInfo,
     private readonly segments: Segment[],
-    /** Entries of a directory left out (not regular files), for the command to show. */
-    readonly warnings: readonly string[] = [],
+    /** Entries of a directory left out (not regular files, foreign names), for the command to show. */
+    warnings: readonly string[] = [],
+    /** The rotated directory whose writer's rotations a read follows (null: a single file). */
+    private dir: string | null = null,
   ) {
-    this.indexes = segments.map((s) => LineIndex.load(s.path, s.gzip))
+    this.indexes = segments.map((s) => LineIndex.load(s.path, s.gzip, s.fd))
     this.counts = segments.map(() => null)
+    this.warningList = [...warnings]
+  }
+
+  get warnings(): readonly string[] {
+    return this.warningList
   }
 
   parsePosition(text: string): string {
@@ -55,9 +71,16 @@ export class FileReader implements DlqReader {
   }
 
   async bounds(): Promise<LogBounds> {
+    await this.followRotation()
     const live = this.segments.length - 1
     if (live >= 0 && !this.segments[live].gzip) {
-      const size = await stat(this.segments[live].path).then((st) => st.size, () => -1)
+      const seg = this.segments[live]
+      let size = -1
+      try {
+        size = seg.fd === undefined ? statSync(seg.path).size : fstatSync(seg.fd).size
+      } catch {
+        // gone: counted again below
+      }
       if (size !== this.liveSize) this.counts[live] = null
       this.liveSize = size
     }
@@ -94,6 +117,8 @@ export class FileReader implements DlqReader {
   }
 
   parallelStats(filter: RecordFilter, signal?: AbortSignal): Promise<StatsState | null> {
+    // The threads read by path: only a single file, which no rotation renames under them.
+    if (this.dir !== null) return Promise.resolve(null)
     return parallelStats(this.segments, filter, signal)
   }
 
@@ -115,6 +140,65 @@ export class FileReader implements DlqReader {
 
   async close(): Promise<void> {
     for (const idx of this.indexes) idx.save()
+    closeSegments(this.segments)
+  }
+
+  /**
+   * When the writer rotated since the last look, appends what it wrote since to the segments
+   * and returns true. The live segment that was renamed stays where it is (same records, same
+   * numbers); its count is dropped, since the writer may have appended to it before renaming.
+   */
+  private async followRotation(): Promise<boolean> {
+    if (this.dir === null || this.segments.length === 0) return false
+    const dir = this.dir
+    const lastIdx = this.segments.length - 1
+    const last = this.segments[lastIdx]
+    const lastIsLive = basename(last.path) === LIVE
+    if (lastIsLive) {
+      const now = statSync(join(dir, LIVE), {throwIfNoEntry: false})
+      if (now !== undefined && now.ino === last.ino && now.dev === last.dev) return false
+    }
+    const known = this.segments
+      .map((s) => rotatedKey(basename(s.path)))
+      .filter((k) => k !== null)
+      .at(-1)
+    const newer = orderedNames(readdirSync(dir), dir, null).filter((n) => {
+      if (n === LIVE) return true
+      const k = rotatedKey(n)!
+      return known === undefined || compareRotated(k, known) > 0
+    })
+    let from = 0
+    if (lastIsLive) {
+      // The live file we hold is one of the newer rotated names now (the same inode).
+      const at = newer.findIndex((n) => {
+        if (n === LIVE) return false
+        const st = statSync(join(dir, n), {throwIfNoEntry: false})
+        return st !== undefined && st.ino === last.ino && st.dev === last.dev
+      })
+      if (at < 0) {
+        const now = statSync(join(dir, LIVE), {throwIfNoEntry: false})
+        if (now === undefined) return false // renamed, the new live file not created yet: the next look sees both
+        this.warningList.push(
+          `${join(dir, LIVE)} was rotated during the read and its rotated file is gone already (gzipped or deleted); records written after ${last.path} was opened may be missing: read again`,
+        )
+        this.dir = null
+        return false
+      }
+      last.path = join(dir, newer[at])
+      this.counts[lastIdx] = null
+      this.liveSize = -1
+      from = at + 1
+    }
+    const names = newer.slice(from)
+    if (names.length === 0) return lastIsLive
+    const opened = openNames(dir, names, this.warningList, true)
+    if (opened === 'retry') return lastIsLive
+    for (const seg of opened) {
+      this.segments.push(seg)
+      this.indexes.push(LineIndex.load(seg.path, seg.gzip, seg.fd))
+      this.counts.push(null)
+    }
+    return true
   }
 
   /** Lines in segment i, counted once (with the help of its index) and remembered. */
@@ -159,6 +243,13 @@ export class FileReader implements DlqReader {
       const r = step.value
       if (r.stoppedAt !== null) return {nextLine: base + r.stoppedAt, atEnd: false}
       if (signal?.aborted) return {nextLine: base + r.lines, atEnd: false}
+      if (last && (await this.followRotation())) {
+        // Segment i was the live file and is a rotated one now: read what was appended to it
+        // after this pass (from where it stopped), then go on into the files written since.
+        start = Math.max(start, base + r.lines)
+        i--
+        continue
+      }
       this.counts[i] = r.lines
       base += r.lines
     }

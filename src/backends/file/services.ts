@@ -1,0 +1,143 @@
+import {join} from 'node:path'
+import {UsageError} from '../../core/errors.js'
+import type {DlqReader, LogBounds, Page, PageBefore, PageBeforeRequest, PageRequest, ScanRequest, SourceInfo} from '../../core/reader.js'
+import type {DecodedRecord} from '../../core/record.js'
+import {listDirectorySegments} from './layout.js'
+import {FileReader} from './reader.js'
+
+const QUALIFIED_RE = /^(.+):(\d+)$/
+
+/**
+ * The crate's `<path>`: one rotated directory per service (`<path>/<service>/dlq.ndjson`),
+ * read as the services' logs one after another, in service-name order.
+ *
+ * A position is `SERVICE:N`, N the record number within that service's log (what the
+ * service's own directory calls N). Numbers that ran on from one service into the next would
+ * shift whenever an earlier service's DLQ grew; qualified ones stay what they were as long as
+ * the service directory's do, and say which service a record came from.
+ */
+export class ServicesReader implements DlqReader {
+  readonly warnings: readonly string[]
+
+  private constructor(
+    readonly info: SourceInfo,
+    private readonly names: string[],
+    private readonly readers: FileReader[],
+  ) {
+    this.warnings = readers.flatMap((r) => r.warnings)
+  }
+
+  static async open(root: string, services: string[], rootWarnings: string[]): Promise<ServicesReader> {
+    const readers: FileReader[] = []
+    try {
+      for (const name of services) {
+        const dir = join(root, name)
+        const warnings: string[] = []
+        const segments = await listDirectorySegments(dir, warnings)
+        readers.push(new FileReader({kind: 'directory', display: dir}, segments, warnings, dir))
+      }
+    } catch (error) {
+      for (const r of readers) await r.close()
+      throw error
+    }
+    const reader = new ServicesReader({kind: 'services', display: root}, services, readers)
+    ;(reader.warnings as string[]).unshift(...rootWarnings)
+    return reader
+  }
+
+  parsePosition(text: string): string {
+    const m = text.trim().match(QUALIFIED_RE)
+    if (!m) throw new UsageError(`position "${text}": ${this.info.display} holds several services; a position is SERVICE:N (${this.names.map((n) => `${n}:0`).join(', ')})`)
+    return `${m[1]}:${Number(m[2])}`
+  }
+
+  /** The service index and local record number of a position; an unknown service is a usage error. */
+  private locate(pos: string): {k: number; n: string} {
+    const m = this.parsePosition(pos).match(QUALIFIED_RE)!
+    const k = this.names.indexOf(m[1])
+    if (k < 0) throw new UsageError(`position "${pos}": no service "${m[1]}" in ${this.info.display} (services: ${this.names.join(', ')})`)
+    return {k, n: m[2]}
+  }
+
+  private qualify(k: number, recs: DecodedRecord[]): DecodedRecord[] {
+    for (const r of recs) r.position = `${this.names[k]}:${r.position}`
+    return recs
+  }
+
+  async bounds(): Promise<LogBounds> {
+    let first: string | null = null
+    let last: string | null = null
+    let count = 0
+    for (let k = 0; k < this.readers.length; k++) {
+      const b = await this.readers[k].bounds()
+      if (b.first !== null && first === null) first = `${this.names[k]}:${b.first}`
+      if (b.last !== null) last = `${this.names[k]}:${b.last}`
+      count += b.count ?? 0
+    }
+    return {first, last, count}
+  }
+
+  async page(req: PageRequest): Promise<Page> {
+    const start = req.from ? this.locate(req.from) : {k: 0, n: null}
+    const records: DecodedRecord[] = []
+    let scanned = 0
+    let next: string | null = null
+    for (let k = start.k; k < this.readers.length; k++) {
+      const page = await this.readers[k].page({...req, from: k === start.k ? start.n : null, limit: req.limit - records.length})
+      records.push(...this.qualify(k, page.records))
+      scanned += page.scanned
+      next = `${this.names[k]}:${page.next}`
+      if (!page.atEnd || req.signal?.aborted) return {records, next, atEnd: false, scanned}
+      if (records.length >= req.limit && k + 1 < this.readers.length) return {records, next: `${this.names[k + 1]}:0`, atEnd: false, scanned}
+    }
+    return {records, next, atEnd: true, scanned}
+  }
+
+  async *scan(req: ScanRequest): AsyncIterable<DecodedRecord> {
+    const start = req.from ? this.locate(req.from) : {k: 0, n: null}
+    for (let k = start.k; k < this.readers.length; k++) {
+      if (req.signal?.aborted) return
+      for await (const r of this.readers[k].scan({...req, from: k === start.k ? start.n : null})) {
+        r.position = `${this.names[k]}:${r.position}`
+        yield r
+      }
+    }
+  }
+
+  async get(positions: string[]): Promise<Map<string, DecodedRecord>> {
+    const found = new Map<string, DecodedRecord>()
+    for (const p of positions) {
+      const m = this.parsePosition(p).match(QUALIFIED_RE)!
+      const k = this.names.indexOf(m[1])
+      // A service that is not here (any more) has none of its positions: absent, never mapped elsewhere.
+      if (k < 0) continue
+      const rec = (await this.readers[k].get([m[2]])).get(m[2])
+      if (rec) found.set(`${m[1]}:${m[2]}`, this.qualify(k, [rec])[0])
+    }
+    return found
+  }
+
+  /** Backward across services: the end of the service before, then its records, and so on. */
+  async pageBefore(req: PageBeforeRequest): Promise<PageBefore> {
+    let k = this.readers.length - 1
+    let before: string | null = null
+    if (req.before !== null) ({k, n: before} = this.locate(req.before))
+    const records: DecodedRecord[] = []
+    let scanned = 0
+    let from: string | null = req.before
+    for (; k >= 0; k--) {
+      const step = await this.readers[k].pageBefore({...req, before, limit: req.limit - records.length})
+      records.unshift(...this.qualify(k, step.records))
+      scanned += step.scanned
+      if (step.records.length > 0 || step.from !== null) from = step.from === null ? `${this.names[k]}:0` : `${this.names[k]}:${step.from}`
+      if (req.signal?.aborted) return {records: [], from: req.before, atStart: false, scanned}
+      if (records.length >= req.limit) return {records, from, atStart: k === 0 && step.atStart, scanned}
+      before = null
+    }
+    return {records, from: null, atStart: true, scanned}
+  }
+
+  async close(): Promise<void> {
+    for (const r of this.readers) await r.close()
+  }
+}
