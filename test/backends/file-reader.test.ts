@@ -230,6 +230,45 @@ describe('file reader: gzip and rotated directories', () => {
     await r.close()
   })
 
+  it('waits for a .gz the writer is still finishing (file-rotate removes the plain file before the gzip trailer)', async () => {
+    const d = join(dir, 'gz-window')
+    mkdirSync(d)
+    const text = Array.from({length: 3000}, (_, i) => entry(i) + '\n').join('')
+    const gz = gzipSync(text)
+    const name = join(d, 'dlq.ndjson.20261122T100000.gz')
+    writeFileSync(name, gz.subarray(0, gz.length - 200))
+    writeFileSync(join(d, 'dlq.ndjson'), entry(3000) + '\n')
+    const r = await openFileReader(d)
+    setTimeout(() => appendFileSync(name, gz.subarray(gz.length - 200)), 150)
+    const out: string[] = []
+    for await (const rec of r.scan({filter: MATCH_ALL})) out.push(`${rec.position}:${rec.unreadable ?? rec.payload}`)
+    await r.close()
+    expect(out).toEqual(Array.from({length: 3001}, (_, i) => `${i}:msg-${i}`))
+  })
+
+  it('a read holds the files it listed: a rotated file removed or gzipped meanwhile is still read from its descriptor', async () => {
+    const d = join(dir, 'held')
+    mkdirSync(d)
+    writeFileSync(join(d, 'dlq.ndjson.20261120T000000'), [0, 1].map((i) => entry(i) + '\n').join(''))
+    writeFileSync(join(d, 'dlq.ndjson.20261121T000000'), [2, 3].map((i) => entry(i) + '\n').join(''))
+    writeFileSync(join(d, 'dlq.ndjson'), entry(4) + '\n')
+    const r = await openFileReader(d)
+    rmSync(join(d, 'dlq.ndjson.20261120T000000'))
+    const second = join(d, 'dlq.ndjson.20261121T000000')
+    writeFileSync(second + '.gz', gzipSync(readFileSync(second)))
+    rmSync(second)
+    const out: string[] = []
+    for await (const rec of r.scan({filter: MATCH_ALL})) out.push(`${rec.position}:${rec.payload}`)
+    expect(out).toEqual(['0:msg-0', '1:msg-1', '2:msg-2', '3:msg-3', '4:msg-4'])
+    // A rotation seen at the end of the live file: the renamed file's later lines, then the new live file.
+    appendFileSync(join(d, 'dlq.ndjson'), entry(5) + '\n')
+    renameSync(join(d, 'dlq.ndjson'), join(d, 'dlq.ndjson.20261122T000000'))
+    writeFileSync(join(d, 'dlq.ndjson'), entry(6) + '\n')
+    expect((await r.page({from: '4', limit: 10, filter: MATCH_ALL})).records.map((x) => `${x.position}:${x.payload}`)).toEqual(['4:msg-4', '5:msg-5', '6:msg-6'])
+    expect((await r.bounds()).count).toBe(7)
+    await r.close()
+  })
+
   it('a missing path or an empty directory is unavailable', async () => {
     await expect(openFileReader(join(dir, 'nope.ndjson'))).rejects.toBeInstanceOf(UnavailableError)
     mkdirSync(join(dir, 'empty'))
