@@ -1,4 +1,4 @@
-import {closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, type Stats} from 'node:fs'
+import {closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, statSync, type Stats} from 'node:fs'
 import {readdir, stat} from 'node:fs/promises'
 import {basename, join} from 'node:path'
 import {UnavailableError, UsageError} from '../../core/errors.js'
@@ -76,12 +76,19 @@ export function orderedNames(names: string[], dir: string, warnings: string[] | 
 }
 
 /** Opens without blocking on a FIFO; null when the name is gone (the writer renamed, gzipped or deleted it). */
-function openQuiet(path: string): {fd: number; st: Stats} | {error: string} | null {
+function openQuiet(path: string): {fd?: number; st: Stats} | {error: string} | null {
   let fd: number
   try {
     fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK)
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
+    if (code === 'EMFILE' || code === 'ENFILE') {
+      // Out of descriptors (thousands of rotated files): this one is read by name, as before.
+      const st = statSync(path, {throwIfNoEntry: false})
+      if (st === undefined) return null
+      const why = kindOf(st)
+      return why === null ? {st} : {error: why}
+    }
     if (code === 'ENOENT') {
       // A dangling symlink is a problem to report; a file that went away is the writer's rotation.
       return lstatSync(path, {throwIfNoEntry: false}) === undefined ? null : {error: 'a symlink to nothing'}
