@@ -207,9 +207,14 @@ describe('file reader: gzip and rotated directories', () => {
     writeFileSync(join(dir, 'root', 'a', 'dlq.ndjson'), entry(1) + '\n')
     writeFileSync(join(dir, 'root', 'b', 'dlq.ndjson'), [2, 3, 4].map((i) => entry(i) + '\n').join(''))
     writeFileSync(join(dir, 'root', 'b', 'dlq.ndjson.old'), entry(9) + '\n')
+    mkdirSync(join(dir, 'root', 'c'))
+    writeFileSync(join(dir, 'root', 'c', 'dlq.ndjson.2026'), entry(9) + '\n')
     const r = await openFileReader(join(dir, 'root'))
     expect(r.info.kind).toBe('services')
-    expect(r.warnings).toEqual([expect.stringMatching(/root\/b\/dlq\.ndjson\.old: looks like a rotated DLQ file but is not named as hyperi-rustlib names them/)])
+    expect(r.warnings).toEqual([
+      expect.stringMatching(/root\/c: no DLQ files here .*dlq\.ndjson\.2026: looks like a rotated DLQ file.*; service c skipped/),
+      expect.stringMatching(/root\/b\/dlq\.ndjson\.old: looks like a rotated DLQ file but is not named as hyperi-rustlib names them/),
+    ])
     const all: string[] = []
     for await (const rec of r.scan({filter: MATCH_ALL})) all.push(`${rec.position}=${rec.payload}`)
     expect(all).toEqual(['a:0=msg-0', 'a:1=msg-1', 'b:0=msg-2', 'b:1=msg-3', 'b:2=msg-4'])

@@ -174,6 +174,8 @@ async function readWhileRotating(dir: string, next: number, args: string[], time
     await waitFor((e) => e.rotated === i)
   }
   const {code, at: exitAt} = await exited
+  const ms = (t: number) => `${t - openAt} ms`
+  console.log(`${args[0]}: dlq had the directory open at 0 ms, rotations done at ${events.filter((e) => e.rotated).map((e) => ms(e.at)).join(', ')}, dlq exited at ${ms(exitAt)}`)
   writer.kill('SIGTERM')
   const end = await waitFor((e) => e.end !== undefined)
   await new Promise((resolve) => writer.on('exit', resolve))

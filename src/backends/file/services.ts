@@ -1,5 +1,5 @@
 import {join} from 'node:path'
-import {UsageError} from '../../core/errors.js'
+import {UnavailableError, UsageError} from '../../core/errors.js'
 import type {DlqReader, LogBounds, Page, PageBefore, PageBeforeRequest, PageRequest, ScanRequest, SourceInfo} from '../../core/reader.js'
 import type {DecodedRecord} from '../../core/record.js'
 import {listDirectorySegments} from './layout.js'
@@ -17,32 +17,43 @@ const QUALIFIED_RE = /^(.+):(\d+)$/
  * the service directory's do, and say which service a record came from.
  */
 export class ServicesReader implements DlqReader {
-  readonly warnings: readonly string[]
-
   private constructor(
     readonly info: SourceInfo,
     private readonly names: string[],
     private readonly readers: FileReader[],
-  ) {
-    this.warnings = readers.flatMap((r) => r.warnings)
+    private readonly rootWarnings: string[],
+  ) {}
+
+  /** The root's and every service's, including what a read met since (a rotation it could not follow). */
+  get warnings(): readonly string[] {
+    return [...this.rootWarnings, ...this.readers.flatMap((r) => r.warnings)]
   }
 
   static async open(root: string, services: string[], rootWarnings: string[]): Promise<ServicesReader> {
     const readers: FileReader[] = []
+    const names: string[] = []
     try {
       for (const name of services) {
         const dir = join(root, name)
         const warnings: string[] = []
-        const segments = await listDirectorySegments(dir, warnings)
+        let segments
+        try {
+          segments = await listDirectorySegments(dir, warnings)
+        } catch (error) {
+          // One service without a readable file does not hide the others: it is named instead.
+          if (!(error instanceof UnavailableError)) throw error
+          rootWarnings.push(`${error.message}; service ${name} skipped`)
+          continue
+        }
         readers.push(new FileReader({kind: 'directory', display: dir}, segments, warnings, dir))
+        names.push(name)
       }
     } catch (error) {
       for (const r of readers) await r.close()
       throw error
     }
-    const reader = new ServicesReader({kind: 'services', display: root}, services, readers)
-    ;(reader.warnings as string[]).unshift(...rootWarnings)
-    return reader
+    if (readers.length === 0) throw new UnavailableError(`${root}: no service directory here holds a readable DLQ file (${rootWarnings.join('; ')})`)
+    return new ServicesReader({kind: 'services', display: root}, names, readers, rootWarnings)
   }
 
   parsePosition(text: string): string {
