@@ -5,6 +5,7 @@ import type {DlqReader} from '../reader.js'
 import type {DlqSink, OutgoingMessage} from '../sink.js'
 import type {LedgerEntry, ReplayLedger} from './ledger.js'
 import {comparePositions} from './order.js'
+import {ledgerKey} from './identity.js'
 import {defaultPartitioner, partitionFor, type PartitionerName} from './partitioners.js'
 import {protectedTarget, settingsName, type ProtectedNames} from './protected.js'
 
@@ -47,8 +48,10 @@ export interface PlanItem {
   headersRemoved: string[]
   /** What will be sent; absent for skips. */
   message: OutgoingMessage | null
-  /** The ledger's word on this position when the plan was made. */
+  /** The ledger's word on this message when the plan was made. */
   ledger: LedgerEntry | null
+  /** The message's key in the ledger: its identity, not its position (which can shift). */
+  ledgerKey: string
 }
 
 export interface ReplayPlan {
@@ -112,6 +115,7 @@ async function selectPositions(reader: DlqReader, req: ReplayRequest): Promise<{
 }
 
 const skip = (position: string, reason: SkipReason, detail: string | null = null, ledger: LedgerEntry | null = null): PlanItem => ({
+  ledgerKey: position,
   position,
   action: 'skip',
   reason,
@@ -190,7 +194,9 @@ export async function planRecords(deps: ReplayDeps, records: DecodedRecord[], op
   const {to} = opts
   const req = {force: opts.force}
   const names: ProtectedNames = {dlq: dlqName(deps.reader), settings: [settingsName(process.env.DLQ_STORE)].filter((s): s is string => s !== null)}
-  const ledger = await deps.ledger.read(records.map((r) => r.position))
+  const kind = deps.reader.info.kind
+  const keyOf = (r: DecodedRecord) => ledgerKey(r, kind)
+  const ledger = await deps.ledger.read(records.map(keyOf))
   const items: PlanItem[] = []
   for (const r of records) {
     if (r.unreadable !== null) {
@@ -211,7 +217,7 @@ export async function planRecords(deps: ReplayDeps, records: DecodedRecord[], op
       items.push(skip(r.position, 'protected_target', `${refused}: dlq never writes to its own topics and streams (not even with --to)`))
       continue
     }
-    const entry = ledger.get(r.position) ?? null
+    const entry = ledger.get(keyOf(r)) ?? null
     if (entry && !req.force) {
       if (entry.state === 'done') {
         items.push(skip(r.position, 'already_replayed', `replayed to ${entry.target.topic}${entry.offset === null ? '' : ` at ${entry.offset}`} on ${entry.at}; --force replays it again`, entry))
@@ -231,6 +237,7 @@ export async function planRecords(deps: ReplayDeps, records: DecodedRecord[], op
     const {kept, removed} = headerNames(r)
     items.push({
       position: r.position,
+      ledgerKey: keyOf(r),
       action: 'send',
       reason: entry && entry.state === 'claimed' && !req.force ? 'in_doubt' : null,
       detail: entry && entry.state === 'claimed' && !req.force ? `a replay claimed it on ${entry.at} but did not confirm the send; it is looked for in the target first` : null,
