@@ -42,9 +42,10 @@ export interface DlqSink {
   mark?(topic: string, partition: number | null): Promise<string | null>
   /**
    * Looks for a message with exactly these bytes (key, value, headers) written after `mark`.
-   * Returns where it is, or null when it is certainly not there.
+   * Returns where it is, null when it is certainly not there, or undefined when this sink cannot
+   * tell (the mark was recorded by another kind of sink).
    */
-  find?(message: OutgoingMessage, mark: string | null): Promise<SentMessage | null>
+  find?(message: OutgoingMessage, mark: string | null): Promise<SentMessage | null | undefined>
   close(): Promise<void>
 }
 

@@ -3,6 +3,7 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {dlqJson} from '../helpers/cli.js'
+import {fileLedgerKey} from '../helpers/ledger.js'
 import {needService, uniqueName} from '../helpers/services.js'
 
 // Issue 11.1: the ledger remembers MESSAGES, not positions. A position can come to name another
@@ -71,6 +72,21 @@ describe.runIf(redis.available)('replay ledger keyed by message identity: files 
     const r = dlqJson(['replay', dir, '--offset', seen, '--sink', sink, '--yes'])
     expect([r.code, r.json.replayed]).toEqual([0, 1])
     expect((await landed()).at(-1)).toBe(13)
+  })
+
+  it("a claim in doubt recorded by a Kafka sink does not block a replay to Redis (marks belong to their sink)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dlq-ident-marks-'))
+    const src = join(dir, 'dlq.ndjson')
+    writeFileSync(src, [entry(20), entry(21)].join('\n') + '\n')
+    const claim = JSON.stringify({op: 'claim', position: fileLedgerKey(entry(20)), runId: 'crashed', target: {topic: 'orders', partition: 0}, mark: JSON.stringify({0: 17}), at: '2026-11-23T00:00:00.000Z'})
+    writeFileSync(`${src}.replay-ledger.ndjson`, claim + '\n')
+    const r = dlqJson(['replay', src, '--offset', '0', '--offset', '1', '--sink', sink, '--yes'])
+    expect(r.json.items.map((i: any) => [i.position, i.outcome, i.reason])).toEqual([
+      ['0', 'skipped', 'in_doubt'],
+      ['1', 'replayed', null],
+    ])
+    expect(r.code).toBe(1)
+    expect((await landed()).at(-1)).toBe(21)
   })
 
   it('a stream deleted and recreated with the same entry ids is a new log: its entries are replayed', async () => {

@@ -137,7 +137,9 @@ export class KafkaSink implements DlqSink {
   /** Content digests of the records after a mark, per partition, read once per batch of doubts. */
   private readonly seen = new Map<string, Map<string, number[]>>()
 
-  async find(message: OutgoingMessage, mark: string | null): Promise<SentMessage | null> {
+  async find(message: OutgoingMessage, mark: string | null): Promise<SentMessage | null | undefined> {
+    // Only a mark this kind of sink recorded (partition end offsets as JSON) can be checked here.
+    if (mark !== null && !/^\{.*\}$/s.test(mark)) return undefined
     const layout = await this.layout(message.topic, false)
     if (layout === null) return null
     // No mark (the claim could not record one): look through the whole partition.
