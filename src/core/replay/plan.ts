@@ -2,7 +2,7 @@ import {UsageError} from '../errors.js'
 import type {RecordFilter} from '../filter.js'
 import type {DecodedRecord, RawHeader} from '../record.js'
 import type {DlqReader} from '../reader.js'
-import type {DlqSink, OutgoingMessage} from '../sink.js'
+import type {DlqSink, OutgoingMessage, TargetInfo} from '../sink.js'
 import type {LedgerEntry, ReplayLedger} from './ledger.js'
 import {comparePositions} from './order.js'
 import {ledgerKey} from './identity.js'
@@ -19,6 +19,7 @@ export type SkipReason =
   | 'payload_truncated'
   | 'target_missing'
   | 'protected_target'
+  | 'too_large'
 
 /**
  * The time a replayed record carries. `now` (the default): the store stamps it when it is written,
@@ -187,7 +188,7 @@ export async function planReplay(deps: ReplayDeps, req: ReplayRequest): Promise<
   return {source: deps.reader.info.display, sink: deps.sink.info.display, ledger: deps.ledger.where, timestamp: req.timestamp ?? 'now', items}
 }
 
-export type TargetCache = Map<string, {exists: boolean; partitions: number | null}>
+export type TargetCache = Map<string, TargetInfo>
 
 /** The plan items of records already read, in their order (targets looked up once per topic). */
 export async function planRecords(deps: ReplayDeps, records: DecodedRecord[], opts: PlanOptions, targets: TargetCache): Promise<PlanItem[]> {
@@ -233,6 +234,11 @@ export async function planRecords(deps: ReplayDeps, records: DecodedRecord[], op
       items.push(skip(r.position, 'target_missing', `target topic "${topic}" does not exist in ${deps.sink.info.display}`))
       continue
     }
+    const size = recordSize(r)
+    if (info.maxMessageBytes && size > info.maxMessageBytes) {
+      items.push(skip(r.position, 'too_large', `the record is ${size} bytes; "${topic}" accepts at most ${info.maxMessageBytes} (max.message.bytes): raise it on the topic, or use --to`))
+      continue
+    }
     const {partition, partitionBy} = choosePartition(r, info.partitions, opts.partitioner ?? null)
     const {kept, removed} = headerNames(r)
     items.push({
@@ -264,6 +270,13 @@ export function choosePartition(r: DecodedRecord, partitions: number | null, par
   const by = partitioner ?? defaultPartitioner(r.convention)
   const hashed = partitionFor(by, r.key, partitions)
   return hashed === null ? {partition: null, partitionBy: 'store'} : {partition: hashed, partitionBy: by}
+}
+
+/** Bytes of a record as the broker counts them, near enough: key, value, headers and the batch and record overhead. */
+function recordSize(r: DecodedRecord): number {
+  let n = 128 + (r.key?.length ?? 0) + (r.payload?.length ?? 0)
+  for (const h of r.userHeaders) n += Buffer.byteLength(h.key) + (h.value?.length ?? 0) + 8
+  return n
 }
 
 function replayTime(r: DecodedRecord, policy: TimestampPolicy): number | null {
