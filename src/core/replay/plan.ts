@@ -231,7 +231,12 @@ export async function planRecords(deps: ReplayDeps, records: DecodedRecord[], op
       targets.set(topic, info)
     }
     if (!info.exists) {
-      items.push(skip(r.position, 'target_missing', `target topic "${topic}" does not exist in ${deps.sink.info.display}`))
+      // dlq never creates a target: a topic or stream nobody reads would swallow the message.
+      const how =
+        deps.sink.info.kind === 'redis'
+          ? `; a stream exists once its consumers' group does (XGROUP CREATE ${topic} GROUP $ MKSTREAM), then run the replay again`
+          : '; create the topic (or name another with --to), then run the replay again'
+      items.push(skip(r.position, 'target_missing', `target ${deps.sink.info.kind === 'redis' ? 'stream' : 'topic'} "${topic}" does not exist in ${deps.sink.info.display}${how}`))
       continue
     }
     const size = recordSize(r)
