@@ -1,4 +1,5 @@
 import {createHash} from 'node:crypto'
+import type {SourceInfo} from '../reader.js'
 import type {DecodedRecord} from '../record.js'
 
 /**
@@ -12,7 +13,7 @@ import type {DecodedRecord} from '../record.js'
  *   the ledger; the content can. Two byte-identical entries are one message to the ledger: once
  *   one is replayed, the other is `already_replayed` (never the same message twice).
  */
-export function ledgerKey(r: DecodedRecord, kind: 'file' | 'directory' | 'kafka' | 'redis' = 'file'): string {
+export function ledgerKey(r: DecodedRecord, kind: SourceInfo['kind'] = 'file'): string {
   if (r.identity) return r.identity
   if (kind === 'redis' || kind === 'kafka') return `${kind}:${r.position}:${contentDigest(r)}`
   return `msg:${contentDigest(r)}`
