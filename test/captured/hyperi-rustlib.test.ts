@@ -4,7 +4,7 @@ import {gunzipSync} from 'node:zlib'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {b64, copyFiles, inspectAll, loadRedis, parseExact, readCapture, type Truth} from '../helpers/captured.js'
 import {dlq} from '../helpers/cli.js'
-import {needService, REDIS_URL} from '../helpers/services.js'
+import {needService, REDIS_URL, uniqueName} from '../helpers/services.js'
 
 // fixtures/captured/hyperi-rustlib: the crate's dlq file backend (hourly rotation, gzip of all but the 6 newest
 // rotated files, max_age_days deletes, two services under one path) and its Redis backend (XADD … data <json>),
@@ -214,6 +214,26 @@ describe('hyperi-rustlib capture: file backend', () => {
     expect(JSON.stringify(plan)).toMatch(/hyperi-loader:99.*not_found/)
     const stats = dlqExact(['stats', dir])
     expect(stats.total).toBe(fileTruth.length)
+  })
+
+  it.runIf(redis.available)('replays from the crate\'s <path> by SERVICE:N, once, with the ledger inside <path>', async () => {
+    const {Redis} = await import('ioredis')
+    const client = new Redis(redis.address)
+    const stream = uniqueName('hyperi-root')
+    try {
+      await client.xgroup('CREATE', stream, 'g', '$', 'MKSTREAM')
+      const args = ['replay', dir, '--offset', 'hyperi-receiver:1', '--sink', REDIS_URL, '--to', stream, '--yes']
+      const first = dlqExact(args)
+      expect(first.items.map((i: any) => [i.position, i.outcome])).toEqual([['hyperi-receiver:1', 'replayed']])
+      const again = dlqExact(args)
+      expect(again.items.map((i: any) => [i.position, i.outcome, i.reason])).toEqual([['hyperi-receiver:1', 'skipped', 'already_replayed']])
+      expect(await client.xlen(stream)).toBe(1)
+      expect(readdirSync(dir)).toContain('dlq-replay-ledger.ndjson')
+    } finally {
+      await client.del(stream)
+      client.disconnect()
+      rmSync(join(dir, 'dlq-replay-ledger.ndjson'), {force: true})
+    }
   })
 
   // Issue 10 item 9: file-rotate also treats `dlq.ndjson.20261130T20000` (a 5-digit time chrono parses) as one of
