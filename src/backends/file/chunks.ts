@@ -2,8 +2,20 @@ import {closeSync, fstatSync, openSync, readSync} from 'node:fs'
 import {gunzipFile} from './gunzip.js'
 import type {Segment} from './layout.js'
 
-/** How long a read waits for a `.gz` that is still being written to be finished. */
-const GZIP_WAIT_MS = 10_000
+/** How long a `.gz` that ends early and was written in the last seconds is watched for growth. */
+const GZIP_WAIT_MS = 500
+
+/** Whether a recently written file grows within GZIP_WAIT_MS (its writer is finishing it). */
+async function grows(fd: number): Promise<boolean> {
+  const before = fstatSync(fd)
+  if (Date.now() - before.mtimeMs > 5000) return false
+  for (let waited = 0; waited < GZIP_WAIT_MS; waited += 20) {
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    const now = fstatSync(fd)
+    if (now.size !== before.size || now.mtimeMs !== before.mtimeMs) return true
+  }
+  return false
+}
 
 /** Lines longer than this are reported as unreadable instead of being held in memory. */
 export const MAX_LINE_BYTES = 64 * 1024 * 1024
@@ -151,7 +163,6 @@ export async function* gzipChunks(file: string | number, signal?: AbortSignal): 
   let decoded = 0
   /** Output of the current decoding pass so far (a pass started again skips what was handed on). */
   let passOut = 0
-  let waited = 0
   const fill: Fill = async (buf, at, length) => {
     while (pending === null || pending.length === 0) {
       if (damage !== null) return 0
@@ -159,11 +170,9 @@ export async function* gzipChunks(file: string | number, signal?: AbortSignal): 
       if (next.done) {
         const error = next.value.error
         // hyperi-rustlib (file-rotate) removes the plain file BEFORE its gzip encoder writes the
-        // last block and the trailer: a `.gz` read in that moment ends early. While the file is
-        // still being written (changed in the last seconds), wait for the writer and decode again.
-        if (error !== null && error.code === 'Z_BUF_ERROR' && typeof file === 'number' && waited < GZIP_WAIT_MS && Date.now() - fstatSync(file).mtimeMs < 5000) {
-          await new Promise((resolve) => setTimeout(resolve, 20))
-          waited += 20
+        // last block and the trailer: a `.gz` read in that moment ends early. A file changed in
+        // the last seconds gets a moment to grow; once it grew it is decoded again.
+        if (error !== null && error.code === 'Z_BUF_ERROR' && typeof file === 'number' && (await grows(file))) {
           decoder = gunzipFile(file, signal)
           passOut = 0
           continue
