@@ -99,7 +99,8 @@ export class ServicesReader implements DlqReader {
       scanned += page.scanned
       next = `${this.names[k]}:${page.next}`
       if (!page.atEnd || req.signal?.aborted) return {records, next, atEnd: false, scanned}
-      if (records.length >= req.limit && k + 1 < this.readers.length) return {records, next: `${this.names[k + 1]}:0`, atEnd: false, scanned}
+      // Full at the end of a service: continue there, so what it gets meanwhile is not skipped.
+      if (records.length >= req.limit && k + 1 < this.readers.length) return {records, next, atEnd: false, scanned}
     }
     return {records, next, atEnd: true, scanned}
   }
