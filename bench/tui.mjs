@@ -1,6 +1,7 @@
 // dlq browse: time to the first frame (against node -e 0, both in tmux), and key-to-frame
 // latency when paging through a large file. Run through `npm run bench` (suite "tui").
 import {execFileSync, spawnSync} from 'node:child_process'
+import {Socket} from 'node:net'
 import {existsSync, mkdtempSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
@@ -43,6 +44,107 @@ function rssOfBrowse() {
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 const pct = (xs, p) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))]
 
+const BROKERS = process.env.DLQ_TEST_KAFKA_BROKERS ?? '127.0.0.1:19092'
+const REDIS_URL = process.env.DLQ_TEST_REDIS_URL ?? 'redis://127.0.0.1:16379'
+const T0 = Date.UTC(2026, 10, 1)
+const entry = (i) =>
+  JSON.stringify({timestamp: T0 + i, service: 'ingest', reason: i % 5 === 1 ? 'timeout' : 'parse_error', attempts: 1, payload: Buffer.from(JSON.stringify({id: i, note: 'x'.repeat(200)})).toString('base64')})
+
+function reachable(port) {
+  return new Promise((resolve) => {
+    const s = new Socket()
+    s.setTimeout(1000, () => (s.destroy(), resolve(false)))
+    s.once('error', () => resolve(false))
+    s.connect(port, '127.0.0.1', () => (s.destroy(), resolve(true)))
+  })
+}
+
+/** A Redis stream of n entries with ids `${T0 + i}-0`. */
+async function redisStream(n) {
+  const {Redis} = await import('ioredis')
+  const redis = new Redis(REDIS_URL)
+  const key = `dlq-bench-tui-${Date.now().toString(36)}`
+  for (let at = 0; at < n; at += 10_000) {
+    const pipe = redis.pipeline()
+    for (let i = at; i < Math.min(n, at + 10_000); i++) pipe.xadd(key, `${T0 + i}-0`, 'data', entry(i))
+    for (const [error] of await pipe.exec()) if (error) throw error
+  }
+  return {
+    uri: `${REDIS_URL}/0/${key}`,
+    positionOf: (i) => `${T0 + i}-0`,
+    drop: async () => {
+      await redis.del(key)
+      await redis.quit()
+    },
+  }
+}
+
+/** A 3-partition topic of n records, partition by partition (record i → partition floor(i / (n/3))). */
+async function kafkaTopic(n) {
+  const {Admin, Producer} = await import('@platformatic/kafka')
+  const topic = `dlq-bench-tui-${Date.now().toString(36)}`
+  const admin = new Admin({clientId: 'dlq-bench', bootstrapBrokers: [BROKERS]})
+  await admin.createTopics({topics: [topic], partitions: 3, replicas: 1})
+  for (let i = 0; i < 100; i++) {
+    const md = await admin.metadata({topics: [topic], forceUpdate: true}).catch(() => null)
+    if (md?.topics.get(topic)?.partitions.every((p) => p.leader >= 0)) break
+    await new Promise((r) => setTimeout(r, 100))
+  }
+  const per = n / 3
+  const producer = new Producer({clientId: 'dlq-bench', bootstrapBrokers: [BROKERS], idempotent: true, acks: -1})
+  for (let i = 0; i < n; i += 2000) {
+    const messages = []
+    for (let j = i; j < Math.min(n, i + 2000); j++) messages.push({topic, partition: Math.floor(j / per), value: Buffer.from(entry(j)), timestamp: BigInt(T0 + j)})
+    await producer.send({messages})
+  }
+  await producer.close()
+  return {
+    uri: `kafka://${BROKERS}/${topic}`,
+    // The log order is partition 0, then 1, then 2.
+    positionOf: (i) => `${Math.floor(i / per)}:${i % per}`,
+    drop: async () => {
+      await admin.deleteTopics({topics: [topic]}).catch(() => {})
+      await admin.close()
+    },
+  }
+}
+
+/**
+ * Backward paging in-process: G, then PgUp presses, each timed from the key to the frame
+ * whose status bar shows the position a screenful up. Pages before the loaded start come
+ * from the reader's pageBefore (Kafka: fetches below the cursor; Redis: XREVRANGE).
+ */
+async function inProcessBackward(open, source, n, presses) {
+  process.env.NODE_ENV ??= 'production'
+  const harness = await import(join(ROOT, 'dist', 'tui-bench.js'))
+  const reader = await harness[open](source.uri)
+  const replay = {plan: async () => ({}), execute: async () => ({}), replayedAmong: async () => [], close: async () => {}}
+  const app = harness.render(harness.createElement(harness.BrowseApp, {reader, filterSpec: {}, from: null, payloadLimit: 4096, replay, size: {columns: 160, rows: 40}, followMs: 3_600_000}))
+  const frameShows = async (re, timeoutMs = 30_000) => {
+    const until = now() + timeoutMs
+    while (!re.test(app.lastFrame() ?? '')) {
+      if (now() > until) throw new Error(`bench tui: in-process frame never showed ${re}:\n${app.lastFrame()}`)
+      await new Promise((r) => setImmediate(r))
+    }
+  }
+  const at = (i) => new RegExp(`│ at ${source.positionOf(i)} │`)
+  await frameShows(at(0))
+  app.stdin.write('G')
+  await frameShows(at(n - 1))
+  const lat = []
+  let i = n - 1
+  for (let k = 0; k < presses; k++) {
+    i -= 17
+    const t = now()
+    app.stdin.write('\x1b[5~')
+    await frameShows(at(i))
+    lat.push(now() - t)
+  }
+  app.unmount()
+  await reader.close()
+  return lat
+}
+
 async function inProcessPaging(file, presses) {
   process.env.NODE_ENV ??= 'production'
   // One bundle entry holds the app, Ink's test renderer and React: the same instances browse uses.
@@ -59,7 +161,7 @@ async function inProcessPaging(file, presses) {
     }
   }
   await frameShows(/│ at 0 │/)
-  await frameShows(/\([\d,]+\)/, 120_000)
+  await frameShows(/\([\d,]+ messages?\)/, 120_000)
   const lat = []
   let pos = 0
   for (let i = 0; i < presses; i++) {
@@ -75,6 +177,8 @@ async function inProcessPaging(file, presses) {
 }
 
 export async function bench({quick}) {
+  // tmux comes from the project's own installer (apt-get on a fresh machine).
+  if (!existsSync(TMUX)) spawnSync('bash', [join(ROOT, 'scripts', 'services.sh'), 'up', 'tools'], {stdio: 'inherit'})
   if (!existsSync(TMUX)) {
     console.error('bench: tui needs tmux; skipped')
     return []
@@ -110,7 +214,7 @@ export async function bench({quick}) {
     const file = hyperiFile(n)
     timeToScreen([...DLQ, 'browse', file], /│ at 0 │/, {DLQ_CACHE_DIR: cache})
     // Counting the file (the status bar's bounds) runs in the background; measure once it is done.
-    waitFor(new RegExp(`\\(${n.toLocaleString('en')}\\)`), 120_000)
+    waitFor(new RegExp(`\\(${n.toLocaleString('en')} messages\\)`), 120_000)
     const rssStart = rssOfBrowse()
     const presses = quick ? 40 : 300
     const lat = []
@@ -157,6 +261,34 @@ export async function bench({quick}) {
     rows.push({case: `browse: PgDn to redrawn frame (p95)`, ours: pct(lat, 0.95), tool: null, theirs: null, unit: 'ms', target: '≤ 50 ms'})
     const rss = rssOfBrowse()
     if (rss > 0) rows.push({case: `browse: RSS after paging ${pos.toLocaleString('en')} records in`, ours: rss, tool: 'RSS at the first page', theirs: rssStart || null, unit: 'MB', target: 'flat in the DLQ size'})
+
+    // ---- key to frame, paging backward from the end (G) on Kafka and Redis ----
+    const storeN = quick ? 30_000 : 150_000
+    const backPresses = quick ? 100 : 400
+    for (const [name, port, make, open] of [
+      ['Kafka', Number(BROKERS.split(',')[0].split(':')[1]), kafkaTopic, 'openKafkaReader'],
+      ['Redis', Number(REDIS_URL.split(':').pop().split('/')[0]), redisStream, 'openRedisReader'],
+    ]) {
+      if (!(await reachable(port))) {
+        console.error(`bench: ${name} is not running on 127.0.0.1:${port}; backward paging on ${name} skipped (bash scripts/services.sh up ${name.toLowerCase()})`)
+        continue
+      }
+      const source = await make(storeN)
+      try {
+        const back = await inProcessBackward(open, source, storeN, backPresses)
+        rows.push({
+          case: `browse: PgUp to redrawn frame in-process after G, ${name} (${storeN.toLocaleString('en')} records, median)`,
+          ours: median(back),
+          tool: null,
+          theirs: null,
+          unit: 'ms',
+          target: '≤ 50 ms',
+          note: `${back.length} presses from the end back; p95 ${pct(back, 0.95).toFixed(1)} ms, max ${Math.max(...back).toFixed(1)} ms; pages before the loaded ones via pageBefore`,
+        })
+      } finally {
+        await source.drop()
+      }
+    }
   } finally {
     spawnSync(TMUX, ['-L', socket, 'kill-server'])
     rmSync(cache, {recursive: true, force: true})

@@ -67,9 +67,12 @@ await build({
   minifySyntax: true,
   minifyWhitespace: true,
   // Only oclif (and its small helpers) are bundled; typescript is an optional dev-time lookup of oclif's.
-  external: ['typescript', 'ioredis', '@msgpack/msgpack', 'fzstd', 'react-devtools-core', 'cli-table3'],
+  external: ['typescript', 'ioredis', '@msgpack/msgpack', 'fzstd', 'react-devtools-core'],
   // React's production build: the development one checks every render (browse's key-to-frame time).
   define: {'process.env.NODE_ENV': '"production"'},
+  // browse.ts sets NODE_ENV itself before it loads React, for a run from source (tsx, tests);
+  // in the bundle the define above has already decided, so that assignment is moot, not a bug.
+  logOverride: {'assign-to-define': 'silent'},
   // oclif is CommonJS: give its require() calls a real require inside the ES module bundle.
   banner: {js: "import {createRequire as __dlqCreateRequire} from 'node:module'; const require = __dlqCreateRequire(import.meta.url);"},
   logLevel: 'warning',

@@ -2,8 +2,9 @@
 # Start/stop a real Redis and a real Apache Kafka (KRaft, single combined
 # broker+controller node) on 127.0.0.1 for tests and CI.
 #
-#   bash scripts/services.sh up     [redis|kafka|all]   (default: all)
+#   bash scripts/services.sh up     [redis|kafka|tools|all]   (default: all)
 #   bash scripts/services.sh down   [redis|kafka|all]   (default: all)
+#   bash scripts/services.sh tools   # the programs tests and the bench run (see TOOLS)
 #   bash scripts/services.sh status
 #   bash scripts/services.sh env     # eval "$(bash scripts/services.sh env)"
 #
@@ -304,6 +305,38 @@ kafka_stop() {
   rm -f "$KAFKA_PID"
 }
 
+# ------------------------------------------------------------------ tools ---
+
+# Every program a test or the benchmark runs, with the Debian package that has it. Nothing
+# installed by hand survives to a fresh machine: a test that runs a program not listed here
+# fails there (test/hardening/fresh-machine.test.ts checks the list against the tests).
+TOOLS=(
+  "kcat:kcat"             # replay test reads the target topic back; bench compares against it
+  "tmux:tmux"             # browse in a real terminal (test and bench)
+  "openssl:openssl"       # throw-away CA for the rediss:// test
+  "redis-cli:redis-tools" # bench: redis-cli --pipe
+  "jq:jq"                 # bench: filter speed against jq
+  "pgrep:procps"          # bench: RSS of the browse process
+  "ps:procps"
+  "mkfifo:coreutils"      # hardening test: a FIFO in a DLQ directory
+  "time:time"             # bench and export test: GNU time for peak RSS
+  "zsh:zsh"               # completion test: the zsh script parses
+  "fish:fish"             # completion test: fish completes from the script
+)
+
+tools_up() {
+  local missing=() entry
+  for entry in "${TOOLS[@]}"; do
+    command -v "${entry%%:*}" >/dev/null 2>&1 || missing+=("${entry#*:}")
+  done
+  if ((${#missing[@]} > 0)); then
+    mkdir -p "$STATE"
+    # shellcheck disable=SC2207
+    missing=($(printf '%s\n' "${missing[@]}" | sort -u))
+    apt_install "${missing[@]}"
+  fi
+}
+
 # ------------------------------------------------------------------- main ---
 
 status() {
@@ -323,18 +356,19 @@ print_env() {
 }
 
 usage() {
-  echo "usage: $0 up|down [redis|kafka|all] | status | env" >&2
+  echo "usage: $0 up|down [redis|kafka|all] | tools | status | env" >&2
   exit 2
 }
 
 main() {
   local cmd="${1:-}" what="${2:-all}"
-  case "$what" in redis|kafka|all) ;; *) usage ;; esac
+  case "$what" in redis|kafka|tools|all) ;; *) usage ;; esac
   case "$cmd" in
     up)
       take_lock
       if [[ $what == redis || $what == all ]]; then redis_up; fi
       if [[ $what == kafka || $what == all ]]; then kafka_up; fi
+      if [[ $what == tools || $what == all ]]; then tools_up; fi
       ;;
     down)
       take_lock
@@ -342,6 +376,7 @@ main() {
       if [[ $what == redis || $what == all ]]; then redis_down; fi
       ;;
     status) status ;;
+    tools) tools_up ;;
     env) print_env ;;
     *) usage ;;
   esac

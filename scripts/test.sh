@@ -8,6 +8,9 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 up() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
+# The programs tests run (kcat, tmux, openssl, …): installed when missing, a no-op otherwise.
+bash scripts/services.sh tools
+
 started=()
 if ! up "${DLQ_REDIS_PORT:-16379}"; then bash scripts/services.sh up redis && started+=(redis); fi
 if ! up "${DLQ_KAFKA_PORT:-19092}"; then bash scripts/services.sh up kafka && started+=(kafka); fi

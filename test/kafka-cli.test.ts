@@ -60,7 +60,7 @@ describe.skipIf(!svc.available)('kafka sources on the command line (real broker)
     expect(first.code).toBe(0)
     expectSchema('inspect', first.json)
     expect(first.json.items.map((m: {position: string}) => m.position)).toEqual(['0:0', '0:1', '0:2', '0:3', '1:0'])
-    const next = first.json.next_offset_hint
+    const next = first.json.nextOffsetHint
     expect(next).toBe('0:4,1:1,2:0')
     const second = dlqJson(['inspect', `${KAFKA_URI}/${topic}`, '--limit', '100', '--from', next])
     expect(second.json.items.map((m: {position: string}) => m.position)).toEqual(['1:1', '1:2', '1:3', '2:0', '2:1', '2:2', '2:3'])

@@ -32,7 +32,7 @@ const CONVENTIONS: Array<{name: string; convention: string; key?: string; value:
       ['trace', 'abc'],
     ],
     source: {topic: 'orders', partition: 3, offset: 12345, group: 'workers'},
-    reason: 'com.fasterxml.jackson.core.JsonParseException',
+    reason: 'JsonParseException: Unexpected character',
   },
   {
     name: 'spring-twice',

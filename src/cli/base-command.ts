@@ -13,12 +13,23 @@ export abstract class BaseCommand extends Command {
 
   static exitCodesHelp = EXIT_CODES_HELP
 
+  override async init(): Promise<void> {
+    await super.init()
+    const warning = passwordOnCommandLine(this.argv)
+    if (warning) this.note(warning)
+  }
+
   protected out(text: string): void {
     if (text) process.stdout.write(text)
   }
 
   protected note(text: string): void {
     if (text) process.stderr.write(text.endsWith('\n') ? text : text + '\n')
+  }
+
+  /** What the reader left out or could not use, on stderr (every output mode). */
+  protected noteWarnings(warnings: readonly string[] | undefined): void {
+    for (const w of warnings ?? []) this.note(`warning: ${escapeText(w)}`)
   }
 
   protected jsonRequested(): boolean {
@@ -43,9 +54,24 @@ export abstract class BaseCommand extends Command {
     if (this.jsonRequested()) {
       process.stdout.write(safeJson({error: {code, exitCode, message, ...(details === undefined ? {} : {details})}}, 2) + '\n')
     }
-    process.stderr.write(`Error: ${escapeText(message).replace(/\\n/g, '\n       ')}\n`)
+    // oclif's messages are several lines, some indented with tabs: keep the lines, make each one safe.
+    const lines = message.split('\n').map((l) => escapeText(l.replace(/\t/g, '  ')))
+    process.stderr.write(`Error: ${lines.join('\n       ')}\n`)
     if (exitCode === 1 && !(err instanceof DlqError) && process.env.DLQ_DEBUG) process.stderr.write(`${err.stack}\n`)
     this.exit(exitCode)
     throw err
   }
+}
+
+/**
+ * A URI argument with a password (`scheme://user:secret@host`) is readable by every user of
+ * the machine in `ps` and stays in shell history. The run goes on (the user asked for it);
+ * one warning on stderr says where the password belongs instead. The URI is not repeated.
+ */
+export function passwordOnCommandLine(argv: string[]): string | null {
+  const hit = argv.find((a) => /^[a-z][\w+.-]*:\/\/[^/?#@\s]*:[^@\s]+@/i.test(a.replace(/^--[\w-]+=/, '')))
+  if (!hit) return null
+  const scheme = hit.replace(/^--[\w-]+=/, '').split(':')[0].toLowerCase()
+  const env = scheme.startsWith('kafka') ? 'DLQ_KAFKA_USERNAME / DLQ_KAFKA_PASSWORD' : 'DLQ_REDIS_USERNAME / DLQ_REDIS_PASSWORD'
+  return `warning: a password in a ${scheme}:// URI on the command line is visible to every user in \`ps\` and stays in shell history; leave it out of the URI and set ${env}, or use a profile (DLQ_PROFILE, ~/.config/dlq/config.json)`
 }

@@ -2,7 +2,7 @@ import {Args, Flags} from '@oclif/core'
 import {DEFAULT_PAYLOAD_LIMIT, MAX_PAYLOAD_LIMIT} from '../core/message.js'
 import {DEFAULT_LIMIT, MAX_LIMIT} from '../core/reader.js'
 import {UsageError} from '../core/errors.js'
-import type {FilterSpec} from '../core/filter.js'
+import {FILTER_FIELDS, type FilterSpec} from '../core/filter.js'
 
 export const sourceArg = Args.string({
   description: 'The DLQ: a file (.ndjson, .ndjson.gz, file:PATH), a rotated directory, kafka://host:port/topic or redis://host:port/stream',
@@ -14,7 +14,8 @@ export const filterFlags = {
   filter: Flags.string({
     char: 'f',
     multiple: true,
-    description: 'FIELD OP VALUE, repeatable, all must match. OP: = != ~ < > <= >=. Fields: reason, source.topic, source.partition, source.offset, retries, key, header.NAME, metadata.NAME, payload, payload.JSON.PATH, convention, timestamp',
+    // The same list the "unknown field" error gives: both come from FILTER_FIELDS.
+    description: `FIELD OP VALUE, repeatable, all must match. OP: = != ~ < > <= >=. Fields: ${FILTER_FIELDS.join(', ')}`,
     helpValue: 'EXPR',
   }),
   grep: Flags.string({description: 'Only messages whose payload contains TEXT.', helpValue: 'TEXT'}),
@@ -66,4 +67,18 @@ export function withPartitions(source: string, partitions: number[] | undefined)
   const list = [...new Set(partitions)].sort((a, b) => a - b).join(',')
   if (/[?&]partition=/.test(source)) throw new UsageError('give the partitions either with --partition or with ?partition= in the URI, not both')
   return `${source}${source.includes('?') ? '&' : '?'}partition=${list}`
+}
+
+/**
+ * Where a replay sends messages: shared by `replay` and `browse` (which replays its selection),
+ * so both read the same environment variables.
+ */
+export const replayTargetFlags = {
+  to: Flags.string({description: 'Send every message to this topic / stream instead of its recorded source topic.', helpValue: 'TOPIC', env: 'DLQ_REPLAY_TO'}),
+  sink: Flags.string({
+    description: "Where the target topics live: kafka://host:port or redis://host:port (required for file DLQs; default: the DLQ's own cluster or server).",
+    helpValue: 'URI',
+    env: 'DLQ_SINK',
+  }),
+  ledger: Flags.string({description: "Keep the replay ledger in this file instead of the DLQ's own store.", helpValue: 'PATH', env: 'DLQ_LEDGER'}),
 }

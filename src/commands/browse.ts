@@ -1,17 +1,20 @@
-import {Flags} from '@oclif/core'
 import {BaseCommand} from '../cli/base-command.js'
-import {checkPayloadLimit, filterFlags, filterSpec, pageFlags, sourceArg} from '../cli/flags.js'
+import {checkPayloadLimit, filterFlags, filterSpec, pageFlags, partitionFlag, replayTargetFlags, sourceArg, withPartitions} from '../cli/flags.js'
 import {UsageError} from '../core/errors.js'
 import {buildFilter} from '../core/filter.js'
 import {openReader} from '../core/source.js'
 import {paragraphs} from '../cli/help.js'
+import {loadTui} from '../tui/load.js'
 
 export default class Browse extends BaseCommand {
   static override summary = 'Browse a DLQ interactively: list, detail, filter, select and replay.'
   static override description = paragraphs(`Opens a full-screen browser on SOURCE: a message list paged by position, a detail pane
 (normalised fields, user headers, decoded metadata, the payload as pretty JSON, text or a
 hex dump), jump to a position, filters edited live, multi-select, and replay of the
-selection behind a confirmation that shows what will be sent where. Press ? for the keys.
+selection behind a confirmation that shows what will be sent where. Pages load both ways on
+every store; at the end of the log new messages appear as they come (F: follow on/off,
+R: look now). Enter shows a message full screen; s saves its payload to a file. Press ? for
+the keys. NO_COLOR turns colours off, FORCE_COLOR forces them.
 
 Needs an interactive terminal; in scripts use \`dlq inspect\` and \`dlq replay\`.
 
@@ -29,12 +32,8 @@ ${BaseCommand.exitCodesHelp}`)
     from: pageFlags.from,
     'payload-limit': pageFlags['payload-limit'],
     ...filterFlags,
-    sink: Flags.string({
-      description: 'Where replayed messages go (kafka://… or redis://…); required to replay from a file DLQ, defaults to the DLQ’s own store.',
-      helpValue: 'URI',
-      env: 'DLQ_SINK',
-    }),
-    to: Flags.string({description: 'Replay every message to this topic / stream instead of its recorded source.', helpValue: 'TOPIC', env: 'DLQ_TO'}),
+    ...partitionFlag,
+    ...replayTargetFlags,
   }
 
   async run(): Promise<void> {
@@ -45,20 +44,13 @@ ${BaseCommand.exitCodesHelp}`)
     const payloadLimit = checkPayloadLimit(flags['payload-limit'])
     const spec = filterSpec(flags)
     buildFilter(spec) // a bad --filter is a usage error before the screen opens
-    const reader = await openReader(args.source)
+    const reader = await openReader(withPartitions(args.source, flags.partition))
     try {
       const from = flags.from ? reader.parsePosition(flags.from) : null
       const {openReplayPort} = await import('../tui/replay-wiring.js')
-      const replay = await openReplayPort(reader, {source: args.source, sinkUri: flags.sink ?? null, to: flags.to ?? null})
+      const replay = await openReplayPort(reader, {source: args.source, sinkUri: flags.sink ?? null, to: flags.to ?? null, ledger: flags.ledger ?? null})
       try {
-        // React's development build checks every render and would make each key press slower;
-        // it is chosen when React is first loaded, which is here.
-        process.env.NODE_ENV ??= 'production'
-        // Ink draws only the last frame when CI or CONTINUOUS_INTEGRATION is set (checked once,
-        // when Ink loads). browse has just made sure it has a real terminal, so it draws live.
-        process.env.CI = '0'
-        process.env.CONTINUOUS_INTEGRATION = '0'
-        const {runBrowse} = await import('../tui/run-browse.js')
+        const {runBrowse} = await loadTui()
         await runBrowse({reader, filterSpec: spec, from, payloadLimit, replay})
       } finally {
         await replay.close()

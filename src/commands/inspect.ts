@@ -13,14 +13,18 @@ export default class Inspect extends BaseCommand {
 each message's position, time, source, reason, retries, key and a payload preview. The last
 line says where the next page starts. Reads only what the page needs.
 
+--output table fits the terminal (when stdout is not one: $COLUMNS, else 120 columns); wide
+adds the convention, group and headers and is not cut to the terminal. json and ndjson carry
+payload previews of --payload-limit bytes; for a whole, lossless copy use dlq export.
+
 ${BaseCommand.exitCodesHelp}`)
 
   static override examples = [
-    '<%= config.bin %> inspect fixtures/spring.ndjson',
+    '<%= config.bin %> inspect fixtures/conventions.ndjson',
     '<%= config.bin %> inspect /var/spool/dfe/dlq/ingest --from 1200 --limit 20',
     "<%= config.bin %> inspect fixtures/mixed.ndjson --filter 'reason=parse_error' --output wide",
     '<%= config.bin %> inspect kafka://127.0.0.1:9092/orders-dlt --from 2:1500 --json',
-    '<%= config.bin %> inspect fixtures/hyperi.ndjson --output ndjson > export.ndjson',
+    '<%= config.bin %> inspect fixtures/hyperi.ndjson --output ndjson --limit 100 > page.ndjson',
   ]
 
   static override args = {source: sourceArg}
@@ -37,6 +41,7 @@ ${BaseCommand.exitCodesHelp}`)
     const filter = buildFilter(filterSpec(flags))
     const format: OutputFormat = flags.json ? 'json' : (flags.output as OutputFormat)
     const reader = await openReader(withPartitions(args.source, flags.partition))
+    this.noteWarnings(reader.warnings)
     try {
       const result = await inspectPage(reader, {from: flags.from, limit: flags.limit, filter})
       const rendered = renderInspect(result, format, payload)

@@ -1,12 +1,14 @@
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../cli/base-command.js'
-import {filterFlags, filterSpec, partitionFlag, sourceArg, withPartitions} from '../cli/flags.js'
+import {filterFlags, filterSpec, partitionFlag, replayTargetFlags, sourceArg, withPartitions} from '../cli/flags.js'
 import {confirm, interactive} from '../cli/prompt.js'
 import {UsageError} from '../core/errors.js'
 import {buildFilter} from '../core/filter.js'
 import {runReplay} from '../core/replay/execute.js'
 import {defaultSinkUri, openLedger, openSink} from '../core/replay/open.js'
-import {PlanTally, planWindows, type PlanWindow} from '../core/replay/plan.js'
+import {ExitTally} from '../core/replay/exit.js'
+import {PARTITIONERS, type PartitionerName} from '../core/replay/partitioners.js'
+import {PlanTally, planWindows, TIMESTAMP_POLICIES, type PlanWindow, type TimestampPolicy} from '../core/replay/plan.js'
 import {openReader} from '../core/source.js'
 import {DEFAULT_TABLE_ROWS, planWriter, renderPlanSummary, resultWriter, type StreamWriter} from '../output/replay.js'
 import {paragraphs} from '../cli/help.js'
@@ -24,7 +26,19 @@ already_replayed (unless --force), and an interrupted replay is finished by runn
 command again. A message whose send was in flight at a crash is looked for in the target
 first, never silently sent twice.
 
+When no source partition is recorded, a keyed message goes to the partition its original
+producer's partitioner gives the key (murmur2 for Java clients, crc32 for librdkafka-based ones
+such as Arroyo, Karafka and hyperi-rustlib, fnv1a for Watermill's sarama), or --partitioner.
+Replayed records are stamped with the time of the replay, so topic retention does not delete
+them at once (a DLQ record's own time is often weeks old); --timestamp original keeps the failed
+record's own time. dlq's own settings and ledger topics/streams, and the DLQ itself, are never
+targets (skipped as protected_target; --to cannot override it).
+
 Without a terminal to confirm on, --yes is required. --dry-run prints the plan and sends nothing.
+
+Exit 0 only when every requested message is now replayed (in this run or an earlier one); 4 when
+a requested position or its target does not exist; 1 for anything else not replayed; 130 on Ctrl-C
+(after printing what was done and how to continue).
 
 Plans and results are written as they are made, so a replay of millions of messages runs in
 flat memory: --json lists every position, a table the first ${DEFAULT_TABLE_ROWS} (--rows N or --rows all)
@@ -45,13 +59,13 @@ ${BaseCommand.exitCodesHelp}`)
     all: Flags.boolean({description: 'Replay every message the filters select (without filters, --yes is required).'}),
     ...filterFlags,
     ...partitionFlag,
-    to: Flags.string({description: 'Send every message to this topic instead of its recorded source topic.', helpValue: 'TOPIC', env: 'DLQ_REPLAY_TO'}),
-    sink: Flags.string({description: 'Where the target topics live: kafka://host:port or redis://host:port (required for file DLQs; default: the DLQ\'s own cluster or server).', helpValue: 'URI', env: 'DLQ_SINK'}),
-    ledger: Flags.string({description: 'Keep the replay ledger in this file instead of the DLQ\'s own store.', helpValue: 'PATH', env: 'DLQ_LEDGER'}),
+    ...replayTargetFlags,
     'dry-run': Flags.boolean({description: 'Print the plan (each position → target, headers kept and removed) and send nothing.'}),
     yes: Flags.boolean({char: 'y', description: 'Do not ask for confirmation (required without a terminal).', env: 'DLQ_YES'}),
     force: Flags.boolean({description: 'Replay positions the ledger says were already replayed or are in doubt.'}),
     rate: Flags.integer({description: 'Messages per second at most.', min: 1, env: 'DLQ_REPLAY_RATE'}),
+    partitioner: Flags.string({options: PARTITIONERS, description: "Key hash for messages whose source partition is not recorded (default: the original producer's, per convention).", env: 'DLQ_REPLAY_PARTITIONER'}),
+    timestamp: Flags.string({options: TIMESTAMP_POLICIES, default: 'now', description: "Time of the replayed records: now (the replay's), original (the failed record's own, where recorded) or dlq (the DLQ record's).", env: 'DLQ_REPLAY_TIMESTAMP'}),
     rows: Flags.string({description: `Positions listed in the plan or result table (default ${DEFAULT_TABLE_ROWS}; "all" lists every one). A summary always follows; --json always lists every position.`, helpValue: 'N|all', env: 'DLQ_REPLAY_ROWS'}),
   }
 
@@ -75,10 +89,11 @@ ${BaseCommand.exitCodesHelp}`)
         const ledger = await openLedger(reader, args.source, flags.ledger)
         try {
           const deps = {reader, sink, ledger}
-          const req = {positions: flags.offset, all: flags.all, filter, to: flags.to, force: flags.force}
+          const timestamp = flags.timestamp as TimestampPolicy
+          const req = {positions: flags.offset, all: flags.all, filter, to: flags.to, force: flags.force, partitioner: (flags.partitioner ?? null) as PartitionerName | null, timestamp}
           const head = {source: reader.info.display, sink: sink.info.display, ledger: ledger.where}
           if (flags['dry-run']) {
-            const writer = planWriter(toStdout, head, {json: flags.json, rows})
+            const writer = planWriter(toStdout, head, {json: flags.json, rows, timestamp})
             await this.streamed(writer, async () => {
               for await (const w of planWindows(deps, req)) {
                 for (const it of await w.plan()) writer.item(it)
@@ -90,9 +105,14 @@ ${BaseCommand.exitCodesHelp}`)
 
           // The count to confirm: an --offset list is planned once and kept; --all is counted
           // in a first pass (nothing kept) and planned again as it is sent.
-          let windows: AsyncIterable<PlanWindow> = planWindows(deps, req)
+          // Ctrl-C stops between batches: what was acknowledged is completed in the ledger, the
+          // rest is reported as not attempted, and the summary says how to continue.
+          const abort = new AbortController()
+          const onInterrupt = () => abort.abort()
+          process.once('SIGINT', onInterrupt)
+          let windows: AsyncIterable<PlanWindow> = planWindows(deps, req, {signal: abort.signal})
           if (!flags.yes) {
-            const tally = new PlanTally()
+            const tally = new PlanTally(timestamp)
             const kept: PlanWindow[] = []
             for await (const w of windows) {
               const items = await w.plan()
@@ -108,12 +128,13 @@ ${BaseCommand.exitCodesHelp}`)
                 `replay would send ${summary.send} message${summary.send === 1 ? '' : 's'}${unfiltered}; without a terminal to confirm on, pass --yes (or --dry-run to see the plan)`,
               )
             }
-            windows = flags.all ? planWindows(deps, req) : (async function* () {
+            windows = flags.all ? planWindows(deps, req, {signal: abort.signal}) : (async function* () {
               yield* kept
             })()
           }
 
           const writer = resultWriter(toStdout, {json: flags.json, rows})
+          const outcome = new ExitTally()
           // A progress line on the terminal, unless results stream onto that same terminal
           // as they come (--json, --rows all); a table of N rows is printed at the end.
           const progress = interactive() && !(process.stdout.isTTY && (flags.json || rows === null))
@@ -122,16 +143,26 @@ ${BaseCommand.exitCodesHelp}`)
               rate: flags.rate,
               force: flags.force,
               forgetDone: true,
-              onItem: (r) => writer.item(r),
+              signal: abort.signal,
+              onItem: (r) => {
+                outcome.add(r)
+                writer.item(r)
+              },
               drained: () => writer.drained(),
               onProgress: progress ? (done, total) => process.stderr.write(`\rreplaying… ${done}/${total}`) : undefined,
-            }).finally(() => progress && process.stderr.write('\n')),
+            }).finally(() => {
+              process.removeListener('SIGINT', onInterrupt)
+              if (progress) process.stderr.write('\n')
+            }),
           )
-          const {failed} = writer.counts
-          if (failed > 0) {
-            this.note(`${failed} position${failed === 1 ? '' : 's'} failed; run the same command again to finish (nothing acknowledged is sent twice)`)
-            process.exitCode = 1
+          if (abort.signal.aborted) {
+            this.note(outcome.interrupted())
+            process.exitCode = 130
+            return
           }
+          const {failed} = writer.counts
+          if (failed > 0) this.note(`${failed} position${failed === 1 ? '' : 's'} failed; run the same command again to finish (nothing acknowledged is sent twice)`)
+          process.exitCode = outcome.exitCode()
         } finally {
           await ledger.close()
         }

@@ -26,6 +26,7 @@ ${BaseCommand.exitCodesHelp}`)
     const {args, flags} = await this.parse(Stats)
     const filter = buildFilter(filterSpec(flags))
     const reader = await openReader(withPartitions(args.source, flags.partition))
+    this.noteWarnings(reader.warnings)
     try {
       this.out(renderStats(await collectStats(reader, filter), flags.json))
     } finally {

@@ -48,26 +48,35 @@ export function decodeBase64Strict(s: string): Buffer | null {
 
 const DECIMAL_RE = /^-?[0-9]+$/
 
+/** A number while it is exact, else the bigint: 2^53 + 1 must not print as 2^53. */
+export function exactInt(v: bigint): number | bigint {
+  return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v
+}
+
+/** True when the bytes are ASCII decimal text (conventions.md rule 3 tries that first). */
+export function isDecimalText(buf: Buffer): boolean {
+  return buf.length > 0 && buf.length <= 40 && DECIMAL_RE.test(buf.toString('latin1'))
+}
+
 /**
  * conventions.md rule 3: ASCII decimal first; else 4 bytes i32be, 8 bytes i64be, any other
- * length big-endian two's complement. Values beyond 2^53 stay exact only as far as a JS number can.
+ * length (up to 8) big-endian two's complement. Exact at any size: beyond 2^53 it is a bigint.
  */
-export function decodeNumber(buf: Buffer | null): number | null {
+export function decodeNumber(buf: Buffer | null): number | bigint | null {
   if (buf === null || buf.length === 0) return null
-  const ascii = buf.length <= 20 ? buf.toString('latin1') : ''
-  if (DECIMAL_RE.test(ascii)) return Number(ascii)
+  if (isDecimalText(buf)) return exactInt(BigInt(buf.toString('latin1')))
   if (buf.length === 4) return buf.readInt32BE(0)
-  if (buf.length === 8) return Number(buf.readBigInt64BE(0))
+  if (buf.length === 8) return exactInt(buf.readBigInt64BE(0))
   if (buf.length > 8) return null
   let v = 0n
   for (const b of buf) v = (v << 8n) | BigInt(b)
   const bits = BigInt(buf.length * 8)
   if (buf[0] & 0x80) v -= 1n << bits
-  return Number(v)
+  return exactInt(v)
 }
 
 /** A decimal or binary number header, as a metadata value: the number, or the raw bytes when not a number. */
-export function numberOrRaw(buf: Buffer | null): number | TextOrBase64 | null {
+export function numberOrRaw(buf: Buffer | null): number | bigint | TextOrBase64 | null {
   if (buf === null) return null
   const n = decodeNumber(buf)
   return n === null ? textOrBase64(buf) : n

@@ -35,6 +35,38 @@ export function configPath(): string {
   return process.env.DLQ_CONFIG || join(process.env.XDG_CONFIG_HOME || join(homedir(), '.config'), 'dlq', 'config.json')
 }
 
+/**
+ * Where JSON.parse gave up, as line and column. Its own message quotes the text around the
+ * error, which in a config file may be a password, so the place is found without it: the
+ * shortest prefix that fails for another reason than ending early (JSON is prefix-closed,
+ * so that is monotone and a binary search finds it).
+ */
+export function jsonErrorPlace(text: string): string {
+  const broken = (k: number) => {
+    try {
+      JSON.parse(text.slice(0, k))
+      return false
+    } catch (error) {
+      return !/Unexpected end of JSON input/.test((error as Error).message)
+    }
+  }
+  let pos = text.length
+  if (broken(text.length)) {
+    let lo = 0
+    let hi = text.length
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1
+      if (broken(mid)) hi = mid
+      else lo = mid + 1
+    }
+    pos = Math.max(0, lo - 1)
+  }
+  const before = text.slice(0, pos)
+  const line = before.split('\n').length
+  const column = pos - before.lastIndexOf('\n')
+  return `syntax error at line ${line}, column ${column}${pos >= text.length ? ' (the text ends early)' : ''}`
+}
+
 export function activeProfile(name = process.env.DLQ_PROFILE): Profile {
   const path = configPath()
   let text: string
@@ -50,9 +82,10 @@ export function activeProfile(name = process.env.DLQ_PROFILE): Profile {
   let parsed: {profiles?: Record<string, Profile>}
   try {
     parsed = JSON.parse(text)
-  } catch (error) {
-    throw new UsageError(`${path}: not valid JSON (${(error as Error).message})`)
+  } catch {
+    throw new UsageError(`${path}: not valid JSON (${jsonErrorPlace(text)}); the file holds secrets, so its content is not shown`)
   }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new UsageError(`${path}: not a JSON object ({"profiles": {…}})`)
   const profiles = parsed.profiles ?? {}
   if (name) {
     const p = profiles[name]

@@ -35,7 +35,12 @@ export interface RecordFilter {
   readonly now: number
 }
 
-type Value = string | number | null | Array<string | number | null>
+/**
+ * A field's value for a record. `undefined` is a header, metadata entry or JSON field that is
+ * not there at all; `null` one that is there with a null value (`=null` vs `=missing`).
+ */
+type Scalar = string | number | bigint | null | undefined
+type Value = Scalar | Scalar[]
 type Getter = (rec: DecodedRecord, ctx: EvalCache) => Value
 interface EvalCache {
   json?: unknown
@@ -43,7 +48,7 @@ interface EvalCache {
 }
 
 const NUMERIC_FIELDS = new Set(['source.partition', 'source.offset', 'retries'])
-const TIME_FIELDS = new Set(['timestamp', 'deadLetteredAt'])
+const TIME_FIELDS = new Set(['timestamp', 'deadLetteredAt', 'originalTimestamp'])
 /** Fields whose text appears literally in a stored line when it is stored as text. */
 const LITERAL_FIELDS = new Set(['reason', 'source.topic', 'source.group', 'key'])
 
@@ -57,16 +62,22 @@ const PLAIN: Record<string, Getter> = {
   retries: (r) => r.retries,
   key: (r) => (r.key === null ? null : (utf8OrNull(r.key) ?? r.key.toString('latin1'))),
   convention: (r) => r.convention,
+  'error.class': (r) => r.error?.class ?? null,
+  'error.message': (r) => r.error?.message ?? null,
+  'error.stage': (r) => r.error?.stage ?? null,
+  'error.cause.class': (r) => r.error?.cause?.class ?? null,
+  'error.cause.message': (r) => r.error?.cause?.message ?? null,
   timestamp: (r) => r.timestamp,
   deadLetteredAt: (r) => r.deadLetteredAt,
+  originalTimestamp: (r) => r.originalTimestamp,
   payload: (r) => (r.payload === null ? null : r.payload.toString('utf8')),
 }
 
 export const FILTER_FIELDS = [...Object.keys(PLAIN), 'header.NAME', 'metadata.NAME', 'payload.JSON.PATH']
 
 function metadataValue(v: MetadataValue | undefined): Value {
-  if (v === undefined || v === null) return null
-  if (Array.isArray(v)) return v.map((x) => metadataValue(x) as string | number | null)
+  if (v === undefined || v === null) return v
+  if (Array.isArray(v)) return v.map((x) => metadataValue(x) as Scalar)
   if (typeof v === 'object') return v.base64
   if (typeof v === 'boolean') return String(v)
   return v
@@ -84,30 +95,46 @@ function jsonPayload(r: DecodedRecord, ctx: EvalCache): unknown {
   return ctx.json
 }
 
+/**
+ * An object or array compared as its JSON text. JSON.parse reads any depth, but
+ * JSON.stringify recurses: a payload nested thousands deep would overflow the stack, so such
+ * a value compares as unknown (null) instead of ending the read.
+ */
+function jsonText(v: unknown): string | null {
+  try {
+    return JSON.stringify(v)
+  } catch (error) {
+    if (error instanceof RangeError) return null
+    throw error
+  }
+}
+
 function getter(field: string, expr: string): Getter {
   if (field in PLAIN) return PLAIN[field]
   if (field.startsWith('header.') && field.length > 7) {
     const name = field.slice(7)
     return (r) => {
       const vals = r.userHeaders.filter((h) => h.key === name).map((h) => (h.value === null ? null : (utf8OrNull(h.value) ?? h.value.toString('base64'))))
-      return vals.length === 0 ? null : vals.length === 1 ? vals[0] : vals
+      return vals.length === 0 ? undefined : vals.length === 1 ? vals[0] : vals
     }
   }
   if (field.startsWith('metadata.') && field.length > 9) {
     const name = field.slice(9)
-    return (r) => metadataValue(r.metadata[name])
+    // Own properties only: "constructor" or "__proto__" name nothing a record holds.
+    return (r) => (Object.hasOwn(r.metadata, name) ? metadataValue(r.metadata[name]) : undefined)
   }
   if (field.startsWith('payload.') && field.length > 8) {
     const path = field.slice(8).split('.')
     return (r, ctx) => {
       let cur = jsonPayload(r, ctx)
       for (const step of path) {
-        if (cur === null || typeof cur !== 'object') return null
+        if (cur === null || typeof cur !== 'object' || !Object.hasOwn(cur, step)) return undefined
         cur = (cur as Record<string, unknown>)[step]
       }
-      if (cur === undefined || cur === null) return null
+      if (cur === undefined || cur === null) return cur
       if (typeof cur === 'number' || typeof cur === 'string') return cur
-      return JSON.stringify(cur)
+      if (typeof cur === 'boolean') return String(cur)
+      return jsonText(cur)
     }
   }
   throw new UsageError(`filter "${expr}": unknown field "${field}" (fields: ${FILTER_FIELDS.join(', ')})`)
@@ -119,6 +146,8 @@ interface Parsed {
   field: string
   op: Op
   value: string
+  /** The value was quoted: `'null'` is the text null, not the null value. */
+  quoted: boolean
 }
 
 export function parseExpression(expr: string): Parsed {
@@ -129,14 +158,30 @@ export function parseExpression(expr: string): Parsed {
   if (!op) throw new UsageError(`filter "${expr}": "${expr[at]}" is not an operator (use one of ${OPS.join(' ')})`)
   if (field === '') throw new UsageError(`filter "${expr}": no field before "${op}"`)
   let value = expr.slice(at + op.length).trim()
-  if (value.length >= 2 && (value[0] === '"' || value[0] === "'") && value.at(-1) === value[0]) value = value.slice(1, -1)
-  return {field, op, value}
+  const quoted = value.length >= 2 && (value[0] === '"' || value[0] === "'") && value.at(-1) === value[0]
+  if (quoted) value = value.slice(1, -1)
+  return {field, op, value, quoted}
 }
 
-type Test = (v: string | number | null) => boolean
+type Test = (v: Scalar) => boolean
+
+const INTEGER = /^-?\d+$/
+
+/** Compares integers exactly (offsets beyond 2^53 are bigints), other numbers as doubles. */
+function numericCompare(v: string | number | bigint, want: number | bigint): number {
+  if (typeof want === 'bigint' || typeof v === 'bigint') {
+    const b = typeof v === 'bigint' ? v : typeof v === 'number' ? (Number.isInteger(v) ? BigInt(v) : null) : INTEGER.test(v) ? BigInt(v) : null
+    if (b === null) return NaN
+    const w = typeof want === 'bigint' ? want : BigInt(want)
+    return b < w ? -1 : b > w ? 1 : 0
+  }
+  const n = typeof v === 'number' ? v : Number(v)
+  return Number.isNaN(n) ? NaN : n - want
+}
 
 function compileTest(p: Parsed, expr: string, now: number): Test {
   const {field, op, value} = p
+  const present = (v: Scalar): v is string | number | bigint => v !== null && v !== undefined
   if (op === '~') {
     let re: RegExp
     try {
@@ -144,39 +189,42 @@ function compileTest(p: Parsed, expr: string, now: number): Test {
     } catch (error) {
       throw new UsageError(`filter "${expr}": bad regular expression: ${(error as Error).message}`)
     }
-    return (v) => v !== null && re.test(String(v))
+    return (v) => present(v) && re.test(String(v))
   }
-  if (value === 'null' && (op === '=' || op === '!=')) return op === '=' ? (v) => v === null : (v) => v !== null
+  if (!p.quoted && (value === 'null' || value === 'missing') && (op === '=' || op === '!=')) {
+    // `missing`: the header / metadata entry / JSON field is not there; `null`: it is there, with no
+    // value (or, for plain fields, the value is unknown).
+    const is: Test = value === 'missing' ? (v) => v === undefined : (v) => v === null
+    return op === '=' ? is : (v) => !is(v)
+  }
 
-  let want: string | number = value
+  let want: string | number | bigint = value
   if (TIME_FIELDS.has(field)) want = parseTime(value, `filter "${expr}"`, now)
   else if (NUMERIC_FIELDS.has(field)) {
-    if (!/^-?\d+$/.test(value)) throw new UsageError(`filter "${expr}": ${field} is a number, "${value}" is not`)
-    want = Number(value)
+    if (!INTEGER.test(value)) throw new UsageError(`filter "${expr}": ${field} is a number, "${value}" is not`)
+    const big = BigInt(value)
+    want = big >= BigInt(Number.MIN_SAFE_INTEGER) && big <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(value) : big
   } else if (op !== '=' && op !== '!=' && /^-?\d+(\.\d+)?$/.test(value)) want = Number(value)
 
-  const num = typeof want === 'number'
-  const cmp = (v: string | number): number => {
-    if (num) {
-      const n = typeof v === 'number' ? v : Number(v)
-      return Number.isNaN(n) ? NaN : n - (want as number)
-    }
+  const num = typeof want !== 'string'
+  const cmp = (v: string | number | bigint): number => {
+    if (num) return numericCompare(v, want as number | bigint)
     const s = String(v)
     return s < (want as string) ? -1 : s > (want as string) ? 1 : 0
   }
   switch (op) {
     case '=':
-      return (v) => v !== null && (num ? cmp(v) === 0 : String(v) === want)
+      return (v) => present(v) && (num ? cmp(v) === 0 : String(v) === want)
     case '!=':
-      return (v) => v === null || (num ? cmp(v) !== 0 : String(v) !== want)
+      return (v) => !present(v) || (num ? cmp(v) !== 0 : String(v) !== want)
     case '<':
-      return (v) => v !== null && cmp(v) < 0
+      return (v) => present(v) && cmp(v) < 0
     case '>':
-      return (v) => v !== null && cmp(v) > 0
+      return (v) => present(v) && cmp(v) > 0
     case '<=':
-      return (v) => v !== null && cmp(v) <= 0
+      return (v) => present(v) && cmp(v) <= 0
     case '>=':
-      return (v) => v !== null && cmp(v) >= 0
+      return (v) => present(v) && cmp(v) >= 0
   }
 }
 
@@ -199,7 +247,7 @@ export function buildFilter(spec: FilterSpec, now = Date.now()): RecordFilter {
       return test(v)
     })
     const literal = LITERAL_FIELDS.has(p.field) || p.field.startsWith('header.') || p.field.startsWith('metadata.')
-    if (p.op === '=' && literal && p.value !== 'null' && NEEDLE_SAFE.test(p.value) && !/["\\/]/.test(p.value)) {
+    if (p.op === '=' && literal && ((p.value !== 'null' && p.value !== 'missing') || p.quoted) && NEEDLE_SAFE.test(p.value) && !/["\\/]/.test(p.value)) {
       needles.push(Buffer.from(p.value, 'latin1'))
     }
   }

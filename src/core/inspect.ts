@@ -21,6 +21,8 @@ export interface InspectResult {
   atEnd: boolean
   scanned: number
   unreadable: Array<{position: string; error: string}>
+  /** Problems met while opening the source that did not stop the read. */
+  warnings: string[]
 }
 
 export function checkLimit(limit: number | undefined): number {
@@ -44,5 +46,6 @@ export async function inspectPage(reader: DlqReader, opts: InspectOptions): Prom
     atEnd: page.atEnd,
     scanned: page.scanned,
     unreadable: page.records.filter((r) => r.unreadable !== null).map((r) => ({position: r.position, error: r.unreadable!})),
+    warnings: [...(reader.warnings ?? [])],
   }
 }

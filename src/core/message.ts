@@ -1,5 +1,5 @@
 import {fromTextOrBase64, textOrBase64, utf8OrNull, type TextOrBase64} from './bytes.js'
-import type {ConventionName, DecodedRecord, MetadataValue, RawHeader, SourceRef} from './record.js'
+import type {ConventionName, DecodedRecord, ErrorInfo, MetadataValue, RawHeader, SourceRef} from './record.js'
 
 /** The normalised record users see (product.md), one per message, in `--json` and NDJSON. */
 export interface DlqMessage {
@@ -7,11 +7,19 @@ export interface DlqMessage {
   timestamp: string | null
   key: TextOrBase64 | null
   headers: Record<string, TextOrBase64 | null | Array<TextOrBase64 | null>>
+  /**
+   * Present only when a repeated header name is interleaved with others (`a, b, a`), which the
+   * `headers` object cannot order: every header as `[name, value]` in stored order, so an export
+   * read back (and replayed) keeps the exact order.
+   */
+  headerOrder?: Array<[string, TextOrBase64 | null]>
   payload: PayloadView | null
   source: SourceRef
   reason: string | null
+  error: ErrorInfo | null
   retries: number | null
   deadLetteredAt: string | null
+  originalTimestamp: string | null
   convention: ConventionName
   metadata: Record<string, MetadataValue>
   /** Present only for a record that could not be read as a DLQ entry: what was wrong. */
@@ -77,17 +85,34 @@ export function headersView(headers: RawHeader[]): DlqMessage['headers'] {
   return out
 }
 
+/** Whether some header name comes back after another name: the `headers` object loses that order. */
+function interleaved(headers: RawHeader[]): boolean {
+  const closed = new Set<string>()
+  let last: string | null = null
+  for (const h of headers) {
+    if (h.key !== last) {
+      if (closed.has(h.key)) return true
+      if (last !== null) closed.add(last)
+      last = h.key
+    }
+  }
+  return false
+}
+
 export function toMessage(rec: DecodedRecord, opts: PayloadOptions): DlqMessage {
   const msg: DlqMessage = {
     position: rec.position,
     timestamp: isoTime(rec.timestamp),
     key: rec.key === null ? null : textOrBase64(rec.key),
     headers: headersView(rec.userHeaders),
+    ...(interleaved(rec.userHeaders) ? {headerOrder: rec.userHeaders.map((h): [string, TextOrBase64 | null] => [h.key, h.value === null ? null : textOrBase64(h.value)])} : {}),
     payload: payloadView(rec, opts),
-    source: rec.source,
+    source: {...rec.source, doubt: rec.source.doubt ?? null},
     reason: rec.reason,
+    error: rec.error,
     retries: rec.retries,
     deadLetteredAt: isoTime(rec.deadLetteredAt),
+    originalTimestamp: isoTime(rec.originalTimestamp),
     convention: rec.convention,
     metadata: rec.metadata,
   }
@@ -105,6 +130,14 @@ export function looksLikeDlqMessage(o: Obj): boolean {
 }
 
 const intOrNull = (v: unknown): number | null => (typeof v === 'number' && Number.isInteger(v) ? v : null)
+const int64OrNull = (v: unknown): number | bigint | null => (typeof v === 'bigint' ? v : intOrNull(v))
+const partOrNull = (v: unknown): {class: string | null; message: string | null} | null =>
+  v && typeof v === 'object' ? {class: strOrNull((v as Obj).class), message: strOrNull((v as Obj).message)} : null
+function errorOrNull(v: unknown): ErrorInfo | null {
+  if (!v || typeof v !== 'object' || Array.isArray(v)) return null
+  const e = v as Obj
+  return {class: strOrNull(e.class), message: strOrNull(e.message), cause: partOrNull(e.cause), stage: strOrNull(e.stage)}
+}
 const strOrNull = (v: unknown): string | null => (typeof v === 'string' ? v : null)
 const timeOrNull = (v: unknown): number | null => {
   if (typeof v !== 'string') return null
@@ -112,8 +145,20 @@ const timeOrNull = (v: unknown): number | null => {
   return Number.isNaN(t) ? null : t
 }
 
-function headersFrom(v: unknown, problems: string[]): RawHeader[] {
+function headersFrom(v: unknown, problems: string[], ordered?: unknown[]): RawHeader[] {
   const out: RawHeader[] = []
+  if (ordered) {
+    for (const pair of ordered) {
+      if (!Array.isArray(pair) || pair.length !== 2 || typeof pair[0] !== 'string') {
+        problems.push('field "headerOrder" holds something that is not [name, value]')
+        continue
+      }
+      const buf = pair[1] === null ? null : fromTextOrBase64(pair[1])
+      if (pair[1] !== null && buf === null) problems.push(`header "${pair[0]}" is neither text nor {"base64": …}`)
+      else out.push({key: pair[0], value: buf})
+    }
+    return out
+  }
   if (v === null || v === undefined) return out
   if (typeof v !== 'object' || Array.isArray(v)) {
     problems.push('field "headers" is not an object')
@@ -177,11 +222,13 @@ export function decodeDlqMessage(position: string, o: Obj): DecodedRecord {
     payload,
     payloadTruncated,
     payloadSize: payloadSize ?? payload?.length ?? null,
-    userHeaders: headersFrom(o.headers, problems),
-    source: {topic: strOrNull(s.topic), partition: intOrNull(s.partition), offset: intOrNull(s.offset), group: strOrNull(s.group)},
+    userHeaders: Array.isArray(o.headerOrder) ? headersFrom(null, problems, o.headerOrder) : headersFrom(o.headers, problems),
+    source: {topic: strOrNull(s.topic), partition: intOrNull(s.partition), offset: int64OrNull(s.offset), group: strOrNull(s.group), ...(typeof s.doubt === 'string' ? {doubt: s.doubt} : {})},
     reason: strOrNull(o.reason),
+    error: errorOrNull(o.error),
     retries: intOrNull(o.retries),
     deadLetteredAt: timeOrNull(o.deadLetteredAt),
+    originalTimestamp: timeOrNull(o.originalTimestamp),
     convention: 'dlq',
     metadata,
     unreadable: problems.length > 0 ? `dlq record: ${problems.join('; ')}` : null,

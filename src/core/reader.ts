@@ -18,15 +18,26 @@ import type {DecodedRecord} from './record.js'
  *   `unreadable` set) when they match; callers count them.
  * - `get` looks positions up one by one for replay; a position that does not exist (any more)
  *   is absent from the result, never replaced by a neighbour.
+ * - `pageBefore` (optional; files, Kafka and Redis have it) reads backward: the `limit`
+ *   matching records that come right
+ *   before `before` (exclusive; null = the current end of the log), returned in log order.
+ *   Its `from` is where a forward `page` with `limit` = the records' count reads the same
+ *   records again, null when the read reached the start of the log (or of --since). It is
+ *   bounded like `page`: a file step reads a stretch of record numbers, a Kafka step one
+ *   fetch per partition stretch, a Redis step one `XREVRANGE … COUNT`; steps grow only while
+ *   a filter keeps rejecting.
  * - Readers never print and never join consumer groups or write to the store.
  */
 export interface DlqReader {
   readonly info: SourceInfo
+  /** Problems found while opening that did not stop the read (e.g. a directory entry left out), for the user. */
+  readonly warnings?: readonly string[]
   parsePosition(text: string): string
   bounds(): Promise<LogBounds>
   page(req: PageRequest): Promise<Page>
   scan(req: ScanRequest): AsyncIterable<DecodedRecord>
   get(positions: string[]): Promise<Map<string, DecodedRecord>>
+  pageBefore?(req: PageBeforeRequest): Promise<PageBefore>
   close(): Promise<void>
 }
 
@@ -44,6 +55,25 @@ export interface ScanRequest {
 
 export interface PageRequest extends ScanRequest {
   limit: number
+}
+
+export interface PageBeforeRequest {
+  /** Exclusive: a position or cursor as `page` takes in `from`; null = the end of the log. */
+  before: string | null
+  limit: number
+  filter: RecordFilter
+  signal?: AbortSignal
+}
+
+export interface PageBefore {
+  /** In log order (oldest first). */
+  records: DecodedRecord[]
+  /** A forward page from here with limit = records.length gives these records again; null = the log start. */
+  from: string | null
+  /** True when nothing (that matches) comes before these records. */
+  atStart: boolean
+  /** Records examined, including those the filter rejected. */
+  scanned: number
 }
 
 export interface Page {

@@ -37,14 +37,33 @@ export type ConventionName =
   | 'dlq'
   | 'unknown'
 
+/** An integer that is a JS number while it is exact, a bigint beyond 2^53 (hyperi offsets are i64). */
+export type Int = number | bigint
+
 export interface SourceRef {
   topic: string | null
   partition: number | null
-  offset: number | null
+  offset: Int | null
   group: string | null
+  /**
+   * Why a recorded field may not be what it says, or null when dlq has no doubt. Shown with a `?`
+   * in tables and in the replay plan (e.g. Arroyo's partition when it equals the offset).
+   */
+  doubt?: string | null
 }
 
-export type MetadataValue = string | number | boolean | null | {base64: string} | MetadataValue[]
+/** The failure the writer recorded, in parts, so JSON users and filters can use each part. */
+export interface ErrorInfo {
+  /** Fully qualified exception class (Java), or the error type the writer names. */
+  class: string | null
+  message: string | null
+  /** The cause the wrapper wraps (Spring: `exception-cause-fqcn`; a stack trace's last `Caused by:`). */
+  cause: {class: string | null; message: string | null} | null
+  /** Where in the pipeline it failed (Connect: KEY_CONVERTER, VALUE_CONVERTER, TASK_PUT, …). */
+  stage: string | null
+}
+
+export type MetadataValue = string | number | bigint | boolean | null | {base64: string} | MetadataValue[]
 
 export interface DecodedRecord {
   position: string
@@ -61,12 +80,44 @@ export interface DecodedRecord {
   userHeaders: RawHeader[]
   source: SourceRef
   reason: string | null
+  /** The recorded exception in parts; `reason` is its one-line summary. */
+  error: ErrorInfo | null
   retries: number | null
   deadLetteredAt: number | null
+  /** The failed record's own time (epoch ms) where the convention recorded it. */
+  originalTimestamp: number | null
   convention: ConventionName
   metadata: Record<string, MetadataValue>
   /** Set when the stored bytes could not be read as a DLQ entry; the record is shown, not dropped. */
   unreadable: string | null
+  /**
+   * Which message this is, for the replay ledger: stable for as long as the message exists, and
+   * different for a different message at the same position (a file whose old rotated files were
+   * deleted, a topic or stream deleted and recreated). Set by the reader; see core/replay/identity.ts.
+   */
+  identity?: string
 }
 
 export const noSource = (): SourceRef => ({topic: null, partition: null, offset: null, group: null})
+
+/** A record with nothing known yet, for decoders to fill in. */
+export function blankRecord(position: string): DecodedRecord {
+  return {
+    position,
+    timestamp: null,
+    key: null,
+    payload: null,
+    payloadTruncated: false,
+    payloadSize: null,
+    userHeaders: [],
+    source: noSource(),
+    reason: null,
+    error: null,
+    retries: null,
+    deadLetteredAt: null,
+    originalTimestamp: null,
+    convention: 'unknown',
+    metadata: {},
+    unreadable: null,
+  }
+}

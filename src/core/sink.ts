@@ -19,6 +19,18 @@ export interface SentMessage {
   offset: string
 }
 
+/** What replay needs to know of a target before sending to it. */
+export interface TargetInfo {
+  exists: boolean
+  /** Partitions of a Kafka topic; null for stores without partitions. */
+  partitions: number | null
+  /**
+   * The largest record the target accepts (Kafka: the topic's max.message.bytes), when known: a
+   * larger message is skipped as too_large in the plan instead of failing its whole batch.
+   */
+  maxMessageBytes?: number | null
+}
+
 /**
  * Where replay writes (Kafka topic, Redis stream). `send` resolves only once the store has
  * acknowledged every message, in order, and rejects if any was not: the caller treats all
@@ -33,7 +45,7 @@ export interface DlqSink {
    */
   readonly maxInFlight?: number
   /** Whether the target exists, and how many partitions it has (null for stores without partitions). */
-  describeTarget(topic: string): Promise<{exists: boolean; partitions: number | null}>
+  describeTarget(topic: string): Promise<TargetInfo>
   send(batch: OutgoingMessage[]): Promise<SentMessage[]>
   /**
    * The target's current end (Kafka: next offset of the partition; Redis: last entry id),
@@ -42,9 +54,10 @@ export interface DlqSink {
   mark?(topic: string, partition: number | null): Promise<string | null>
   /**
    * Looks for a message with exactly these bytes (key, value, headers) written after `mark`.
-   * Returns where it is, or null when it is certainly not there.
+   * Returns where it is, null when it is certainly not there, or undefined when this sink cannot
+   * tell (the mark was recorded by another kind of sink).
    */
-  find?(message: OutgoingMessage, mark: string | null): Promise<SentMessage | null>
+  find?(message: OutgoingMessage, mark: string | null): Promise<SentMessage | null | undefined>
   close(): Promise<void>
 }
 

@@ -27,3 +27,16 @@ export function parseTime(text: string, what: string, now = Date.now()): number 
   }
   throw new UsageError(`${what}: "${text}" is not a time (use ISO 8601 like 2026-11-22T10:00:00Z, epoch ms, or relative like -2h, -30m, -7d)`)
 }
+
+/** The largest epoch ms a JavaScript Date can hold (±100,000,000 days). */
+export const MAX_TIME_MS = 8_640_000_000_000_000
+
+/**
+ * A stored timestamp as a time, or null when it cannot be one: not an integer, beyond what a
+ * Date holds, or negative. Negative follows Kafka, where -1 means "no timestamp"; every
+ * store shows such a record the same way ("-", null in JSON).
+ */
+export function validTime(ms: number | null): number | null {
+  if (ms === null || !Number.isSafeInteger(ms) || ms < 0 || ms > MAX_TIME_MS) return null
+  return ms
+}

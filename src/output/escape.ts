@@ -23,8 +23,21 @@ export function escapeText(s: string): string {
 
 /** JSON output stays valid JSON but carries no raw C1 controls, bidi overrides or separators. */
 const JSON_UNSAFE = /[\u007f-\u009f\u061c\u200b-\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]/g
+
+/**
+ * Integers beyond 2^53 (bigint) are written as exact JSON numbers: JSON.stringify cannot, so they
+ * pass through as a marker string with a per-process nonce (untrusted text cannot forge it) and
+ * the marker's quotes are removed afterwards.
+ */
+const BIG = `\u0000dlq-bigint-${Math.random().toString(36).slice(2)}:`
+const BIG_RE = new RegExp(`"${JSON.stringify(BIG).slice(1, -1).replace(/\\/g, '\\\\')}(-?\\d+)"`, 'g')
+const bigintReplacer = (_key: string, v: unknown) => (typeof v === 'bigint' ? BIG + v.toString() : v)
+
 export function safeJson(value: unknown, indent?: number): string {
-  return JSON.stringify(value, null, indent).replace(JSON_UNSAFE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
+  let text = JSON.stringify(value, bigintReplacer, indent)
+  if (text === undefined) return text
+  if (text.includes('dlq-bigint-')) text = text.replace(BIG_RE, '$1')
+  return text.replace(JSON_UNSAFE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
 }
 
 /** Cuts to at most `width` characters (code points), marking the cut with an ellipsis. */

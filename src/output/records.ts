@@ -3,7 +3,7 @@ import type {InspectResult} from '../core/inspect.js'
 import {isoTime, previewBytes, toMessage, type PayloadOptions} from '../core/message.js'
 import type {DecodedRecord} from '../core/record.js'
 import {escapeText, hexPreview, safeJson} from './escape.js'
-import {renderTable, type Column} from './table.js'
+import {renderTable, terminalWidth, type Column} from './table.js'
 
 export type OutputFormat = 'table' | 'wide' | 'json' | 'ndjson'
 export const OUTPUT_FORMATS: OutputFormat[] = ['table', 'wide', 'json', 'ndjson']
@@ -20,13 +20,16 @@ function shortTime(ms: number | null): string {
   return iso === null ? '-' : iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z')
 }
 
+/**
+ * `topic/partition@offset`. A `?` marks what dlq only guesses or doubts: a topic taken from the DLQ's
+ * name (`orders?`), a recorded partition that may be wrong (`/1?`, Arroyo); `?` alone is unknown.
+ */
 function sourceCell(r: DecodedRecord): string {
   const s = r.source
-  if (s.topic === null && s.partition === null && s.offset === null) {
-    const hint = r.metadata['dlq.source-topic-hint']
-    return typeof hint === 'string' ? `(${hint}?)` : '-'
-  }
-  return `${s.topic ?? '?'}${s.partition === null ? '' : `/${s.partition}`}${s.offset === null ? '' : `@${s.offset}`}`
+  const hint = r.metadata['dlq.source-topic-hint']
+  const topic = s.topic ?? (typeof hint === 'string' ? `${hint}?` : '?')
+  if (s.topic === null && s.partition === null && s.offset === null) return typeof hint === 'string' ? `(${hint}?)` : '-'
+  return `${topic}${s.partition === null ? '' : `/${s.partition}${s.doubt ? '?' : ''}`}${s.offset === null ? '' : `@${s.offset}`}`
 }
 
 function bytesCell(buf: Buffer | null, max: number): string {
@@ -42,43 +45,44 @@ function payloadCell(r: DecodedRecord, opts: PayloadOptions): string {
   return bytesCell(r.payload, Math.min(opts.payloadLimit, 512))
 }
 
-/** Exception class names are long and their end says the most: cut them from the left. */
-function reasonCell(r: DecodedRecord, width: number): string {
+function reasonCell(r: DecodedRecord): string {
   if (r.unreadable !== null) return `UNREADABLE: ${r.unreadable}`
-  const reason = r.reason ?? '-'
-  if (reason.length <= width || !/^[\w$]+(\.[\w$]+)+$/.test(reason)) return reason
-  return '…' + reason.slice(reason.length - width + 1)
+  return r.reason ?? '-'
 }
 
 function headersCell(r: DecodedRecord): string {
   return r.userHeaders.map((h) => `${h.key}=${h.value === null ? 'null' : bytesCell(h.value, 64)}`).join(' ') || '-'
 }
 
-export function renderRecords(records: DecodedRecord[], format: 'table' | 'wide', opts: PayloadOptions): string {
+/**
+ * `table` fits the terminal (see terminalWidth): the widest columns give way first, and KEY,
+ * then RETRIES, then TIME are left out when SOURCE, REASON and PAYLOAD would be cramped. `wide` adds CONVENTION, GROUP and
+ * HEADERS and is not cut to the terminal (for a pager or a file); each column keeps its cap.
+ */
+export function renderRecords(records: DecodedRecord[], format: 'table' | 'wide', opts: PayloadOptions, width?: number): string {
   const wide = format === 'wide'
-  const positionWidth = Math.max(8, ...records.map((r) => r.position.length))
-  const reasonWidth = wide ? 40 : 26
   const columns: Column[] = [
-    {head: 'POSITION', width: positionWidth},
-    {head: 'TIME', width: 20},
-    {head: 'SOURCE', width: wide ? 32 : 22},
-    {head: 'REASON', width: reasonWidth},
-    {head: 'RETRIES', width: 7, align: 'right'},
-    {head: 'KEY', width: wide ? 24 : 12},
-    ...(wide ? [{head: 'CONVENTION', width: 19}, {head: 'GROUP', width: 16}, {head: 'HEADERS', width: 40}] : []),
-    {head: 'PAYLOAD'},
+    {head: 'POSITION', min: Infinity},
+    {head: 'TIME', min: 20, optional: true},
+    {head: 'SOURCE', max: wide ? 60 : 32, min: 8, comfort: 12},
+    // The reason says the most: it keeps twice the share of the others when space is short.
+    {head: 'REASON', max: wide ? 80 : 40, min: 8, comfort: 16, weight: 2},
+    {head: 'RETRIES', align: 'right', optional: true},
+    {head: 'KEY', max: wide ? 40 : 24, min: 6, optional: true},
+    ...(wide ? [{head: 'CONVENTION'}, {head: 'GROUP', max: 40}, {head: 'HEADERS', max: 80}] : []),
+    {head: 'PAYLOAD', max: wide ? 200 : 120, min: 8, comfort: 12},
   ]
   const rows = records.map((r) => [
     r.position,
     shortTime(r.timestamp),
     sourceCell(r),
-    reasonCell(r, reasonWidth),
+    reasonCell(r),
     r.retries === null ? '-' : String(r.retries),
     bytesCell(r.key, 64),
     ...(wide ? [r.convention, r.source.group ?? '-', headersCell(r)] : []),
     payloadCell(r, opts),
   ])
-  return renderTable(columns, rows)
+  return renderTable(columns, rows, width ?? (wide ? Infinity : terminalWidth()))
 }
 
 /** The `--json` document of `dlq inspect` (schema: schemas/inspect.schema.json). */
@@ -87,11 +91,12 @@ export function inspectJson(result: InspectResult, opts: PayloadOptions): unknow
     source: result.source,
     from: result.from,
     limit: result.limit,
-    next_offset_hint: result.next,
+    nextOffsetHint: result.next,
     end: result.atEnd,
     scanned: result.scanned,
     items: result.records.map((r) => toMessage(r, opts)),
     unreadable: result.unreadable,
+    warnings: result.warnings,
   }
 }
 
@@ -102,8 +107,11 @@ export function renderInspect(result: InspectResult, format: OutputFormat, opts:
 
   if (format === 'json') return {stdout: safeJson(inspectJson(result, opts), 2) + '\n', stderr: lines(notes)}
   if (format === 'ndjson') {
-    const out = result.records.map((r) => safeJson(toMessage(r, opts))).join('\n')
-    return {stdout: out === '' ? '' : out + '\n', stderr: lines([...notes, `${result.records.length} records; ${more}`])}
+    const messages = result.records.map((r) => toMessage(r, opts))
+    const cut = messages.filter((m) => m.payload?.truncated && m.payload.size > opts.payloadLimit).length
+    if (cut > 0 && !opts.noPayload) notes.push(`warning: ${cut} payload${cut === 1 ? ' was' : 's were'} cut to --payload-limit ${opts.payloadLimit} bytes ("truncated": true); dlq export writes whole payloads`)
+    const out = messages.map((m) => safeJson(m)).join('\n')
+    return {stdout: out === '' ? '' : out + '\n', stderr: lines([...notes, `${result.records.length} record${result.records.length === 1 ? '' : 's'}; ${more}`])}
   }
   const table = result.records.length === 0 ? 'No messages' + (result.scanned > 0 ? ` matched (${result.scanned} examined)` : '') + '.' : renderRecords(result.records, format, opts)
   return {stdout: `${table}\n${result.records.length} shown, ${result.scanned} examined; ${more}\n`, stderr: lines(notes)}

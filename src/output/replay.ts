@@ -1,6 +1,6 @@
 import {DlqError} from '../core/errors.js'
 import type {ReplayCounts, ResultItem} from '../core/replay/execute.js'
-import {PlanTally, type PlanItem, type PlanSummary} from '../core/replay/plan.js'
+import {PlanTally, type PlanItem, type PlanSummary, type TimestampPolicy} from '../core/replay/plan.js'
 import {escapeText, safeJson} from './escape.js'
 import {renderTable, type Column} from './table.js'
 
@@ -21,14 +21,32 @@ export interface PlanHead {
   ledger: string
 }
 
-const targetText = (t: {topic: string; partition: number | null; offset?: string | null} | null) =>
-  t === null ? '-' : `${t.topic}${t.partition === null ? '' : `/${t.partition}`}${t.offset ? `@${t.offset}` : ''}`
+const targetText = (t: {topic: string; partition: number | null; offset?: string | null} | null, doubt: string | null = null) =>
+  t === null ? '-' : `${t.topic}${t.partition === null ? '' : `/${t.partition}${doubt ? '?' : ''}`}${t.offset ? `@${t.offset}` : ''}`
+
+const TIME_WORDS = {
+  now: 'the time of the replay (--timestamp original keeps the failed record\'s own time)',
+  original: "the failed record's own time where recorded, else the DLQ record's time",
+  dlq: "the DLQ record's time",
+}
+
+/** How a target's partition was chosen, in words: a Redis stream has none. */
+function targetPartText(t: {partition: number | null; partitionBy: string | null; doubtful: number}): string {
+  if (t.partitionBy === null) return ' (stream)'
+  if (t.partitionBy === 'store') return ' (no key and no recorded partition: the broker chooses)'
+  if (t.partitionBy === 'recorded') {
+    const doubt = t.doubtful > 0 ? ` — ${t.doubtful} doubtful: the recorded partition may be the offset (rust-arroyo); check, or use --to` : ''
+    return ` partition ${t.partition} (recorded)${doubt}`
+  }
+  return ` partition ${t.partition} (no partition recorded: ${t.partitionBy} of the key, as the original producer)`
+}
 
 /** A few lines saying what will be sent where: for the confirmation and the end of a dry run. */
 export function renderPlanSummary(head: PlanHead, s: PlanSummary): string {
   const lines = [`Replay ${s.send} message${s.send === 1 ? '' : 's'} from ${escapeText(head.source)} to ${escapeText(head.sink)}:`]
-  for (const t of s.byTarget) lines.push(`  ${t.count} → ${escapeText(t.topic)}${t.partition === null ? ' (partition chosen by key)' : ` partition ${t.partition}`}`)
+  for (const t of s.byTarget) lines.push(`  ${t.count} → ${escapeText(t.topic)}${targetPartText(t)}`)
   if (s.removedHeaders.length > 0) lines.push(`  metadata removed: ${s.removedHeaders.map(escapeText).join(', ')}`)
+  if (s.send > 0) lines.push(`  record time: ${TIME_WORDS[s.timestamp ?? 'now']}`)
   const skips = Object.entries(s.skipped)
   if (skips.length > 0) lines.push(`  skipped: ${skips.map(([r, n]) => `${n} ${r}`).join(', ')}`)
   lines.push(`  ledger: ${escapeText(head.ledger)}`)
@@ -36,7 +54,17 @@ export function renderPlanSummary(head: PlanHead, s: PlanSummary): string {
 }
 
 export function planItemJson(it: PlanItem): unknown {
-  return {position: it.position, action: it.action, reason: it.reason, detail: it.detail, target: it.target, headersKept: it.headersKept, headersRemoved: it.headersRemoved}
+  return {
+    position: it.position,
+    action: it.action,
+    reason: it.reason,
+    detail: it.detail,
+    target: it.target,
+    partitionBy: it.partitionBy,
+    doubt: it.doubt,
+    headersKept: it.headersKept,
+    headersRemoved: it.headersRemoved,
+  }
 }
 
 function errorJson(error: Error): unknown {
@@ -128,9 +156,9 @@ export interface StreamWriter<T> {
 }
 
 /** `--dry-run`: the plan, item by item, then its summary. */
-export function planWriter(write: Write, head: PlanHead, opts: {json: boolean; rows: number | null}): StreamWriter<PlanItem> {
+export function planWriter(write: Write, head: PlanHead, opts: {json: boolean; rows: number | null; timestamp?: TimestampPolicy}): StreamWriter<PlanItem> {
   const out = new Buffered(write)
-  const tally = new PlanTally()
+  const tally = new PlanTally(opts.timestamp ?? 'now')
   let started = false
   let first = true
   const open = () => {
@@ -163,7 +191,7 @@ export function planWriter(write: Write, head: PlanHead, opts: {json: boolean; r
         first = false
         return
       }
-      table.row([it.position, it.action, targetText(it.target), it.headersKept.join(', ') || '-', it.headersRemoved.join(', ') || '-', it.reason ? `${it.reason}${it.detail ? `: ${it.detail}` : ''}` : ''])
+      table.row([it.position, it.action, targetText(it.target, it.doubt), it.headersKept.join(', ') || '-', it.headersRemoved.join(', ') || '-', it.reason ? `${it.reason}${it.detail ? `: ${it.detail}` : ''}` : ''])
     },
     end: () => close(null),
     fail: (error) => close(error),

@@ -1,6 +1,6 @@
 import {actorText} from '../core/settings/actor.js'
 import type {GlobalTargetChange, GlobalTargetDocument} from '../core/settings/global-target.js'
-import type {PolicyDocument} from '../core/settings/policy.js'
+import type {PolicyChange, PolicyDocument} from '../core/settings/policy.js'
 import type {Actor} from '../core/settings/types.js'
 import {escapeText, safeJson} from './escape.js'
 
@@ -63,5 +63,23 @@ export function renderPolicyList(docs: PolicyDocument[], json: boolean): string 
   return table(
     ['SOURCE_TOPIC', 'VERSION', 'DLQ', 'DLQ_TOPIC', 'GROUP', 'MAX_RETRIES'],
     docs.map((d) => [show(d.sourceTopic), String(d.version), show(d.policy?.dlq), show(d.policy?.dlqTopic), show(d.policy?.group), d.policy?.maxRetries == null ? '-' : String(d.policy.maxRetries)]),
+  )
+}
+
+export function renderPolicyHistory(sourceTopic: string, changes: PolicyChange[], json: boolean): string {
+  if (json) return safeJson({setting: 'policy', sourceTopic, changes}, 2) + '\n'
+  if (changes.length === 0) return ''
+  return table(
+    ['VERSION', 'FROM', 'AT', 'BY', 'DLQ', 'DLQ_TOPIC', 'GROUP', 'MAX_RETRIES'],
+    changes.map((c) => [
+      String(c.version),
+      String(c.fromVersion),
+      show(c.at),
+      by(c.by),
+      c.policy ? c.policy.dlq : '(cleared)',
+      show(c.policy?.dlqTopic),
+      show(c.policy?.group),
+      c.policy?.maxRetries == null ? '-' : String(c.policy.maxRetries),
+    ]),
   )
 }

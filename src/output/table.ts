@@ -1,39 +1,102 @@
-import {createRequire} from 'node:module'
-import {escapeText, truncate} from './escape.js'
-
-const require = createRequire(import.meta.url)
+import {escapeText} from './escape.js'
+import {cut, displayWidth, padToWidth, type Cut} from './width.js'
 
 export interface Column {
   head: string
-  /** Fixed width; the one column without it takes what is left of the terminal. */
+  /** The most this column ever takes (its cells are cut to it). */
+  max?: number
+  /** Same as `max` (older name). */
   width?: number
+  /** The least it is shrunk to when the terminal is narrow (default: its heading's width, at most 8). */
+  min?: number
   align?: 'left' | 'right'
+  /** Left out, last first, when the table cannot fit with every column at its comfortable width. */
+  optional?: boolean
+  /** Below this the column is cramped: optional columns go before it is squeezed further (default: min). */
+  comfort?: number
+  /** Share of the width when columns must give way, relative to the others (default 1). */
+  weight?: number
 }
 
+/** Columns are separated by this; no borders, so a narrow terminal loses no width to them. */
+const GAP = '  '
+/** Width when stdout is not a terminal and $COLUMNS does not say. */
+export const DEFAULT_WIDTH = 120
+
+/**
+ * The width to fit: the terminal's when stdout is one, else $COLUMNS (what shells export),
+ * else DEFAULT_WIDTH. Pass Infinity to never cut to a width (`--output wide`).
+ */
 export function terminalWidth(): number {
+  if (process.stdout.isTTY && process.stdout.columns > 0) return process.stdout.columns
   const fromEnv = Number(process.env.COLUMNS)
-  if (Number.isInteger(fromEnv) && fromEnv > 20) return fromEnv
-  return process.stdout.columns && process.stdout.columns > 20 ? process.stdout.columns : 160
+  if (Number.isInteger(fromEnv) && fromEnv > 0) return fromEnv
+  return DEFAULT_WIDTH
 }
 
 /**
- * A table whose cells are always one escaped line cut to the column width, so no value,
- * however long, multi-line or hostile, can break the layout or reach the terminal raw.
+ * A table fitted to `width` columns. Every cell is one escaped line, so no value, however
+ * long, multi-line or hostile, can break the layout or reach the terminal raw; a cell too
+ * long for its column is cut at the end with `…`. When the natural widths do not fit, the
+ * widest columns give way first (each down to its minimum), then optional columns are left
+ * out. Linear in the number of cells.
  */
 export function renderTable(columns: Column[], rows: string[][], width = terminalWidth()): string {
-  const Table = require('cli-table3') as typeof import('cli-table3')
-  const fixed = columns.reduce((sum, c) => sum + (c.width ?? 0), 0)
-  // Each column costs its width plus padding (2) and a border (1), plus the final border.
-  const flexible = Math.max(10, width - fixed - columns.length * 3 - 1)
-  const widths = columns.map((c) => c.width ?? flexible)
-  const table = new Table({
-    head: columns.map((c, i) => truncate(c.head, widths[i])),
-    colWidths: widths.map((w) => w + 2),
-    colAligns: columns.map((c) => c.align ?? 'left'),
-    wordWrap: false,
-    style: {head: [], border: [], 'padding-left': 1, 'padding-right': 1},
-    chars: {mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': ''},
-  })
-  for (const row of rows) table.push(row.map((cell, i) => truncate(escapeText(cell), widths[i])))
-  return table.toString()
+  columns = columns.map((c) => ({...c, max: c.max ?? c.width}))
+  const cells = rows.map((row) => row.map((cell, i) => prepare(cell, columns[i]?.max)))
+  let cols = columns.map((c, i) => ({...c, index: i, natural: Math.min(c.max ?? Infinity, Math.max(displayWidth(c.head), widest(cells, i)))}))
+  cols = cols.map((c) => ({...c, min: Math.min(c.natural, c.min ?? Math.min(8, displayWidth(c.head)))}))
+  const total = (cs: typeof cols, w: (c: (typeof cols)[number]) => number) => cs.reduce((sum, c) => sum + w(c), 0) + GAP.length * (cs.length - 1)
+  // Leave optional columns out (last first) while the others cannot have their comfortable widths.
+  const comfortable = (c: (typeof cols)[number]) => Math.min(c.natural, Math.max(c.min!, c.comfort ?? 0))
+  for (let i = cols.length - 1; i >= 0 && total(cols, comfortable) > width; i--) if (cols[i].optional) cols.splice(i, 1)
+  let widths = cols.map((c) => c.natural)
+  if (total(cols, (c) => c.natural) > width) {
+    // The largest cap C such that every column at min(natural, max(min, C × weight)) fits.
+    const at = (cap: number) => cols.map((c) => Math.min(c.natural, Math.max(c.min!, Math.floor(cap * (c.weight ?? 1)))))
+    let lo = 0
+    let hi = Math.max(...cols.map((c) => c.natural / Math.min(1, c.weight ?? 1)))
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1
+      if (at(mid).reduce((a, b) => a + b, 0) + GAP.length * (cols.length - 1) <= width) lo = mid
+      else hi = mid - 1
+    }
+    widths = at(lo)
+    // Hand what the cap left over to the columns that were cut, left to right.
+    let spare = width - (widths.reduce((a, b) => a + b, 0) + GAP.length * (cols.length - 1))
+    for (let i = 0; i < cols.length && spare > 0; i++) {
+      const more = Math.min(spare, cols[i].natural - widths[i])
+      widths[i] += more
+      spare -= more
+    }
+  }
+  const line = (values: Cut[]) =>
+    cols
+      .map((c, k) => {
+        const value = values[c.index] ?? {text: '', width: 0}
+        const fitted = value.width <= widths[k] ? value : cut(value.text, widths[k])
+        return k === cols.length - 1 && c.align !== 'right' ? fitted.text : padToWidth(fitted.text, widths[k], c.align, fitted.width)
+      })
+      .join(GAP)
+      .trimEnd()
+  // Narrower than even the required columns at their minimum: cut each line as a last resort.
+  const fit = total(cols, (c) => c.min!) > width ? (s: string) => cut(s, width).text : (s: string) => s
+  const out = [fit(line(columns.map((c) => ({text: c.head, width: displayWidth(c.head)}))))]
+  for (const row of cells) out.push(fit(line(row)))
+  return out.join('\n')
+}
+
+/** Escaped, and cut to its column's cap (reading no further than that), with its width. */
+function prepare(cell: string, max: number | undefined): Cut {
+  const limit = max === undefined ? 4096 : max * 4 + 8
+  return cut(escapeText(cell.length > limit ? cell.slice(0, limit) : cell), max ?? Infinity)
+}
+
+function widest(cells: Cut[][], i: number): number {
+  let most = 0
+  for (const row of cells) {
+    const w = row[i]?.width ?? 0
+    if (w > most) most = w
+  }
+  return most
 }

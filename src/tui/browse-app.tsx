@@ -7,15 +7,19 @@ import {escapeText} from '../output/escape.js'
 import {ConfirmDialog} from './components/confirm-dialog.js'
 import {DetailPane} from './components/detail-pane.js'
 import {Footer} from './components/footer.js'
-import {HelpOverlay} from './components/help-overlay.js'
+import {detailTop} from './components/detail-pane.js'
+import {HelpOverlay, helpRows} from './components/help-overlay.js'
 import {MessageList, type ListRowView} from './components/message-list.js'
 import {ReplayResults} from './components/replay-results.js'
 import {StatusBar} from './components/status-bar.js'
-import {detailView, listColumns, listHeader, listLine, type ListColumns} from './format.js'
+import {columnNeeds, detailDoc, listColumns, listHeader, listLine, mergeNeeds, type ListColumns} from './format.js'
 import {footerHints, type Command, type KeyMode} from './keymap.js'
-import {canStepBack, lastOrigin, runLoad} from './loader.js'
+import {canPageBefore, canStepBack, lastOrigin, runLoad} from './loader.js'
 import type {ReplayPort} from './replay-port.js'
-import {browseReducer, focused, initialState, moreBefore, startUnreachable, visibleRecords, wantedLoad, type Action, type BrowseState} from './state.js'
+import {savedText, savePayload} from './save.js'
+import {browseReducer, focused, initialState, loadedCount, moreBefore, startUnreachable, visibleRecords, wantedLoad, wantsPoll, type Action, type BrowseState} from './state.js'
+import {plural} from './text.js'
+import {ThemeContext, themeFor, type Theme} from './theme.js'
 import {useBrowseInput, type Edit} from './use-browse-input.js'
 import {layout, useTerminalSize, type TerminalSize} from './use-terminal-size.js'
 
@@ -32,7 +36,20 @@ export interface BrowseAppProps {
   size?: TerminalSize
   /** Called once the user quits (before Ink exits). */
   onQuit?: () => void
+  /** How often follow mode looks for new messages at the end of the log. */
+  followMs?: number
+  /** Colours (tests); by default from NO_COLOR / FORCE_COLOR. */
+  theme?: Theme
 }
+
+export const DEFAULT_FOLLOW_MS = 1000
+
+/** Columns one ← or → scrolls the detail sideways. */
+const HSCROLL_STEP = 8
+
+const ZOOM_HINTS = 'Esc/q back · ↑↓ PgUp PgDn g G scroll · w wrap · ←→ sideways · x hex · p whole payload · s save'
+
+const PROMPT_LABEL = {filter: 'filter / ', jump: 'jump to position : ', save: 'save payload to : '} as const
 
 /** Filter expressions as typed after `/`: several joined by `&&`. */
 export const splitFilterText = (text: string): string[] =>
@@ -72,12 +89,31 @@ function cachedLine(r: DecodedRecord, cols: ListColumns): string {
  * The container: owns the reader and the replay port, runs the loads the reducer asks for,
  * and hands plain data to the widgets.
  */
-export function BrowseApp({reader, filterSpec, from, payloadLimit, replay, pageSize, maxPages, size, onQuit}: BrowseAppProps) {
+export function BrowseApp(props: BrowseAppProps) {
+  const theme = useMemo(() => props.theme ?? themeFor(process.env), [props.theme])
+  return (
+    <ThemeContext.Provider value={theme}>
+      <Browse {...props} />
+    </ThemeContext.Provider>
+  )
+}
+
+function Browse({reader, filterSpec, from, payloadLimit, replay, pageSize, maxPages, size, onQuit, followMs = DEFAULT_FOLLOW_MS}: BrowseAppProps) {
   const {exit} = useApp()
   const term = useTerminalSize(size)
   const {listHeight, detailHeight, bodyHeight} = layout(term.rows)
+  const zoomHeight = bodyHeight - 1
   const [state, reactDispatch] = useReducer(browseReducer, null, () =>
-    initialState({filter: buildFilter(filterSpec), origin: from, pageSize, maxPages, canStepBack: canStepBack(reader), listHeight, detailHeight}),
+    initialState({
+      filter: buildFilter(filterSpec),
+      origin: from,
+      pageSize,
+      maxPages,
+      canStepBack: canStepBack(reader),
+      canPageBefore: canPageBefore(reader),
+      listHeight,
+      detailHeight,
+    }),
   )
   // The ref runs ahead of React: keys read in one chunk ("/reason=x\r") each see the state the
   // previous key left. The reducer is pure, so applying it here too gives the same state.
@@ -88,8 +124,8 @@ export function BrowseApp({reader, filterSpec, from, payloadLimit, replay, pageS
   }, [])
 
   useEffect(() => {
-    if (state.listHeight !== listHeight || state.detailHeight !== detailHeight) dispatch({type: 'resize', listHeight, detailHeight})
-  }, [listHeight, detailHeight, state.listHeight, state.detailHeight])
+    if (state.listHeight !== listHeight || state.detailHeight !== detailHeight || state.zoomHeight !== zoomHeight) dispatch({type: 'resize', listHeight, detailHeight, zoomHeight})
+  }, [listHeight, detailHeight, zoomHeight, state.listHeight, state.detailHeight, state.zoomHeight])
 
   // ---- loading pages ----
   const load = wantedLoad(state)
@@ -127,14 +163,23 @@ export function BrowseApp({reader, filterSpec, from, payloadLimit, replay, pageS
   }, [state.generation])
 
   // Bounds after the first page, so counting a large file does not delay the first screen.
+  // Read again on refresh and when follow mode brought new messages.
   const haveFirstPage = state.pages.length > 0 || state.tail.atEnd
   useEffect(() => {
-    if (!haveFirstPage || state.bounds) return
+    if (!haveFirstPage) return
     reader.bounds().then(
       (bounds) => dispatch({type: 'bounds', bounds}),
       () => {},
     )
-  }, [haveFirstPage])
+  }, [haveFirstPage, state.boundsVersion])
+
+  // ---- follow mode: at the end of the log, look for new messages every followMs ----
+  const poll = wantsPoll(state) && state.mode.kind !== 'prompt'
+  useEffect(() => {
+    if (!poll) return
+    const t = setTimeout(() => dispatch({type: 'poll'}), followMs)
+    return () => clearTimeout(t)
+  }, [poll, state.generation, loadedCount(state), followMs])
 
   useEffect(() => {
     if (!state.seekingLast) return
@@ -189,11 +234,33 @@ export function BrowseApp({reader, filterSpec, from, payloadLimit, replay, pageS
     (c: Command) => {
       const s = stateRef.current
       const mode = s.mode
+      // In the full-screen detail, q and Esc go back to the list (Ctrl-C still quits).
+      if (s.zoomed && mode.kind === 'list' && (c === 'clearSelection' || (c === 'quit' && lastKeyWasQ.current))) return dispatch({type: 'zoom', open: false})
       if (c === 'quit') return quit()
-      if (mode.kind === 'help') return dispatch({type: 'help', open: false})
+      if (mode.kind === 'help') {
+        if (c === 'up') return dispatch({type: 'helpScroll', delta: -1})
+        if (c === 'down') {
+          const {bodyHeight: h} = layout(termRef.current.rows)
+          const rows = helpRows(termRef.current.columns, Math.max(1, h - 2)).length
+          return mode.scroll + Math.max(1, h - 2) < rows ? dispatch({type: 'helpScroll', delta: 1}) : undefined
+        }
+        return dispatch({type: 'help', open: false})
+      }
       if (mode.kind === 'prompt') {
         if (c === 'cancel') return dispatch({type: 'closePrompt'})
         if (c !== 'submit') return
+        if (mode.prompt === 'save') {
+          const r = focused(s)
+          if (!r) return dispatch({type: 'closePrompt'})
+          savePayload(reader, r.position, mode.text).then(
+            (saved) => {
+              dispatch({type: 'closePrompt'})
+              dispatch({type: 'notice', text: escapeText(savedText(saved))})
+            },
+            (error: Error) => dispatch({type: 'promptError', message: escapeText(error.message)}),
+          )
+          return
+        }
         if (mode.prompt === 'jump') {
           const text = mode.text.trim()
           if (text === '') return dispatch({type: 'closePrompt'})
@@ -252,6 +319,21 @@ export function BrowseApp({reader, filterSpec, from, payloadLimit, replay, pageS
           return dispatch({type: 'toggleHex'})
         case 'fullPayload':
           return dispatch({type: 'fullRequested'})
+        case 'zoom':
+          return dispatch({type: 'zoom', open: !s.zoomed})
+        case 'wrap':
+          return dispatch({type: 'toggleWrap'})
+        case 'left':
+          return dispatch({type: 'detailHScroll', delta: -HSCROLL_STEP})
+        case 'right':
+          // Not past the widest row: ← would then take as many presses to come back.
+          return s.detail.hscroll < hscrollMax.current ? dispatch({type: 'detailHScroll', delta: HSCROLL_STEP}) : undefined
+        case 'save':
+          return dispatch({type: 'openPrompt', prompt: 'save'})
+        case 'refresh':
+          return dispatch({type: 'refresh'})
+        case 'follow':
+          return dispatch({type: 'toggleFollow'})
         case 'help':
           return dispatch({type: 'help', open: true})
       }
@@ -268,13 +350,21 @@ export function BrowseApp({reader, filterSpec, from, payloadLimit, replay, pageS
 
   const keyMode = modeKeys(state)
   const modeOf = useCallback(() => modeKeys(stateRef.current), [])
-  useBrowseInput(modeOf, onCommand, onEdit)
+  // q and Ctrl-C are both "quit"; only q leaves the full-screen detail instead.
+  const lastKeyWasQ = useRef(false)
+  const hscrollMax = useRef(0)
+  const termRef = useRef(term)
+  termRef.current = term
+  useBrowseInput(modeOf, onCommand, onEdit, true, (input) => {
+    lastKeyWasQ.current = input === 'q'
+  })
 
   // ---- drawing ----
   const width = term.columns
   const visible = visibleRecords(state)
-  const positionWidth = visible.reduce((w, v) => Math.max(w, v.record.position.length), 8)
-  const cols = useMemo(() => listColumns(width, positionWidth), [width, positionWidth])
+  // Columns fit what the loaded pages hold (cached per page), so they do not jump while scrolling.
+  const needs = mergeNeeds(state.pages.map((p) => columnNeeds(p.records)))
+  const cols = useMemo(() => listColumns(width, needs), [width, needs.position, needs.topic, needs.reason, needs.key])
   const rows: ListRowView[] = visible.map(({index, record}) => ({
     index,
     line: cachedLine(record, cols),
@@ -283,40 +373,62 @@ export function BrowseApp({reader, filterSpec, from, payloadLimit, replay, pageS
   }))
 
   const detail = useMemo(
-    () => (current ? detailView(current, {hex: state.detail.hex, full: state.detail.full, loadingFull: state.detail.loadingFull, previewLimit: payloadLimit}) : null),
-    [current, state.detail.hex, state.detail.full, state.detail.loadingFull, payloadLimit],
+    () =>
+      current
+        ? detailDoc(current, {hex: state.detail.hex, full: state.detail.full, loadingFull: state.detail.loadingFull, previewLimit: payloadLimit, wrap: state.wrap, width})
+        : null,
+    [current, state.detail.hex, state.detail.full, state.detail.loadingFull, payloadLimit, state.wrap, width],
   )
 
+  hscrollMax.current = Math.max(0, (detail?.width ?? 0) - width)
+
   const up = moreBefore(state) ? '▲ more above' : startUnreachable(state) && state.top === 0 ? '▲ g: from the first message' : ''
-  const down = !state.tail.atEnd ? '▼ more below' : ''
+  const down = !state.tail.atEnd && state.tailing === null ? '▼ more below' : ''
   const header = `${listHeader(cols).trimEnd()}  ${[up, down].filter(Boolean).join(' ')}`
   const b = state.bounds
-  const boundsText = b ? (b.first === null ? 'empty' : `${escapeText(b.first)}…${escapeText(b.last ?? '?')}${b.count === null ? '' : ` (${b.count.toLocaleString('en')})`}`) : 'bounds …'
+  const boundsText = b
+    ? b.first === null
+      ? 'empty'
+      : `${escapeText(b.first)}…${escapeText(b.last ?? '?')}${b.count === null ? '' : ` (${plural(b.count, 'message')})`}`
+    : 'bounds …'
   const busy =
     state.mode.kind === 'planning'
       ? 'planning replay…'
       : state.mode.kind === 'replaying'
         ? `replaying ${state.mode.done}/${state.mode.total}…`
-        : state.loading || state.seekingLast
+        : (state.loading && state.tailing === null) || state.seekingLast
           ? 'loading…'
           : null
   const filters = [...state.filter.text].map(escapeText)
 
-  const empty = state.loading || !haveFirstPage ? 'loading…' : state.filter.isEmpty ? 'No messages.' : 'No messages match the filter.'
+  const empty = (state.loading && state.tailing === null) || !haveFirstPage ? 'loading…' : state.filter.isEmpty ? 'No messages.' : 'No messages match the filter.'
   const prompt =
     state.mode.kind === 'prompt'
-      ? {label: state.mode.prompt === 'filter' ? 'filter / ' : 'jump to position : ', text: escapeText(state.mode.text), error: state.mode.error}
+      ? {label: PROMPT_LABEL[state.mode.prompt], text: escapeText(state.mode.text), error: state.mode.error}
       : null
 
   let body
-  if (state.mode.kind === 'help') body = <HelpOverlay width={width} height={bodyHeight} />
+  const pane = (height: number) => (
+    <DetailPane
+      width={width}
+      height={height}
+      doc={detail}
+      scroll={state.detail.scroll}
+      hscroll={Math.min(state.detail.hscroll, Math.max(0, (detail?.width ?? 0) - width))}
+      wrap={state.wrap}
+      focused={state.focus === 'detail'}
+      zoomed={state.zoomed}
+    />
+  )
+  if (state.mode.kind === 'help') body = <HelpOverlay width={width} height={bodyHeight} scroll={state.mode.scroll} />
   else if (state.mode.kind === 'confirm') body = <ConfirmDialog width={width} height={bodyHeight} view={state.mode.view} />
   else if (state.mode.kind === 'results') body = <ReplayResults width={width} height={bodyHeight} result={state.mode.result} scroll={state.mode.scroll} />
+  else if (state.zoomed) body = pane(zoomHeight)
   else
     body = (
       <>
         <MessageList width={width} height={listHeight} header={header} rows={rows} cursor={state.cursor} focused={state.focus === 'list'} empty={empty} />
-        <DetailPane width={width} height={detailHeight} title={detail?.title ?? ''} lines={detail?.lines ?? []} scroll={state.detail.scroll} focused={state.focus === 'detail'} />
+        {pane(detailHeight)}
       </>
     )
 
@@ -329,10 +441,11 @@ export function BrowseApp({reader, filterSpec, from, payloadLimit, replay, pageS
         position={current ? escapeText(current.position) : '-'}
         filters={filters}
         selected={state.selection.size}
+        follow={state.follow}
         busy={busy}
       />
       {body}
-      <Footer width={width} prompt={prompt} notice={state.notice} hints={footerHints(keyMode)} />
+      <Footer width={width} prompt={prompt} notice={state.notice} hints={state.zoomed && keyMode === 'list' ? ZOOM_HINTS : footerHints(keyMode)} />
     </Box>
   )
 }

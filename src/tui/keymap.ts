@@ -20,13 +20,20 @@ export type Command =
   | 'focus'
   | 'hex'
   | 'fullPayload'
+  | 'zoom'
+  | 'wrap'
+  | 'left'
+  | 'right'
+  | 'save'
+  | 'refresh'
+  | 'follow'
   | 'help'
   | 'quit'
   | 'confirm'
   | 'cancel'
   | 'submit'
 
-export type KeyName = 'upArrow' | 'downArrow' | 'pageUp' | 'pageDown' | 'home' | 'end' | 'return' | 'escape' | 'tab'
+export type KeyName = 'upArrow' | 'downArrow' | 'leftArrow' | 'rightArrow' | 'pageUp' | 'pageDown' | 'home' | 'end' | 'return' | 'escape' | 'tab'
 
 /** One key: a named key, or typed text (case-sensitive), optionally with Ctrl. */
 export interface KeySpec {
@@ -49,25 +56,34 @@ const quit: Binding = {command: 'quit', keys: [{input: 'c', ctrl: true}], label:
 
 export const KEY_MAP: Record<KeyMode, Binding[]> = {
   list: [
-    {command: 'up', keys: [{key: 'upArrow'}, {input: 'k'}], label: '↑ k', help: 'previous message (detail focused: scroll)'},
-    {command: 'down', keys: [{key: 'downArrow'}, {input: 'j'}], label: '↓ j', help: 'next message (detail focused: scroll)'},
+    {command: 'up', keys: [{key: 'upArrow'}, {input: 'k'}], label: '↑ k', help: 'previous message / scroll'},
+    {command: 'down', keys: [{key: 'downArrow'}, {input: 'j'}], label: '↓ j', help: 'next message / scroll'},
     {command: 'pageUp', keys: [{key: 'pageUp'}, {input: 'b', ctrl: true}], label: 'PgUp', help: 'page up'},
     {command: 'pageDown', keys: [{key: 'pageDown'}, {input: 'f', ctrl: true}], label: 'PgDn', help: 'page down'},
-    {command: 'first', keys: [{input: 'g'}, {key: 'home'}], label: 'g', help: 'first message'},
-    {command: 'last', keys: [{input: 'G'}, {key: 'end'}], label: 'G', help: 'last message'},
+    {command: 'first', keys: [{input: 'g'}, {key: 'home'}], label: 'g', help: 'first message (detail: top)'},
+    {command: 'last', keys: [{input: 'G'}, {key: 'end'}], label: 'G', help: 'last message (detail: bottom)'},
     {command: 'jump', keys: [{input: ':'}], label: ':', help: 'jump to a position'},
-    {command: 'filter', keys: [{input: '/'}], label: '/', help: 'edit the filter (FIELD OP VALUE, several joined by &&)'},
-    {command: 'toggleSelect', keys: [{input: ' '}], label: 'space', help: 'select / unselect the message'},
-    {command: 'selectAll', keys: [{input: 'A'}], label: 'A', help: 'select all loaded messages that match'},
-    {command: 'clearSelection', keys: [{key: 'escape'}], label: 'Esc', help: 'clear the selection'},
-    {command: 'replay', keys: [{input: 'r'}], label: 'r', help: 'replay the selection (shows the plan first)'},
-    {command: 'focus', keys: [{key: 'tab'}], label: 'Tab', help: 'switch focus between list and detail'},
-    {command: 'hex', keys: [{input: 'x'}], label: 'x', help: 'payload as hex dump / as text'},
-    {command: 'fullPayload', keys: [{input: 'p'}, {key: 'return'}], label: 'p Enter', help: 'load the full payload of a large message'},
+    {command: 'filter', keys: [{input: '/'}], label: '/', help: 'filter: FIELD OP VALUE && …'},
+    {command: 'toggleSelect', keys: [{input: ' '}], label: 'space', help: 'select / unselect, step down'},
+    {command: 'selectAll', keys: [{input: 'A'}], label: 'A', help: 'select all loaded messages'},
+    {command: 'clearSelection', keys: [{key: 'escape'}], label: 'Esc', help: 'clear selection / back'},
+    {command: 'replay', keys: [{input: 'r'}], label: 'r', help: 'replay the selection (plan)'},
+    {command: 'zoom', keys: [{key: 'return'}], label: 'Enter', help: 'full-screen detail'},
+    {command: 'focus', keys: [{key: 'tab'}], label: 'Tab', help: 'keys to the list / the detail'},
+    {command: 'left', keys: [{key: 'leftArrow'}, {input: 'h'}], label: '← h', help: 'detail: scroll left (nowrap)'},
+    {command: 'right', keys: [{key: 'rightArrow'}, {input: 'l'}], label: '→ l', help: 'detail: scroll right (nowrap)'},
+    {command: 'wrap', keys: [{input: 'w'}], label: 'w', help: 'detail: wrap / cut long lines'},
+    {command: 'hex', keys: [{input: 'x'}], label: 'x', help: 'payload as hex / as text'},
+    {command: 'fullPayload', keys: [{input: 'p'}], label: 'p', help: 'load the whole payload'},
+    {command: 'save', keys: [{input: 's'}], label: 's', help: 'save the payload to a file'},
+    {command: 'refresh', keys: [{input: 'R'}, {input: 'r', ctrl: true}], label: 'R', help: 'look for new messages now'},
+    {command: 'follow', keys: [{input: 'F'}], label: 'F', help: 'follow mode: show new messages'},
     {command: 'help', keys: [{input: '?'}], label: '?', help: 'this help'},
-    {command: 'quit', keys: [{input: 'q'}, {input: 'c', ctrl: true}], label: 'q Ctrl-C', help: 'quit'},
+    {command: 'quit', keys: [{input: 'q'}, {input: 'c', ctrl: true}], label: 'q Ctrl-C', help: 'quit (full-screen: back)'},
   ],
   help: [
+    {command: 'up', keys: [{key: 'upArrow'}, {input: 'k'}], label: '↑ k', help: 'scroll'},
+    {command: 'down', keys: [{key: 'downArrow'}, {input: 'j'}], label: '↓ j', help: 'scroll'},
     {command: 'cancel', keys: [{key: 'escape'}, {input: '?'}, {input: 'q'}, {key: 'return'}], label: 'Esc ? q', help: 'close the help'},
     quit,
   ],
@@ -105,7 +121,7 @@ export function resolveKey(mode: KeyMode, input: string, key: Key): Command | nu
 /** Short hints for the footer: the most used keys of a mode. */
 export function footerHints(mode: KeyMode): string {
   const pick: Partial<Record<KeyMode, Command[]>> = {
-    list: ['pageDown', 'jump', 'filter', 'toggleSelect', 'replay', 'help', 'quit'],
+    list: ['pageDown', 'jump', 'filter', 'toggleSelect', 'replay', 'zoom', 'help', 'quit'],
     confirm: ['confirm', 'cancel'],
     results: ['cancel'],
     help: ['cancel'],

@@ -1,6 +1,7 @@
 import type {RecordFilter} from '../core/filter.js'
 import type {DlqReader, LogBounds} from '../core/reader.js'
 import type {DecodedRecord} from '../core/record.js'
+import {stepBack} from '../backends/file/backward.js'
 import {slimRecord} from './format.js'
 import type {Action, LoadRequest} from './state.js'
 
@@ -9,11 +10,28 @@ import type {Action, LoadRequest} from './state.js'
  * paging logic is plain async code: the container only decides when to call it.
  */
 
-/** File and directory positions are record numbers: the page before a position can be computed. */
+/**
+ * File and directory positions are record numbers: the TUI steps back one bounded stretch per
+ * request (backends/file/backward.ts), showing what it found before widening the next step.
+ */
 export const canStepBack = (reader: DlqReader): boolean => reader.info.kind === 'file' || reader.info.kind === 'directory'
+
+/** Kafka and Redis page backward with pageBefore (one call reads as far as a full page needs). */
+export const canPageBefore = (reader: DlqReader): boolean => !canStepBack(reader) && typeof reader.pageBefore === 'function'
 
 export async function runLoad(reader: DlqReader, req: LoadRequest, filter: RecordFilter, payloadLimit: number, signal: AbortSignal): Promise<Action> {
   const slim = (rs: DecodedRecord[]) => rs.map((r) => slimRecord(r, payloadLimit))
+  if (req.kind === 'before') {
+    const page = await reader.pageBefore!({before: req.before, limit: req.limit, filter, signal})
+    if (signal.aborted) throw signal.reason ?? new Error('aborted')
+    return {
+      type: 'pageLoaded',
+      generation: req.generation,
+      direction: 'backward',
+      page: {from: page.from, records: slim(page.records), next: req.before, atEnd: false},
+      reachedStart: page.atStart,
+    }
+  }
   if (req.kind !== 'step-back') {
     const page = await reader.page({from: req.from, limit: req.limit, filter, signal})
     return {
@@ -23,30 +41,17 @@ export async function runLoad(reader: DlqReader, req: LoadRequest, filter: Recor
       page: {from: req.from, records: slim(page.records), next: page.next, atEnd: page.atEnd},
     }
   }
-  // Reads [before - span, before) and keeps its last `limit` matches: memory stays at one page
-  // however many records the stretch holds, and the span grows while a filter finds nothing.
-  const before = Number(req.before)
-  const start = Math.max(0, before - req.span)
-  const kept: DecodedRecord[] = []
-  let more = false
-  for await (const r of reader.scan({from: String(start), filter, signal})) {
-    if (Number(r.position) >= before) break
-    kept.push(slimRecord(r, payloadLimit))
-    if (kept.length > req.limit) {
-      kept.shift()
-      more = true
-    }
-  }
+  // Reads [before - span, before) and keeps its last `limit` matches, one bounded step per
+  // request, so the reducer can widen the span while a sparse filter finds nothing.
+  const step = await stepBack(reader, {before: Number(req.before), span: req.span, limit: req.limit, filter, signal, keep: (r) => slimRecord(r, payloadLimit)})
   if (signal.aborted) throw signal.reason ?? new Error('aborted')
-  // Reloading from the first kept record with limit = kept.length gives exactly these again.
-  const from = more && kept.length > 0 ? kept[0].position : String(start)
   return {
     type: 'pageLoaded',
     generation: req.generation,
     direction: 'backward',
-    page: {from, records: kept, next: req.before, atEnd: false},
+    page: {from: step.from, records: step.records, next: req.before, atEnd: false},
     stepped: true,
-    reachedStart: start === 0 && !more,
+    reachedStart: step.reachedStart,
   }
 }
 

@@ -12,6 +12,8 @@ export interface ReplayWiringOptions {
   source: string
   sinkUri: string | null
   to: string | null
+  /** --ledger: a ledger file instead of the DLQ's own store. */
+  ledger?: string | null
 }
 
 /** Notes shown under the plan: enough to see why, not a wall of text. */
@@ -58,7 +60,7 @@ export async function openReplayPort(reader: DlqReader, opts: ReplayWiringOption
   let sink: Promise<DlqSink> | null = null
   let ledger: Promise<ReplayLedger> | null = null
   const getSink = () => (sink ??= (async () => openSink(opts.sinkUri ?? defaultSinkUri(opts.source)))())
-  const getLedger = () => (ledger ??= openLedger(reader, opts.source))
+  const getLedger = () => (ledger ??= openLedger(reader, opts.source, opts.ledger ?? null))
   const deps = async () => ({reader, sink: await getSink(), ledger: await getLedger()})
 
   return {

@@ -23,11 +23,11 @@ export interface PageMark {
   count: number
 }
 
-export type PromptKind = 'filter' | 'jump'
+export type PromptKind = 'filter' | 'jump' | 'save'
 
 export type Mode =
   | {kind: 'list'}
-  | {kind: 'help'}
+  | {kind: 'help'; scroll: number}
   | {kind: 'prompt'; prompt: PromptKind; text: string; error: string | null}
   | {kind: 'planning'; positions: string[]}
   | {kind: 'confirm'; view: PlanView; plan: unknown}
@@ -36,6 +36,8 @@ export type Mode =
 
 export interface DetailState {
   scroll: number
+  /** Columns scrolled to the right (when lines are not wrapped). */
+  hscroll: number
   hex: boolean
   /** The focused record read again without the preview cut, when asked for. */
   full: DecodedRecord | null
@@ -46,9 +48,10 @@ export interface BrowseState {
   pageSize: number
   maxPages: number
   maxBehind: number
-  /** Rows of the message list and of the detail pane on screen. */
+  /** Rows of the message list and of the detail pane on screen (and of the full-screen detail). */
   listHeight: number
   detailHeight: number
+  zoomHeight: number
   /** Bumped whenever the list starts over (filter, jump): loads of an older generation are ignored. */
   generation: number
   /** Where the list starts: null = the start of the log, else a jump target. */
@@ -62,6 +65,8 @@ export interface BrowseState {
   headAtStart: boolean
   /** File positions are record numbers, so the page before any position can be computed. */
   canStepBack: boolean
+  /** The reader pages backward itself (pageBefore: Kafka, Redis). */
+  canPageBefore: boolean
   /** Where the next forward page starts, and whether the log ended there. */
   tail: {next: string | null; atEnd: boolean}
   loading: 'forward' | 'backward' | null
@@ -73,7 +78,23 @@ export interface BrowseState {
   stepSpan: number
   cursor: number
   top: number
+  /**
+   * Rows the cursor was asked to move past the loaded start (negative) or end (positive)
+   * while more is being read there: applied when that page arrives, so keys pressed
+   * faster than pages load (PgUp held after G) are not lost.
+   */
+  owed: number
   focus: 'list' | 'detail'
+  /** The detail fills the screen (Enter). */
+  zoomed: boolean
+  /** Break long detail lines into rows (w) instead of cutting them. */
+  wrap: boolean
+  /** Follow mode (F): at the end of the log, look for new messages every so often. */
+  follow: boolean
+  /** A look for new messages (poll or refresh) is under way; the cursor moves to the new last message if it was on the last one. */
+  tailing: {cursorAtEnd: boolean} | null
+  /** Bumped when the bounds should be read again (refresh, or new messages came in). */
+  boundsVersion: number
   detail: DetailState
   /** Selected positions in the order they were selected. */
   selection: ReadonlySet<string>
@@ -90,9 +111,11 @@ export type LoadRequest =
   | {kind: 'backward'; generation: number; from: string | null; limit: number}
   /** Keep the last `limit` matches of the `span` positions before `before` (file positions only). */
   | {kind: 'step-back'; generation: number; before: string; span: number; limit: number}
+  /** The reader's own backward page: the `limit` matches before `before` (pageBefore). */
+  | {kind: 'before'; generation: number; before: string; limit: number}
 
 export type Action =
-  | {type: 'resize'; listHeight: number; detailHeight: number}
+  | {type: 'resize'; listHeight: number; detailHeight: number; zoomHeight?: number}
   | {type: 'move'; delta: number}
   | {type: 'page'; direction: 1 | -1}
   | {type: 'first'}
@@ -112,8 +135,16 @@ export type Action =
   | {type: 'selectAll'}
   | {type: 'clearSelection'}
   | {type: 'help'; open: boolean}
+  | {type: 'helpScroll'; delta: number}
   | {type: 'toggleFocus'}
   | {type: 'detailScroll'; delta: number}
+  | {type: 'detailHScroll'; delta: number}
+  | {type: 'toggleWrap'}
+  | {type: 'zoom'; open: boolean}
+  | {type: 'detailEdge'; end: 'top' | 'bottom'}
+  | {type: 'refresh'}
+  | {type: 'poll'}
+  | {type: 'toggleFollow'}
   | {type: 'toggleHex'}
   | {type: 'fullRequested'}
   | {type: 'fullLoaded'; record: DecodedRecord | null; position: string}
@@ -135,6 +166,8 @@ export interface InitOptions {
   maxPages?: number
   maxBehind?: number
   canStepBack?: boolean
+  canPageBefore?: boolean
+  follow?: boolean
   listHeight?: number
   detailHeight?: number
 }
@@ -152,6 +185,7 @@ export function initialState(opts: InitOptions): BrowseState {
     maxBehind: opts.maxBehind ?? DEFAULT_MAX_BEHIND,
     listHeight: opts.listHeight ?? 10,
     detailHeight: opts.detailHeight ?? 10,
+    zoomHeight: (opts.listHeight ?? 10) + (opts.detailHeight ?? 10),
     generation: 0,
     origin,
     jumpTarget: origin,
@@ -159,6 +193,7 @@ export function initialState(opts: InitOptions): BrowseState {
     behind: [],
     headAtStart: origin === null,
     canStepBack: opts.canStepBack ?? false,
+    canPageBefore: opts.canPageBefore ?? false,
     tail: {next: origin, atEnd: false},
     loading: null,
     stickToEnd: false,
@@ -166,7 +201,13 @@ export function initialState(opts: InitOptions): BrowseState {
     stepSpan: opts.pageSize ?? DEFAULT_PAGE_SIZE,
     cursor: 0,
     top: 0,
+    owed: 0,
     focus: 'list',
+    zoomed: false,
+    wrap: true,
+    follow: opts.follow ?? true,
+    tailing: null,
+    boundsVersion: 0,
     detail: emptyDetail(),
     selection: new Set(),
     replayed: new Set(),
@@ -177,7 +218,7 @@ export function initialState(opts: InitOptions): BrowseState {
   }
 }
 
-const emptyDetail = (): DetailState => ({scroll: 0, hex: false, full: null, loadingFull: false})
+const emptyDetail = (): DetailState => ({scroll: 0, hscroll: 0, hex: false, full: null, loadingFull: false})
 
 // ---- selectors ----
 
@@ -217,16 +258,24 @@ export function visibleRecords(s: BrowseState): Array<{index: number; record: De
 
 /** Can the list go further back than what is loaded? */
 export function moreBefore(s: BrowseState): boolean {
-  return !s.headAtStart && (s.behind.length > 0 || s.canStepBack)
+  return !s.headAtStart && (s.behind.length > 0 || s.canStepBack || s.canPageBefore)
 }
 
 /** The list starts after a jump and the store cannot page backwards from there (g goes to the first message). */
 export function startUnreachable(s: BrowseState): boolean {
-  return !s.canStepBack && s.behind.length === 0 && (s.pages[0]?.from ?? s.origin) !== null
+  return !s.canStepBack && !s.canPageBefore && s.behind.length === 0 && (s.pages[0]?.from ?? s.origin) !== null
 }
 
 /** How close to either end of the loaded records the cursor may get before the next page is fetched. */
 export const prefetchMargin = (s: BrowseState): number => Math.max(s.listHeight * 2, 20)
+
+/**
+ * Follow mode looks for new messages only while the whole log is loaded up to its end and
+ * the cursor is near it: new records then join the window without growing it unboundedly
+ * behind a cursor that is elsewhere.
+ */
+export const wantsPoll = (s: BrowseState): boolean =>
+  s.follow && s.tail.atEnd && s.loading === null && !s.seekingLast && s.tailing === null && loadedCount(s) - 1 - s.cursor < prefetchMargin(s)
 
 /**
  * The next page the container should read, if any: forward when the cursor is within the
@@ -236,7 +285,8 @@ export function wantedLoad(s: BrowseState): LoadRequest | null {
   if (s.loading !== null || s.seekingLast) return null
   const total = loadedCount(s)
   const margin = prefetchMargin(s)
-  if (!s.tail.atEnd && (total - 1 - s.cursor < margin || s.stickToEnd)) {
+  // A refresh (tailing) reads the new end at once, wherever the cursor is.
+  if (!s.tail.atEnd && (total - 1 - s.cursor < margin || s.stickToEnd || s.tailing !== null)) {
     return {kind: 'forward', generation: s.generation, from: s.tail.next, limit: s.pageSize}
   }
   if (s.cursor < margin && !s.headAtStart) {
@@ -244,6 +294,7 @@ export function wantedLoad(s: BrowseState): LoadRequest | null {
     if (mark) return {kind: 'backward', generation: s.generation, from: mark.from, limit: Math.max(1, mark.count)}
     const head = s.pages.length > 0 ? s.pages[0].from : s.origin
     if (s.canStepBack && head !== null) return {kind: 'step-back', generation: s.generation, before: head, span: s.stepSpan, limit: s.pageSize}
+    if (s.canPageBefore && head !== null) return {kind: 'before', generation: s.generation, before: head, limit: s.pageSize}
   }
   return null
 }
@@ -266,7 +317,9 @@ function clampView(s: BrowseState): BrowseState {
 
 function withCursor(s: BrowseState, cursor: number, top = s.top): BrowseState {
   const before = focused(s)
-  const next = clampView({...s, cursor, top, stickToEnd: false})
+  const total = loadedCount(s)
+  const owed = cursor < 0 && moreBefore(s) ? cursor : cursor > total - 1 && !s.tail.atEnd && total > 0 ? cursor - (total - 1) : 0
+  const next = clampView({...s, cursor, top, owed, stickToEnd: false})
   const after = focused(next)
   // The detail pane belongs to the focused message: a new message starts at its top, preview only.
   return before === after ? next : {...next, detail: {...emptyDetail(), hex: s.detail.hex}}
@@ -289,6 +342,8 @@ function restart(s: BrowseState, origin: string | null, extra: Partial<BrowseSta
     stepSpan: s.pageSize,
     cursor: 0,
     top: 0,
+    owed: 0,
+    tailing: null,
     detail: {...emptyDetail(), hex: s.detail.hex},
     ...extra,
   }
@@ -326,6 +381,10 @@ function pageLoaded(s: BrowseState, a: Extract<Action, {type: 'pageLoaded'}>): B
   const {page} = a
   let next: BrowseState = {...s, loading: null}
   if (a.direction === 'forward') {
+    if (s.tailing) {
+      next.tailing = null
+      if (page.records.length > 0) next.boundsVersion = s.boundsVersion + 1
+    }
     if (page.records.length === 0) {
       next.tail = {next: page.next, atEnd: page.atEnd}
     } else {
@@ -333,6 +392,14 @@ function pageLoaded(s: BrowseState, a: Extract<Action, {type: 'pageLoaded'}>): B
       const from = s.pages.length === 0 ? s.origin : page.from
       next.pages = [...s.pages, {from, records: page.records}]
       next.tail = {next: page.next, atEnd: page.atEnd}
+      if (s.tailing?.cursorAtEnd) next.cursor = loadedCount(next) - 1
+      else if (s.owed > 0) {
+        const want = s.cursor + s.owed
+        const last = loadedCount(next) - 1
+        next.cursor = Math.min(want, last)
+        next.top = s.top + (next.cursor - s.cursor)
+        next.owed = want > last && !page.atEnd ? want - last : 0
+      }
       next = trim(next, 'front')
     }
     if (s.jumpTarget !== null && s.pages.length === 0) {
@@ -349,8 +416,10 @@ function pageLoaded(s: BrowseState, a: Extract<Action, {type: 'pageLoaded'}>): B
     const behind = s.behind.length > 0 && page.from === s.behind.at(-1)!.from ? s.behind.slice(0, -1) : s.behind
     if (n > 0) {
       next.pages = [{from: page.from, records: page.records}, ...s.pages]
-      next.cursor = s.cursor + n
-      next.top = s.top + n
+      const want = s.cursor + n + Math.min(0, s.owed)
+      next.cursor = Math.max(0, want)
+      next.top = s.top + n + (next.cursor - (s.cursor + n))
+      next.owed = want < 0 ? want : 0
     } else if (s.pages.length > 0) {
       // Nothing matched in that stretch: the first page now stands for it too.
       next.pages = [{...s.pages[0], from: page.from}, ...s.pages.slice(1)]
@@ -359,7 +428,8 @@ function pageLoaded(s: BrowseState, a: Extract<Action, {type: 'pageLoaded'}>): B
     }
     next.behind = behind
     // A page read from null started at the log start: nothing can precede it.
-    next.headAtStart = behind.length === 0 && (a.reachedStart === true || page.from === null || !s.canStepBack)
+    next.headAtStart = behind.length === 0 && (a.reachedStart === true || page.from === null || !(s.canStepBack || s.canPageBefore))
+    if (next.headAtStart && next.owed < 0) next.owed = 0
     if (a.stepped) next.stepSpan = n === 0 ? s.stepSpan * 4 : s.pageSize
     next = trim(next, 'back')
   }
@@ -376,20 +446,23 @@ function toggleIn(set: ReadonlySet<string>, key: string): Set<string> {
 export function browseReducer(s: BrowseState, a: Action): BrowseState {
   switch (a.type) {
     case 'resize':
-      return clampView({...s, listHeight: Math.max(1, a.listHeight), detailHeight: Math.max(1, a.detailHeight)})
+      return clampView({...s, listHeight: Math.max(1, a.listHeight), detailHeight: Math.max(1, a.detailHeight), zoomHeight: Math.max(1, a.zoomHeight ?? s.zoomHeight)})
     case 'move':
-      if (s.focus === 'detail') return {...s, detail: {...s.detail, scroll: Math.max(0, s.detail.scroll + a.delta)}}
-      return withCursor(s, s.cursor + a.delta)
+      if (detailHasKeys(s)) return {...s, detail: {...s.detail, scroll: Math.max(0, s.detail.scroll + a.delta)}}
+      return withCursor(s, s.cursor + s.owed + a.delta)
     case 'page': {
-      if (s.focus === 'detail') return {...s, detail: {...s.detail, scroll: Math.max(0, s.detail.scroll + a.direction * s.detailHeight)}}
+      if (detailHasKeys(s)) return {...s, detail: {...s.detail, scroll: Math.max(0, s.detail.scroll + a.direction * (s.zoomed ? s.zoomHeight : s.detailHeight))}}
       // The window scrolls by a screenful with the cursor, like a pager.
       const step = a.direction * s.listHeight
-      return withCursor(s, s.cursor + step, s.top + step)
+      return withCursor(s, s.cursor + s.owed + step, s.top + step)
     }
     case 'first':
-      if (s.headAtStart && (s.canStepBack || (s.pages[0]?.from ?? s.origin) === null)) return withCursor(s, 0, 0)
+      if (detailHasKeys(s)) return {...s, detail: {...s.detail, scroll: 0}}
+      if (s.headAtStart && (s.canStepBack || s.canPageBefore || (s.pages[0]?.from ?? s.origin) === null)) return withCursor(s, 0, 0)
       return restart(s, null)
     case 'last':
+      // The pane clamps the scroll to its last screenful.
+      if (detailHasKeys(s)) return {...s, detail: {...s.detail, scroll: Number.MAX_SAFE_INTEGER}}
       if (s.tail.atEnd) return withCursor(s, loadedCount(s) - 1)
       // The container looks the end up (bounds) and answers with lastAt.
       return {...s, seekingLast: true}
@@ -403,11 +476,13 @@ export function browseReducer(s: BrowseState, a: Action): BrowseState {
       return pageLoaded(s, a)
     case 'loadFailed':
       if (a.generation !== s.generation) return s
-      return {...s, loading: null, seekingLast: false, tail: {...s.tail, atEnd: true}, headAtStart: true, notice: {text: a.message, error: true}}
+      return {...s, loading: null, seekingLast: false, tailing: null, tail: {...s.tail, atEnd: true}, headAtStart: true, notice: {text: a.message, error: true}}
     case 'bounds':
       return {...s, bounds: a.bounds}
     case 'openPrompt': {
-      const text = a.prompt === 'filter' ? s.filter.text.join(' && ') : ''
+      const r = focused(s)
+      if (a.prompt === 'save' && !r) return s
+      const text = a.prompt === 'filter' ? s.filter.text.join(' && ') : a.prompt === 'save' ? defaultSaveName(r!.position) : ''
       return {...s, mode: {kind: 'prompt', prompt: a.prompt, text, error: null}}
     }
     case 'promptText':
@@ -432,11 +507,32 @@ export function browseReducer(s: BrowseState, a: Action): BrowseState {
     case 'clearSelection':
       return s.selection.size === 0 && s.notice === null ? s : {...s, selection: new Set(), notice: null}
     case 'help':
-      return {...s, mode: a.open ? {kind: 'help'} : {kind: 'list'}}
+      return {...s, mode: a.open ? {kind: 'help', scroll: 0} : {kind: 'list'}}
+    case 'helpScroll':
+      return s.mode.kind === 'help' ? {...s, mode: {...s.mode, scroll: Math.max(0, s.mode.scroll + a.delta)}} : s
     case 'toggleFocus':
-      return {...s, focus: s.focus === 'list' ? 'detail' : 'list'}
+      return s.zoomed ? s : {...s, focus: s.focus === 'list' ? 'detail' : 'list'}
     case 'detailScroll':
       return {...s, detail: {...s.detail, scroll: Math.max(0, s.detail.scroll + a.delta)}}
+    case 'detailHScroll':
+      return s.wrap ? s : {...s, detail: {...s.detail, hscroll: Math.max(0, s.detail.hscroll + a.delta)}}
+    case 'detailEdge':
+      return {...s, detail: {...s.detail, scroll: a.end === 'top' ? 0 : Number.MAX_SAFE_INTEGER}}
+    case 'toggleWrap':
+      // Rows change with wrapping: start the detail at its top again.
+      return {...s, wrap: !s.wrap, detail: {...s.detail, scroll: 0, hscroll: 0}}
+    case 'zoom':
+      return focused(s) || !a.open ? {...s, zoomed: a.open} : s
+    case 'refresh':
+    case 'poll': {
+      const bump = a.type === 'refresh' ? {boundsVersion: s.boundsVersion + 1} : {}
+      // Only a log read to its end can have grown; elsewhere paging down reads on anyway.
+      if (!s.tail.atEnd || s.loading !== null || s.seekingLast) return {...s, ...bump}
+      const total = loadedCount(s)
+      return {...s, ...bump, tail: {...s.tail, atEnd: false}, tailing: {cursorAtEnd: total === 0 || s.cursor >= total - 1}}
+    }
+    case 'toggleFollow':
+      return {...s, follow: !s.follow, notice: {text: s.follow ? 'follow off: R looks for new messages' : 'follow on: new messages appear at the end', error: false}}
     case 'toggleHex':
       return {...s, detail: {...s.detail, hex: !s.detail.hex, scroll: 0}}
     case 'fullRequested': {
@@ -482,6 +578,12 @@ export function browseReducer(s: BrowseState, a: Action): BrowseState {
       return {...s, notice: a.text === null ? null : {text: a.text, error: a.error ?? false}}
   }
 }
+
+/** j/k, PgUp/PgDn, g/G scroll the detail instead of moving the cursor. */
+export const detailHasKeys = (s: BrowseState): boolean => s.zoomed || s.focus === 'detail'
+
+/** Where `s` saves a payload unless the user types another path. */
+export const defaultSaveName = (position: string): string => `dlq-payload-${position.replace(/[^A-Za-z0-9._-]+/g, '_')}.bin`
 
 /** True when the record held in the window is only a preview of its payload. */
 export function isPreviewOnly(r: DecodedRecord): boolean {

@@ -52,10 +52,18 @@ export function splitKeys(input: string, key: Key): Array<[string, Key]> {
  * prompt, whatever is not bound edits the text. `modeOf` is read per key, so a chunk like
  * "/reason=timeout\r" opens the prompt and then types into it.
  */
-export function useBrowseInput(modeOf: () => KeyMode, onCommand: (c: Command) => void, onEdit: (e: Edit) => void, isActive = true): void {
+export function useBrowseInput(
+  modeOf: () => KeyMode,
+  onCommand: (c: Command) => void,
+  onEdit: (e: Edit) => void,
+  isActive = true,
+  /** Sees each single key before it is resolved (to tell keys of one command apart). */
+  onKey?: (input: string, key: Key) => void,
+): void {
   useInput(
     (input, key) => {
       for (const [one, k] of splitKeys(input, key)) {
+        onKey?.(one, k)
         const mode = modeOf()
         const command = resolveKey(mode, one, k)
         if (command !== null) {

@@ -14,9 +14,9 @@ describe('dlq inspect', () => {
     expect(code).toBe(0)
     expectSchema('inspect', json)
     expect(json.items.map((m: any) => m.convention)).toEqual(['spring', 'spring-cloud-stream', 'connect', 'streams'])
-    expect(json.next_offset_hint).toBe('4')
+    expect(json.nextOffsetHint).toBe('4')
     expect(json.end).toBe(false)
-    expect(json.items[0].source).toEqual({topic: 'orders', partition: 3, offset: 12345, group: 'order-workers'})
+    expect(json.items[0].source).toEqual({topic: 'orders', partition: 3, offset: 12345, group: 'order-workers', doubt: null})
     expect(json.items[2].payload.base64).toBe('AAAAACr//hA=')
   })
 

@@ -28,4 +28,17 @@ describe.runIf(kafka.available)('--partition on a Kafka DLQ', async () => {
     expect(dlqJson(['stats', `${KAFKA_URI}/${topic}`, '--partition', '0', '--partition', '2']).json.total).toBe(6)
     expect(dlq(['inspect', `${KAFKA_URI}/${topic}?partition=0`, '--partition', '1']).code).toBe(2)
   })
+
+  it('stats counts per partition of the DLQ topic (issue 14 item 9)', () => {
+    const all = dlqJson(['stats', `${KAFKA_URI}/${topic}`])
+    expect(all.code, all.stderr).toBe(0)
+    expect(all.json.byPartition).toEqual([
+      {partition: 0, count: 3},
+      {partition: 1, count: 3},
+      {partition: 2, count: 3},
+    ])
+    const some = dlqJson(['stats', `${KAFKA_URI}/${topic}`, '--partition', '2']).json
+    expect(some.byPartition).toEqual([{partition: 2, count: 3}])
+    expect(dlq(['stats', `${KAFKA_URI}/${topic}`]).stdout).toMatch(/PARTITION\s+COUNT\s+SHARE\n\s*0\s+3\s+33\.3%/)
+  })
 })

@@ -14,8 +14,10 @@ const rec = (over: Partial<DecodedRecord> = {}): DecodedRecord => ({
   userHeaders: [{key: 'trace', value: Buffer.from('abc')}],
   source: {topic: 'orders', partition: 3, offset: 12345, group: 'workers'},
   reason: 'parse_error',
+  error: null,
   retries: 2,
   deadLetteredAt: null,
+  originalTimestamp: null,
   convention: 'spring',
   metadata: {'kafka_dlt-exception-fqcn': 'java.lang.RuntimeException', 'kafka_dlt-original-offset': [10, 99]},
   unreadable: null,
@@ -38,7 +40,13 @@ describe('filter language', () => {
     ['retries<=1', false],
     ['key=order-17', true],
     ['header.trace=abc', true],
-    ['header.missing=null', true],
+    ['header.missing=null', false],
+    ['header.missing=missing', true],
+    ['header.trace!=missing', true],
+    ['header.trace=missing', false],
+    ['payload.customer.nope=missing', true],
+    ['payload.customer.id=missing', false],
+    ['metadata.constructor=missing', true],
     ['metadata.kafka_dlt-exception-fqcn~Runtime', true],
     ['metadata.kafka_dlt-original-offset=99', true],
     ['payload~"tier":"gold"', true],
@@ -93,8 +101,33 @@ describe('filter language', () => {
   })
 
   it('parses the operator after the field even when the value holds operators', () => {
-    expect(parseExpression('payload~a=b')).toEqual({field: 'payload', op: '~', value: 'a=b'})
-    expect(parseExpression('retries>=2')).toEqual({field: 'retries', op: '>=', value: '2'})
+    expect(parseExpression('payload~a=b')).toEqual({field: 'payload', op: '~', value: 'a=b', quoted: false})
+    expect(parseExpression('retries>=2')).toEqual({field: 'retries', op: '>=', value: '2', quoted: false})
+  })
+})
+
+describe('null versus missing, exact offsets, error parts', () => {
+  const withNull = rec({userHeaders: [{key: 'trace', value: null}]})
+  it('=null matches a header that is there with a null value, =missing one that is not there', () => {
+    expect(match(['header.trace=null'], withNull)).toBe(true)
+    expect(match(['header.trace=missing'], withNull)).toBe(false)
+    expect(match(['header.other=null'], withNull)).toBe(false)
+    expect(match(['header.other=missing'], withNull)).toBe(true)
+    expect(match(["header.trace='null'"], rec({userHeaders: [{key: 'trace', value: Buffer.from('null')}]}))).toBe(true)
+    expect(match(["header.trace='null'"], withNull)).toBe(false)
+  })
+  it('compares offsets beyond 2^53 exactly', () => {
+    const big = rec({source: {topic: 'orders', partition: 0, offset: 9007199254740993n, group: null}})
+    expect(match(['source.offset=9007199254740993'], big)).toBe(true)
+    expect(match(['source.offset=9007199254740992'], big)).toBe(false)
+    expect(match(['source.offset>9007199254740992'], big)).toBe(true)
+    expect(match(['source.offset<100'], big)).toBe(false)
+  })
+  it('filters on the parts of the recorded error', () => {
+    const e = rec({error: {class: 'org.x.ListenerExecutionFailedException', message: 'Listener failed', cause: {class: 'java.lang.NumberFormatException', message: 'For input string: "abc"'}, stage: null}})
+    expect(match(['error.cause.class~NumberFormat'], e)).toBe(true)
+    expect(match(['error.message=Listener failed'], e)).toBe(true)
+    expect(match(['error.stage=null'], e)).toBe(true)
   })
 })
 

@@ -59,3 +59,35 @@ describe('normalised record', () => {
     expect(decodeDlqMessage('0', json).payloadTruncated).toBe(true)
   })
 })
+
+describe('exact integers in JSON', () => {
+  it('writes offsets beyond 2^53 as exact JSON numbers and reads them back exactly', async () => {
+    const {safeJson} = await import('../../src/output/escape.js')
+    const {parseLine} = await import('../../src/backends/file/parse-line.js')
+    const line = Buffer.from(
+      JSON.stringify({timestamp: 1764000000000, service: 's', reason: 'r', attempts: 0, payload: 'YQ==', source: {topic: 't', partition: 0, offset: 1}}).replace('"offset":1', '"offset":9007199254740993'),
+    )
+    const rec = parseLine(line, '0', false)!
+    expect(rec.source.offset).toBe(9007199254740993n)
+    const text = safeJson({offset: rec.source.offset, max: 9223372036854775807n, tricky: '\u0000dlq-bigint-x:1'})
+    expect(text).toBe('{"offset":9007199254740993,"max":9223372036854775807,"tricky":"\\u0000dlq-bigint-x:1"}')
+  })
+})
+
+describe('interleaved repeated headers survive an export', () => {
+  it('writes headerOrder only when the headers object cannot keep the order, and reads it back exactly', async () => {
+    const {toMessage, decodeDlqMessage} = await import('../../src/core/message.js')
+    const {blankRecord} = await import('../../src/core/record.js')
+    const rec = {...blankRecord('0'), payload: Buffer.from('x'), userHeaders: [
+      {key: 'tag', value: Buffer.from('1')},
+      {key: 'nothing', value: null},
+      {key: 'tag', value: Buffer.from([0xff])},
+    ]}
+    const msg = toMessage(rec, {payloadLimit: 4096})
+    expect(msg.headerOrder).toEqual([['tag', '1'], ['nothing', null], ['tag', {base64: '/w=='}]])
+    const back = decodeDlqMessage('0', JSON.parse(JSON.stringify(msg)))
+    expect(back.userHeaders).toEqual(rec.userHeaders)
+    const plain = toMessage({...rec, userHeaders: [rec.userHeaders[0], rec.userHeaders[2], rec.userHeaders[1]]}, {payloadLimit: 4096})
+    expect(plain.headerOrder).toBeUndefined()
+  })
+})

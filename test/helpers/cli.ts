@@ -13,13 +13,14 @@ export interface CliResult {
 }
 
 /** Runs the built CLI (npm run build first; scripts/test.sh does). */
-export function dlq(args: string[], opts: {env?: Record<string, string>; input?: string; cwd?: string} = {}): CliResult {
+export function dlq(args: string[], opts: {env?: Record<string, string>; input?: string; cwd?: string; timeout?: number} = {}): CliResult {
   const r: SpawnSyncReturns<string> = spawnSync(process.execPath, [BIN, ...args], {
     encoding: 'utf8',
     cwd: opts.cwd ?? ROOT,
     input: opts.input,
     env: {...process.env, COLUMNS: '200', ...opts.env},
     maxBuffer: 256 * 1024 * 1024,
+    timeout: opts.timeout,
   })
   return {code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr}
 }

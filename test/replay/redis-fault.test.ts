@@ -6,6 +6,7 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, describe, expect, it} from 'vitest'
 import {BIN, dlqJson} from '../helpers/cli.js'
+import {fileLedgerKey} from '../helpers/ledger.js'
 import {needService, uniqueName} from '../helpers/services.js'
 
 const redis = await needService('redis')
@@ -138,9 +139,10 @@ describe.runIf(redis.available)('replay survives a store that dies mid-way', () 
     const entry = (i: number) => JSON.stringify({timestamp: 1_764_000_000_000, service: 's', reason: 'r', attempts: 0, payload: Buffer.from(`p${i}`).toString('base64'), source: {topic: 'orders', partition: 0, offset: i}})
     writeFileSync(src, [entry(0), entry(1)].join('\n') + '\n')
     // A crashed run claimed both; it had sent message 0 (in dlq's layout) but not message 1.
-    await c.xadd(`${prefix}orders`, '*', '_dlq', '1', 'value', 'p0', 'ts', '1764000000000')
-    const claim = (p: string) => JSON.stringify({op: 'claim', position: p, runId: 'crashed', target: {topic: 'orders', partition: null}, mark, at: '2026-11-23T00:00:00.000Z'})
-    writeFileSync(`${src}.replay-ledger.ndjson`, `${claim('0')}\n${claim('1')}\n`)
+    await c.xadd(`${prefix}orders`, '*', '_dlq', '1', 'value', 'p0')
+    // The ledger names messages by identity: the key of entry i is that of its line.
+    const claim = (i: number) => JSON.stringify({op: 'claim', position: fileLedgerKey(entry(i)), runId: 'crashed', target: {topic: 'orders', partition: null}, mark, at: '2026-11-23T00:00:00.000Z'})
+    writeFileSync(`${src}.replay-ledger.ndjson`, `${claim(0)}\n${claim(1)}\n`)
     const sink = `${redis.address}?prefix=${encodeURIComponent(prefix)}`
     const plan = dlqJson(['replay', src, '--offset', '0', '--offset', '1', '--sink', sink, '--dry-run']).json
     expect(plan.items.map((i: any) => i.reason)).toEqual(['in_doubt', 'in_doubt'])

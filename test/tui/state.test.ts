@@ -2,11 +2,13 @@ import {describe, expect, it} from 'vitest'
 import {MATCH_ALL, buildFilter} from '../../src/core/filter.js'
 import {
   browseReducer,
+  defaultSaveName,
   focused,
   initialState,
   loadedCount,
   visibleRecords,
   wantedLoad,
+  wantsPoll,
   type Action,
   type BrowseState,
   type LoadRequest,
@@ -253,5 +255,165 @@ describe('browse reducer', () => {
     expect(s.detail.full?.payload?.length).toBe(5000)
     s = reduce(s, {type: 'toggleFocus'}, {type: 'move', delta: 1})
     expect(s.detail).toMatchObject({scroll: 0, full: null, loadingFull: false})
+  })
+})
+
+/** A store that pages backward itself (Kafka, Redis): serves `before` loads like pageBefore. */
+function serveBefore(s: BrowseState, n: number): BrowseState {
+  const req = wantedLoad(s)
+  if (!req) return s
+  s = browseReducer(s, {type: 'loadStarted', request: req})
+  if (req.kind !== 'before') return browseReducer(s, answer(req, n))
+  const before = Number(req.before)
+  const start = Math.max(0, before - req.limit)
+  const records = range(start, before - start)
+  return browseReducer(s, {type: 'pageLoaded', generation: req.generation, direction: 'backward', page: {from: start === 0 ? null : String(start), records, next: req.before, atEnd: false}, reachedStart: start === 0})
+}
+function settleBefore(s: BrowseState, n: number): BrowseState {
+  for (let i = 0; i < 1000; i++) {
+    const next = serveBefore(s, n)
+    if (next === s) return s
+    s = next
+  }
+  throw new Error('loads never settle')
+}
+
+describe('browse reducer: paging back on Kafka and Redis', () => {
+  const store = (extra: Partial<Parameters<typeof initialState>[0]> = {}) => base({canStepBack: false, canPageBefore: true, ...extra})
+
+  it('after G, k and PgUp read the pages before (pageBefore) all the way to the first message', () => {
+    let s = settleBefore(store(), 1000)
+    s = reduce(s, {type: 'last'})
+    // the container looks the last position up and answers with lastAt
+    s = settleBefore(reduce(s, {type: 'lastAt', origin: '999'}), 1000)
+    expect(focused(s)?.position).toBe('999')
+    expect(s.pages[0].records[0].position).not.toBe('999')
+    s = reduce(s, {type: 'move', delta: -1})
+    expect(focused(s)?.position).toBe('998')
+    for (let i = 0; i < 120; i++) s = settleBefore(reduce(s, {type: 'page', direction: -1}), 1000)
+    expect(focused(s)?.position).toBe('0')
+    expect(s.headAtStart).toBe(true)
+    expect(wantedLoad(s)).toBeNull()
+    const positions = s.pages.flatMap((p) => p.records.map((r) => Number(r.position)))
+    expect(positions).toEqual(positions.map((_, i) => i))
+  })
+
+  it('PgUp and k pressed before the page above has arrived are not lost', () => {
+    let s = settleBefore(store(), 1000)
+    s = reduce(s, {type: 'last'})
+    // only the last message is loaded when the keys come
+    s = serveBefore(reduce(s, {type: 'lastAt', origin: '999'}), 1000)
+    expect(loadedCount(s)).toBe(1)
+    s = reduce(s, {type: 'page', direction: -1}, {type: 'page', direction: -1}, {type: 'page', direction: -1}, {type: 'move', delta: -1})
+    expect(s.owed).toBe(-31)
+    s = settleBefore(s, 1000)
+    expect(focused(s)?.position).toBe('968')
+    expect(s.owed).toBe(0)
+    // and at the very start the rest is dropped, not kept for later
+    s = reduce(s, ...Array<Action>(200).fill({type: 'page', direction: -1}))
+    s = settleBefore(s, 1000)
+    s = settleBefore(reduce(s, ...Array<Action>(200).fill({type: 'page', direction: -1})), 1000)
+    expect(focused(s)?.position).toBe('0')
+    s = reduce(s, {type: 'move', delta: 1})
+    expect(focused(s)?.position).toBe('1')
+  })
+
+  it('a jump (:1:500) shows what comes before the target too', () => {
+    let s = settleBefore(store(), 1000)
+    s = settleBefore(reduce(s, {type: 'jump', position: '500'}), 1000)
+    expect(focused(s)?.position).toBe('500')
+    expect(wantedLoad(s)).toBeNull()
+    s = reduce(s, {type: 'move', delta: -3})
+    expect(focused(s)?.position).toBe('497')
+    expect(s.pages[0].records[0].position).not.toBe('500')
+  })
+})
+
+describe('browse reducer: refresh and follow', () => {
+  it('new messages appear at the end; the cursor on the last message follows them', () => {
+    let n = 30
+    let s = settle(base(), n)
+    s = reduce(s, {type: 'last'})
+    expect(focused(s)?.position).toBe('29')
+    expect(wantsPoll(s)).toBe(true)
+    s = reduce(s, {type: 'poll'})
+    expect(wantedLoad(s)).toMatchObject({kind: 'forward', from: '30'})
+    n = 35
+    const version = s.boundsVersion
+    s = settle(s, n)
+    expect(focused(s)?.position).toBe('34')
+    expect(s.tail.atEnd).toBe(true)
+    // the counts in the status bar are read again
+    expect(s.boundsVersion).toBe(version + 1)
+  })
+
+  it('a cursor elsewhere stays where it is while messages come in; nothing new leaves the list as it was', () => {
+    let s = settle(base(), 30)
+    s = reduce(s, {type: 'move', delta: 5}, {type: 'refresh'})
+    s = settle(s, 40)
+    expect(focused(s)?.position).toBe('5')
+    expect(loadedCount(s)).toBe(40)
+    s = settle(reduce(s, {type: 'refresh'}), 40)
+    expect(loadedCount(s)).toBe(40)
+    expect(s.tail.atEnd).toBe(true)
+  })
+
+  it('a look for new messages does not outlive a filter change or a failed read', () => {
+    let s = settle(base(), 15)
+    s = reduce(s, {type: 'move', delta: 14}, {type: 'poll'})
+    expect(s.tailing).toEqual({cursorAtEnd: true})
+    s = reduce(s, {type: 'filterApplied', filter: buildFilter({filters: ['reason=timeout']})})
+    expect(s.tailing).toBeNull()
+    s = settle(s, 15)
+    expect(focused(s)?.position).toBe('0')
+    s = reduce(s, {type: 'move', delta: 14}, {type: 'poll'})
+    s = reduce(s, {type: 'loadStarted', request: wantedLoad(s)!}, {type: 'loadFailed', generation: s.generation, message: 'broker gone'})
+    expect(s.tailing).toBeNull()
+  })
+
+  it('F turns follow mode off: no more polling until it is on again', () => {
+    let s = settle(base(), 15)
+    expect(wantsPoll(s)).toBe(true)
+    s = reduce(s, {type: 'toggleFollow'})
+    expect(wantsPoll(s)).toBe(false)
+    expect(s.notice?.text).toMatch(/follow off/)
+    // far from the end of a long log nothing is polled either
+    s = settle(reduce(settle(base(), 1000), {type: 'move', delta: 1}), 1000)
+    expect(wantsPoll(s)).toBe(false)
+  })
+})
+
+describe('browse reducer: detail', () => {
+  it('Enter opens the detail full screen; j/k, PgDn and g/G scroll it there', () => {
+    let s = settle(base(), 30)
+    s = reduce(s, {type: 'zoom', open: true}, {type: 'move', delta: 3})
+    expect(s.zoomed).toBe(true)
+    expect(focused(s)?.position).toBe('0')
+    expect(s.detail.scroll).toBe(3)
+    s = reduce(s, {type: 'page', direction: 1})
+    expect(s.detail.scroll).toBe(3 + s.zoomHeight)
+    s = reduce(s, {type: 'first'})
+    expect(s.detail.scroll).toBe(0)
+    s = reduce(s, {type: 'zoom', open: false}, {type: 'move', delta: 1})
+    expect(focused(s)?.position).toBe('1')
+  })
+
+  it('w switches wrapping; sideways scrolling works only on cut lines', () => {
+    let s = settle(base(), 3)
+    s = reduce(s, {type: 'detailHScroll', delta: 8})
+    expect(s.detail.hscroll).toBe(0)
+    s = reduce(s, {type: 'toggleWrap'}, {type: 'detailHScroll', delta: 8}, {type: 'detailHScroll', delta: 8}, {type: 'detailHScroll', delta: -8})
+    expect(s.wrap).toBe(false)
+    expect(s.detail.hscroll).toBe(8)
+    s = reduce(s, {type: 'detailHScroll', delta: -100})
+    expect(s.detail.hscroll).toBe(0)
+  })
+
+  it('s opens a prompt with a file name made from the position', () => {
+    let s = settle(base(), 3)
+    s = reduce(s, {type: 'move', delta: 2}, {type: 'openPrompt', prompt: 'save'})
+    expect(s.mode).toMatchObject({kind: 'prompt', prompt: 'save', text: 'dlq-payload-2.bin'})
+    expect(defaultSaveName('0:42')).toBe('dlq-payload-0_42.bin')
+    expect(defaultSaveName('../../etc/x')).toBe('dlq-payload-.._.._etc_x.bin')
   })
 })

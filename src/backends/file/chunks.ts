@@ -1,5 +1,5 @@
-import {closeSync, createReadStream, openSync, readSync} from 'node:fs'
-import {createGunzip} from 'node:zlib'
+import {closeSync, openSync, readSync} from 'node:fs'
+import {gunzipFile} from './gunzip.js'
 import type {Segment} from './layout.js'
 
 /** Lines longer than this are reported as unreadable instead of being held in memory. */
@@ -34,7 +34,17 @@ export interface OversizedLine {
   terminated: boolean
 }
 
-export type Chunk = LinesChunk | OversizedLine
+/**
+ * The rest of a segment cannot be read (a truncated or corrupt gzip stream, a file that is
+ * not gzip at all): it is one unreadable record after the lines decoded before the break.
+ */
+export interface DamagedTail {
+  type: 'damaged'
+  byteOffset: number
+  error: string
+}
+
+export type Chunk = LinesChunk | OversizedLine | DamagedTail
 
 type Fill = (buf: Buffer, at: number, length: number) => Promise<number>
 
@@ -125,16 +135,26 @@ export async function* plainChunks(path: string, startByte: number, signal?: Abo
   }
 }
 
-/** Chunks of a gzip file, decompressed from its start (gzip cannot seek). */
+/**
+ * Chunks of a gzip file, decompressed from its start (gzip cannot seek). A damaged stream
+ * ends the file instead of the read: what was decoded before the damage comes out as usual,
+ * then one `damaged` chunk saying what broke.
+ */
 export async function* gzipChunks(path: string, signal?: AbortSignal): AsyncGenerator<Chunk> {
-  const stream = createReadStream(path, {highWaterMark: 1024 * 1024}).pipe(createGunzip())
-  const it = stream[Symbol.asyncIterator]() as AsyncIterator<Buffer>
+  const decoder = gunzipFile(path, signal)
   let pending: Buffer | null = null
+  let damage: string | null = null
+  let decoded = 0
   const fill: Fill = async (buf, at, length) => {
     if (pending === null || pending.length === 0) {
-      const next = await it.next()
-      if (next.done) return 0
+      if (damage !== null) return 0
+      const next = await decoder.next()
+      if (next.done) {
+        if (next.value.error !== null) damage = gzipDamage(next.value.error, decoded)
+        return 0
+      }
       pending = next.value
+      decoded += pending.length
     }
     const k = Math.min(length, pending.length)
     pending.copy(buf, at, 0, k)
@@ -143,9 +163,22 @@ export async function* gzipChunks(path: string, signal?: AbortSignal): AsyncGene
   }
   try {
     yield* assemble(fill, 0, signal)
+    if (damage !== null) yield {type: 'damaged', byteOffset: decoded, error: damage}
   } finally {
-    stream.destroy()
+    await decoder.return({error: null})
   }
+}
+
+function gzipDamage(error: NodeJS.ErrnoException, decoded: number): string {
+  const what =
+    error.code === 'Z_BUF_ERROR'
+      ? 'the gzip data ends early (truncated file)'
+      : error.code === 'Z_DATA_ERROR' && decoded === 0
+        ? 'not gzip data'
+        : error.code === 'Z_DATA_ERROR'
+          ? 'corrupt gzip data (or bytes after the end of the gzip stream)'
+          : 'unreadable'
+  return `${what}: ${error.message}; ${decoded} bytes decoded before it, the rest of this file cannot be read`
 }
 
 export function segmentChunks(seg: Segment, startByte: number, signal?: AbortSignal, chunkBytes?: number): AsyncGenerator<Chunk> {

@@ -3,6 +3,6 @@ import {resolveFileSource} from './layout.js'
 import {FileReader} from './reader.js'
 
 export async function openFileReader(path: string): Promise<DlqReader> {
-  const {kind, segments} = await resolveFileSource(path)
-  return new FileReader({kind, display: path}, segments)
+  const {kind, segments, warnings} = await resolveFileSource(path)
+  return new FileReader({kind, display: path}, segments, warnings)
 }

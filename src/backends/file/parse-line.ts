@@ -1,8 +1,10 @@
 import {fromTextOrBase64, utf8OrNull} from '../../core/bytes.js'
 import {decodeHyperiEntry, decodeRaw} from '../../core/conventions/index.js'
 import {looksLikeHyperi} from '../../core/conventions/hyperi.js'
+import {exactSource} from '../../core/exact-json.js'
 import {decodeDlqMessage, looksLikeDlqMessage, MAX_PAYLOAD_LIMIT} from '../../core/message.js'
-import {noSource, type DecodedRecord, type RawHeader} from '../../core/record.js'
+import {blankRecord, noSource, type DecodedRecord, type RawHeader} from '../../core/record.js'
+import {validTime} from '../../core/time.js'
 
 /**
  * One NDJSON line → one record. A line may be a hyperi-rustlib entry, a record of dlq's own
@@ -19,6 +21,24 @@ function isBlank(line: Buffer): boolean {
 }
 
 export function parseLine(line: Buffer, position: string, partial: boolean): DecodedRecord | null {
+  const rec = parseLineRaw(line, position, partial)
+  if (rec !== null) checkTimes(rec)
+  return rec
+}
+
+/**
+ * A time that cannot be one (beyond what a Date holds, or negative: -1 is Kafka's "none")
+ * becomes unknown, as the Kafka reader does; the stored number is kept in metadata.
+ */
+function checkTimes(rec: DecodedRecord): void {
+  if (rec.timestamp !== null && validTime(rec.timestamp) === null) {
+    rec.metadata['dlq.invalid-timestamp'] = Number.isFinite(rec.timestamp) ? rec.timestamp : String(rec.timestamp)
+    rec.timestamp = null
+  }
+  if (rec.deadLetteredAt !== null && validTime(rec.deadLetteredAt) === null) rec.deadLetteredAt = null
+}
+
+function parseLineRaw(line: Buffer, position: string, partial: boolean): DecodedRecord | null {
   if (isBlank(line)) return null
   let text = line.toString('utf8')
   if (text.includes('\uFFFD') && utf8OrNull(line) === null) return unreadable(position, line, 'line is not valid UTF-8')
@@ -35,11 +55,11 @@ export function parseLine(line: Buffer, position: string, partial: boolean): Dec
   if (o === null || typeof o !== 'object' || Array.isArray(o)) return unreadable(position, line, 'line is JSON but not an object')
   const obj = o as Record<string, unknown>
   if (looksLikeHyperi(obj)) {
-    const rec = decodeHyperiEntry(position, obj, null)
+    const rec = decodeHyperiEntry(position, obj, null, line)
     if (rec.unreadable && rec.payload === null) attachLine(rec, line)
     return rec
   }
-  if (looksLikeDlqMessage(obj)) return decodeDlqMessage(position, obj)
+  if (looksLikeDlqMessage(obj)) return decodeDlqMessage(position, exactSource(obj, line))
   if (looksLikeKafkaRecord(obj)) return decodeKafkaStyle(position, obj, line)
   return unreadable(
     position,
@@ -136,22 +156,7 @@ function attachLine(rec: DecodedRecord, line: Buffer): void {
 
 /** A line that is not a DLQ entry: its bytes (up to 1 MiB) become the payload so the user can see them. */
 export function unreadable(position: string, line: Buffer, why: string, fullLength = line.length): DecodedRecord {
-  const rec: DecodedRecord = {
-    position,
-    timestamp: null,
-    key: null,
-    payload: null,
-    payloadTruncated: false,
-    payloadSize: null,
-    userHeaders: [],
-    source: noSource(),
-    reason: null,
-    retries: null,
-    deadLetteredAt: null,
-    convention: 'unknown',
-    metadata: {},
-    unreadable: why,
-  }
+  const rec: DecodedRecord = {...blankRecord(position), unreadable: why}
   attachLine(rec, line)
   rec.payloadSize = fullLength
   rec.payloadTruncated = fullLength > rec.payload!.length

@@ -1,7 +1,9 @@
+import {stat} from 'node:fs/promises'
 import {UsageError} from '../../core/errors.js'
 import {MATCH_ALL, type RecordFilter} from '../../core/filter.js'
 import type {DecodedRecord} from '../../core/record.js'
-import type {DlqReader, LogBounds, Page, PageRequest, ScanRequest, SourceInfo} from '../../core/reader.js'
+import type {DlqReader, LogBounds, Page, PageBefore, PageBeforeRequest, PageRequest, ScanRequest, SourceInfo} from '../../core/reader.js'
+import {filePageBefore} from './backward.js'
 import {COUNT_CHUNK_BYTES, PARSE_CHUNK_BYTES, segmentChunks} from './chunks.js'
 import type {Segment} from './layout.js'
 import {EVERY, LineIndex} from './line-index.js'
@@ -33,10 +35,14 @@ export class FileReader implements DlqReader {
   private readonly indexes: LineIndex[]
   /** Total lines per segment (including a final unterminated line), once counted. */
   private readonly counts: Array<number | null>
+  /** Size of the live (last) segment when it was counted: a writer appending to it makes the count stale. */
+  private liveSize = -1
 
   constructor(
     readonly info: SourceInfo,
     private readonly segments: Segment[],
+    /** Entries of a directory left out (not regular files), for the command to show. */
+    readonly warnings: readonly string[] = [],
   ) {
     this.indexes = segments.map((s) => LineIndex.load(s.path, s.gzip))
     this.counts = segments.map(() => null)
@@ -49,6 +55,12 @@ export class FileReader implements DlqReader {
   }
 
   async bounds(): Promise<LogBounds> {
+    const live = this.segments.length - 1
+    if (live >= 0 && !this.segments[live].gzip) {
+      const size = await stat(this.segments[live].path).then((st) => st.size, () => -1)
+      if (size !== this.liveSize) this.counts[live] = null
+      this.liveSize = size
+    }
     let count = 0
     for (let i = 0; i < this.segments.length; i++) count += await this.segmentLines(i)
     return {first: count > 0 ? '0' : null, last: count > 0 ? String(count - 1) : null, count}
@@ -94,6 +106,11 @@ export class FileReader implements DlqReader {
       if (rec && rec.position === pos) found.set(pos, rec)
     }
     return found
+  }
+
+  /** Backward paging by record number (backward.ts). */
+  pageBefore(req: PageBeforeRequest): Promise<PageBefore> {
+    return filePageBefore(this, req)
   }
 
   async close(): Promise<void> {
@@ -174,11 +191,26 @@ export class FileReader implements DlqReader {
     const countingFar = localStart - from.line > 10 * EVERY
     for await (const chunk of segmentChunks(seg, from.byte, signal, countingFar ? COUNT_CHUNK_BYTES : PARSE_CHUNK_BYTES)) {
       const batch: Batch = {records: [], nextLine: 0, scanned: 0}
-      if (chunk.type === 'oversized') {
+      if (chunk.type === 'damaged') {
+        if (line >= localStart && parseWanted) {
+          const rec = unreadable(String(base + line), Buffer.alloc(0), `${seg.path}: ${chunk.error}`)
+          rec.payload = null
+          rec.payloadSize = null
+          batch.scanned++
+          if (filter.matches(rec)) {
+            batch.records.push(rec)
+            matched++
+          }
+        }
+        line++
+      } else if (chunk.type === 'oversized') {
         if (line >= localStart && parseWanted) {
           const rec = unreadable(String(base + line), chunk.head, `line of ${chunk.length} bytes is longer than the 64 MiB limit`, chunk.length)
           batch.scanned++
-          if (filter.matches(rec)) batch.records.push(rec)
+          if (filter.matches(rec)) {
+            batch.records.push(rec)
+            matched++
+          }
         }
         line++
         if (chunk.terminated && !seg.gzip && !ranged) idx.observe(line, chunk.byteOffset + chunk.length + 1)

@@ -3,6 +3,7 @@ import {constants as fsc} from 'node:fs'
 import {link, open, readFile, rename, stat, unlink} from 'node:fs/promises'
 import {hostname} from 'node:os'
 import {dirname, resolve} from 'node:path'
+import {jsonErrorPlace} from '../../core/config.js'
 import {DlqError, UnavailableError} from '../../core/errors.js'
 import {NEVER_SET, type SettingChange, type SettingKey, type SettingsStore, type StoredSetting, type WriteOutcome, type WriteRequest} from '../../core/settings/types.js'
 
@@ -15,7 +16,7 @@ import {NEVER_SET, type SettingChange, type SettingKey, type SettingsStore, type
 const FORMAT = 'dlq-settings'
 /** A lock older than this is left over from a crashed writer (a write holds it for milliseconds). */
 export const STALE_LOCK_MS = 30_000
-/** How long a writer waits for the lock before giving up (20 writers at once queue well inside it). */
+/** How long a writer waits for the lock before giving up (20 writers at once queue well inside it); DLQ_LOCK_WAIT_MS overrides. */
 export const LOCK_WAIT_MS = 20_000
 
 interface FileDocument {
@@ -99,8 +100,9 @@ export class FileSettingsStore implements SettingsStore {
   private async load(): Promise<FileDocument> {
     let text: string
     try {
-      text = await readFile(this.path, 'utf8')
+      text = await readRegularFile(this.path, MAX_SETTINGS_BYTES, 'settings file')
     } catch (error) {
+      if (error instanceof DlqError) throw error
       if (errno(error) === 'ENOENT') {
         await this.checkDirectory()
         return emptyDocument()
@@ -110,8 +112,8 @@ export class FileSettingsStore implements SettingsStore {
     let doc: FileDocument
     try {
       doc = JSON.parse(text)
-    } catch (error) {
-      throw new DlqError(`settings file ${this.path} is not valid JSON (${(error as Error).message}); it was not written by dlq, or was edited by hand`)
+    } catch {
+      throw new DlqError(`settings file ${this.path} is not valid JSON (${jsonErrorPlace(text)}); it was not written by dlq, or was edited by hand`)
     }
     if (doc?.format !== FORMAT || typeof doc.settings !== 'object' || !Array.isArray(doc.history)) {
       throw new DlqError(`settings file ${this.path} is not a dlq settings file (no "format": "${FORMAT}")`)
@@ -139,7 +141,8 @@ export class FileSettingsStore implements SettingsStore {
 
   private async lock(): Promise<string> {
     const owner: LockOwner = {pid: process.pid, host: hostname(), token: randomBytes(8).toString('hex'), at: new Date().toISOString()}
-    const deadline = Date.now() + LOCK_WAIT_MS
+    const wait = Number(process.env.DLQ_LOCK_WAIT_MS)
+    const deadline = Date.now() + (Number.isFinite(wait) && wait > 0 ? wait : LOCK_WAIT_MS)
     let delay = 2
     for (;;) {
       try {
@@ -170,12 +173,14 @@ export class FileSettingsStore implements SettingsStore {
 
   private async readLock(): Promise<{owner: LockOwner | null; mtimeMs: number; text: string} | null> {
     try {
-      const [text, st] = await Promise.all([readFile(this.lockPath, 'utf8'), stat(this.lockPath)])
+      const [text, st] = await Promise.all([readRegularFile(this.lockPath, 4096, 'lock file'), stat(this.lockPath)])
       let owner: LockOwner | null = null
       try {
-        owner = JSON.parse(text)
-      } catch {
+        const o = JSON.parse(text)
         // Written but not yet filled in by its owner, or garbage: only its age can tell.
+        if (o && typeof o === 'object' && Number.isInteger(o.pid) && typeof o.host === 'string' && typeof o.at === 'string') owner = o
+      } catch {
+        // as above
       }
       return {owner, mtimeMs: st.mtimeMs, text}
     } catch (error) {
@@ -218,6 +223,25 @@ export class FileSettingsStore implements SettingsStore {
   private async unlock(token: string): Promise<void> {
     const holder = await this.readLock().catch(() => null)
     if (holder?.owner?.token === token) await unlink(this.lockPath).catch(() => {})
+  }
+}
+
+/** A settings file is a few KiB per change: far more than this is not one (e.g. /dev/zero). */
+const MAX_SETTINGS_BYTES = 64 * 1024 * 1024
+
+/**
+ * Reads a file that must be a regular one. Opened non-blocking, so a FIFO does not hang the
+ * open, and checked before reading, so a device is never read until memory runs out.
+ */
+async function readRegularFile(path: string, maxBytes: number, what: string): Promise<string> {
+  const fh = await open(path, fsc.O_RDONLY | fsc.O_NONBLOCK)
+  try {
+    const st = await fh.stat()
+    if (!st.isFile()) throw new UnavailableError(`${what} ${path} is not a regular file (${st.isFIFO() ? 'a named pipe' : st.isDirectory() ? 'a directory' : 'a device or socket'})`)
+    if (st.size > maxBytes) throw new UnavailableError(`${what} ${path} is ${st.size} bytes, more than the ${maxBytes} a dlq ${what} can be`)
+    return await fh.readFile('utf8')
+  } finally {
+    await fh.close()
   }
 }
 

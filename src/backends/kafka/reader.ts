@@ -1,7 +1,8 @@
 import {decodeRaw} from '../../core/conventions/index.js'
 import {DlqError, UnavailableError} from '../../core/errors.js'
 import type {RecordFilter} from '../../core/filter.js'
-import type {DlqReader, LogBounds, Page, PageRequest, ScanRequest, SourceInfo} from '../../core/reader.js'
+import type {DlqReader, LogBounds, Page, PageBefore, PageBeforeRequest, PageRequest, ScanRequest, SourceInfo} from '../../core/reader.js'
+import {kafkaPageBefore} from './backward.js'
 import type {DecodedRecord} from '../../core/record.js'
 import {decodeRecordSet, recordSetNext, type DecodedRecordSet, type KafkaMessage} from './batches.js'
 import {KafkaClient, type FetchedPartition, type TopicLayout} from './client.js'
@@ -219,12 +220,33 @@ export class KafkaReader implements DlqReader {
     return found
   }
 
+  /** Backward paging lives in backward.ts, on this reader's plan, fetches and decoding. */
+  pageBefore(req: PageBeforeRequest): Promise<PageBefore> {
+    return kafkaPageBefore(
+      {
+        readable: this.readable,
+        parseCursor: (text) => parseCursor(text, this.readable, this.topic),
+        plan: (filter) => this.plan(null, filter),
+        read: async (partition, offset, end, bytes) => {
+          const lane: Lane = {partition, pos: offset, end}
+          const set = await this.read(lane, bytes)
+          return set && {start: lane.pos, messages: set.messages, next: set.next}
+        },
+        decode: (partition, m) => this.decode(partition, m),
+      },
+      req,
+    )
+  }
+
   async close(): Promise<void> {
     await this.client.close()
   }
 
   private decode(partition: number, m: KafkaMessage): DecodedRecord {
-    return decodeRaw({position: formatPosition(partition, m.offset), key: m.key, value: m.value, headers: m.headers, timestamp: m.timestamp, dlqTopic: this.topic})
+    const rec = decodeRaw({position: formatPosition(partition, m.offset), key: m.key, value: m.value, headers: m.headers, timestamp: m.timestamp, dlqTopic: this.topic})
+    // The topic id tells a topic deleted and recreated under the same name from the old one.
+    if (this.layout.id && !/^0+(-0+)*$/.test(this.layout.id)) rec.identity = `kafka:${this.layout.id}:${rec.position}`
+    return rec
   }
 
   private decodeSet(partition: number, records: Buffer, from: number, aborted: FetchedPartition['aborted']): DecodedRecordSet {

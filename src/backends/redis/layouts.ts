@@ -127,7 +127,8 @@ function msgpackMap(buf: Buffer): RawHeader[] | string {
   if (buf.length === 0) return []
   let m: unknown
   try {
-    m = msgpackDecode(buf)
+    // Values raw: Go strings are bytes, and a value that is not UTF-8 must survive byte for byte.
+    m = msgpackDecode(buf, {rawStrings: true})
   } catch (error) {
     return `is not msgpack (${(error as Error).message})`
   }

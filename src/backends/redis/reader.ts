@@ -1,6 +1,7 @@
 import type {RecordFilter} from '../../core/filter.js'
 import type {DecodedRecord} from '../../core/record.js'
-import type {DlqReader, LogBounds, Page, PageRequest, ScanRequest, SourceInfo} from '../../core/reader.js'
+import type {DlqReader, LogBounds, Page, PageBefore, PageBeforeRequest, PageRequest, ScanRequest, SourceInfo} from '../../core/reader.js'
+import {redisPageBefore} from './backward.js'
 import type {RedisConnection} from './connection.js'
 import {compareIds, idAfter, parsePosition, timeRange} from './ids.js'
 import {decodeEntry, type EntryFields} from './layouts.js'
@@ -120,6 +121,20 @@ export class RedisReader implements DlqReader {
       found.set(rec.position, rec)
     }
     return found
+  }
+
+  /** Backward paging (XREVRANGE) lives in backward.ts, on this reader's decoding and filters. */
+  pageBefore(req: PageBeforeRequest): Promise<PageBefore> {
+    return redisPageBefore(
+      {
+        fetchRev: (end, start, count) => this.call(this.conn.client.xrevrangeBuffer(this.key, end, start, 'COUNT', count) as unknown as Promise<Entry[]>),
+        deliveries: (entries) => this.deliveries(entries),
+        decode: (entry, deliveries) => this.decode(entry, deliveries),
+        prefilter: (filter) => this.prefilter(filter),
+        range: (filter) => this.range(null, filter),
+      },
+      req,
+    )
   }
 
   async close(): Promise<void> {

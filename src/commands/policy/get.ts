@@ -17,12 +17,12 @@ ${BaseCommand.exitCodesHelp}`)
 
   static override examples = ['<%= config.bin %> policy get orders --store redis://127.0.0.1:6379', '<%= config.bin %> policy get orders --json | jq -r .policy.dlq']
 
-  static override args = {sourceTopic: Args.string({name: 'SOURCE_TOPIC', description: 'The source queue (topic).', required: true})}
+  static override args = {source_topic: Args.string({description: 'The source queue (topic).', required: true})}
   static override flags = {store: storeFlag}
 
   async run(): Promise<void> {
     const {args, flags} = await this.parse(PolicyGet)
-    const doc = await this.withStore(flags.store, renderPolicy, (store) => getPolicy(store, args.sourceTopic))
+    const doc = await this.withStore(flags.store, renderPolicy, (store) => getPolicy(store, args.source_topic))
     this.out(renderPolicy(doc, flags.json ?? false))
   }
 }

@@ -23,7 +23,7 @@ ${BaseCommand.exitCodesHelp}`)
     '<%= config.bin %> policy set clicks --dlq discard --expected-version 2 --json',
   ]
 
-  static override args = {sourceTopic: Args.string({name: 'SOURCE_TOPIC', description: 'The source queue (topic) the policy is for.', required: true})}
+  static override args = {source_topic: Args.string({description: 'The source queue (topic) the policy is for.', required: true})}
   static override flags = {
     store: storeFlag,
     dlq: Flags.string({description: 'What to do with dead messages.', options: [...DLQ_MODES], required: true}),
@@ -36,7 +36,7 @@ ${BaseCommand.exitCodesHelp}`)
   async run(): Promise<void> {
     const {args, flags} = await this.parse(PolicySet)
     const policy = buildPolicy({dlq: flags.dlq, dlqTopic: flags['dlq-topic'], group: flags.group, maxRetries: flags['max-retries']})
-    const doc = await this.withStore(flags.store, renderPolicy, (store) => setPolicy(store, args.sourceTopic, policy, {expectedVersion: flags['expected-version']}))
+    const doc = await this.withStore(flags.store, renderPolicy, (store) => setPolicy(store, args.source_topic, policy, {expectedVersion: flags['expected-version']}))
     this.out(renderPolicy(doc, flags.json ?? false))
   }
 }

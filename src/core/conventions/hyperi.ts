@@ -21,6 +21,8 @@ export function looksLikeHyperi(o: Obj): boolean {
 }
 
 const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v)
+const isInt64 = (v: unknown): v is number | bigint => isInt(v) || typeof v === 'bigint'
+
 
 /**
  * Reads a hyperi entry. A field of the wrong type is named in `problem` (the entry is then
@@ -44,11 +46,11 @@ export function decodeHyperi(o: Obj): HyperiFields {
     if (typeof s !== 'object' || Array.isArray(s)) problems.push('field "source" is not an object')
     else {
       if (s.topic !== undefined) want('source.topic', typeof s.topic === 'string', 'a string')
-      if (s.partition !== undefined) want('source.partition', isInt(s.partition), 'an integer')
-      if (s.offset !== undefined) want('source.offset', isInt(s.offset), 'an integer')
+      if (s.partition !== undefined && s.partition !== null) want('source.partition', isInt(s.partition), 'an integer')
+      if (s.offset !== undefined && s.offset !== null) want('source.offset', isInt64(s.offset), 'an integer')
       if (typeof s.topic === 'string') source.topic = s.topic
       if (isInt(s.partition)) source.partition = s.partition
-      if (isInt(s.offset)) source.offset = s.offset
+      if (isInt64(s.offset)) source.offset = s.offset
     }
   }
 

@@ -4,6 +4,8 @@ import {arroyo} from './arroyo.js'
 import {connect} from './connect.js'
 import {fibril} from './fibril.js'
 import {HeaderView} from './header-view.js'
+import {reasonOf} from './error-info.js'
+import {exactSource} from '../exact-json.js'
 import {decodeHyperi, looksLikeHyperi} from './hyperi.js'
 import {karafka25, karafkaLegacy} from './karafka.js'
 import {smallrye} from './smallrye.js'
@@ -28,32 +30,35 @@ export const HEADER_CONVENTIONS: readonly HeaderConvention[] = [
   watermill,
 ]
 
-const RESERVED_PREFIXES = HEADER_CONVENTIONS.flatMap((c) => c.reserved.prefixes ?? [])
-const RESERVED_NAMES = new Set(HEADER_CONVENTIONS.flatMap((c) => c.reserved.names ?? []))
-const NUMERIC = new Set(HEADER_CONVENTIONS.flatMap((c) => c.numeric))
-
-/**
- * System metadata of every convention, whatever convention a record was detected as:
- * replay strips all of it, and a user may not publish it.
- */
-export function isSystemHeader(name: string): boolean {
-  if (RESERVED_NAMES.has(name)) return true
-  for (const p of RESERVED_PREFIXES) if (name.startsWith(p)) return true
+/** Whether a header is system metadata of the given convention (only that convention's names count). */
+export function isSystemHeader(c: HeaderConvention, name: string): boolean {
+  if (c.reserved.names?.includes(name)) return true
+  for (const p of c.reserved.prefixes ?? []) if (name.startsWith(p)) return true
   return false
 }
 
-export function splitHeaders(headers: RawHeader[]): {user: RawHeader[]; system: RawHeader[]} {
+/** Splits a record's headers into the user's and the detected convention's system metadata. */
+export function splitHeaders(c: HeaderConvention | null, headers: RawHeader[]): {user: RawHeader[]; system: RawHeader[]} {
+  if (c === null) return {user: headers, system: []}
   const user: RawHeader[] = []
   const system: RawHeader[] = []
-  for (const h of headers) (isSystemHeader(h.key) ? system : user).push(h)
+  for (const h of headers) (isSystemHeader(c, h.key) ? system : user).push(h)
   return {user, system}
 }
 
+/** The convention a record's headers follow (detection order rule 2), or null. */
+export function detectConvention(headers: RawHeader[]): {convention: HeaderConvention; view: HeaderView} | null {
+  if (headers.length === 0) return null
+  const view = new HeaderView(headers)
+  for (const c of HEADER_CONVENTIONS) if (c.detect(view)) return {convention: c, view}
+  return null
+}
+
 /** System headers decoded for display: numbers as numbers, repeated names as arrays in order. */
-export function decodeMetadata(system: RawHeader[]): Record<string, MetadataValue> {
+export function decodeMetadata(c: HeaderConvention | null, system: RawHeader[]): Record<string, MetadataValue> {
   const out: Record<string, MetadataValue> = {}
   for (const h of system) {
-    const v: MetadataValue = h.value === null ? null : NUMERIC.has(h.key) ? numberOrRaw(h.value) : textOrBase64(h.value)
+    const v: MetadataValue = h.value === null ? null : c?.numeric.includes(h.key) ? numberOrRaw(h.value) : textOrBase64(h.value)
     if (!(h.key in out)) out[h.key] = v
     else {
       const prev = out[h.key]
@@ -75,9 +80,12 @@ function parseHyperiValue(value: Buffer | null): Record<string, unknown> | null 
   }
 }
 
-/** Turns a hyperi JSON entry (already parsed) into the normalised record. */
-export function decodeHyperiEntry(position: string, o: Record<string, unknown>, storeTimestamp: number | null): DecodedRecord {
-  const f = decodeHyperi(o)
+/**
+ * Turns a hyperi JSON entry (already parsed) into the normalised record. `text` is the entry's
+ * JSON, needed only when a source number is beyond 2^53 (JSON.parse rounds it; the crate writes i64).
+ */
+export function decodeHyperiEntry(position: string, o: Record<string, unknown>, storeTimestamp: number | null, text?: Buffer | string): DecodedRecord {
+  const f = decodeHyperi(exactSource(o, text))
   const ts = Number.isFinite(f.timestamp) ? f.timestamp : storeTimestamp
   return {
     position,
@@ -89,8 +97,11 @@ export function decodeHyperiEntry(position: string, o: Record<string, unknown>, 
     userHeaders: [],
     source: f.source,
     reason: f.reason === '' && f.problem ? null : f.reason,
+    error: null,
     retries: Number.isFinite(f.retries) ? f.retries : null,
+    // The crate stamps the entry when it dead-letters the message.
     deadLetteredAt: Number.isFinite(f.timestamp) ? f.timestamp : null,
+    originalTimestamp: null,
     convention: 'hyperi',
     metadata: f.metadata,
     unreadable: f.problem ? `hyperi-rustlib entry: ${f.problem}` : null,
@@ -104,11 +115,13 @@ export function decodeHyperiEntry(position: string, o: Record<string, unknown>, 
 export function decodeRaw(raw: RawRecord): DecodedRecord {
   if (raw.headers.length === 0) {
     const entry = parseHyperiValue(raw.value)
-    if (entry) return decodeHyperiEntry(raw.position, entry, raw.timestamp)
+    if (entry) return decodeHyperiEntry(raw.position, entry, raw.timestamp, raw.value!)
   }
 
-  const {user, system} = splitHeaders(raw.headers)
-  const metadata = decodeMetadata(system)
+  const found = detectConvention(raw.headers)
+  const c = found?.convention ?? null
+  const {user, system} = splitHeaders(c, raw.headers)
+  const metadata = decodeMetadata(c, system)
   const base: DecodedRecord = {
     position: raw.position,
     timestamp: raw.timestamp,
@@ -119,30 +132,36 @@ export function decodeRaw(raw: RawRecord): DecodedRecord {
     userHeaders: user,
     source: noSource(),
     reason: null,
+    error: null,
     retries: null,
     deadLetteredAt: null,
+    originalTimestamp: null,
     convention: 'unknown',
     metadata,
     unreadable: null,
   }
 
-  if (system.length > 0) {
-    const view = new HeaderView(raw.headers)
-    for (const c of HEADER_CONVENTIONS) {
-      if (!c.detect(view)) continue
-      const f = c.decode(view, raw)
-      base.convention = c.name
-      base.source = f.source
-      base.reason = f.reason
-      base.retries = f.retries
-      base.deadLetteredAt = f.deadLetteredAt
-      if (f.key !== undefined) base.key = f.key
-      if (f.notes) Object.assign(metadata, f.notes)
-      return base
-    }
+  if (found) {
+    const {view} = found
+    const f = found.convention.decode(view, raw)
+    base.convention = found.convention.name
+    base.source = f.source
+    base.error = f.error ?? null
+    base.reason = f.reason ?? reasonOf(base.error)
+    base.retries = f.retries
+    base.deadLetteredAt = f.deadLetteredAt
+    base.originalTimestamp = f.originalTimestamp ?? null
+    if (found.convention.recordTime === 'failure') base.deadLetteredAt ??= raw.timestamp
+    if (found.convention.recordTime === 'original') base.originalTimestamp ??= raw.timestamp
+    if (f.key !== undefined) base.key = f.key
+    if (f.notes) Object.assign(metadata, f.notes)
+    if (view.warnings.length > 0) metadata['dlq.warning'] = view.warnings.join('; ')
   }
 
-  const hint = topicHint(raw.dlqTopic)
-  if (hint) metadata['dlq.source-topic-hint'] = hint
+  // A hint whenever the source topic is unknown, whatever convention matched (Arroyo records no topic).
+  if (base.source.topic === null) {
+    const hint = topicHint(raw.dlqTopic)
+    if (hint) metadata['dlq.source-topic-hint'] = hint
+  }
   return base
 }

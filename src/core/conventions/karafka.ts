@@ -9,12 +9,13 @@ export const karafka25: HeaderConvention = {
   name: 'karafka',
   reserved: {names: V25},
   numeric: ['source_partition', 'source_offset', 'source_attempts'],
+  recordTime: 'unknown',
   detect: (h) => h.has('source_attempts') || h.has('source_trace_id'),
   decode: (h) => ({
     source: {
       topic: h.text('source_topic'),
       partition: h.number('source_partition'),
-      offset: h.number('source_offset'),
+      offset: h.int('source_offset'),
       group: h.text('source_consumer_group'),
     },
     reason: null,
@@ -31,12 +32,13 @@ export const karafkaLegacy: HeaderConvention = {
   name: 'karafka',
   reserved: {names: [...V20, ...V10]},
   numeric: ['original_partition', 'original_offset', 'original_attempts', 'original-partition', 'original-offset'],
+  recordTime: 'unknown',
   detect: (h) => h.has('original_topic') || h.has('original-topic'),
   decode: (h) => ({
     source: {
       topic: h.textOf('original_topic', 'original-topic'),
       partition: h.numberOf('original_partition', 'original-partition'),
-      offset: h.numberOf('original_offset', 'original-offset'),
+      offset: h.intOf('original_offset', 'original-offset'),
       group: h.text('original_consumer_group'),
     },
     reason: null,

@@ -6,6 +6,8 @@ const PATTERNS: Array<[RegExp, (m: RegExpMatchArray) => string]> = [
   [/^(.+)-dlt$/, (m) => m[1]],
   [/^(.+)\.DLT$/, (m) => m[1]],
   [/^(.+)\.dlq$/, (m) => m[1]],
+  // Sentry names Arroyo DLQs `<topic>-dlq`.
+  [/^(.+)-dlq$/, (m) => m[1]],
   [/^error\.(.+)\.([^.]+)$/, (m) => m[1]],
   [/^dead-letter-topic-(.+)$/, (m) => m[1]],
   [/^_dlq\.(.+)$/, (m) => m[1]],

@@ -1,4 +1,5 @@
 import {randomUUID} from 'node:crypto'
+import {hostname} from 'node:os'
 import {NotSentError, type DlqSink, type SentMessage} from '../sink.js'
 import type {LedgerTarget} from './ledger.js'
 import type {PlanItem, PlanWindow, ReplayDeps, ReplayPlan, SkipReason} from './plan.js'
@@ -9,7 +10,7 @@ export interface ResultItem {
   position: string
   outcome: Outcome
   target: {topic: string; partition: number | null; offset: string | null} | null
-  reason: SkipReason | 'not_attempted' | 'in_doubt' | null
+  reason: SkipReason | 'not_attempted' | 'in_doubt' | 'in_progress' | null
   error: string | null
 }
 
@@ -50,6 +51,33 @@ export interface RunOptions extends ExecuteOptions {
 const MAX_DEPTH = 4
 /** How old a target's end mark may be when a claim records it (see MarkCache). */
 const MARK_TTL_MS = 1000
+
+/**
+ * How long a claim of another replay counts as that replay's work in progress: its message may
+ * be on the wire, so it is neither looked for nor taken over yet. Older, it is a crash's doubt.
+ * (A send that gets no acknowledgement fails after 30 s.)
+ */
+export const LIVE_CLAIM_MS = 60_000
+
+/** `host/pid/uuid`: a later replay on the same host can tell a crashed run's claims from a live one's. */
+function newRunId(): string {
+  return `${hostname()}/${process.pid}/${randomUUID()}`
+}
+
+/** Whether another run that claimed a message may still be sending it (see LIVE_CLAIM_MS). */
+export function mayStillBeSending(entry: {runId: string; at: string}, ownRunId: string, now = Date.now()): boolean {
+  if (entry.runId === ownRunId || now - Date.parse(entry.at) >= LIVE_CLAIM_MS) return false
+  const [host, pid] = entry.runId.split('/')
+  if (host === hostname() && /^\d+$/.test(pid ?? '')) {
+    try {
+      process.kill(Number(pid), 0)
+    } catch (error) {
+      // Anything but EPERM (alive, not ours): that process is gone, so its claim is a crash's doubt, resolved at once.
+      if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false
+    }
+  }
+  return true
+}
 
 const sleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((resolve) => {
@@ -95,7 +123,7 @@ export async function executeReplay(plan: ReplayPlan, deps: ReplayDeps, opts: Ex
  * replay again finishes the job without sending anything twice.
  */
 export async function runReplay(windows: AsyncIterable<PlanWindow>, deps: ReplayDeps, opts: RunOptions): Promise<ReplayCounts> {
-  const runId = randomUUID()
+  const runId = newRunId()
   const out = new OrderedResults(opts.onItem)
   const marks = new MarkCache(deps.sink)
   const rate = opts.rate && opts.rate > 0 ? opts.rate : null
@@ -136,13 +164,20 @@ export async function runReplay(windows: AsyncIterable<PlanWindow>, deps: Replay
     if (doubts.length > 0) await drain()
     for (const b of batch) {
       const {slot, it} = b
+      if (it.reason === 'in_doubt' && !opts.force && it.ledger && mayStillBeSending(it.ledger, runId)) {
+        // A claim this fresh may belong to a replay still sending it (its send not yet in the
+        // target): taking it over now would send it twice. Only an older claim is a crash's doubt.
+        const age = Math.max(0, Math.round((Date.now() - Date.parse(it.ledger.at)) / 1000))
+        out.set(slot, {position: it.position, outcome: 'skipped', target: null, reason: 'in_progress', error: `another replay claimed it ${age} s ago and may still be sending it; run again later to confirm`})
+        continue
+      }
       if (it.reason === 'in_doubt' && !opts.force) {
         let found: SentMessage | null | undefined
         try {
           found = deps.sink.find && it.ledger ? await deps.sink.find(it.message!, it.ledger.mark) : undefined
           if (found) {
-            await deps.ledger.claim([{position: it.position, target: it.target!, mark: it.ledger!.mark}], runId, true)
-            await deps.ledger.complete([{position: it.position, target: it.target!, offset: found.offset}], runId)
+            await deps.ledger.claim([{position: it.ledgerKey, target: it.target!, mark: it.ledger!.mark}], runId, true)
+            await deps.ledger.complete([{position: it.ledgerKey, target: it.target!, offset: found.offset}], runId)
           }
         } catch (error) {
           stop((error as Error).message)
@@ -178,7 +213,7 @@ export async function runReplay(windows: AsyncIterable<PlanWindow>, deps: Replay
 
     // 3. Claim. A doubt just checked to be absent from the target is taken over; anything
     // else only with --force, so a replay running at the same time keeps its claims.
-    const claimOf = (it: PlanItem) => ({position: it.position, target: it.target as LedgerTarget, mark: markOf.get(targetKey(it.target!)) ?? null})
+    const claimOf = (it: PlanItem) => ({position: it.ledgerKey, target: it.target as LedgerTarget, mark: markOf.get(targetKey(it.target!)) ?? null})
     let held: Set<string>
     try {
       const checked = sendable.filter(({it}) => it.reason === 'in_doubt').map(({it}) => claimOf(it))
@@ -192,8 +227,8 @@ export async function runReplay(windows: AsyncIterable<PlanWindow>, deps: Replay
     }
     const mine: Array<{slot: number; it: PlanItem}> = []
     for (const b of sendable) {
-      if (held.has(b.it.position)) mine.push(b)
-      else out.set(b.slot, {position: b.it.position, outcome: 'skipped', target: null, reason: 'already_replayed', error: 'another replay claimed it at the same time'})
+      if (held.has(b.it.ledgerKey)) mine.push(b)
+      else out.set(b.slot, {position: b.it.position, outcome: 'skipped', target: null, reason: 'in_progress', error: 'another replay claimed it at the same time; run again later to confirm it was sent'})
     }
     if (mine.length === 0) return
 
@@ -201,7 +236,7 @@ export async function runReplay(windows: AsyncIterable<PlanWindow>, deps: Replay
     // A previous send that failed stops the pipeline before this batch goes out.
     while (inflight.length >= depth) await inflight.shift()
     if (stopped !== null) {
-      await deps.ledger.release(mine.map(({it}) => it.position), runId).catch(() => undefined)
+      await deps.ledger.release(mine.map(({it}) => it.ledgerKey), runId).catch(() => undefined)
       for (const {slot, it} of mine) notAttempted(slot, it)
       return
     }
@@ -212,7 +247,7 @@ export async function runReplay(windows: AsyncIterable<PlanWindow>, deps: Replay
         async (acks) => {
           try {
             await deps.ledger.complete(
-              mine.map(({it}, k) => ({position: it.position, target: it.target!, offset: acks[k].offset})),
+              mine.map(({it}, k) => ({position: it.ledgerKey, target: it.target!, offset: acks[k].offset})),
               runId,
             )
           } catch (error) {
@@ -220,11 +255,11 @@ export async function runReplay(windows: AsyncIterable<PlanWindow>, deps: Replay
             stop(`the replay ledger at ${deps.ledger.where} could not be written: ${(error as Error).message}`)
           }
           mine.forEach(({slot, it}, k) => out.set(slot, {position: it.position, outcome: 'replayed', target: {topic: acks[k].topic, partition: acks[k].partition, offset: acks[k].offset}, reason: null, error: null}))
-          if (opts.forgetDone) deps.ledger.forget?.(mine.map(({it}) => it.position))
+          if (opts.forgetDone) deps.ledger.forget?.(mine.map(({it}) => it.ledgerKey))
         },
         async (error) => {
           const certainlyNotSent = error instanceof NotSentError
-          if (certainlyNotSent) await deps.ledger.release(mine.map(({it}) => it.position), runId).catch(() => undefined)
+          if (certainlyNotSent) await deps.ledger.release(mine.map(({it}) => it.ledgerKey), runId).catch(() => undefined)
           for (const {slot, it} of mine) {
             out.set(slot, {position: it.position, outcome: 'failed', target: {...it.target!, offset: null}, reason: certainlyNotSent ? null : 'in_doubt', error: (error as Error).message})
           }

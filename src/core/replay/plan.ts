@@ -2,10 +2,12 @@ import {UsageError} from '../errors.js'
 import type {RecordFilter} from '../filter.js'
 import type {DecodedRecord, RawHeader} from '../record.js'
 import type {DlqReader} from '../reader.js'
-import type {DlqSink, OutgoingMessage} from '../sink.js'
-import {isSystemHeader} from '../conventions/index.js'
+import type {DlqSink, OutgoingMessage, TargetInfo} from '../sink.js'
 import type {LedgerEntry, ReplayLedger} from './ledger.js'
 import {comparePositions} from './order.js'
+import {ledgerKey} from './identity.js'
+import {defaultPartitioner, partitionFor, type PartitionerName} from './partitioners.js'
+import {protectedTarget, settingsName, type ProtectedNames} from './protected.js'
 
 export type SkipReason =
   | 'not_found'
@@ -16,6 +18,18 @@ export type SkipReason =
   | 'unreadable'
   | 'payload_truncated'
   | 'target_missing'
+  | 'protected_target'
+  | 'too_large'
+
+/**
+ * The time a replayed record carries. `now` (the default): the store stamps it when it is written,
+ * so topic retention counts from the replay — a DLQ record's own time is often the failure time,
+ * weeks old, and a record stamped with it can be deleted by retention at once. `original`: the
+ * failed record's own time where the convention recorded it (else the DLQ record's time), for
+ * consumers that window by event time. `dlq`: the DLQ record's time.
+ */
+export type TimestampPolicy = 'now' | 'original' | 'dlq'
+export const TIMESTAMP_POLICIES: TimestampPolicy[] = ['now', 'original', 'dlq']
 
 export interface PlanItem {
   position: string
@@ -24,18 +38,28 @@ export interface PlanItem {
   /** Human words for a skip (which target is missing, when it was replayed, …). */
   detail: string | null
   target: {topic: string; partition: number | null} | null
+  /**
+   * How the partition was chosen: `recorded` (the original partition), `murmur2`/`crc32`/`fnv1a`
+   * (the original producer's key hash, the source partition not being recorded), `store` (no key
+   * or no partitions: the store chooses). A doubtful recorded partition says so in `doubt`.
+   */
+  partitionBy: 'recorded' | PartitionerName | 'store' | null
+  doubt: string | null
   headersKept: string[]
   headersRemoved: string[]
   /** What will be sent; absent for skips. */
   message: OutgoingMessage | null
-  /** The ledger's word on this position when the plan was made. */
+  /** The ledger's word on this message when the plan was made. */
   ledger: LedgerEntry | null
+  /** The message's key in the ledger: its identity, not its position (which can shift). */
+  ledgerKey: string
 }
 
 export interface ReplayPlan {
   source: string
   sink: string
   ledger: string
+  timestamp?: TimestampPolicy
   items: PlanItem[]
 }
 
@@ -49,6 +73,18 @@ export interface ReplayRequest {
   to?: string | null
   /** Replay even positions the ledger says were replayed, or are in doubt. */
   force?: boolean
+  /** `--partitioner`: the key hash for messages without a recorded partition (default: per convention). */
+  partitioner?: PartitionerName | null
+  /** `--timestamp`: what time the replayed records carry (default `now`). */
+  timestamp?: TimestampPolicy
+}
+
+/** Plan options shared by planReplay and the streaming replay. */
+export interface PlanOptions {
+  to: string | null
+  force: boolean
+  partitioner?: PartitionerName | null
+  timestamp?: TimestampPolicy
 }
 
 export interface ReplayDeps {
@@ -80,11 +116,14 @@ async function selectPositions(reader: DlqReader, req: ReplayRequest): Promise<{
 }
 
 const skip = (position: string, reason: SkipReason, detail: string | null = null, ledger: LedgerEntry | null = null): PlanItem => ({
+  ledgerKey: position,
   position,
   action: 'skip',
   reason,
   detail,
   target: null,
+  partitionBy: null,
+  doubt: null,
   headersKept: [],
   headersRemoved: [],
   message: null,
@@ -119,7 +158,7 @@ export async function* planWindows(deps: ReplayDeps, req: ReplayRequest, opts: {
   }
   if (req.positions && req.positions.length > 0) throw new UsageError('use either --offset or --all, not both')
   let window: DecodedRecord[] = []
-  const cut = (records: DecodedRecord[]): PlanWindow => ({positions: records.map((r) => r.position), plan: () => planRecords(deps, records, {to, force}, targets)})
+  const cut = (records: DecodedRecord[]): PlanWindow => ({positions: records.map((r) => r.position), plan: () => planRecords(deps, records, {to, force, partitioner: req.partitioner, timestamp: req.timestamp}, targets)})
   for await (const r of deps.reader.scan({filter: req.filter, signal: opts.signal})) {
     window.push(r)
     if (window.length >= PLAN_WINDOW) {
@@ -134,7 +173,7 @@ async function planPositions(deps: ReplayDeps, req: ReplayRequest, to: string | 
   const {records, missing, filtered} = await selectPositions(deps.reader, req)
   const items: PlanItem[] = [...missing.map((p) => skip(p, 'not_found', 'no message at this position (any more)'))]
   for (const r of filtered) items.push(skip(r.position, 'filtered', 'does not match the filters'))
-  for (const it of await planRecords(deps, records, {to, force: req.force === true}, targets)) items.push(it)
+  for (const it of await planRecords(deps, records, {to, force: req.force === true, partitioner: req.partitioner, timestamp: req.timestamp}, targets)) items.push(it)
   items.sort((a, b) => comparePositions(a.position, b.position))
   return items
 }
@@ -146,16 +185,19 @@ async function planPositions(deps: ReplayDeps, req: ReplayRequest, to: string | 
 export async function planReplay(deps: ReplayDeps, req: ReplayRequest): Promise<ReplayPlan> {
   const items: PlanItem[] = []
   for await (const w of planWindows(deps, req)) for (const it of await w.plan()) items.push(it)
-  return {source: deps.reader.info.display, sink: deps.sink.info.display, ledger: deps.ledger.where, items}
+  return {source: deps.reader.info.display, sink: deps.sink.info.display, ledger: deps.ledger.where, timestamp: req.timestamp ?? 'now', items}
 }
 
-export type TargetCache = Map<string, {exists: boolean; partitions: number | null}>
+export type TargetCache = Map<string, TargetInfo>
 
 /** The plan items of records already read, in their order (targets looked up once per topic). */
-export async function planRecords(deps: ReplayDeps, records: DecodedRecord[], opts: {to: string | null; force: boolean}, targets: TargetCache): Promise<PlanItem[]> {
+export async function planRecords(deps: ReplayDeps, records: DecodedRecord[], opts: PlanOptions, targets: TargetCache): Promise<PlanItem[]> {
   const {to} = opts
   const req = {force: opts.force}
-  const ledger = await deps.ledger.read(records.map((r) => r.position))
+  const names: ProtectedNames = {dlq: dlqName(deps.reader), settings: [settingsName(process.env.DLQ_STORE)].filter((s): s is string => s !== null)}
+  const kind = deps.reader.info.kind
+  const keyOf = (r: DecodedRecord) => ledgerKey(r, kind)
+  const ledger = await deps.ledger.read(records.map(keyOf))
   const items: PlanItem[] = []
   for (const r of records) {
     if (r.unreadable !== null) {
@@ -171,7 +213,12 @@ export async function planRecords(deps: ReplayDeps, records: DecodedRecord[], op
       items.push(skip(r.position, 'no_source', 'no source topic is recorded; give --to TOPIC'))
       continue
     }
-    const entry = ledger.get(r.position) ?? null
+    const refused = protectedTarget(topic, names)
+    if (refused !== null) {
+      items.push(skip(r.position, 'protected_target', `${refused}: dlq never writes to its own topics and streams (not even with --to)`))
+      continue
+    }
+    const entry = ledger.get(keyOf(r)) ?? null
     if (entry && !req.force) {
       if (entry.state === 'done') {
         items.push(skip(r.position, 'already_replayed', `replayed to ${entry.target.topic}${entry.offset === null ? '' : ` at ${entry.offset}`} on ${entry.at}; --force replays it again`, entry))
@@ -184,26 +231,70 @@ export async function planRecords(deps: ReplayDeps, records: DecodedRecord[], op
       targets.set(topic, info)
     }
     if (!info.exists) {
-      items.push(skip(r.position, 'target_missing', `target topic "${topic}" does not exist in ${deps.sink.info.display}`))
+      // dlq never creates a target: a topic or stream nobody reads would swallow the message.
+      const how =
+        deps.sink.info.kind === 'redis'
+          ? `; a stream exists once its consumers' group does (XGROUP CREATE ${topic} GROUP $ MKSTREAM), then run the replay again`
+          : '; create the topic (or name another with --to), then run the replay again'
+      items.push(skip(r.position, 'target_missing', `target ${deps.sink.info.kind === 'redis' ? 'stream' : 'topic'} "${topic}" does not exist in ${deps.sink.info.display}${how}`))
       continue
     }
-    // The original partition when it is known and exists in the target; else the store chooses.
-    const p = r.source.partition
-    const partition = info.partitions !== null && p !== null && p >= 0 && p < info.partitions ? p : null
+    const size = recordSize(r)
+    if (info.maxMessageBytes && size > info.maxMessageBytes) {
+      items.push(skip(r.position, 'too_large', `the record is ${size} bytes; "${topic}" accepts at most ${info.maxMessageBytes} (max.message.bytes): raise it on the topic, or use --to`))
+      continue
+    }
+    const {partition, partitionBy} = choosePartition(r, info.partitions, opts.partitioner ?? null)
     const {kept, removed} = headerNames(r)
     items.push({
       position: r.position,
+      ledgerKey: keyOf(r),
       action: 'send',
       reason: entry && entry.state === 'claimed' && !req.force ? 'in_doubt' : null,
       detail: entry && entry.state === 'claimed' && !req.force ? `a replay claimed it on ${entry.at} but did not confirm the send; it is looked for in the target first` : null,
       target: {topic, partition},
+      partitionBy,
+      doubt: partitionBy === 'recorded' ? (r.source.doubt ?? null) : null,
       headersKept: kept,
       headersRemoved: removed,
-      message: {topic, partition, key: r.key, value: r.payload, headers: r.userHeaders, timestamp: r.timestamp},
+      message: {topic, partition, key: r.key, value: r.payload, headers: r.userHeaders, timestamp: replayTime(r, opts.timestamp ?? 'now')},
       ledger: entry,
     })
   }
   return items
+}
+
+/**
+ * The original partition when it is recorded and exists in the target; else, for a key, the
+ * partition the original producer's partitioner gives it; else the store chooses (null).
+ */
+export function choosePartition(r: DecodedRecord, partitions: number | null, partitioner: PartitionerName | null): {partition: number | null; partitionBy: PlanItem['partitionBy']} {
+  if (partitions === null) return {partition: null, partitionBy: null}
+  const p = r.source.partition
+  if (p !== null && p >= 0 && p < partitions) return {partition: p, partitionBy: 'recorded'}
+  const by = partitioner ?? defaultPartitioner(r.convention)
+  const hashed = partitionFor(by, r.key, partitions)
+  return hashed === null ? {partition: null, partitionBy: 'store'} : {partition: hashed, partitionBy: by}
+}
+
+/** Bytes of a record as the broker counts them, near enough: key, value, headers and the batch and record overhead. */
+function recordSize(r: DecodedRecord): number {
+  let n = 128 + (r.key?.length ?? 0) + (r.payload?.length ?? 0)
+  for (const h of r.userHeaders) n += Buffer.byteLength(h.key) + (h.value?.length ?? 0) + 8
+  return n
+}
+
+function replayTime(r: DecodedRecord, policy: TimestampPolicy): number | null {
+  if (policy === 'now') return null
+  if (policy === 'original') return r.originalTimestamp ?? r.timestamp
+  return r.timestamp
+}
+
+/** The name of the DLQ topic or stream (the last part of a kafka:// or redis:// source), or null for files. */
+function dlqName(reader: DlqReader): string | null {
+  if (reader.info.kind !== 'kafka' && reader.info.kind !== 'redis') return null
+  const m = reader.info.display.split(/[?#]/, 1)[0].match(/\/([^/]+)$/)
+  return m ? decodeURIComponent(m[1]) : null
 }
 
 const NONE: string[] = []
@@ -212,12 +303,15 @@ function headerNames(r: DecodedRecord): {kept: string[]; removed: string[]} {
   // Shared empty lists and no per-key allocation: this runs once per message of a replay.
   let kept = NONE
   if (r.userHeaders.length > 0) kept = [...new Set(r.userHeaders.map((h: RawHeader) => h.key))]
-  // Everything that was metadata in the stored record is left behind: system headers of every convention.
+  // The detected convention's system headers are left behind (they are the record's metadata, beside
+  // dlq's own `dlq.*` notes); hyperi entries and dlq's own records carry no headers to remove.
   let removed = NONE
-  for (const k in r.metadata) {
-    if (!isSystemHeader(k)) continue
-    if (removed === NONE) removed = []
-    removed.push(k)
+  if (r.convention !== 'hyperi' && r.convention !== 'dlq' && r.convention !== 'unknown') {
+    for (const k in r.metadata) {
+      if (k.startsWith('dlq.')) continue
+      if (removed === NONE) removed = []
+      removed.push(k)
+    }
   }
   return {kept, removed}
 }
@@ -226,8 +320,10 @@ export interface PlanSummary {
   send: number
   skip: number
   skipped: Partial<Record<SkipReason, number>>
-  byTarget: Array<{topic: string; partition: number | null; count: number}>
+  byTarget: Array<{topic: string; partition: number | null; partitionBy: PlanItem['partitionBy']; doubtful: number; count: number}>
   removedHeaders: string[]
+  /** What time the replayed records carry (TimestampPolicy). */
+  timestamp?: TimestampPolicy
 }
 
 /** The plan summary, counted item by item as a streamed plan goes by. */
@@ -235,8 +331,10 @@ export class PlanTally {
   private send = 0
   private skip = 0
   private readonly skipped: Partial<Record<SkipReason, number>> = {}
-  private readonly byTarget = new Map<string, {topic: string; partition: number | null; count: number}>()
+  private readonly byTarget = new Map<string, PlanSummary['byTarget'][number]>()
   private readonly removed = new Set<string>()
+
+  constructor(private readonly timestamp: TimestampPolicy = 'now') {}
 
   add(it: PlanItem): void {
     if (it.action === 'skip') {
@@ -245,20 +343,21 @@ export class PlanTally {
       return
     }
     this.send++
-    const k = `${it.target!.topic}\u0000${it.target!.partition}`
+    const k = `${it.target!.topic}\u0000${it.target!.partition}\u0000${it.partitionBy}`
     let t = this.byTarget.get(k)
-    if (!t) this.byTarget.set(k, (t = {topic: it.target!.topic, partition: it.target!.partition, count: 0}))
+    if (!t) this.byTarget.set(k, (t = {topic: it.target!.topic, partition: it.target!.partition, partitionBy: it.partitionBy, doubtful: 0, count: 0}))
     t.count++
+    if (it.doubt) t.doubtful++
     for (const h of it.headersRemoved) this.removed.add(h)
   }
 
   summary(): PlanSummary {
-    return {send: this.send, skip: this.skip, skipped: {...this.skipped}, byTarget: [...this.byTarget.values()], removedHeaders: [...this.removed].sort()}
+    return {send: this.send, skip: this.skip, skipped: {...this.skipped}, byTarget: [...this.byTarget.values()], removedHeaders: [...this.removed].sort(), timestamp: this.timestamp}
   }
 }
 
 export function summarisePlan(plan: ReplayPlan): PlanSummary {
-  const tally = new PlanTally()
+  const tally = new PlanTally(plan.timestamp ?? 'now')
   for (const it of plan.items) tally.add(it)
   return tally.summary()
 }

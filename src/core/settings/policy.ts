@@ -1,6 +1,6 @@
 import {UsageError} from '../errors.js'
 import {validateGroup, validateTopic} from './names.js'
-import {malformed, readSetting, typed, writeSetting, type SettingKind, type Versioned, type WriteOptions} from './service.js'
+import {malformed, readSetting, settingHistory, typed, writeSetting, type Change, type SettingKind, type Versioned, type WriteOptions} from './service.js'
 import {POLICY_KEY_PREFIX, policyKey, type Actor, type SettingsStore} from './types.js'
 
 /**
@@ -84,6 +84,28 @@ export function getPolicy(store: SettingsStore, sourceTopic: string): Promise<Po
 export function setPolicy(store: SettingsStore, sourceTopic: string, policy: Policy, opts?: WriteOptions): Promise<PolicyDocument> {
   validateTopic(sourceTopic, 'source topic')
   return writeSetting(store, policyKey(sourceTopic), kindFor(sourceTopic), policy, opts)
+}
+
+/** Removes the policy of `sourceTopic`: a versioned, recorded change like a set. */
+export function clearPolicy(store: SettingsStore, sourceTopic: string, opts?: WriteOptions): Promise<PolicyDocument> {
+  validateTopic(sourceTopic, 'source topic')
+  return writeSetting(store, policyKey(sourceTopic), kindFor(sourceTopic), null, opts)
+}
+
+export interface PolicyChange {
+  version: number
+  fromVersion: number
+  /** null: the change cleared the policy. */
+  policy: Policy | null
+  at: string
+  by: Actor
+}
+
+/** Every change of the policy of `sourceTopic`, oldest first. */
+export async function policyHistory(store: SettingsStore, sourceTopic: string): Promise<PolicyChange[]> {
+  validateTopic(sourceTopic, 'source topic')
+  const changes: Array<Change<Policy>> = await settingHistory(store, policyKey(sourceTopic), kindFor(sourceTopic))
+  return changes.map((c) => ({version: c.version, fromVersion: c.fromVersion, policy: c.value, at: c.at, by: c.by}))
 }
 
 /** Every source topic with a policy, by name. */

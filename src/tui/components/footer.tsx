@@ -1,40 +1,41 @@
 import {Text} from 'ink'
-import {truncate} from '../../output/escape.js'
+import {cutEnd, displayWidth} from '../text.js'
+import {useTheme} from '../theme.js'
 
 export interface FooterProps {
   width: number
-  /** An open prompt: `/` filter or `:` jump, with its text and error. */
+  /** An open prompt: `/` filter, `:` jump or `s` save, with its text and error. */
   prompt: {label: string; text: string; error: string | null} | null
   notice: {text: string; error: boolean} | null
   hints: string
 }
 
 export function Footer({width, prompt, notice, hints}: FooterProps) {
+  const theme = useTheme()
   if (prompt) {
     if (prompt.error) {
+      const left = cutEnd(`${prompt.label}${prompt.text}`, Math.floor(width / 2))
       return (
         <Text wrap="truncate">
-          <Text>{truncate(`${prompt.label}${prompt.text}`, Math.floor(width / 2))}</Text>
-          <Text color="red">{truncate(`  ✗ ${prompt.error}`, width - Math.min(width, prompt.label.length + prompt.text.length))}</Text>
+          <Text>{left}</Text>
+          <Text color={theme.color('red')} bold>
+            {cutEnd(`  ✗ ${prompt.error}`, width - displayWidth(left))}
+          </Text>
         </Text>
       )
     }
-    return (
-      <Text wrap="truncate">
-        {truncate(`${prompt.label}${prompt.text}▏  (Enter apply · Esc cancel)`, width)}
-      </Text>
-    )
+    return <Text wrap="truncate">{cutEnd(`${prompt.label}${prompt.text}▏  (Enter apply · Esc cancel)`, width)}</Text>
   }
   if (notice) {
     return (
-      <Text color={notice.error ? 'red' : 'yellow'} wrap="truncate">
-        {truncate(notice.text, width)}
+      <Text color={theme.color(notice.error ? 'red' : 'yellow')} bold={notice.error} wrap="truncate">
+        {cutEnd(notice.text, width)}
       </Text>
     )
   }
   return (
     <Text dimColor wrap="truncate">
-      {truncate(hints, width)}
+      {cutEnd(hints, width)}
     </Text>
   )
 }

@@ -1,5 +1,6 @@
 import {Box, Text} from 'ink'
 import {memo} from 'react'
+import {useTheme} from '../theme.js'
 
 export interface ListRowView {
   index: number
@@ -19,11 +20,16 @@ export interface MessageListProps {
   empty: string
 }
 
+/**
+ * The cursor row is marked twice: `›` in the first column (visible on any terminal, with or
+ * without colour) and inverse video (bold only while the detail has the keys).
+ */
 const Row = memo(function Row({line, mark, current, focused}: {line: string; mark: string; current: boolean; focused: boolean}) {
+  const theme = useTheme()
   return (
-    <Text wrap="truncate" inverse={current && focused} bold={current} color={mark === '✓ ' ? 'green' : undefined}>
-      {mark}
-      {line}
+    <Text wrap="truncate" inverse={current && focused} bold={current} color={mark === '✓' ? theme.color('green') : undefined}>
+      {current ? '›' : ' '}
+      {mark} {line}
     </Text>
   )
 })
@@ -33,17 +39,17 @@ export function MessageList({width, height, header, rows, cursor, focused, empty
   return (
     <Box flexDirection="column" width={width} height={height + 1}>
       <Text bold wrap="truncate">
-        {'  '}
+        {'   '}
         {header}
       </Text>
       {lines.length === 0 ? (
         <Text dimColor wrap="truncate">
-          {'  '}
+          {'   '}
           {empty}
         </Text>
       ) : (
         lines.map((r) => {
-          const mark = r.selected ? '● ' : r.replayed ? '✓ ' : '  '
+          const mark = r.selected ? '●' : r.replayed ? '✓' : ' '
           return <Row key={r.index} line={r.line} mark={mark} current={r.index === cursor} focused={focused} />
         })
       )}

@@ -1,5 +1,5 @@
 import {Text} from 'ink'
-import {truncate} from '../../output/escape.js'
+import {cutEnd, fitEnd} from '../text.js'
 
 export interface StatusBarProps {
   width: number
@@ -8,22 +8,25 @@ export interface StatusBarProps {
   position: string
   filters: string[]
   selected: number
+  follow: boolean
   busy: string | null
 }
 
-export function StatusBar({width, source, bounds, position, filters, selected, busy}: StatusBarProps) {
+export function StatusBar({width, source, bounds, position, filters, selected, follow, busy}: StatusBarProps) {
+  // What changes with each key first; the source (often a long path) last, cut first.
   const parts = [
-    `dlq browse ${source}`,
-    bounds,
+    'dlq browse',
     `at ${position}`,
     filters.length === 0 ? 'no filter' : `filter: ${filters.join(' && ')}`,
     `${selected} selected`,
+    bounds,
+    ...(follow ? ['follow'] : []),
     ...(busy ? [busy] : []),
+    source,
   ]
-  const line = truncate(parts.join(' │ '), width)
   return (
     <Text inverse wrap="truncate">
-      {line.padEnd(width)}
+      {fitEnd(cutEnd(parts.join(' │ '), width), width)}
     </Text>
   )
 }

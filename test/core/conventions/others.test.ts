@@ -1,5 +1,5 @@
 import {describe, expect, it} from 'vitest'
-import {decodeRaw, isSystemHeader} from '../../../src/core/conventions/index.js'
+import {decodeRaw, HEADER_CONVENTIONS, isSystemHeader} from '../../../src/core/conventions/index.js'
 import {i32, i64, raw} from '../../helpers/raw.js'
 
 describe('spring-cloud-stream', () => {
@@ -7,7 +7,8 @@ describe('spring-cloud-stream', () => {
     const r = decodeRaw(raw([['x-original-topic', 'payments'], ['x-original-partition', i32(2)], ['x-original-offset', i64(77)], ['x-exception-fqcn', 'java.lang.IllegalStateException']]))
     expect(r.convention).toBe('spring-cloud-stream')
     expect(r.source).toEqual({topic: 'payments', partition: 2, offset: 77, group: null})
-    expect(r.reason).toBe('java.lang.IllegalStateException')
+    expect(r.reason).toBe('IllegalStateException')
+    expect(r.error).toEqual({class: 'java.lang.IllegalStateException', message: null, cause: null, stage: null})
   })
   it('is detected by x-exception-fqcn alone', () => {
     expect(decodeRaw(raw([['x-exception-fqcn', 'E']])).convention).toBe('spring-cloud-stream')
@@ -27,7 +28,8 @@ describe('connect', () => {
     )
     expect(r.convention).toBe('connect')
     expect(r.source).toEqual({topic: 'inventory', partition: 2, offset: 881, group: null})
-    expect(r.reason).toBe('org.apache.kafka.connect.errors.DataException')
+    expect(r.reason).toBe('DataException')
+    expect(r.error?.class).toBe('org.apache.kafka.connect.errors.DataException')
     expect(r.metadata['__connect.errors.exception.message']).toBeNull()
   })
 })
@@ -102,10 +104,23 @@ describe('arroyo', () => {
     expect(r.convention).toBe('arroyo')
     expect(r.source).toEqual({topic: null, partition: 2, offset: 31337, group: null})
   })
-  it('reports the partition unknown when rust-arroyo put the offset in it', () => {
+  it('keeps a partition equal to the offset but marks it doubtful (rust-arroyo writes the offset there)', () => {
     const r = decodeRaw(raw([['original_partition', '31337'], ['original_offset', '31337']]))
-    expect(r.source.partition).toBeNull()
-    expect(r.metadata['dlq.warning']).toMatch(/rust-arroyo/)
+    expect(r.source.partition).toBe(31337)
+    expect(r.source.doubt).toMatch(/rust-arroyo/)
+    const sure = decodeRaw(raw([['original_partition', '1'], ['original_offset', '7']]))
+    expect(sure.source.doubt).toBeUndefined()
+  })
+  it('doubts 0@0 too: rust-arroyo writes partition 0 for every offset-0 record', () => {
+    const r = decodeRaw(raw([['original_partition', '0'], ['original_offset', '0']]))
+    expect(r.source.partition).toBe(0)
+    expect(r.source.doubt).toMatch(/rust-arroyo/)
+  })
+  it('gets a topic hint from Sentry\'s `<topic>-dlq` naming although a convention matched', () => {
+    const r = decodeRaw({...raw([['original_partition', '1'], ['original_offset', '7']]), dlqTopic: 'ingest-events-dlq'})
+    expect(r.convention).toBe('arroyo')
+    expect(r.source.topic).toBeNull()
+    expect(r.metadata['dlq.source-topic-hint']).toBe('ingest-events')
   })
 })
 
@@ -115,6 +130,14 @@ describe('watermill', () => {
     expect(r.convention).toBe('watermill')
     expect(r.source.topic).toBe('notifications')
     expect(r.reason).toBe('bad')
+  })
+  it('has the reason as the error message (Watermill records no error type) and the record time as the failure time', () => {
+    const r = decodeRaw(raw([['reason_poisoned', 'charge card: gateway timeout'], ['topic_poisoned', 'orders']], {timestamp: 1_764_000_000_123}))
+    expect(r.error).toEqual({class: null, message: 'charge card: gateway timeout', cause: null, stage: null})
+    expect(r.reason).toBe('charge card: gateway timeout')
+    expect(r.deadLetteredAt).toBe(1_764_000_000_123)
+    expect(r.originalTimestamp).toBeNull()
+    expect(r.retries).toBeNull()
   })
 })
 
@@ -139,10 +162,33 @@ describe('detection order and unknown', () => {
   ])('topic hint of %s', (topic, hint) => {
     expect(decodeRaw(raw([], {dlqTopic: topic, value: Buffer.from('x')})).metadata['dlq.source-topic-hint']).toBe(hint)
   })
-  it('every convention prefix is system metadata', () => {
-    for (const h of ['kafka_dlt-x', 'retry_topic-attempts', 'x-original-topic', 'x-exception-message', '__connect.errors.x', '__streams.errors.x', 'dead-letter-x', 'stroma.x', 'fibril.x', 'source_topic', 'original_key', 'original-topic', 'reason_poisoned']) {
-      expect(isSystemHeader(h), h).toBe(true)
+  it('every convention prefix is system metadata of its own convention', () => {
+    const own: Array<[string, string]> = [
+      ['spring', 'kafka_dlt-x'],
+      ['spring', 'kafka_original-topic'],
+      ['spring', 'kafka_exception-fqcn'],
+      ['spring', 'retry_topic-attempts'],
+      ['spring-cloud-stream', 'x-original-topic'],
+      ['spring-cloud-stream', 'x-exception-message'],
+      ['connect', '__connect.errors.x'],
+      ['streams', '__streams.errors.x'],
+      ['smallrye', 'dead-letter-x'],
+      ['fibril', 'stroma.x'],
+      ['fibril', 'fibril.x'],
+      ['karafka', 'source_topic'],
+      ['karafka', 'original_key'],
+      ['karafka', 'original-topic'],
+      ['watermill', 'reason_poisoned'],
+    ]
+    for (const [name, h] of own) {
+      expect(HEADER_CONVENTIONS.some((c) => c.name === name && isSystemHeader(c, h)), h).toBe(true)
     }
-    for (const h of ['trace', 'content-type', 'x-request-id', 'sourcetopic']) expect(isSystemHeader(h), h).toBe(false)
+    for (const h of ['trace', 'content-type', 'x-request-id', 'sourcetopic']) expect(HEADER_CONVENTIONS.some((c) => isSystemHeader(c, h)), h).toBe(false)
+  })
+  it('strips only the detected convention\'s metadata: a Watermill user header named source_topic stays', () => {
+    const r = decodeRaw(raw([['reason_poisoned', 'bad'], ['topic_poisoned', 'orders'], ['source_topic', 'mine'], ['original_offset', '3']]))
+    expect(r.convention).toBe('watermill')
+    expect(r.userHeaders.map((h) => h.key)).toEqual(['source_topic', 'original_offset'])
+    expect(Object.keys(r.metadata)).toEqual(['reason_poisoned', 'topic_poisoned'])
   })
 })

@@ -1,0 +1,32 @@
+import type {ResultItem} from './execute.js'
+
+/**
+ * The exit code of a replay, counted item by item as results stream by. Exit 0 only when every
+ * requested message is now replayed (in this run, or before: skipped as already_replayed).
+ * Otherwise 4 when all that stopped it is a message or target that is not there (not_found,
+ * target_missing), else 1 (failures, in doubt, no source, protected or unreadable, filtered out).
+ * A CI script can trust a 0.
+ */
+export class ExitTally {
+  private replayed = 0
+  private notAttempted = 0
+  private missing = false
+  private other = false
+
+  add(it: ResultItem): void {
+    if (it.outcome === 'replayed') this.replayed++
+    if (it.reason === 'not_attempted') this.notAttempted++
+    if (it.outcome === 'replayed' || (it.outcome === 'skipped' && it.reason === 'already_replayed')) return
+    if (it.outcome === 'skipped' && (it.reason === 'not_found' || it.reason === 'target_missing')) this.missing = true
+    else this.other = true
+  }
+
+  exitCode(): 0 | 1 | 4 {
+    return this.other ? 1 : this.missing ? 4 : 0
+  }
+
+  /** One line for stderr after an interrupted replay: what was sent, what is left, how to go on. */
+  interrupted(): string {
+    return `interrupted: ${this.replayed} replayed, ${this.notAttempted} not attempted; run the same command again to continue (what was acknowledged is not sent twice)`
+  }
+}
