@@ -1,5 +1,56 @@
+import {UsageError} from './errors.js'
 import type {RawHeader} from './record.js'
 import type {SourceInfo} from './reader.js'
+
+/**
+ * How a message is laid out in a store that has no fixed record shape (a Redis stream entry):
+ * `dlq` dlq's own layout, `watermill` what watermill-redisstream reads, `payload` one field
+ * `payload` (hyperi-rustlib's transport), `fields` the value in `valueField`, `key`, one field
+ * per header. docs/redis.md, "Replay layouts".
+ */
+export type LayoutName = 'dlq' | 'watermill' | 'payload' | 'fields'
+export const LAYOUT_NAMES: LayoutName[] = ['dlq', 'watermill', 'payload', 'fields']
+export type LayoutChoice = 'auto' | LayoutName
+export const LAYOUT_CHOICES: LayoutChoice[] = ['auto', ...LAYOUT_NAMES]
+
+export interface StreamLayout {
+  name: LayoutName
+  /** `fields` only: the field that holds the value. */
+  valueField?: string
+}
+
+/**
+ * The layout a message is written in. Watermill and hyperi messages go back in what their
+ * consumer reads whatever the stream's newest entry shows (a Watermill subscriber stops on an
+ * entry without a uuid; hyperi's transport reads only `payload`); others follow the target
+ * stream's newest entry, and dlq's own layout when the stream has none. An explicit choice wins.
+ */
+export function chooseLayout(requested: LayoutChoice, convention: string, target: StreamLayout | null): StreamLayout {
+  if (requested === 'fields') return {name: 'fields', valueField: target?.name === 'fields' ? target.valueField : 'value'}
+  if (requested !== 'auto') return {name: requested}
+  if (convention === 'watermill') return {name: 'watermill'}
+  if (convention === 'hyperi') return {name: 'payload'}
+  return target ?? {name: 'dlq'}
+}
+
+/** `DLQ_REPLAY_LAYOUT` for callers without a --layout flag (browse); `auto` when unset. */
+export function layoutFromEnv(env: string | undefined = process.env.DLQ_REPLAY_LAYOUT): LayoutChoice {
+  if (env === undefined || env === '') return 'auto'
+  if (!(LAYOUT_CHOICES as string[]).includes(env)) throw new UsageError(`DLQ_REPLAY_LAYOUT=${env}: one of ${LAYOUT_CHOICES.join(', ')}`)
+  return env as LayoutChoice
+}
+
+/** What the plan says about a layout: `fields` names its value field. */
+export const layoutText = (l: StreamLayout): string => (l.name === 'fields' ? `fields (value in "${l.valueField}")` : l.name)
+
+/** What a sink knows of a target before sending. */
+export interface TargetInfo {
+  exists: boolean
+  /** Partitions, or null for stores without them. */
+  partitions: number | null
+  /** For stores with layouts: the layout of the target's newest entry (null: it has none). Absent for stores without layouts. */
+  layout?: StreamLayout | null
+}
 
 /** One message as replay sends it: exact bytes, user headers only. */
 export interface OutgoingMessage {
@@ -10,6 +61,8 @@ export interface OutgoingMessage {
   value: Buffer | null
   headers: RawHeader[]
   timestamp: number | null
+  /** How to lay the message out, for sinks with layouts (absent: the sink's own). */
+  layout?: StreamLayout
 }
 
 export interface SentMessage {
@@ -32,8 +85,8 @@ export interface DlqSink {
    * at most a suffix of what was handed to it unwritten.
    */
   readonly maxInFlight?: number
-  /** Whether the target exists, and how many partitions it has (null for stores without partitions). */
-  describeTarget(topic: string): Promise<{exists: boolean; partitions: number | null}>
+  /** Whether the target exists, how many partitions it has and, for stores with layouts, which one it uses. */
+  describeTarget(topic: string): Promise<TargetInfo>
   send(batch: OutgoingMessage[]): Promise<SentMessage[]>
   /**
    * The target's current end (Kafka: next offset of the partition; Redis: last entry id),
@@ -41,7 +94,7 @@ export interface DlqSink {
    */
   mark?(topic: string, partition: number | null): Promise<string | null>
   /**
-   * Looks for a message with exactly these bytes (key, value, headers) written after `mark`.
+   * Looks for a message with exactly these bytes (key, value, headers, in its layout) written after `mark`.
    * Returns where it is, or null when it is certainly not there.
    */
   find?(message: OutgoingMessage, mark: string | null): Promise<SentMessage | null>
