@@ -279,16 +279,16 @@ type Outgoing = Pick<OutgoingMessage, 'key' | 'value' | 'headers' | 'timestamp' 
 
 /**
  * The layout an entry shows, for writing more entries like it: dlq's own, Watermill's, a single
- * `payload` field (hyperi-rustlib's transport), or a generic field layout with its value field
- * (as decodeGeneric finds it). An entry with no field taken for a value shows nothing a writer
- * could follow: dlq's own layout, which keeps everything.
+ * `payload` field (hyperi-rustlib's transport), or a generic field layout whose value field has
+ * one of the names decodeGeneric looks for first. Any other entry (e.g. a lone `init 1` that
+ * created the stream) does not say where a value goes: dlq's own layout, which keeps everything.
  */
 export function detectLayout(flat: EntryFields): StreamLayout {
   const fields = pairs(flat)
   if (fields.some((f) => f.name === DLQ_MARKER)) return {name: 'dlq'}
   if (fields.some((f) => f.name === WATERMILL_UUID)) return {name: 'watermill'}
   if (fields.length === 1 && fields[0].name === 'payload') return {name: 'payload'}
-  const valueField = GENERIC_VALUE_FIELDS.find((n) => fields.some((f) => f.name === n)) ?? (fields.length === 1 ? fields[0].name : undefined)
+  const valueField = GENERIC_VALUE_FIELDS.find((n) => fields.some((f) => f.name === n))
   return valueField === undefined ? {name: 'dlq'} : {name: 'fields', valueField}
 }
 

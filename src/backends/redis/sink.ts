@@ -109,9 +109,10 @@ export class RedisSink implements DlqSink {
   /**
    * Entries after a mark, by content digest, read once per (stream, mark) and shared by all
    * the in-doubt messages of one batch; a found entry is used up, so two identical messages
-   * need two identical entries. The message is encoded in the layout it is sent in: a later run
-   * chooses the same one (by convention, or from the newest entry, which a replay in that layout
-   * does not change).
+   * need two identical entries. The message is encoded in the layout it is sent in (a later run
+   * chooses the same one: by convention, or from the newest entry, which a replay in that layout
+   * does not change), then in dlq's own layout: what a dlq before consumer layouts, or a run
+   * with another --layout, sent. An entry in dlq's layout with these exact bytes is dlq's replay.
    */
   private readonly seen = new Map<string, Map<string, string[]>>()
 
@@ -141,9 +142,12 @@ export class RedisSink implements DlqSink {
       }
       this.seen.set(cacheKey, byDigest)
     }
-    const ids = byDigest.get(digest(encodeEntry(message).map((f) => (Buffer.isBuffer(f) ? f : Buffer.from(f)))))
-    const id = ids?.shift()
-    return id === undefined ? null : {topic: message.topic, partition: null, offset: id}
+    const encodings = [message, ...(message.layout && message.layout.name !== 'dlq' ? [{...message, layout: undefined}] : [])]
+    for (const m of encodings) {
+      const id = byDigest.get(digest(encodeEntry(m).map((f) => (Buffer.isBuffer(f) ? f : Buffer.from(f)))))?.shift()
+      if (id !== undefined) return {topic: message.topic, partition: null, offset: id}
+    }
+    return null
   }
 
   async close(): Promise<void> {
