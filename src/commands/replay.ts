@@ -33,7 +33,9 @@ such as Arroyo, Karafka and hyperi-rustlib, fnv1a for Watermill's sarama), or --
 Replayed records are stamped with the time of the replay, so topic retention does not delete
 them at once (a DLQ record's own time is often weeks old); --timestamp original keeps the failed
 record's own time. dlq's own settings and ledger topics/streams, and the DLQ itself, are never
-targets (skipped as protected_target; --to cannot override it).
+targets (skipped as protected_target; --to cannot override it). Into a Redis stream, each
+message is written in the layout its consumer reads (--layout auto: Watermill's for Watermill
+messages, one payload field for hyperi-rustlib's, else like the stream's newest entry).
 
 Without a terminal to confirm on, --yes is required. --dry-run prints the plan and sends nothing.
 
