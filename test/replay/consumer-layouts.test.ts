@@ -1,5 +1,5 @@
 import {spawnSync} from 'node:child_process'
-import {existsSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
@@ -317,6 +317,28 @@ describe.runIf(redis.available)('replay writes what the source consumer reads (i
       const got = readWithWatermill(t.watermill, 'workers', 3)
       expect(got.loggedErrors).toEqual({})
       expect(got.received.map((m) => Buffer.from(m.payload, 'base64').toString())).toEqual(['earlier', '{"n":2}', '{"appended":true}'])
+    }
+  }, 60_000)
+
+  it('a crash after the XADD and before the ledger said done: the next run finds the Watermill entry and the consumer gets each message once', async () => {
+    const dst = await target('lay-crash')
+    const file = join(work, 'watermill-kafka.ndjson')
+    // Watermill poison records as its Kafka marshaler writes them (uuid in a header).
+    const rec = (n: number) =>
+      JSON.stringify({topic: 'orders-poison', partition: 0, offset: n, timestamp: 1795341600000 + n, key: null, value: `{"n":${n}}`, headers: [['_watermill_message_uuid', `uuid-${n}`], ['trace', `t${n}`], ['reason_poisoned', 'boom'], ['topic_poisoned', dst], ['handler_poisoned', 'h'], ['subscriber_poisoned', 'kafka.Subscriber']]})
+    writeFileSync(file, [0, 1, 2].map(rec).join('\n') + '\n')
+    const ledger = join(work, 'crash-ledger.ndjson')
+    const args = ['replay', file, '--all', '--sink', `${redis.address}/0`, '--ledger', ledger, '--yes']
+    expect(dlqJson(args).json.replayed).toBe(3)
+    // The run "crashed" before recording its sends: only its claims remain (its process is gone).
+    writeFileSync(ledger, readFileSync(ledger, 'utf8').split('\n').filter((l) => !l.includes('"op":"done"')).join('\n'))
+    const again = dlqJson(args)
+    expect(again.json.items.map((i: any) => [i.outcome, i.reason])).toEqual(Array(3).fill(['skipped', 'already_replayed']))
+    expect(await client.xlen(dst)).toBe(3)
+    if (consumer !== null) {
+      const got = readWithWatermill(dst, 'workers', 4)
+      expect(got.loggedErrors).toEqual({})
+      expect(got.received.map((m) => m.uuid)).toEqual(['uuid-0', 'uuid-1', 'uuid-2', 'appended-valid'])
     }
   }, 60_000)
 
