@@ -7,6 +7,12 @@ export interface DlqMessage {
   timestamp: string | null
   key: TextOrBase64 | null
   headers: Record<string, TextOrBase64 | null | Array<TextOrBase64 | null>>
+  /**
+   * Present only when a repeated header name is interleaved with others (`a, b, a`), which the
+   * `headers` object cannot order: every header as `[name, value]` in stored order, so an export
+   * read back (and replayed) keeps the exact order.
+   */
+  headerOrder?: Array<[string, TextOrBase64 | null]>
   payload: PayloadView | null
   source: SourceRef
   reason: string | null
@@ -79,12 +85,27 @@ export function headersView(headers: RawHeader[]): DlqMessage['headers'] {
   return out
 }
 
+/** Whether some header name comes back after another name: the `headers` object loses that order. */
+function interleaved(headers: RawHeader[]): boolean {
+  const closed = new Set<string>()
+  let last: string | null = null
+  for (const h of headers) {
+    if (h.key !== last) {
+      if (closed.has(h.key)) return true
+      if (last !== null) closed.add(last)
+      last = h.key
+    }
+  }
+  return false
+}
+
 export function toMessage(rec: DecodedRecord, opts: PayloadOptions): DlqMessage {
   const msg: DlqMessage = {
     position: rec.position,
     timestamp: isoTime(rec.timestamp),
     key: rec.key === null ? null : textOrBase64(rec.key),
     headers: headersView(rec.userHeaders),
+    ...(interleaved(rec.userHeaders) ? {headerOrder: rec.userHeaders.map((h): [string, TextOrBase64 | null] => [h.key, h.value === null ? null : textOrBase64(h.value)])} : {}),
     payload: payloadView(rec, opts),
     source: {...rec.source, doubt: rec.source.doubt ?? null},
     reason: rec.reason,
@@ -124,8 +145,20 @@ const timeOrNull = (v: unknown): number | null => {
   return Number.isNaN(t) ? null : t
 }
 
-function headersFrom(v: unknown, problems: string[]): RawHeader[] {
+function headersFrom(v: unknown, problems: string[], ordered?: unknown[]): RawHeader[] {
   const out: RawHeader[] = []
+  if (ordered) {
+    for (const pair of ordered) {
+      if (!Array.isArray(pair) || pair.length !== 2 || typeof pair[0] !== 'string') {
+        problems.push('field "headerOrder" holds something that is not [name, value]')
+        continue
+      }
+      const buf = pair[1] === null ? null : fromTextOrBase64(pair[1])
+      if (pair[1] !== null && buf === null) problems.push(`header "${pair[0]}" is neither text nor {"base64": …}`)
+      else out.push({key: pair[0], value: buf})
+    }
+    return out
+  }
   if (v === null || v === undefined) return out
   if (typeof v !== 'object' || Array.isArray(v)) {
     problems.push('field "headers" is not an object')
@@ -189,7 +222,7 @@ export function decodeDlqMessage(position: string, o: Obj): DecodedRecord {
     payload,
     payloadTruncated,
     payloadSize: payloadSize ?? payload?.length ?? null,
-    userHeaders: headersFrom(o.headers, problems),
+    userHeaders: Array.isArray(o.headerOrder) ? headersFrom(null, problems, o.headerOrder) : headersFrom(o.headers, problems),
     source: {topic: strOrNull(s.topic), partition: intOrNull(s.partition), offset: int64OrNull(s.offset), group: strOrNull(s.group), ...(typeof s.doubt === 'string' ? {doubt: s.doubt} : {})},
     reason: strOrNull(o.reason),
     error: errorOrNull(o.error),

@@ -90,6 +90,12 @@ export interface DecodedRecord {
   metadata: Record<string, MetadataValue>
   /** Set when the stored bytes could not be read as a DLQ entry; the record is shown, not dropped. */
   unreadable: string | null
+  /**
+   * Which message this is, for the replay ledger: stable for as long as the message exists, and
+   * different for a different message at the same position (a file whose old rotated files were
+   * deleted, a topic or stream deleted and recreated). Set by the reader; see core/replay/identity.ts.
+   */
+  identity?: string
 }
 
 export const noSource = (): SourceRef => ({topic: null, partition: null, offset: null, group: null})

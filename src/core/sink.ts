@@ -43,15 +43,6 @@ export function layoutFromEnv(env: string | undefined = process.env.DLQ_REPLAY_L
 /** What the plan says about a layout: `fields` names its value field. */
 export const layoutText = (l: StreamLayout): string => (l.name === 'fields' ? `fields (value in "${l.valueField}")` : l.name)
 
-/** What a sink knows of a target before sending. */
-export interface TargetInfo {
-  exists: boolean
-  /** Partitions, or null for stores without them. */
-  partitions: number | null
-  /** For stores with layouts: the layout of the target's newest entry (null: it has none). Absent for stores without layouts. */
-  layout?: StreamLayout | null
-}
-
 /** One message as replay sends it: exact bytes, user headers only. */
 export interface OutgoingMessage {
   topic: string
@@ -70,6 +61,20 @@ export interface SentMessage {
   partition: number | null
   /** Kafka offset or Redis entry id, as acknowledged by the store. */
   offset: string
+}
+
+/** What replay needs to know of a target before sending to it. */
+export interface TargetInfo {
+  exists: boolean
+  /** Partitions of a Kafka topic; null for stores without partitions. */
+  partitions: number | null
+  /**
+   * The largest record the target accepts (Kafka: the topic's max.message.bytes), when known: a
+   * larger message is skipped as too_large in the plan instead of failing its whole batch.
+   */
+  maxMessageBytes?: number | null
+  /** For stores with layouts: the layout of the target's newest entry (null: it has none). Absent for stores without layouts. */
+  layout?: StreamLayout | null
 }
 
 /**
@@ -95,9 +100,10 @@ export interface DlqSink {
   mark?(topic: string, partition: number | null): Promise<string | null>
   /**
    * Looks for a message with exactly these bytes (key, value, headers, in its layout) written after `mark`.
-   * Returns where it is, or null when it is certainly not there.
+   * Returns where it is, null when it is certainly not there, or undefined when this sink cannot
+   * tell (the mark was recorded by another kind of sink).
    */
-  find?(message: OutgoingMessage, mark: string | null): Promise<SentMessage | null>
+  find?(message: OutgoingMessage, mark: string | null): Promise<SentMessage | null | undefined>
   close(): Promise<void>
 }
 

@@ -73,3 +73,21 @@ describe('exact integers in JSON', () => {
     expect(text).toBe('{"offset":9007199254740993,"max":9223372036854775807,"tricky":"\\u0000dlq-bigint-x:1"}')
   })
 })
+
+describe('interleaved repeated headers survive an export', () => {
+  it('writes headerOrder only when the headers object cannot keep the order, and reads it back exactly', async () => {
+    const {toMessage, decodeDlqMessage} = await import('../../src/core/message.js')
+    const {blankRecord} = await import('../../src/core/record.js')
+    const rec = {...blankRecord('0'), payload: Buffer.from('x'), userHeaders: [
+      {key: 'tag', value: Buffer.from('1')},
+      {key: 'nothing', value: null},
+      {key: 'tag', value: Buffer.from([0xff])},
+    ]}
+    const msg = toMessage(rec, {payloadLimit: 4096})
+    expect(msg.headerOrder).toEqual([['tag', '1'], ['nothing', null], ['tag', {base64: '/w=='}]])
+    const back = decodeDlqMessage('0', JSON.parse(JSON.stringify(msg)))
+    expect(back.userHeaders).toEqual(rec.userHeaders)
+    const plain = toMessage({...rec, userHeaders: [rec.userHeaders[0], rec.userHeaders[2], rec.userHeaders[1]]}, {payloadLimit: 4096})
+    expect(plain.headerOrder).toBeUndefined()
+  })
+})

@@ -1,3 +1,6 @@
+import {mkdtempSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {dlqJson} from '../helpers/cli.js'
 import {needService} from '../helpers/services.js'
@@ -54,5 +57,26 @@ describe.runIf(kafka.available)('replay to Kafka: partitions by the original pro
     expect(r.code).toBe(0)
     const landed = dlqJson(['inspect', `${KAFKA_URI}/${target}`, '--limit', '10']).json.items
     expect(landed.filter((m: any) => m.timestamp === new Date(OLD).toISOString())).toHaveLength(1)
+  })
+
+  it('one message too large for the target is reported alone; its batch-mates are sent, and a rerun stays clean', async () => {
+    const small = await fx.topic('targets-small', 1, {'max.message.bytes': '100000'})
+    const dir = mkdtempSync(join(tmpdir(), 'dlq-too-large-'))
+    const src = join(dir, 'dlq.ndjson')
+    const entry = (n: number, bytes: number) =>
+      JSON.stringify({timestamp: 1_764_000_000_000 + n, service: 's', reason: 'r', attempts: 0, payload: Buffer.alloc(bytes, 97 + n).toString('base64'), source: {topic: small, partition: 0, offset: n}})
+    writeFileSync(src, [entry(0, 10), entry(1, 200_000), entry(2, 10)].join('\n') + '\n')
+    const args = ['replay', src, '--all', '--sink', KAFKA_URI, '--yes']
+    const r = dlqJson(args)
+    expect(r.json.items.map((i: any) => [i.position, i.outcome, i.reason])).toEqual([
+      ['0', 'replayed', null],
+      ['1', 'skipped', 'too_large'],
+      ['2', 'replayed', null],
+    ])
+    expect(r.json.items[1].error).toMatch(/accepts at most 100000 \(max\.message\.bytes\)/)
+    expect(r.code).toBe(1)
+    const again = dlqJson(args)
+    expect(again.json.items.map((i: any) => i.reason)).toEqual(['already_replayed', 'too_large', 'already_replayed'])
+    expect(dlqJson(['inspect', `${KAFKA_URI}/${small}`]).json.items).toHaveLength(2)
   })
 })

@@ -5,6 +5,7 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {BIN, dlqJson, ROOT} from '../helpers/cli.js'
+import {fileLedgerKey} from '../helpers/ledger.js'
 import {needService} from '../helpers/services.js'
 
 const kafka = await needService('kafka')
@@ -141,8 +142,9 @@ describe.runIf(kafka.available)('an in-doubt claim on a Kafka target', async () 
     // A crashed run recorded the end offsets, claimed both, and had sent message 0 only.
     const mark = JSON.stringify({1: 0})
     await fx.produce(target, [{partition: 1, value: 'p0', timestamp: 1_764_000_000_000}])
-    const claim = (p: string) => JSON.stringify({op: 'claim', position: p, runId: 'crashed', target: {topic: target, partition: 1}, mark, at: '2026-11-23T00:00:00.000Z'})
-    writeFileSync(`${src}.replay-ledger.ndjson`, `${claim('0')}\n${claim('1')}\n`)
+    // The ledger names messages by identity: the key of entry i is that of its line.
+    const claim = (i: number) => JSON.stringify({op: 'claim', position: fileLedgerKey(entry(i)), runId: 'crashed', target: {topic: target, partition: 1}, mark, at: '2026-11-23T00:00:00.000Z'})
+    writeFileSync(`${src}.replay-ledger.ndjson`, `${claim(0)}\n${claim(1)}\n`)
     const r = dlqJson(['replay', src, '--offset', '0', '--offset', '1', '--sink', KAFKA_URI, '--yes'])
     expect(r.code, JSON.stringify(r.json)).toBe(0)
     expect(r.json.items.map((i: any) => [i.position, i.outcome, i.reason])).toEqual([

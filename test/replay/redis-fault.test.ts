@@ -6,6 +6,7 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, describe, expect, it} from 'vitest'
 import {BIN, dlqJson} from '../helpers/cli.js'
+import {fileLedgerKey} from '../helpers/ledger.js'
 import {needService, uniqueName} from '../helpers/services.js'
 
 const redis = await needService('redis')
@@ -119,8 +120,9 @@ describe.runIf(redis.available)('replay survives a store that dies mid-way', () 
     writeFileSync(src, [entry(0), entry(1)].join('\n') + '\n')
     // A crashed run claimed both; it had sent message 0 (in dlq's layout) but not message 1.
     await c.xadd(`${prefix}orders`, '*', '_dlq', '1', 'value', 'p0')
-    const claim = (p: string) => JSON.stringify({op: 'claim', position: p, runId: 'crashed', target: {topic: 'orders', partition: null}, mark, at: '2026-11-23T00:00:00.000Z'})
-    writeFileSync(`${src}.replay-ledger.ndjson`, `${claim('0')}\n${claim('1')}\n`)
+    // The ledger names messages by identity: the key of entry i is that of its line.
+    const claim = (i: number) => JSON.stringify({op: 'claim', position: fileLedgerKey(entry(i)), runId: 'crashed', target: {topic: 'orders', partition: null}, mark, at: '2026-11-23T00:00:00.000Z'})
+    writeFileSync(`${src}.replay-ledger.ndjson`, `${claim(0)}\n${claim(1)}\n`)
     const sink = `${redis.address}?prefix=${encodeURIComponent(prefix)}`
     const plan = dlqJson(['replay', src, '--offset', '0', '--offset', '1', '--sink', sink, '--dry-run']).json
     expect(plan.items.map((i: any) => i.reason)).toEqual(['in_doubt', 'in_doubt'])

@@ -243,7 +243,10 @@ export class KafkaReader implements DlqReader {
   }
 
   private decode(partition: number, m: KafkaMessage): DecodedRecord {
-    return decodeRaw({position: formatPosition(partition, m.offset), key: m.key, value: m.value, headers: m.headers, timestamp: m.timestamp, dlqTopic: this.topic})
+    const rec = decodeRaw({position: formatPosition(partition, m.offset), key: m.key, value: m.value, headers: m.headers, timestamp: m.timestamp, dlqTopic: this.topic})
+    // The topic id tells a topic deleted and recreated under the same name from the old one.
+    if (this.layout.id && !/^0+(-0+)*$/.test(this.layout.id)) rec.identity = `kafka:${this.layout.id}:${rec.position}`
+    return rec
   }
 
   private decodeSet(partition: number, records: Buffer, from: number, aborted: FetchedPartition['aborted']): DecodedRecordSet {

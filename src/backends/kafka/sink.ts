@@ -1,7 +1,7 @@
 import type {Producer as LibProducer} from '@platformatic/kafka'
 import {DlqError, UnavailableError, UsageError} from '../../core/errors.js'
 import type {SourceInfo} from '../../core/reader.js'
-import type {DlqSink, OutgoingMessage, SentMessage} from '../../core/sink.js'
+import type {DlqSink, OutgoingMessage, SentMessage, TargetInfo} from '../../core/sink.js'
 import {KafkaClient, type TopicLayout} from './client.js'
 import {clientOptions} from './connection.js'
 import {partitionForKey} from './murmur2.js'
@@ -73,9 +73,24 @@ export class KafkaSink implements DlqSink {
     return new KafkaSink(client, producer, `kafka://${target.username !== null ? `${encodeURIComponent(target.username)}:***@` : ''}${target.brokers.map(brokerText).join(',')}`)
   }
 
-  async describeTarget(topic: string): Promise<{exists: boolean; partitions: number | null}> {
+  async describeTarget(topic: string): Promise<TargetInfo> {
     const layout = await this.layout(topic, true)
-    return layout === null ? {exists: false, partitions: null} : {exists: true, partitions: layout.partitions}
+    if (layout === null) return {exists: false, partitions: null}
+    return {exists: true, partitions: layout.partitions, maxMessageBytes: await this.maxMessageBytes(topic)}
+  }
+
+  /** The topic's max.message.bytes (DescribeConfigs), or null when the broker does not say (e.g. no ACL for it). */
+  private async maxMessageBytes(topic: string): Promise<number | null> {
+    const admin = new this.client.lib.Admin(clientOptions(this.client.target, this.client.settings))
+    try {
+      const [d] = await admin.describeConfigs({resources: [{resourceType: 2 /* TOPIC */, resourceName: topic, configurationKeys: ['max.message.bytes']}]})
+      const v = d?.configs.find((c) => c.name === 'max.message.bytes')?.value
+      return v && /^\d+$/.test(v) ? Number(v) : null
+    } catch {
+      return null
+    } finally {
+      await admin.close().catch(() => undefined)
+    }
   }
 
   async send(batch: OutgoingMessage[]): Promise<SentMessage[]> {
@@ -137,7 +152,9 @@ export class KafkaSink implements DlqSink {
   /** Content digests of the records after a mark, per partition, read once per batch of doubts. */
   private readonly seen = new Map<string, Map<string, number[]>>()
 
-  async find(message: OutgoingMessage, mark: string | null): Promise<SentMessage | null> {
+  async find(message: OutgoingMessage, mark: string | null): Promise<SentMessage | null | undefined> {
+    // Only a mark this kind of sink recorded (partition end offsets as JSON) can be checked here.
+    if (mark !== null && !/^\{.*\}$/s.test(mark)) return undefined
     const layout = await this.layout(message.topic, false)
     if (layout === null) return null
     // No mark (the claim could not record one): look through the whole partition.

@@ -116,7 +116,11 @@ export class RedisSink implements DlqSink {
    */
   private readonly seen = new Map<string, Map<string, string[]>>()
 
-  async find(message: OutgoingMessage, mark: string | null): Promise<SentMessage | null> {
+  async find(message: OutgoingMessage, mark: string | null): Promise<SentMessage | null | undefined> {
+    // A mark another kind of sink recorded (a Kafka claim replayed now with --sink redis://…) says
+    // nothing about this stream: this sink cannot check that doubt (undefined), and it must not
+    // stop the replay of other messages.
+    if (mark !== null && !/^\d+-\d+$/.test(mark)) return undefined
     const stream = this.streamFor(message.topic)
     const from = mark ?? '0-0'
     const cacheKey = `${stream.toString('hex')} ${from}`

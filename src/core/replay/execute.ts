@@ -176,8 +176,8 @@ export async function runReplay(windows: AsyncIterable<PlanWindow>, deps: Replay
         try {
           found = deps.sink.find && it.ledger ? await deps.sink.find(it.message!, it.ledger.mark) : undefined
           if (found) {
-            await deps.ledger.claim([{position: it.position, target: it.target!, mark: it.ledger!.mark}], runId, true)
-            await deps.ledger.complete([{position: it.position, target: it.target!, offset: found.offset}], runId)
+            await deps.ledger.claim([{position: it.ledgerKey, target: it.target!, mark: it.ledger!.mark}], runId, true)
+            await deps.ledger.complete([{position: it.ledgerKey, target: it.target!, offset: found.offset}], runId)
           }
         } catch (error) {
           stop((error as Error).message)
@@ -213,7 +213,7 @@ export async function runReplay(windows: AsyncIterable<PlanWindow>, deps: Replay
 
     // 3. Claim. A doubt just checked to be absent from the target is taken over; anything
     // else only with --force, so a replay running at the same time keeps its claims.
-    const claimOf = (it: PlanItem) => ({position: it.position, target: it.target as LedgerTarget, mark: markOf.get(targetKey(it.target!)) ?? null})
+    const claimOf = (it: PlanItem) => ({position: it.ledgerKey, target: it.target as LedgerTarget, mark: markOf.get(targetKey(it.target!)) ?? null})
     let held: Set<string>
     try {
       const checked = sendable.filter(({it}) => it.reason === 'in_doubt').map(({it}) => claimOf(it))
@@ -227,7 +227,7 @@ export async function runReplay(windows: AsyncIterable<PlanWindow>, deps: Replay
     }
     const mine: Array<{slot: number; it: PlanItem}> = []
     for (const b of sendable) {
-      if (held.has(b.it.position)) mine.push(b)
+      if (held.has(b.it.ledgerKey)) mine.push(b)
       else out.set(b.slot, {position: b.it.position, outcome: 'skipped', target: null, reason: 'in_progress', error: 'another replay claimed it at the same time; run again later to confirm it was sent'})
     }
     if (mine.length === 0) return
@@ -236,7 +236,7 @@ export async function runReplay(windows: AsyncIterable<PlanWindow>, deps: Replay
     // A previous send that failed stops the pipeline before this batch goes out.
     while (inflight.length >= depth) await inflight.shift()
     if (stopped !== null) {
-      await deps.ledger.release(mine.map(({it}) => it.position), runId).catch(() => undefined)
+      await deps.ledger.release(mine.map(({it}) => it.ledgerKey), runId).catch(() => undefined)
       for (const {slot, it} of mine) notAttempted(slot, it)
       return
     }
@@ -247,7 +247,7 @@ export async function runReplay(windows: AsyncIterable<PlanWindow>, deps: Replay
         async (acks) => {
           try {
             await deps.ledger.complete(
-              mine.map(({it}, k) => ({position: it.position, target: it.target!, offset: acks[k].offset})),
+              mine.map(({it}, k) => ({position: it.ledgerKey, target: it.target!, offset: acks[k].offset})),
               runId,
             )
           } catch (error) {
@@ -255,11 +255,11 @@ export async function runReplay(windows: AsyncIterable<PlanWindow>, deps: Replay
             stop(`the replay ledger at ${deps.ledger.where} could not be written: ${(error as Error).message}`)
           }
           mine.forEach(({slot, it}, k) => out.set(slot, {position: it.position, outcome: 'replayed', target: {topic: acks[k].topic, partition: acks[k].partition, offset: acks[k].offset}, reason: null, error: null}))
-          if (opts.forgetDone) deps.ledger.forget?.(mine.map(({it}) => it.position))
+          if (opts.forgetDone) deps.ledger.forget?.(mine.map(({it}) => it.ledgerKey))
         },
         async (error) => {
           const certainlyNotSent = error instanceof NotSentError
-          if (certainlyNotSent) await deps.ledger.release(mine.map(({it}) => it.position), runId).catch(() => undefined)
+          if (certainlyNotSent) await deps.ledger.release(mine.map(({it}) => it.ledgerKey), runId).catch(() => undefined)
           for (const {slot, it} of mine) {
             out.set(slot, {position: it.position, outcome: 'failed', target: {...it.target!, offset: null}, reason: certainlyNotSent ? null : 'in_doubt', error: (error as Error).message})
           }

@@ -5,6 +5,7 @@ import type {DlqReader} from '../reader.js'
 import {chooseLayout, layoutFromEnv, type DlqSink, type LayoutChoice, type LayoutName, type OutgoingMessage, type StreamLayout, type TargetInfo} from '../sink.js'
 import type {LedgerEntry, ReplayLedger} from './ledger.js'
 import {comparePositions} from './order.js'
+import {ledgerKey} from './identity.js'
 import {defaultPartitioner, partitionFor, type PartitionerName} from './partitioners.js'
 import {protectedTarget, settingsName, type ProtectedNames} from './protected.js'
 
@@ -18,6 +19,7 @@ export type SkipReason =
   | 'payload_truncated'
   | 'target_missing'
   | 'protected_target'
+  | 'too_large'
 
 /**
  * The time a replayed record carries. `now` (the default): the store stamps it when it is written,
@@ -49,8 +51,10 @@ export interface PlanItem {
   headersRemoved: string[]
   /** What will be sent; absent for skips. */
   message: OutgoingMessage | null
-  /** The ledger's word on this position when the plan was made. */
+  /** The ledger's word on this message when the plan was made. */
   ledger: LedgerEntry | null
+  /** The message's key in the ledger: its identity, not its position (which can shift). */
+  ledgerKey: string
 }
 
 export interface ReplayPlan {
@@ -117,6 +121,7 @@ async function selectPositions(reader: DlqReader, req: ReplayRequest): Promise<{
 }
 
 const skip = (position: string, reason: SkipReason, detail: string | null = null, ledger: LedgerEntry | null = null): PlanItem => ({
+  ledgerKey: position,
   position,
   action: 'skip',
   reason,
@@ -196,7 +201,9 @@ export async function planRecords(deps: ReplayDeps, records: DecodedRecord[], op
   const {to} = opts
   const req = {force: opts.force}
   const names: ProtectedNames = {dlq: dlqName(deps.reader), settings: [settingsName(process.env.DLQ_STORE)].filter((s): s is string => s !== null)}
-  const ledger = await deps.ledger.read(records.map((r) => r.position))
+  const kind = deps.reader.info.kind
+  const keyOf = (r: DecodedRecord) => ledgerKey(r, kind)
+  const ledger = await deps.ledger.read(records.map(keyOf))
   const layoutChoice = opts.layout ?? layoutFromEnv()
   const items: PlanItem[] = []
   for (const r of records) {
@@ -218,7 +225,7 @@ export async function planRecords(deps: ReplayDeps, records: DecodedRecord[], op
       items.push(skip(r.position, 'protected_target', `${refused}: dlq never writes to its own topics and streams (not even with --to)`))
       continue
     }
-    const entry = ledger.get(r.position) ?? null
+    const entry = ledger.get(keyOf(r)) ?? null
     if (entry && !req.force) {
       if (entry.state === 'done') {
         items.push(skip(r.position, 'already_replayed', `replayed to ${entry.target.topic}${entry.offset === null ? '' : ` at ${entry.offset}`} on ${entry.at}; --force replays it again`, entry))
@@ -231,7 +238,17 @@ export async function planRecords(deps: ReplayDeps, records: DecodedRecord[], op
       targets.set(topic, info)
     }
     if (!info.exists) {
-      items.push(skip(r.position, 'target_missing', `target topic "${topic}" does not exist in ${deps.sink.info.display}`))
+      // dlq never creates a target: a topic or stream nobody reads would swallow the message.
+      const how =
+        deps.sink.info.kind === 'redis'
+          ? `; a stream exists once its consumers' group does (XGROUP CREATE ${topic} GROUP $ MKSTREAM), then run the replay again`
+          : '; create the topic (or name another with --to), then run the replay again'
+      items.push(skip(r.position, 'target_missing', `target ${deps.sink.info.kind === 'redis' ? 'stream' : 'topic'} "${topic}" does not exist in ${deps.sink.info.display}${how}`))
+      continue
+    }
+    const size = recordSize(r)
+    if (info.maxMessageBytes && size > info.maxMessageBytes) {
+      items.push(skip(r.position, 'too_large', `the record is ${size} bytes; "${topic}" accepts at most ${info.maxMessageBytes} (max.message.bytes): raise it on the topic, or use --to`))
       continue
     }
     const {partition, partitionBy} = choosePartition(r, info.partitions, opts.partitioner ?? null)
@@ -239,6 +256,7 @@ export async function planRecords(deps: ReplayDeps, records: DecodedRecord[], op
     const layout = info.layout === undefined ? null : chooseLayout(layoutChoice, r.convention, info.layout)
     items.push({
       position: r.position,
+      ledgerKey: keyOf(r),
       action: 'send',
       reason: entry && entry.state === 'claimed' && !req.force ? 'in_doubt' : null,
       detail: entry && entry.state === 'claimed' && !req.force ? `a replay claimed it on ${entry.at} but did not confirm the send; it is looked for in the target first` : null,
@@ -266,6 +284,13 @@ export function choosePartition(r: DecodedRecord, partitions: number | null, par
   const by = partitioner ?? defaultPartitioner(r.convention)
   const hashed = partitionFor(by, r.key, partitions)
   return hashed === null ? {partition: null, partitionBy: 'store'} : {partition: hashed, partitionBy: by}
+}
+
+/** Bytes of a record as the broker counts them, near enough: key, value, headers and the batch and record overhead. */
+function recordSize(r: DecodedRecord): number {
+  let n = 128 + (r.key?.length ?? 0) + (r.payload?.length ?? 0)
+  for (const h of r.userHeaders) n += Buffer.byteLength(h.key) + (h.value?.length ?? 0) + 8
+  return n
 }
 
 function replayTime(r: DecodedRecord, policy: TimestampPolicy): number | null {
