@@ -103,7 +103,8 @@ describe.runIf(redis.available)('replay survives a store that dies mid-way', () 
     const check = new Redis({port, host: '127.0.0.1'})
     const entries = (await check.xrangeBuffer('orders', '-', '+')) as unknown as Array<[Buffer, Buffer[]]>
     check.disconnect()
-    const values = entries.slice(1).map(([, f]) => f[f.findIndex((x) => x.toString() === 'value') + 1])
+    // hyperi entries go back as one field `payload` (what its transport reads).
+    const values = entries.slice(1).map(([, f]) => f[f.findIndex((x) => x.toString() === 'payload') + 1])
     expect(values.length).toBe(10_000)
     expect(values.map(digest).sort()).toEqual(payloads.map(digest).sort())
   }, 120_000)

@@ -1,9 +1,9 @@
 import {UnavailableError} from '../../core/errors.js'
 import type {SourceInfo} from '../../core/reader.js'
 import {createHash} from 'node:crypto'
-import {NotSentError, type DlqSink, type OutgoingMessage, type SentMessage} from '../../core/sink.js'
+import {NotSentError, type DlqSink, type OutgoingMessage, type SentMessage, type TargetInfo} from '../../core/sink.js'
 import type {RedisConnection} from './connection.js'
-import {encodeDlqEntry} from './layouts.js'
+import {detectLayout, encodeEntry, type EntryFields} from './layouts.js'
 import {keyText} from './uri.js'
 
 /** XADDs per pipeline: big enough to hide round trips, small enough to bound buffered replies. */
@@ -34,8 +34,10 @@ type ScriptClient = {dlqXaddMany(numKeys: number, ...args: Array<string | Buffer
 
 /**
  * Replay into Redis: each message is XADDed (id `*`, chosen by Redis) to the stream named
- * `prefix + topic` (prefix from `?prefix=`), in dlq's own layout so key, value and headers
- * arrive byte for byte. Streams have no partitions: a message's partition is not used.
+ * `prefix + topic` (prefix from `?prefix=`), in the layout the plan chose for it (what the
+ * stream's consumer reads: layouts.ts `encodeEntry`; dlq's own layout, which keeps key, value
+ * and headers byte for byte, when none was chosen). Streams have no partitions: a message's
+ * partition is not used.
  * A stream key in the sink URI is ignored, so a DLQ's own URI can name the server to replay to.
  */
 export class RedisSink implements DlqSink {
@@ -53,16 +55,19 @@ export class RedisSink implements DlqSink {
     return key
   }
 
-  async describeTarget(topic: string): Promise<{exists: boolean; partitions: number | null}> {
+  /** Also the layout of the stream's newest entry: what its writers write, so what its consumers read. */
+  async describeTarget(topic: string): Promise<TargetInfo> {
     const key = this.streamFor(topic)
     let type: string
+    let newest: Array<[Buffer, EntryFields]> = []
     try {
       type = await this.conn.client.type(key)
+      if (type === 'stream') newest = (await this.conn.client.xrevrangeBuffer(key, '+', '-', 'COUNT', 1)) as unknown as Array<[Buffer, EntryFields]>
     } catch (error) {
       throw this.conn.fail(error)
     }
     if (type !== 'none' && type !== 'stream') throw new UnavailableError(`${this.info.display}: key "${keyText(key)}" holds a ${type}, not a stream: cannot replay into it`)
-    return {exists: type === 'stream', partitions: null}
+    return {exists: type === 'stream', partitions: null, layout: newest.length > 0 ? detectLayout(newest[0][1]) : null}
   }
 
   /**
@@ -152,7 +157,7 @@ export class RedisSink implements DlqSink {
         keys.push(this.streamFor(m.topic))
         index.set(m.topic, (k = keys.length))
       }
-      const fields = encodeDlqEntry(m)
+      const fields = encodeEntry(m)
       args.push(String(k), String(fields.length))
       for (const f of fields) args.push(f)
     }
@@ -172,7 +177,7 @@ export class RedisSink implements DlqSink {
 
   private async pipelined(chunk: OutgoingMessage[]): Promise<Array<string | Error>> {
     const pipe = this.conn.client.pipeline()
-    for (const m of chunk) pipe.xadd(this.streamFor(m.topic), '*', ...encodeDlqEntry(m))
+    for (const m of chunk) pipe.xadd(this.streamFor(m.topic), '*', ...encodeEntry(m))
     const results = await pipe.exec()
     if (!results) throw new UnavailableError(`${this.info.display}: the pipeline of ${chunk.length} XADDs was not answered`)
     return results.map(([error, id]) => error ?? String(id))
@@ -191,7 +196,10 @@ export class RedisSink implements DlqSink {
   /**
    * Entries after a mark, by content digest, read once per (stream, mark) and shared by all
    * the in-doubt messages of one batch; a found entry is used up, so two identical messages
-   * need two identical entries.
+   * need two identical entries. The message is encoded in the layout it is sent in (a later run
+   * chooses the same one: by convention, or from the newest entry, which a replay in that layout
+   * does not change), then in dlq's own layout: what a dlq before consumer layouts, or a run
+   * with another --layout, sent. An entry in dlq's layout with these exact bytes is dlq's replay.
    */
   private readonly seen = new Map<string, Map<string, string[]>>()
 
@@ -225,9 +233,12 @@ export class RedisSink implements DlqSink {
       }
       this.seen.set(cacheKey, byDigest)
     }
-    const ids = byDigest.get(digest(encodeDlqEntry(message).map((f) => (Buffer.isBuffer(f) ? f : Buffer.from(f)))))
-    const id = ids?.shift()
-    return id === undefined ? null : {topic: message.topic, partition: null, offset: id}
+    const encodings = [message, ...(message.layout && message.layout.name !== 'dlq' ? [{...message, layout: undefined}] : [])]
+    for (const m of encodings) {
+      const id = byDigest.get(digest(encodeEntry(m).map((f) => (Buffer.isBuffer(f) ? f : Buffer.from(f)))))?.shift()
+      if (id !== undefined) return {topic: message.topic, partition: null, offset: id}
+    }
+    return null
   }
 
   async close(): Promise<void> {
