@@ -2,7 +2,7 @@
 // redis-cli --pipe of the same XADDs) and to a Kafka topic (vs kcat -P, acks=all, idempotent),
 // the same payload bytes in all four; msg/s and peak RSS, each run --runs times on a fresh
 // target. Also the dry run of the whole selection (--json and table) against jq reading it.
-import {closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync} from 'node:fs'
+import {closeSync, existsSync, mkdtempSync, openSync, readSync, rmSync, writeSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {spawnSync} from 'node:child_process'
@@ -20,7 +20,11 @@ function toolInputs(file, n) {
   const dir = join(ROOT, 'bench', 'data')
   const lines = join(dir, `replay-payloads-${n}.txt`)
   const resp = join(dir, `replay-xadd-${n}.resp`)
-  const first = JSON.parse(readFileSync(file, 'utf8').slice(0, 4096).split('\n')[0])
+  const head = Buffer.alloc(4096)
+  const fd = openSync(file, 'r')
+  readSync(fd, head, 0, head.length, 0)
+  closeSync(fd)
+  const first = JSON.parse(head.toString('utf8').split('\n')[0])
   if (Buffer.from(first.payload, 'base64').toString() !== payloadOf(0)) throw new Error(`bench: ${file} is not what gen-hyperi.mjs --text writes`)
   if (existsSync(lines) && existsSync(resp)) return {lines, resp}
   const fl = openSync(lines, 'w')

@@ -26,7 +26,8 @@ describe.skipIf(!svc.available)('kafka sink (real broker)', () => {
     const topic = await kafka.topic('sink-describe', 5)
     const sink = await open()
     expect(sink.info.display).toBe(KAFKA_URI)
-    expect(await sink.describeTarget(topic)).toEqual({exists: true, partitions: 5})
+    // The broker's default max.message.bytes comes along, for the plan's too_large check.
+    expect(await sink.describeTarget(topic)).toEqual({exists: true, partitions: 5, maxMessageBytes: 1048588})
     expect(await sink.describeTarget(`${topic}-nope`)).toEqual({exists: false, partitions: null})
     expect((await kafka.admin.metadata({topics: [topic]})).topics.has(`${topic}-nope`)).toBe(false)
   })

@@ -46,12 +46,12 @@ describe.skipIf(!svc.available)('redis sink', () => {
     const sink = await openRedisSink(`${svc.address}/0?prefix=${encodeURIComponent(prefix)}`)
     try {
       expect(sink.info.display).toBe(`${svc.address}/0`)
-      expect(await sink.describeTarget(topic)).toEqual({exists: false, partitions: null})
+      expect(await sink.describeTarget(topic)).toEqual({exists: false, partitions: null, layout: null})
       const batch = messages(topic)
       const sent = await sink.send(batch)
       expect(sent).toHaveLength(3)
       for (const s of sent) expect(s).toMatchObject({topic, partition: null, offset: expect.stringMatching(/^\d+-\d+$/)})
-      expect(await sink.describeTarget(topic)).toEqual({exists: true, partitions: null})
+      expect(await sink.describeTarget(topic)).toEqual({exists: true, partitions: null, layout: {name: 'dlq'}})
 
       const reader = await openRedisReader(`${svc.address}/0/${encodeURIComponent(prefix + topic)}`)
       try {

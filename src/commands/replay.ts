@@ -3,6 +3,7 @@ import {BaseCommand} from '../cli/base-command.js'
 import {filterFlags, filterSpec, partitionFlag, replayTargetFlags, sourceArg, withPartitions} from '../cli/flags.js'
 import {confirm, interactive} from '../cli/prompt.js'
 import {UsageError} from '../core/errors.js'
+import {LAYOUT_CHOICES, type LayoutChoice} from '../core/sink.js'
 import {buildFilter} from '../core/filter.js'
 import {runReplay} from '../core/replay/execute.js'
 import {defaultSinkUri, openLedger, openSink} from '../core/replay/open.js'
@@ -32,7 +33,9 @@ such as Arroyo, Karafka and hyperi-rustlib, fnv1a for Watermill's sarama), or --
 Replayed records are stamped with the time of the replay, so topic retention does not delete
 them at once (a DLQ record's own time is often weeks old); --timestamp original keeps the failed
 record's own time. dlq's own settings and ledger topics/streams, and the DLQ itself, are never
-targets (skipped as protected_target; --to cannot override it).
+targets (skipped as protected_target; --to cannot override it). Into a Redis stream, each
+message is written in the layout its consumer reads (--layout auto: Watermill's for Watermill
+messages, one payload field for hyperi-rustlib's, else like the stream's newest entry).
 
 Without a terminal to confirm on, --yes is required. --dry-run prints the plan and sends nothing.
 
@@ -66,6 +69,7 @@ ${BaseCommand.exitCodesHelp}`)
     rate: Flags.integer({description: 'Messages per second at most.', min: 1, env: 'DLQ_REPLAY_RATE'}),
     partitioner: Flags.string({options: PARTITIONERS, description: "Key hash for messages whose source partition is not recorded (default: the original producer's, per convention).", env: 'DLQ_REPLAY_PARTITIONER'}),
     timestamp: Flags.string({options: TIMESTAMP_POLICIES, default: 'now', description: "Time of the replayed records: now (the replay's), original (the failed record's own, where recorded) or dlq (the DLQ record's).", env: 'DLQ_REPLAY_TIMESTAMP'}),
+    layout: Flags.string({options: LAYOUT_CHOICES, default: 'auto', description: "Redis stream targets: how each entry is laid out. auto: what the consumer reads (Watermill messages as Watermill entries, hyperi's as one payload field, others like the stream's newest entry, dlq's own layout in an empty stream).", env: 'DLQ_REPLAY_LAYOUT'}),
     rows: Flags.string({description: `Positions listed in the plan or result table (default ${DEFAULT_TABLE_ROWS}; "all" lists every one). A summary always follows; --json always lists every position.`, helpValue: 'N|all', env: 'DLQ_REPLAY_ROWS'}),
   }
 
@@ -90,7 +94,7 @@ ${BaseCommand.exitCodesHelp}`)
         try {
           const deps = {reader, sink, ledger}
           const timestamp = flags.timestamp as TimestampPolicy
-          const req = {positions: flags.offset, all: flags.all, filter, to: flags.to, force: flags.force, partitioner: (flags.partitioner ?? null) as PartitionerName | null, timestamp}
+          const req = {positions: flags.offset, all: flags.all, filter, to: flags.to, force: flags.force, partitioner: (flags.partitioner ?? null) as PartitionerName | null, timestamp, layout: flags.layout as LayoutChoice}
           const head = {source: reader.info.display, sink: sink.info.display, ledger: ledger.where}
           if (flags['dry-run']) {
             const writer = planWriter(toStdout, head, {json: flags.json, rows, timestamp})

@@ -1,5 +1,47 @@
+import {UsageError} from './errors.js'
 import type {RawHeader} from './record.js'
 import type {SourceInfo} from './reader.js'
+
+/**
+ * How a message is laid out in a store that has no fixed record shape (a Redis stream entry):
+ * `dlq` dlq's own layout, `watermill` what watermill-redisstream reads, `payload` one field
+ * `payload` (hyperi-rustlib's transport), `fields` the value in `valueField`, `key`, one field
+ * per header. docs/redis.md, "Replay layouts".
+ */
+export type LayoutName = 'dlq' | 'watermill' | 'payload' | 'fields'
+export const LAYOUT_NAMES: LayoutName[] = ['dlq', 'watermill', 'payload', 'fields']
+export type LayoutChoice = 'auto' | LayoutName
+export const LAYOUT_CHOICES: LayoutChoice[] = ['auto', ...LAYOUT_NAMES]
+
+export interface StreamLayout {
+  name: LayoutName
+  /** `fields` only: the field that holds the value. */
+  valueField?: string
+}
+
+/**
+ * The layout a message is written in. Watermill and hyperi messages go back in what their
+ * consumer reads whatever the stream's newest entry shows (a Watermill subscriber stops on an
+ * entry without a uuid; hyperi's transport reads only `payload`); others follow the target
+ * stream's newest entry, and dlq's own layout when the stream has none. An explicit choice wins.
+ */
+export function chooseLayout(requested: LayoutChoice, convention: string, target: StreamLayout | null): StreamLayout {
+  if (requested === 'fields') return {name: 'fields', valueField: target?.name === 'fields' ? target.valueField : 'value'}
+  if (requested !== 'auto') return {name: requested}
+  if (convention === 'watermill') return {name: 'watermill'}
+  if (convention === 'hyperi') return {name: 'payload'}
+  return target ?? {name: 'dlq'}
+}
+
+/** `DLQ_REPLAY_LAYOUT` for callers without a --layout flag (browse); `auto` when unset. */
+export function layoutFromEnv(env: string | undefined = process.env.DLQ_REPLAY_LAYOUT): LayoutChoice {
+  if (env === undefined || env === '') return 'auto'
+  if (!(LAYOUT_CHOICES as string[]).includes(env)) throw new UsageError(`DLQ_REPLAY_LAYOUT=${env}: one of ${LAYOUT_CHOICES.join(', ')}`)
+  return env as LayoutChoice
+}
+
+/** What the plan says about a layout: `fields` names its value field. */
+export const layoutText = (l: StreamLayout): string => (l.name === 'fields' ? `fields (value in "${l.valueField}")` : l.name)
 
 /** One message as replay sends it: exact bytes, user headers only. */
 export interface OutgoingMessage {
@@ -10,6 +52,8 @@ export interface OutgoingMessage {
   value: Buffer | null
   headers: RawHeader[]
   timestamp: number | null
+  /** How to lay the message out, for sinks with layouts (absent: the sink's own). */
+  layout?: StreamLayout
 }
 
 export interface SentMessage {
@@ -29,6 +73,8 @@ export interface TargetInfo {
    * larger message is skipped as too_large in the plan instead of failing its whole batch.
    */
   maxMessageBytes?: number | null
+  /** For stores with layouts: the layout of the target's newest entry (null: it has none). Absent for stores without layouts. */
+  layout?: StreamLayout | null
 }
 
 /**
@@ -44,7 +90,7 @@ export interface DlqSink {
    * at most a suffix of what was handed to it unwritten.
    */
   readonly maxInFlight?: number
-  /** Whether the target exists, and how many partitions it has (null for stores without partitions). */
+  /** Whether the target exists, how many partitions it has and, for stores with layouts, which one it uses. */
   describeTarget(topic: string): Promise<TargetInfo>
   send(batch: OutgoingMessage[]): Promise<SentMessage[]>
   /**
@@ -53,7 +99,7 @@ export interface DlqSink {
    */
   mark?(topic: string, partition: number | null): Promise<string | null>
   /**
-   * Looks for a message with exactly these bytes (key, value, headers) written after `mark`.
+   * Looks for a message with exactly these bytes (key, value, headers, in its layout) written after `mark`.
    * Returns where it is, null when it is certainly not there, or undefined when this sink cannot
    * tell (the mark was recorded by another kind of sink).
    */

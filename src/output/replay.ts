@@ -1,6 +1,7 @@
 import {DlqError} from '../core/errors.js'
 import type {ReplayCounts, ResultItem} from '../core/replay/execute.js'
 import {PlanTally, type PlanItem, type PlanSummary, type TimestampPolicy} from '../core/replay/plan.js'
+import {layoutText} from '../core/sink.js'
 import {escapeText, safeJson} from './escape.js'
 import {renderTable, type Column} from './table.js'
 
@@ -41,10 +42,23 @@ function targetPartText(t: {partition: number | null; partitionBy: string | null
   return ` partition ${t.partition} (no partition recorded: ${t.partitionBy} of the key, as the original producer)`
 }
 
+/** The entry layout of a stream target, in words (its value field is data from the target: escaped). */
+function layoutWords(t: PlanSummary['byTarget'][number]): string {
+  if (t.layout === null) return ''
+  return `, layout ${escapeText(layoutText({name: t.layout, valueField: t.valueField}))}${LAYOUT_WORDS[t.layout]}`
+}
+
+const LAYOUT_WORDS = {
+  dlq: " (dlq's own: key, value and headers kept exactly)",
+  watermill: ' (what the Watermill subscriber reads: uuid, msgpack metadata, payload)',
+  payload: " (one field payload: what hyperi-rustlib's transport reads)",
+  fields: ' (like the newest entry: value, key, one field per header)',
+}
+
 /** A few lines saying what will be sent where: for the confirmation and the end of a dry run. */
 export function renderPlanSummary(head: PlanHead, s: PlanSummary): string {
   const lines = [`Replay ${s.send} message${s.send === 1 ? '' : 's'} from ${escapeText(head.source)} to ${escapeText(head.sink)}:`]
-  for (const t of s.byTarget) lines.push(`  ${t.count} → ${escapeText(t.topic)}${targetPartText(t)}`)
+  for (const t of s.byTarget) lines.push(`  ${t.count} → ${escapeText(t.topic)}${targetPartText(t)}${layoutWords(t)}`)
   if (s.removedHeaders.length > 0) lines.push(`  metadata removed: ${s.removedHeaders.map(escapeText).join(', ')}`)
   if (s.send > 0) lines.push(`  record time: ${TIME_WORDS[s.timestamp ?? 'now']}`)
   const skips = Object.entries(s.skipped)
@@ -62,6 +76,8 @@ export function planItemJson(it: PlanItem): unknown {
     target: it.target,
     partitionBy: it.partitionBy,
     doubt: it.doubt,
+    layout: it.layout?.name ?? null,
+    ...(it.layout?.valueField === undefined ? {} : {layoutValueField: it.layout.valueField}),
     headersKept: it.headersKept,
     headersRemoved: it.headersRemoved,
   }
@@ -191,7 +207,8 @@ export function planWriter(write: Write, head: PlanHead, opts: {json: boolean; r
         first = false
         return
       }
-      table.row([it.position, it.action, targetText(it.target, it.doubt), it.headersKept.join(', ') || '-', it.headersRemoved.join(', ') || '-', it.reason ? `${it.reason}${it.detail ? `: ${it.detail}` : ''}` : ''])
+      const note = [it.reason ? `${it.reason}${it.detail ? `: ${it.detail}` : ''}` : '', it.layout ? `layout ${layoutText(it.layout)}` : ''].filter(Boolean).join('; ')
+      table.row([it.position, it.action, targetText(it.target, it.doubt), it.headersKept.join(', ') || '-', it.headersRemoved.join(', ') || '-', note])
     },
     end: () => close(null),
     fail: (error) => close(error),

@@ -34,7 +34,8 @@ describe.runIf(redis.available)('replay ledger keyed by message identity: files 
   })
   const landed = async () => {
     const entries = (await client.xrange(`${prefix}orders`, '-', '+')) as Array<[string, string[]]>
-    return entries.map(([, f]) => JSON.parse(f[f.indexOf('value') + 1]).n as number)
+    // hyperi entries go back as one field `payload`, others in dlq's own layout (`value`).
+    return entries.map(([, f]) => JSON.parse(f[Math.max(f.indexOf('value'), f.indexOf('payload')) + 1]).n as number)
   }
 
   it("a cleanup of the oldest rotated file between two replays sends nothing twice and skips nothing new", async () => {

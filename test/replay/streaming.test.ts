@@ -76,8 +76,8 @@ describe.runIf(redis.available)('replay of a large selection: plan, results and 
     const entries = (await client.xrangeBuffer(`${prefix}orders`, '-', '+')) as unknown as Array<[Buffer, Buffer[]]>
     const landed = entries.slice(1)
     expect(landed.map(([id]) => id.toString())).toEqual(ids)
-    // DLQ order: each message lands after the one before it.
-    const values = landed.map(([, f]) => JSON.parse(f[f.findIndex((x) => x.toString() === 'value') + 1].toString()).n)
+    // DLQ order: each message lands after the one before it (hyperi entries go back as one field `payload`).
+    const values = landed.map(([, f]) => JSON.parse(f[f.findIndex((x) => x.toString() === 'payload') + 1].toString()).n)
     expect(values).toEqual([...Array(N).keys()].filter((i) => i % 1000 !== 7))
     const done = readFileSync(ledger, 'utf8').split('\n').filter((l) => l.includes('"op":"done"')).length
     expect(done).toBe(N - noSource)

@@ -127,7 +127,8 @@ describe('dlq browse in a real terminal (tmux)', () => {
     const entries = await client!.xrangeBuffer(stream, '-', '+')
     expect(entries).toHaveLength(3)
     const values = entries.slice(1).map(([, fields]) => {
-      const at = fields.findIndex((f) => f.toString() === 'value')
+      // hyperi entries go back as one field `payload` (what its Redis transport reads).
+      const at = fields.findIndex((f) => f.toString() === 'payload')
       return JSON.parse(fields[at + 1].toString()) as {id: number}
     })
     expect(values.map((v) => v.id)).toEqual([251, 256])

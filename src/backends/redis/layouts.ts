@@ -23,6 +23,9 @@
  *                     a record with `meta` and no header convention has convention "dlq"
  *   other fields are kept and shown as metadata "redis.field.NAME"
  *
+ * Replay writes an entry in the layout its consumer reads (docs/redis.md, "Replay layouts"),
+ * encoded here beside its decoder so each can be round-tripped: `encodeEntry` below.
+ *
  * Reading this layout back gives exactly the bytes of key, value and every header, with
  * nulls and order kept: any Kafka-style record survives a round trip through a stream.
  * Headers keep their system metadata, so a Spring or Fibril record copied into a stream is
@@ -39,10 +42,11 @@
  *   `reason_poisoned`, …) are recognised in streams too.
  */
 import {decode as msgpackDecode} from '@msgpack/msgpack'
+import {createHash} from 'node:crypto'
 import {fromTextOrBase64, textOrBase64, utf8OrNull} from '../../core/bytes.js'
 import {decodeRaw} from '../../core/conventions/index.js'
 import type {DecodedRecord, MetadataValue, RawHeader} from '../../core/record.js'
-import type {OutgoingMessage} from '../../core/sink.js'
+import type {OutgoingMessage, StreamLayout} from '../../core/sink.js'
 import {idTime} from './ids.js'
 
 export const DLQ_MARKER = '_dlq'
@@ -267,4 +271,110 @@ export function encodeDlqEntry(msg: Pick<OutgoingMessage, 'key' | 'value' | 'hea
   }
   if (msg.timestamp !== null && Number.isFinite(msg.timestamp)) args.push('ts', String(Math.trunc(msg.timestamp)))
   return args
+}
+
+// ---- replay layouts: what a consumer of the target stream reads ----
+
+type Outgoing = Pick<OutgoingMessage, 'key' | 'value' | 'headers' | 'timestamp' | 'layout'>
+
+/**
+ * The layout an entry shows, for writing more entries like it: dlq's own, Watermill's, a single
+ * `payload` field (hyperi-rustlib's transport), or a generic field layout whose value field has
+ * one of the names decodeGeneric looks for first. Any other entry (e.g. a lone `init 1` that
+ * created the stream) does not say where a value goes: dlq's own layout, which keeps everything.
+ */
+export function detectLayout(flat: EntryFields): StreamLayout {
+  const fields = pairs(flat)
+  if (fields.some((f) => f.name === DLQ_MARKER)) return {name: 'dlq'}
+  if (fields.some((f) => f.name === WATERMILL_UUID)) return {name: 'watermill'}
+  if (fields.length === 1 && fields[0].name === 'payload') return {name: 'payload'}
+  const valueField = GENERIC_VALUE_FIELDS.find((n) => fields.some((f) => f.name === n))
+  return valueField === undefined ? {name: 'dlq'} : {name: 'fields', valueField}
+}
+
+/** The XADD field/value list of one message in its layout (dlq's own when it has none). */
+export function encodeEntry(msg: Outgoing): Array<string | Buffer> {
+  switch (msg.layout?.name) {
+    case 'watermill':
+      return encodeWatermillEntry(msg)
+    case 'payload':
+      return ['payload', msg.value ?? EMPTY]
+    case 'fields':
+      return encodeFieldsEntry(msg, msg.layout.valueField ?? 'value')
+    default:
+      return encodeDlqEntry(msg)
+  }
+}
+
+const EMPTY = Buffer.alloc(0)
+
+/**
+ * What watermill-redisstream's marshaler writes and its subscriber reads back: the uuid, a msgpack
+ * `map[string]string` of the metadata (empty field when there is none) and the payload. The uuid
+ * is the `_watermill_message_uuid` header (a Watermill message keeps its own); a message without one
+ * gets one derived from its bytes, so the in-doubt lookup finds the same entry again. The key is
+ * not written: a Watermill Redis message has none. A null header or value is written empty (a Go
+ * string cannot be nil), a repeated header name repeated (Go keeps the last).
+ */
+function encodeWatermillEntry(msg: Outgoing): Array<string | Buffer> {
+  let uuid: Buffer | null = null
+  const metadata: Array<[Buffer, Buffer]> = []
+  for (const h of msg.headers) {
+    if (h.key === WATERMILL_UUID) uuid = h.value ?? EMPTY
+    else metadata.push([Buffer.from(h.key, 'utf8'), h.value ?? EMPTY])
+  }
+  return [WATERMILL_UUID, uuid ?? derivedUuid(msg), 'metadata', metadata.length === 0 ? EMPTY : msgpackStrMap(metadata), 'payload', msg.value ?? EMPTY]
+}
+
+/**
+ * The generic layout decodeGeneric reads: the value in `valueField`, the key in `key` (absent when
+ * null), then one field per header in order, a repeated name repeated. A stream field cannot be
+ * null: a null value or null header is written as an empty field.
+ */
+function encodeFieldsEntry(msg: Outgoing, valueField: string): Array<string | Buffer> {
+  const args: Array<string | Buffer> = [valueField, msg.value ?? EMPTY]
+  if (msg.key !== null) args.push('key', msg.key)
+  for (const h of msg.headers) args.push(h.key, h.value ?? EMPTY)
+  return args
+}
+
+/**
+ * msgpack of a Go `map[string]string` as vmihailenco/msgpack writes it: a map header and every key
+ * and value as a str (not bin: values are raw bytes, which Go strings may be, UTF-8 or not).
+ */
+export function msgpackStrMap(entries: Array<[Buffer, Buffer]>): Buffer {
+  const parts: Buffer[] = []
+  const n = entries.length
+  if (n < 16) parts.push(Buffer.from([0x80 | n]))
+  else if (n < 0x10000) parts.push(Buffer.from([0xde, n >> 8, n & 0xff]))
+  else {
+    const h = Buffer.alloc(5)
+    h[0] = 0xdf
+    h.writeUInt32BE(n, 1)
+    parts.push(h)
+  }
+  for (const [k, v] of entries) parts.push(strHeader(k.length), k, strHeader(v.length), v)
+  return Buffer.concat(parts)
+}
+
+function strHeader(len: number): Buffer {
+  if (len < 32) return Buffer.from([0xa0 | len])
+  if (len < 0x100) return Buffer.from([0xd9, len])
+  if (len < 0x10000) return Buffer.from([0xda, len >> 8, len & 0xff])
+  const h = Buffer.alloc(5)
+  h[0] = 0xdb
+  h.writeUInt32BE(len, 1)
+  return h
+}
+
+/** A uuid (version 8, RFC 9562 "custom") from the message's bytes: the same message always gets the same one. */
+function derivedUuid(msg: Outgoing): string {
+  const h = createHash('sha256')
+  for (const b of [msg.key, msg.value]) h.update(b === null ? '-' : `${b.length}:`).update(b ?? EMPTY)
+  for (const x of msg.headers) h.update(`${x.key.length}:${x.key}`).update(x.value === null ? '-' : `${x.value.length}:`).update(x.value ?? EMPTY)
+  const b = h.digest().subarray(0, 16)
+  b[6] = (b[6] & 0x0f) | 0x80
+  b[8] = (b[8] & 0x3f) | 0x80
+  const x = b.toString('hex')
+  return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20)}`
 }

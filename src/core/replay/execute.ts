@@ -269,34 +269,39 @@ export async function runReplay(windows: AsyncIterable<PlanWindow>, deps: Replay
     )
   }
 
-  for await (const window of windows) {
-    if (stopped !== null || opts.signal?.aborted) {
-      stop('cancelled')
-      for (const position of window.positions) {
-        out.set(out.reserve(), {position, outcome: 'failed', target: null, reason: 'not_attempted', error: `not attempted: ${stopped}`})
-      }
-      continue
-    }
-    for (const it of await window.plan()) {
-      const slot = out.reserve()
-      if (it.action === 'skip') {
-        out.set(slot, {position: it.position, outcome: 'skipped', target: null, reason: it.reason, error: it.detail})
+  // Whatever ends the loop (a window that cannot be planned, the reader failing), the sends
+  // already handed over are waited for, so their results are reported before the error.
+  try {
+    for await (const window of windows) {
+      if (stopped !== null || opts.signal?.aborted) {
+        stop('cancelled')
+        for (const position of window.positions) {
+          out.set(out.reserve(), {position, outcome: 'failed', target: null, reason: 'not_attempted', error: `not attempted: ${stopped}`})
+        }
         continue
       }
-      pending.push({slot, it})
-      if (pending.length >= batchSize) {
-        const batch = pending
-        pending = []
-        await dispatch(batch)
-        await opts.drained?.()
+      for (const it of await window.plan()) {
+        const slot = out.reserve()
+        if (it.action === 'skip') {
+          out.set(slot, {position: it.position, outcome: 'skipped', target: null, reason: it.reason, error: it.detail})
+          continue
+        }
+        pending.push({slot, it})
+        if (pending.length >= batchSize) {
+          const batch = pending
+          pending = []
+          await dispatch(batch)
+          await opts.drained?.()
+        }
       }
+      planned += window.positions.length
+      opts.onProgress?.(out.emitted, planned)
+      await opts.drained?.()
     }
-    planned += window.positions.length
-    opts.onProgress?.(out.emitted, planned)
-    await opts.drained?.()
+    if (pending.length > 0) await dispatch(pending)
+  } finally {
+    await drain()
   }
-  if (pending.length > 0) await dispatch(pending)
-  await drain()
   opts.onProgress?.(out.emitted, planned)
   return out.counts()
 }

@@ -2,7 +2,7 @@ import {UsageError} from '../errors.js'
 import type {RecordFilter} from '../filter.js'
 import type {DecodedRecord, RawHeader} from '../record.js'
 import type {DlqReader} from '../reader.js'
-import type {DlqSink, OutgoingMessage, TargetInfo} from '../sink.js'
+import {chooseLayout, layoutFromEnv, type DlqSink, type LayoutChoice, type LayoutName, type OutgoingMessage, type StreamLayout, type TargetInfo} from '../sink.js'
 import type {LedgerEntry, ReplayLedger} from './ledger.js'
 import {comparePositions} from './order.js'
 import {ledgerKey} from './identity.js'
@@ -45,6 +45,8 @@ export interface PlanItem {
    */
   partitionBy: 'recorded' | PartitionerName | 'store' | null
   doubt: string | null
+  /** How the entry is laid out in a store with layouts (a Redis stream); null for Kafka and skips. */
+  layout: StreamLayout | null
   headersKept: string[]
   headersRemoved: string[]
   /** What will be sent; absent for skips. */
@@ -77,6 +79,8 @@ export interface ReplayRequest {
   partitioner?: PartitionerName | null
   /** `--timestamp`: what time the replayed records carry (default `now`). */
   timestamp?: TimestampPolicy
+  /** `--layout`: how entries are laid out in a Redis stream (default DLQ_REPLAY_LAYOUT, else auto). */
+  layout?: LayoutChoice
 }
 
 /** Plan options shared by planReplay and the streaming replay. */
@@ -85,6 +89,7 @@ export interface PlanOptions {
   force: boolean
   partitioner?: PartitionerName | null
   timestamp?: TimestampPolicy
+  layout?: LayoutChoice
 }
 
 export interface ReplayDeps {
@@ -124,6 +129,7 @@ const skip = (position: string, reason: SkipReason, detail: string | null = null
   target: null,
   partitionBy: null,
   doubt: null,
+  layout: null,
   headersKept: [],
   headersRemoved: [],
   message: null,
@@ -158,7 +164,7 @@ export async function* planWindows(deps: ReplayDeps, req: ReplayRequest, opts: {
   }
   if (req.positions && req.positions.length > 0) throw new UsageError('use either --offset or --all, not both')
   let window: DecodedRecord[] = []
-  const cut = (records: DecodedRecord[]): PlanWindow => ({positions: records.map((r) => r.position), plan: () => planRecords(deps, records, {to, force, partitioner: req.partitioner, timestamp: req.timestamp}, targets)})
+  const cut = (records: DecodedRecord[]): PlanWindow => ({positions: records.map((r) => r.position), plan: () => planRecords(deps, records, {to, force, partitioner: req.partitioner, timestamp: req.timestamp, layout: req.layout}, targets)})
   for await (const r of deps.reader.scan({filter: req.filter, signal: opts.signal})) {
     window.push(r)
     if (window.length >= PLAN_WINDOW) {
@@ -173,7 +179,7 @@ async function planPositions(deps: ReplayDeps, req: ReplayRequest, to: string | 
   const {records, missing, filtered} = await selectPositions(deps.reader, req)
   const items: PlanItem[] = [...missing.map((p) => skip(p, 'not_found', 'no message at this position (any more)'))]
   for (const r of filtered) items.push(skip(r.position, 'filtered', 'does not match the filters'))
-  for (const it of await planRecords(deps, records, {to, force: req.force === true, partitioner: req.partitioner, timestamp: req.timestamp}, targets)) items.push(it)
+  for (const it of await planRecords(deps, records, {to, force: req.force === true, partitioner: req.partitioner, timestamp: req.timestamp, layout: req.layout}, targets)) items.push(it)
   items.sort((a, b) => comparePositions(a.position, b.position))
   return items
 }
@@ -198,6 +204,7 @@ export async function planRecords(deps: ReplayDeps, records: DecodedRecord[], op
   const kind = deps.reader.info.kind
   const keyOf = (r: DecodedRecord) => ledgerKey(r, kind)
   const ledger = await deps.ledger.read(records.map(keyOf))
+  const layoutChoice = opts.layout ?? layoutFromEnv()
   const items: PlanItem[] = []
   for (const r of records) {
     if (r.unreadable !== null) {
@@ -246,6 +253,7 @@ export async function planRecords(deps: ReplayDeps, records: DecodedRecord[], op
     }
     const {partition, partitionBy} = choosePartition(r, info.partitions, opts.partitioner ?? null)
     const {kept, removed} = headerNames(r)
+    const layout = info.layout === undefined ? null : chooseLayout(layoutChoice, r.convention, info.layout)
     items.push({
       position: r.position,
       ledgerKey: keyOf(r),
@@ -255,9 +263,10 @@ export async function planRecords(deps: ReplayDeps, records: DecodedRecord[], op
       target: {topic, partition},
       partitionBy,
       doubt: partitionBy === 'recorded' ? (r.source.doubt ?? null) : null,
+      layout,
       headersKept: kept,
       headersRemoved: removed,
-      message: {topic, partition, key: r.key, value: r.payload, headers: r.userHeaders, timestamp: replayTime(r, opts.timestamp ?? 'now')},
+      message: {topic, partition, key: r.key, value: r.payload, headers: r.userHeaders, timestamp: replayTime(r, opts.timestamp ?? 'now'), ...(layout ? {layout} : {})},
       ledger: entry,
     })
   }
@@ -320,7 +329,7 @@ export interface PlanSummary {
   send: number
   skip: number
   skipped: Partial<Record<SkipReason, number>>
-  byTarget: Array<{topic: string; partition: number | null; partitionBy: PlanItem['partitionBy']; doubtful: number; count: number}>
+  byTarget: Array<{topic: string; partition: number | null; partitionBy: PlanItem['partitionBy']; layout: LayoutName | null; valueField?: string; doubtful: number; count: number}>
   removedHeaders: string[]
   /** What time the replayed records carry (TimestampPolicy). */
   timestamp?: TimestampPolicy
@@ -343,9 +352,10 @@ export class PlanTally {
       return
     }
     this.send++
-    const k = `${it.target!.topic}\u0000${it.target!.partition}\u0000${it.partitionBy}`
+    const l = it.layout
+    const k = `${it.target!.topic}\u0000${it.target!.partition}\u0000${it.partitionBy}\u0000${l?.name}\u0000${l?.valueField}`
     let t = this.byTarget.get(k)
-    if (!t) this.byTarget.set(k, (t = {topic: it.target!.topic, partition: it.target!.partition, partitionBy: it.partitionBy, doubtful: 0, count: 0}))
+    if (!t) this.byTarget.set(k, (t = {topic: it.target!.topic, partition: it.target!.partition, partitionBy: it.partitionBy, layout: l?.name ?? null, ...(l?.valueField === undefined ? {} : {valueField: l.valueField}), doubtful: 0, count: 0}))
     t.count++
     if (it.doubt) t.doubtful++
     for (const h of it.headersRemoved) this.removed.add(h)

@@ -1,0 +1,62 @@
+import {createHash} from 'node:crypto'
+import {describe, expect, it} from 'vitest'
+import {contentDigest} from '../../src/core/replay/identity.js'
+import type {DecodedRecord} from '../../src/core/record.js'
+
+/** The digest as first written (one hash update per part): ledgers already hold its keys. */
+function reference(r: DecodedRecord): string {
+  const h = createHash('sha256')
+  const feed = (tag: string, b: Buffer | string | null) => {
+    if (b === null) h.update(`${tag}-;`)
+    else {
+      const buf = typeof b === 'string' ? Buffer.from(b, 'utf8') : b
+      h.update(`${tag}${buf.length}:`)
+      h.update(buf)
+    }
+  }
+  feed('k', r.key)
+  feed('v', r.payload)
+  for (const x of r.userHeaders) {
+    feed('hk', x.key)
+    feed('hv', x.value)
+  }
+  feed('t', r.timestamp === null ? null : String(r.timestamp))
+  feed('c', r.convention)
+  feed('r', r.reason)
+  feed('s', JSON.stringify(r.source, (_k, v) => (typeof v === 'bigint' ? v.toString() : v)))
+  const stable = Object.entries(r.metadata).filter(([k]) => !k.startsWith('redis.delivery-'))
+  feed('m', JSON.stringify(stable, (_k, v) => (typeof v === 'bigint' ? v.toString() : v)))
+  return h.digest('hex').slice(0, 32)
+}
+
+const record = (over: Partial<DecodedRecord>): DecodedRecord =>
+  ({
+    position: '0',
+    timestamp: 1_764_000_000_000,
+    key: null,
+    payload: Buffer.from('{"n":1}'),
+    userHeaders: [],
+    source: {topic: 'orders', partition: 1, offset: 7, group: null},
+    reason: 'timeout',
+    convention: 'hyperi',
+    metadata: {},
+    ...over,
+  }) as unknown as DecodedRecord
+
+describe('content digest of the replay ledger', () => {
+  it('is byte for byte the digest ledgers already hold, for every kind of record', () => {
+    const big = 2n ** 63n - 1n
+    const records = [
+      record({}),
+      record({key: Buffer.from('k1'), payload: null, timestamp: null, reason: null}),
+      record({userHeaders: [{key: 'trace', value: Buffer.from('abc')}, {key: 'ümlaut 😀', value: null}, {key: 'trace', value: Buffer.from([0, 255, 1])}]}),
+      record({source: {topic: 'ö\u2028', partition: null, offset: big as never, group: 'g'}}),
+      record({metadata: {'kafka_dlt-original-offset': big as never, 'redis.delivery-count': 3, service: 'svc', list: ['a', 1, null, {base64: 'AA=='}]} as never}),
+      record({payload: Buffer.alloc(200_000, 7), reason: 'x'.repeat(70_000)}),
+      record({payload: Buffer.from('')}),
+    ]
+    for (const r of records) expect(contentDigest(r)).toBe(reference(r))
+    // Consecutive calls do not leak into each other.
+    expect(contentDigest(records[0])).toBe(reference(records[0]))
+  })
+})
