@@ -137,10 +137,12 @@ describe('dlq browse in a real terminal (tmux)', () => {
   it('gives the terminal back on Ctrl-C', async () => {
     spawnSync(TMUX, ['-L', socket, 'kill-session', '-t', session])
     const cmd = [process.execPath, BIN, 'browse', join(dir, 'dlq.ndjson')].map((a) => `'${a}'`).join(' ')
-    tmux('new-session', '-d', '-s', session, '-x', '120', '-y', '30', `${cmd}; echo "EXITED $?"; stty -a | grep -o -- '-\\?icanon' ; sleep 60`)
+    tmux('new-session', '-d', '-s', session, '-x', '120', '-y', '30', `${cmd}; echo "EXITED $?"; stty -a | grep -o -- '-\\?icanon' ; echo "STTY DONE"; sleep 60`)
     await waitText('0…499 (500 messages)')
     keys('C-c')
-    const s = await waitText('EXITED 0')
+    await waitText('EXITED 0')
+    // Wait for stty's line too: it is printed just after.
+    const s = await waitText('STTY DONE')
     // cooked mode again (raw mode would show -icanon)
     expect(s).toMatch(/^icanon$/m)
   })
