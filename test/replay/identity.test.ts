@@ -90,6 +90,32 @@ describe.runIf(redis.available)('replay ledger keyed by message identity: files 
     expect((await landed()).at(-1)).toBe(21)
   })
 
+  it('Ctrl-C stops between batches, prints what was sent and how to continue, exits 130; the rerun sends the rest once', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dlq-ident-int-'))
+    const src = join(dir, 'dlq.ndjson')
+    const n = 120
+    writeFileSync(src, Array.from({length: n}, (_, i) => entry(1000 + i)).join('\n') + '\n')
+    const before = (await landed()).length
+    const {spawn} = await import('node:child_process')
+    const {BIN} = await import('../helpers/cli.js')
+    const run = spawn(process.execPath, [BIN, 'replay', src, '--all', '--sink', sink, '--yes', '--rate', '20'], {stdio: ['ignore', 'pipe', 'pipe']})
+    let err = ''
+    run.stderr.on('data', (d) => (err += d))
+    // Interrupt once some messages have landed.
+    for (let i = 0; i < 100 && (await landed()).length - before < 10; i++) await new Promise((r) => setTimeout(r, 100))
+    run.kill('SIGINT')
+    const code = await new Promise<number | null>((resolve) => run.on('close', resolve))
+    expect(code).toBe(130)
+    const m = err.match(/interrupted: (\d+) replayed, (\d+) not attempted; run the same command again/)
+    expect(m, err).not.toBeNull()
+    expect(Number(m![1]) + Number(m![2])).toBeLessThanOrEqual(n)
+    expect(Number(m![2])).toBeGreaterThan(0)
+    const rest = dlqJson(['replay', src, '--all', '--sink', sink, '--yes'])
+    expect(rest.code).toBe(0)
+    const sent = (await landed()).slice(before)
+    expect(sent).toEqual(Array.from({length: n}, (_, i) => 1000 + i))
+  })
+
   it('a stream deleted and recreated with the same entry ids is a new log: its entries are replayed', async () => {
     const stream = `${uniqueName('ident-dlq')}`
     const src = `${redis.address}/0/${encodeURIComponent(stream)}`
