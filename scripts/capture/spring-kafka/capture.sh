@@ -11,8 +11,8 @@ out="${DLQ_CAPTURE_OUT:-$repo/fixtures/captured/spring-kafka}"
 work="$here/.work"
 mkdir -p "$out" "$work"
 
-# shellcheck source=java.sh
-source "$here/java.sh"
+# shellcheck source=../lib/java.sh
+source "$here/../lib/java.sh"
 ensure_java_maven
 cp=$(maven_classpath "$here")
 

@@ -1,5 +1,5 @@
 import {numberOrRaw, textOrBase64} from '../bytes.js'
-import {noSource, type DecodedRecord, type MetadataValue, type RawHeader, type RawRecord} from '../record.js'
+import {blankRecord, type DecodedRecord, type MetadataValue, type RawHeader, type RawRecord} from '../record.js'
 import {arroyo} from './arroyo.js'
 import {connect} from './connect.js'
 import {fibril} from './fibril.js'
@@ -123,22 +123,13 @@ export function decodeRaw(raw: RawRecord): DecodedRecord {
   const {user, system} = splitHeaders(c, raw.headers)
   const metadata = decodeMetadata(c, system)
   const base: DecodedRecord = {
-    position: raw.position,
+    ...blankRecord(raw.position),
     timestamp: raw.timestamp,
     key: raw.key,
     payload: raw.value,
-    payloadTruncated: false,
     payloadSize: raw.value?.length ?? null,
     userHeaders: user,
-    source: noSource(),
-    reason: null,
-    error: null,
-    retries: null,
-    deadLetteredAt: null,
-    originalTimestamp: null,
-    convention: 'unknown',
     metadata,
-    unreadable: null,
   }
 
   if (found) {

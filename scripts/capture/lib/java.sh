@@ -1,4 +1,4 @@
-# Shared by the Java capture writers (spring-kafka, kafka-connect; one copy in each writer folder). Source it, then:
+# Shared by the Java capture writers (spring-kafka, kafka-connect). Source it, then:
 #   ensure_java_maven            installs a JDK 17+ and Maven with apt-get when missing (fresh machine)
 #   maven_classpath DIR          compiles DIR/pom.xml into DIR/target and prints the runtime classpath
 #   java_version                 the running JVM's version (java.version)
