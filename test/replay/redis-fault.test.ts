@@ -125,7 +125,7 @@ describe.runIf(redis.available)('replay survives a store that dies mid-way', () 
     expect(r.json.replayed).toBe(n)
     const entries = (await client.xrangeBuffer('orders', '-', '+')) as unknown as Array<[Buffer, Buffer[]]>
     client.disconnect()
-    const values = entries.slice(1).map(([, f]) => JSON.parse(f[f.findIndex((x) => x.toString() === 'value') + 1].toString()).order)
+    const values = entries.slice(1).map(([, f]) => JSON.parse(f[f.findIndex((x) => x.toString() === 'payload') + 1].toString()).order)
     expect(values).toEqual([...Array(n).keys()])
     expect(r.json.items.map((i: any) => i.target.offset)).toEqual(entries.slice(1).map(([id]) => id.toString()))
   })
