@@ -57,17 +57,16 @@ const oneShot = (crypto as unknown as {hash?: (algorithm: string, data: Buffer, 
 
 const exact = (_k: string, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)
 
-/** JSON of a value; the replacer (which turns off JSON.stringify's fast path) only when a bigint is in it. */
+/**
+ * JSON of a value; the replacer (which turns off JSON.stringify's fast path) only when a
+ * bigint is in it — JSON.stringify throws on a bigint, so trying without it first costs nothing.
+ */
 function json(v: unknown): string {
-  return hasBigint(v, 0) ? JSON.stringify(v, exact) : JSON.stringify(v)
-}
-
-function hasBigint(v: unknown, depth: number): boolean {
-  if (typeof v === 'bigint') return true
-  if (v === null || typeof v !== 'object') return false
-  if (depth > 8) return true
-  for (const x of Array.isArray(v) ? v : Object.values(v)) if (hasBigint(x, depth + 1)) return true
-  return false
+  try {
+    return JSON.stringify(v)
+  } catch {
+    return JSON.stringify(v, exact)
+  }
 }
 
 /** A digest of everything that makes the message itself, never its position. */
