@@ -324,6 +324,7 @@ TOOLS=(
   "fish:fish"             # completion test: fish completes from the script
 )
 
+# tools_up: apt_install of whatever is missing of kcat tmux openssl redis-tools jq procps coreutils (mkfifo) time zsh fish.
 tools_up() {
   local missing=() entry
   for entry in "${TOOLS[@]}"; do
