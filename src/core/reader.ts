@@ -46,6 +46,8 @@ export interface SourceInfo {
   kind: 'file' | 'directory' | 'services' | 'kafka' | 'redis'
   /** How to show the source to a user: credentials are never part of it. */
   display: string
+  /** The Kafka topic or Redis stream read (never a replay target); absent for files. */
+  name?: string
 }
 
 export interface ScanRequest {

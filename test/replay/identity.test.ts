@@ -116,6 +116,19 @@ describe.runIf(redis.available)('replay ledger keyed by message identity: files 
     expect(sent).toEqual(Array.from({length: n}, (_, i) => 1000 + i))
   })
 
+  it('never replays a stream into itself, even with --to (its name comes from the reader)', async () => {
+    const stream = uniqueName('ident-self')
+    const src = `${redis.address}/0/${encodeURIComponent(stream)}`
+    try {
+      await client.xadd(stream, '*', '_dlq', '1', 'value', '{"n":1}')
+      const id = dlqJson(['inspect', src]).json.items[0].position
+      const r = dlqJson(['replay', src, '--offset', id, '--to', stream, '--yes', '--dry-run'])
+      expect(r.json.items.map((i: any) => i.reason)).toEqual(['protected_target'])
+    } finally {
+      await client.del(stream)
+    }
+  })
+
   it('a stream deleted and recreated with the same entry ids is a new log: its entries are replayed', async () => {
     const stream = `${uniqueName('ident-dlq')}`
     const src = `${redis.address}/0/${encodeURIComponent(stream)}`

@@ -82,7 +82,7 @@ export class KafkaReader implements DlqReader {
     readonly readable: number[],
     display: string,
   ) {
-    this.info = {kind: 'kafka', display}
+    this.info = {kind: 'kafka', display, name: topic}
   }
 
   static async open(uri: string): Promise<KafkaReader> {

@@ -30,9 +30,9 @@ export class RedisReader implements DlqReader {
     private readonly conn: RedisConnection,
     private readonly pending: PendingCounts,
   ) {
-    this.info = {kind: 'redis', display: conn.target.display}
     this.key = conn.target.key!
     this.stream = this.key.toString('utf8')
+    this.info = {kind: 'redis', display: conn.target.display, name: this.stream}
   }
 
   parsePosition(text: string): string {

@@ -7,7 +7,7 @@ import type {LedgerEntry, ReplayLedger} from './ledger.js'
 import {comparePositions} from './order.js'
 import {ledgerKey} from './identity.js'
 import {defaultPartitioner, partitionFor, type PartitionerName} from './partitioners.js'
-import {protectedTarget, settingsName, type ProtectedNames} from './protected.js'
+import {protectedNames, protectedTarget, type ProtectedNames} from './protected.js'
 
 export type SkipReason =
   | 'not_found'
@@ -90,6 +90,8 @@ export interface PlanOptions {
   partitioner?: PartitionerName | null
   timestamp?: TimestampPolicy
   layout?: LayoutChoice
+  /** dlq's own names, never targets (worked out once per replay; see protected.ts). */
+  protect?: ProtectedNames
 }
 
 export interface ReplayDeps {
@@ -155,16 +157,16 @@ export const PLAN_WINDOW = 2_000
  */
 export async function* planWindows(deps: ReplayDeps, req: ReplayRequest, opts: {signal?: AbortSignal} = {}): AsyncGenerator<PlanWindow> {
   const to = req.to ? checkTopicName(req.to, '--to') : null
-  const force = req.force === true
+  const planOpts: PlanOptions = {to, force: req.force === true, partitioner: req.partitioner, timestamp: req.timestamp, layout: req.layout, protect: protectedNames(deps.reader.info)}
   const targets: TargetCache = new Map()
   if (!req.all) {
-    const items = await planPositions(deps, req, to, targets)
+    const items = await planPositions(deps, req, planOpts, targets)
     yield {positions: items.map((i) => i.position), plan: async () => items}
     return
   }
   if (req.positions && req.positions.length > 0) throw new UsageError('use either --offset or --all, not both')
   let window: DecodedRecord[] = []
-  const cut = (records: DecodedRecord[]): PlanWindow => ({positions: records.map((r) => r.position), plan: () => planRecords(deps, records, {to, force, partitioner: req.partitioner, timestamp: req.timestamp, layout: req.layout}, targets)})
+  const cut = (records: DecodedRecord[]): PlanWindow => ({positions: records.map((r) => r.position), plan: () => planRecords(deps, records, planOpts, targets)})
   for await (const r of deps.reader.scan({filter: req.filter, signal: opts.signal})) {
     window.push(r)
     if (window.length >= PLAN_WINDOW) {
@@ -175,11 +177,11 @@ export async function* planWindows(deps: ReplayDeps, req: ReplayRequest, opts: {
   if (window.length > 0) yield cut(window)
 }
 
-async function planPositions(deps: ReplayDeps, req: ReplayRequest, to: string | null, targets: TargetCache): Promise<PlanItem[]> {
+async function planPositions(deps: ReplayDeps, req: ReplayRequest, planOpts: PlanOptions, targets: TargetCache): Promise<PlanItem[]> {
   const {records, missing, filtered} = await selectPositions(deps.reader, req)
   const items: PlanItem[] = [...missing.map((p) => skip(p, 'not_found', 'no message at this position (any more)'))]
   for (const r of filtered) items.push(skip(r.position, 'filtered', 'does not match the filters'))
-  for (const it of await planRecords(deps, records, {to, force: req.force === true, partitioner: req.partitioner, timestamp: req.timestamp, layout: req.layout}, targets)) items.push(it)
+  for (const it of await planRecords(deps, records, planOpts, targets)) items.push(it)
   items.sort((a, b) => comparePositions(a.position, b.position))
   return items
 }
@@ -200,7 +202,7 @@ export type TargetCache = Map<string, TargetInfo>
 export async function planRecords(deps: ReplayDeps, records: DecodedRecord[], opts: PlanOptions, targets: TargetCache): Promise<PlanItem[]> {
   const {to} = opts
   const req = {force: opts.force}
-  const names: ProtectedNames = {dlq: dlqName(deps.reader), settings: [settingsName(process.env.DLQ_STORE)].filter((s): s is string => s !== null)}
+  const names = opts.protect ?? protectedNames(deps.reader.info)
   const kind = deps.reader.info.kind
   const keyOf = (r: DecodedRecord) => ledgerKey(r, kind)
   const ledger = await deps.ledger.read(records.map(keyOf))
@@ -297,13 +299,6 @@ function replayTime(r: DecodedRecord, policy: TimestampPolicy): number | null {
   if (policy === 'now') return null
   if (policy === 'original') return r.originalTimestamp ?? r.timestamp
   return r.timestamp
-}
-
-/** The name of the DLQ topic or stream (the last part of a kafka:// or redis:// source), or null for files. */
-function dlqName(reader: DlqReader): string | null {
-  if (reader.info.kind !== 'kafka' && reader.info.kind !== 'redis') return null
-  const m = reader.info.display.split(/[?#]/, 1)[0].match(/\/([^/]+)$/)
-  return m ? decodeURIComponent(m[1]) : null
 }
 
 const NONE: string[] = []

@@ -4,6 +4,9 @@
  * would otherwise rewrite the global target and forge its history, and one aimed at a ledger
  * would forge replay records. The DLQ itself is refused too (replaying into it loops).
  */
+import {activeProfile} from '../config.js'
+import type {SourceInfo} from '../reader.js'
+
 const SETTINGS_KAFKA = 'dlq-settings'
 const SETTINGS_REDIS_PREFIX = 'dlq:settings'
 const LEDGER_SUFFIXES = ['.dlq-replay-ledger', ':dlq-replay-ledger']
@@ -11,8 +14,22 @@ const LEDGER_SUFFIXES = ['.dlq-replay-ledger', ':dlq-replay-ledger']
 export interface ProtectedNames {
   /** The DLQ being replayed (Kafka topic or Redis stream), when it has a name. */
   dlq: string | null
-  /** Settings stores named in the environment (DLQ_STORE), their topic or key prefix. */
+  /** The configured settings store's topic or key prefix (DLQ_STORE, else the active profile's `store`). */
   settings: string[]
+}
+
+/** dlq's own names for a replay from `source`: the DLQ itself and the configured settings store. */
+export function protectedNames(source: SourceInfo): ProtectedNames {
+  let store = process.env.DLQ_STORE
+  if (!store) {
+    try {
+      store = activeProfile().store
+    } catch {
+      // A config file that cannot be read names no store; replay reports that file where it needs it.
+    }
+  }
+  const settings = settingsName(store)
+  return {dlq: source.name ?? null, settings: settings === null ? [] : [settings]}
 }
 
 /** The topic or key prefix of a settings-store URI (`kafka://…/topic`, `redis://…/prefix`), if any. */
