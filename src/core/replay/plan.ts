@@ -248,7 +248,8 @@ export async function planRecords(deps: ReplayDeps, records: DecodedRecord[], op
       items.push(skip(r.position, 'target_missing', `target ${deps.sink.info.kind === 'redis' ? 'stream' : 'topic'} "${topic}" does not exist in ${deps.sink.info.display}${how}`))
       continue
     }
-    const size = recordSize(r)
+    // Only a target with a known limit pays for the size (a Redis stream has none).
+    const size = info.maxMessageBytes ? recordSize(r) : 0
     if (info.maxMessageBytes && size > info.maxMessageBytes) {
       items.push(skip(r.position, 'too_large', `the record is ${size} bytes; "${topic}" accepts at most ${info.maxMessageBytes} (max.message.bytes): raise it on the topic, or use --to`))
       continue
