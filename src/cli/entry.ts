@@ -5,6 +5,7 @@
  * command needs. Store clients, Ink and React stay outside the bundle, loaded on demand.
  */
 import Browse from '../commands/browse.js'
+import Check from '../commands/check.js'
 import Completion from '../commands/completion.js'
 import Export from '../commands/export.js'
 import GlobalTargetClear from '../commands/global-target/clear.js'
@@ -26,6 +27,7 @@ export {COMMAND_NOT_FOUND} from './not-found.js'
 
 export const COMMANDS = {
   browse: Browse,
+  check: Check,
   completion: Completion,
   export: Export,
   'global-target:clear': GlobalTargetClear,
