@@ -21,6 +21,7 @@ import PolicyList from '../commands/policy/list.js'
 import PolicySet from '../commands/policy/set.js'
 import Replay from '../commands/replay.js'
 import Stats from '../commands/stats.js'
+import Tail from '../commands/tail.js'
 
 export {execute} from '@oclif/core'
 export {COMMAND_NOT_FOUND} from './not-found.js'
@@ -43,4 +44,5 @@ export const COMMANDS = {
   inspect: Inspect,
   replay: Replay,
   stats: Stats,
+  tail: Tail,
 }
