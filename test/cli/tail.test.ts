@@ -8,6 +8,7 @@ import {Redis} from 'ioredis'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {BIN, dlq, dlqJson, FIXTURES, ROOT} from '../helpers/cli.js'
 import {WRITER} from '../helpers/rotating-writer.js'
+import {expectSchema} from '../helpers/schema.js'
 import {needService, uniqueName} from '../helpers/services.js'
 import {BROKERS, KAFKA_URI, KafkaFixture} from '../kafka-fixtures.js'
 
@@ -62,6 +63,7 @@ describe('dlq tail (files)', () => {
   it('prints the last N, oldest first, in every format; -n 0 prints nothing', () => {
     const r = dlqJson(['tail', join(FIXTURES, 'hyperi.ndjson'), '-n', '3'])
     expect(r.code).toBe(0)
+    expectSchema('tail', r.json)
     expect(r.json.items.map((m: {position: string}) => m.position)).toEqual(['9', '10', '11'])
     const nd = dlq(['tail', join(FIXTURES, 'hyperi.ndjson'), '-n', '2', '--output', 'ndjson', '--filter', 'reason=timeout'])
     expect(nd.stdout.trim().split('\n').map((l) => JSON.parse(l).reason)).toEqual(['timeout', 'timeout'])
@@ -70,6 +72,16 @@ describe('dlq tail (files)', () => {
     expect(table.stdout.trim().split('\n')).toHaveLength(3)
     expect(dlq(['tail', join(FIXTURES, 'hyperi.ndjson'), '-n', '0']).stdout).toBe('No messages.\n')
     expect(dlq(['tail', join(FIXTURES, 'hyperi.ndjson'), '-n', '5001']).code).toBe(2)
+  })
+
+  it('--json with --follow prints one message document per message', async () => {
+    const f = new Follow([join(FIXTURES, 'conventions.ndjson'), '-n', '3', '--json'])
+    const docs = () => f.lines.join('\n').split(/^\}$/m).slice(0, -1).map((d) => JSON.parse(d + '}'))
+    const until = Date.now() + 30_000
+    while (docs().length < 3 && Date.now() < until) await new Promise((r) => setTimeout(r, 20))
+    expect(await f.interrupt()).toBe(130)
+    expect(docs().map((d) => d.position)).toEqual(['8', '9', '10'])
+    for (const d of docs()) expectSchema('message', d)
   })
 
   it('escapes untrusted bytes, also in a followed table', async () => {

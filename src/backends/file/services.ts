@@ -3,7 +3,8 @@ import {UnavailableError, UsageError} from '../../core/errors.js'
 import type {DlqReader, FollowRequest, LogBounds, Page, PageBefore, PageBeforeRequest, PageRequest, ScanRequest, SourceInfo} from '../../core/reader.js'
 import type {DecodedRecord} from '../../core/record.js'
 import {listDirectorySegments, serviceDirs} from './layout.js'
-import {FileReader, FOLLOW_POLL_MS, pause, type FollowCursor} from './reader.js'
+import {FileReader, FOLLOW_POLL_MS, type FollowCursor} from './reader.js'
+import {pause} from '../../core/time.js'
 
 const QUALIFIED_RE = /^(.+):(\d+)$/
 /** How often a follow lists the root for services that started writing a DLQ since. */

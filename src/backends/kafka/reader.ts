@@ -10,6 +10,7 @@ import {CorruptBatchError} from './codecs.js'
 import {formatCursor, formatPosition, parseCursor, singlePosition, type Cursor} from './positions.js'
 import {brokerText, parseKafkaUri} from './uri.js'
 import {topicHint} from '../../core/conventions/topic-hint.js'
+import {pause} from '../../core/time.js'
 
 /** A page's first fetch: enough for a page of small records without decoding megabytes. */
 const PAGE_FETCH_BYTES = 1024 * 1024
@@ -282,7 +283,16 @@ export class KafkaReader implements DlqReader {
       const byLeader = new Map<number, Array<{partition: number; offset: number}>>()
       for (const p of parts) {
         const leader = this.layout.leaders[p]
+        // A partition just created (or whose broker is down) has no leader yet: asked again after the next metadata look.
+        if (leader === undefined || leader < 0) {
+          stale = true
+          continue
+        }
         byLeader.set(leader, [...(byLeader.get(leader) ?? []), {partition: p, offset: cursor.get(p)!}])
+      }
+      if (byLeader.size === 0) {
+        await pause(FOLLOW_WAIT_MS, req.signal)
+        continue
       }
       const replies = await this.call(() => Promise.all([...byLeader].map(([leader, ps]) => this.client.fetchWaiting(this.topic, this.layout, leader, ps, SCAN_FETCH_BYTES, FOLLOW_WAIT_MS))))
       const fetched = new Map<number, FetchedPartition>()
