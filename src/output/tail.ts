@@ -7,7 +7,7 @@ import {streamTable, terminalWidth, type TablePlan} from './table.js'
 
 /** Widths a followed table is planned with (it cannot wait for the rows to measure them). */
 const POSITION_WIDTH: Record<SourceInfo['kind'], number> = {file: 8, directory: 8, services: 16, kafka: 12, redis: 15}
-const SIZING: Record<string, number> = {TIME: 20, SOURCE: 24, REASON: 32, RETRIES: 7, KEY: 12, SERVICE: 12, CONVENTION: 19, GROUP: 16, HEADERS: 40, PAYLOAD: 80}
+const SIZING: Record<string, number> = {TIME: 20, SOURCE: 20, REASON: 28, RETRIES: 7, KEY: 8, SERVICE: 12, CONVENTION: 19, GROUP: 16, HEADERS: 40, PAYLOAD: 40}
 
 export interface TailOutputOptions {
   format: OutputFormat
