@@ -1,4 +1,4 @@
-import {mkdtempSync, writeFileSync} from 'node:fs'
+import {mkdirSync, mkdtempSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {Redis} from 'ioredis'
@@ -79,6 +79,27 @@ describe('dlq check on files', () => {
     const corrupt = dlqJson(['check', join(FIXTURES, 'corrupt.ndjson'), '--max', '1000'], {env})
     expect(corrupt.json.unreadable).toBeGreaterThan(0)
     expect(corrupt.json.count).toBe(corrupt.json.unreadable + corrupt.json.byReason.reduce((n: number, c: {count: number}) => n + c.count, 0))
+  })
+})
+
+describe('dlq check on a rotated directory', () => {
+  const stamp = (ms: number) => new Date(ms).toISOString().slice(0, 19).replace(/[-:]/g, '')
+  it('--since leaves unparsed the rotated files named (in any zone) before the window, and keeps positions', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dlq-check-rot-'))
+    // Named in 2020, so every entry in it is older than the window: dlq does not read it (the
+    // planted recent entry proves it). Its one line still counts for the positions after it.
+    writeFileSync(join(dir, 'dlq.ndjson.20200101T000000'), entry(1 * MIN, 'planted', 0) + '\n')
+    // Named 2 h ago: within the 12 h a writer's zone may put between its name and UTC, so it is read.
+    writeFileSync(join(dir, `dlq.ndjson.${stamp(Date.now() - 120 * MIN)}`), entry(130 * MIN, 'old', 1) + '\n' + entry(1 * MIN, 'parse_error', 2) + '\n')
+    writeFileSync(join(dir, 'dlq.ndjson'), entry(2 * MIN, 'timeout', 3) + '\n')
+    const r = dlqJson(['check', dir, '--max', '5', '--since', '-30m'], {env})
+    expect(r.json.byReason).toEqual([
+      {value: 'parse_error', count: 1},
+      {value: 'timeout', count: 1},
+    ])
+    expect(dlqJson(['check', dir, '--max', '5'], {env}).json.count).toBe(4)
+    const page = dlqJson(['inspect', dir, '--since', '-30m'], {env})
+    expect(page.json.items.map((m: {position: string}) => m.position)).toEqual(['2', '3'])
   })
 })
 

@@ -40,6 +40,26 @@ export interface FollowCursor {
   seen: string
 }
 
+/** The most a writer's local time is behind UTC (UTC−12): a rotated name read as UTC is at most this early. */
+const MAX_LOCAL_BEHIND_MS = 12 * 3_600_000
+
+/**
+ * Whether every record of a rotated file is older than `since`, by its name alone: the crate
+ * names a rotated file after the moment it rotated, in the writer's local time, and every
+ * entry in it was written (and stamped) before that moment. The zone is not known, so the
+ * name is taken as UTC and given the widest zone's 12 hours (and the second it names) of doubt.
+ * Such a file is counted (positions stay what they are) but not parsed.
+ */
+function before(seg: Segment, since: number | null): boolean {
+  if (since === null) return false
+  const k = rotatedKey(basename(seg.path))
+  if (k === null) return false
+  const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})$/.exec(k.ts)
+  if (!m) return false
+  const named = Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +m[6])
+  return named + 1000 + MAX_LOCAL_BEHIND_MS < since
+}
+
 export class FileReader implements DlqReader {
   private readonly indexes: LineIndex[]
   /** Total lines per segment (including a final unterminated line), once counted. */
@@ -320,7 +340,7 @@ export class FileReader implements DlqReader {
       const last = i === this.segments.length - 1
       if (!last) {
         const lines = await this.segmentLines(i)
-        if (start >= base + lines) {
+        if (start >= base + lines || before(this.segments[i], filter.since)) {
           base += lines
           continue
         }
