@@ -39,7 +39,9 @@ export class TailOutput {
     const {format, follow} = this.opts
     if (!follow || (format !== 'table' && format !== 'wide')) return {stdout: '', stderr: ''}
     const columns = recordColumns(format, this.services).map((c) => (c.head === 'POSITION' ? {...c, whole: true} : c))
-    const sizing = columns.map((c) => 'x'.repeat(c.head === 'POSITION' ? POSITION_WIDTH[this.opts.source.kind] : Math.min(c.max ?? Infinity, SIZING[c.head] ?? c.head.length)))
+    // wide is not cut to the terminal: each column gets its cap, as the widest page would give it.
+    const room = (c: (typeof columns)[number]) => (format === 'wide' ? (c.max ?? SIZING[c.head]) : Math.min(c.max ?? Infinity, SIZING[c.head] ?? c.head.length))
+    const sizing = columns.map((c) => 'x'.repeat(c.head === 'POSITION' ? POSITION_WIDTH[this.opts.source.kind] : (room(c) ?? c.head.length)))
     this.plan = streamTable(columns, [sizing], this.opts.width ?? (format === 'wide' ? Infinity : terminalWidth()))
     return {stdout: this.plan.header + '\n', stderr: ''}
   }

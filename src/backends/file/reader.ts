@@ -1,5 +1,5 @@
 import {constants, fstatSync, openSync, readdirSync, readSync, statSync} from 'node:fs'
-import {basename, join} from 'node:path'
+import {basename, dirname, join} from 'node:path'
 import {UsageError} from '../../core/errors.js'
 import {MATCH_ALL, type RecordFilter} from '../../core/filter.js'
 import type {DecodedRecord} from '../../core/record.js'
@@ -12,7 +12,7 @@ import {parseLine, unreadable} from './parse-line.js'
 import {Prefilter} from './prefilter.js'
 import {parallelStats} from './parallel-stats.js'
 import type {StatsState} from '../../core/stats.js'
-import {pause} from '../../core/time.js'
+import {DirWatch} from './watch.js'
 
 interface Batch {
   records: DecodedRecord[]
@@ -29,7 +29,7 @@ interface WalkResult {
 }
 
 const POSITION_RE = /^\d+$/
-/** How often a follow looks at the live file (size and inode) when nothing was new. */
+/** How often a follow looks at the live file (size and inode) when nothing was new and no change was reported (watch.ts). */
 export const FOLLOW_POLL_MS = 200
 /** Records a follow reads per step before it yields to other services and looks again. */
 const FOLLOW_BATCH = 1000
@@ -168,8 +168,14 @@ export class FileReader implements DlqReader {
   async *follow(req: FollowRequest): AsyncIterable<DecodedRecord> {
     const cursor = await this.followStart()
     if (req.backlog > 0 && cursor.next > 0) yield* (await this.pageBefore({before: String(cursor.next), limit: req.backlog, filter: req.filter, signal: req.signal})).records
-    while (!req.signal.aborted) {
-      if (!(yield* this.followStep(cursor, req.filter, req.signal))) await pause(FOLLOW_POLL_MS, req.signal)
+    const changes = new DirWatch()
+    changes.add(this.dir ?? dirname(this.segments[0]?.path ?? this.info.display))
+    try {
+      while (!req.signal.aborted) {
+        if (!(yield* this.followStep(cursor, req.filter, req.signal))) await changes.wait(FOLLOW_POLL_MS, req.signal)
+      }
+    } finally {
+      changes.close()
     }
   }
 

@@ -4,7 +4,7 @@ import type {DlqReader, FollowRequest, LogBounds, Page, PageBefore, PageBeforeRe
 import type {DecodedRecord} from '../../core/record.js'
 import {listDirectorySegments, serviceDirs} from './layout.js'
 import {FileReader, FOLLOW_POLL_MS, type FollowCursor} from './reader.js'
-import {pause} from '../../core/time.js'
+import {DirWatch} from './watch.js'
 
 const QUALIFIED_RE = /^(.+):(\d+)$/
 /** How often a follow lists the root for services that started writing a DLQ since. */
@@ -168,6 +168,17 @@ export class ServicesReader implements DlqReader {
       backlog.unshift(...this.qualify(k, step.records))
     }
     yield* backlog
+    const changes = new DirWatch()
+    changes.add(this.info.display)
+    for (const r of this.readers) changes.add(r.info.display)
+    try {
+      yield* this.followAll(cursors, changes, req)
+    } finally {
+      changes.close()
+    }
+  }
+
+  private async *followAll(cursors: FollowCursor[], changes: DirWatch, req: FollowRequest): AsyncIterable<DecodedRecord> {
     let listed = Date.now()
     while (!req.signal.aborted) {
       let busy = false
@@ -191,10 +202,11 @@ export class ServicesReader implements DlqReader {
           }
           this.names.push(name)
           cursors.push({next: 0, seen: ''})
+          changes.add(dir)
           busy = true
         }
       }
-      if (!busy) await pause(FOLLOW_POLL_MS, req.signal)
+      if (!busy) await changes.wait(FOLLOW_POLL_MS, req.signal)
     }
   }
 
