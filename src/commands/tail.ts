@@ -1,9 +1,9 @@
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../cli/base-command.js'
-import {checkPayloadLimit, filterFlags, filterSpec, partitionFlag, sourceArg, withPartitions} from '../cli/flags.js'
+import {checkPayloadLimit, filterFlags, filterSpec, pageFlags, partitionFlag, sourceArg, withPartitions} from '../cli/flags.js'
 import {paragraphs} from '../cli/help.js'
+import {abortOnEpipe, writer} from '../cli/stdout.js'
 import {buildFilter} from '../core/filter.js'
-import {DEFAULT_PAYLOAD_LIMIT, MAX_PAYLOAD_LIMIT} from '../core/message.js'
 import {MAX_LIMIT} from '../core/reader.js'
 import type {DecodedRecord} from '../core/record.js'
 import {openReader} from '../core/source.js'
@@ -39,8 +39,8 @@ ${BaseCommand.exitCodesHelp}`)
   static override flags = {
     limit: Flags.integer({char: 'n', description: `How many of the last messages to print first (0 to ${MAX_LIMIT}; 0 with --follow: only new ones).`, default: DEFAULT_TAIL, helpValue: 'N'}),
     follow: Flags.boolean({char: 'F', description: 'Keep printing new messages as they arrive, until Ctrl-C.'}),
-    'payload-limit': Flags.integer({description: `Bytes of each payload to show (max ${MAX_PAYLOAD_LIMIT}).`, default: DEFAULT_PAYLOAD_LIMIT, env: 'DLQ_PAYLOAD_LIMIT', helpValue: 'BYTES'}),
-    'no-payload': Flags.boolean({description: 'Leave payloads out (sizes only).'}),
+    'payload-limit': pageFlags['payload-limit'],
+    'no-payload': pageFlags['no-payload'],
     ...filterFlags,
     ...partitionFlag,
     output: Flags.string({char: 'o', options: OUTPUT_FORMATS, default: 'table', description: 'Output format.', env: 'DLQ_OUTPUT'}),
@@ -58,22 +58,17 @@ ${BaseCommand.exitCodesHelp}`)
     // Ctrl-C and a closed stdout both end the read between records; what was read is printed.
     const stop = new AbortController()
     let interrupted = false
-    let gone = false
     const onInterrupt = () => {
       interrupted = true
       stop.abort()
     }
-    const onStdoutError = (error: NodeJS.ErrnoException) => {
-      if (error.code !== 'EPIPE') throw error
-      gone = true
-      stop.abort()
-    }
     process.once('SIGINT', onInterrupt)
-    process.stdout.on('error', onStdoutError)
+    abortOnEpipe(stop)
     const output = new TailOutput({format, payload, follow: flags.follow, source: reader.info})
+    const write = writer(process.stdout, stop.signal)
     const emit = async (r: Rendered) => {
       this.note(r.stderr)
-      if (r.stdout && !gone && !process.stdout.write(r.stdout)) await drained(stop.signal)
+      await write(r.stdout)
     }
     const opts = {limit: flags.limit, filter, signal: stop.signal}
     try {
@@ -98,17 +93,4 @@ ${BaseCommand.exitCodesHelp}`)
       process.exitCode = 130
     }
   }
-}
-
-/** Waits until stdout takes more, or the read is stopped (a stdout that went away never drains). */
-function drained(signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      process.stdout.removeListener('drain', done)
-      signal.removeEventListener('abort', done)
-      resolve()
-    }
-    process.stdout.once('drain', done)
-    signal.addEventListener('abort', done, {once: true})
-  })
 }

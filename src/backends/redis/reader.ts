@@ -150,7 +150,7 @@ export class RedisReader implements DlqReader {
    * entries it returns can still be asked on the reader's connection meanwhile.
    */
   async *follow(req: FollowRequest): AsyncIterable<DecodedRecord> {
-    const newest = (await this.call(this.conn.client.xrevrangeBuffer(this.key, '+', '-', 'COUNT', 1) as unknown as Promise<Entry[]>))[0]?.[0].toString('latin1') ?? null
+    const newest = (await this.bounds()).last
     let last = newest ?? '0-0'
     if (req.backlog > 0 && newest !== null) {
       const page = await this.pageBefore({before: idAfter(newest), limit: req.backlog, filter: req.filter, signal: req.signal})
