@@ -60,6 +60,18 @@ function before(seg: Segment, since: number | null): boolean {
   return named + 1000 + MAX_LOCAL_BEHIND_MS < since
 }
 
+/**
+ * NDJSON file DLQs: one file (plain or gzip) or a rotated directory read as one log.
+ * Position = 0-based line number in the whole log; blank lines keep their number but are
+ * not shown. Rotation renames files (same inode), so the numbers and the index survive it.
+ *
+ * A directory is read from the files it held when it was opened, each through its own
+ * descriptor: hyperi-rustlib may rename the live file, gzip a rotated one (removing the plain
+ * file) or delete the oldest while a read runs, and a descriptor keeps reading the same bytes
+ * under any name or none. When a read reaches the end of the live file it checks whether the
+ * writer rotated it (`dlq.ndjson` is another inode now): then it finishes the renamed file and
+ * continues with the files written since, so nothing written before the end is missed.
+ */
 export class FileReader implements DlqReader {
   private readonly indexes: LineIndex[]
   /** Total lines per segment (including a final unterminated line), once counted. */
