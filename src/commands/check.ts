@@ -14,11 +14,11 @@ more than --max, 0 otherwise. Prints one line (OK or OVER, the count, the window
 reasons); --json prints one document with the counts by reason and the window.
 
 --since and --until bound the read where the store can seek (Kafka: offsets for times, Redis: entry
-ids), so "the last 10 minutes" of a large DLQ reads only those 10 minutes. A store that cannot be
-reached is not "OK": it keeps its own exit code (4).
+ids, a rotated directory: the rotated files' names), so "the last 10 minutes" of a large DLQ reads
+little more than those 10 minutes. A store that cannot be reached is not "OK": it keeps its own exit
+code (4).
 
-${BaseCommand.exitCodesHelp}
-  ${OVER_THRESHOLD_EXIT}    check: more messages match than --max allows`)
+${BaseCommand.exitCodesHelp.replace(/\n  130 /, `\n  ${OVER_THRESHOLD_EXIT}    check: more messages match than --max allows$&`)}`)
 
   static override examples = [
     "<%= config.bin %> check kafka://127.0.0.1:9092/orders-dlt --max 0 --since -10m --filter 'reason~parse'",
