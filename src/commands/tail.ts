@@ -7,7 +7,7 @@ import {buildFilter} from '../core/filter.js'
 import {MAX_LIMIT} from '../core/reader.js'
 import type {DecodedRecord} from '../core/record.js'
 import {openReader} from '../core/source.js'
-import {DEFAULT_TAIL, followTail, tailLast} from '../core/tail.js'
+import {checkTailLimit, DEFAULT_TAIL, followTail, tailLast} from '../core/tail.js'
 import {OUTPUT_FORMATS, type OutputFormat, type Rendered} from '../output/records.js'
 import {TailOutput} from '../output/tail.js'
 
@@ -51,6 +51,7 @@ ${BaseCommand.exitCodesHelp}`)
     const payload = {payloadLimit: checkPayloadLimit(flags['payload-limit']), noPayload: flags['no-payload']}
     const filter = buildFilter(filterSpec(flags))
     const format: OutputFormat = flags.json ? 'json' : (flags.output as OutputFormat)
+    const limit = checkTailLimit(flags.limit)
     const reader = await openReader(withPartitions(args.source, flags.partition))
     this.noteWarnings(reader.warnings)
     const shown = new Set(reader.warnings ?? [])
@@ -70,14 +71,16 @@ ${BaseCommand.exitCodesHelp}`)
       this.note(r.stderr)
       await write(r.stdout)
     }
-    const opts = {limit: flags.limit, filter, signal: stop.signal}
+    const opts = {limit, filter, signal: stop.signal}
     try {
       await emit(output.start())
       if (flags.follow) {
         for await (const rec of followTail(reader, opts)) {
           await emit(output.add([rec]))
           // Warnings met while following (a rotation that could not be followed) are said once, when met.
-          for (const w of reader.warnings ?? []) if (!shown.has(w)) (shown.add(w), this.noteWarnings([w]))
+          const fresh = (reader.warnings ?? []).filter((w) => !shown.has(w))
+          for (const w of fresh) shown.add(w)
+          this.noteWarnings(fresh)
         }
       } else {
         const records: DecodedRecord[] = await tailLast(reader, opts)
