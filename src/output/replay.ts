@@ -2,6 +2,7 @@ import {DlqError} from '../core/errors.js'
 import type {ReplayCounts, ResultItem} from '../core/replay/execute.js'
 import {PlanTally, type PlanItem, type PlanSummary, type TimestampPolicy} from '../core/replay/plan.js'
 import {layoutText} from '../core/sink.js'
+import {compactDiff, editJson} from './edit-diff.js'
 import {escapeText, safeJson} from './escape.js'
 import {renderTable, type Column} from './table.js'
 
@@ -80,6 +81,7 @@ export function planItemJson(it: PlanItem): unknown {
     ...(it.layout?.valueField === undefined ? {} : {layoutValueField: it.layout.valueField}),
     headersKept: it.headersKept,
     headersRemoved: it.headersRemoved,
+    ...(it.edit ? {edit: editJson(it.edit)} : {}),
   }
 }
 
@@ -207,7 +209,7 @@ export function planWriter(write: Write, head: PlanHead, opts: {json: boolean; r
         first = false
         return
       }
-      const note = [it.reason ? `${it.reason}${it.detail ? `: ${it.detail}` : ''}` : '', it.layout ? `layout ${layoutText(it.layout)}` : ''].filter(Boolean).join('; ')
+      const note = [it.edit ? `edited: ${compactDiff(it.edit)}` : '', it.reason ? `${it.reason}${it.detail ? `: ${it.detail}` : ''}` : '', it.layout ? `layout ${layoutText(it.layout)}` : ''].filter(Boolean).join('; ')
       table.row([it.position, it.action, targetText(it.target, it.doubt), it.headersKept.join(', ') || '-', it.headersRemoved.join(', ') || '-', note])
     },
     end: () => close(null),
