@@ -18,6 +18,7 @@ import PolicyGet from '../commands/policy/get.js'
 import PolicyHistory from '../commands/policy/history.js'
 import PolicyList from '../commands/policy/list.js'
 import PolicySet from '../commands/policy/set.js'
+import Purge from '../commands/purge.js'
 import Replay from '../commands/replay.js'
 import Stats from '../commands/stats.js'
 
@@ -39,6 +40,7 @@ export const COMMANDS = {
   'policy:set': PolicySet,
   help: Help,
   inspect: Inspect,
+  purge: Purge,
   replay: Replay,
   stats: Stats,
 }

@@ -1,0 +1,37 @@
+import type {KafkaPurger} from '../../core/purge.js'
+import {KafkaClient} from './client.js'
+import {clientOptions} from './connection.js'
+import {parseKafkaUri} from './uri.js'
+
+/** `dlq purge` on a Kafka DLQ: DeleteRecords, which moves each partition's log start up to a cut. */
+export class KafkaTopicPurger implements KafkaPurger {
+  readonly kind = 'kafka' as const
+
+  private constructor(
+    private readonly client: KafkaClient,
+    private readonly topic: string,
+  ) {}
+
+  static async open(uri: string): Promise<KafkaTopicPurger> {
+    const target = parseKafkaUri(uri, {needTopic: true})
+    return new KafkaTopicPurger(await KafkaClient.open(target), target.topic!)
+  }
+
+  async deleteBefore(cuts: Map<number, number>): Promise<Map<number, number>> {
+    const admin = new this.client.lib.Admin(clientOptions(this.client.target, this.client.settings))
+    try {
+      const res = await admin.deleteRecords({topics: [{name: this.topic, partitions: [...cuts].map(([partition, offset]) => ({partition, offset: BigInt(offset)}))}]})
+      const out = new Map<number, number>()
+      for (const t of res) for (const p of t.partitions) out.set(p.partition, Number(p.lowWatermark))
+      return out
+    } catch (error) {
+      throw this.client.fail(error, this.topic)
+    } finally {
+      await admin.close().catch(() => undefined)
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.client.close()
+  }
+}
