@@ -1,3 +1,4 @@
+import {execFileSync, spawnSync} from 'node:child_process'
 import {render} from 'ink-testing-library'
 import {chmodSync, copyFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
@@ -8,7 +9,7 @@ import type {DlqReader} from '../../src/core/reader.js'
 import {BrowseApp} from '../../src/tui/browse-app.js'
 import type {ReplayPort} from '../../src/tui/replay-port.js'
 import {openReplayPort} from '../../src/tui/replay-wiring.js'
-import {FIXTURES} from '../helpers/cli.js'
+import {BIN, FIXTURES} from '../helpers/cli.js'
 import {needService, uniqueName} from '../helpers/services.js'
 
 // eslint-disable-next-line no-control-regex
@@ -131,5 +132,56 @@ describe.runIf(redis.available)('browse: e edits the payload in $EDITOR and repl
     await press(a, 'e')
     await frameWith(a, 'the editor exited with 3; nothing is replayed')
     expect(await consume()).toEqual([])
+  })
+})
+
+describe.runIf(redis.available)('browse: e in a real terminal (tmux), with an editor that takes the screen over', () => {
+  const socket = uniqueName('dlq-tui-edit')
+  const tmux = (...args: string[]) => execFileSync('/usr/bin/tmux', ['-L', socket, ...args], {encoding: 'utf8'})
+  const screen = () => tmux('capture-pane', '-p', '-t', 'edit')
+  async function waitText(text: string | RegExp, timeoutMs = 30_000): Promise<string> {
+    const until = Date.now() + timeoutMs
+    for (;;) {
+      const s = screen()
+      if (typeof text === 'string' ? s.includes(text) : text.test(s)) return s
+      if (Date.now() > until) throw new Error(`screen never showed ${String(text)}:\n${s}`)
+      await new Promise((r) => setTimeout(r, 50))
+    }
+  }
+  let client: import('ioredis').Redis
+  const stream = uniqueName('tui-edit-tty')
+  beforeAll(async () => {
+    const {Redis} = await import('ioredis')
+    client = new Redis(redis.address)
+    await client.xgroup('CREATE', stream, 'consumers', '$', 'MKSTREAM')
+  })
+  afterAll(async () => {
+    spawnSync('/usr/bin/tmux', ['-L', socket, 'kill-server'])
+    await client.del(stream)
+    client.disconnect()
+  })
+
+  it('the editor gets the terminal, browse gets it back and draws the confirmation, y sends the edit, q exits 0', async () => {
+    const file = join(dir, 'tty.ndjson')
+    copyFileSync(join(FIXTURES, 'mixed.ndjson'), file)
+    // Like vi: its own alternate screen, left on exit (which also leaves browse's).
+    const ed = editor('tty.sh', `printf '\\033[?1049h\\033[2JEDITOR RUNNING\\n'; sleep 0.3; sed -i 's/"amount":"0.00"/"amount":"5.00"/' "$1"; printf '\\033[?1049l'`)
+    const cmd = [process.execPath, BIN, 'browse', file, '--sink', redis.address, '--to', stream].map((a) => `'${a}'`).join(' ')
+    tmux('new-session', '-d', '-s', 'edit', '-x', '150', '-y', '35', `EDITOR='${ed}' VISUAL= ${cmd}; echo "EXITED $?"; sleep 60`)
+    await waitText('0…16 (17 messages)')
+    tmux('send-keys', '-t', 'edit', 'e')
+    const s = await waitText('Replay the selection?')
+    expect(s).toContain('0: payload.amount: "0.00" → "5.00"')
+    expect(s).not.toContain('EDITOR RUNNING')
+    tmux('send-keys', '-t', 'edit', 'y')
+    await waitText('Replay: 1 replayed')
+    tmux('send-keys', '-t', 'edit', 'Enter')
+    await waitText('POSITION')
+    tmux('send-keys', '-t', 'edit', 'q')
+    const after = await waitText('EXITED 0')
+    // Browse went back onto its own screen after the editor left it, so quitting leaves no frame behind on the shell's.
+    expect(after).not.toContain('POSITION')
+    const entries = await client.xrange(stream, '-', '+')
+    expect(entries.map(([, f]) => f[f.indexOf('payload') + 1])).toEqual(['{"event":"order.created","id":1000,"amount":"5.00"}'])
   })
 })
