@@ -61,6 +61,7 @@ export function renderPlanSummary(head: PlanHead, s: PlanSummary): string {
   const lines = [`Replay ${s.send} message${s.send === 1 ? '' : 's'} from ${escapeText(head.source)} to ${escapeText(head.sink)}:`]
   for (const t of s.byTarget) lines.push(`  ${t.count} → ${escapeText(t.topic)}${targetPartText(t)}${layoutWords(t)}`)
   if (s.removedHeaders.length > 0) lines.push(`  metadata removed: ${s.removedHeaders.map(escapeText).join(', ')}`)
+  if (s.edited) lines.push(`  edited: ${s.edited} of them are sent changed (--set, --set-header, --drop-header, --transform), as the plan shows; the ledger records it`)
   if (s.send > 0) lines.push(`  record time: ${TIME_WORDS[s.timestamp ?? 'now']}`)
   const skips = Object.entries(s.skipped)
   if (skips.length > 0) lines.push(`  skipped: ${skips.map(([r, n]) => `${n} ${r}`).join(', ')}`)

@@ -370,6 +370,8 @@ export interface PlanSummary {
   removedHeaders: string[]
   /** What time the replayed records carry (TimestampPolicy). */
   timestamp?: TimestampPolicy
+  /** Messages sent edited (fix before replay); absent when none is. */
+  edited?: number
 }
 
 /** The plan summary, counted item by item as a streamed plan goes by. */
@@ -379,6 +381,7 @@ export class PlanTally {
   private readonly skipped: Partial<Record<SkipReason, number>> = {}
   private readonly byTarget = new Map<string, PlanSummary['byTarget'][number]>()
   private readonly removed = new Set<string>()
+  private edited = 0
 
   constructor(private readonly timestamp: TimestampPolicy = 'now') {}
 
@@ -389,6 +392,7 @@ export class PlanTally {
       return
     }
     this.send++
+    if (it.edit) this.edited++
     const l = it.layout
     const k = `${it.target!.topic}\u0000${it.target!.partition}\u0000${it.partitionBy}\u0000${l?.name}\u0000${l?.valueField}`
     let t = this.byTarget.get(k)
@@ -399,7 +403,7 @@ export class PlanTally {
   }
 
   summary(): PlanSummary {
-    return {send: this.send, skip: this.skip, skipped: {...this.skipped}, byTarget: [...this.byTarget.values()], removedHeaders: [...this.removed].sort(), timestamp: this.timestamp}
+    return {send: this.send, skip: this.skip, skipped: {...this.skipped}, byTarget: [...this.byTarget.values()], removedHeaders: [...this.removed].sort(), timestamp: this.timestamp, ...(this.edited > 0 ? {edited: this.edited} : {})}
   }
 }
 
