@@ -217,7 +217,8 @@ function editHeaders(headers: RawHeader[], spec: EditSpec): RawHeader[] {
   return out
 }
 
-const asText = (b: Buffer | null): string | Buffer | null => (b === null ? null : (utf8OrNull(b) ?? b))
+/** Text when valid UTF-8, else a copy of the bytes (a transform that writes into it must not change the DLQ's record unseen). */
+const asText = (b: Buffer | null): string | Buffer | null => (b === null ? null : (utf8OrNull(b) ?? Buffer.from(b)))
 
 async function runTransform(
   spec: EditSpec,
@@ -236,7 +237,7 @@ async function runTransform(
   const input: TransformRecord = {
     position: r.position,
     key: asText(cur.key),
-    payload: cur.payload,
+    payload: cur.payload === null ? null : Buffer.from(cur.payload),
     text,
     json,
     headers: cur.headers.map((h) => ({key: h.key, value: asText(h.value)})),
@@ -287,6 +288,7 @@ async function runTransform(
     if (t === null || typeof t !== 'object' || typeof t.topic !== 'string' || t.topic === '') throw new EditError(`${name}: target must be {topic: string, partition: number | null}`)
     const p = t.partition ?? null
     if (p !== null && !(typeof p === 'number' && Number.isInteger(p) && p >= 0)) throw new EditError(`${name}: target.partition must be a partition number or null, got ${describe(p)}`)
+    if (!/^[a-zA-Z0-9._-]{1,249}$/.test(t.topic) || t.topic === '.' || t.topic === '..') throw new EditError(`${name}: target.topic "${t.topic}" is not a topic name (1–249 of a-z, A-Z, 0-9, ".", "_", "-")`)
     target = {topic: t.topic, partition: p as number | null}
   }
   return {key, payload, headers, target}
