@@ -210,6 +210,8 @@ export function planWriter(write: Write, head: PlanHead, opts: {json: boolean; r
         first = false
         return
       }
+      // A row past --rows is only counted: its diff is not worth computing.
+      if (table.full) return table.row([])
       const note = [it.edit ? `edited: ${compactDiff(it.edit)}` : '', it.reason ? `${it.reason}${it.detail ? `: ${it.detail}` : ''}` : '', it.layout ? `layout ${layoutText(it.layout)}` : ''].filter(Boolean).join('; ')
       table.row([it.position, it.action, targetText(it.target, it.doubt), it.headersKept.join(', ') || '-', it.headersRemoved.join(', ') || '-', note])
     },

@@ -45,6 +45,15 @@ describe('--set payload.PATH=VALUE', () => {
     expect(out.change.sha256).toBe(sentDigest({key: r.key, value: out.payload, headers: r.userHeaders}))
   })
 
+  it('writes every other number back as it was written (1.50 stays 1.50, -0 stays -0), and VALUE as typed', async () => {
+    const out = async (payload: string, set: string) => (await edited(flags({set: [set]}), rec(payload))).payload!.toString()
+    expect(await out('{"a":1.50,"b":1,"c":-0,"d":1e3}', 'payload.b=2')).toBe('{"a":1.50,"b":2,"c":-0,"d":1e3}')
+    expect(await out('{"a":1,"b":"x"}', 'payload.b=1.50')).toBe('{"a":1,"b":1.50}')
+    expect(await out('{"a":1,"b":"x"}', 'payload.b=123456789012345678901')).toBe('{"a":1,"b":123456789012345678901}')
+    expect(await out('{"a":"v1.2","b":"x"}', 'payload.b=y')).toBe('{"a":"v1.2","b":"y"}')
+    expect(await out('{"__proto__":{"x":1},"b":2}', 'payload.__proto__={"y":2}')).toBe('{"__proto__":{"y":2},"b":2}')
+  })
+
   it('a path the payload does not have, or a payload that is not JSON, is an error for that message', async () => {
     expect(await applyEdits(flags({set: ['payload.amount.cents=1']}), rec('{"amount":3}'), target)).toEqual({kind: 'error', message: '--set payload.amount.cents=1: the payload has no payload.amount.cents'})
     expect(await applyEdits(flags({set: ['payload.items.9=1']}), rec('{"items":[1]}'), target)).toEqual({kind: 'error', message: '--set payload.items.9=1: the payload has no payload.items.9'})
