@@ -3,7 +3,7 @@ import {BaseCommand} from '../cli/base-command.js'
 import {sourceArg} from '../cli/flags.js'
 import {paragraphs} from '../cli/help.js'
 import {confirm, interactive} from '../cli/prompt.js'
-import {UsageError} from '../core/errors.js'
+import {CancelledError, UsageError} from '../core/errors.js'
 import {checkPurgeable, executePurge, openPurger, planPurge} from '../core/purge.js'
 import {openLedger} from '../core/replay/open.js'
 import {openReader, parseSource} from '../core/source.js'
@@ -77,7 +77,9 @@ ${BaseCommand.exitCodesHelp}`)
           }
           if (!flags.yes) {
             if (flags.json) this.note(renderPurgePlan(plan))
-            await confirm(`Delete ${plan.delete} replayed message${plan.delete === 1 ? '' : 's'}?`, 'pass --yes')
+            await confirm(`Delete ${plan.delete} replayed message${plan.delete === 1 ? '' : 's'}?`, 'pass --yes').catch((error) => {
+              throw error instanceof CancelledError ? new CancelledError('cancelled: nothing was deleted') : error
+            })
           }
           const result = await executePurge(plan, deps)
           this.out(flags.json ? purgeJson(plan, result) : renderPurgeResult(result))

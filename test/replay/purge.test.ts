@@ -1,8 +1,9 @@
+import {execFileSync, spawnSync} from 'node:child_process'
 import {mkdtempSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {dlq, dlqJson, FIXTURES} from '../helpers/cli.js'
+import {BIN, dlq, dlqJson, FIXTURES} from '../helpers/cli.js'
 import {expectSchema} from '../helpers/schema.js'
 import {needService, uniqueName} from '../helpers/services.js'
 
@@ -167,5 +168,42 @@ describe.runIf(redis.available)('purge --replayed on Redis: XACK in every group,
     const again = dlqJson(['purge', src, '--replayed', '--yes'])
     expect(again.json.result).toEqual({deleted: 0})
     expect(await client.xlen(`${prefix}dlq`)).toBe(2)
+  })
+
+  it('on a terminal, asks first: n deletes nothing (exit 130), y deletes', async () => {
+    const stream = `${prefix}tty`
+    const tsrc = `${redis.address}/0/${encodeURIComponent(stream)}`
+    await client.xgroup('CREATE', `${prefix}tty-target`, 'consumers', '$', 'MKSTREAM')
+    const payload = Buffer.from('{"n":1}').toString('base64')
+    const id = (await client.xadd(stream, '*', 'data', JSON.stringify({timestamp: 1795341600000, service: 's', reason: 'timeout', attempts: 0, payload, source: {topic: 'tty-target'}})))!
+    replay(tsrc, [id], ['--sink', `${redis.address}?prefix=${encodeURIComponent(prefix)}`])
+
+    const socket = uniqueName('dlq-purge-tty')
+    const tmux = (...args: string[]) => execFileSync('/usr/bin/tmux', ['-L', socket, ...args], {encoding: 'utf8'})
+    const waitText = async (text: string) => {
+      const until = Date.now() + 30_000
+      for (;;) {
+        const screen = tmux('capture-pane', '-p', '-t', 'p')
+        if (screen.includes(text)) return screen
+        if (Date.now() > until) throw new Error(`screen never showed ${text}:\n${screen}`)
+        await new Promise((r) => setTimeout(r, 50))
+      }
+    }
+    try {
+      const cmd = `'${process.execPath}' '${BIN}' purge '${tsrc}' --replayed; echo "EXITED $?"; sleep 60`
+      tmux('new-session', '-d', '-s', 'p', '-x', '200', '-y', '30', cmd)
+      await waitText('Delete 1 replayed message? [y/N]')
+      tmux('send-keys', '-t', 'p', 'n', 'Enter')
+      expect(await waitText('EXITED 130')).toContain('cancelled: nothing was deleted')
+      expect(await client.xlen(stream)).toBe(1)
+      tmux('kill-session', '-t', 'p')
+      tmux('new-session', '-d', '-s', 'p', '-x', '200', '-y', '30', cmd)
+      await waitText('Delete 1 replayed message? [y/N]')
+      tmux('send-keys', '-t', 'p', 'y', 'Enter')
+      expect(await waitText('EXITED 0')).toContain('Deleted 1.')
+      expect(await client.xlen(stream)).toBe(0)
+    } finally {
+      spawnSync('/usr/bin/tmux', ['-L', socket, 'kill-server'])
+    }
   })
 })
