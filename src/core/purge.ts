@@ -4,7 +4,7 @@ import type {DlqReader} from './reader.js'
 import type {DecodedRecord} from './record.js'
 import {ledgerKey} from './replay/identity.js'
 import type {LedgerEntry, ReplayLedger} from './replay/ledger.js'
-import {protectedTarget} from './replay/protected.js'
+import {protectedNames, protectedTarget} from './replay/protected.js'
 import {parseSource} from './source.js'
 
 /**
@@ -118,7 +118,8 @@ export function checkPurgeable(reader: DlqReader): void {
     )
   }
   const name = reader.info.name ?? null
-  const refused = name === null ? null : protectedTarget(name, {dlq: null, settings: []})
+  // The configured settings store too (DLQ_STORE or the profile's), not only the default names; the DLQ itself is what is purged.
+  const refused = name === null ? null : protectedTarget(name, {...protectedNames(reader.info), dlq: null})
   if (refused !== null) throw new UsageError(`purge: ${refused}; dlq never purges its own topics and streams`)
 }
 

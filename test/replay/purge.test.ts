@@ -170,6 +170,14 @@ describe.runIf(redis.available)('purge --replayed on Redis: XACK in every group,
     expect(await client.xlen(`${prefix}dlq`)).toBe(2)
   })
 
+  it('never purges the configured settings store', async () => {
+    await client.xadd(`${prefix}settings:global`, '*', 'data', '{}')
+    const r = dlqJson(['purge', `${redis.address}/0/${encodeURIComponent(`${prefix}settings:global`)}`, '--replayed', '--yes'], {env: {DLQ_STORE: `${redis.address}/0/${prefix}settings`}})
+    expect(r.code).toBe(2)
+    expect(r.json.error.message).toMatch(/settings store/)
+    expect(await client.xlen(`${prefix}settings:global`)).toBe(1)
+  })
+
   it('on a terminal, asks first: n deletes nothing (exit 130), y deletes', async () => {
     const stream = `${prefix}tty`
     const tsrc = `${redis.address}/0/${encodeURIComponent(stream)}`
