@@ -108,6 +108,18 @@ describe.runIf(kafka.available)('purge --replayed on Kafka: DeleteRecords up to 
     expect(dlqJson(['inspect', src, '--limit', '100']).json.items.map((m: any) => m.position)).toEqual(['0:5', '1:2', '1:3'])
   })
 
+  it('a compacted topic refuses DeleteRecords: said plainly, exit 1, nothing deleted', async () => {
+    const compacted = await fx.topic('purge-compact', 1, {'cleanup.policy': 'compact'})
+    const t = await fx.topic('purge-compact-target', 1)
+    await fx.produce(compacted, [{key: 'k', value: '{"n":1}', headers: [['stroma.dlq.source_topic', t]]}])
+    const csrc = `${KAFKA_URI}/${compacted}`
+    replay(csrc, ['0:0'], [])
+    const r = dlqJson(['purge', csrc, '--replayed', '--yes'])
+    expect(r.code).toBe(1)
+    expect(r.json.error.message).toMatch(/does not allow deleting records \(a compacted topic/)
+    expect(dlqJson(['inspect', csrc]).json.items).toHaveLength(1)
+  })
+
   it('never purges dlq’s own ledger topic', () => {
     const r = dlqJson(['purge', `${src}.dlq-replay-ledger`, '--replayed', '--yes'])
     expect(r.code).toBe(2)

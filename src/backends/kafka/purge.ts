@@ -1,3 +1,4 @@
+import {DlqError} from '../../core/errors.js'
 import type {KafkaPurger} from '../../core/purge.js'
 import {KafkaClient} from './client.js'
 import {clientOptions} from './connection.js'
@@ -25,6 +26,11 @@ export class KafkaTopicPurger implements KafkaPurger {
       for (const t of res) for (const p of t.partitions) out.set(p.partition, Number(p.lowWatermark))
       return out
     } catch (error) {
+      const refused = brokerErrors(error)
+      if (refused.includes('POLICY_VIOLATION')) {
+        throw new DlqError(`topic "${this.topic}" does not allow deleting records (a compacted topic: cleanup.policy without delete); nothing was deleted`)
+      }
+      if (refused.length > 0) throw new DlqError(`Kafka refused DeleteRecords on "${this.topic}" (${[...new Set(refused)].join(', ')}); nothing was deleted`)
       throw this.client.fail(error, this.topic)
     } finally {
       await admin.close().catch(() => undefined)
@@ -34,4 +40,17 @@ export class KafkaTopicPurger implements KafkaPurger {
   async close(): Promise<void> {
     await this.client.close()
   }
+}
+
+/** The broker's per-partition error names in a DeleteRecords failure (the client nests them in `errors[].response[]`). */
+function brokerErrors(error: unknown): string[] {
+  const out: string[] = []
+  const walk = (e: unknown, depth: number) => {
+    if (!e || typeof e !== 'object' || depth > 4) return
+    const x = e as {apiId?: unknown; errors?: unknown; response?: unknown}
+    if (typeof x.apiId === 'string') out.push(x.apiId)
+    for (const k of [x.errors, x.response]) if (Array.isArray(k)) for (const c of k) walk(c, depth + 1)
+  }
+  walk(error, 0)
+  return out
 }
