@@ -27,6 +27,8 @@ export type StayReason = 'not_replayed' | 'in_doubt'
 /** What a Kafka purger can do: delete each partition's records below an offset. */
 export interface KafkaPurger {
   readonly kind: 'kafka'
+  /** Consumer groups with offsets committed on the topic: partition → committed offset. */
+  groups(): Promise<Array<{name: string; committed: Map<number, number>}>>
   /** DeleteRecords: every record below `before` in each partition; returns the new log start per partition. */
   deleteBefore(cuts: Map<number, number>): Promise<Map<number, number>>
   close(): Promise<void>
@@ -67,6 +69,12 @@ export interface KafkaPartPlan {
   stays: number
   /** The record that stops the cut, and why. */
   stoppedAt: {position: string; why: StayReason} | null
+  /**
+   * Consumer groups of the DLQ topic whose committed offset is below the cut: they have not read
+   * `unread` of the records deleted, and their next fetch is out of range (auto.offset.reset decides
+   * where they go on). Absent when there are none.
+   */
+  groups?: Array<{name: string; committed: number; unread: number}>
 }
 
 export interface RedisGroupPlan {
@@ -171,9 +179,20 @@ export async function planPurge(deps: PurgeDeps, opts: {signal?: AbortSignal} = 
         p.before = p.delete > 0 ? offset : null
       }
     }
-    const partitions = [...parts.values()]
+    const partitions: KafkaPartPlan[] = [...parts.values()]
       .sort((a, b) => a.partition - b.partition)
       .map(({last, ...p}) => ({...p, before: p.delete === 0 ? null : p.stoppedAt ? p.before : last! + 1}))
+    if (partitions.some((p) => p.before !== null)) {
+      const groups = await deps.purger.groups()
+      for (const p of partitions) {
+        if (p.before === null) continue
+        const behind = groups.flatMap((g) => {
+          const at = g.committed.get(p.partition)
+          return at === undefined || at >= p.before! ? [] : [{name: g.name, committed: at, unread: Math.min(p.delete, p.before! - at)}]
+        })
+        if (behind.length > 0) p.groups = behind
+      }
+    }
     return {...base, scanned, delete: sum(partitions, 'delete'), stays: sum(partitions, 'stays'), partitions}
   }
 

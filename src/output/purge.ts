@@ -16,6 +16,9 @@ export function renderPurgePlan(plan: PurgePlan): string {
     const cut = p.before === null ? 'nothing deleted' : `delete ${n(p.delete, 'record')} below offset ${p.before}`
     const rest = p.stoppedAt ? `; ${n(p.stays, 'record')} ${stay(p.stays)} from ${escapeText(p.stoppedAt.position)} on (${WHY[p.stoppedAt.why]})` : ''
     lines.push(`  partition ${p.partition}: ${cut}${rest}`)
+    for (const g of p.groups ?? []) {
+      lines.push(`    group ${escapeText(g.name)} committed ${p.partition}:${g.committed}: it has not read ${g.unread} of them, and its offset will be out of range (its auto.offset.reset decides where it goes on)`)
+    }
   }
   if (plan.partitions && plan.partitions.length === 0) lines.push('  the topic is empty')
   const s = plan.stream

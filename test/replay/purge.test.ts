@@ -73,13 +73,17 @@ describe.runIf(kafka.available)('purge --replayed on Kafka: DeleteRecords up to 
     replay(src, ['0:0', '0:1', '0:2', '0:4', '1:0', '1:1', '1:3'], [])
     await claimInDoubt(src, '1:2')
 
+    // A consumer group of the DLQ topic that has read only 0:0: the plan says it has not read two of the records cut.
+    const group = uniqueName('dlq-reader')
+    await fx.admin.alterConsumerGroupOffsets({groupId: group, topics: [{name: src.split('/').pop()!, partitionOffsets: [{partition: 0, offset: 1n}]}]})
+
     // No terminal and no --yes: the plan, and nothing deleted.
     const dry = dlqJson(['purge', src, '--replayed'])
     expect(dry.code).toBe(0)
     expect(dry.json.dryRun).toBe(true)
     expectSchema('purge', dry.json)
     expect(dry.json.partitions).toEqual([
-      {partition: 0, delete: 3, before: 3, stays: 3, stoppedAt: {position: '0:3', why: 'not_replayed'}},
+      {partition: 0, delete: 3, before: 3, stays: 3, stoppedAt: {position: '0:3', why: 'not_replayed'}, groups: [{name: group, committed: 1, unread: 2}]},
       {partition: 1, delete: 2, before: 2, stays: 2, stoppedAt: {position: '1:2', why: 'in_doubt'}},
     ])
     expect(dlqJson(['inspect', src, '--limit', '100']).json.items).toHaveLength(10)
@@ -88,6 +92,7 @@ describe.runIf(kafka.available)('purge --replayed on Kafka: DeleteRecords up to 
     expect(table.stdout).toMatch(/partition 0: delete 3 records below offset 3; 3 records stay from 0:3 on \(not replayed\)/)
     expect(table.stdout).toMatch(/partition 1: delete 2 records below offset 2; 2 records stay from 1:2 on \(in doubt/)
     expect(table.stdout).toMatch(/Dry run: nothing was deleted/)
+    expect(table.stdout).toContain(`group ${group} committed 0:1: it has not read 2 of them`)
 
     const done = dlqJson(['purge', src, '--replayed', '--yes'])
     expect(done.code).toBe(0)
@@ -104,7 +109,7 @@ describe.runIf(kafka.available)('purge --replayed on Kafka: DeleteRecords up to 
     // Once 0:3 is replayed, the cut moves up to the next message not replayed (0:5).
     replay(src, ['0:3'], [])
     const next = dlqJson(['purge', src, '--replayed', '--yes'])
-    expect(next.json.partitions[0]).toEqual({partition: 0, delete: 2, before: 5, stays: 1, stoppedAt: {position: '0:5', why: 'not_replayed'}})
+    expect(next.json.partitions[0]).toEqual({partition: 0, delete: 2, before: 5, stays: 1, stoppedAt: {position: '0:5', why: 'not_replayed'}, groups: [{name: group, committed: 1, unread: 2}]})
     expect(dlqJson(['inspect', src, '--limit', '100']).json.items.map((m: any) => m.position)).toEqual(['0:5', '1:2', '1:3'])
   })
 

@@ -18,6 +18,26 @@ export class KafkaTopicPurger implements KafkaPurger {
     return new KafkaTopicPurger(await KafkaClient.open(target), target.topic!)
   }
 
+  async groups(): Promise<Array<{name: string; committed: Map<number, number>}>> {
+    const admin = new this.client.lib.Admin(clientOptions(this.client.target, this.client.settings))
+    try {
+      const names = [...(await admin.listGroups()).keys()]
+      if (names.length === 0) return []
+      const res = await admin.listConsumerGroupOffsets({groups: names})
+      const out: Array<{name: string; committed: Map<number, number>}> = []
+      for (const g of res) {
+        const committed = new Map<number, number>()
+        for (const t of g.topics) if (t.name === this.topic) for (const p of t.partitions) if (p.committedOffset >= 0n) committed.set(p.partitionIndex, Number(p.committedOffset))
+        if (committed.size > 0) out.push({name: g.groupId, committed})
+      }
+      return out
+    } catch (error) {
+      throw this.client.fail(error, this.topic)
+    } finally {
+      await admin.close().catch(() => undefined)
+    }
+  }
+
   async deleteBefore(cuts: Map<number, number>): Promise<Map<number, number>> {
     const admin = new this.client.lib.Admin(clientOptions(this.client.target, this.client.settings))
     try {
