@@ -164,7 +164,8 @@ export async function applyEdits(spec: EditSpec, r: DecodedRecord, target: {topi
       ;({key, payload, headers, target: to} = out)
     }
   } catch (error) {
-    return {kind: 'error', message: error instanceof EditError ? error.message : `${spec.transformName ?? 'transform'} threw: ${(error as Error)?.message ?? String(error)}`}
+    // Anything else (a payload nested too deep to write back, say) is this message's problem too.
+    return {kind: 'error', message: error instanceof EditError ? error.message : `the edits could not be applied: ${(error as Error)?.message ?? String(error)}`}
   }
   const change: EditChange = {
     sha256: '',
@@ -262,7 +263,12 @@ async function runTransform(
     reason: r.reason,
     source: {topic: r.source.topic, partition: r.source.partition, offset: r.source.offset === null ? null : String(r.source.offset), group: r.source.group},
   }
-  const out = await spec.transform!(input)
+  let out: unknown
+  try {
+    out = await spec.transform!(input)
+  } catch (error) {
+    throw new EditError(`${name} threw: ${(error as Error)?.message ?? String(error)}`)
+  }
   if (out === null) return null
   if (out === undefined) throw new EditError(`${name} returned undefined: return the record (changed or not), or null to skip the message`)
   if (typeof out !== 'object' || Array.isArray(out) || Buffer.isBuffer(out)) throw new EditError(`${name} returned ${describe(out)}: return the record (changed or not), or null to skip the message`)
