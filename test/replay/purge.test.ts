@@ -205,10 +205,10 @@ describe.runIf(redis.available)('purge --replayed on Redis: XACK in every group,
 
     const socket = uniqueName('dlq-purge-tty')
     const tmux = (...args: string[]) => execFileSync('/usr/bin/tmux', ['-L', socket, ...args], {encoding: 'utf8'})
-    const waitText = async (text: string) => {
+    const waitText = async (session: string, text: string) => {
       const until = Date.now() + 30_000
       for (;;) {
-        const screen = tmux('capture-pane', '-p', '-t', 'p')
+        const screen = tmux('capture-pane', '-p', '-t', session)
         if (screen.includes(text)) return screen
         if (Date.now() > until) throw new Error(`screen never showed ${text}:\n${screen}`)
         await new Promise((r) => setTimeout(r, 50))
@@ -216,16 +216,16 @@ describe.runIf(redis.available)('purge --replayed on Redis: XACK in every group,
     }
     try {
       const cmd = `'${process.execPath}' '${BIN}' purge '${tsrc}' --replayed; echo "EXITED $?"; sleep 60`
-      tmux('new-session', '-d', '-s', 'p', '-x', '200', '-y', '30', cmd)
-      await waitText('Delete 1 replayed message? [y/N]')
-      tmux('send-keys', '-t', 'p', 'n', 'Enter')
-      expect(await waitText('EXITED 130')).toContain('cancelled: nothing was deleted')
+      tmux('new-session', '-d', '-s', 'no', '-x', '200', '-y', '30', cmd)
+      await waitText('no', 'Delete 1 replayed message? [y/N]')
+      tmux('send-keys', '-t', 'no', 'n', 'Enter')
+      expect(await waitText('no', 'EXITED 130')).toContain('cancelled: nothing was deleted')
       expect(await client.xlen(stream)).toBe(1)
-      tmux('kill-session', '-t', 'p')
-      tmux('new-session', '-d', '-s', 'p', '-x', '200', '-y', '30', cmd)
-      await waitText('Delete 1 replayed message? [y/N]')
-      tmux('send-keys', '-t', 'p', 'y', 'Enter')
-      expect(await waitText('EXITED 0')).toContain('Deleted 1.')
+      // A second session beside the first (killing the last session of a tmux server races its exit).
+      tmux('new-session', '-d', '-s', 'yes', '-x', '200', '-y', '30', cmd)
+      await waitText('yes', 'Delete 1 replayed message? [y/N]')
+      tmux('send-keys', '-t', 'yes', 'y', 'Enter')
+      expect(await waitText('yes', 'EXITED 0')).toContain('Deleted 1.')
       expect(await client.xlen(stream)).toBe(0)
     } finally {
       spawnSync('/usr/bin/tmux', ['-L', socket, 'kill-server'])
