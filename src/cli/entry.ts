@@ -19,6 +19,7 @@ import PolicyGet from '../commands/policy/get.js'
 import PolicyHistory from '../commands/policy/history.js'
 import PolicyList from '../commands/policy/list.js'
 import PolicySet from '../commands/policy/set.js'
+import Purge from '../commands/purge.js'
 import Replay from '../commands/replay.js'
 import Stats from '../commands/stats.js'
 import Tail from '../commands/tail.js'
@@ -42,6 +43,7 @@ export const COMMANDS = {
   'policy:set': PolicySet,
   help: Help,
   inspect: Inspect,
+  purge: Purge,
   replay: Replay,
   stats: Stats,
   tail: Tail,

@@ -21,6 +21,8 @@ export interface PlanView {
   skipped: Record<string, number>
   /** Per-position notes worth reading before saying yes (in doubt, skips). */
   notes: Array<{position: string; text: string}>
+  /** Messages sent edited, and what changed (a compact, escaped diff). */
+  changes?: Array<{position: string; text: string}>
 }
 
 export interface ResultItem {
@@ -47,6 +49,8 @@ export interface PreparedReplay {
 
 export interface ReplayPort {
   plan(positions: string[]): Promise<PreparedReplay>
+  /** The plan of one message sent with this payload instead of its own (browse's $EDITOR); absent where replay cannot edit. */
+  planEdited?(position: string, payload: Buffer): Promise<PreparedReplay>
   execute(plan: unknown, opts: {signal?: AbortSignal; onProgress?: (done: number, total: number) => void}): Promise<ResultView>
   /** Which of these positions the ledger says were replayed already. */
   replayedAmong(positions: string[]): Promise<string[]>

@@ -1,10 +1,12 @@
 import {MATCH_ALL} from '../core/filter.js'
 import type {DlqReader} from '../core/reader.js'
+import {NO_EDITS, type EditSpec} from '../core/replay/edit.js'
 import {executeReplay, type ReplayResult} from '../core/replay/execute.js'
 import type {ReplayLedger} from '../core/replay/ledger.js'
 import {defaultSinkUri, openLedger, openSink} from '../core/replay/open.js'
 import {planReplay, summarisePlan, type ReplayPlan} from '../core/replay/plan.js'
 import type {DlqSink} from '../core/sink.js'
+import {compactDiff} from '../output/edit-diff.js'
 import type {PlanView, ReplayPort, ResultView} from './replay-port.js'
 
 export interface ReplayWiringOptions {
@@ -33,6 +35,7 @@ export function planView(plan: ReplayPlan): PlanView {
     removedHeaders: sum.removedHeaders,
     skipped: sum.skipped as Record<string, number>,
     notes,
+    changes: plan.items.filter((it) => it.edit).slice(0, MAX_NOTES).map((it) => ({position: it.position, text: compactDiff(it.edit!)})),
   }
 }
 
@@ -66,6 +69,12 @@ export async function openReplayPort(reader: DlqReader, opts: ReplayWiringOption
   return {
     async plan(positions) {
       const plan = await planReplay(await deps(), {positions, filter: MATCH_ALL, to: opts.to})
+      return {view: planView(plan), plan}
+    },
+    async planEdited(position, payload) {
+      // The editor's bytes go through replay's own fix-before-replay path: the plan shows the change and the ledger records it.
+      const edit: EditSpec = {...NO_EDITS, transform: (r) => ({...r, payload}), transformName: '$EDITOR'}
+      const plan = await planReplay(await deps(), {positions: [position], filter: MATCH_ALL, to: opts.to, edit})
       return {view: planView(plan), plan}
     },
     async execute(plan, {signal, onProgress}) {
