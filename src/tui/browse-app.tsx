@@ -144,7 +144,7 @@ function Browse({reader, filterSpec, from, payloadLimit, replay, pageSize, maxPa
         dispatch(action)
         if (action.type === 'pageLoaded' && action.page.records.length > 0) {
           replay
-            .replayedAmong(action.page.records.map((r) => r.position))
+            .replayedAmong(action.page.records)
             .then((positions) => dispatch({type: 'replayedKnown', positions}))
             .catch(() => {})
         }

@@ -1,3 +1,5 @@
+import type {DecodedRecord} from '../core/record.js'
+
 /**
  * What the TUI needs from the replay engine, in the shapes the screen shows. The browse
  * command adapts src/core/replay to this, so the widgets and their tests do not depend on
@@ -52,8 +54,8 @@ export interface ReplayPort {
   /** The plan of one message sent with this payload instead of its own (browse's $EDITOR); absent where replay cannot edit. */
   planEdited?(position: string, payload: Buffer): Promise<PreparedReplay>
   execute(plan: unknown, opts: {signal?: AbortSignal; onProgress?: (done: number, total: number) => void}): Promise<ResultView>
-  /** Which of these positions the ledger says were replayed already. */
-  replayedAmong(positions: string[]): Promise<string[]>
+  /** The positions of those of these records that the ledger says were replayed already. */
+  replayedAmong(records: readonly DecodedRecord[]): Promise<string[]>
   close(): Promise<void>
 }
 

@@ -2,6 +2,7 @@ import {MATCH_ALL} from '../core/filter.js'
 import type {DlqReader} from '../core/reader.js'
 import {NO_EDITS, type EditSpec} from '../core/replay/edit.js'
 import {executeReplay, type ReplayResult} from '../core/replay/execute.js'
+import {ledgerKey} from '../core/replay/identity.js'
 import type {ReplayLedger} from '../core/replay/ledger.js'
 import {defaultSinkUri, openLedger, openSink} from '../core/replay/open.js'
 import {planReplay, summarisePlan, type ReplayPlan} from '../core/replay/plan.js'
@@ -80,9 +81,11 @@ export async function openReplayPort(reader: DlqReader, opts: ReplayWiringOption
     async execute(plan, {signal, onProgress}) {
       return resultView(await executeReplay(plan as ReplayPlan, await deps(), {signal, onProgress}))
     },
-    async replayedAmong(positions) {
-      const entries = await (await getLedger()).read(positions)
-      return [...entries.values()].filter((e) => e.state === 'done').map((e) => e.position)
+    async replayedAmong(records) {
+      // The ledger is keyed by message identity, not by the position a page shows.
+      const byKey = new Map(records.map((r) => [ledgerKey(r, reader.info.kind), r.position]))
+      const entries = await (await getLedger()).read([...byKey.keys()])
+      return [...entries.values()].filter((e) => e.state === 'done').map((e) => byKey.get(e.position)!)
     },
     async close() {
       // Each is closed only if it was opened; a failed open has nothing to close.

@@ -5,6 +5,7 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, afterEach, beforeAll, describe, expect, it} from 'vitest'
 import {openFileReader} from '../../src/backends/file/index.js'
+import {MATCH_ALL} from '../../src/core/filter.js'
 import type {DlqReader} from '../../src/core/reader.js'
 import {BrowseApp} from '../../src/tui/browse-app.js'
 import type {ReplayPort} from '../../src/tui/replay-port.js'
@@ -121,6 +122,24 @@ describe.runIf(redis.available)('browse: e edits the payload in $EDITOR and repl
     expect(frame).toContain('1 skipped: 1 already_replayed')
     await press(a, 'n')
     expect(await consume()).toEqual([])
+  })
+
+  it('a browse opened later marks the message replayed by an earlier run (the ledger is read by message identity)', async () => {
+    // Depends on the test above: message 0 was replayed (edited) through the first port.
+    const reader2 = await openFileReader(file)
+    const port2 = await openReplayPort(reader2, {source: file, sinkUri: redis.address, to: stream})
+    try {
+      const page = await reader2.page({from: null, limit: 50, filter: MATCH_ALL})
+      expect(await port2.replayedAmong(page.records)).toEqual(['0'])
+      app = render(<BrowseApp reader={reader2} filterSpec={{}} from={null} payloadLimit={4096} replay={port2} size={{columns: 160, rows: 40}} />)
+      const frame = await frameWith(app, /✓ 0 /)
+      expect(frame).not.toMatch(/✓ 1 /)
+    } finally {
+      app?.unmount()
+      app = null
+      await port2.close()
+      await reader2.close()
+    }
   })
 
   it('an unchanged payload or an editor that fails replays nothing, and says so', async () => {

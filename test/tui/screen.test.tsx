@@ -69,7 +69,7 @@ function fakeReplay() {
       calls.executed++
       return RESULT
     },
-    replayedAmong: async (positions) => positions.filter((p) => p === '5'),
+    replayedAmong: async (records) => records.map((r) => r.position).filter((p) => p === '5'),
     close: async () => {},
   }
   return {port, calls}
