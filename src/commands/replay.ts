@@ -46,7 +46,8 @@ removes one; a convention's metadata header cannot be set. --transform FILE.mjs 
 default export on each message after the flags: it receives {position, key, payload (Buffer),
 text, json, headers: [{key, value}], target: {topic, partition}, convention, reason, source} and
 returns the record to send (change payload, text or json — one of them —, key, headers or target)
-or null to skip the message (skipped_by_transform, which does not fail the run); it may be async.
+or null to skip the message (skipped_by_transform: exit 0 with --all, where the transform selects;
+a position named with --offset that it skips exits 1); it may be async.
 A message the edits cannot be applied to (a path it lacks, a payload that is not JSON, a transform
 that throws or returns something else) fails on its own (edit_failed): nothing is sent for it and
 the others go on. The dry run shows each change (table: changed paths and headers; --json: before,
@@ -161,7 +162,7 @@ ${BaseCommand.exitCodesHelp}`)
           }
 
           const writer = resultWriter(toStdout, {json: flags.json, rows})
-          const outcome = new ExitTally()
+          const outcome = new ExitTally(flags.all ? 'all' : 'offsets')
           // A progress line on the terminal, unless results stream onto that same terminal
           // as they come (--json, --rows all); a table of N rows is printed at the end.
           const progress = interactive() && !(process.stdout.isTTY && (flags.json || rows === null))
