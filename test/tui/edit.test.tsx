@@ -143,10 +143,16 @@ describe.runIf(redis.available)('browse: e edits the payload in $EDITOR and repl
   })
 
   it('an unchanged payload or an editor that fails replays nothing, and says so', async () => {
-    process.env.EDITOR = editor('noop.sh', 'true')
+    // An editor that only ends the saved file with a newline (vi's fixeol) has not edited the payload.
+    process.env.EDITOR = editor('eol.sh', `printf '\\n' >> "$1"`)
     const a = await start()
     await press(a, 'j', 'e')
-    await frameWith(a, 'payload unchanged in')
+    let frame = await frameWith(a, /payload unchanged in|Replay the selection\?/)
+    expect(frame).not.toContain('Replay the selection?')
+    process.env.EDITOR = editor('noop.sh', 'true')
+    await press(a, 'j', 'e')
+    frame = await frameWith(a, /payload unchanged in|Replay the selection\?/)
+    expect(frame).not.toContain('Replay the selection?')
     process.env.EDITOR = editor('fail.sh', 'exit 3')
     await press(a, 'e')
     await frameWith(a, 'the editor exited with 3; nothing is replayed')
