@@ -2,6 +2,7 @@ import {utf8OrNull} from '../core/bytes.js'
 import type {InspectResult} from '../core/inspect.js'
 import {isoTime, previewBytes, toMessage, type PayloadOptions} from '../core/message.js'
 import type {DecodedRecord} from '../core/record.js'
+import type {SchemaValue} from '../core/schema/types.js'
 import {escapeText, hexPreview, safeJson} from './escape.js'
 import {renderTable, terminalWidth, type Column} from './table.js'
 
@@ -39,10 +40,39 @@ function bytesCell(buf: Buffer | null, max: number): string {
   return text === null ? hexPreview(buf, Math.floor(max / 2)) : text + (shown.length < buf.length ? '…' : '')
 }
 
+/** A decoded value as compact JSON; a value that could not be decoded is a short note before the raw bytes. */
+function schemaCell(v: SchemaValue | undefined, raw: () => string, max: number): string {
+  if (v === undefined) return raw()
+  if (v.decodeError === undefined && v.value !== undefined) {
+    const text = safeJson(v.value) ?? 'null'
+    return text.length > max ? text.slice(0, max) + '…' : text
+  }
+  return `[${schemaNote(v)}] ${raw()}`
+}
+
+/** Why a value in the wire format is shown raw, in a few words (the JSON output has the whole reason). */
+export function schemaNote(v: SchemaValue): string {
+  const e = v.decodeError ?? ''
+  if (/^registry unreachable/.test(e)) return `schema ${v.schemaId}: registry unreachable`
+  if (/has no schema/.test(e)) return `no schema ${v.schemaId}`
+  if (/only a preview/.test(e)) return `cut: not decoded`
+  if (/could not be compiled/.test(e)) return `schema ${v.schemaId}: unusable`
+  return `does not match schema ${v.schemaId}`
+}
+
 function payloadCell(r: DecodedRecord, opts: PayloadOptions): string {
   if (r.payload === null) return r.payloadSize === null ? '(null)' : `(${r.payloadSize} bytes, not included)`
   if (opts.noPayload) return `(${r.payloadSize ?? r.payload.length} bytes)`
-  return bytesCell(r.payload, Math.min(opts.payloadLimit, 512))
+  const max = Math.min(opts.payloadLimit, 512)
+  return schemaCell(r.decoded?.payload, () => bytesCell(r.payload, max), max)
+}
+
+/** wide: which schema decoded the payload (and the key), e.g. `avro 12`, `protobuf 7 [0,1]`. */
+function schemaColumn(r: DecodedRecord): string {
+  const one = (v: SchemaValue) =>
+    v.decodeError !== undefined ? `! ${schemaNote(v)}` : `${v.format} ${v.schemaId}${v.messageIndexes && (v.messageIndexes.length > 1 || v.messageIndexes[0] !== 0) ? ` [${v.messageIndexes.join(',')}]` : ''}`
+  const parts = [r.decoded?.payload ? one(r.decoded.payload) : '-', ...(r.decoded?.key ? [`key: ${one(r.decoded.key)}`] : [])]
+  return parts.join(' ')
 }
 
 function reasonCell(r: DecodedRecord): string {
@@ -64,6 +94,7 @@ export function renderRecords(records: DecodedRecord[], format: 'table' | 'wide'
   // hyperi-rustlib entries name the service that wrote them (metadata.service): `wide` shows it.
   const service = (r: DecodedRecord) => (typeof r.metadata.service === 'string' ? r.metadata.service : '-')
   const services = wide && records.some((r) => typeof r.metadata.service === 'string')
+  const schemas = wide && records.some((r) => r.decoded !== undefined)
   const columns: Column[] = [
     {head: 'POSITION', min: Infinity},
     {head: 'TIME', min: 20, optional: true},
@@ -74,6 +105,7 @@ export function renderRecords(records: DecodedRecord[], format: 'table' | 'wide'
     {head: 'KEY', max: wide ? 40 : 24, min: 6, optional: true},
     ...(services ? [{head: 'SERVICE', max: 40}] : []),
     ...(wide ? [{head: 'CONVENTION'}, {head: 'GROUP', max: 40}, {head: 'HEADERS', max: 80}] : []),
+    ...(schemas ? [{head: 'SCHEMA', max: 60}] : []),
     {head: 'PAYLOAD', max: wide ? 200 : 120, min: 8, comfort: 12},
   ]
   const rows = records.map((r) => [
@@ -82,9 +114,10 @@ export function renderRecords(records: DecodedRecord[], format: 'table' | 'wide'
     sourceCell(r),
     reasonCell(r),
     r.retries === null ? '-' : String(r.retries),
-    bytesCell(r.key, 64),
+    schemaCell(r.decoded?.key, () => bytesCell(r.key, 64), 64),
     ...(services ? [service(r)] : []),
     ...(wide ? [r.convention, r.source.group ?? '-', headersCell(r)] : []),
+    ...(schemas ? [schemaColumn(r)] : []),
     payloadCell(r, opts),
   ])
   return renderTable(columns, rows, width ?? (wide ? Infinity : terminalWidth()))
@@ -108,6 +141,7 @@ export function inspectJson(result: InspectResult, opts: PayloadOptions): unknow
 export function renderInspect(result: InspectResult, format: OutputFormat, opts: PayloadOptions): Rendered {
   const notes: string[] = []
   for (const u of result.unreadable) notes.push(`warning: record ${u.position} is unreadable: ${escapeText(u.error)}`)
+  notes.push(...decodeNotes(result.records))
   const more = result.atEnd ? `end of log (continue later with --from ${result.next})` : `next page: --from ${result.next}`
 
   if (format === 'json') return {stdout: safeJson(inspectJson(result, opts), 2) + '\n', stderr: lines(notes)}
@@ -120,6 +154,25 @@ export function renderInspect(result: InspectResult, format: OutputFormat, opts:
   }
   const table = result.records.length === 0 ? 'No messages' + (result.scanned > 0 ? ` matched (${result.scanned} examined)` : '') + '.' : renderRecords(result.records, format, opts)
   return {stdout: `${table}\n${result.records.length} shown, ${result.scanned} examined; ${more}\n`, stderr: lines(notes)}
+}
+
+/**
+ * One warning per distinct reason a payload or key in the wire format was shown raw, with the
+ * positions it concerns (a few, then a count), so an unreachable registry is one line, not fifty.
+ */
+export function decodeNotes(records: DecodedRecord[]): string[] {
+  const byReason = new Map<string, string[]>()
+  for (const r of records) {
+    for (const [what, v] of [['payload', r.decoded?.payload], ['key', r.decoded?.key]] as const) {
+      if (v?.decodeError === undefined) continue
+      const reason = `${what} not decoded, shown raw: ${v.decodeError}`
+      byReason.set(reason, [...(byReason.get(reason) ?? []), r.position])
+    }
+  }
+  return [...byReason].map(([reason, at]) => {
+    const shown = at.slice(0, 5).join(', ') + (at.length > 5 ? ` and ${at.length - 5} more` : '')
+    return `warning: ${at.length === 1 ? 'record' : 'records'} ${escapeText(shown)}: ${escapeText(reason)}`
+  })
 }
 
 function lines(l: string[]): string {

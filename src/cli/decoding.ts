@@ -1,0 +1,44 @@
+import {UsageError} from '../core/errors.js'
+import type {DlqReader} from '../core/reader.js'
+import type {ParallelStats} from '../core/stats.js'
+
+export interface DecodeFlags {
+  'schema-registry'?: string
+  decode?: string
+}
+
+/**
+ * Wraps a reader so its records carry decoded payloads and keys (when a registry is named and
+ * --decode is not off). The decoders (avsc, protobufjs, ajv) load only then.
+ */
+export async function withDecoding<R extends DlqReader & Partial<ParallelStats>>(reader: R, flags: DecodeFlags): Promise<R | (DlqReader & Partial<ParallelStats>)> {
+  const mode = flags.decode ?? 'auto'
+  if (mode === 'off') return reader
+  const {registrySettings, SchemaRegistryClient} = await import('../backends/schema-registry/client.js')
+  let settings
+  try {
+    settings = registrySettings(flags['schema-registry'])
+  } catch (error) {
+    // Without the flag a profile is only a fallback: a config problem surfaces where the profile is needed.
+    if (flags['schema-registry'] || mode === 'required') throw error
+    settings = null
+  }
+  if (settings === null) {
+    if (mode === 'required') throw new UsageError('--decode required: give the registry with --schema-registry URL (or DLQ_SCHEMA_REGISTRY, or the profile\'s schemaRegistry.url)')
+    return reader
+  }
+  const [{SchemaDecoder}, {withSchemaDecoding}] = await Promise.all([import('../core/schema/decoder.js'), import('../core/schema/reader.js')])
+  const client = new SchemaRegistryClient(settings)
+  const decoder = new SchemaDecoder(client, mode === 'required' ? 'required' : 'auto')
+  if (mode === 'required') {
+    // Exit 4 before the read when the registry cannot be reached at all.
+    await decoder.probe()
+  }
+  const wrapped = withSchemaDecoding(reader, decoder)
+  const close = wrapped.close
+  wrapped.close = async () => {
+    client.close()
+    await close()
+  }
+  return wrapped
+}
