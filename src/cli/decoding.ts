@@ -11,7 +11,12 @@ export interface DecodeFlags {
  * Wraps a reader so its records carry decoded payloads and keys (when a registry is named and
  * --decode is not off). The decoders (avsc, protobufjs, ajv) load only then.
  */
-export async function withDecoding<R extends DlqReader & Partial<ParallelStats>>(reader: R, flags: DecodeFlags): Promise<R | (DlqReader & Partial<ParallelStats>)> {
+export async function withDecoding<R extends DlqReader & Partial<ParallelStats>>(
+  reader: R,
+  flags: DecodeFlags,
+  /** 'filter': decode only what payload filters need (stats prints no payloads). */
+  need: 'all' | 'filter' = 'all',
+): Promise<R | (DlqReader & Partial<ParallelStats>)> {
   const mode = flags.decode ?? 'auto'
   if (mode === 'off') return reader
   const {registrySettings, SchemaRegistryClient} = await import('../backends/schema-registry/client.js')
@@ -34,7 +39,7 @@ export async function withDecoding<R extends DlqReader & Partial<ParallelStats>>
     // Exit 4 before the read when the registry cannot be reached at all.
     await decoder.probe()
   }
-  const wrapped = withSchemaDecoding(reader, decoder)
+  const wrapped = withSchemaDecoding(reader, decoder, need === 'all')
   const close = wrapped.close
   wrapped.close = async () => {
     client.close()

@@ -22,7 +22,12 @@ export function filterReadsPayload(filter: RecordFilter): boolean {
  * The stores' raw-byte prefilters never see payload filters (they prefilter only fields that are
  * stored literally), so they cannot drop a record whose decoded value matches.
  */
-export function withSchemaDecoding(inner: DlqReader & Partial<ParallelStats>, decoder: SchemaDecoder): DlqReader & Partial<ParallelStats> {
+export function withSchemaDecoding(
+  inner: DlqReader & Partial<ParallelStats>,
+  decoder: SchemaDecoder,
+  /** false: `scan` decodes only what a payload filter needs (stats shows no payloads). */
+  decodeEvery = true,
+): DlqReader & Partial<ParallelStats> {
   const decodeAll = (records: DecodedRecord[]) => decoder.decodeAll(records)
 
   /** The filter the store runs: decodes what it can; `maybe` collects records it could not decide. */
@@ -68,7 +73,7 @@ export function withSchemaDecoding(inner: DlqReader & Partial<ParallelStats>, de
       const pending = new Set<number>()
       const maybe = new WeakSet<DecodedRecord>()
       for await (const rec of inner.scan(reads ? {...req, filter: tentative(req.filter, pending, maybe)} : req)) {
-        if (reads && !maybe.has(rec)) {
+        if ((reads && !maybe.has(rec)) || (!reads && !decodeEvery)) {
           yield rec
           continue
         }
