@@ -218,6 +218,7 @@ describe.runIf(up)('Confluent wire format through a real schema registry (issue 
     const r = dlq(['inspect', 'kafka://127.0.0.1:1/none', '--schema-registry', 'http://alice:s3cret-pw@127.0.0.1:1/x', '--decode', 'required'])
     expect(r.code).toBe(4)
     expect(r.stdout + r.stderr).not.toContain('s3cret-pw')
+    expect(r.stderr).toContain('set DLQ_SCHEMA_REGISTRY_USERNAME / DLQ_SCHEMA_REGISTRY_PASSWORD')
     const ok = dlq(['inspect', SRC, '--json', '--schema-registry', withUser], {env: {DLQ_CACHE_DIR: cache}})
     expect(ok.code).toBe(0)
     expect(ok.stdout + ok.stderr).not.toContain('s3cret-pw')
