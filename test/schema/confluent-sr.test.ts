@@ -213,6 +213,49 @@ describe.runIf(up)('Confluent wire format through a real schema registry (issue 
     expect(none.code).toBe(2)
   })
 
+  it('takes the registry from the profile and sends its credentials as basic auth', async () => {
+    const {url, count, auth, close} = await countingProxy(SCHEMA_REGISTRY_URL)
+    const dir = mkdtempSync(join(tmpdir(), 'dlq-sr-profile-'))
+    try {
+      const config = join(dir, 'config.json')
+      writeFileSync(config, JSON.stringify({profiles: {default: {schemaRegistry: {url, username: 'bob', password: 'pr0file-pw'}}}}))
+      const r = await dlqAsync(['inspect', SRC, '--json', '--limit', '100'], {DLQ_CONFIG: config, DLQ_CACHE_DIR: join(dir, 'cache'), DLQ_SCHEMA_REGISTRY: ''})
+      expect(r.code, r.stderr).toBe(0)
+      expect(byCase(parseExact(r.stdout).items).get('json-shipment').decoded.payload.value.id).toBe('s-1')
+      expect(count().size).toBeGreaterThan(0)
+      expect(auth()).toEqual([`Basic ${Buffer.from('bob:pr0file-pw').toString('base64')}`])
+      expect(r.stdout + r.stderr).not.toContain('pr0file-pw')
+      // --decode off: the profile's registry is not asked
+      const before = [...count().values()].reduce((a, b) => a + b, 0)
+      const off = await dlqAsync(['inspect', SRC, '--json', '--decode', 'off'], {DLQ_CONFIG: config, DLQ_CACHE_DIR: join(dir, 'cache2')})
+      expect(parseExact(off.stdout).items.every((i: any) => i.decoded === undefined)).toBe(true)
+      expect([...count().values()].reduce((a, b) => a + b, 0)).toBe(before)
+    } finally {
+      await close()
+      rmSync(dir, {recursive: true, force: true})
+    }
+  })
+
+  it('export writes the decoded values too, and its file reads back (and decodes) as a source', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dlq-sr-export-'))
+    try {
+      const file = join(dir, 'out.ndjson')
+      const r = dlq(['export', SRC, '--file', file, '--schema-registry', SCHEMA_REGISTRY_URL], {env: {DLQ_CACHE_DIR: cache}})
+      expect(r.code, r.stderr).toBe(0)
+      const lines = readFileSync(file, 'utf8').trim().split('\n').map((l) => parseExact(l))
+      expect(lines).toHaveLength(cap.kafka.length)
+      for (const l of lines) expectSchema('message', l)
+      expect(plain(byCase(lines).get('protobuf-order').decoded.payload.value)).toEqual(truthFor('protobuf-order').decoded)
+      const back = dlq(['inspect', file, '--json', '--limit', '100', '--schema-registry', SCHEMA_REGISTRY_URL], {env: {DLQ_CACHE_DIR: cache}})
+      expect(back.code, back.stderr).toBe(0)
+      const again = byCase(parseExact(back.stdout).items)
+      expect(plain(again.get('avro-payment').decoded.payload.value)).toEqual(truthFor('avro-payment').decoded)
+      expect(raw(again.get('avro-payment'))).toEqual(raw(byCase(lines).get('avro-payment')))
+    } finally {
+      rmSync(dir, {recursive: true, force: true})
+    }
+  })
+
   it('never prints the registry credentials', () => {
     const withUser = SCHEMA_REGISTRY_URL.replace('http://', 'http://alice:s3cret-pw@')
     const r = dlq(['inspect', 'kafka://127.0.0.1:1/none', '--schema-registry', 'http://alice:s3cret-pw@127.0.0.1:1/x', '--decode', 'required'])
@@ -285,11 +328,13 @@ function dlqAsync(args: string[], env: Record<string, string>): Promise<{code: n
 }
 
 /** A pass-through HTTP proxy in front of the registry that counts the requests per path. */
-async function countingProxy(target: string): Promise<{url: string; count: () => Map<string, number>; close: () => Promise<void>}> {
+async function countingProxy(target: string): Promise<{url: string; count: () => Map<string, number>; auth: () => string[]; close: () => Promise<void>}> {
   const base = new URL(target)
   const seen = new Map<string, number>()
+  const auths = new Set<string>()
   const server = http.createServer((req, res) => {
     seen.set(req.url!, (seen.get(req.url!) ?? 0) + 1)
+    auths.add(req.headers.authorization ?? '(none)')
     const up = http.request({host: base.hostname, port: base.port, path: req.url, method: req.method, headers: req.headers}, (r) => {
       res.writeHead(r.statusCode ?? 502, r.headers)
       r.pipe(res)
@@ -302,6 +347,7 @@ async function countingProxy(target: string): Promise<{url: string; count: () =>
   return {
     url: `http://127.0.0.1:${port}${base.pathname}`,
     count: () => new Map(seen),
+    auth: () => [...auths],
     close: () => new Promise((resolve) => server.close(() => resolve())),
   }
 }
