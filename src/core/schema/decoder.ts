@@ -3,9 +3,11 @@ import type {DecodedRecord} from '../record.js'
 import {avroDecoder} from './avro.js'
 import {jsonSchemaDecoder, SchemaMismatch} from './json-schema.js'
 import {messageIndexes, protobufDecoder} from './protobuf.js'
-import {wireSchemaId, type SchemaFormat, type SchemaLookup, type SchemaSource, type SchemaValue} from './types.js'
+import {wireSchemaId, type RecordSchemas, type SchemaFormat, type SchemaLookup, type SchemaSource, type SchemaValue} from './types.js'
 
 export type DecodeMode = 'auto' | 'off' | 'required'
+
+const NONE: number[] = []
 
 type Ready =
   | {ok: true; format: SchemaFormat; decode: (body: Buffer) => unknown; fromCache: boolean}
@@ -40,13 +42,20 @@ export class SchemaDecoder {
 
   /** The ids `rec` needs that are not loaded yet; empty once its payload and key are decoded (or noted). */
   tryDecode(rec: DecodedRecord): number[] {
+    if (rec.decoded !== undefined) return NONE
+    // Most keys and many payloads are not in the wire format: no work, no allocation.
+    const p = wireSchemaId(rec.payload) !== null
+    const k = wireSchemaId(rec.key) !== null
+    if (!p && !k) return NONE
     const missing: number[] = []
-    if (rec.decoded !== undefined) return missing
-    const payload = this.one(rec.payload, rec.payloadTruncated, missing)
-    const key = this.one(rec.key, false, missing)
+    const payload = p ? this.one(rec.payload, rec.payloadTruncated, missing) : null
+    const key = k ? this.one(rec.key, false, missing) : null
     if (missing.length > 0) return missing
-    if (payload || key) rec.decoded = {...(payload ? {payload} : {}), ...(key ? {key} : {})}
-    return missing
+    const decoded: RecordSchemas = {}
+    if (payload) decoded.payload = payload
+    if (key) decoded.key = key
+    rec.decoded = decoded
+    return NONE
   }
 
   /** Decodes `rec`, loading the schemas it needs first. */
