@@ -163,7 +163,7 @@ export async function bench({quick}) {
       theirsRuns: p.times.map(rate),
       unit: 'records/s',
       target: '≥ 0.5×',
-      note: `${p.seconds.toFixed(2)} s`,
+      note: `${d.seconds.toFixed(2)} s vs ${p.seconds.toFixed(2)} s; CPU ${d.cpu?.toFixed(2)} s vs ${p.cpu?.toFixed(2)} s`,
     })
     rows.push({
       case: 'registry requests of one decoded scan (empty schema cache)',

@@ -1,3 +1,4 @@
+import {activeProfile} from '../core/config.js'
 import {UsageError} from '../core/errors.js'
 import type {DlqReader} from '../core/reader.js'
 import type {ParallelStats} from '../core/stats.js'
@@ -17,21 +18,34 @@ export async function withDecoding<R extends DlqReader & Partial<ParallelStats>>
   /** 'filter': decode only what payload filters need (stats prints no payloads). */
   need: 'all' | 'filter' = 'all',
 ): Promise<R | (DlqReader & Partial<ParallelStats>)> {
+  try {
+    return await decoding(reader, flags, need)
+  } catch (error) {
+    // The caller never got a reader to close.
+    await reader.close().catch(() => {})
+    throw error
+  }
+}
+
+async function decoding<R extends DlqReader & Partial<ParallelStats>>(reader: R, flags: DecodeFlags, need: 'all' | 'filter'): Promise<R | (DlqReader & Partial<ParallelStats>)> {
   const mode = flags.decode ?? 'auto'
   if (mode === 'off') return reader
-  const {registrySettings, SchemaRegistryClient} = await import('../backends/schema-registry/client.js')
-  let settings
-  try {
-    settings = registrySettings(flags['schema-registry'])
-  } catch (error) {
-    // Without the flag a profile is only a fallback: a config problem surfaces where the profile is needed.
-    if (flags['schema-registry'] || mode === 'required') throw error
-    settings = null
+  let named = Boolean(flags['schema-registry'])
+  if (!named) {
+    try {
+      named = Boolean(activeProfile().schemaRegistry?.url)
+    } catch (error) {
+      // Without the flag a profile is only a fallback: a config problem surfaces where the profile is needed.
+      if (mode === 'required') throw error
+    }
   }
-  if (settings === null) {
-    if (mode === 'required') throw new UsageError('--decode required: give the registry with --schema-registry URL (or DLQ_SCHEMA_REGISTRY, or the profile\'s schemaRegistry.url)')
+  if (!named) {
+    if (mode === 'required') throw new UsageError("--decode required: give the registry with --schema-registry URL (or DLQ_SCHEMA_REGISTRY, or the profile's schemaRegistry.url)")
     return reader
   }
+  // Only now: the registry client and the decoders (avsc, protobufjs, ajv) cost nothing to commands that do not decode.
+  const {registrySettings, SchemaRegistryClient} = await import('../backends/schema-registry/client.js')
+  const settings = registrySettings(flags['schema-registry'])!
   const [{SchemaDecoder}, {withSchemaDecoding}] = await Promise.all([import('../core/schema/decoder.js'), import('../core/schema/reader.js')])
   const client = new SchemaRegistryClient(settings)
   const decoder = new SchemaDecoder(client, mode === 'required' ? 'required' : 'auto')
