@@ -1,5 +1,5 @@
 import {closeSync, fstatSync, fsync, openSync, readSync, rmSync, statSync, writeSync} from 'node:fs'
-import {entriesOf, foldLedger, type LedgerEntry, type LedgerEvent, type LedgerTarget, type ReplayLedger} from '../../core/replay/ledger.js'
+import {entriesOf, foldLedger, type LedgerEdit, type LedgerEntry, type LedgerEvent, type LedgerTarget, type ReplayLedger} from '../../core/replay/ledger.js'
 import {UnavailableError} from '../../core/errors.js'
 
 const LOCK_WAIT_MS = 15_000
@@ -133,7 +133,7 @@ export class FileLedger implements ReplayLedger {
     return entriesOf(this.refresh(), positions)
   }
 
-  async claim(entries: Array<{position: string; target: LedgerTarget; mark: string | null}>, runId: string, force: boolean): Promise<Set<string>> {
+  async claim(entries: Array<{position: string; target: LedgerTarget; mark: string | null; edit?: LedgerEdit}>, runId: string, force: boolean): Promise<Set<string>> {
     const {held, fd} = await this.locked(() => {
       const state = this.refresh()
       const at = new Date().toISOString()
@@ -143,7 +143,7 @@ export class FileLedger implements ReplayLedger {
         const cur = state.get(e.position)
         if (cur && cur.runId !== runId && !force) continue
         held.add(e.position)
-        events.push({op: 'claim', position: e.position, runId, target: e.target, mark: e.mark, force, at})
+        events.push({op: 'claim', position: e.position, runId, target: e.target, mark: e.mark, force, at, ...(e.edit ? {edit: e.edit} : {})})
       }
       return {held, fd: this.append(events, true)}
     })
@@ -151,11 +151,11 @@ export class FileLedger implements ReplayLedger {
     return held
   }
 
-  async complete(entries: Array<{position: string; target: LedgerTarget; offset: string}>, runId: string): Promise<void> {
+  async complete(entries: Array<{position: string; target: LedgerTarget; offset: string; edit?: LedgerEdit}>, runId: string): Promise<void> {
     const at = new Date().toISOString()
     await this.locked(() => {
       this.refresh()
-      this.append(entries.map((e) => ({op: 'done', position: e.position, runId, target: e.target, offset: e.offset, at})), false)
+      this.append(entries.map((e) => ({op: 'done', position: e.position, runId, target: e.target, offset: e.offset, at, ...(e.edit ? {edit: e.edit} : {})})), false)
     })
   }
 
@@ -186,7 +186,9 @@ export function eventLine(e: LedgerEvent): string {
   if (e.mark !== undefined) line += `,"mark":${e.mark === null ? 'null' : JSON.stringify(e.mark)}`
   if (e.offset !== undefined) line += `,"offset":${e.offset === null ? 'null' : JSON.stringify(e.offset)}`
   if (e.force !== undefined) line += `,"force":${e.force}`
-  return `${line},"at":${JSON.stringify(e.at)}}\n`
+  line += `,"at":${JSON.stringify(e.at)}`
+  if (e.edit !== undefined) line += `,"edit":{"sha256":${JSON.stringify(e.edit.sha256)}}`
+  return `${line}}\n`
 }
 
 export function defaultFileLedgerPath(path: string, kind: 'file' | 'directory'): string {

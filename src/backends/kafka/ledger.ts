@@ -1,4 +1,4 @@
-import {entriesOf, foldLedger, type LedgerEntry, type LedgerEvent, type LedgerTarget, type ReplayLedger} from '../../core/replay/ledger.js'
+import {entriesOf, foldLedger, type LedgerEdit, type LedgerEntry, type LedgerEvent, type LedgerTarget, type ReplayLedger} from '../../core/replay/ledger.js'
 import {UnavailableError} from '../../core/errors.js'
 import type {Producer as LibProducer} from '@platformatic/kafka'
 import {KafkaClient, type TopicLayout} from './client.js'
@@ -120,23 +120,23 @@ export class KafkaLedger implements ReplayLedger {
     return entriesOf(await this.refresh(), positions)
   }
 
-  async claim(entries: Array<{position: string; target: LedgerTarget; mark: string | null}>, runId: string, force: boolean): Promise<Set<string>> {
+  async claim(entries: Array<{position: string; target: LedgerTarget; mark: string | null; edit?: LedgerEdit}>, runId: string, force: boolean): Promise<Set<string>> {
     const state = await this.refresh()
     const at = new Date().toISOString()
     const want = entries.filter((e) => force || !state.has(e.position) || state.get(e.position)!.runId === runId)
     const held = new Set<string>()
     if (want.length === 0) return held
-    const end = await this.append(want.map((e) => ({op: 'claim', position: e.position, runId, target: e.target, mark: e.mark, force, at})))
+    const end = await this.append(want.map((e) => ({op: 'claim', position: e.position, runId, target: e.target, mark: e.mark, force, at, ...(e.edit ? {edit: e.edit} : {})})))
     // Read back to our own records: whoever claimed first in the log holds the position.
     const after = await this.refresh(end)
     for (const e of want) if (after.get(e.position)?.runId === runId && after.get(e.position)?.state === 'claimed') held.add(e.position)
     return held
   }
 
-  async complete(entries: Array<{position: string; target: LedgerTarget; offset: string}>, runId: string): Promise<void> {
+  async complete(entries: Array<{position: string; target: LedgerTarget; offset: string; edit?: LedgerEdit}>, runId: string): Promise<void> {
     if (entries.length === 0) return
     const at = new Date().toISOString()
-    await this.append(entries.map((e) => ({op: 'done', position: e.position, runId, target: e.target, offset: e.offset, at})))
+    await this.append(entries.map((e) => ({op: 'done', position: e.position, runId, target: e.target, offset: e.offset, at, ...(e.edit ? {edit: e.edit} : {})})))
   }
 
   async release(positions: string[], runId: string): Promise<void> {

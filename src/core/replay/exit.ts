@@ -2,7 +2,8 @@ import type {ResultItem} from './execute.js'
 
 /**
  * The exit code of a replay, counted item by item as results stream by. Exit 0 only when every
- * requested message is now replayed (in this run, or before: skipped as already_replayed).
+ * requested message is now replayed (in this run, or before: skipped as already_replayed), or
+ * was skipped by the user's own --transform.
  * Otherwise 4 when all that stopped it is a message or target that is not there (not_found,
  * target_missing), else 1 (failures, in doubt, no source, protected or unreadable, filtered out).
  * A CI script can trust a 0.
@@ -16,7 +17,8 @@ export class ExitTally {
   add(it: ResultItem): void {
     if (it.outcome === 'replayed') this.replayed++
     if (it.reason === 'not_attempted') this.notAttempted++
-    if (it.outcome === 'replayed' || (it.outcome === 'skipped' && it.reason === 'already_replayed')) return
+    // A message the --transform chose to skip was left out on purpose, like one a filter leaves out of --all.
+    if (it.outcome === 'replayed' || (it.outcome === 'skipped' && (it.reason === 'already_replayed' || it.reason === 'skipped_by_transform'))) return
     if (it.outcome === 'skipped' && (it.reason === 'not_found' || it.reason === 'target_missing')) this.missing = true
     else this.other = true
   }

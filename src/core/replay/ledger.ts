@@ -19,6 +19,11 @@ export interface LedgerTarget {
   partition: number | null
 }
 
+/** An edited replay (fix before replay): the sha256 of the key, value and headers sent (edit.ts sentDigest). */
+export interface LedgerEdit {
+  sha256: string
+}
+
 export interface LedgerEntry {
   position: string
   state: 'claimed' | 'done'
@@ -29,6 +34,8 @@ export interface LedgerEntry {
   /** Where the message landed, once done. */
   offset: string | null
   at: string
+  /** Present when the message was (being) replayed edited. */
+  edit?: LedgerEdit
 }
 
 export interface ReplayLedger {
@@ -39,8 +46,8 @@ export interface ReplayLedger {
    * Claims positions for this run, atomically per position. With `force`, an existing claim
    * or completion is taken over. Returns the positions this run now holds.
    */
-  claim(entries: Array<{position: string; target: LedgerTarget; mark: string | null}>, runId: string, force: boolean): Promise<Set<string>>
-  complete(entries: Array<{position: string; target: LedgerTarget; offset: string}>, runId: string): Promise<void>
+  claim(entries: Array<{position: string; target: LedgerTarget; mark: string | null; edit?: LedgerEdit}>, runId: string, force: boolean): Promise<Set<string>>
+  complete(entries: Array<{position: string; target: LedgerTarget; offset: string; edit?: LedgerEdit}>, runId: string): Promise<void>
   /** Drops this run's claims on positions whose send certainly did not happen. */
   release(positions: string[], runId: string): Promise<void>
   /**
@@ -68,7 +75,7 @@ export function foldLedger(events: Iterable<LedgerEvent>, state = new Map<string
     }
     if (e.op === 'claim' && cur && cur.runId !== e.runId && !e.force) continue
     if (e.op === 'done' && cur && cur.runId !== e.runId) continue
-    state.set(e.position, {position: e.position, state: e.op === 'claim' ? 'claimed' : 'done', runId: e.runId, target: e.target!, mark: e.mark ?? null, offset: e.offset ?? null, at: e.at})
+    state.set(e.position, {position: e.position, state: e.op === 'claim' ? 'claimed' : 'done', runId: e.runId, target: e.target!, mark: e.mark ?? null, offset: e.offset ?? null, at: e.at, ...(e.edit ? {edit: e.edit} : {})})
   }
   return state
 }
@@ -84,6 +91,7 @@ export interface LedgerEvent {
   /** A claim that takes over whatever another run held (--force, or a doubt checked absent). */
   force?: boolean
   at: string
+  edit?: LedgerEdit
 }
 
 /** The entries of these positions, from a folded ledger. */
