@@ -149,6 +149,20 @@ describe.runIf(up)('Confluent wire format through a real schema registry (issue 
     expect(inspect(['--filter', 'payload.currency=EUR', '--decode', 'off']).items).toEqual([])
   })
 
+  it('tail and check see decoded values too: tail shows them, a payload filter gates on them', () => {
+    const env = {env: {DLQ_CACHE_DIR: cache}}
+    const t = dlq(['tail', SRC, '-n', '100', '--json', '--filter', 'payload.currency=EUR', '--schema-registry', SCHEMA_REGISTRY_URL], env)
+    expect(t.code, t.stderr).toBe(0)
+    const items = parseExact(t.stdout).items
+    expect(items.map((i: any) => i.headers.case)).toEqual(['avro-payment-nulls-avro-key'])
+    expect(plain(items[0].decoded.payload.value)).toEqual(plain(truthFor('avro-payment-nulls-avro-key').decoded))
+    const over = dlq(['check', SRC, '--max', '0', '--filter', 'payload.total.currency=EUR', '--schema-registry', SCHEMA_REGISTRY_URL], env)
+    expect(over.code, over.stderr).toBe(5)
+    expect(over.stdout).toMatch(/^OVER: 1 message/)
+    const off = dlq(['check', SRC, '--max', '0', '--filter', 'payload.total.currency=EUR', '--decode', 'off'], env)
+    expect(off.code, off.stderr).toBe(0)
+  })
+
   it('fetches each schema id once per command and then from the disk cache', async () => {
     const {url, count, close} = await countingProxy(SCHEMA_REGISTRY_URL)
     try {

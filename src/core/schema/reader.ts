@@ -1,6 +1,6 @@
 import type {RecordFilter} from '../filter.js'
 import type {DecodedRecord} from '../record.js'
-import type {DlqReader, Page, PageBefore, PageBeforeRequest, PageRequest, ScanRequest} from '../reader.js'
+import type {DlqReader, FollowRequest, Page, PageBefore, PageBeforeRequest, PageRequest, ScanRequest} from '../reader.js'
 import type {ParallelStats} from '../stats.js'
 import type {SchemaDecoder} from './decoder.js'
 
@@ -62,27 +62,30 @@ export function withSchemaDecoding(
     return {...result, records: result.records.filter((r) => !maybe.has(r) || filter.matches(r))}
   }
 
+  /** A stream of the store's records, decoded as they come; payload filters settled after decoding. */
+  async function* decodedStream(filter: RecordFilter, read: (f: RecordFilter) => AsyncIterable<DecodedRecord>): AsyncIterable<DecodedRecord> {
+    const reads = filterReadsPayload(filter)
+    const pending = new Set<number>()
+    const maybe = new WeakSet<DecodedRecord>()
+    for await (const rec of read(reads ? tentative(filter, pending, maybe) : filter)) {
+      if ((reads && !maybe.has(rec)) || (!reads && !decodeEvery)) {
+        yield rec
+        continue
+      }
+      const ids = decoder.tryDecode(rec)
+      if (ids.length > 0) await decoder.decode(rec)
+      if (reads && !filter.matches(rec)) continue
+      yield rec
+    }
+  }
+
   const reader: DlqReader & Partial<ParallelStats> = {
     info: inner.info,
     warnings: inner.warnings,
     parsePosition: (text) => inner.parsePosition(text),
     bounds: () => inner.bounds(),
     page: (req: PageRequest): Promise<Page> => settled(req.filter, (filter) => inner.page({...req, filter})),
-    async *scan(req: ScanRequest): AsyncIterable<DecodedRecord> {
-      const reads = filterReadsPayload(req.filter)
-      const pending = new Set<number>()
-      const maybe = new WeakSet<DecodedRecord>()
-      for await (const rec of inner.scan(reads ? {...req, filter: tentative(req.filter, pending, maybe)} : req)) {
-        if ((reads && !maybe.has(rec)) || (!reads && !decodeEvery)) {
-          yield rec
-          continue
-        }
-        const ids = decoder.tryDecode(rec)
-        if (ids.length > 0) await decoder.decode(rec)
-        if (reads && !req.filter.matches(rec)) continue
-        yield rec
-      }
-    },
+    scan: (req: ScanRequest): AsyncIterable<DecodedRecord> => decodedStream(req.filter, (filter) => inner.scan({...req, filter})),
     async get(positions) {
       const found = await inner.get(positions)
       await decodeAll([...found.values()])
@@ -93,6 +96,12 @@ export function withSchemaDecoding(
   if (inner.pageBefore) {
     const before = inner.pageBefore.bind(inner)
     reader.pageBefore = (req: PageBeforeRequest): Promise<PageBefore> => settled(req.filter, (filter) => before({...req, filter}))
+  }
+  if (inner.follow) {
+    // tail: the backlog and what follows are decoded like a scan (a backlog record that a payload
+    // filter rejects once decoded leaves the backlog one short).
+    const follow = inner.follow.bind(inner)
+    reader.follow = (req: FollowRequest) => decodedStream(req.filter, (filter) => follow({...req, filter}))
   }
   if (inner.parallelStats) {
     // Counts by reason, topic and convention do not depend on payloads: the store's parallel pass
