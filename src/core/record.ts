@@ -126,5 +126,8 @@ export function blankRecord(position: string): DecodedRecord {
     convention: 'unknown',
     metadata: {},
     unreadable: null,
+    // The slot is there from the start: adding the property to each record later (a shape change
+    // per record) cost more than decoding its Avro payload.
+    decoded: undefined,
   }
 }

@@ -76,6 +76,54 @@ describe('Avro to JSON', () => {
     expect(() => d(Buffer.from([0x0a, 0x61]))).toThrow()
     expect(() => d(Buffer.from([0x02, 0x61, 0x00]))).toThrow()
   })
+  it('reads longs exactly on both sides of the fast path (2^52) and of 2^53, to ±2^63', () => {
+    const s = {type: 'record', name: 'L', fields: [{name: 'n', type: 'long'}]}
+    const w = avro.Type.forSchema(s as avro.Schema, {registry: {long: bigLong as unknown as avro.Type}})
+    const d = avroDecoder(JSON.stringify(s))
+    const edges = [0n, -1n, 2n ** 52n - 1n, 2n ** 52n, -(2n ** 52n), 2n ** 53n - 1n, -(2n ** 53n - 1n), 2n ** 53n, 2n ** 53n + 1n, -(2n ** 53n) - 1n, 2n ** 63n - 1n, -(2n ** 63n)]
+    for (const n of edges) {
+      const safe = n >= BigInt(Number.MIN_SAFE_INTEGER) && n <= BigInt(Number.MAX_SAFE_INTEGER)
+      expect(d(w.toBuffer({n}))).toEqual({n: safe ? Number(n) : n})
+    }
+    // The body after the 5-byte wire prefix, read in place.
+    expect(d(Buffer.concat([Buffer.from([0, 0, 0, 0, 7]), w.toBuffer({n: 2n ** 60n + 3n})]), 5)).toEqual({n: 2n ** 60n + 3n})
+    expect(() => d(Buffer.from([0xff, 0xff]))).toThrow(/truncated/)
+  })
+  it('reads decimals of any width in place: sign-extended, 7 to 10 bytes as two numbers, wider as a bigint', () => {
+    const s = {
+      type: 'record',
+      name: 'D',
+      fields: [
+        {name: 'b', type: {type: 'bytes', logicalType: 'decimal', precision: 30, scale: 2}},
+        {name: 'f', type: {type: 'fixed', name: 'F16', size: 16, logicalType: 'decimal', precision: 38, scale: 4}},
+        {name: 'z', type: {type: 'bytes', logicalType: 'decimal', precision: 5, scale: 0}},
+      ],
+    }
+    const w = avro.Type.forSchema(s as avro.Schema)
+    const d = avroDecoder(JSON.stringify(s))
+    const twos = (n: bigint, size: number) => {
+      const out = Buffer.alloc(size)
+      let v = BigInt.asUintN(size * 8, n)
+      for (let i = size - 1; i >= 0; i--, v >>= 8n) out[i] = Number(v & 0xffn)
+      return out
+    }
+    const text = (n: bigint, scale: number) => {
+      const neg = n < 0n
+      const digits = (neg ? -n : n).toString().padStart(scale + 1, '0')
+      return `${neg ? '-' : ''}${digits.slice(0, -scale)}.${digits.slice(-scale)}`
+    }
+    const values = [0n, 1n, -1n, 123456n, -123456n, 2n ** 47n, 2n ** 53n - 1n, -(2n ** 53n) + 1n, 2n ** 53n, 2n ** 53n + 1n, -(2n ** 53n) - 1n, 2n ** 79n - 1n, -(2n ** 79n), 2n ** 100n + 7n, -(2n ** 127n)]
+    for (const n of values) {
+      for (const width of [7, 8, 10, 16]) {
+        if (n >= 2n ** BigInt(width * 8 - 1) || n < -(2n ** BigInt(width * 8 - 1))) continue
+        const body = w.toBuffer({b: twos(n, width), f: twos(n, 16), z: Buffer.alloc(0)})
+        expect(d(body)).toEqual({b: text(n, 2), f: text(n, 4), z: '0'})
+      }
+    }
+    // Cut short inside the decimal's bytes.
+    const whole = w.toBuffer({b: twos(5n, 8), f: twos(5n, 16), z: Buffer.alloc(0)})
+    expect(() => d(whole.subarray(0, 12))).toThrow(/truncated/)
+  })
 })
 
 describe('decoded records', () => {

@@ -7,28 +7,59 @@ import avro from 'avsc'
  * A schema is compiled once into a decoder and a converter made of closures, so the per-record
  * cost is avsc's own decoding plus one walk of the value.
  */
-export type Decode = (body: Buffer) => unknown
+/** Decodes the Avro binary in `buf` from `start` (5: after the wire prefix) to its end. */
+export type Decode = (buf: Buffer, start?: number) => unknown
+
+/** avsc's read cursor (its Tap): a buffer and a position, with zig-zag varint reads. */
+interface Tap {
+  buf: Buffer
+  pos: number
+  readLong(): number
+  _invalidate(): void
+}
+
+/** Below 2^52 in magnitude, avsc's float arithmetic for a long varint is exact (the zig-zag value is below 2^53). */
+const FAST_LIMIT = 2 ** 52
+
+/** A zig-zag varint long read exactly, with bigints: a number when it is safe, else a bigint. */
+function readExactLong(tap: Tap): number | bigint {
+  const {buf} = tap
+  let z = 0n
+  let shift = 0n
+  let b: number
+  do {
+    b = buf[tap.pos++]
+    if (b === undefined) {
+      tap._invalidate()
+      return 0
+    }
+    z |= BigInt(b & 0x7f) << shift
+    shift += 7n
+  } while (b & 0x80)
+  const n = (z >> 1n) ^ -(z & 1n)
+  return n >= MIN_SAFE && n <= MAX_SAFE ? Number(n) : n
+}
 
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER)
 const MIN_SAFE = BigInt(Number.MIN_SAFE_INTEGER)
 
-/** avsc's own long type loses precision beyond 2^53: this one returns a bigint there. */
-const exactLong = avro.types.LongType.__with({
-  fromBuffer: (buf: Buffer) => {
-    const n = buf.readBigInt64LE(0)
-    return n >= MIN_SAFE && n <= MAX_SAFE ? Number(n) : n
-  },
-  toBuffer: (n: number | bigint) => {
-    const buf = Buffer.alloc(8)
-    buf.writeBigInt64LE(BigInt(n))
-    return buf
-  },
-  fromJSON: (n: number | bigint) => n,
-  toJSON: (n: number | bigint) => n,
-  isValid: (n: unknown) => typeof n === 'bigint' || (typeof n === 'number' && Number.isInteger(n)),
-  compare: (a: number | bigint, b: number | bigint) => (a < b ? -1 : a > b ? 1 : 0),
-})
+/**
+ * avsc's own long throws beyond 2^53 ("potential precision loss"); its custom-long hook
+ * (`LongType.__with`) unpacks every long into a fresh 8-byte buffer. This one reads the varint as
+ * avsc does (a number) and re-reads it as a bigint only when it is that large, so ordinary longs
+ * (counts, timestamps) cost what avsc's own long costs. Writing is never needed here.
+ */
+class ExactLongType extends (avro.types.LongType as unknown as new () => object) {
+  _read(tap: Tap): number | bigint {
+    const start = tap.pos
+    const n = tap.readLong()
+    if (n < FAST_LIMIT && n > -FAST_LIMIT) return n
+    tap.pos = start
+    return readExactLong(tap)
+  }
+}
 
+const exactLong = new ExactLongType() as unknown as avro.Type
 const big = (v: number | bigint): bigint => (typeof v === 'bigint' ? v : BigInt(v))
 
 /** Date's range: ±8.64e15 ms. */
@@ -76,21 +107,70 @@ function logical(show: (v: any, schema: any) => unknown) {
   } as unknown as new (schema: avro.Schema, opts?: any) => avro.types.LogicalType
 }
 
-function decimal(buf: Buffer, schema: any): string {
-  if (buf.length === 0) return '0'
-  let n: number | bigint
-  // Up to 6 bytes is exact as a double and much cheaper than a bigint.
-  if (buf.length <= 6) n = buf.readIntBE(0, buf.length)
-  else {
+const TWO_32 = 2 ** 32
+
+/**
+ * The two's-complement big-endian integer in buf[start, end) as a decimal string with `scale`
+ * digits after the point. Up to 10 bytes it is read as two numbers, which is exact while the
+ * value is a safe integer (a bigint only beyond that).
+ */
+function decimalText(buf: Buffer, start: number, end: number, scale: number): string {
+  // Sign-extension bytes (Java's BigInteger writes none, fixed-size decimals many) change nothing.
+  while (end - start > 1 && ((buf[start] === 0 && buf[start + 1] < 0x80) || (buf[start] === 0xff && buf[start + 1] >= 0x80))) start++
+  const len = end - start
+  if (len === 0) return '0'
+  let n: number | bigint = Number.NaN
+  if (len <= 6) n = buf.readIntBE(start, len)
+  else if (len <= 10) n = buf.readIntBE(start, len - 4) * TWO_32 + buf.readUInt32BE(end - 4)
+  if (!Number.isSafeInteger(n)) {
     n = 0n
-    for (const b of buf) n = (n << 8n) | BigInt(b)
-    if (buf[0] & 0x80) n -= 1n << BigInt(buf.length * 8)
+    for (let i = start; i < end; i++) n = (n << 8n) | BigInt(buf[i])
+    if (buf[start] & 0x80) n -= 1n << BigInt(len * 8)
   }
-  const scale = Number(schema.scale ?? 0)
   if (!(scale > 0)) return n.toString()
   const neg = n < 0
   const digits = (neg ? -n : n).toString().padStart(scale + 1, '0')
   return `${neg ? '-' : ''}${digits.slice(0, -scale)}.${digits.slice(-scale)}`
+}
+
+/**
+ * decimal reads its bytes where they lie in the payload: avsc's bytes and fixed types copy them
+ * into a new buffer first, only for the decimal to be read out of it.
+ */
+class DecimalType extends avro.types.LogicalType {
+  private readonly scale: number
+  /** fixed: its size; bytes: -1 (the length comes first). */
+  private readonly size: number
+  constructor(schema: any, opts?: any) {
+    super(schema, opts)
+    this.scale = Number(schema.scale ?? 0)
+    const under = this.underlyingType as any
+    this.size = under.typeName === 'fixed' ? under.size : -1
+  }
+  _read(tap: Tap): string | undefined {
+    let len = this.size
+    if (len < 0) {
+      len = tap.readLong()
+      if (len < 0) {
+        tap._invalidate()
+        return undefined
+      }
+    }
+    const start = tap.pos
+    tap.pos += len
+    // Cut short: avsc's decode reports the invalid tap.
+    if (tap.pos > tap.buf.length) return undefined
+    return decimalText(tap.buf, start, tap.pos, this.scale)
+  }
+  override _fromValue(v: Buffer): string {
+    return decimalText(v, 0, v.length, this.scale)
+  }
+  override _toValue(v: any): any {
+    return v
+  }
+  override _resolve(type: any): any {
+    return type instanceof DecimalType ? (v: any) => v : undefined
+  }
 }
 
 function micros(v: number | bigint, local: boolean): string | number | bigint {
@@ -107,7 +187,7 @@ function micros(v: number | bigint, local: boolean): string | number | bigint {
 }
 
 const LOGICAL_TYPES = {
-  decimal: logical((v: Buffer, s) => decimal(v, s)),
+  decimal: DecimalType,
   uuid: logical((v: string | Buffer) =>
     typeof v === 'string' ? v : v.toString('hex').replace(/^(.{8})(.{4})(.{4})(.{4})(.{12})$/, '$1-$2-$3-$4-$5'),
   ),
@@ -201,13 +281,21 @@ function converter(type: any): Conv {
   }
 }
 
-/** Compiles an Avro schema (the registry's JSON text, references already parsed into `named`). */
+/**
+ * Compiles an Avro schema (the registry's JSON text, references already parsed into `named`).
+ * The decoder reads from `start` without copying the body out of the payload.
+ */
 export function avroDecoder(schema: string, references: string[] = []): Decode {
-  const registry: Record<string, avro.Type> = {long: exactLong as unknown as avro.Type}
+  const registry: Record<string, avro.Type> = {long: exactLong}
   const opts = {wrapUnions: 'auto' as const, logicalTypes: LOGICAL_TYPES, registry, omitRecordMethods: true}
   // A reference is a named type the schema uses by name: parse it first into the same registry.
   for (const ref of references) avro.Type.forSchema(JSON.parse(ref), opts)
   const type = avro.Type.forSchema(JSON.parse(schema), opts)
   const toJson = converter(type)
-  return (body) => toJson(type.fromBuffer(body))
+  return (buf, start = 0) => {
+    const {value, offset} = type.decode(buf, start)
+    if (offset < 0) throw new Error('truncated buffer')
+    if (offset < buf.length) throw new Error('trailing data')
+    return toJson(value)
+  }
 }

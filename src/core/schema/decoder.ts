@@ -10,7 +10,8 @@ export type DecodeMode = 'auto' | 'off' | 'required'
 const NONE: number[] = []
 
 type Ready =
-  | {ok: true; format: SchemaFormat; decode: (body: Buffer) => unknown; fromCache: boolean}
+  /** decode: the body is buf[5…] (after the wire prefix). */
+  | {ok: true; format: SchemaFormat; decode: (buf: Buffer, start: number) => unknown; fromCache: boolean}
   | {ok: false; format: SchemaFormat | null; error: string; unreachable?: boolean}
 
 /**
@@ -138,17 +139,16 @@ export class SchemaDecoder {
       return null
     }
     if (!r.ok) return {schemaId: id, format: r.format, decodeError: r.error}
-    const body = buf!.subarray(5)
     const out: SchemaValue = {schemaId: id, format: r.format}
     if (r.format === 'protobuf') {
       try {
-        out.messageIndexes = messageIndexes(body).indexes
+        out.messageIndexes = messageIndexes(buf!.subarray(5)).indexes
       } catch {
         // the decode below says what is wrong
       }
     }
     try {
-      out.value = r.decode(body)
+      out.value = r.decode(buf!, 5)
     } catch (error) {
       if (r.fromCache) {
         // The disk cache may hold another registry's schema under this id (a dev registry reset).
@@ -165,16 +165,21 @@ export class SchemaDecoder {
   }
 }
 
-function compile(format: SchemaFormat, schema: string, references: Array<{name: string; schema: string}>): (body: Buffer) => unknown {
+function compile(format: SchemaFormat, schema: string, references: Array<{name: string; schema: string}>): (buf: Buffer, start: number) => unknown {
   switch (format) {
     case 'avro':
+      // Avro reads in place (no copy of the body per record: it is the hot path of a decoded scan).
       return avroDecoder(
         schema,
         references.map((r) => r.schema),
       )
-    case 'protobuf':
-      return protobufDecoder(schema, references)
-    case 'json':
-      return jsonSchemaDecoder(schema, references).decode
+    case 'protobuf': {
+      const decode = protobufDecoder(schema, references)
+      return (buf, start) => decode(buf.subarray(start))
+    }
+    case 'json': {
+      const {decode} = jsonSchemaDecoder(schema, references)
+      return (buf, start) => decode(buf.subarray(start))
+    }
   }
 }
