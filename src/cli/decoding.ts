@@ -1,5 +1,6 @@
 import {activeProfile} from '../core/config.js'
 import {UsageError} from '../core/errors.js'
+import type {RecordFilter} from '../core/filter.js'
 import type {DlqReader} from '../core/reader.js'
 import type {ParallelStats} from '../core/stats.js'
 
@@ -15,8 +16,8 @@ export interface DecodeFlags {
 export async function withDecoding<R extends DlqReader & Partial<ParallelStats>>(
   reader: R,
   flags: DecodeFlags,
-  /** 'filter': decode only what payload filters need (stats prints no payloads). */
-  need: 'all' | 'filter' = 'all',
+  /** {filter}: decode only what this filter reads (stats and check print no payloads). */
+  need: 'all' | {filter: RecordFilter} = 'all',
 ): Promise<R | (DlqReader & Partial<ParallelStats>)> {
   try {
     return await decoding(reader, flags, need)
@@ -27,7 +28,7 @@ export async function withDecoding<R extends DlqReader & Partial<ParallelStats>>
   }
 }
 
-async function decoding<R extends DlqReader & Partial<ParallelStats>>(reader: R, flags: DecodeFlags, need: 'all' | 'filter'): Promise<R | (DlqReader & Partial<ParallelStats>)> {
+async function decoding<R extends DlqReader & Partial<ParallelStats>>(reader: R, flags: DecodeFlags, need: 'all' | {filter: RecordFilter}): Promise<R | (DlqReader & Partial<ParallelStats>)> {
   const mode = flags.decode ?? 'auto'
   if (mode === 'off') return reader
   let named = Boolean(flags['schema-registry'])
@@ -46,9 +47,11 @@ async function decoding<R extends DlqReader & Partial<ParallelStats>>(reader: R,
   // Only now: the registry client and the decoders (avsc, protobufjs, ajv) cost nothing to commands that do not decode.
   const {registrySettings, SchemaRegistryClient} = await import('../backends/schema-registry/client.js')
   const settings = registrySettings(flags['schema-registry'])!
-  const [{SchemaDecoder}, {withSchemaDecoding}] = await Promise.all([import('../core/schema/decoder.js'), import('../core/schema/reader.js')])
+  const [{SchemaDecoder}, {payloadFieldsRead, withSchemaDecoding}] = await Promise.all([import('../core/schema/decoder.js'), import('../core/schema/reader.js')])
   const client = new SchemaRegistryClient(settings)
-  const decoder = new SchemaDecoder(client, mode === 'required' ? 'required' : 'auto')
+  // Filters compare the stored key, and a payload path needs only its top-level field decoded.
+  const needs = need === 'all' ? {} : {keys: false, payloadFields: payloadFieldsRead(need.filter)}
+  const decoder = new SchemaDecoder(client, mode === 'required' ? 'required' : 'auto', needs)
   if (mode === 'required') {
     // Exit 4 before the read when the registry cannot be reached at all.
     await decoder.probe()

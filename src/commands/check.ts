@@ -38,7 +38,7 @@ ${BaseCommand.exitCodesHelp.replace(/\n  130 /, `\n  ${OVER_THRESHOLD_EXIT}    c
   async run(): Promise<void> {
     const {args, flags} = await this.parse(Check)
     const filter = buildFilter(filterSpec(flags))
-    const reader = await withDecoding(await openReader(withPartitions(args.source, flags.partition)), flags, 'filter')
+    const reader = await withDecoding(await openReader(withPartitions(args.source, flags.partition)), flags, {filter})
     this.noteWarnings(reader.warnings)
     try {
       const result = await checkThreshold(reader, filter, flags.max)

@@ -26,7 +26,7 @@ ${BaseCommand.exitCodesHelp}`)
   async run(): Promise<void> {
     const {args, flags} = await this.parse(Stats)
     const filter = buildFilter(filterSpec(flags))
-    const reader = await withDecoding(await openReader(withPartitions(args.source, flags.partition)), flags, 'filter')
+    const reader = await withDecoding(await openReader(withPartitions(args.source, flags.partition)), flags, {filter})
     this.noteWarnings(reader.warnings)
     try {
       this.out(renderStats(await collectStats(reader, filter), flags.json))

@@ -4,6 +4,7 @@ import {blankRecord} from '../../src/core/record.js'
 import {avroDecoder} from '../../src/core/schema/avro.js'
 import {SchemaDecoder} from '../../src/core/schema/decoder.js'
 import {messageIndexes} from '../../src/core/schema/protobuf.js'
+import {payloadFieldsRead} from '../../src/core/schema/reader.js'
 import {wireSchemaId, type SchemaLookup, type SchemaSource} from '../../src/core/schema/types.js'
 import {buildFilter} from '../../src/core/filter.js'
 import {detailDoc, payloadPreview} from '../../src/tui/format.js'
@@ -123,6 +124,35 @@ describe('Avro to JSON', () => {
     // Cut short inside the decimal's bytes.
     const whole = w.toBuffer({b: twos(5n, 8), f: twos(5n, 16), z: Buffer.alloc(0)})
     expect(() => d(whole.subarray(0, 12))).toThrow(/truncated/)
+  })
+  it('decodes only the wanted top-level fields (stats, check), skipping the rest but still refusing bytes that do not fit', () => {
+    const body = writer.toBuffer({neg: Buffer.from([0xff, 0x85]), fx: Buffer.from([0x01, 0x00]), us: 1_764_498_000_123_456, local: 0, big: 2n ** 60n, u: {map: {a: Buffer.from([1, 2])}}})
+    const d = avroDecoder(JSON.stringify(schema), [], new Set(['fx', 'big', 'u']))
+    expect(d(body)).toEqual({fx: '25.6', big: 2n ** 60n, u: {a: 'AQI='}})
+    expect(avroDecoder(JSON.stringify(schema), [], new Set(['nothing']))(body)).toEqual({})
+    expect(() => d(body.subarray(0, body.length - 1))).toThrow(/truncated/)
+    expect(() => d(Buffer.concat([body, Buffer.from([0])]))).toThrow(/trailing/)
+    // A kept field that names a type only a dropped field defines: the whole record is decoded.
+    const named = {
+      type: 'record',
+      name: 'N',
+      fields: [
+        {name: 'a', type: {type: 'enum', name: 'E', symbols: ['X', 'Y']}},
+        {name: 'b', type: 'E'},
+      ],
+    }
+    const nb = avro.Type.forSchema(named as avro.Schema).toBuffer({a: 'X', b: 'Y'})
+    expect(avroDecoder(JSON.stringify(named), [], new Set(['b']))(nb)).toEqual({a: 'X', b: 'Y'})
+  })
+})
+
+describe('what a filter reads of the payload', () => {
+  const fields = (filters: string[], grep?: string) => payloadFieldsRead(buildFilter({filters, grep}))
+  it('names the top-level fields of payload paths, and nothing narrower when the whole payload is compared', () => {
+    expect(fields(['payload.currency=EUR', 'payload.total.units>4', 'reason=timeout'])).toEqual(new Set(['currency', 'total']))
+    expect(fields(['reason=timeout'])).toEqual(new Set())
+    expect(fields(['payload~EUR'])).toBeUndefined()
+    expect(fields(['payload.currency=EUR'], 'sku-9')).toBeUndefined()
   })
 })
 

@@ -284,18 +284,43 @@ function converter(type: any): Conv {
 /**
  * Compiles an Avro schema (the registry's JSON text, references already parsed into `named`).
  * The decoder reads from `start` without copying the body out of the payload.
+ *
+ * `only`: the top-level fields of a record schema that are wanted (what `stats` and `check`
+ * filters read); the others are skipped, not decoded — strings are not made, maps not built —,
+ * through avsc's schema resolution with a reader schema of just those fields. Skipping still
+ * walks every byte, so a payload that does not fit its schema is refused as before.
  */
-export function avroDecoder(schema: string, references: string[] = []): Decode {
-  const registry: Record<string, avro.Type> = {long: exactLong}
-  const opts = {wrapUnions: 'auto' as const, logicalTypes: LOGICAL_TYPES, registry, omitRecordMethods: true}
-  // A reference is a named type the schema uses by name: parse it first into the same registry.
-  for (const ref of references) avro.Type.forSchema(JSON.parse(ref), opts)
-  const type = avro.Type.forSchema(JSON.parse(schema), opts)
-  const toJson = converter(type)
+export function avroDecoder(schema: string, references: string[] = [], only?: ReadonlySet<string>): Decode {
+  const compileType = (json: unknown) => {
+    const registry: Record<string, avro.Type> = {long: exactLong}
+    const opts = {wrapUnions: 'auto' as const, logicalTypes: LOGICAL_TYPES, registry, omitRecordMethods: true}
+    // A reference is a named type the schema uses by name: parse it first into the same registry.
+    for (const ref of references) avro.Type.forSchema(JSON.parse(ref), opts)
+    return avro.Type.forSchema(json as avro.Schema, opts)
+  }
+  const parsed = JSON.parse(schema)
+  const type = compileType(parsed)
+  const projected = only ? projection(parsed, only, compileType) : null
+  const reader = projected ?? type
+  const resolver = projected ? projected.createResolver(type) : undefined
+  const toJson = converter(reader)
   return (buf, start = 0) => {
-    const {value, offset} = type.decode(buf, start)
+    const {value, offset} = reader.decode(buf, start, resolver)
     if (offset < 0) throw new Error('truncated buffer')
     if (offset < buf.length) throw new Error('trailing data')
     return toJson(value)
+  }
+}
+
+/** A reader type for `parsed` (a record) with only the fields in `only`; null when that is not simpler. */
+function projection(parsed: any, only: ReadonlySet<string>, compileType: (json: unknown) => avro.Type): avro.Type | null {
+  if (parsed === null || typeof parsed !== 'object' || parsed.type !== 'record' || !Array.isArray(parsed.fields)) return null
+  const fields = parsed.fields.filter((f: {name: string}) => only.has(f.name))
+  if (fields.length === parsed.fields.length) return null
+  try {
+    return compileType({...parsed, fields})
+  } catch {
+    // A kept field names a type that only a dropped field defined: decode the whole record.
+    return null
   }
 }

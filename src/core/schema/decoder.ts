@@ -9,6 +9,14 @@ export type DecodeMode = 'auto' | 'off' | 'required'
 
 const NONE: number[] = []
 
+/** What of a record is decoded: everything (inspect, export, …), or what filters read (stats, check). */
+export interface DecodeNeeds {
+  /** Keys too (filters compare the stored key, so stats and check need no decoded key). Default true. */
+  keys?: boolean
+  /** Only these top-level payload fields (Avro records); undefined: the whole payload. */
+  payloadFields?: ReadonlySet<string>
+}
+
 type Ready =
   /** decode: the body is buf[5…] (after the wire prefix). */
   | {ok: true; format: SchemaFormat; decode: (buf: Buffer, start: number) => unknown; fromCache: boolean}
@@ -33,6 +41,7 @@ export class SchemaDecoder {
   constructor(
     readonly source: SchemaSource,
     readonly mode: 'auto' | 'required' = 'auto',
+    private readonly needs: DecodeNeeds = {},
   ) {}
 
   /** `--decode required`: exit 4 up front when the registry cannot be used at all. */
@@ -46,7 +55,7 @@ export class SchemaDecoder {
     if (rec.decoded !== undefined) return NONE
     // Most keys and many payloads are not in the wire format: no work, no allocation.
     const p = wireSchemaId(rec.payload) !== null
-    const k = wireSchemaId(rec.key) !== null
+    const k = this.needs.keys !== false && wireSchemaId(rec.key) !== null
     if (!p && !k) return NONE
     const missing: number[] = []
     const payload = p ? this.one(rec.payload, rec.payloadTruncated, missing) : null
@@ -124,7 +133,7 @@ export class SchemaDecoder {
     }
     const s = found.schema
     try {
-      this.ready.set(id, {ok: true, format: s.format, decode: compile(s.format, s.schema, s.references), fromCache: s.fromCache === true && !this.refresh.has(id)})
+      this.ready.set(id, {ok: true, format: s.format, decode: compile(s.format, s.schema, s.references, this.needs.payloadFields), fromCache: s.fromCache === true && !this.refresh.has(id)})
     } catch (error) {
       this.ready.set(id, {ok: false, format: s.format, error: `schema ${id} could not be compiled: ${(error as Error).message}`})
     }
@@ -165,13 +174,14 @@ export class SchemaDecoder {
   }
 }
 
-function compile(format: SchemaFormat, schema: string, references: Array<{name: string; schema: string}>): (buf: Buffer, start: number) => unknown {
+function compile(format: SchemaFormat, schema: string, references: Array<{name: string; schema: string}>, payloadFields?: ReadonlySet<string>): (buf: Buffer, start: number) => unknown {
   switch (format) {
     case 'avro':
       // Avro reads in place (no copy of the body per record: it is the hot path of a decoded scan).
       return avroDecoder(
         schema,
         references.map((r) => r.schema),
+        payloadFields,
       )
     case 'protobuf': {
       const decode = protobufDecoder(schema, references)

@@ -1,4 +1,4 @@
-import type {RecordFilter} from '../filter.js'
+import {parseExpression, type RecordFilter} from '../filter.js'
 import type {DecodedRecord} from '../record.js'
 import type {DlqReader, FollowRequest, Page, PageBefore, PageBeforeRequest, PageRequest, ScanRequest} from '../reader.js'
 import type {ParallelStats} from '../stats.js'
@@ -8,6 +8,21 @@ import type {SchemaDecoder} from './decoder.js'
 export function filterReadsPayload(filter: RecordFilter): boolean {
   if (filter.spec.grep !== undefined) return true
   return (filter.spec.filters ?? []).some((e) => /^\s*payload(\.|\s*(!=|<=|>=|=|~|<|>))/.test(e))
+}
+
+/**
+ * The top-level payload fields a filter reads, when it reads the payload only through
+ * `payload.FIELD…` paths; undefined when it reads the whole payload (`payload OP …`, --grep).
+ */
+export function payloadFieldsRead(filter: RecordFilter): ReadonlySet<string> | undefined {
+  if (filter.spec.grep !== undefined) return undefined
+  const fields = new Set<string>()
+  for (const expr of filter.spec.filters ?? []) {
+    const {field} = parseExpression(expr)
+    if (field === 'payload') return undefined
+    if (field.startsWith('payload.')) fields.add(field.slice(8).split('.')[0])
+  }
+  return fields
 }
 
 /**
