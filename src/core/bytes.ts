@@ -1,16 +1,13 @@
 /** Byte-level helpers shared by the conventions and the backends. */
-
-const strictUtf8 = new TextDecoder('utf-8', {fatal: true, ignoreBOM: true})
+import {isUtf8} from 'node:buffer'
 
 /** The bytes as text when they are valid UTF-8, otherwise null. */
 export function utf8OrNull(buf: Buffer): string | null {
   // Pure ASCII is by far the common case and needs no validating decoder.
   if (isAscii(buf)) return buf.toString('latin1')
-  try {
-    return strictUtf8.decode(buf)
-  } catch {
-    return null
-  }
+  // Validate first: a fatal TextDecoder throws on binary payloads (Avro, Protobuf), and the
+  // throw cost more than the rest of exporting the record. toString keeps a BOM, as ignoreBOM did.
+  return isUtf8(buf) ? buf.toString('utf8') : null
 }
 
 function isAscii(buf: Buffer): boolean {

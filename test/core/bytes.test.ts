@@ -25,6 +25,15 @@ describe('text and base64', () => {
     expect(textOrBase64(Buffer.from([0xff, 0x00]))).toEqual({base64: '/wA='})
     expect(utf8OrNull(Buffer.from([0xc3]))).toBeNull()
   })
+  it('validates UTF-8 strictly (no surrogates, no overlong forms) and keeps a BOM', () => {
+    expect(utf8OrNull(Buffer.from([0xed, 0xa0, 0x80]))).toBeNull()
+    expect(utf8OrNull(Buffer.from([0xc0, 0x80]))).toBeNull()
+    expect(utf8OrNull(Buffer.from([0xf4, 0x90, 0x80, 0x80]))).toBeNull()
+    expect(utf8OrNull(Buffer.from([0xef, 0xbb, 0xbf, 0x41]))).toBe('\ufeffA')
+    expect(utf8OrNull(Buffer.from('€ 🦀'))).toBe('€ 🦀')
+    // A Confluent wire-format Avro payload is binary: base64, not text.
+    expect(textOrBase64(Buffer.from([0, 0, 0, 0, 2, 0x90, 0x01]))).toEqual({base64: 'AAAAAAKQAQ=='})
+  })
   it('strict base64 rejects what Node would silently accept', () => {
     expect(decodeBase64Strict('aGk=')).toEqual(Buffer.from('hi'))
     expect(decodeBase64Strict('aGk')).toBeNull()
