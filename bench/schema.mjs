@@ -5,7 +5,7 @@
 // requests one command makes.
 // Needs Kafka (DLQ_TEST_KAFKA_BROKERS) and the schema registry (DLQ_TEST_SCHEMA_REGISTRY).
 import {spawn} from 'node:child_process'
-import {existsSync, mkdtempSync, readFileSync, rmSync} from 'node:fs'
+import {closeSync, existsSync, mkdtempSync, openSync, readFileSync, readSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {Admin, Producer} from '@platformatic/kafka'
@@ -156,7 +156,11 @@ export async function bench({quick}) {
     const sample = join(work, 'sample.ndjson')
     const coldExport = JSON.parse(runOnce([...exportOn, '--file', sample, '--json'], {env: {DLQ_CACHE_DIR: join(work, 'cold-export')}}).stdout.toString())
     if (coldExport.records !== n) throw new Error(`bench: the decoded export wrote ${coldExport.records} records, expected ${n}`)
-    const first = JSON.parse(readFileSync(sample, 'utf8').slice(0, 4096).split('\n')[0])
+    const head = Buffer.alloc(8192)
+    const fd = openSync(sample, 'r')
+    readSync(fd, head, 0, head.length, 0)
+    closeSync(fd)
+    const first = JSON.parse(head.toString('utf8').split('\n')[0])
     if (first.decoded?.payload?.value?.currency === undefined) throw new Error(`bench: the decoded export has no decoded payload: ${JSON.stringify(first).slice(0, 300)}`)
     rmSync(sample)
     const exportRequests = requestsSince(log, statsRequests.length)
