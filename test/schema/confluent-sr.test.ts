@@ -163,6 +163,18 @@ describe.runIf(up)('Confluent wire format through a real schema registry (issue 
     expect(off.code, off.stderr).toBe(0)
   })
 
+  it('stats decodes only the fields its filters read, and counts what inspect shows', () => {
+    // stats decodes just the named top-level field of an Avro record; inspect decodes all of it.
+    for (const filter of [['payload.currency=EUR'], ['payload.attrs.big=9007199254740993'], ['payload.currency=EUR', 'payload.attrs.big>1'], ['payload.weight<0']]) {
+      const args = filter.flatMap((f) => ['--filter', f])
+      const shown = inspect(args).items.length
+      const r = dlq(['stats', SRC, '--json', ...args, '--schema-registry', SCHEMA_REGISTRY_URL], {env: {DLQ_CACHE_DIR: cache}})
+      expect(r.code, r.stderr).toBe(0)
+      expect(parseExact(r.stdout).total, filter.join(' ')).toBe(shown)
+      expect(shown, filter.join(' ')).toBe(1)
+    }
+  })
+
   it('fetches each schema id once per command and then from the disk cache', async () => {
     const {url, count, close} = await countingProxy(SCHEMA_REGISTRY_URL)
     try {
