@@ -1,9 +1,11 @@
 import {closeSync, fstatSync, fsync, openSync, readSync, rmSync, statSync, writeSync} from 'node:fs'
-import {entriesOf, foldLedger, type LedgerEntry, type LedgerEvent, type LedgerTarget, type ReplayLedger} from '../../core/replay/ledger.js'
+import {claimEvents, doneEvents, entriesOf, foldLedger, isBatch, releaseEvent, type AnyLedgerEvent, type LedgerEntry, type LedgerEvent, type LedgerTarget, type ReplayLedger} from '../../core/replay/ledger.js'
 import {UnavailableError} from '../../core/errors.js'
 
 const LOCK_WAIT_MS = 15_000
 const STALE_LOCK_MS = 60_000
+/** Bytes of the ledger read and folded at once: a large ledger is never held whole. */
+const READ_CHUNK = 4 * 1024 * 1024
 
 /**
  * The replay ledger of a file DLQ: an append-only NDJSON file beside it
@@ -23,40 +25,56 @@ export class FileLedger implements ReplayLedger {
     return this.path
   }
 
-  /** Folds what other replays appended since the last look (the file only ever grows). */
+  /**
+   * Folds what other replays appended since the last look (the file only ever grows), a chunk
+   * at a time. Only whole lines count; a line cut by a crash mid-write held a claim never
+   * followed by a send.
+   */
   private refresh(): Map<string, LedgerEntry> {
-    let buf: Buffer
+    let fd: number
     try {
-      const fd = openSync(this.path, 'r')
-      try {
-        const size = fstatSync(fd).size
-        if (size < this.readBytes) {
-          // Replaced or truncated by hand: start over.
-          this.state = new Map()
-          this.readBytes = 0
-        }
-        buf = Buffer.alloc(size - this.readBytes)
-        readSync(fd, buf, 0, buf.length, this.readBytes)
-      } finally {
-        closeSync(fd)
-      }
+      fd = openSync(this.path, 'r')
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return this.state
       throw new UnavailableError(`replay ledger ${this.path}: ${(error as Error).message}`)
     }
-    // Only whole lines count; a line cut by a crash mid-write held a claim never followed by a send.
-    const end = buf.lastIndexOf(10) + 1
-    const events: LedgerEvent[] = []
-    for (const line of buf.toString('utf8', 0, end).split('\n')) {
-      if (line.trim() === '') continue
-      try {
-        events.push(JSON.parse(line))
-      } catch {
-        // skip a damaged line
+    try {
+      const size = fstatSync(fd).size
+      if (size < this.readBytes) {
+        // Replaced or truncated by hand: start over.
+        this.state = new Map()
+        this.readBytes = 0
       }
+      let buf = Buffer.allocUnsafe(Math.min(READ_CHUNK, Math.max(0, size - this.readBytes)))
+      while (this.readBytes < size) {
+        const want = Math.min(size - this.readBytes, Math.max(buf.length, READ_CHUNK))
+        // A line longer than a chunk: read it whole.
+        if (want > buf.length) buf = Buffer.allocUnsafe(want)
+        const got = readSync(fd, buf, 0, want, this.readBytes)
+        if (got === 0) break
+        const end = buf.subarray(0, got).lastIndexOf(10) + 1
+        if (end === 0) {
+          if (this.readBytes + got >= size) break
+          buf = Buffer.allocUnsafe(buf.length * 2)
+          continue
+        }
+        const events: AnyLedgerEvent[] = []
+        for (const line of buf.toString('utf8', 0, end).split('\n')) {
+          if (line.length < 2) continue
+          try {
+            events.push(JSON.parse(line))
+          } catch {
+            // skip a damaged line
+          }
+        }
+        foldLedger(events, this.state)
+        this.readBytes += end
+      }
+    } catch (error) {
+      throw new UnavailableError(`replay ledger ${this.path}: ${(error as Error).message}`)
+    } finally {
+      closeSync(fd)
     }
-    this.readBytes += end
-    foldLedger(events, this.state)
     return this.state
   }
 
@@ -66,13 +84,13 @@ export class FileLedger implements ReplayLedger {
    * Claims are fsync'd before anything is sent; a lost `done` only leaves a claim in doubt,
    * which the next run resolves by looking in the target, so completions need no fsync.
    */
-  private append(events: LedgerEvent[], durable: true): number | null
-  private append(events: LedgerEvent[], durable: false): null
-  private append(events: LedgerEvent[], durable: boolean): number | null {
+  private append(events: AnyLedgerEvent[], durable: true): number | null
+  private append(events: AnyLedgerEvent[], durable: false): null
+  private append(events: AnyLedgerEvent[], durable: boolean): number | null {
     if (events.length === 0) return null
     const fd = openSync(this.path, 'a')
     try {
-      const text = Buffer.from(events.map(eventLine).join(''))
+      const text = Buffer.from(events.map(ledgerLine).join(''))
       writeSync(fd, text)
       if (fstatSync(fd).size === this.readBytes + text.length) {
         this.readBytes += text.length
@@ -138,14 +156,14 @@ export class FileLedger implements ReplayLedger {
       const state = this.refresh()
       const at = new Date().toISOString()
       const held = new Set<string>()
-      const events: LedgerEvent[] = []
+      const won: typeof entries = []
       for (const e of entries) {
         const cur = state.get(e.position)
         if (cur && cur.runId !== runId && !force) continue
         held.add(e.position)
-        events.push({op: 'claim', position: e.position, runId, target: e.target, mark: e.mark, force, at})
+        won.push(e)
       }
-      return {held, fd: this.append(events, true)}
+      return {held, fd: this.append(claimEvents(won, runId, force, at), true)}
     })
     await this.sync(fd)
     return held
@@ -155,7 +173,7 @@ export class FileLedger implements ReplayLedger {
     const at = new Date().toISOString()
     await this.locked(() => {
       this.refresh()
-      this.append(entries.map((e) => ({op: 'done', position: e.position, runId, target: e.target, offset: e.offset, at})), false)
+      this.append(doneEvents(entries, runId, at), false)
     })
   }
 
@@ -164,7 +182,7 @@ export class FileLedger implements ReplayLedger {
     await this.sync(
       await this.locked(() => {
         this.refresh()
-        return this.append(positions.map((position) => ({op: 'release', position, runId, at})), true)
+        return this.append(positions.length === 0 ? [] : [releaseEvent(positions, runId, at)], true)
       }),
     )
   }
@@ -176,8 +194,13 @@ export class FileLedger implements ReplayLedger {
   async close(): Promise<void> {}
 }
 
+/** One ledger line: a batch event as JSON, a one-message event as `eventLine` writes it. */
+export function ledgerLine(e: AnyLedgerEvent): string {
+  return isBatch(e) ? `${JSON.stringify(e)}\n` : eventLine(e)
+}
+
 /**
- * One ledger line, exactly what `JSON.stringify(event)` writes (same keys, same order), built
+ * One ledger line of the one-message format, exactly what `JSON.stringify(event)` writes (same keys, same order), built
  * by hand: two lines per replayed message made JSON.stringify a tenth of a replay's time.
  */
 export function eventLine(e: LedgerEvent): string {

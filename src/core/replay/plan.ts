@@ -204,11 +204,13 @@ export async function planRecords(deps: ReplayDeps, records: DecodedRecord[], op
   const req = {force: opts.force}
   const names = opts.protect ?? protectedNames(deps.reader.info)
   const kind = deps.reader.info.kind
-  const keyOf = (r: DecodedRecord) => ledgerKey(r, kind)
-  const ledger = await deps.ledger.read(records.map(keyOf))
+  // Each record's key once: a file record's key is a digest of the whole message.
+  const keys = records.map((r) => ledgerKey(r, kind))
+  const ledger = await deps.ledger.read(keys)
   const layoutChoice = opts.layout ?? layoutFromEnv()
   const items: PlanItem[] = []
-  for (const r of records) {
+  for (let i = 0; i < records.length; i++) {
+    const r = records[i]
     if (r.unreadable !== null) {
       items.push(skip(r.position, 'unreadable', r.unreadable))
       continue
@@ -227,7 +229,7 @@ export async function planRecords(deps: ReplayDeps, records: DecodedRecord[], op
       items.push(skip(r.position, 'protected_target', `${refused}: dlq never writes to its own topics and streams (not even with --to)`))
       continue
     }
-    const entry = ledger.get(keyOf(r)) ?? null
+    const entry = ledger.get(keys[i]) ?? null
     if (entry && !req.force) {
       if (entry.state === 'done') {
         items.push(skip(r.position, 'already_replayed', `replayed to ${entry.target.topic}${entry.offset === null ? '' : ` at ${entry.offset}`} on ${entry.at}; --force replays it again`, entry))
@@ -259,7 +261,7 @@ export async function planRecords(deps: ReplayDeps, records: DecodedRecord[], op
     const layout = info.layout === undefined ? null : chooseLayout(layoutChoice, r.convention, info.layout)
     items.push({
       position: r.position,
-      ledgerKey: keyOf(r),
+      ledgerKey: keys[i],
       action: 'send',
       reason: entry && entry.state === 'claimed' && !req.force ? 'in_doubt' : null,
       detail: entry && entry.state === 'claimed' && !req.force ? `a replay claimed it on ${entry.at} but did not confirm the send; it is looked for in the target first` : null,
