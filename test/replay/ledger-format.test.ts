@@ -268,3 +268,73 @@ describe.runIf(redis.available)('a crash between a batch claim and its done', ()
     }
   })
 })
+
+describe('the file ledger held compactly (LedgerIndex)', () => {
+  /** A small deterministic random source, so a failure can be replayed. */
+  const rng = (seed: number) => () => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31)
+
+  it('answers exactly as folding every event in memory, for random logs of both formats written in several appends', async () => {
+    for (let seed = 1; seed <= 12; seed++) {
+      const rand = rng(seed)
+      const pick = <T>(xs: T[]) => xs[Math.floor(rand() * xs.length)]
+      // File digests, Kafka identities (packed as runs) and Redis ones (hashed in the index).
+      const ids = [
+        ...Array.from({length: 40}, (_, i) => `msg:${((i + seed) * 2_654_435_761).toString(16).padStart(32, '0').slice(-32)}`),
+        ...Array.from({length: 40}, (_, i) => `kafka:TID:${i % 2}:${i}`),
+        ...Array.from({length: 20}, (_, i) => `redis:17000000-${i}:abc`),
+      ]
+      const runs = ['host/1/a', 'host/2/b', 'host/3/c']
+      const path = join(tmp(), 'ledger.ndjson')
+      const all: AnyLedgerEvent[] = []
+      const reader = new FileLedger(path)
+      for (let append = 0; append < 6; append++) {
+        const events: AnyLedgerEvent[] = []
+        for (let n = 0; n < 1 + Math.floor(rand() * 8); n++) {
+          const runId = pick(runs)
+          const some = ids.filter(() => rand() < 0.3)
+          const target = {topic: pick(['t1', 't2']), partition: pick([null, 0, 1])}
+          const op = pick(['claim', 'claim', 'done', 'done', 'release'] as const)
+          if (rand() < 0.3) {
+            // the one-message format
+            for (const position of some.slice(0, 5)) {
+              events.push(op === 'release' ? {op, position, runId, at} : op === 'claim' ? {op, position, runId, target, mark: pick([null, '5']), force: rand() < 0.2, at} : {op, position, runId, target, offset: String(Math.floor(rand() * 100)), at})
+            }
+          } else if (op === 'claim') events.push(...claimEvents(some.map((position) => ({position, target, mark: pick([null, '7'])})), runId, rand() < 0.2, at))
+          else if (op === 'done') events.push(...doneEvents(some.map((position, k) => ({position, target, offset: `${1000 + k}`})), runId, at))
+          else if (some.length > 0) events.push({op: 'release', ids: packList(some), runId, at})
+        }
+        appendFileSync(path, events.map((e) => JSON.stringify(e) + '\n').join(''))
+        all.push(...events)
+        // Read between appends (another replay appending meanwhile), and once from scratch at the end.
+        const want = foldLedger(all)
+        const got = await reader.read(ids)
+        expect([...got.entries()].sort(), `seed ${seed}, append ${append}`).toEqual([...want.entries()].sort())
+      }
+      const fresh = await new FileLedger(path).read(ids)
+      expect([...fresh.entries()].sort()).toEqual([...foldLedger(all).entries()].sort())
+    }
+  })
+
+  it('claims and forgets 100,000 messages through its own appends, and a fresh reader sees them all', async () => {
+    const path = join(tmp(), 'ledger.ndjson')
+    const ledger = new FileLedger(path)
+    const target = {topic: 't', partition: null}
+    const ids = Array.from({length: 100_000}, (_, i) => `msg:${(i * 2_654_435_761 + 7).toString(16).padStart(32, 'f').slice(-32)}`)
+    for (let i = 0; i < ids.length; i += 2000) {
+      const batch = ids.slice(i, i + 2000)
+      expect((await ledger.claim(batch.map((position) => ({position, target, mark: null})), 'host/1/me', false)).size).toBe(batch.length)
+      await ledger.complete(batch.map((position, k) => ({position, target, offset: `170-${i + k}`})), 'host/1/me')
+      ledger.forget(batch)
+    }
+    // Forgotten here (this run does not look again) ...
+    expect((await ledger.read(ids.slice(0, 10))).size).toBe(0)
+    // ... and all there for the next run.
+    const again = await new FileLedger(path).read(ids)
+    expect(again.size).toBe(ids.length)
+    expect(again.get(ids[54_321])).toMatchObject({state: 'done', offset: '170-54321', runId: 'host/1/me'})
+    // Taken by another run: only with --force.
+    const other = new FileLedger(path)
+    expect((await other.claim([{position: ids[5], target, mark: null}], 'host/2/other', false)).size).toBe(0)
+    expect((await other.claim([{position: ids[5], target, mark: null}], 'host/2/other', true)).size).toBe(1)
+  })
+})

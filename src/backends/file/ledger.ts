@@ -1,5 +1,6 @@
 import {closeSync, fstatSync, fsync, openSync, readSync, rmSync, statSync, writeSync} from 'node:fs'
-import {claimEvents, doneEvents, entriesOf, foldLedger, isBatch, releaseEvent, type AnyLedgerEvent, type LedgerEntry, type LedgerEvent, type LedgerTarget, type ReplayLedger} from '../../core/replay/ledger.js'
+import {claimEvents, doneEvents, isBatch, releaseEvent, type AnyLedgerEvent, type LedgerEntry, type LedgerEvent, type LedgerTarget, type ReplayLedger} from '../../core/replay/ledger.js'
+import {LedgerIndex, type LedgerLine} from './ledger-index.js'
 import {UnavailableError} from '../../core/errors.js'
 
 const LOCK_WAIT_MS = 15_000
@@ -16,8 +17,21 @@ const READ_CHUNK = 4 * 1024 * 1024
  */
 export class FileLedger implements ReplayLedger {
   /** The ledger folded so far, and how many bytes of the file that covers: only the tail is read again. */
-  private state = new Map<string, LedgerEntry>()
+  private index = this.newIndex()
   private readBytes = 0
+
+  private newIndex(): LedgerIndex {
+    return new LedgerIndex((start, end) => {
+      const fd = openSync(this.path, 'r')
+      try {
+        const buf = Buffer.allocUnsafe(end - start)
+        const got = readSync(fd, buf, 0, buf.length, start)
+        return buf.subarray(0, got)
+      } finally {
+        closeSync(fd)
+      }
+    })
+  }
 
   constructor(readonly path: string) {}
 
@@ -30,19 +44,19 @@ export class FileLedger implements ReplayLedger {
    * at a time. Only whole lines count; a line cut by a crash mid-write held a claim never
    * followed by a send.
    */
-  private refresh(): Map<string, LedgerEntry> {
+  private refresh(): LedgerIndex {
     let fd: number
     try {
       fd = openSync(this.path, 'r')
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return this.state
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return this.index
       throw new UnavailableError(`replay ledger ${this.path}: ${(error as Error).message}`)
     }
     try {
       const size = fstatSync(fd).size
       if (size < this.readBytes) {
         // Replaced or truncated by hand: start over.
-        this.state = new Map()
+        this.index = this.newIndex()
         this.readBytes = 0
       }
       let buf = Buffer.allocUnsafe(Math.min(READ_CHUNK, Math.max(0, size - this.readBytes)))
@@ -58,16 +72,19 @@ export class FileLedger implements ReplayLedger {
           buf = Buffer.allocUnsafe(buf.length * 2)
           continue
         }
-        const events: AnyLedgerEvent[] = []
-        for (const line of buf.toString('utf8', 0, end).split('\n')) {
-          if (line.length < 2) continue
-          try {
-            events.push(JSON.parse(line))
-          } catch {
-            // skip a damaged line
+        const lines: LedgerLine[] = []
+        for (let at = 0; at < end; ) {
+          const nl = buf.indexOf(10, at)
+          if (nl - at >= 2) {
+            try {
+              lines.push({e: JSON.parse(buf.toString('utf8', at, nl)), start: this.readBytes + at, end: this.readBytes + nl + 1})
+            } catch {
+              // skip a damaged line
+            }
           }
+          at = nl + 1
         }
-        foldLedger(events, this.state)
+        this.index.fold(lines)
         this.readBytes += end
       }
     } catch (error) {
@@ -75,7 +92,7 @@ export class FileLedger implements ReplayLedger {
     } finally {
       closeSync(fd)
     }
-    return this.state
+    return this.index
   }
 
   /**
@@ -90,11 +107,19 @@ export class FileLedger implements ReplayLedger {
     if (events.length === 0) return null
     const fd = openSync(this.path, 'a')
     try {
-      const text = Buffer.from(events.map(ledgerLine).join(''))
+      const texts = events.map(ledgerLine)
+      const text = Buffer.from(texts.join(''))
       writeSync(fd, text)
       if (fstatSync(fd).size === this.readBytes + text.length) {
+        const lines: LedgerLine[] = []
+        let at = this.readBytes
+        for (let k = 0; k < events.length; k++) {
+          const end = at + Buffer.byteLength(texts[k])
+          lines.push({e: events[k], start: at, end})
+          at = end
+        }
         this.readBytes += text.length
-        foldLedger(events, this.state)
+        this.index.fold(lines)
       }
     } catch (error) {
       closeSync(fd)
@@ -148,18 +173,25 @@ export class FileLedger implements ReplayLedger {
   }
 
   async read(positions: string[]): Promise<Map<string, LedgerEntry>> {
-    return entriesOf(this.refresh(), positions)
+    const index = this.refresh()
+    const out = new Map<string, LedgerEntry>()
+    if (index.size === 0) return out
+    for (const p of positions) {
+      const e = index.get(p)
+      if (e) out.set(p, e)
+    }
+    return out
   }
 
   async claim(entries: Array<{position: string; target: LedgerTarget; mark: string | null}>, runId: string, force: boolean): Promise<Set<string>> {
     const {held, fd} = await this.locked(() => {
-      const state = this.refresh()
+      const index = this.refresh()
       const at = new Date().toISOString()
       const held = new Set<string>()
       const won: typeof entries = []
       for (const e of entries) {
-        const cur = state.get(e.position)
-        if (cur && cur.runId !== runId && !force) continue
+        const cur = index.runIdOf(e.position)
+        if (cur !== undefined && cur !== runId && !force) continue
         held.add(e.position)
         won.push(e)
       }
@@ -188,7 +220,7 @@ export class FileLedger implements ReplayLedger {
   }
 
   forget(positions: string[]): void {
-    for (const p of positions) this.state.delete(p)
+    this.index.forget(positions)
   }
 
   async close(): Promise<void> {}

@@ -104,6 +104,23 @@ function foldBatch(e: LedgerBatchEvent, state: Map<string, LedgerEntry>, skipDon
   }
 }
 
+/**
+ * The entries one event would set, in the order of its identities, each as `foldLedger` makes
+ * it (whether it does set them depends on what came before). None for a release.
+ */
+export function eventEntries(e: AnyLedgerEvent): LedgerEntry[] {
+  if (e.op === 'release') return []
+  const st = e.op === 'claim' ? 'claimed' : 'done'
+  const extras = extrasOf(e)
+  if (!isBatch(e)) return [{...extras, position: e.position, state: st, runId: e.runId, target: e.target!, mark: e.mark ?? null, offset: e.offset ?? null, at: e.at}]
+  const ids = unpackList(e.ids)
+  const offsets = e.offsets ? unpackList(e.offsets) : null
+  return ids.map((position, k) => ({...extras, position, state: st, runId: e.runId, target: e.target!, mark: e.mark ?? null, offset: offsets?.[k] ?? null, at: e.at}))
+}
+
+/** The identities an event names, in order. */
+export const eventIds = (e: AnyLedgerEvent): string[] => (isBatch(e) ? unpackList(e.ids) : [e.position])
+
 const KNOWN = new Set(['op', 'position', 'ids', 'runId', 'target', 'mark', 'offset', 'offsets', 'force', 'at', 'state'])
 
 /**
