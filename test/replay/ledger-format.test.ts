@@ -282,6 +282,9 @@ describe('the file ledger held compactly (LedgerIndex)', () => {
         ...Array.from({length: 40}, (_, i) => `msg:${((i + seed) * 2_654_435_761).toString(16).padStart(32, '0').slice(-32)}`),
         ...Array.from({length: 40}, (_, i) => `kafka:TID:${i % 2}:${i}`),
         ...Array.from({length: 20}, (_, i) => `redis:17000000-${i}:abc`),
+        // digest-shaped but not lowercase hex: hashed like any other key
+        `msg:${'A'.repeat(32)}`,
+        `msg:${'z'.repeat(32)}`,
       ]
       const runs = ['host/1/a', 'host/2/b', 'host/3/c']
       const path = join(tmp(), 'ledger.ndjson')

@@ -23,7 +23,20 @@ const CACHED_SPANS = 8
 const EMPTY = 0
 const GONE = -1
 
-const HEX32 = /^msg:[0-9a-f]{32}$/
+/** Reads 32 lowercase hex digits at `from` into four words; false if they are not. */
+function hexWords(s: string, from: number, out: Int32Array): boolean {
+  for (let w = 0; w < 4; w++) {
+    let v = 0
+    for (let j = from + w * 8, end = j + 8; j < end; j++) {
+      const c = s.charCodeAt(j)
+      const d = c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : -1
+      if (d < 0) return false
+      v = (v << 4) | d
+    }
+    out[w] = v
+  }
+  return true
+}
 
 /**
  * The folded state of a file ledger in a compact form, so a ledger of a million replayed
@@ -55,8 +68,7 @@ export class LedgerIndex {
   }
 
   private fingerprint(position: string): void {
-    const hex = HEX32.test(position) ? position.slice(4) : (crypto.createHash('md5').update(position).digest('hex') as string)
-    for (let k = 0; k < 4; k++) this.fp[k] = Number.parseInt(hex.slice(k * 8, k * 8 + 8), 16) | 0
+    if (position.length !== 36 || !position.startsWith('msg:') || !hexWords(position, 4, this.fp)) hexWords(crypto.createHash('md5').update(position).digest('hex'), 0, this.fp)
   }
 
   /** The slot of the current fingerprint, or where it would go (-1 - slot). */
@@ -86,8 +98,9 @@ export class LedgerIndex {
     return i >= 0 ? this.spans[this.slot[i] - 1] : undefined
   }
 
-  private set(span: number): void {
-    let i = this.find()
+  /** Sets the current fingerprint's slot (`at`: what `find` said, when already asked). */
+  private set(span: number, at = this.find()): void {
+    let i = at
     if (i >= 0) {
       this.slot[i] = span + 1
       return
@@ -152,10 +165,12 @@ export class LedgerIndex {
       }
       const span = this.spans.length - 1
       for (const id of ids) {
-        const cur = this.spanOf(id)
+        this.fingerprint(id)
+        const at = this.find()
+        const cur = at >= 0 ? this.spans[this.slot[at] - 1] : undefined
         if (e.op === 'claim' && cur && cur.runId !== runId && !force) continue
         if (e.op === 'done' && cur && cur.runId !== runId) continue
-        this.set(span)
+        this.set(span, at)
       }
     }
   }
