@@ -120,11 +120,19 @@ export class LedgerIndex {
     this.live--
   }
 
+  /**
+   * Room for `n` messages in all, made at once: a ledger read from the start would otherwise
+   * grow the table a dozen times, each time holding the old and the new one.
+   */
+  reserve(n: number): void {
+    if (n * 4 > this.cap * 3) this.rehash(Math.ceil(n / 0.7))
+  }
+
   /** A bigger table when it is mostly live, the same size when mostly deleted slots. */
-  private rehash(): void {
+  private rehash(cap = this.live * 2 > this.cap ? Math.ceil(this.cap * 1.5) : this.cap): void {
     const oldKeys = this.keys
     const oldSlot = this.slot
-    if (this.live * 2 > this.cap) this.cap = Math.ceil(this.cap * 1.5)
+    this.cap = cap
     this.keys = new Int32Array(this.cap * 4)
     this.slot = new Int32Array(this.cap)
     this.used = 0

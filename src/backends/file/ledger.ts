@@ -84,8 +84,11 @@ export class FileLedger implements ReplayLedger {
           }
           at = nl + 1
         }
+        const before = this.readBytes
         this.index.fold(lines)
         this.readBytes += end
+        // After the first chunk of a large ledger, room for what the rest holds at the same rate.
+        if (before === 0 && size > this.readBytes) this.index.reserve(Math.ceil(this.index.size * (size / this.readBytes) * 1.05))
       }
     } catch (error) {
       throw new UnavailableError(`replay ledger ${this.path}: ${(error as Error).message}`)

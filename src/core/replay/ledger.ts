@@ -70,8 +70,7 @@ export function foldLedger(events: Iterable<AnyLedgerEvent>, state = new Map<str
       } catch {
         // a damaged event (its ids do not unpack): skipped like a damaged line
       }
-    }
-    else if (!(e.op === 'done' && skipDone?.(e.position))) foldOne(e.op, e.position, e.runId, e.force === true, state, () => ({...extrasOf(e), position: e.position, state: e.op === 'claim' ? 'claimed' : 'done', runId: e.runId, target: e.target!, mark: e.mark ?? null, offset: e.offset ?? null, at: e.at}))
+    } else if (!(e.op === 'done' && skipDone?.(e.position))) foldOne(e.op, e.position, e.runId, e.force === true, state, () => ({...extrasOf(e), position: e.position, state: e.op === 'claim' ? 'claimed' : 'done', runId: e.runId, target: e.target!, mark: e.mark ?? null, offset: e.offset ?? null, at: e.at}))
   }
   return state
 }
