@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// npm run bench [-- --quick] [-- --only file,redis,kafka,replay,tui] [-- --runs N (default 3)]
+// npm run bench [-- --quick] [-- --only file,redis,kafka,replay,tui,follow,check] [-- --runs N (default 3)]
 // Compares dlq with the tools people use instead, in the same run, and prints ratios.
 // Redis and Kafka cases run when those services answer (bash scripts/services.sh up).
 import {existsSync} from 'node:fs'
@@ -10,7 +10,7 @@ const loadAtStart = os.loadavg()
 
 const args = process.argv.slice(2)
 const quick = args.includes('--quick')
-const only = args.includes('--only') ? args[args.indexOf('--only') + 1].split(',') : ['file', 'redis', 'kafka', 'replay', 'tui']
+const only = args.includes('--only') ? args[args.indexOf('--only') + 1].split(',') : ['file', 'redis', 'kafka', 'replay', 'tui', 'follow', 'check']
 
 function reachable(port) {
   return new Promise((resolve) => {
@@ -27,6 +27,9 @@ const suites = [
   ['kafka', Number((process.env.DLQ_TEST_KAFKA_BROKERS ?? '127.0.0.1:19092').split(':').pop())],
   ['replay', Number((process.env.DLQ_TEST_REDIS_URL ?? 'redis://127.0.0.1:16379').split(':').pop().split('/')[0])],
   ['tui', null],
+  // Follow latency needs Redis and Kafka both; it checks Kafka's port here and assumes Redis beside it.
+  ['follow', Number((process.env.DLQ_TEST_KAFKA_BROKERS ?? '127.0.0.1:19092').split(':').pop())],
+  ['check', Number((process.env.DLQ_TEST_REDIS_URL ?? 'redis://127.0.0.1:16379').split(':').pop().split('/')[0])],
 ]
 
 const fmt = (v, unit) => (v === null || v === undefined ? '-' : unit === 's' ? `${v.toFixed(3)} s` : unit === 'MB' ? `${v.toFixed(0)} MB` : `${Math.round(v).toLocaleString('en')} ${unit}`)

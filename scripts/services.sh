@@ -319,6 +319,7 @@ TOOLS=(
   "pgrep:procps"          # bench: RSS of the browse process
   "ps:procps"
   "mkfifo:coreutils"      # hardening test: a FIFO in a DLQ directory
+  "tail:coreutils"        # bench: follow latency against tail -F
   "time:time"             # bench and export test: GNU time for peak RSS
   "zsh:zsh"               # completion test: the zsh script parses
   "fish:fish"             # completion test: fish completes from the script

@@ -1,3 +1,4 @@
+import type {DlqPurger} from '../core/purge.js'
 import type {DlqReader} from '../core/reader.js'
 import type {ReplayLedger} from '../core/replay/ledger.js'
 import type {DlqSink} from '../core/sink.js'
@@ -33,4 +34,14 @@ export async function openStoreLedger(spec: Exclude<SourceSpec, {kind: 'file'}>)
   }
   const {openKafkaLedger} = await import('./kafka/index.js')
   return openKafkaLedger(spec.uri)
+}
+
+/** What `dlq purge` deletes with, in the DLQ's own store. */
+export async function openStorePurger(spec: Exclude<SourceSpec, {kind: 'file'}>): Promise<DlqPurger> {
+  if (spec.kind === 'redis') {
+    const {openRedisPurger} = await import('./redis/index.js')
+    return openRedisPurger(spec.uri)
+  }
+  const {openKafkaPurger} = await import('./kafka/index.js')
+  return openKafkaPurger(spec.uri)
 }

@@ -5,6 +5,7 @@
  * command needs. Store clients, Ink and React stay outside the bundle, loaded on demand.
  */
 import Browse from '../commands/browse.js'
+import Check from '../commands/check.js'
 import Completion from '../commands/completion.js'
 import Export from '../commands/export.js'
 import GlobalTargetClear from '../commands/global-target/clear.js'
@@ -18,14 +19,17 @@ import PolicyGet from '../commands/policy/get.js'
 import PolicyHistory from '../commands/policy/history.js'
 import PolicyList from '../commands/policy/list.js'
 import PolicySet from '../commands/policy/set.js'
+import Purge from '../commands/purge.js'
 import Replay from '../commands/replay.js'
 import Stats from '../commands/stats.js'
+import Tail from '../commands/tail.js'
 
 export {execute} from '@oclif/core'
 export {COMMAND_NOT_FOUND} from './not-found.js'
 
 export const COMMANDS = {
   browse: Browse,
+  check: Check,
   completion: Completion,
   export: Export,
   'global-target:clear': GlobalTargetClear,
@@ -39,6 +43,8 @@ export const COMMANDS = {
   'policy:set': PolicySet,
   help: Help,
   inspect: Inspect,
+  purge: Purge,
   replay: Replay,
   stats: Stats,
+  tail: Tail,
 }

@@ -8,6 +8,7 @@ import {Flags} from '@oclif/core'
 import {BaseCommand} from '../cli/base-command.js'
 import {filterFlags, filterSpec, partitionFlag, sourceArg, withPartitions} from '../cli/flags.js'
 import {paragraphs} from '../cli/help.js'
+import {abortOnEpipe, writer} from '../cli/stdout.js'
 import {UsageError} from '../core/errors.js'
 import {exportRecords, type ExportResult} from '../core/export.js'
 import {buildFilter} from '../core/filter.js'
@@ -52,10 +53,7 @@ ${BaseCommand.exitCodesHelp}`)
     this.noteWarnings(reader.warnings)
     // A reader that goes away (`dlq export … | head`) ends the export quietly, as for any filter.
     const gone = new AbortController()
-    process.stdout.on('error', (error: NodeJS.ErrnoException) => {
-      if (error.code === 'EPIPE') gone.abort()
-      else throw error
-    })
+    abortOnEpipe(gone)
     try {
       const opts = {from: flags.from, filter, signal: gone.signal}
       const result = flags.file ? await this.toFile(flags.file, (write) => exportRecords(reader, opts, write)) : await exportRecords(reader, opts, writer(process.stdout, gone.signal))
@@ -89,14 +87,5 @@ ${BaseCommand.exitCodesHelp}`)
       await rm(tmp, {force: true})
       throw error
     }
-  }
-}
-
-/** Writes with backpressure: waits for the stream to drain when its buffer is full (or for `signal`). */
-function writer(out: Writable, signal?: AbortSignal): (line: string) => Promise<void> {
-  const aborted = signal ? new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), {once: true})) : null
-  return async (line) => {
-    if (signal?.aborted) return
-    if (!out.write(line)) await (aborted ? Promise.race([once(out, 'drain'), aborted]) : once(out, 'drain'))
   }
 }

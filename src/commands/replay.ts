@@ -5,6 +5,7 @@ import {confirm, interactive} from '../cli/prompt.js'
 import {UsageError} from '../core/errors.js'
 import {LAYOUT_CHOICES, type LayoutChoice} from '../core/sink.js'
 import {buildFilter} from '../core/filter.js'
+import {loadTransform, parseEditFlags, type EditSpec} from '../core/replay/edit.js'
 import {runReplay} from '../core/replay/execute.js'
 import {defaultSinkUri, openLedger, openSink} from '../core/replay/open.js'
 import {ExitTally} from '../core/replay/exit.js'
@@ -37,6 +38,22 @@ targets (skipped as protected_target; --to cannot override it). Into a Redis str
 message is written in the layout its consumer reads (--layout auto: Watermill's for Watermill
 messages, one payload field for hyperi-rustlib's, else like the stream's newest entry).
 
+Fix before replay: --set 'payload.JSON.PATH=VALUE' changes a field of a JSON payload (VALUE is
+read as JSON when it parses as JSON — 42, true, "42", {"a":1} — else taken as a string; the path
+must exist; numbers keep every digit; the payload is written back as compact JSON).
+--set-header NAME=VALUE sets a user header (replacing every value of that name), --drop-header NAME
+removes one; a convention's metadata header cannot be set. --transform FILE.mjs runs the module's
+default export on each message after the flags: it receives {position, key, payload (Buffer),
+text, json, headers: [{key, value}], target: {topic, partition}, convention, reason, source} and
+returns the record to send (change payload, text or json — one of them —, key, headers or target)
+or null to skip the message (skipped_by_transform: exit 0 with --all, where the transform selects;
+a position named with --offset that it skips exits 1); it may be async.
+A message the edits cannot be applied to (a path it lacks, a payload that is not JSON, a transform
+that throws or returns something else) fails on its own (edit_failed): nothing is sent for it and
+the others go on. The dry run shows each change (table: changed paths and headers; --json: before,
+after and a unified patch); the ledger records that the message was replayed edited, with the
+sha256 of what was sent, and a run in doubt looks in the target for those edited bytes.
+
 Without a terminal to confirm on, --yes is required. --dry-run prints the plan and sends nothing.
 
 Exit 0 only when every requested message is now replayed (in this run or an earlier one); 4 when
@@ -54,6 +71,8 @@ ${BaseCommand.exitCodesHelp}`)
     '<%= config.bin %> replay kafka://127.0.0.1:9092/orders-dlt --offset 0:42 --yes --json',
     "<%= config.bin %> replay dlq.ndjson --all --filter 'reason=timeout' --sink redis://127.0.0.1:6379 --yes",
     '<%= config.bin %> replay redis://127.0.0.1:6379/dlq --offset 1700000000000-0 --to orders-retry --rate 100 --yes',
+    "<%= config.bin %> replay kafka://127.0.0.1:9092/orders-dlt --offset 0:42 --set 'payload.order.currency=\"EUR\"' --set-header fixed-by=ops --dry-run",
+    '<%= config.bin %> replay dlq.ndjson --all --transform ./fix-orders.mjs --sink redis://127.0.0.1:6379 --yes',
   ]
 
   static override args = {source: sourceArg}
@@ -70,6 +89,10 @@ ${BaseCommand.exitCodesHelp}`)
     partitioner: Flags.string({options: PARTITIONERS, description: "Key hash for messages whose source partition is not recorded (default: the original producer's, per convention).", env: 'DLQ_REPLAY_PARTITIONER'}),
     timestamp: Flags.string({options: TIMESTAMP_POLICIES, default: 'now', description: "Time of the replayed records: now (the replay's), original (the failed record's own, where recorded) or dlq (the DLQ record's).", env: 'DLQ_REPLAY_TIMESTAMP'}),
     layout: Flags.string({options: LAYOUT_CHOICES, default: 'auto', description: "Redis stream targets: how each entry is laid out. auto: what the consumer reads (Watermill messages as Watermill entries, hyperi's as one payload field, others like the stream's newest entry, dlq's own layout in an empty stream).", env: 'DLQ_REPLAY_LAYOUT'}),
+    set: Flags.string({multiple: true, description: 'Change a field of a JSON payload before sending: payload.JSON.PATH=VALUE (VALUE as JSON if it parses, else a string); repeatable.', helpValue: 'payload.PATH=VALUE'}),
+    'set-header': Flags.string({multiple: true, description: 'Set a user header before sending (replaces every value of NAME); repeatable.', helpValue: 'NAME=VALUE'}),
+    'drop-header': Flags.string({multiple: true, description: 'Remove a user header before sending; repeatable.', helpValue: 'NAME'}),
+    transform: Flags.string({description: 'An ES module whose default export takes each record and returns the record to send, or null to skip it (see above).', helpValue: 'FILE.mjs', env: 'DLQ_REPLAY_TRANSFORM'}),
     rows: Flags.string({description: `Positions listed in the plan or result table (default ${DEFAULT_TABLE_ROWS}; "all" lists every one). A summary always follows; --json always lists every position.`, helpValue: 'N|all', env: 'DLQ_REPLAY_ROWS'}),
   }
 
@@ -86,6 +109,7 @@ ${BaseCommand.exitCodesHelp}`)
     if (flags.all && flags.offset?.length) throw new UsageError('use either --offset or --all, not both')
     const rows = parseRows(flags.rows)
     const filter = buildFilter(filterSpec(flags))
+    const edit = await editSpec(flags)
     const reader = await openReader(withPartitions(args.source, flags.partition))
     try {
       const sink = await openSink(flags.sink ?? defaultSinkUri(args.source))
@@ -94,7 +118,7 @@ ${BaseCommand.exitCodesHelp}`)
         try {
           const deps = {reader, sink, ledger}
           const timestamp = flags.timestamp as TimestampPolicy
-          const req = {positions: flags.offset, all: flags.all, filter, to: flags.to, force: flags.force, partitioner: (flags.partitioner ?? null) as PartitionerName | null, timestamp, layout: flags.layout as LayoutChoice}
+          const req = {positions: flags.offset, all: flags.all, filter, to: flags.to, force: flags.force, partitioner: (flags.partitioner ?? null) as PartitionerName | null, timestamp, layout: flags.layout as LayoutChoice, edit}
           const head = {source: reader.info.display, sink: sink.info.display, ledger: ledger.where}
           if (flags['dry-run']) {
             const writer = planWriter(toStdout, head, {json: flags.json, rows, timestamp})
@@ -138,7 +162,7 @@ ${BaseCommand.exitCodesHelp}`)
           }
 
           const writer = resultWriter(toStdout, {json: flags.json, rows})
-          const outcome = new ExitTally()
+          const outcome = new ExitTally(flags.all ? 'all' : 'offsets')
           // A progress line on the terminal, unless results stream onto that same terminal
           // as they come (--json, --rows all); a table of N rows is printed at the end.
           const progress = interactive() && !(process.stdout.isTTY && (flags.json || rows === null))
@@ -194,6 +218,13 @@ ${BaseCommand.exitCodesHelp}`)
 }
 
 const toStdout = (text: string) => process.stdout.write(text)
+
+/** The fix-before-replay flags, checked (and the transform loaded) before anything is opened. */
+async function editSpec(flags: {set?: string[]; 'set-header'?: string[]; 'drop-header'?: string[]; transform?: string}): Promise<EditSpec> {
+  const spec = parseEditFlags({set: flags.set, setHeader: flags['set-header'], dropHeader: flags['drop-header']})
+  const t = flags.transform ? await loadTransform(flags.transform) : null
+  return {...spec, transform: t?.fn ?? null, transformName: t?.name ?? null}
+}
 
 /** `--rows N` or `--rows all`. */
 function parseRows(value: string | undefined): number | null {

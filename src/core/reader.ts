@@ -26,6 +26,17 @@ import type {DecodedRecord} from './record.js'
  *   bounded like `page`: a file step reads a stretch of record numbers, a Kafka step one
  *   fetch per partition stretch, a Redis step one `XREVRANGE … COUNT`; steps grow only while
  *   a filter keeps rejecting.
+ * - `follow` (optional; files, Kafka and Redis have it) is `tail -f`: it snapshots the current
+ *   end of the log, yields the last `backlog` matching records before that end (as
+ *   `pageBefore` with before = the end, so the two agree on where "now" is), then every
+ *   matching record written after it, in log order within each partition / stream / file
+ *   (records of different partitions or services interleave as they arrive), each exactly
+ *   once, waiting for more until `signal` aborts; then it returns (no error). Waiting is
+ *   the store's own: Kafka long-poll fetches from the end of each partition (metadata is
+ *   re-read now and then, so partitions added meanwhile are read from their start), Redis
+ *   `XREAD BLOCK` on a connection of its own, files a poll of size and inode that follows
+ *   appends, the writer's rotation (nothing lost or repeated) and files created since. A
+ *   record is yielded only once whole (a file line with its newline). Store errors throw.
  * - Readers never print and never join consumer groups or write to the store.
  */
 export interface DlqReader {
@@ -38,6 +49,7 @@ export interface DlqReader {
   scan(req: ScanRequest): AsyncIterable<DecodedRecord>
   get(positions: string[]): Promise<Map<string, DecodedRecord>>
   pageBefore?(req: PageBeforeRequest): Promise<PageBefore>
+  follow?(req: FollowRequest): AsyncIterable<DecodedRecord>
   close(): Promise<void>
 }
 
@@ -66,6 +78,14 @@ export interface PageBeforeRequest {
   limit: number
   filter: RecordFilter
   signal?: AbortSignal
+}
+
+export interface FollowRequest {
+  /** How many of the last matching records before the end to yield first (0: only new ones). */
+  backlog: number
+  filter: RecordFilter
+  /** Following ends when this aborts (Ctrl-C, stdout closed). */
+  signal: AbortSignal
 }
 
 export interface PageBefore {

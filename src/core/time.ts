@@ -40,3 +40,17 @@ export function validTime(ms: number | null): number | null {
   if (ms === null || !Number.isSafeInteger(ms) || ms < 0 || ms > MAX_TIME_MS) return null
   return ms
 }
+
+/** Sleeps `ms`, or less when `signal` aborts (a follow waiting for news must stop at Ctrl-C at once). */
+export function pause(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve()
+    const done = () => {
+      clearTimeout(timer)
+      signal.removeEventListener('abort', done)
+      resolve()
+    }
+    const timer = setTimeout(done, ms)
+    signal.addEventListener('abort', done, {once: true})
+  })
+}

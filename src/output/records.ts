@@ -60,11 +60,15 @@ function headersCell(r: DecodedRecord): string {
  * HEADERS and is not cut to the terminal (for a pager or a file); each column keeps its cap.
  */
 export function renderRecords(records: DecodedRecord[], format: 'table' | 'wide', opts: PayloadOptions, width?: number): string {
-  const wide = format === 'wide'
   // hyperi-rustlib entries name the service that wrote them (metadata.service): `wide` shows it.
-  const service = (r: DecodedRecord) => (typeof r.metadata.service === 'string' ? r.metadata.service : '-')
-  const services = wide && records.some((r) => typeof r.metadata.service === 'string')
-  const columns: Column[] = [
+  const services = format === 'wide' && records.some((r) => typeof r.metadata.service === 'string')
+  return renderTable(recordColumns(format, services), records.map((r) => recordCells(r, format, opts, services)), width ?? (format === 'wide' ? Infinity : terminalWidth()))
+}
+
+/** The columns of a records table; `services` adds SERVICE (wide only). */
+export function recordColumns(format: 'table' | 'wide', services: boolean): Column[] {
+  const wide = format === 'wide'
+  return [
     {head: 'POSITION', min: Infinity},
     {head: 'TIME', min: 20, optional: true},
     {head: 'SOURCE', max: wide ? 60 : 32, min: 8, comfort: 12},
@@ -76,18 +80,22 @@ export function renderRecords(records: DecodedRecord[], format: 'table' | 'wide'
     ...(wide ? [{head: 'CONVENTION'}, {head: 'GROUP', max: 40}, {head: 'HEADERS', max: 80}] : []),
     {head: 'PAYLOAD', max: wide ? 200 : 120, min: 8, comfort: 12},
   ]
-  const rows = records.map((r) => [
+}
+
+/** One record's cells for recordColumns (raw text: the table escapes it). */
+export function recordCells(r: DecodedRecord, format: 'table' | 'wide', opts: PayloadOptions, services: boolean): string[] {
+  const wide = format === 'wide'
+  return [
     r.position,
     shortTime(r.timestamp),
     sourceCell(r),
     reasonCell(r),
     r.retries === null ? '-' : String(r.retries),
     bytesCell(r.key, 64),
-    ...(services ? [service(r)] : []),
+    ...(services ? [typeof r.metadata.service === 'string' ? r.metadata.service : '-'] : []),
     ...(wide ? [r.convention, r.source.group ?? '-', headersCell(r)] : []),
     payloadCell(r, opts),
-  ])
-  return renderTable(columns, rows, width ?? (wide ? Infinity : terminalWidth()))
+  ]
 }
 
 /** The `--json` document of `dlq inspect` (schema: schemas/inspect.schema.json). */

@@ -2,6 +2,7 @@ import {DlqError} from '../core/errors.js'
 import type {ReplayCounts, ResultItem} from '../core/replay/execute.js'
 import {PlanTally, type PlanItem, type PlanSummary, type TimestampPolicy} from '../core/replay/plan.js'
 import {layoutText} from '../core/sink.js'
+import {compactDiff, editJson} from './edit-diff.js'
 import {escapeText, safeJson} from './escape.js'
 import {renderTable, type Column} from './table.js'
 
@@ -60,6 +61,7 @@ export function renderPlanSummary(head: PlanHead, s: PlanSummary): string {
   const lines = [`Replay ${s.send} message${s.send === 1 ? '' : 's'} from ${escapeText(head.source)} to ${escapeText(head.sink)}:`]
   for (const t of s.byTarget) lines.push(`  ${t.count} → ${escapeText(t.topic)}${targetPartText(t)}${layoutWords(t)}`)
   if (s.removedHeaders.length > 0) lines.push(`  metadata removed: ${s.removedHeaders.map(escapeText).join(', ')}`)
+  if (s.edited) lines.push(`  edited: ${s.edited} of them are sent changed (--set, --set-header, --drop-header, --transform), as the plan shows; the ledger records it`)
   if (s.send > 0) lines.push(`  record time: ${TIME_WORDS[s.timestamp ?? 'now']}`)
   const skips = Object.entries(s.skipped)
   if (skips.length > 0) lines.push(`  skipped: ${skips.map(([r, n]) => `${n} ${r}`).join(', ')}`)
@@ -80,6 +82,7 @@ export function planItemJson(it: PlanItem): unknown {
     ...(it.layout?.valueField === undefined ? {} : {layoutValueField: it.layout.valueField}),
     headersKept: it.headersKept,
     headersRemoved: it.headersRemoved,
+    ...(it.edit ? {edit: editJson(it.edit)} : {}),
   }
 }
 
@@ -207,7 +210,9 @@ export function planWriter(write: Write, head: PlanHead, opts: {json: boolean; r
         first = false
         return
       }
-      const note = [it.reason ? `${it.reason}${it.detail ? `: ${it.detail}` : ''}` : '', it.layout ? `layout ${layoutText(it.layout)}` : ''].filter(Boolean).join('; ')
+      // A row past --rows is only counted: its diff is not worth computing.
+      if (table.full) return table.row([])
+      const note = [it.edit ? `edited: ${compactDiff(it.edit)}` : '', it.reason ? `${it.reason}${it.detail ? `: ${it.detail}` : ''}` : '', it.layout ? `layout ${layoutText(it.layout)}` : ''].filter(Boolean).join('; ')
       table.row([it.position, it.action, targetText(it.target, it.doubt), it.headersKept.join(', ') || '-', it.headersRemoved.join(', ') || '-', note])
     },
     end: () => close(null),

@@ -16,6 +16,8 @@ export interface Column {
   comfort?: number
   /** Share of the width when columns must give way, relative to the others (default 1). */
   weight?: number
+  /** Never cut a value wider than the column (a position must stay whole); only streamed rows can have one. */
+  whole?: boolean
 }
 
 /** Columns are separated by this; no borders, so a narrow terminal loses no width to them. */
@@ -42,6 +44,24 @@ export function terminalWidth(): number {
  * out. Linear in the number of cells.
  */
 export function renderTable(columns: Column[], rows: string[][], width = terminalWidth()): string {
+  const plan = planTable(columns, rows, width)
+  return [plan.header, ...plan.prepared.map((row) => plan.line(row))].join('\n')
+}
+
+/** Column widths chosen once, for a table whose rows are printed as they come (`dlq tail --follow`). */
+export interface TablePlan {
+  header: string
+  /** One row, cut to the planned widths (a `whole` column's value is never cut: it pushes the row out instead). */
+  row(cells: string[]): string
+}
+
+/** Plans the widths from `sizing` rows (never printed themselves), as renderTable would for them. */
+export function streamTable(columns: Column[], sizing: string[][], width = terminalWidth()): TablePlan {
+  const plan = planTable(columns, sizing, width)
+  return {header: plan.header, row: (cells) => plan.line(cells.map((cell, i) => prepare(cell, plan.columns[i]?.max)))}
+}
+
+function planTable(columns: Column[], rows: string[][], width: number): {header: string; columns: Column[]; prepared: Cut[][]; line: (row: Cut[]) => string} {
   columns = columns.map((c) => ({...c, max: c.max ?? c.width}))
   const cells = rows.map((row) => row.map((cell, i) => prepare(cell, columns[i]?.max)))
   let cols = columns.map((c, i) => ({...c, index: i, natural: Math.min(c.max ?? Infinity, Math.max(displayWidth(c.head), widest(cells, i)))}))
@@ -74,16 +94,14 @@ export function renderTable(columns: Column[], rows: string[][], width = termina
     cols
       .map((c, k) => {
         const value = values[c.index] ?? {text: '', width: 0}
-        const fitted = value.width <= widths[k] ? value : cut(value.text, widths[k])
+        const fitted = value.width <= widths[k] || c.whole ? value : cut(value.text, widths[k])
         return k === cols.length - 1 && c.align !== 'right' ? fitted.text : padToWidth(fitted.text, widths[k], c.align, fitted.width)
       })
       .join(GAP)
       .trimEnd()
   // Narrower than even the required columns at their minimum: cut each line as a last resort.
   const fit = total(cols, (c) => c.min!) > width ? (s: string) => cut(s, width).text : (s: string) => s
-  const out = [fit(line(columns.map((c) => ({text: c.head, width: displayWidth(c.head)}))))]
-  for (const row of cells) out.push(fit(line(row)))
-  return out.join('\n')
+  return {header: fit(line(columns.map((c) => ({text: c.head, width: displayWidth(c.head)})))), columns, prepared: cells, line: (row) => fit(line(row))}
 }
 
 /** Escaped, and cut to its column's cap (reading no further than that), with its width. */

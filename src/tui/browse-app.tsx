@@ -1,4 +1,4 @@
-import {Box, useApp} from 'ink'
+import {Box, useApp, useStdin, useStdout} from 'ink'
 import {useCallback, useEffect, useMemo, useReducer, useRef} from 'react'
 import {buildFilter, type FilterSpec} from '../core/filter.js'
 import type {DlqReader} from '../core/reader.js'
@@ -13,6 +13,7 @@ import {MessageList, type ListRowView} from './components/message-list.js'
 import {ReplayResults} from './components/replay-results.js'
 import {StatusBar} from './components/status-bar.js'
 import {columnNeeds, detailDoc, listColumns, listHeader, listLine, mergeNeeds, type ListColumns} from './format.js'
+import {editInEditor, editorCommand} from './edit-payload.js'
 import {footerHints, type Command, type KeyMode} from './keymap.js'
 import {canPageBefore, canStepBack, lastOrigin, runLoad} from './loader.js'
 import type {ReplayPort} from './replay-port.js'
@@ -143,7 +144,7 @@ function Browse({reader, filterSpec, from, payloadLimit, replay, pageSize, maxPa
         dispatch(action)
         if (action.type === 'pageLoaded' && action.page.records.length > 0) {
           replay
-            .replayedAmong(action.page.records.map((r) => r.position))
+            .replayedAmong(action.page.records)
             .then((positions) => dispatch({type: 'replayedKnown', positions}))
             .catch(() => {})
         }
@@ -212,6 +213,28 @@ function Browse({reader, filterSpec, from, payloadLimit, replay, pageSize, maxPa
       (error: Error) => dispatch({type: 'replayFailed', message: escapeText(error.message)}),
     )
   }, [planning])
+
+  // ---- fix before replay: the focused payload in $EDITOR, then the plan of the edited version ----
+  const {stdin} = useStdin()
+  const {stdout} = useStdout()
+  const editing = state.mode.kind === 'editing' ? state.mode.position : null
+  useEffect(() => {
+    if (editing === null) return
+    const ended = (text: string, error = true) => dispatch({type: 'editEnded', text: escapeText(text), error})
+    ;(async () => {
+      if (!replay.planEdited) return ended('editing is not available for this source')
+      // The whole payload, not the list's preview.
+      const r = (await reader.get([editing])).get(editing)
+      if (!r) return ended(`position ${editing} is not there any more`)
+      if (r.payload === null) return ended('this message has no payload to edit')
+      if (r.payloadTruncated) return ended('only a preview of this payload is stored here; it cannot be edited and replayed')
+      const out = editInEditor(r.payload, {terminal: stdin.isTTY && stdout.isTTY ? {stdin: stdin as NodeJS.ReadStream, stdout: stdout as NodeJS.WriteStream} : undefined})
+      if (out.kind === 'refused') return ended(out.why)
+      if (out.kind === 'unchanged') return ended(`payload unchanged in ${editorCommand()}: nothing to replay`, false)
+      const prepared = await replay.planEdited(editing, out.payload)
+      dispatch({type: 'planReady', view: prepared.view, plan: prepared.plan})
+    })().catch((error: Error) => ended(error.message))
+  }, [editing])
 
   const sendPlan = useCallback(
     (plan: unknown) => {
@@ -313,6 +336,8 @@ function Browse({reader, filterSpec, from, payloadLimit, replay, pageSize, maxPa
           return dispatch({type: 'clearSelection'})
         case 'replay':
           return dispatch({type: 'replayRequested'})
+        case 'edit':
+          return dispatch({type: 'editRequested'})
         case 'focus':
           return dispatch({type: 'toggleFocus'})
         case 'hex':
@@ -394,6 +419,8 @@ function Browse({reader, filterSpec, from, payloadLimit, replay, pageSize, maxPa
   const busy =
     state.mode.kind === 'planning'
       ? 'planning replay…'
+      : state.mode.kind === 'editing'
+        ? `editing in ${escapeText(editorCommand())}…`
       : state.mode.kind === 'replaying'
         ? `replaying ${state.mode.done}/${state.mode.total}…`
         : (state.loading && state.tailing === null) || state.seekingLast

@@ -17,6 +17,7 @@ export type Command =
   | 'selectAll'
   | 'clearSelection'
   | 'replay'
+  | 'edit'
   | 'focus'
   | 'hex'
   | 'fullPayload'
@@ -68,6 +69,7 @@ export const KEY_MAP: Record<KeyMode, Binding[]> = {
     {command: 'selectAll', keys: [{input: 'A'}], label: 'A', help: 'select all loaded messages'},
     {command: 'clearSelection', keys: [{key: 'escape'}], label: 'Esc', help: 'clear selection / back'},
     {command: 'replay', keys: [{input: 'r'}], label: 'r', help: 'replay the selection (plan)'},
+    {command: 'edit', keys: [{input: 'e'}], label: 'e', help: 'edit the payload in $EDITOR, replay the edit'},
     {command: 'zoom', keys: [{key: 'return'}], label: 'Enter', help: 'full-screen detail'},
     {command: 'focus', keys: [{key: 'tab'}], label: 'Tab', help: 'keys to the list / the detail'},
     {command: 'left', keys: [{key: 'leftArrow'}, {input: 'h'}], label: '← h', help: 'detail: scroll left (nowrap)'},

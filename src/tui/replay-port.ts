@@ -1,3 +1,5 @@
+import type {DecodedRecord} from '../core/record.js'
+
 /**
  * What the TUI needs from the replay engine, in the shapes the screen shows. The browse
  * command adapts src/core/replay to this, so the widgets and their tests do not depend on
@@ -21,6 +23,8 @@ export interface PlanView {
   skipped: Record<string, number>
   /** Per-position notes worth reading before saying yes (in doubt, skips). */
   notes: Array<{position: string; text: string}>
+  /** Messages sent edited, and what changed (a compact, escaped diff). */
+  changes?: Array<{position: string; text: string}>
 }
 
 export interface ResultItem {
@@ -47,9 +51,11 @@ export interface PreparedReplay {
 
 export interface ReplayPort {
   plan(positions: string[]): Promise<PreparedReplay>
+  /** The plan of one message sent with this payload instead of its own (browse's $EDITOR); absent where replay cannot edit. */
+  planEdited?(position: string, payload: Buffer): Promise<PreparedReplay>
   execute(plan: unknown, opts: {signal?: AbortSignal; onProgress?: (done: number, total: number) => void}): Promise<ResultView>
-  /** Which of these positions the ledger says were replayed already. */
-  replayedAmong(positions: string[]): Promise<string[]>
+  /** The positions of those of these records that the ledger says were replayed already. */
+  replayedAmong(records: readonly DecodedRecord[]): Promise<string[]>
   close(): Promise<void>
 }
 

@@ -1,10 +1,13 @@
 import {MATCH_ALL} from '../core/filter.js'
 import type {DlqReader} from '../core/reader.js'
+import {NO_EDITS, type EditSpec} from '../core/replay/edit.js'
 import {executeReplay, type ReplayResult} from '../core/replay/execute.js'
+import {ledgerKey} from '../core/replay/identity.js'
 import type {ReplayLedger} from '../core/replay/ledger.js'
 import {defaultSinkUri, openLedger, openSink} from '../core/replay/open.js'
 import {planReplay, summarisePlan, type ReplayPlan} from '../core/replay/plan.js'
 import type {DlqSink} from '../core/sink.js'
+import {compactDiff} from '../output/edit-diff.js'
 import type {PlanView, ReplayPort, ResultView} from './replay-port.js'
 
 export interface ReplayWiringOptions {
@@ -33,6 +36,7 @@ export function planView(plan: ReplayPlan): PlanView {
     removedHeaders: sum.removedHeaders,
     skipped: sum.skipped as Record<string, number>,
     notes,
+    changes: plan.items.filter((it) => it.edit).slice(0, MAX_NOTES).map((it) => ({position: it.position, text: compactDiff(it.edit!)})),
   }
 }
 
@@ -68,12 +72,20 @@ export async function openReplayPort(reader: DlqReader, opts: ReplayWiringOption
       const plan = await planReplay(await deps(), {positions, filter: MATCH_ALL, to: opts.to})
       return {view: planView(plan), plan}
     },
+    async planEdited(position, payload) {
+      // The editor's bytes go through replay's own fix-before-replay path: the plan shows the change and the ledger records it.
+      const edit: EditSpec = {...NO_EDITS, transform: (r) => ({...r, payload}), transformName: '$EDITOR'}
+      const plan = await planReplay(await deps(), {positions: [position], filter: MATCH_ALL, to: opts.to, edit})
+      return {view: planView(plan), plan}
+    },
     async execute(plan, {signal, onProgress}) {
       return resultView(await executeReplay(plan as ReplayPlan, await deps(), {signal, onProgress}))
     },
-    async replayedAmong(positions) {
-      const entries = await (await getLedger()).read(positions)
-      return [...entries.values()].filter((e) => e.state === 'done').map((e) => e.position)
+    async replayedAmong(records) {
+      // The ledger is keyed by message identity, not by the position a page shows.
+      const byKey = new Map(records.map((r) => [ledgerKey(r, reader.info.kind), r.position]))
+      const entries = await (await getLedger()).read([...byKey.keys()])
+      return [...entries.values()].filter((e) => e.state === 'done').map((e) => byKey.get(e.position)!)
     },
     async close() {
       // Each is closed only if it was opened; a failed open has nothing to close.

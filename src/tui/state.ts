@@ -30,6 +30,8 @@ export type Mode =
   | {kind: 'help'; scroll: number}
   | {kind: 'prompt'; prompt: PromptKind; text: string; error: string | null}
   | {kind: 'planning'; positions: string[]}
+  /** The focused message's payload is open in $EDITOR; an edited version is then planned. */
+  | {kind: 'editing'; position: string}
   | {kind: 'confirm'; view: PlanView; plan: unknown}
   | {kind: 'replaying'; done: number; total: number}
   | {kind: 'results'; result: ResultView; scroll: number}
@@ -149,6 +151,8 @@ export type Action =
   | {type: 'fullRequested'}
   | {type: 'fullLoaded'; record: DecodedRecord | null; position: string}
   | {type: 'replayRequested'}
+  | {type: 'editRequested'}
+  | {type: 'editEnded'; text: string; error: boolean}
   | {type: 'planReady'; view: PlanView; plan: unknown}
   | {type: 'replayConfirmed'}
   | {type: 'replayProgress'; done: number; total: number}
@@ -549,8 +553,15 @@ export function browseReducer(s: BrowseState, a: Action): BrowseState {
       if (s.selection.size === 0) return {...s, notice: {text: 'nothing selected: select messages with space (or A for all loaded) first', error: true}}
       return {...s, mode: {kind: 'planning', positions: [...s.selection]}, notice: null}
     }
+    case 'editRequested': {
+      const r = focused(s)
+      if (!r) return {...s, notice: {text: 'no message to edit', error: true}}
+      return {...s, mode: {kind: 'editing', position: r.position}, notice: null}
+    }
+    case 'editEnded':
+      return s.mode.kind === 'editing' ? {...s, mode: {kind: 'list'}, notice: {text: a.text, error: a.error}} : s
     case 'planReady':
-      return s.mode.kind === 'planning' ? {...s, mode: {kind: 'confirm', view: a.view, plan: a.plan}} : s
+      return s.mode.kind === 'planning' || s.mode.kind === 'editing' ? {...s, mode: {kind: 'confirm', view: a.view, plan: a.plan}} : s
     case 'replayConfirmed':
       return s.mode.kind === 'confirm' ? {...s, mode: {kind: 'replaying', done: 0, total: s.mode.view.send}} : s
     case 'replayProgress':

@@ -6,93 +6,16 @@ import {createInterface} from 'node:readline'
 import {gunzipSync, gzipSync} from 'node:zlib'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {BIN, ROOT} from '../helpers/cli.js'
+import {WRITER} from '../helpers/rotating-writer.js'
 
 /**
  * Issue 11 item 2: a read of a rotated directory while hyperi-rustlib rotates it. A writer
- * process appends batches to the live file and, on SIGUSR2, rotates exactly as the crate does
- * (file-rotate 0.8, fixtures/captured/hyperi-rustlib/FINDINGS.md and its source):
- *   1. close the live file and rename `dlq.ndjson` → `dlq.ndjson.<YYYYMMDDTHHMMSS>[.N]` (local time,
- *      `.N` when the newest rotated file has the same second), 2. create a new `dlq.ndjson`,
- *   3. delete rotated files whose name is older than now − max_age_days, oldest first, stopping at
- *      the first young enough, 4. gzip every rotated file but the 6 newest, oldest first: create
- *      `<name>.gz`, write what the encoder has flushed, remove the plain file, and only then (the
- *      encoder's drop) write the last block and the trailer.
+ * process (test/helpers/rotating-writer.ts) appends batches to the live file and, on SIGUSR2,
+ * rotates exactly as the crate does (rename, new live file, max_age_days cleanup, gzip).
  * The rotations are triggered once dlq holds a file of the directory open (seen in /proc), so
  * they happen while it reads; the read is kept long with a few hundred thousand records and, for
  * inspect, a regex filter that makes it parse every line.
  */
-const WRITER = String.raw`
-import {closeSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeSync} from 'node:fs'
-import {join} from 'node:path'
-import {gzipSync} from 'node:zlib'
-const [dir, startSeq, maxAgeDays, pauseMs] = process.argv.slice(2).map((x, i) => (i === 0 ? x : Number(x)))
-const LIVE = join(dir, 'dlq.ndjson')
-const RE = /^dlq\.ndjson\.(\d{8}T\d{6})(?:\.(\d+))?(\.gz)?$/
-const pad = (n) => String(n).padStart(2, '0')
-const stamp = (d) => d.getFullYear() + pad(d.getMonth() + 1) + pad(d.getDate()) + 'T' + pad(d.getHours()) + pad(d.getMinutes()) + pad(d.getSeconds())
-const sleep = (ms) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms)
-let seq = startSeq
-let fd = openSync(LIVE, 'a')
-const line = (n) => JSON.stringify({timestamp: 1_700_000_000_000 + n, service: 'rot', reason: n % 100 === 0 ? 'keep' : 'skip', attempts: 1, payload: Buffer.from('seq-' + n).toString('base64'), source: {topic: 'orders', partition: 0, offset: n}}) + '\n'
-function rotated() {
-  const out = []
-  for (const name of readdirSync(dir)) {
-    const m = name.match(RE)
-    if (m) out.push({name, ts: m[1], n: m[2] === undefined ? null : Number(m[2]), gz: Boolean(m[3])})
-  }
-  // file-rotate's order: by timestamp, then number (none first); newest last here.
-  return out.sort((a, b) => (a.ts === b.ts ? (a.n ?? -1) - (b.n ?? -1) : a.ts < b.ts ? -1 : 1))
-}
-function rotate() {
-  closeSync(fd)
-  const now = stamp(new Date())
-  const newest = rotated().at(-1)
-  const number = newest && newest.ts === now ? (newest.n ?? 0) + 1 : null
-  renameSync(LIVE, join(dir, 'dlq.ndjson.' + now + (number === null ? '' : '.' + number)))
-  fd = openSync(LIVE, 'a')
-  const old = stamp(new Date(Date.now() - maxAgeDays * 86_400_000))
-  for (const r of rotated()) {
-    if (!(r.ts < old)) break
-    unlinkSync(join(dir, r.name))
-  }
-  const all = rotated()
-  for (const r of all.slice(0, Math.max(0, all.length - 6))) {
-    if (r.gz) continue
-    const plain = join(dir, r.name)
-    const gz = gzipSync(readFileSync(plain))
-    const cut = Math.max(0, gz.length - 1024)
-    const out = openSync(plain + '.gz', 'w')
-    writeSync(out, gz, 0, cut)
-    unlinkSync(plain)
-    sleep(pauseMs)
-    writeSync(out, gz, cut, gz.length - cut)
-    closeSync(out)
-  }
-}
-let rotations = 0
-let stop = false
-process.on('SIGUSR2', () => rotations++)
-process.on('SIGTERM', () => (stop = true))
-let done = 0
-const tick = () => {
-  while (done < rotations) {
-    rotate()
-    done++
-    process.stdout.write(JSON.stringify({rotated: done, at: Date.now(), seqBefore: seq}) + '\n')
-  }
-  if (stop) {
-    closeSync(fd)
-    process.stdout.write(JSON.stringify({end: seq}) + '\n')
-    process.exit(0)
-  }
-  let batch = ''
-  for (let i = 0; i < 20; i++) batch += line(seq++)
-  writeSync(fd, batch)
-  setTimeout(tick, 5)
-}
-process.stdout.write(JSON.stringify({ready: true}) + '\n')
-tick()
-`
 
 const entry = (n: number) =>
   JSON.stringify({timestamp: 1_700_000_000_000 + n, service: 'rot', reason: n % 100 === 0 ? 'keep' : 'skip', attempts: 1, payload: Buffer.from(`seq-${n}`).toString('base64'), source: {topic: 'orders', partition: 0, offset: n}}) + '\n'

@@ -19,7 +19,7 @@ function script(shell: string): string {
 }
 
 const cases: Array<[string[], string[]]> = [
-  [['dlq', ''], ['browse', 'completion', 'export', 'global-target', 'help', 'inspect', 'policy', 'replay', 'stats']],
+  [['dlq', ''], ['browse', 'check', 'completion', 'export', 'global-target', 'help', 'inspect', 'policy', 'purge', 'replay', 'stats', 'tail']],
   [['dlq', 'ins'], ['inspect']],
   [['dlq', 'policy', ''], ['clear', 'get', 'history', 'list', 'set']],
   [['dlq', 'inspect', '--output', ''], ['table', 'wide', 'json', 'ndjson']],

@@ -89,6 +89,20 @@ describe('batch ledger events', () => {
     expect([...foldLedger([...old, ...mine, {op: 'release', ids: packList(['msg:a', 'msg:b']), runId: 'me', at}]).keys()]).toEqual(['msg:b', 'msg:c'])
   })
 
+  it('an edited message is claimed and completed in an event of its own edit, which its entry carries', () => {
+    const target = {topic: 't', partition: null}
+    const edit = {sha256: 'ab'.repeat(32)}
+    const claims = claimEvents([{position: 'msg:a', target, mark: null}, {position: 'msg:b', target, mark: null, edit}, {position: 'msg:c', target, mark: null}], 'r', false, at)
+    expect(claims.map((e) => [unpackList(e.ids), e.edit])).toEqual([
+      [['msg:a', 'msg:c'], undefined],
+      [['msg:b'], edit],
+    ])
+    const done = doneEvents([{position: 'msg:b', target, offset: '1', edit}], 'r', at)
+    expect(foldLedger(claims).get('msg:b')?.edit).toEqual(edit)
+    expect(foldLedger([...claims, ...done]).get('msg:b')).toMatchObject({state: 'done', offset: '1', edit})
+    expect(foldLedger(claims).get('msg:a')).not.toHaveProperty('edit')
+  })
+
   it('a damaged batch event is skipped, not fatal', () => {
     const bad = {op: 'claim', ids: {p: 'x', i: [5]}, runId: 'r', target: {topic: 't', partition: null}, mark: null, at} as AnyLedgerEvent
     const good = claimEvents([{position: 'msg:z', target: {topic: 't', partition: null}, mark: null}], 'r', false, at)

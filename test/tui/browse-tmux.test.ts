@@ -45,6 +45,9 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'dlq-tui-'))
   // 500 entries with text payloads ({"event":…,"id":N,…}); one in five has reason "timeout" (N % 5 = 1).
   execFileSync(process.execPath, [join(ROOT, 'bench', 'gen-hyperi.mjs'), join(dir, 'dlq.ndjson'), '500', '--text'])
+  // Keeps the tmux server up while windows are killed and started: a server exits with its last
+  // session, and a new-session racing that exit fails ("server exited unexpectedly").
+  tmux('new-session', '-d', '-s', 'keep', 'sleep 3600')
   if (!redis.available) return
   const {Redis} = await import('ioredis')
   client = new Redis(redis.address, {lazyConnect: true, maxRetriesPerRequest: 1})
@@ -162,8 +165,6 @@ describe('dlq browse: what a real terminal shows', () => {
   const kafka = new KafkaFixture()
   let kafkaAvailable = false
   beforeAll(async () => {
-    // keeps the tmux server up between windows
-    tmux('new-session', '-d', '-s', 'keep', 'sleep 3600')
     // in CI an unreachable Kafka fails here
     kafkaAvailable = (await needService('kafka')).available
   })

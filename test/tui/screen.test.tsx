@@ -69,7 +69,7 @@ function fakeReplay() {
       calls.executed++
       return RESULT
     },
-    replayedAmong: async (positions) => positions.filter((p) => p === '5'),
+    replayedAmong: async (records) => records.map((r) => r.position).filter((p) => p === '5'),
     close: async () => {},
   }
   return {port, calls}
@@ -238,12 +238,15 @@ describe('browse screen', () => {
     await press(app, '?')
     frame = await frameWith(app, 'Keys')
     expect(frame).toContain('jump to a position')
-    // 24 keys do not fit 11 rows in two columns: the help scrolls instead of leaving keys out
-    expect(frame).toContain('1–11 of 12 rows')
+    // 25 keys do not fit 11 rows in two columns: the help scrolls instead of leaving keys out
+    expect(frame).toContain('1–11 of 13 rows')
     expect(frame).not.toContain('replay the selection')
     await press(app, 'j')
-    frame = await frameWith(app, '2–12 of 12 rows')
+    frame = await frameWith(app, '2–12 of 13 rows')
     expect(frame).toContain('replay the selection')
+    await press(app, 'j')
+    frame = await frameWith(app, '3–13 of 13 rows')
+    expect(frame).toContain('edit the payload in $EDITOR')
   })
 })
 

@@ -185,7 +185,7 @@ async function noSegments(dir: string, all: string[], warnings: string[]): Promi
 }
 
 /** The service directories of the crate's `<path>` (`<path>/<service>/dlq.ndjson`), in name order. */
-async function serviceDirs(dir: string): Promise<string[]> {
+export async function serviceDirs(dir: string): Promise<string[]> {
   const services: string[] = []
   for (const name of (await readdir(dir)).sort()) {
     const p = join(dir, name)

@@ -1,5 +1,5 @@
 import {closeSync, fstatSync, fsync, openSync, readSync, rmSync, statSync, writeSync} from 'node:fs'
-import {claimEvents, doneEvents, isBatch, releaseEvent, type AnyLedgerEvent, type LedgerEntry, type LedgerEvent, type LedgerTarget, type ReplayLedger} from '../../core/replay/ledger.js'
+import {claimEvents, doneEvents, isBatch, releaseEvent, type AnyLedgerEvent, type LedgerEdit, type LedgerEntry, type LedgerEvent, type LedgerTarget, type ReplayLedger} from '../../core/replay/ledger.js'
 import {LedgerIndex, type LedgerLine} from './ledger-index.js'
 import {UnavailableError} from '../../core/errors.js'
 
@@ -186,7 +186,7 @@ export class FileLedger implements ReplayLedger {
     return out
   }
 
-  async claim(entries: Array<{position: string; target: LedgerTarget; mark: string | null}>, runId: string, force: boolean): Promise<Set<string>> {
+  async claim(entries: Array<{position: string; target: LedgerTarget; mark: string | null; edit?: LedgerEdit}>, runId: string, force: boolean): Promise<Set<string>> {
     const {held, fd} = await this.locked(() => {
       const index = this.refresh()
       const at = new Date().toISOString()
@@ -204,7 +204,7 @@ export class FileLedger implements ReplayLedger {
     return held
   }
 
-  async complete(entries: Array<{position: string; target: LedgerTarget; offset: string}>, runId: string): Promise<void> {
+  async complete(entries: Array<{position: string; target: LedgerTarget; offset: string; edit?: LedgerEdit}>, runId: string): Promise<void> {
     const at = new Date().toISOString()
     await this.locked(() => {
       this.refresh()
@@ -244,7 +244,9 @@ export function eventLine(e: LedgerEvent): string {
   if (e.mark !== undefined) line += `,"mark":${e.mark === null ? 'null' : JSON.stringify(e.mark)}`
   if (e.offset !== undefined) line += `,"offset":${e.offset === null ? 'null' : JSON.stringify(e.offset)}`
   if (e.force !== undefined) line += `,"force":${e.force}`
-  return `${line},"at":${JSON.stringify(e.at)}}\n`
+  line += `,"at":${JSON.stringify(e.at)}`
+  if (e.edit !== undefined) line += `,"edit":{"sha256":${JSON.stringify(e.edit.sha256)}}`
+  return `${line}}\n`
 }
 
 export function defaultFileLedgerPath(path: string, kind: 'file' | 'directory'): string {

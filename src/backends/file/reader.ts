@@ -1,9 +1,9 @@
-import {fstatSync, readdirSync, statSync} from 'node:fs'
-import {basename, join} from 'node:path'
+import {constants, fstatSync, openSync, readdirSync, readSync, statSync} from 'node:fs'
+import {basename, dirname, join} from 'node:path'
 import {UsageError} from '../../core/errors.js'
 import {MATCH_ALL, type RecordFilter} from '../../core/filter.js'
 import type {DecodedRecord} from '../../core/record.js'
-import type {DlqReader, LogBounds, Page, PageBefore, PageBeforeRequest, PageRequest, ScanRequest, SourceInfo} from '../../core/reader.js'
+import type {DlqReader, FollowRequest, LogBounds, Page, PageBefore, PageBeforeRequest, PageRequest, ScanRequest, SourceInfo} from '../../core/reader.js'
 import {filePageBefore} from './backward.js'
 import {COUNT_CHUNK_BYTES, PARSE_CHUNK_BYTES, segmentChunks} from './chunks.js'
 import {closeSegments, compareRotated, LIVE, openNames, orderedNames, rotatedKey, type Segment} from './layout.js'
@@ -12,6 +12,7 @@ import {parseLine, unreadable} from './parse-line.js'
 import {Prefilter} from './prefilter.js'
 import {parallelStats} from './parallel-stats.js'
 import type {StatsState} from '../../core/stats.js'
+import {DirWatch} from './watch.js'
 
 interface Batch {
   records: DecodedRecord[]
@@ -23,9 +24,41 @@ interface Batch {
 interface WalkResult {
   nextLine: number
   atEnd: boolean
+  /** A `whole` walk stopped before the live file's last line, which has no newline yet (the writer is writing it). */
+  partial?: boolean
 }
 
 const POSITION_RE = /^\d+$/
+/** How often a follow looks at the live file (size and inode) when nothing was new and no change was reported (watch.ts). */
+export const FOLLOW_POLL_MS = 200
+/** Records a follow reads per step before it yields to other services and looks again. */
+const FOLLOW_BATCH = 1000
+
+/** Where a follow of one file DLQ stands: the next record number, and what the files looked like when last read. */
+export interface FollowCursor {
+  next: number
+  seen: string
+}
+
+/** The most a writer's local time is behind UTC (UTC−12): a rotated name read as UTC is at most this early. */
+const MAX_LOCAL_BEHIND_MS = 12 * 3_600_000
+
+/**
+ * Whether every record of a rotated file is older than `since`, by its name alone: the crate
+ * names a rotated file after the moment it rotated, in the writer's local time, and every
+ * entry in it was written (and stamped) before that moment. The zone is not known, so the
+ * name is taken as UTC and given the widest zone's 12 hours (and the second it names) of doubt.
+ * Such a file is counted (positions stay what they are) but not parsed.
+ */
+function before(seg: Segment, since: number | null): boolean {
+  if (since === null) return false
+  const k = rotatedKey(basename(seg.path))
+  if (k === null) return false
+  const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})$/.exec(k.ts)
+  if (!m) return false
+  const named = Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +m[6])
+  return named + 1000 + MAX_LOCAL_BEHIND_MS < since
+}
 
 /**
  * NDJSON file DLQs: one file (plain or gzip) or a rotated directory read as one log.
@@ -138,6 +171,103 @@ export class FileReader implements DlqReader {
     return filePageBefore(this, req)
   }
 
+  /**
+   * `tail -f` on the file or directory: the end is the last whole line now (a line the writer
+   * has not finished is not a record yet); then the live file is polled (size and inode), and
+   * what was appended is read with the same walk as a page, which follows a rotation (the
+   * renamed file is finished through its descriptor, then the files written since are read).
+   */
+  async *follow(req: FollowRequest): AsyncIterable<DecodedRecord> {
+    const cursor = await this.followStart()
+    if (req.backlog > 0 && cursor.next > 0) yield* (await this.pageBefore({before: String(cursor.next), limit: req.backlog, filter: req.filter, signal: req.signal})).records
+    const changes = new DirWatch()
+    changes.add(this.dir ?? dirname(this.segments[0]?.path ?? this.info.display))
+    try {
+      while (!req.signal.aborted) {
+        if (!(yield* this.followStep(cursor, req.filter, req.signal))) await changes.wait(FOLLOW_POLL_MS, req.signal)
+      }
+    } finally {
+      changes.close()
+    }
+  }
+
+  /** The record number after the last whole line: where following starts. */
+  async followStart(): Promise<FollowCursor> {
+    const count = (await this.bounds()).count ?? 0
+    const last = this.segments.at(-1)
+    let end = count
+    if (last && !last.gzip && last.fd !== undefined && count > 0) {
+      const size = fstatSync(last.fd).size
+      const byte = Buffer.alloc(1)
+      if (size > 0 && readSync(last.fd, byte, 0, 1, size - 1) === 1 && byte[0] !== 10) end--
+    }
+    return {next: end, seen: ''}
+  }
+
+  /**
+   * One look: when the files changed since the last one, yields the whole records written
+   * after `cursor.next` (at most FOLLOW_BATCH) and moves the cursor. Returns true when it
+   * read something or more is waiting, false when there was nothing new (the caller waits).
+   */
+  async *followStep(cursor: FollowCursor, filter: RecordFilter, signal: AbortSignal): AsyncGenerator<DecodedRecord, boolean> {
+    const now = this.followState()
+    if (now === cursor.seen) return false
+    const walk = this.walk(cursor.next, filter, FOLLOW_BATCH, signal, true)
+    let step = await walk.next()
+    let read = false
+    for (; !step.done; step = await walk.next()) {
+      read = true
+      yield* step.value.records
+    }
+    const r = step.value
+    cursor.next = r.nextLine
+    if (!r.atEnd && !r.partial) return true
+    if (this.replaced()) {
+      // A single file renamed away and created anew (a logrotate-style rotation): what the old
+      // one held was read through its descriptor above; the new one is read from its start.
+      this.reopen()
+      cursor.next = 0
+      cursor.seen = ''
+      return true
+    }
+    cursor.seen = now
+    return read
+  }
+
+  /** Sizes and inodes a follow compares: any write, rotation or new live file changes it. */
+  private followState(): string {
+    const last = this.segments.at(-1)
+    let size = -1
+    try {
+      if (last) size = last.fd === undefined ? statSync(last.path).size : fstatSync(last.fd).size
+    } catch {
+      // gone: the walk finds out what happened
+    }
+    const live = this.dir !== null ? join(this.dir, LIVE) : this.segments[0]?.path
+    const st = live === undefined ? undefined : statSync(live, {throwIfNoEntry: false})
+    return `${this.segments.length}:${size}:${st?.dev ?? '-'}:${st?.ino ?? '-'}:${st?.size ?? '-'}`
+  }
+
+  /** A single plain file whose name now holds another file. */
+  private replaced(): boolean {
+    const seg = this.segments[0]
+    if (this.dir !== null || this.segments.length !== 1 || seg.gzip || seg.ino === undefined) return false
+    const st = statSync(seg.path, {throwIfNoEntry: false})
+    return st !== undefined && st.isFile() && (st.ino !== seg.ino || st.dev !== seg.dev)
+  }
+
+  private reopen(): void {
+    const path = this.segments[0].path
+    const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK)
+    const st = fstatSync(fd)
+    closeSegments(this.segments)
+    this.segments[0] = {path, gzip: false, fd, dev: st.dev, ino: st.ino}
+    this.indexes[0] = LineIndex.load(path, false, fd)
+    this.counts[0] = null
+    this.liveSize = -1
+    this.warningList.push(`${path} was replaced by a new file (rotated); following the new file, whose positions start at 0 again`)
+  }
+
   async close(): Promise<void> {
     for (const idx of this.indexes) idx.save()
     closeSegments(this.segments)
@@ -221,26 +351,27 @@ export class FileReader implements DlqReader {
    * Reads forward from global line `start`, yielding matching records chunk by chunk, until
    * `limit` records matched or the log ended; returns where to continue.
    */
-  private async *walk(start: number, filter: RecordFilter, limit: number, signal: AbortSignal | undefined): AsyncGenerator<Batch, WalkResult> {
+  private async *walk(start: number, filter: RecordFilter, limit: number, signal: AbortSignal | undefined, whole = false): AsyncGenerator<Batch, WalkResult> {
     let base = 0
     let wanted = limit
     for (let i = 0; i < this.segments.length; i++) {
       const last = i === this.segments.length - 1
       if (!last) {
         const lines = await this.segmentLines(i)
-        if (start >= base + lines) {
+        if (start >= base + lines || before(this.segments[i], filter.since)) {
           base += lines
           continue
         }
       }
       const local = Math.max(0, start - base)
-      const seg = this.walkSegment(i, local, wanted, filter, base, signal)
+      const seg = this.walkSegment(i, local, wanted, filter, base, signal, whole && last)
       let step = await seg.next()
       for (; !step.done; step = await seg.next()) {
         wanted -= step.value.records.length
         yield step.value
       }
       const r = step.value
+      if (r.partial) return {nextLine: base + r.lines, atEnd: false, partial: true}
       if (r.stoppedAt !== null) return {nextLine: base + r.stoppedAt, atEnd: false}
       if (signal?.aborted) return {nextLine: base + r.lines, atEnd: false}
       if (last && (await this.followRotation())) {
@@ -268,7 +399,9 @@ export class FileReader implements DlqReader {
     filter: RecordFilter,
     base: number,
     signal: AbortSignal | undefined,
-  ): AsyncGenerator<Batch, {lines: number; stoppedAt: number | null}> {
+    /** Stop before a last line without its newline, leaving it unread and uncounted (following the live file). */
+    whole = false,
+  ): AsyncGenerator<Batch, {lines: number; stoppedAt: number | null; partial?: boolean}> {
     const seg = this.segments[i]
     const idx = this.indexes[i]
     const ranged = seg.start !== undefined
@@ -295,6 +428,7 @@ export class FileReader implements DlqReader {
         }
         line++
       } else if (chunk.type === 'oversized') {
+        if (whole && !chunk.terminated && !seg.gzip) return {lines: line, stoppedAt: null, partial: true}
         if (line >= localStart && parseWanted) {
           const rec = unreadable(String(base + line), chunk.head, `line of ${chunk.length} bytes is longer than the 64 MiB limit`, chunk.length)
           batch.scanned++
@@ -321,6 +455,13 @@ export class FileReader implements DlqReader {
         while (s < n) {
           let e = b.indexOf(10, s)
           const terminated = e >= 0
+          if (!terminated && whole && !seg.gzip) {
+            if (batch.records.length > 0 || batch.scanned > 0) {
+              batch.nextLine = base + line
+              yield batch
+            }
+            return {lines: line, stoppedAt: null, partial: true}
+          }
           if (!terminated) e = n
           if (parseWanted) {
             let end = e

@@ -1,11 +1,14 @@
 import {join} from 'node:path'
 import {UnavailableError, UsageError} from '../../core/errors.js'
-import type {DlqReader, LogBounds, Page, PageBefore, PageBeforeRequest, PageRequest, ScanRequest, SourceInfo} from '../../core/reader.js'
+import type {DlqReader, FollowRequest, LogBounds, Page, PageBefore, PageBeforeRequest, PageRequest, ScanRequest, SourceInfo} from '../../core/reader.js'
 import type {DecodedRecord} from '../../core/record.js'
-import {listDirectorySegments} from './layout.js'
-import {FileReader} from './reader.js'
+import {listDirectorySegments, serviceDirs} from './layout.js'
+import {FileReader, FOLLOW_POLL_MS, type FollowCursor} from './reader.js'
+import {DirWatch} from './watch.js'
 
 const QUALIFIED_RE = /^(.+):(\d+)$/
+/** How often a follow lists the root for services that started writing a DLQ since. */
+const NEW_SERVICE_MS = 2000
 
 /**
  * The crate's `<path>`: one rotated directory per service (`<path>/<service>/dlq.ndjson`),
@@ -147,6 +150,64 @@ export class ServicesReader implements DlqReader {
       before = null
     }
     return {records, from: null, atStart: true, scanned}
+  }
+
+  /**
+   * `tail -f` across services: each service's directory is followed as `dlq tail DIR -f`
+   * follows it, one step each in turn; a service directory that appears meanwhile is read
+   * from its first record. The backlog is the last records before each service's end as it
+   * was when following began, newest service last (as pageBefore orders them).
+   */
+  async *follow(req: FollowRequest): AsyncIterable<DecodedRecord> {
+    const cursors: FollowCursor[] = []
+    for (const r of this.readers) cursors.push(await r.followStart())
+    const backlog: DecodedRecord[] = []
+    for (let k = this.readers.length - 1; k >= 0 && backlog.length < req.backlog; k--) {
+      if (cursors[k].next === 0) continue
+      const step = await this.readers[k].pageBefore({before: String(cursors[k].next), limit: req.backlog - backlog.length, filter: req.filter, signal: req.signal})
+      backlog.unshift(...this.qualify(k, step.records))
+    }
+    yield* backlog
+    const changes = new DirWatch()
+    changes.add(this.info.display)
+    for (const r of this.readers) changes.add(r.info.display)
+    try {
+      yield* this.followAll(cursors, changes, req)
+    } finally {
+      changes.close()
+    }
+  }
+
+  private async *followAll(cursors: FollowCursor[], changes: DirWatch, req: FollowRequest): AsyncIterable<DecodedRecord> {
+    let listed = Date.now()
+    while (!req.signal.aborted) {
+      let busy = false
+      for (let k = 0; k < this.readers.length && !req.signal.aborted; k++) {
+        const step = this.readers[k].followStep(cursors[k], req.filter, req.signal)
+        let r = await step.next()
+        for (; !r.done; r = await step.next()) yield this.qualify(k, [r.value])[0]
+        busy ||= r.value
+      }
+      if (Date.now() - listed >= NEW_SERVICE_MS) {
+        listed = Date.now()
+        for (const name of await serviceDirs(this.info.display)) {
+          if (this.names.includes(name)) continue
+          const dir = join(this.info.display, name)
+          const warnings: string[] = []
+          try {
+            this.readers.push(new FileReader({kind: 'directory', display: dir}, await listDirectorySegments(dir, warnings), warnings, dir))
+          } catch (error) {
+            if (!(error instanceof UnavailableError)) throw error
+            continue // no readable file yet: listed again next time
+          }
+          this.names.push(name)
+          cursors.push({next: 0, seen: ''})
+          changes.add(dir)
+          busy = true
+        }
+      }
+      if (!busy) await changes.wait(FOLLOW_POLL_MS, req.signal)
+    }
   }
 
   async close(): Promise<void> {

@@ -250,6 +250,24 @@ export class KafkaClient {
     return fp
   }
 
+  /**
+   * One long-poll Fetch of several partitions led by `leader`: the broker answers as soon as
+   * one of them has a record, or after `maxWaitMs` with none. Partition errors are returned,
+   * not thrown, so one moved partition does not hide the others' records.
+   */
+  async fetchWaiting(topic: string, layout: TopicLayout, leader: number, partitions: Array<{partition: number; offset: number}>, maxBytes: number, maxWaitMs: number): Promise<Map<number, FetchedPartition>> {
+    const conn = await this.connection(leader)
+    const res = await this.fetchApi.async(conn, maxWaitMs, 1, maxBytes * partitions.length, READ_COMMITTED, 0, -1, [
+      {
+        topicId: this.fetchVersion >= 13 ? layout.id : topic,
+        partitions: partitions.map((p) => ({partition: p.partition, currentLeaderEpoch: -1, fetchOffset: BigInt(p.offset), lastFetchedEpoch: -1, partitionMaxBytes: maxBytes})),
+      },
+    ], [], '')
+    phase(`fetch-wait(${partitions.map((p) => `${p.partition}:${p.offset}`).join(',')})`)
+    if (res.errorCode !== 0) throw new this.lib.ProtocolError(res.errorCode)
+    return res.partitions
+  }
+
   async close(): Promise<void> {
     this.connections.clear()
     await this.base.close()

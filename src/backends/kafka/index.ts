@@ -20,3 +20,9 @@ export async function openKafkaLedger(uri: string): Promise<import('../../core/r
   const {KafkaLedger} = await import('./ledger.js')
   return KafkaLedger.open(uri)
 }
+
+/** `dlq purge` on a Kafka DLQ (DeleteRecords). */
+export async function openKafkaPurger(uri: string): Promise<import('../../core/purge.js').KafkaPurger> {
+  const {KafkaTopicPurger} = await import('./purge.js')
+  return KafkaTopicPurger.open(uri)
+}

@@ -1,4 +1,4 @@
-import {claimEvents, doneEvents, entriesOf, foldLedger, isBatch, releaseEvent, type AnyLedgerEvent, type LedgerEntry, type LedgerTarget, type ReplayLedger} from '../../core/replay/ledger.js'
+import {claimEvents, doneEvents, entriesOf, foldLedger, isBatch, releaseEvent, type AnyLedgerEvent, type LedgerEdit, type LedgerEntry, type LedgerTarget, type ReplayLedger} from '../../core/replay/ledger.js'
 import {UnavailableError} from '../../core/errors.js'
 import type {Producer as LibProducer} from '@platformatic/kafka'
 import {KafkaClient, type TopicLayout} from './client.js'
@@ -119,7 +119,7 @@ export class KafkaLedger implements ReplayLedger {
     return entriesOf(await this.refresh(), positions)
   }
 
-  async claim(entries: Array<{position: string; target: LedgerTarget; mark: string | null}>, runId: string, force: boolean): Promise<Set<string>> {
+  async claim(entries: Array<{position: string; target: LedgerTarget; mark: string | null; edit?: LedgerEdit}>, runId: string, force: boolean): Promise<Set<string>> {
     const state = await this.refresh()
     const at = new Date().toISOString()
     const want = entries.filter((e) => force || !state.has(e.position) || state.get(e.position)!.runId === runId)
@@ -132,7 +132,7 @@ export class KafkaLedger implements ReplayLedger {
     return held
   }
 
-  async complete(entries: Array<{position: string; target: LedgerTarget; offset: string}>, runId: string): Promise<void> {
+  async complete(entries: Array<{position: string; target: LedgerTarget; offset: string; edit?: LedgerEdit}>, runId: string): Promise<void> {
     if (entries.length === 0) return
     const at = new Date().toISOString()
     await this.append(doneEvents(entries, runId, at))

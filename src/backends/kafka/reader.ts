@@ -1,7 +1,7 @@
 import {decodeRaw} from '../../core/conventions/index.js'
 import {DlqError, UnavailableError} from '../../core/errors.js'
 import type {RecordFilter} from '../../core/filter.js'
-import type {DlqReader, LogBounds, Page, PageBefore, PageBeforeRequest, PageRequest, ScanRequest, SourceInfo} from '../../core/reader.js'
+import type {DlqReader, FollowRequest, LogBounds, Page, PageBefore, PageBeforeRequest, PageRequest, ScanRequest, SourceInfo} from '../../core/reader.js'
 import {kafkaPageBefore} from './backward.js'
 import type {DecodedRecord} from '../../core/record.js'
 import {decodeRecordSet, recordSetNext, type DecodedRecordSet, type KafkaMessage} from './batches.js'
@@ -10,6 +10,7 @@ import {CorruptBatchError} from './codecs.js'
 import {formatCursor, formatPosition, parseCursor, singlePosition, type Cursor} from './positions.js'
 import {brokerText, parseKafkaUri} from './uri.js'
 import {topicHint} from '../../core/conventions/topic-hint.js'
+import {pause} from '../../core/time.js'
 
 /** A page's first fetch: enough for a page of small records without decoding megabytes. */
 const PAGE_FETCH_BYTES = 1024 * 1024
@@ -19,6 +20,11 @@ const PAGE_FETCH_BYTES = 1024 * 1024
  * 1 MiB a 1M-record scan peaks at ~140-180 MB RSS, with 4 MiB at ~220 MB, at the same speed.
  */
 const SCAN_FETCH_BYTES = 1024 * 1024
+
+/** A follow's long poll: the broker holds a fetch this long when nothing is new (Ctrl-C waits at most this). */
+const FOLLOW_WAIT_MS = 500
+/** How often a follow re-reads the topic's metadata, to pick up partitions added meanwhile and moved leaders. */
+const FOLLOW_METADATA_MS = 3000
 
 const OFFSET_OUT_OF_RANGE = 1
 /** Leadership moved: refresh metadata and try once more. */
@@ -81,6 +87,8 @@ export class KafkaReader implements DlqReader {
     /** The partitions this source reads, ascending (all, or those of `?partition=`). */
     readonly readable: number[],
     display: string,
+    /** The URI named its partitions (`?partition=`): a follow reads those only, never partitions added later. */
+    private readonly chosen: boolean,
   ) {
     this.info = {kind: 'kafka', display, name: topic}
   }
@@ -99,7 +107,7 @@ export class KafkaReader implements DlqReader {
       if (missing.length > 0) {
         throw new UnavailableError(`Kafka at ${where}: topic "${topic}" has ${layout.partitions} partition${layout.partitions === 1 ? '' : 's'} (0…${layout.partitions - 1}); partition ${missing.join(',')} does not exist`)
       }
-      return new KafkaReader(client, topic, layout, readable, target.display)
+      return new KafkaReader(client, topic, layout, readable, target.display, target.partitions !== undefined && target.partitions !== null)
     } catch (error) {
       await client.close().catch(() => {})
       throw client.fail(error, topic)
@@ -236,6 +244,84 @@ export class KafkaReader implements DlqReader {
       },
       req,
     )
+  }
+
+  /**
+   * `tail -f` on the topic: the end is each partition's last stable offset now; the backlog
+   * is the backward page before that cursor; then one long-poll fetch per leader at a time
+   * (all its partitions in one request) from where each partition stands. Metadata is
+   * re-read every few seconds: a partition added meanwhile is read from its start (all it
+   * holds is new), a moved leader is found again.
+   */
+  async *follow(req: FollowRequest): AsyncIterable<DecodedRecord> {
+    const parts = [...this.readable]
+    const ends = await this.call(() => this.client.latest(this.topic, this.layout, parts))
+    const cursor: Cursor = new Map(parts.map((p) => [p, ends.get(p) ?? 0]))
+    if (req.backlog > 0) {
+      const page = await this.pageBefore({before: formatCursor(cursor), limit: req.backlog, filter: req.filter, signal: req.signal})
+      yield* page.records
+    }
+    const pre = new RecordPrefilter(req.filter, this.topic)
+    let looked = Date.now()
+    let stale = false
+    while (!req.signal.aborted) {
+      if (stale || Date.now() - looked >= FOLLOW_METADATA_MS) {
+        const layout = await this.call(() => this.client.layout(this.topic, true))
+        if (layout === null) throw this.client.fail(new this.client.lib.ProtocolError(3), this.topic)
+        this.layout = layout
+        const added = this.chosen ? [] : Array.from({length: layout.partitions}, (_, i) => i).filter((p) => !cursor.has(p))
+        if (added.length > 0) {
+          const starts = await this.call(() => this.client.earliest(this.topic, this.layout, added))
+          for (const p of added) {
+            cursor.set(p, starts.get(p) ?? 0)
+            parts.push(p)
+          }
+        }
+        looked = Date.now()
+        stale = false
+      }
+      const byLeader = new Map<number, Array<{partition: number; offset: number}>>()
+      for (const p of parts) {
+        const leader = this.layout.leaders[p]
+        // A partition just created (or whose broker is down) has no leader yet: asked again after the next metadata look.
+        if (leader === undefined || leader < 0) {
+          stale = true
+          continue
+        }
+        byLeader.set(leader, [...(byLeader.get(leader) ?? []), {partition: p, offset: cursor.get(p)!}])
+      }
+      if (byLeader.size === 0) {
+        await pause(FOLLOW_WAIT_MS, req.signal)
+        continue
+      }
+      const replies = await this.call(() => Promise.all([...byLeader].map(([leader, ps]) => this.client.fetchWaiting(this.topic, this.layout, leader, ps, SCAN_FETCH_BYTES, FOLLOW_WAIT_MS))))
+      const fetched = new Map<number, FetchedPartition>()
+      for (const r of replies) for (const [p, fp] of r) fetched.set(p, fp)
+      for (const p of parts) {
+        const fp = fetched.get(p)
+        const from = cursor.get(p)!
+        if (!fp) continue
+        if (fp.errorCode === OFFSET_OUT_OF_RANGE) {
+          // Retention removed what we stood on (a very slow reader): go on from the new log start.
+          const lo = await this.call(() => this.client.earliest(this.topic, this.layout, [p]))
+          cursor.set(p, Math.max(from, lo.get(p) ?? from))
+          continue
+        }
+        if (STALE_LEADER.has(fp.errorCode)) {
+          stale = true
+          continue
+        }
+        if (fp.errorCode !== 0) throw this.client.fail(new this.client.lib.ProtocolError(fp.errorCode), this.topic)
+        if (!fp.records) continue
+        const set = this.decodeSet(p, fp.records, from, fp.aborted)
+        for (const m of set.messages) {
+          if (m.offset < from || !pre.candidate(m)) continue
+          const rec = this.decode(p, m)
+          if (req.filter.matches(rec)) yield rec
+        }
+        cursor.set(p, Math.max(from, set.next))
+      }
+    }
   }
 
   async close(): Promise<void> {

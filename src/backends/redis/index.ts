@@ -5,6 +5,7 @@ import {PendingCounts} from './pending.js'
 import {RedisReader} from './reader.js'
 import {RedisSink} from './sink.js'
 import {RedisLedger} from './ledger.js'
+import {RedisStreamPurger} from './purge.js'
 import type {ReplayLedger} from '../../core/replay/ledger.js'
 import {parseRedisUri} from './uri.js'
 
@@ -29,4 +30,10 @@ export async function openRedisSink(uri: string): Promise<DlqSink> {
 export async function openRedisLedger(uri: string): Promise<ReplayLedger> {
   const target = parseRedisUri(uri, {needKey: true})
   return new RedisLedger(await connect(target), target.key!)
+}
+
+/** `dlq purge` on a Redis stream DLQ (XACK + XDEL). */
+export async function openRedisPurger(uri: string): Promise<RedisStreamPurger> {
+  const target = parseRedisUri(uri, {needKey: true})
+  return new RedisStreamPurger(await connect(target), target.key!)
 }

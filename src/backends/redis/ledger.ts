@@ -1,4 +1,4 @@
-import type {LedgerEntry, LedgerTarget, ReplayLedger} from '../../core/replay/ledger.js'
+import type {LedgerEdit, LedgerEntry, LedgerTarget, ReplayLedger} from '../../core/replay/ledger.js'
 import type {RedisConnection} from './connection.js'
 import {keyText} from './uri.js'
 
@@ -71,10 +71,10 @@ export class RedisLedger implements ReplayLedger {
     return out
   }
 
-  async claim(entries: Array<{position: string; target: LedgerTarget; mark: string | null}>, runId: string, force: boolean): Promise<Set<string>> {
+  async claim(entries: Array<{position: string; target: LedgerTarget; mark: string | null; edit?: LedgerEdit}>, runId: string, force: boolean): Promise<Set<string>> {
     const at = new Date().toISOString()
     const args = entries.flatMap((e) => {
-      const entry: LedgerEntry = {position: e.position, state: 'claimed', runId, target: e.target, mark: e.mark, offset: null, at}
+      const entry: LedgerEntry = {position: e.position, state: 'claimed', runId, target: e.target, mark: e.mark, offset: null, at, ...(e.edit ? {edit: e.edit} : {})}
       return [e.position, JSON.stringify(entry)]
     })
     if (args.length === 0) return new Set()
@@ -86,11 +86,11 @@ export class RedisLedger implements ReplayLedger {
     }
   }
 
-  async complete(entries: Array<{position: string; target: LedgerTarget; offset: string}>, runId: string): Promise<void> {
+  async complete(entries: Array<{position: string; target: LedgerTarget; offset: string; edit?: LedgerEdit}>, runId: string): Promise<void> {
     if (entries.length === 0) return
     const at = new Date().toISOString()
     const fields = entries.flatMap((e) => {
-      const entry: LedgerEntry = {position: e.position, state: 'done', runId, target: e.target, mark: null, offset: e.offset, at}
+      const entry: LedgerEntry = {position: e.position, state: 'done', runId, target: e.target, mark: null, offset: e.offset, at, ...(e.edit ? {edit: e.edit} : {})}
       return [e.position, JSON.stringify(entry)]
     })
     try {

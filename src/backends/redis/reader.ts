@@ -1,8 +1,8 @@
 import type {RecordFilter} from '../../core/filter.js'
 import type {DecodedRecord} from '../../core/record.js'
-import type {DlqReader, LogBounds, Page, PageBefore, PageBeforeRequest, PageRequest, ScanRequest, SourceInfo} from '../../core/reader.js'
+import type {DlqReader, FollowRequest, LogBounds, Page, PageBefore, PageBeforeRequest, PageRequest, ScanRequest, SourceInfo} from '../../core/reader.js'
 import {redisPageBefore} from './backward.js'
-import type {RedisConnection} from './connection.js'
+import {connect, type RedisConnection} from './connection.js'
 import {compareIds, idAfter, parsePosition, timeRange} from './ids.js'
 import {decodeEntry, type EntryFields} from './layouts.js'
 import {applyDelivery, type Delivery, PendingCounts} from './pending.js'
@@ -13,6 +13,12 @@ type Entry = [Buffer, EntryFields]
 /** Entries per XRANGE while a filter keeps rejecting (page) and while streaming (scan). */
 const MAX_PAGE_BATCH = 1000
 const SCAN_BATCH = 1000
+/**
+ * `XREAD BLOCK` waits at most this long per call (well under the connection's command
+ * timeout); Ctrl-C does not wait for it: the follow connection is dropped at once.
+ */
+const FOLLOW_BLOCK_MS = 1000
+const FOLLOW_BATCH = 1000
 
 /**
  * A Redis stream read with XRANGE only: no consumer group is joined and nothing is written.
@@ -135,6 +141,49 @@ export class RedisReader implements DlqReader {
       },
       req,
     )
+  }
+
+  /**
+   * `tail -f` on the stream: the newest id now is the end; the backlog is read backward
+   * before it, then `XREAD BLOCK` from it returns exactly the entries added after it, in id
+   * order. The blocking read has a connection of its own, so the delivery counts of the
+   * entries it returns can still be asked on the reader's connection meanwhile.
+   */
+  async *follow(req: FollowRequest): AsyncIterable<DecodedRecord> {
+    const newest = (await this.bounds()).last
+    let last = newest ?? '0-0'
+    if (req.backlog > 0 && newest !== null) {
+      const page = await this.pageBefore({before: idAfter(newest), limit: req.backlog, filter: req.filter, signal: req.signal})
+      yield* page.records
+    }
+    if (req.signal.aborted) return
+    const blocking = await connect(this.conn.target)
+    const drop = () => blocking.client.disconnect()
+    req.signal.addEventListener('abort', drop, {once: true})
+    const pre = this.prefilter(req.filter)
+    try {
+      while (!req.signal.aborted) {
+        let reply: Array<[Buffer, Entry[]]> | null
+        try {
+          reply = (await blocking.client.xreadBuffer('COUNT', FOLLOW_BATCH, 'BLOCK', FOLLOW_BLOCK_MS, 'STREAMS', this.key, last)) as Array<[Buffer, Entry[]]> | null
+        } catch (error) {
+          if (req.signal.aborted) return
+          throw blocking.fail(error)
+        }
+        const entries = reply?.[0]?.[1] ?? []
+        if (entries.length === 0) continue
+        last = entries[entries.length - 1][0].toString('latin1')
+        const deliveries = await this.deliveries(entries)
+        for (const entry of entries) {
+          if (!pre.candidate(entry[1])) continue
+          const rec = this.decode(entry, deliveries)
+          if (req.filter.matches(rec)) yield rec
+        }
+      }
+    } finally {
+      req.signal.removeEventListener('abort', drop)
+      await blocking.close()
+    }
   }
 
   async close(): Promise<void> {

@@ -1,7 +1,7 @@
 import {randomUUID} from 'node:crypto'
 import {hostname} from 'node:os'
 import {NotSentError, type DlqSink, type SentMessage} from '../sink.js'
-import type {LedgerTarget} from './ledger.js'
+import type {LedgerEdit, LedgerTarget} from './ledger.js'
 import type {PlanItem, PlanWindow, ReplayDeps, ReplayPlan, SkipReason} from './plan.js'
 
 export type Outcome = 'replayed' | 'skipped' | 'failed'
@@ -176,8 +176,8 @@ export async function runReplay(windows: AsyncIterable<PlanWindow>, deps: Replay
         try {
           found = deps.sink.find && it.ledger ? await deps.sink.find(it.message!, it.ledger.mark) : undefined
           if (found) {
-            await deps.ledger.claim([{position: it.ledgerKey, target: it.target!, mark: it.ledger!.mark}], runId, true)
-            await deps.ledger.complete([{position: it.ledgerKey, target: it.target!, offset: found.offset}], runId)
+            await deps.ledger.claim([{position: it.ledgerKey, target: it.target!, mark: it.ledger!.mark, ...editOf(it)}], runId, true)
+            await deps.ledger.complete([{position: it.ledgerKey, target: it.target!, offset: found.offset, ...editOf(it)}], runId)
           }
         } catch (error) {
           stop((error as Error).message)
@@ -213,7 +213,7 @@ export async function runReplay(windows: AsyncIterable<PlanWindow>, deps: Replay
 
     // 3. Claim. A doubt just checked to be absent from the target is taken over; anything
     // else only with --force, so a replay running at the same time keeps its claims.
-    const claimOf = (it: PlanItem) => ({position: it.ledgerKey, target: it.target as LedgerTarget, mark: markOf.get(targetKey(it.target!)) ?? null})
+    const claimOf = (it: PlanItem) => ({position: it.ledgerKey, target: it.target as LedgerTarget, mark: markOf.get(targetKey(it.target!)) ?? null, ...editOf(it)})
     let held: Set<string>
     try {
       const checked = sendable.filter(({it}) => it.reason === 'in_doubt').map(({it}) => claimOf(it))
@@ -247,7 +247,7 @@ export async function runReplay(windows: AsyncIterable<PlanWindow>, deps: Replay
         async (acks) => {
           try {
             await deps.ledger.complete(
-              mine.map(({it}, k) => ({position: it.ledgerKey, target: it.target!, offset: acks[k].offset})),
+              mine.map(({it}, k) => ({position: it.ledgerKey, target: it.target!, offset: acks[k].offset, ...editOf(it)})),
               runId,
             )
           } catch (error) {
@@ -283,7 +283,8 @@ export async function runReplay(windows: AsyncIterable<PlanWindow>, deps: Replay
       for (const it of await window.plan()) {
         const slot = out.reserve()
         if (it.action === 'skip') {
-          out.set(slot, {position: it.position, outcome: 'skipped', target: null, reason: it.reason, error: it.detail})
+          // An edit that could not be made fails its message (nothing sent for it); the others go on.
+          out.set(slot, {position: it.position, outcome: it.reason === 'edit_failed' ? 'failed' : 'skipped', target: null, reason: it.reason, error: it.detail})
           continue
         }
         pending.push({slot, it})
@@ -305,6 +306,9 @@ export async function runReplay(windows: AsyncIterable<PlanWindow>, deps: Replay
   opts.onProgress?.(out.emitted, planned)
   return out.counts()
 }
+
+/** The ledger's note of an edited replay, carried on its claim and completion. */
+const editOf = (it: PlanItem): {edit?: LedgerEdit} => (it.edit ? {edit: {sha256: it.edit.sha256}} : {})
 
 const targetKey = (t: {topic: string; partition: number | null}) => `${t.topic}\u0000${t.partition}`
 

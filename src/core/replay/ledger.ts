@@ -19,6 +19,11 @@ export interface LedgerTarget {
   partition: number | null
 }
 
+/** An edited replay (fix before replay): the sha256 of the key, value and headers sent (edit.ts sentDigest). */
+export interface LedgerEdit {
+  sha256: string
+}
+
 export interface LedgerEntry {
   position: string
   state: 'claimed' | 'done'
@@ -29,6 +34,8 @@ export interface LedgerEntry {
   /** Where the message landed, once done. */
   offset: string | null
   at: string
+  /** Present when the message was (being) replayed edited. */
+  edit?: LedgerEdit
 }
 
 export interface ReplayLedger {
@@ -39,8 +46,8 @@ export interface ReplayLedger {
    * Claims positions for this run, atomically per position. With `force`, an existing claim
    * or completion is taken over. Returns the positions this run now holds.
    */
-  claim(entries: Array<{position: string; target: LedgerTarget; mark: string | null}>, runId: string, force: boolean): Promise<Set<string>>
-  complete(entries: Array<{position: string; target: LedgerTarget; offset: string}>, runId: string): Promise<void>
+  claim(entries: Array<{position: string; target: LedgerTarget; mark: string | null; edit?: LedgerEdit}>, runId: string, force: boolean): Promise<Set<string>>
+  complete(entries: Array<{position: string; target: LedgerTarget; offset: string; edit?: LedgerEdit}>, runId: string): Promise<void>
   /** Drops this run's claims on positions whose send certainly did not happen. */
   release(positions: string[], runId: string): Promise<void>
   /**
@@ -147,6 +154,7 @@ export interface LedgerEvent {
   /** A claim that takes over whatever another run held (--force, or a doubt checked absent). */
   force?: boolean
   at: string
+  edit?: LedgerEdit
 }
 
 /**
@@ -164,6 +172,8 @@ export interface LedgerBatchEvent {
   offsets?: PackedList
   force?: boolean
   at: string
+  /** Every message of the event was (being) sent edited, these bytes (events differ per edit). */
+  edit?: LedgerEdit
 }
 
 export type AnyLedgerEvent = LedgerEvent | LedgerBatchEvent
@@ -248,23 +258,27 @@ export function unpackList(l: PackedList): string[] {
   return out
 }
 
-/** Events that claim these messages, one per target and mark. */
-export function claimEvents(entries: Array<{position: string; target: LedgerTarget; mark: string | null}>, runId: string, force: boolean, at: string): LedgerBatchEvent[] {
-  const groups = new Map<string, {target: LedgerTarget; mark: string | null; ids: string[]}>()
+/**
+ * Events that claim these messages, one per target and mark (and per set of added fields, as
+ * `doneEvents`: an edited message's claim names what it sends).
+ */
+export function claimEvents(entries: Array<{position: string; target: LedgerTarget; mark: string | null; edit?: LedgerEdit}>, runId: string, force: boolean, at: string): LedgerBatchEvent[] {
+  const groups = new Map<string, {target: LedgerTarget; mark: string | null; extras: Record<string, unknown> | null; ids: string[]}>()
   for (const e of entries) {
-    const k = `${e.target.topic}\u0000${e.target.partition}\u0000${e.mark}`
+    const extras = extrasOf(e)
+    const k = `${e.target.topic}\u0000${e.target.partition}\u0000${e.mark}${extras ? `\u0000${JSON.stringify(extras)}` : ''}`
     let g = groups.get(k)
-    if (!g) groups.set(k, (g = {target: e.target, mark: e.mark, ids: []}))
+    if (!g) groups.set(k, (g = {target: e.target, mark: e.mark, extras, ids: []}))
     g.ids.push(e.position)
   }
-  return [...groups.values()].map((g) => ({op: 'claim', ids: packList(g.ids), runId, target: g.target, mark: g.mark, force, at}))
+  return [...groups.values()].map((g) => ({...g.extras, op: 'claim', ids: packList(g.ids), runId, target: g.target, mark: g.mark, force, at}))
 }
 
 /**
  * Events that complete these messages, one per target (and per set of added fields: a
  * completion entry may carry more than position, target and offset, written once per event).
  */
-export function doneEvents(entries: Array<{position: string; target: LedgerTarget; offset: string}>, runId: string, at: string): LedgerBatchEvent[] {
+export function doneEvents(entries: Array<{position: string; target: LedgerTarget; offset: string; edit?: LedgerEdit}>, runId: string, at: string): LedgerBatchEvent[] {
   const groups = new Map<string, {target: LedgerTarget; extras: Record<string, unknown> | null; ids: string[]; offsets: string[]}>()
   for (const e of entries) {
     const extras = extrasOf(e)

@@ -3,6 +3,7 @@ import type {RecordFilter} from '../filter.js'
 import type {DecodedRecord, RawHeader} from '../record.js'
 import type {DlqReader} from '../reader.js'
 import {chooseLayout, layoutFromEnv, type DlqSink, type LayoutChoice, type LayoutName, type OutgoingMessage, type StreamLayout, type TargetInfo} from '../sink.js'
+import {applyEdits, hasEdits, type EditChange, type EditSpec} from './edit.js'
 import type {LedgerEntry, ReplayLedger} from './ledger.js'
 import {comparePositions} from './order.js'
 import {ledgerKey} from './identity.js'
@@ -20,6 +21,8 @@ export type SkipReason =
   | 'target_missing'
   | 'protected_target'
   | 'too_large'
+  | 'skipped_by_transform'
+  | 'edit_failed'
 
 /**
  * The time a replayed record carries. `now` (the default): the store stamps it when it is written,
@@ -55,6 +58,8 @@ export interface PlanItem {
   ledger: LedgerEntry | null
   /** The message's key in the ledger: its identity, not its position (which can shift). */
   ledgerKey: string
+  /** What fix-before-replay changed (edit.ts); absent when the message goes back as it is. */
+  edit?: EditChange
 }
 
 export interface ReplayPlan {
@@ -81,6 +86,8 @@ export interface ReplayRequest {
   timestamp?: TimestampPolicy
   /** `--layout`: how entries are laid out in a Redis stream (default DLQ_REPLAY_LAYOUT, else auto). */
   layout?: LayoutChoice
+  /** Fix before replay: --set, --set-header, --drop-header, --transform (edit.ts). */
+  edit?: EditSpec
 }
 
 /** Plan options shared by planReplay and the streaming replay. */
@@ -92,6 +99,7 @@ export interface PlanOptions {
   layout?: LayoutChoice
   /** dlq's own names, never targets (worked out once per replay; see protected.ts). */
   protect?: ProtectedNames
+  edit?: EditSpec
 }
 
 export interface ReplayDeps {
@@ -157,7 +165,7 @@ export const PLAN_WINDOW = 2_000
  */
 export async function* planWindows(deps: ReplayDeps, req: ReplayRequest, opts: {signal?: AbortSignal} = {}): AsyncGenerator<PlanWindow> {
   const to = req.to ? checkTopicName(req.to, '--to') : null
-  const planOpts: PlanOptions = {to, force: req.force === true, partitioner: req.partitioner, timestamp: req.timestamp, layout: req.layout, protect: protectedNames(deps.reader.info)}
+  const planOpts: PlanOptions = {to, force: req.force === true, partitioner: req.partitioner, timestamp: req.timestamp, layout: req.layout, protect: protectedNames(deps.reader.info), edit: req.edit}
   const targets: TargetCache = new Map()
   if (!req.all) {
     const items = await planPositions(deps, req, planOpts, targets)
@@ -208,9 +216,10 @@ export async function planRecords(deps: ReplayDeps, records: DecodedRecord[], op
   const keys = records.map((r) => ledgerKey(r, kind))
   const ledger = await deps.ledger.read(keys)
   const layoutChoice = opts.layout ?? layoutFromEnv()
+  const edits = hasEdits(opts.edit) ? opts.edit : null
   const items: PlanItem[] = []
   for (let i = 0; i < records.length; i++) {
-    const r = records[i]
+    let r = records[i]
     if (r.unreadable !== null) {
       items.push(skip(r.position, 'unreadable', r.unreadable))
       continue
@@ -219,22 +228,53 @@ export async function planRecords(deps: ReplayDeps, records: DecodedRecord[], op
       items.push(skip(r.position, 'payload_truncated', 'only a preview of the payload is stored here (an export made with --payload-limit)'))
       continue
     }
-    const topic = to ?? r.source.topic
+    let topic = to ?? r.source.topic
     if (topic === null) {
       items.push(skip(r.position, 'no_source', 'no source topic is recorded; give --to TOPIC'))
       continue
     }
-    const refused = protectedTarget(topic, names)
-    if (refused !== null) {
-      items.push(skip(r.position, 'protected_target', `${refused}: dlq never writes to its own topics and streams (not even with --to)`))
-      continue
-    }
+    // Checked before editing: a transform is not run (nor can fail) for a message already replayed.
     const entry = ledger.get(keys[i]) ?? null
     if (entry && !req.force) {
       if (entry.state === 'done') {
         items.push(skip(r.position, 'already_replayed', `replayed to ${entry.target.topic}${entry.offset === null ? '' : ` at ${entry.offset}`} on ${entry.at}; --force replays it again`, entry))
         continue
       }
+    }
+    // Fix before replay: the record is edited here, so the dry run shows what would be sent.
+    let edit: EditChange | undefined
+    let forced: number | null = null
+    if (edits) {
+      const out = await applyEdits(edits, r, {topic, partition: null})
+      if (out.kind === 'skip') {
+        items.push(skip(r.position, 'skipped_by_transform', `${edits.transformName ?? 'the transform'} returned null`))
+        continue
+      }
+      if (out.kind === 'error') {
+        items.push(skip(r.position, 'edit_failed', out.message))
+        continue
+      }
+      if (out.kind === 'edited') {
+        edit = out.change
+        r = {...r, key: out.key, payload: out.payload, userHeaders: out.headers}
+        topic = out.target.topic
+        forced = out.target.partition
+      }
+    }
+    const refused = protectedTarget(topic, names)
+    if (refused !== null) {
+      items.push(skip(r.position, 'protected_target', `${refused}: dlq never writes to its own topics and streams (not even with --to)`))
+      continue
+    }
+    // A claim in doubt is looked for by the bytes it sent: only the same edit can find it.
+    if (entry && entry.state === 'claimed' && !req.force && (entry.edit?.sha256 ?? null) !== (edit?.sha256 ?? null)) {
+      items.push(skip(r.position, 'in_doubt', `a replay claimed it on ${entry.at} ${entry.edit ? `sending an edited version (sha256 ${entry.edit.sha256.slice(0, 12)}…)` : 'sending it unedited'} but did not confirm the send, and this replay would send ${edit ? `other bytes (sha256 ${edit.sha256.slice(0, 12)}…)` : 'it unedited'}: it cannot be looked for in the target; check the target, then --force`, entry))
+      continue
+    }
+    // ... and only in the target it was sent to (another --to or a transform's target would look in the wrong place).
+    if (entry && entry.state === 'claimed' && !req.force && entry.target.topic !== topic) {
+      items.push(skip(r.position, 'in_doubt', `a replay claimed it on ${entry.at} for "${entry.target.topic}" but did not confirm the send, and this replay would send it to "${topic}": it can only be looked for where it was sent; check "${entry.target.topic}", then --force`, entry))
+      continue
     }
     let info = targets.get(topic)
     if (!info) {
@@ -256,7 +296,11 @@ export async function planRecords(deps: ReplayDeps, records: DecodedRecord[], op
       items.push(skip(r.position, 'too_large', `the record is ${size} bytes; "${topic}" accepts at most ${info.maxMessageBytes} (max.message.bytes): raise it on the topic, or use --to`))
       continue
     }
-    const {partition, partitionBy} = choosePartition(r, info.partitions, opts.partitioner ?? null)
+    if (forced !== null && (info.partitions === null || forced >= info.partitions)) {
+      items.push(skip(r.position, 'edit_failed', `${edits?.transformName ?? 'the transform'} chose partition ${forced}, which "${topic}" does not have`))
+      continue
+    }
+    const {partition, partitionBy} = forced !== null ? {partition: forced, partitionBy: 'recorded' as const} : choosePartition(r, info.partitions, opts.partitioner ?? null)
     const {kept, removed} = headerNames(r)
     const layout = info.layout === undefined ? null : chooseLayout(layoutChoice, r.convention, info.layout)
     items.push({
@@ -267,12 +311,13 @@ export async function planRecords(deps: ReplayDeps, records: DecodedRecord[], op
       detail: entry && entry.state === 'claimed' && !req.force ? `a replay claimed it on ${entry.at} but did not confirm the send; it is looked for in the target first` : null,
       target: {topic, partition},
       partitionBy,
-      doubt: partitionBy === 'recorded' ? (r.source.doubt ?? null) : null,
+      doubt: partitionBy === 'recorded' && forced === null ? (r.source.doubt ?? null) : null,
       layout,
       headersKept: kept,
       headersRemoved: removed,
       message: {topic, partition, key: r.key, value: r.payload, headers: r.userHeaders, timestamp: replayTime(r, opts.timestamp ?? 'now'), ...(layout ? {layout} : {})},
       ledger: entry,
+      ...(edit ? {edit} : {}),
     })
   }
   return items
@@ -331,6 +376,8 @@ export interface PlanSummary {
   removedHeaders: string[]
   /** What time the replayed records carry (TimestampPolicy). */
   timestamp?: TimestampPolicy
+  /** Messages sent edited (fix before replay); absent when none is. */
+  edited?: number
 }
 
 /** The plan summary, counted item by item as a streamed plan goes by. */
@@ -340,6 +387,7 @@ export class PlanTally {
   private readonly skipped: Partial<Record<SkipReason, number>> = {}
   private readonly byTarget = new Map<string, PlanSummary['byTarget'][number]>()
   private readonly removed = new Set<string>()
+  private edited = 0
 
   constructor(private readonly timestamp: TimestampPolicy = 'now') {}
 
@@ -350,6 +398,7 @@ export class PlanTally {
       return
     }
     this.send++
+    if (it.edit) this.edited++
     const l = it.layout
     const k = `${it.target!.topic}\u0000${it.target!.partition}\u0000${it.partitionBy}\u0000${l?.name}\u0000${l?.valueField}`
     let t = this.byTarget.get(k)
@@ -360,7 +409,7 @@ export class PlanTally {
   }
 
   summary(): PlanSummary {
-    return {send: this.send, skip: this.skip, skipped: {...this.skipped}, byTarget: [...this.byTarget.values()], removedHeaders: [...this.removed].sort(), timestamp: this.timestamp}
+    return {send: this.send, skip: this.skip, skipped: {...this.skipped}, byTarget: [...this.byTarget.values()], removedHeaders: [...this.removed].sort(), timestamp: this.timestamp, ...(this.edited > 0 ? {edited: this.edited} : {})}
   }
 }
 

@@ -20,7 +20,12 @@ export function ConfirmDialog({width, height, view}: ConfirmDialogProps) {
     lines.push(`${view.skip} skipped: ${why}`)
   }
   lines.push(view.removedHeaders.length === 0 ? 'No system metadata headers to remove.' : `System metadata removed: ${view.removedHeaders.map(escapeText).join(', ')}`)
-  lines.push('Payload bytes, key and user headers are sent unchanged.')
+  const changes = view.changes ?? []
+  if (changes.length === 0) lines.push('Payload bytes, key and user headers are sent unchanged.')
+  else {
+    lines.push(`Sent EDITED (the ledger records the edit):`)
+    for (const c of changes) lines.push(`  ${escapeText(c.position)}: ${c.text}`)
+  }
   for (const n of view.notes) lines.push(`  ${escapeText(n.position)}: ${escapeText(n.text)}`)
   const room = Math.max(1, height - 3)
   const shown = lines.length > room ? [...lines.slice(0, room - 1), `… ${lines.length - room + 1} more lines`] : lines

@@ -1,0 +1,76 @@
+import {DlqError} from '../../core/errors.js'
+import type {KafkaPurger} from '../../core/purge.js'
+import {KafkaClient} from './client.js'
+import {clientOptions} from './connection.js'
+import {parseKafkaUri} from './uri.js'
+
+/** `dlq purge` on a Kafka DLQ: DeleteRecords, which moves each partition's log start up to a cut. */
+export class KafkaTopicPurger implements KafkaPurger {
+  readonly kind = 'kafka' as const
+
+  private constructor(
+    private readonly client: KafkaClient,
+    private readonly topic: string,
+  ) {}
+
+  static async open(uri: string): Promise<KafkaTopicPurger> {
+    const target = parseKafkaUri(uri, {needTopic: true})
+    return new KafkaTopicPurger(await KafkaClient.open(target), target.topic!)
+  }
+
+  async groups(): Promise<Array<{name: string; committed: Map<number, number>}>> {
+    const admin = new this.client.lib.Admin(clientOptions(this.client.target, this.client.settings))
+    try {
+      const names = [...(await admin.listGroups()).keys()]
+      if (names.length === 0) return []
+      const res = await admin.listConsumerGroupOffsets({groups: names})
+      const out: Array<{name: string; committed: Map<number, number>}> = []
+      for (const g of res) {
+        const committed = new Map<number, number>()
+        for (const t of g.topics) if (t.name === this.topic) for (const p of t.partitions) if (p.committedOffset >= 0n) committed.set(p.partitionIndex, Number(p.committedOffset))
+        if (committed.size > 0) out.push({name: g.groupId, committed})
+      }
+      return out
+    } catch (error) {
+      throw this.client.fail(error, this.topic)
+    } finally {
+      await admin.close().catch(() => undefined)
+    }
+  }
+
+  async deleteBefore(cuts: Map<number, number>): Promise<Map<number, number>> {
+    const admin = new this.client.lib.Admin(clientOptions(this.client.target, this.client.settings))
+    try {
+      const res = await admin.deleteRecords({topics: [{name: this.topic, partitions: [...cuts].map(([partition, offset]) => ({partition, offset: BigInt(offset)}))}]})
+      const out = new Map<number, number>()
+      for (const t of res) for (const p of t.partitions) out.set(p.partition, Number(p.lowWatermark))
+      return out
+    } catch (error) {
+      const refused = brokerErrors(error)
+      if (refused.includes('POLICY_VIOLATION')) {
+        throw new DlqError(`topic "${this.topic}" does not allow deleting records (a compacted topic: cleanup.policy without delete); nothing was deleted`)
+      }
+      if (refused.length > 0) throw new DlqError(`Kafka refused DeleteRecords on "${this.topic}" (${[...new Set(refused)].join(', ')}); nothing was deleted`)
+      throw this.client.fail(error, this.topic)
+    } finally {
+      await admin.close().catch(() => undefined)
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.client.close()
+  }
+}
+
+/** The broker's per-partition error names in a DeleteRecords failure (the client nests them in `errors[].response[]`). */
+function brokerErrors(error: unknown): string[] {
+  const out: string[] = []
+  const walk = (e: unknown, depth: number) => {
+    if (!e || typeof e !== 'object' || depth > 4) return
+    const x = e as {apiId?: unknown; errors?: unknown; response?: unknown}
+    if (typeof x.apiId === 'string') out.push(x.apiId)
+    for (const k of [x.errors, x.response]) if (Array.isArray(k)) for (const c of k) walk(c, depth + 1)
+  }
+  walk(error, 0)
+  return out
+}

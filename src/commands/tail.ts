@@ -1,0 +1,99 @@
+import {Flags} from '@oclif/core'
+import {BaseCommand} from '../cli/base-command.js'
+import {checkPayloadLimit, filterFlags, filterSpec, pageFlags, partitionFlag, sourceArg, withPartitions} from '../cli/flags.js'
+import {paragraphs} from '../cli/help.js'
+import {abortOnEpipe, writer} from '../cli/stdout.js'
+import {buildFilter} from '../core/filter.js'
+import {MAX_LIMIT} from '../core/reader.js'
+import type {DecodedRecord} from '../core/record.js'
+import {openReader} from '../core/source.js'
+import {checkTailLimit, DEFAULT_TAIL, followTail, tailLast} from '../core/tail.js'
+import {OUTPUT_FORMATS, type OutputFormat, type Rendered} from '../output/records.js'
+import {TailOutput} from '../output/tail.js'
+
+export default class Tail extends BaseCommand {
+  static override summary = 'Print the last messages of a DLQ, and with --follow every new one as it arrives.'
+  static override description = paragraphs(`Prints the last --limit (default ${DEFAULT_TAIL}) messages of SOURCE that match the filters, oldest
+first. With --follow it then keeps printing each new matching message as it arrives until
+Ctrl-C (exit 130) or until the reader of stdout goes away (\`| head\`: exit 0).
+
+Kafka: from the end of each partition, with long-poll fetches; partitions added while
+following are read from their start. Redis: XREAD BLOCK. Files and rotated directories:
+appends, the writer's rotation (nothing lost or printed twice) and files created since.
+Reading joins no consumer group and writes nothing.
+
+--output ndjson prints one message per line (for jq and other tools). json prints one document
+without --follow and one document per message with it. A followed table prints each row as it
+comes, with column widths fitted to the terminal at the start.
+
+${BaseCommand.exitCodesHelp}`)
+
+  static override examples = [
+    '<%= config.bin %> tail fixtures/hyperi.ndjson -n 5',
+    "<%= config.bin %> tail kafka://127.0.0.1:9092/orders-dlt --follow --filter 'reason~parse'",
+    '<%= config.bin %> tail redis://127.0.0.1:6379/dlq --follow --output ndjson | jq .reason',
+    '<%= config.bin %> tail /var/spool/dfe/dlq/ingest -n 0 --follow --output wide',
+  ]
+
+  static override args = {source: sourceArg}
+  static override flags = {
+    limit: Flags.integer({char: 'n', description: `How many of the last messages to print first (0 to ${MAX_LIMIT}; 0 with --follow: only new ones).`, default: DEFAULT_TAIL, helpValue: 'N'}),
+    follow: Flags.boolean({char: 'F', description: 'Keep printing new messages as they arrive, until Ctrl-C.'}),
+    'payload-limit': pageFlags['payload-limit'],
+    'no-payload': pageFlags['no-payload'],
+    ...filterFlags,
+    ...partitionFlag,
+    output: Flags.string({char: 'o', options: OUTPUT_FORMATS, default: 'table', description: 'Output format.', env: 'DLQ_OUTPUT'}),
+  }
+
+  async run(): Promise<void> {
+    const {args, flags} = await this.parse(Tail)
+    const payload = {payloadLimit: checkPayloadLimit(flags['payload-limit']), noPayload: flags['no-payload']}
+    const filter = buildFilter(filterSpec(flags))
+    const format: OutputFormat = flags.json ? 'json' : (flags.output as OutputFormat)
+    const limit = checkTailLimit(flags.limit)
+    const reader = await openReader(withPartitions(args.source, flags.partition))
+    this.noteWarnings(reader.warnings)
+    const shown = new Set(reader.warnings ?? [])
+
+    // Ctrl-C and a closed stdout both end the read between records; what was read is printed.
+    const stop = new AbortController()
+    let interrupted = false
+    const onInterrupt = () => {
+      interrupted = true
+      stop.abort()
+    }
+    process.once('SIGINT', onInterrupt)
+    abortOnEpipe(stop)
+    const output = new TailOutput({format, payload, follow: flags.follow, source: reader.info})
+    const write = writer(process.stdout, stop.signal)
+    const emit = async (r: Rendered) => {
+      this.note(r.stderr)
+      await write(r.stdout)
+    }
+    const opts = {limit, filter, signal: stop.signal}
+    try {
+      await emit(output.start())
+      if (flags.follow) {
+        for await (const rec of followTail(reader, opts)) {
+          await emit(output.add([rec]))
+          // Warnings met while following (a rotation that could not be followed) are said once, when met.
+          const fresh = (reader.warnings ?? []).filter((w) => !shown.has(w))
+          for (const w of fresh) shown.add(w)
+          this.noteWarnings(fresh)
+        }
+      } else {
+        const records: DecodedRecord[] = await tailLast(reader, opts)
+        await emit(output.add(records))
+        await emit(output.end(reader.warnings ?? []))
+      }
+    } finally {
+      process.removeListener('SIGINT', onInterrupt)
+      await reader.close()
+    }
+    if (interrupted) {
+      this.note(`stopped: ${output.count} message${output.count === 1 ? '' : 's'} printed`)
+      process.exitCode = 130
+    }
+  }
+}

@@ -1,0 +1,158 @@
+import {mkdirSync, mkdtempSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {Redis} from 'ioredis'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {dlq, dlqJson, FIXTURES} from '../helpers/cli.js'
+import {expectSchema} from '../helpers/schema.js'
+import {needService, uniqueName} from '../helpers/services.js'
+import {KAFKA_URI, KafkaFixture} from '../kafka-fixtures.js'
+
+const env = {DLQ_CACHE_DIR: mkdtempSync(join(tmpdir(), 'dlq-check-cache-'))}
+const redisSvc = await needService('redis')
+const kafkaSvc = await needService('kafka')
+
+const MIN = 60_000
+/** A hyperi-rustlib entry, `ago` ms before now. */
+const entry = (ago: number, reason: string, i: number) =>
+  JSON.stringify({timestamp: Date.now() - ago, service: 'ingest', reason, attempts: 1, payload: Buffer.from(`{"n":${i}}`).toString('base64'), source: {topic: 'orders'}})
+
+/** 6 old entries (2 h ago) and 4 recent (1–4 min ago: 3 parse_error, 1 timeout). */
+function entries(): string[] {
+  const old = Array.from({length: 6}, (_, i) => entry(120 * MIN, i % 2 ? 'timeout' : 'parse_error', i))
+  const recent = [entry(4 * MIN, 'parse_error', 6), entry(3 * MIN, 'timeout', 7), entry(2 * MIN, 'parse_error', 8), entry(1 * MIN, 'parse_error', 9)]
+  return [...old, ...recent]
+}
+
+/** Every store gets the same questions. */
+function gate(source: () => string) {
+  it('exits 0 at or under --max and 5 over it, with a one-line summary', () => {
+    const ok = dlq(['check', source(), '--max', '10'], {env})
+    expect(ok.code).toBe(0)
+    expect(ok.stdout).toMatch(/^OK: 10 messages match, at most --max 10 \(.*parse_error 6, timeout 4\)\n$/)
+    const over = dlq(['check', source(), '--max', '9'], {env})
+    expect(over.code).toBe(5)
+    expect(over.stdout).toMatch(/^OVER: 10 messages match, more than --max 9 /)
+    expect(over.stdout.trim().split('\n')).toHaveLength(1)
+  })
+
+  it('--since bounds the count to the window', () => {
+    const r = dlqJson(['check', source(), '--max', '3', '--since', '-30m'], {env})
+    expect(r.code).toBe(5)
+    expectSchema('check', r.json)
+    expect(r.json).toMatchObject({count: 4, max: 3, over: true, unreadable: 0})
+    expect(r.json.byReason).toEqual([
+      {value: 'parse_error', count: 3},
+      {value: 'timeout', count: 1},
+    ])
+    expect(Date.parse(r.json.window.since)).toBeGreaterThan(Date.now() - 31 * MIN)
+    expect(r.json.window.until).toBeNull()
+  })
+
+  it('--filter narrows what is counted', () => {
+    const r = dlqJson(['check', source(), '--max', '3', '--since', '-30m', '--filter', 'reason=parse_error'], {env})
+    expect(r.code).toBe(0)
+    expect(r.json).toMatchObject({count: 3, over: false, byReason: [{value: 'parse_error', count: 3}]})
+    const none = dlq(['check', source(), '--max', '0', '--since', '-30m', '--filter', 'reason=nothing-like-this'], {env})
+    expect(none.code).toBe(0)
+    expect(none.stdout).toMatch(/^OK: 0 messages match, at most --max 0/)
+  })
+}
+
+describe('dlq check on files', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'dlq-check-'))
+  const file = join(dir, 'dlq.ndjson')
+  beforeAll(() => writeFileSync(file, entries().join('\n') + '\n'))
+  gate(() => file)
+
+  it('needs --max, rejects a negative one, and an unreadable source keeps its own exit code', () => {
+    expect(dlq(['check', file], {env}).code).toBe(2)
+    expect(dlq(['check', file, '--max', '-1'], {env}).code).toBe(2)
+    expect(dlq(['check', join(dir, 'missing.ndjson'), '--max', '0'], {env}).code).toBe(4)
+  })
+
+  it('counts unreadable records (they are in the DLQ too) and escapes reasons', () => {
+    const r = dlq(['check', join(FIXTURES, 'hostile.ndjson'), '--max', '0'], {env})
+    expect(r.code).toBe(5)
+    // eslint-disable-next-line no-control-regex
+    expect(r.stdout).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/)
+    const corrupt = dlqJson(['check', join(FIXTURES, 'corrupt.ndjson'), '--max', '1000'], {env})
+    expect(corrupt.json.unreadable).toBeGreaterThan(0)
+    expect(corrupt.json.count).toBe(corrupt.json.unreadable + corrupt.json.byReason.reduce((n: number, c: {count: number}) => n + c.count, 0))
+  })
+})
+
+describe('dlq check on a rotated directory', () => {
+  const stamp = (ms: number) => new Date(ms).toISOString().slice(0, 19).replace(/[-:]/g, '')
+  it('--since leaves unparsed the rotated files named (in any zone) before the window, and keeps positions', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dlq-check-rot-'))
+    // Named in 2020, so every entry in it is older than the window: dlq does not read it (the
+    // planted recent entry proves it). Its one line still counts for the positions after it.
+    writeFileSync(join(dir, 'dlq.ndjson.20200101T000000'), entry(1 * MIN, 'planted', 0) + '\n')
+    // Named 2 h ago: within the 12 h a writer's zone may put between its name and UTC, so it is read.
+    writeFileSync(join(dir, `dlq.ndjson.${stamp(Date.now() - 120 * MIN)}`), entry(130 * MIN, 'old', 1) + '\n' + entry(1 * MIN, 'parse_error', 2) + '\n')
+    writeFileSync(join(dir, 'dlq.ndjson'), entry(2 * MIN, 'timeout', 3) + '\n')
+    const r = dlqJson(['check', dir, '--max', '5', '--since', '-30m'], {env})
+    expect(r.json.byReason).toEqual([
+      {value: 'parse_error', count: 1},
+      {value: 'timeout', count: 1},
+    ])
+    expect(dlqJson(['check', dir, '--max', '5'], {env}).json.count).toBe(4)
+    const page = dlqJson(['inspect', dir, '--since', '-30m'], {env})
+    expect(page.json.items.map((m: {position: string}) => m.position)).toEqual(['2', '3'])
+  })
+})
+
+describe.skipIf(!redisSvc.available)('dlq check on a Redis stream', () => {
+  let redis: Redis
+  const key = uniqueName('dlq-test-check')
+  beforeAll(async () => {
+    redis = new Redis(redisSvc.address, {maxRetriesPerRequest: 1})
+    // Entry ids carry the entry's time, as XADD * would have given them when it was written.
+    let seq = 0
+    for (const e of entries()) await redis.xadd(key, `${JSON.parse(e).timestamp}-${seq++}`, 'data', e)
+  })
+  afterAll(async () => {
+    await redis.del(key)
+    await redis.quit()
+  })
+  gate(() => `${redisSvc.address}/0/${key}`)
+
+  it('a server that cannot be reached is exit 4, not OK', () => {
+    expect(dlq(['check', 'redis://127.0.0.1:1/x', '--max', '1000'], {env}).code).toBe(4)
+  })
+})
+
+describe.skipIf(!kafkaSvc.available)('dlq check on a Kafka topic', () => {
+  const kafka = new KafkaFixture()
+  let topic: string
+  beforeAll(async () => {
+    topic = await kafka.topic('check', 2)
+    const all = entries()
+    // 200 more old records in front: --since must start past them (offsets for times), not read them.
+    const filler = Array.from({length: 200}, (_, i) => ({partition: i % 2, value: entry(200 * MIN, 'old', 100 + i), timestamp: Date.now() - 200 * MIN}))
+    await kafka.produceBulk(topic, [...filler, ...all.map((value, i) => ({partition: i % 2, value, timestamp: JSON.parse(value).timestamp}))])
+  }, 60_000)
+  afterAll(() => kafka.close())
+  const src = () => `${KAFKA_URI}/${topic}`
+
+  it('exits 0 at or under --max and 5 over it; --since reads only from the window on', () => {
+    const all = dlqJson(['check', src(), '--max', '210', '--filter', 'reason!=old'], {env})
+    expect(all.json.count).toBe(10)
+    expect(all.code).toBe(0)
+    const r = dlq(['check', src(), '--max', '3', '--since', '-30m'], {env: {...env, DLQ_TRACE_PHASES: '1'}})
+    expect(r.code).toBe(5)
+    expect(r.stdout).toMatch(/^OVER: 4 messages match, more than --max 3 .*parse_error 3, timeout 1\)\n$/)
+    const fetches = [...r.stderr.matchAll(/dlq-phase fetch\((\d+):(\d+)\)/g)].map((m) => Number(m[2]))
+    expect(fetches.length).toBeGreaterThan(0)
+    // Each partition holds 100 filler records before the window: no fetch starts among them.
+    expect(Math.min(...fetches)).toBeGreaterThanOrEqual(100)
+  })
+
+  it('--filter and --json counts by reason', () => {
+    const r = dlqJson(['check', src(), '--max', '2', '--since', '-30m', '--filter', 'reason=parse_error'], {env})
+    expect(r.code).toBe(5)
+    expectSchema('check', r.json)
+    expect(r.json).toMatchObject({count: 3, over: true, byReason: [{value: 'parse_error', count: 3}]})
+  })
+})

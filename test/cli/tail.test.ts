@@ -1,0 +1,313 @@
+import {execFileSync, spawn, spawnSync, type ChildProcess} from 'node:child_process'
+import {appendFileSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {createInterface} from 'node:readline'
+import {Producer} from '@platformatic/kafka'
+import {Redis} from 'ioredis'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {BIN, dlq, dlqJson, FIXTURES, ROOT} from '../helpers/cli.js'
+import {WRITER} from '../helpers/rotating-writer.js'
+import {expectSchema} from '../helpers/schema.js'
+import {needService, uniqueName} from '../helpers/services.js'
+import {BROKERS, KAFKA_URI, KafkaFixture} from '../kafka-fixtures.js'
+
+const redisSvc = await needService('redis')
+const kafkaSvc = await needService('kafka')
+const tmp = mkdtempSync(join(tmpdir(), 'dlq-tail-'))
+const env = {...process.env, COLUMNS: '200', DLQ_CACHE_DIR: join(tmp, 'cache')}
+afterAll(() => rmSync(tmp, {recursive: true, force: true}))
+
+/** A hyperi-rustlib entry whose payload is `seq-N` (the rotating writer's format). */
+const entry = (n: number, reason = 'parse_error') =>
+  JSON.stringify({timestamp: Date.now(), service: 'svc', reason, attempts: 1, payload: Buffer.from(`seq-${n}`).toString('base64')})
+const seqOf = (m: {payload: {text: string}}) => Number(m.payload.text.slice(4))
+const range = (a: number, b: number) => Array.from({length: b - a}, (_, i) => a + i)
+
+/** `dlq tail … --follow` running in the background, its stdout collected line by line. */
+class Follow {
+  readonly child: ChildProcess
+  readonly lines: string[] = []
+  stderr = ''
+  readonly exited: Promise<number>
+
+  constructor(args: string[], opts: {stdout?: 'pipe'} = {}) {
+    this.child = spawn(process.execPath, [BIN, 'tail', ...args, '--follow'], {cwd: ROOT, env, stdio: ['ignore', opts.stdout ?? 'pipe', 'pipe']})
+    createInterface({input: this.child.stdout!}).on('line', (l) => this.lines.push(l))
+    this.child.stderr!.on('data', (b) => (this.stderr += b))
+    this.exited = new Promise((resolve) => this.child.on('exit', (code, signal) => resolve(code ?? (signal ? -1 : -2))))
+  }
+
+  /** Waits until `n` lines were printed (what is printed before is the backlog: dlq is following after it). */
+  async waitLines(n: number, timeoutMs = 40_000): Promise<void> {
+    const until = Date.now() + timeoutMs
+    while (this.lines.length < n) {
+      if (this.child.exitCode !== null) throw new Error(`tail exited ${this.child.exitCode} after ${this.lines.length} lines: ${this.stderr}`)
+      if (Date.now() > until) throw new Error(`tail printed ${this.lines.length} of ${n} lines in ${timeoutMs} ms: ${this.stderr}`)
+      await new Promise((r) => setTimeout(r, 20))
+    }
+  }
+
+  json(): any[] {
+    return this.lines.map((l) => JSON.parse(l))
+  }
+
+  /** Ctrl-C: the exit code. */
+  async interrupt(): Promise<number> {
+    this.child.kill('SIGINT')
+    return this.exited
+  }
+}
+
+describe('dlq tail (files)', () => {
+  it('prints the last N, oldest first, in every format; -n 0 prints nothing', () => {
+    const r = dlqJson(['tail', join(FIXTURES, 'hyperi.ndjson'), '-n', '3'])
+    expect(r.code).toBe(0)
+    expectSchema('tail', r.json)
+    expect(r.json.items.map((m: {position: string}) => m.position)).toEqual(['9', '10', '11'])
+    const nd = dlq(['tail', join(FIXTURES, 'hyperi.ndjson'), '-n', '2', '--output', 'ndjson', '--filter', 'reason=timeout'])
+    expect(nd.stdout.trim().split('\n').map((l) => JSON.parse(l).reason)).toEqual(['timeout', 'timeout'])
+    const table = dlq(['tail', join(FIXTURES, 'rotated/ingest'), '-n', '2'])
+    expect(table.stdout).toMatch(/^POSITION +TIME/)
+    expect(table.stdout.trim().split('\n')).toHaveLength(3)
+    expect(dlq(['tail', join(FIXTURES, 'hyperi.ndjson'), '-n', '0']).stdout).toBe('No messages.\n')
+    expect(dlq(['tail', join(FIXTURES, 'hyperi.ndjson'), '-n', '5001']).code).toBe(2)
+  })
+
+  it('--json with --follow prints one message document per message', async () => {
+    const f = new Follow([join(FIXTURES, 'conventions.ndjson'), '-n', '3', '--json'])
+    const docs = () => f.lines.join('\n').split(/^\}$/m).slice(0, -1).map((d) => JSON.parse(d + '}'))
+    const until = Date.now() + 30_000
+    while (docs().length < 3 && Date.now() < until) await new Promise((r) => setTimeout(r, 20))
+    expect(await f.interrupt()).toBe(130)
+    expect(docs().map((d) => d.position)).toEqual(['8', '9', '10'])
+    for (const d of docs()) expectSchema('message', d)
+  })
+
+  it('escapes untrusted bytes, also in a followed table', async () => {
+    const r = dlq(['tail', join(FIXTURES, 'hostile.ndjson'), '-n', '50'])
+    // eslint-disable-next-line no-control-regex
+    expect(r.stdout).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/)
+    const f = new Follow([join(FIXTURES, 'hostile.ndjson'), '-n', '50', '--output', 'wide'])
+    await f.waitLines(2)
+    expect(f.lines[1]).toContain('k\\e[31mred')
+    expect(await f.interrupt()).toBe(130)
+    expect(f.lines[0]).toMatch(/^POSITION +TIME/)
+    // eslint-disable-next-line no-control-regex
+    expect(f.lines.join('\n')).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/)
+  })
+
+  it('follows appends to a file, waits for a line to be whole, and Ctrl-C exits 130', async () => {
+    const file = join(tmp, 'appends.ndjson')
+    writeFileSync(file, entry(0) + '\n' + entry(1) + '\n')
+    const f = new Follow([file, '-n', '1', '--output', 'ndjson'])
+    await f.waitLines(1)
+    appendFileSync(file, entry(2) + '\n' + entry(3) + '\n')
+    await f.waitLines(3)
+    // Half a line: not a record yet; printed once, whole, when the writer finishes it.
+    const half = entry(4)
+    appendFileSync(file, half.slice(0, 30))
+    await new Promise((r) => setTimeout(r, 600))
+    appendFileSync(file, half.slice(30) + '\n')
+    await f.waitLines(4)
+    // A logrotate-style rotation of the single file: the old file is finished, the new one read from its start.
+    appendFileSync(file, entry(5) + '\n')
+    renameSync(file, `${file}.1`)
+    writeFileSync(file, entry(6) + '\n')
+    await f.waitLines(6)
+    expect(await f.interrupt()).toBe(130)
+    const got = f.json()
+    expect(got.map(seqOf)).toEqual([1, 2, 3, 4, 5, 6])
+    expect(got.map((m) => m.position)).toEqual(['1', '2', '3', '4', '5', '0'])
+    expect(got.every((m) => m.convention === 'hyperi')).toBe(true)
+    expect(f.stderr).toMatch(/replaced by a new file \(rotated\)/)
+    expect(f.stderr).toMatch(/stopped: 6 messages printed/)
+  })
+
+  it('follows a rotated directory while the writer rotates it as hyperi-rustlib does: every record once, in order', async () => {
+    const dir = join(tmp, 'rotating')
+    const writerPath = join(tmp, 'writer.mjs')
+    writeFileSync(writerPath, WRITER)
+    // The writer's seq-0, seq-1, … are written once tail follows; seq -1 is the backlog.
+    mkdirSync(dir)
+    writeFileSync(join(dir, 'dlq.ndjson'), entry(-1) + '\n')
+    const f = new Follow([dir, '-n', '1', '--output', 'ndjson'])
+    await f.waitLines(1)
+    const writer = spawn(process.execPath, [writerPath, dir, '0', '3650', '50'], {stdio: ['ignore', 'pipe', 'inherit']})
+    const events: any[] = []
+    createInterface({input: writer.stdout!}).on('line', (l) => events.push(JSON.parse(l)))
+    const until = async (pred: (e: any) => boolean) => {
+      while (!events.some(pred)) await new Promise((r) => setTimeout(r, 10))
+    }
+    await until((e) => e.ready)
+    // Eight rotations while tail follows: the 7th and 8th make the writer gzip the oldest rotated files.
+    for (let i = 1; i <= 8; i++) {
+      await new Promise((r) => setTimeout(r, 120))
+      writer.kill('SIGUSR2')
+      await until((e) => e.rotated === i)
+    }
+    writer.kill('SIGTERM')
+    await until((e) => e.end !== undefined)
+    const written = events.find((e) => e.end !== undefined).end as number
+    await f.waitLines(written + 1)
+    await new Promise((r) => setTimeout(r, 500))
+    expect(await f.interrupt()).toBe(130)
+    const got = f.json()
+    expect(written).toBeGreaterThan(1000)
+    expect(got.map(seqOf)).toEqual([-1, ...range(0, written)])
+    // Positions are record numbers of the whole log: one after the other across every rotation.
+    expect(got.map((m) => m.position)).toEqual(range(0, written + 1).map(String))
+  }, 90_000)
+
+  it('a services root: new records of each service, and a service that starts writing meanwhile', async () => {
+    const root = join(tmp, 'services')
+    mkdirSync(join(root, 'alpha'), {recursive: true})
+    writeFileSync(join(root, 'alpha', 'dlq.ndjson'), entry(0) + '\n')
+    const f = new Follow([root, '-n', '5', '--output', 'ndjson', '--filter', 'reason!=noise'])
+    await f.waitLines(1)
+    appendFileSync(join(root, 'alpha', 'dlq.ndjson'), entry(1, 'noise') + '\n' + entry(2) + '\n')
+    mkdirSync(join(root, 'beta'))
+    writeFileSync(join(root, 'beta', 'dlq.ndjson'), entry(3) + '\n')
+    await f.waitLines(3)
+    expect(await f.interrupt()).toBe(130)
+    expect(f.json().map((m) => [m.position, seqOf(m)])).toEqual([
+      ['alpha:0', 0],
+      ['alpha:2', 2],
+      ['beta:0', 3],
+    ])
+  })
+})
+
+describe('dlq tail --follow in a real terminal (tmux)', () => {
+  const socket = uniqueName('dlq-tail')
+  const tmux = (...args: string[]) => execFileSync('/usr/bin/tmux', ['-L', socket, ...args], {encoding: 'utf8'})
+  afterAll(() => void spawnSync('/usr/bin/tmux', ['-L', socket, 'kill-server']))
+  const waitScreen = async (pattern: RegExp) => {
+    const until = Date.now() + 30_000
+    for (;;) {
+      const s = tmux('capture-pane', '-p', '-t', 'tail')
+      if (pattern.test(s)) return s
+      if (Date.now() > until) throw new Error(`screen never showed ${pattern}:\n${s}`)
+      await new Promise((r) => setTimeout(r, 50))
+    }
+  }
+
+  it('a table fitted to the terminal, rows as they come, and Ctrl-C exits 130', async () => {
+    const file = join(tmp, 'terminal.ndjson')
+    writeFileSync(file, entry(0) + '\n' + entry(1) + '\n')
+    const cmd = [process.execPath, BIN, 'tail', file, '--follow', '-n', '1'].map((a) => `'${a}'`).join(' ')
+    tmux('new-session', '-d', '-s', 'tail', '-x', '90', '-y', '20', `${cmd}; echo "EXITED $?"; sleep 60`)
+    await waitScreen(/^1 .*seq-1/m)
+    appendFileSync(file, entry(2, 'late_reason') + '\n')
+    const s = await waitScreen(/^2 .*late_reason/m)
+    for (const line of s.split('\n')) expect(line.length).toBeLessThanOrEqual(90)
+    expect(s).toMatch(/^POSITION +TIME/m)
+    tmux('send-keys', '-t', 'tail', 'C-c')
+    const end = await waitScreen(/EXITED \d+/)
+    expect(end).toMatch(/stopped: 2 messages printed/)
+    expect(end).toMatch(/EXITED 130/)
+  })
+})
+
+describe.skipIf(!redisSvc.available)('dlq tail on a Redis stream', () => {
+  let redis: Redis
+  const key = uniqueName('dlq-test-tail')
+  const src = () => `${redisSvc.address}/0/${key}`
+  beforeAll(async () => {
+    redis = new Redis(redisSvc.address, {maxRetriesPerRequest: 1})
+    for (let i = 0; i < 3; i++) await redis.xadd(key, '*', 'data', entry(i))
+  })
+  afterAll(async () => {
+    await redis.del(key)
+    await redis.quit()
+  })
+
+  it('prints the last N', () => {
+    const r = dlqJson(['tail', src(), '-n', '2'])
+    expect(r.json.items.map(seqOf)).toEqual([1, 2])
+  })
+
+  it('follows XADDs as they come, each once and in order, with a filter; Ctrl-C exits 130', async () => {
+    const f = new Follow([src(), '-n', '1', '--output', 'ndjson', '--filter', 'reason=parse_error'])
+    await f.waitLines(1)
+    const ids: string[] = []
+    for (let i = 3; i < 203; i++) {
+      const id = (await redis.xadd(key, '*', 'data', entry(i, i % 10 === 0 ? 'timeout' : 'parse_error')))!
+      if (i % 10 !== 0) ids.push(id)
+      if (i % 50 === 0) await new Promise((r) => setTimeout(r, 50))
+    }
+    await f.waitLines(1 + ids.length)
+    await new Promise((r) => setTimeout(r, 300))
+    expect(await f.interrupt()).toBe(130)
+    const got = f.json()
+    expect(got.map((m) => m.position)).toEqual([expect.any(String), ...ids])
+    expect(got.map(seqOf)).toEqual([2, ...range(3, 203).filter((i) => i % 10 !== 0)])
+  })
+
+  it('a followed table prints each row as it comes', async () => {
+    const f = new Follow([src(), '-n', '0'])
+    await f.waitLines(1)
+    expect(f.lines[0]).toMatch(/^POSITION +TIME +SOURCE +REASON/)
+    const id = await redis.xadd(key, '*', 'data', entry(500, 'late'))
+    await f.waitLines(2)
+    expect(f.lines[1]).toContain(id)
+    expect(f.lines[1]).toContain('late')
+    expect(await f.interrupt()).toBe(130)
+  })
+
+  it('exits quietly (0) when the reader of stdout goes away (| head)', async () => {
+    const f = new Follow([src(), '-n', '1', '--output', 'ndjson'])
+    await f.waitLines(1)
+    f.child.stdout!.destroy()
+    for (let i = 0; i < 3; i++) {
+      await redis.xadd(key, '*', 'data', entry(600 + i))
+      await new Promise((r) => setTimeout(r, 100))
+    }
+    expect(await f.exited).toBe(0)
+    expect(f.stderr).toBe('')
+  })
+})
+
+describe.skipIf(!kafkaSvc.available)('dlq tail on a Kafka topic', () => {
+  const kafka = new KafkaFixture()
+  let topic: string
+  beforeAll(async () => {
+    topic = await kafka.topic('tail', 2)
+    await kafka.produce(topic, [{partition: 0, value: entry(0)}, {partition: 1, value: entry(1)}])
+  }, 60_000)
+  afterAll(() => kafka.close())
+
+  it('prints the last N (the log order: partitions one after the other)', () => {
+    const r = dlqJson(['tail', `${KAFKA_URI}/${topic}`, '-n', '2'])
+    expect(r.json.items.map((m: {position: string}) => m.position)).toEqual(['0:0', '1:0'])
+  })
+
+  it('follows records produced meanwhile, and a partition added meanwhile; each once, in order per partition', async () => {
+    const f = new Follow([`${KAFKA_URI}/${topic}`, '-n', '1', '--output', 'ndjson'])
+    await f.waitLines(1)
+    const producer = kafka.producer()
+    const sent: string[] = []
+    for (let i = 2; i < 42; i++) sent.push(...(await kafka.produce(topic, [{partition: i % 2, value: entry(i)}], producer)))
+    await f.waitLines(41)
+    await kafka.admin.createPartitions({topics: [{name: topic, count: 3}]})
+    // A producer that has not cached the old partition count writes to the new partition.
+    const fresh = new Producer<Buffer, Buffer, Buffer, Buffer>({clientId: 'dlq-tests-fresh', bootstrapBrokers: BROKERS, idempotent: true, acks: -1})
+    try {
+      for (let i = 42; i < 45; i++) sent.push(...(await kafka.produce(topic, [{partition: 2, value: entry(i)}], fresh)))
+    } finally {
+      await fresh.close()
+    }
+    await f.waitLines(44, 30_000)
+    await new Promise((r) => setTimeout(r, 500))
+    expect(await f.interrupt()).toBe(130)
+    const got = f.json()
+    expect(got[0].position).toBe('1:0')
+    const followed = got.slice(1)
+    expect(followed.map((m) => m.position).sort()).toEqual([...sent].sort())
+    for (const p of [0, 1, 2]) {
+      const mine = followed.filter((m) => m.position.startsWith(`${p}:`))
+      expect(mine.map(seqOf)).toEqual([...mine.map(seqOf)].sort((a, b) => a - b))
+    }
+    expect(followed.filter((m) => m.position.startsWith('2:')).map(seqOf)).toEqual([42, 43, 44])
+  }, 90_000)
+})

@@ -1,0 +1,234 @@
+import {execFileSync, spawnSync} from 'node:child_process'
+import {mkdtempSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {BIN, dlq, dlqJson, FIXTURES} from '../helpers/cli.js'
+import {expectSchema} from '../helpers/schema.js'
+import {needService, uniqueName} from '../helpers/services.js'
+
+const kafka = await needService('kafka')
+const redis = await needService('redis')
+
+/** Puts a claim that was never completed into the DLQ's ledger: a message in doubt. */
+async function claimInDoubt(source: string, position: string): Promise<void> {
+  const {openReader} = await import('../../src/core/source.js')
+  const {openLedger} = await import('../../src/core/replay/open.js')
+  const {ledgerKey} = await import('../../src/core/replay/identity.js')
+  const reader = await openReader(source)
+  const ledger = await openLedger(reader, source)
+  try {
+    const r = (await reader.get([position])).get(position)!
+    const held = await ledger.claim([{position: ledgerKey(r, reader.info.kind), target: {topic: 'somewhere', partition: null}, mark: null}], 'test-host/1/crashed-run', false)
+    expect(held.size).toBe(1)
+  } finally {
+    await ledger.close()
+    await reader.close()
+  }
+}
+
+const replay = (src: string, positions: string[], extra: string[]) => {
+  const r = dlqJson(['replay', src, ...positions.flatMap((p) => ['--offset', p]), '--yes', ...extra])
+  expect(r.code, JSON.stringify(r.json)).toBe(0)
+  expect(r.json.replayed).toBe(positions.length)
+}
+
+describe('purge refuses what is not its to delete', () => {
+  it('refuses a file DLQ, exit 2, and leaves it alone', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dlq-purge-'))
+    const file = join(dir, 'dlq.ndjson')
+    writeFileSync(file, '{"timestamp":1,"service":"s","reason":"r","attempts":0,"payload":"eA=="}\n')
+    const r = dlq(['purge', file, '--replayed', '--yes'])
+    expect(r.code).toBe(2)
+    expect(r.stderr).toMatch(/file DLQ; its files belong to the service that writes them/)
+    const j = dlqJson(['purge', join(FIXTURES, 'rotated'), '--replayed', '--yes'])
+    expect(j.code).toBe(2)
+    expect(j.json.error.code).toBe('usage')
+  })
+
+  it('requires --replayed', () => {
+    expect(dlq(['purge', 'redis://127.0.0.1:16379/x']).code).toBe(2)
+  })
+})
+
+describe.runIf(kafka.available)('purge --replayed on Kafka: DeleteRecords up to the first message not replayed', async () => {
+  const {KafkaFixture, KAFKA_URI} = await import('../kafka-fixtures.js')
+  const fx = new KafkaFixture()
+  afterAll(() => fx.close())
+  let src: string
+  let target: string
+
+  beforeAll(async () => {
+    const topic = await fx.topic('purge-dlq', 2)
+    target = await fx.topic('purge-target', 1)
+    src = `${KAFKA_URI}/${topic}`
+    await fx.produceBulk(topic, [
+      ...Array.from({length: 6}, (_, i) => ({partition: 0, key: `a${i}`, value: `{"n":${i}}`, headers: [['stroma.dlq.source_topic', target]] as Array<[string, string]>})),
+      ...Array.from({length: 4}, (_, i) => ({partition: 1, key: `b${i}`, value: `{"n":${10 + i}}`, headers: [['stroma.dlq.source_topic', target]] as Array<[string, string]>})),
+    ])
+  })
+
+  it('never removes a message not replayed or in doubt, nor anything after it; a second purge is a no-op', async () => {
+    // Partition 0: 0,1,2 and 4 replayed, 3 not. Partition 1: 0,1,3 replayed, 2 in doubt.
+    replay(src, ['0:0', '0:1', '0:2', '0:4', '1:0', '1:1', '1:3'], [])
+    await claimInDoubt(src, '1:2')
+
+    // A consumer group of the DLQ topic that has read only 0:0: the plan says it has not read two of the records cut.
+    const group = uniqueName('dlq-reader')
+    await fx.admin.alterConsumerGroupOffsets({groupId: group, topics: [{name: src.split('/').pop()!, partitionOffsets: [{partition: 0, offset: 1n}]}]})
+
+    // No terminal and no --yes: the plan, and nothing deleted.
+    const dry = dlqJson(['purge', src, '--replayed'])
+    expect(dry.code).toBe(0)
+    expect(dry.json.dryRun).toBe(true)
+    expectSchema('purge', dry.json)
+    expect(dry.json.partitions).toEqual([
+      {partition: 0, delete: 3, before: 3, stays: 3, stoppedAt: {position: '0:3', why: 'not_replayed'}, groups: [{name: group, committed: 1, unread: 2}]},
+      {partition: 1, delete: 2, before: 2, stays: 2, stoppedAt: {position: '1:2', why: 'in_doubt'}},
+    ])
+    expect(dlqJson(['inspect', src, '--limit', '100']).json.items).toHaveLength(10)
+
+    const table = dlq(['purge', src, '--replayed', '--dry-run'])
+    expect(table.stdout).toMatch(/partition 0: delete 3 records below offset 3; 3 records stay from 0:3 on \(not replayed\)/)
+    expect(table.stdout).toMatch(/partition 1: delete 2 records below offset 2; 2 records stay from 1:2 on \(in doubt/)
+    expect(table.stdout).toMatch(/Dry run: nothing was deleted/)
+    expect(table.stdout).toContain(`group ${group} committed 0:1: it has not read 2 of them`)
+
+    const done = dlqJson(['purge', src, '--replayed', '--yes'])
+    expect(done.code).toBe(0)
+    expectSchema('purge', done.json)
+    expect(done.json.result).toEqual({deleted: 5, logStart: [{partition: 0, offset: 3}, {partition: 1, offset: 2}]})
+    const left = dlqJson(['inspect', src, '--limit', '100']).json.items.map((m: any) => m.position)
+    expect(left).toEqual(['0:3', '0:4', '0:5', '1:2', '1:3'])
+
+    const again = dlqJson(['purge', src, '--replayed', '--yes'])
+    expect(again.json.delete).toBe(0)
+    expect(again.json.result).toEqual({deleted: 0})
+    expect(dlqJson(['inspect', src, '--limit', '100']).json.items).toHaveLength(5)
+
+    // Once 0:3 is replayed, the cut moves up to the next message not replayed (0:5).
+    replay(src, ['0:3'], [])
+    const next = dlqJson(['purge', src, '--replayed', '--yes'])
+    expect(next.json.partitions[0]).toEqual({partition: 0, delete: 2, before: 5, stays: 1, stoppedAt: {position: '0:5', why: 'not_replayed'}, groups: [{name: group, committed: 1, unread: 2}]})
+    expect(dlqJson(['inspect', src, '--limit', '100']).json.items.map((m: any) => m.position)).toEqual(['0:5', '1:2', '1:3'])
+  })
+
+  it('a compacted topic refuses DeleteRecords: said plainly, exit 1, nothing deleted', async () => {
+    const compacted = await fx.topic('purge-compact', 1, {'cleanup.policy': 'compact'})
+    const t = await fx.topic('purge-compact-target', 1)
+    await fx.produce(compacted, [{key: 'k', value: '{"n":1}', headers: [['stroma.dlq.source_topic', t]]}])
+    const csrc = `${KAFKA_URI}/${compacted}`
+    replay(csrc, ['0:0'], [])
+    const r = dlqJson(['purge', csrc, '--replayed', '--yes'])
+    expect(r.code).toBe(1)
+    expect(r.json.error.message).toMatch(/does not allow deleting records \(a compacted topic/)
+    expect(dlqJson(['inspect', csrc]).json.items).toHaveLength(1)
+  })
+
+  it('never purges dlq’s own ledger topic', () => {
+    const r = dlqJson(['purge', `${src}.dlq-replay-ledger`, '--replayed', '--yes'])
+    expect(r.code).toBe(2)
+    expect(r.json.error.message).toMatch(/replay ledger/)
+  })
+})
+
+describe.runIf(redis.available)('purge --replayed on Redis: XACK in every group, then XDEL, of replayed entries only', () => {
+  let client: import('ioredis').Redis
+  let prefix: string
+  let src: string
+  let ids: string[]
+  beforeAll(async () => {
+    const {Redis} = await import('ioredis')
+    client = new Redis(redis.address)
+    prefix = `${uniqueName('purge')}:`
+    src = `${redis.address}/0/${encodeURIComponent(`${prefix}dlq`)}`
+    await client.xgroup('CREATE', `${prefix}orders`, 'consumers', '$', 'MKSTREAM')
+    ids = []
+    for (let i = 1; i <= 6; i++) {
+      const payload = Buffer.from(`{"n":${i}}`).toString('base64')
+      ids.push((await client.xadd(`${prefix}dlq`, '*', 'data', JSON.stringify({timestamp: 1795341600000 + i, service: 's', reason: 'timeout', attempts: 0, payload, source: {topic: 'orders'}})))!)
+    }
+    // A group reading the DLQ itself has the first three pending.
+    await client.xgroup('CREATE', `${prefix}dlq`, 'watchers', '0')
+    await client.xreadgroup('GROUP', 'watchers', 'w1', 'COUNT', 3, 'STREAMS', `${prefix}dlq`, '>')
+  })
+  afterAll(async () => {
+    const keys = await client.keys(`${prefix}*`)
+    if (keys.length > 0) await client.del(...keys)
+    client.disconnect()
+  })
+
+  it('deletes exactly the replayed entries, leaves no dangling pending entry, and a second purge is a no-op', async () => {
+    const sink = `${redis.address}?prefix=${encodeURIComponent(prefix)}`
+    replay(src, [ids[0], ids[1], ids[3], ids[5]], ['--sink', sink])
+    await claimInDoubt(src, ids[4])
+
+    const plan = dlqJson(['purge', src, '--replayed'])
+    expect(plan.json.dryRun).toBe(true)
+    expectSchema('purge', plan.json)
+    expect(plan.json.stream).toMatchObject({delete: 4, stays: 2, staysBy: {not_replayed: 1, in_doubt: 1}, firstKept: {position: ids[2], why: 'not_replayed'}})
+    expect(plan.json.stream.groups).toEqual([{name: 'watchers', pending: 2, unread: 2}])
+    expect(await client.xlen(`${prefix}dlq`)).toBe(6)
+
+    const done = dlqJson(['purge', src, '--replayed', '--yes'])
+    expect(done.code).toBe(0)
+    expectSchema('purge', done.json)
+    expect(done.json.result).toEqual({deleted: 4})
+    const left = (await client.xrange(`${prefix}dlq`, '-', '+')).map(([id]) => id)
+    expect(left).toEqual([ids[2], ids[4]])
+    // The two replayed entries that were pending in the group were acknowledged: only ids[2] is still pending.
+    const pending = (await client.xpending(`${prefix}dlq`, 'watchers', '-', '+', 10)) as Array<[string]>
+    expect(pending.map(([id]) => id)).toEqual([ids[2]])
+    // The replayed messages themselves are in the target, once.
+    expect(await client.xlen(`${prefix}orders`)).toBe(4)
+
+    const again = dlqJson(['purge', src, '--replayed', '--yes'])
+    expect(again.json.result).toEqual({deleted: 0})
+    expect(await client.xlen(`${prefix}dlq`)).toBe(2)
+  })
+
+  it('never purges the configured settings store', async () => {
+    await client.xadd(`${prefix}settings:global`, '*', 'data', '{}')
+    const r = dlqJson(['purge', `${redis.address}/0/${encodeURIComponent(`${prefix}settings:global`)}`, '--replayed', '--yes'], {env: {DLQ_STORE: `${redis.address}/0/${prefix}settings`}})
+    expect(r.code).toBe(2)
+    expect(r.json.error.message).toMatch(/settings store/)
+    expect(await client.xlen(`${prefix}settings:global`)).toBe(1)
+  })
+
+  it('on a terminal, asks first: n deletes nothing (exit 130), y deletes', async () => {
+    const stream = `${prefix}tty`
+    const tsrc = `${redis.address}/0/${encodeURIComponent(stream)}`
+    await client.xgroup('CREATE', `${prefix}tty-target`, 'consumers', '$', 'MKSTREAM')
+    const payload = Buffer.from('{"n":1}').toString('base64')
+    const id = (await client.xadd(stream, '*', 'data', JSON.stringify({timestamp: 1795341600000, service: 's', reason: 'timeout', attempts: 0, payload, source: {topic: 'tty-target'}})))!
+    replay(tsrc, [id], ['--sink', `${redis.address}?prefix=${encodeURIComponent(prefix)}`])
+
+    const socket = uniqueName('dlq-purge-tty')
+    const tmux = (...args: string[]) => execFileSync('/usr/bin/tmux', ['-L', socket, ...args], {encoding: 'utf8'})
+    const waitText = async (session: string, text: string) => {
+      const until = Date.now() + 30_000
+      for (;;) {
+        const screen = tmux('capture-pane', '-p', '-t', session)
+        if (screen.includes(text)) return screen
+        if (Date.now() > until) throw new Error(`screen never showed ${text}:\n${screen}`)
+        await new Promise((r) => setTimeout(r, 50))
+      }
+    }
+    try {
+      const cmd = `'${process.execPath}' '${BIN}' purge '${tsrc}' --replayed; echo "EXITED $?"; sleep 60`
+      tmux('new-session', '-d', '-s', 'no', '-x', '200', '-y', '30', cmd)
+      await waitText('no', 'Delete 1 replayed message? [y/N]')
+      tmux('send-keys', '-t', 'no', 'n', 'Enter')
+      expect(await waitText('no', 'EXITED 130')).toContain('cancelled: nothing was deleted')
+      expect(await client.xlen(stream)).toBe(1)
+      // A second session beside the first (killing the last session of a tmux server races its exit).
+      tmux('new-session', '-d', '-s', 'yes', '-x', '200', '-y', '30', cmd)
+      await waitText('yes', 'Delete 1 replayed message? [y/N]')
+      tmux('send-keys', '-t', 'yes', 'y', 'Enter')
+      expect(await waitText('yes', 'EXITED 0')).toContain('Deleted 1.')
+      expect(await client.xlen(stream)).toBe(0)
+    } finally {
+      spawnSync('/usr/bin/tmux', ['-L', socket, 'kill-server'])
+    }
+  })
+})

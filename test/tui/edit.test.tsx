@@ -1,0 +1,217 @@
+import {execFileSync, spawnSync} from 'node:child_process'
+import {render} from 'ink-testing-library'
+import {chmodSync, copyFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {afterAll, afterEach, beforeAll, describe, expect, it} from 'vitest'
+import {openFileReader} from '../../src/backends/file/index.js'
+import {MATCH_ALL} from '../../src/core/filter.js'
+import type {DlqReader} from '../../src/core/reader.js'
+import {BrowseApp} from '../../src/tui/browse-app.js'
+import type {ReplayPort} from '../../src/tui/replay-port.js'
+import {openReplayPort} from '../../src/tui/replay-wiring.js'
+import {BIN, FIXTURES, dlq} from '../helpers/cli.js'
+import {needService, uniqueName} from '../helpers/services.js'
+
+// eslint-disable-next-line no-control-regex
+const ANSI = /\x1b\[[0-9;?]*[A-Za-z]/g
+const strip = (s: string | undefined) => (s ?? '').replace(ANSI, '')
+
+async function frameWith(app: ReturnType<typeof render>, text: string | RegExp, timeoutMs = 10_000): Promise<string> {
+  const until = Date.now() + timeoutMs
+  for (;;) {
+    const frame = strip(app.lastFrame())
+    if (typeof text === 'string' ? frame.includes(text) : text.test(frame)) return frame
+    if (Date.now() > until) throw new Error(`no frame with ${String(text)} within ${timeoutMs} ms; last frame:\n${frame}`)
+    await new Promise((r) => setTimeout(r, 10))
+  }
+}
+
+async function press(app: ReturnType<typeof render>, ...keys: string[]) {
+  for (const k of keys) {
+    app.stdin.write(k)
+    await new Promise((r) => setImmediate(r))
+  }
+}
+
+const redis = await needService('redis')
+const dir = mkdtempSync(join(tmpdir(), 'dlq-tui-edit-'))
+const log = join(dir, 'editor.log')
+
+/** An $EDITOR that edits non-interactively: notes the file it got and its mode, then runs `action` on it. */
+function editor(name: string, action: string): string {
+  const path = join(dir, name)
+  writeFileSync(path, `#!/bin/sh\necho "$1 $(stat -c %a "$1")" >> '${log}'\n${action}\n`)
+  chmodSync(path, 0o755)
+  return path
+}
+
+describe.runIf(redis.available)('browse: e edits the payload in $EDITOR and replays the edited version behind the confirmation', () => {
+  let client: import('ioredis').Redis
+  let stream: string
+  let file: string
+  let reader: DlqReader
+  let port: ReplayPort
+  let app: ReturnType<typeof render> | null = null
+  const saved = {EDITOR: process.env.EDITOR, VISUAL: process.env.VISUAL}
+
+  beforeAll(async () => {
+    const {Redis} = await import('ioredis')
+    client = new Redis(redis.address)
+    stream = uniqueName('tui-edit')
+    await client.xgroup('CREATE', stream, 'consumers', '$', 'MKSTREAM')
+    file = join(dir, 'mixed.ndjson')
+    copyFileSync(join(FIXTURES, 'mixed.ndjson'), file)
+    reader = await openFileReader(file)
+    port = await openReplayPort(reader, {source: file, sinkUri: redis.address, to: stream})
+    delete process.env.VISUAL
+  })
+  afterEach(() => {
+    app?.unmount()
+    app = null
+  })
+  afterAll(async () => {
+    process.env.EDITOR = saved.EDITOR
+    if (saved.VISUAL !== undefined) process.env.VISUAL = saved.VISUAL
+    await port.close()
+    await reader.close()
+    await client.del(stream)
+    client.disconnect()
+  })
+
+  const start = async () => {
+    app = render(<BrowseApp reader={reader} filterSpec={{}} from={null} payloadLimit={4096} replay={port} size={{columns: 160, rows: 40}} />)
+    await frameWith(app, '0…16 (17 messages)')
+    return app
+  }
+  const consume = async () => {
+    const res = (await client.xreadgroup('GROUP', 'consumers', 'c1', 'COUNT', 100, 'STREAMS', stream, '>')) as Array<[string, Array<[string, string[]]>]> | null
+    return (res?.[0]?.[1] ?? []).map(([, f]) => f[f.indexOf('payload') + 1])
+  }
+
+  it('shows the change, sends nothing on n, sends the edited payload once on y, in a 0600 temp file removed after', async () => {
+    process.env.EDITOR = editor('fix.sh', `sed -i 's/"amount":"0.00"/"amount":"10.00"/' "$1"`)
+    const a = await start()
+    await press(a, 'e')
+    let frame = await frameWith(a, 'Replay the selection?')
+    expect(frame).toContain('1 message will be sent to')
+    expect(frame).toContain('Sent EDITED (the ledger records the edit):')
+    expect(frame).toContain('0: payload.amount: "0.00" → "10.00"')
+    await press(a, 'n')
+    await frameWith(a, 'POSITION')
+    expect(await consume()).toEqual([])
+
+    const [path, mode] = readFileSync(log, 'utf8').trim().split('\n')[0].split(' ')
+    expect(mode).toBe('600')
+    expect(path.endsWith('.json')).toBe(true)
+    expect(existsSync(path)).toBe(false)
+
+    await press(a, 'e')
+    await frameWith(a, 'Sent EDITED')
+    await press(a, 'y')
+    frame = await frameWith(a, 'Replay: 1 replayed, 0 skipped, 0 failed (of 1)')
+    expect(await consume()).toEqual(['{"event":"order.created","id":1000,"amount":"10.00"}'])
+    const ledger = readFileSync(join(dir, 'mixed.ndjson.replay-ledger.ndjson'), 'utf8')
+    expect(ledger).toMatch(/"op":"done".*"edit":\{"sha256":"[0-9a-f]{64}"\}/)
+
+    // The same message again: the ledger has it, so nothing is sent.
+    await press(a, '\r')
+    await frameWith(a, 'POSITION')
+    await press(a, 'e')
+    frame = await frameWith(a, 'Nothing to send.')
+    expect(frame).toContain('1 skipped: 1 already_replayed')
+    await press(a, 'n')
+    expect(await consume()).toEqual([])
+  })
+
+  it('a browse opened later marks the message replayed by an earlier run (the ledger is read by message identity)', async () => {
+    // Its own copy of the DLQ and its own ledger: message 3 replayed by the CLI, before browse starts.
+    const later = join(dir, 'later.ndjson')
+    copyFileSync(join(FIXTURES, 'mixed.ndjson'), later)
+    const cli = dlq(['replay', later, '--offset', '3', '--sink', redis.address, '--to', stream, '--yes'])
+    expect(cli.code, cli.stderr).toBe(0)
+    await consume()
+    const reader2 = await openFileReader(later)
+    const port2 = await openReplayPort(reader2, {source: later, sinkUri: redis.address, to: stream})
+    try {
+      const page = await reader2.page({from: null, limit: 50, filter: MATCH_ALL})
+      expect(await port2.replayedAmong(page.records)).toEqual(['3'])
+      app = render(<BrowseApp reader={reader2} filterSpec={{}} from={null} payloadLimit={4096} replay={port2} size={{columns: 160, rows: 40}} />)
+      const frame = await frameWith(app, /✓ 3 /)
+      expect(frame).not.toMatch(/✓ [0-2] /)
+    } finally {
+      app?.unmount()
+      app = null
+      await port2.close()
+      await reader2.close()
+    }
+  })
+
+  it('an unchanged payload or an editor that fails replays nothing, and says so', async () => {
+    // An editor that only ends the saved file with a newline (vi's fixeol) has not edited the payload.
+    process.env.EDITOR = editor('eol.sh', `printf '\\n' >> "$1"`)
+    const a = await start()
+    await press(a, 'j', 'e')
+    let frame = await frameWith(a, /payload unchanged in|Replay the selection\?/)
+    expect(frame).not.toContain('Replay the selection?')
+    process.env.EDITOR = editor('noop.sh', 'true')
+    await press(a, 'j', 'e')
+    frame = await frameWith(a, /payload unchanged in|Replay the selection\?/)
+    expect(frame).not.toContain('Replay the selection?')
+    process.env.EDITOR = editor('fail.sh', 'exit 3')
+    await press(a, 'e')
+    await frameWith(a, 'the editor exited with 3; nothing is replayed')
+    expect(await consume()).toEqual([])
+  })
+})
+
+describe.runIf(redis.available)('browse: e in a real terminal (tmux), with an editor that takes the screen over', () => {
+  const socket = uniqueName('dlq-tui-edit')
+  const tmux = (...args: string[]) => execFileSync('/usr/bin/tmux', ['-L', socket, ...args], {encoding: 'utf8'})
+  const screen = () => tmux('capture-pane', '-p', '-t', 'edit')
+  async function waitText(text: string | RegExp, timeoutMs = 30_000): Promise<string> {
+    const until = Date.now() + timeoutMs
+    for (;;) {
+      const s = screen()
+      if (typeof text === 'string' ? s.includes(text) : text.test(s)) return s
+      if (Date.now() > until) throw new Error(`screen never showed ${String(text)}:\n${s}`)
+      await new Promise((r) => setTimeout(r, 50))
+    }
+  }
+  let client: import('ioredis').Redis
+  const stream = uniqueName('tui-edit-tty')
+  beforeAll(async () => {
+    const {Redis} = await import('ioredis')
+    client = new Redis(redis.address)
+    await client.xgroup('CREATE', stream, 'consumers', '$', 'MKSTREAM')
+  })
+  afterAll(async () => {
+    spawnSync('/usr/bin/tmux', ['-L', socket, 'kill-server'])
+    await client.del(stream)
+    client.disconnect()
+  })
+
+  it('the editor gets the terminal, browse gets it back and draws the confirmation, y sends the edit, q exits 0', async () => {
+    const file = join(dir, 'tty.ndjson')
+    copyFileSync(join(FIXTURES, 'mixed.ndjson'), file)
+    // Like vi: its own alternate screen, left on exit (which also leaves browse's).
+    const ed = editor('tty.sh', `printf '\\033[?1049h\\033[2JEDITOR RUNNING\\n'; sleep 0.3; sed -i 's/"amount":"0.00"/"amount":"5.00"/' "$1"; printf '\\033[?1049l'`)
+    const cmd = [process.execPath, BIN, 'browse', file, '--sink', redis.address, '--to', stream].map((a) => `'${a}'`).join(' ')
+    tmux('new-session', '-d', '-s', 'edit', '-x', '150', '-y', '35', `EDITOR='${ed}' VISUAL= ${cmd}; echo "EXITED $?"; sleep 60`)
+    await waitText('0…16 (17 messages)')
+    tmux('send-keys', '-t', 'edit', 'e')
+    const s = await waitText('Replay the selection?')
+    expect(s).toContain('0: payload.amount: "0.00" → "5.00"')
+    expect(s).not.toContain('EDITOR RUNNING')
+    tmux('send-keys', '-t', 'edit', 'y')
+    await waitText('Replay: 1 replayed')
+    tmux('send-keys', '-t', 'edit', 'Enter')
+    await waitText('POSITION')
+    tmux('send-keys', '-t', 'edit', 'q')
+    const after = await waitText('EXITED 0')
+    // Browse went back onto its own screen after the editor left it, so quitting leaves no frame behind on the shell's.
+    expect(after).not.toContain('POSITION')
+    const entries = await client.xrange(stream, '-', '+')
+    expect(entries.map(([, f]) => f[f.indexOf('payload') + 1])).toEqual(['{"event":"order.created","id":1000,"amount":"5.00"}'])
+  })
+})
