@@ -229,6 +229,9 @@ share.coordinator.state.topic.replication.factor=1
 share.coordinator.state.topic.min.isr=1
 group.initial.rebalance.delay.ms=0
 log.flush.interval.messages=9223372036854775807
+# Test records carry their writers' real times, often weeks or years old: with the default 7-day
+# retention the broker would empty such a topic within minutes (it deletes by record time).
+log.retention.ms=-1
 EOF
 }
 
