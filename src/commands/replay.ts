@@ -1,6 +1,7 @@
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../cli/base-command.js'
-import {filterFlags, filterSpec, partitionFlag, replayTargetFlags, sourceArg, withPartitions} from '../cli/flags.js'
+import {withDecoding} from '../cli/decoding.js'
+import {filterFlags, filterSpec, partitionFlag, replayTargetFlags, schemaFlags, sourceArg, withPartitions} from '../cli/flags.js'
 import {confirm, interactive} from '../cli/prompt.js'
 import {UsageError} from '../core/errors.js'
 import {LAYOUT_CHOICES, type LayoutChoice} from '../core/sink.js'
@@ -82,6 +83,7 @@ ${BaseCommand.exitCodesHelp}`)
     ...filterFlags,
     ...partitionFlag,
     ...replayTargetFlags,
+    ...schemaFlags,
     'dry-run': Flags.boolean({description: 'Print the plan (each position → target, headers kept and removed) and send nothing.'}),
     yes: Flags.boolean({char: 'y', description: 'Do not ask for confirmation (required without a terminal).', env: 'DLQ_YES'}),
     force: Flags.boolean({description: 'Replay positions the ledger says were already replayed or are in doubt.'}),
@@ -110,7 +112,8 @@ ${BaseCommand.exitCodesHelp}`)
     const rows = parseRows(flags.rows)
     const filter = buildFilter(filterSpec(flags))
     const edit = await editSpec(flags)
-    const reader = await openReader(withPartitions(args.source, flags.partition))
+    // Decoded values serve only --filter payload.…; what is sent are the stored bytes (or the edit's).
+    const reader = await withDecoding(await openReader(withPartitions(args.source, flags.partition)), flags)
     try {
       const sink = await openSink(flags.sink ?? defaultSinkUri(args.source))
       try {
