@@ -28,6 +28,8 @@ describe('packed identity lists', () => {
     const redis = ['1796047653665-0', '1796047653665-1', '1796047653665-2', '1796047653666-0', '1796047653666-1']
     expect(packList(redis)).toEqual({p: '179604765366', i: ['5-0', 2, '6-0', 1]})
     expect(unpackList(packList(redis))).toEqual(redis)
+    // One item is written as it is.
+    expect(packList(['msg:8036bd7c'])).toEqual({p: '', i: ['msg:8036bd7c']})
   })
 
   it('round-trips what does not step by one: digests, leading zeros, huge numbers, gaps, repeats, empty items', () => {

@@ -206,6 +206,8 @@ function tailStart(s: string): number {
 
 export function packList(xs: string[]): PackedList {
   if (xs.length === 0) return {p: '', i: []}
+  // One item is written as it is, not as a prefix followed by nothing.
+  if (xs.length === 1) return {p: '', i: [xs[0]]}
   let p = xs[0]
   for (let k = 1; k < xs.length && p.length > 0; k++) {
     const x = xs[k]
@@ -271,7 +273,7 @@ export function claimEvents(entries: Array<{position: string; target: LedgerTarg
     if (!g) groups.set(k, (g = {target: e.target, mark: e.mark, extras, ids: []}))
     g.ids.push(e.position)
   }
-  return [...groups.values()].map((g) => ({...g.extras, op: 'claim', ids: packList(g.ids), runId, target: g.target, mark: g.mark, force, at}))
+  return [...groups.values()].map((g) => ({op: 'claim', ids: packList(g.ids), runId, target: g.target, mark: g.mark, force, at, ...g.extras}))
 }
 
 /**
@@ -288,7 +290,7 @@ export function doneEvents(entries: Array<{position: string; target: LedgerTarge
     g.ids.push(e.position)
     g.offsets.push(e.offset)
   }
-  return [...groups.values()].map((g) => ({...g.extras, op: 'done', ids: packList(g.ids), runId, target: g.target, offsets: packList(g.offsets), at}))
+  return [...groups.values()].map((g) => ({op: 'done', ids: packList(g.ids), runId, target: g.target, offsets: packList(g.offsets), at, ...g.extras}))
 }
 
 export function releaseEvent(positions: string[], runId: string, at: string): LedgerBatchEvent {
