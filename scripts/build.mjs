@@ -4,7 +4,7 @@
 // The bundle is written beside dist/ and swapped in by renames, so a CLI started while a
 // build runs (tests in another terminal) never finds dist/ half-written.
 import {build} from 'esbuild'
-import {copyFileSync, existsSync, readFileSync, renameSync, rmSync} from 'node:fs'
+import {copyFileSync, existsSync, readFileSync, renameSync, rmSync, writeFileSync} from 'node:fs'
 import {createRequire} from 'node:module'
 import {join} from 'node:path'
 
@@ -53,9 +53,77 @@ export class ConfluentSchemaRegistry { constructor() { unused(); } }`,
   },
 }
 
+/**
+ * string-width builds an Intl.Segmenter and four Unicode-property regular expressions when it
+ * is imported (~30 ms of CPU, a sixth of a command's start-up). Tables and the TUI measure
+ * printable ASCII without it (src/output/width.ts), so most commands never call it: its
+ * module body runs on the first call instead. Same function, same results.
+ */
+const lazyStringWidth = {
+  name: 'lazy-string-width',
+  setup(b) {
+    b.onLoad({filter: /[\\/]node_modules[\\/]string-width[\\/]index\.js$/}, (args) => {
+      const source = readFileSync(args.path, 'utf8')
+      const head = source.match(/^(?:import [^\n]+\n)+/)
+      const exported = 'export default function stringWidth('
+      if (!head || !source.includes(exported) || !source.includes('new Intl.Segmenter(')) {
+        // An older string-width (oclif's, CommonJS) has no such body: leave it as it is.
+        if (!source.includes('new Intl.Segmenter(')) return undefined
+        throw new Error(`lazy-string-width: ${args.path} has changed; update scripts/build.mjs`)
+      }
+      const body = source.slice(head[0].length).replace(exported, 'return function stringWidth(')
+      return {
+        contents: `${head[0]}let impl;\nexport default function stringWidth(input, options) {\n  impl ??= init();\n  return impl(input, options);\n}\nfunction init() {\n${body}\n}\n`,
+        loader: 'js',
+      }
+    })
+  },
+}
+
+/**
+ * What oclif loads at start-up that a dlq command never uses, loaded on first use instead:
+ * tinyglobby and minimatch serve the "pattern" command discovery and plugin globs (dlq uses
+ * the explicit command table and has no plugins), ejs renders help templates, cli-spinners
+ * the action spinner, lilconfig reads an oclif config kept outside package.json. Each
+ * `require` becomes a proxy that loads the module on its first property read. oclif's
+ * start-up Node version check is dropped: in this ES module bundle it threw on `__dirname`
+ * (and was silently ignored) after loading semver for nothing; package.json's engines field
+ * states the supported Node versions. The build fails if these lines are no longer there.
+ */
+const OCLIF_LIB = /[\\/]node_modules[\\/]@oclif[\\/]core[\\/]lib[\\/]/
+const LAZY_REQUIRES = {
+  'config/plugin.js': ['const tinyglobby_1 = require("tinyglobby");'],
+  'config/plugin-loader.js': ['const minimatch_1 = require("minimatch");'],
+  'config/config.js': ['const ejs_1 = __importDefault(require("ejs"));'],
+  'help/util.js': ['const ejs_1 = __importDefault(require("ejs"));'],
+  'ux/action/spinner.js': ['const cli_spinners_1 = __importDefault(require("cli-spinners"));'],
+  'util/read-pjson.js': ['const lilconfig_1 = require("lilconfig");'],
+}
+const slimOclif = {
+  name: 'slim-oclif',
+  setup(b) {
+    b.onLoad({filter: new RegExp(OCLIF_LIB.source + '.*\\.js$')}, (args) => {
+      const rel = args.path.split(/[\\/]@oclif[\\/]core[\\/]lib[\\/]/)[1].replace(/\\/g, '/')
+      const lines = LAZY_REQUIRES[rel]
+      if (!lines && rel !== 'index.js') return undefined
+      let source = readFileSync(args.path, 'utf8')
+      const replace = (from, to) => {
+        if (!source.includes(from)) throw new Error(`slim-oclif: ${args.path} has changed (no "${from}"); update scripts/build.mjs`)
+        source = source.replace(from, to)
+      }
+      if (rel === 'index.js') replace('\ncheckNodeVersion();\n', '\n')
+      for (const line of lines ?? []) {
+        const [, name, load] = line.match(/^const (\w+) = (.*);$/)
+        replace(line, `let ${name}__; const ${name} = new Proxy({}, {get: (_, key) => (${name}__ ??= ${load})[key]});`)
+      }
+      return {contents: source, loader: 'js'}
+    })
+  },
+}
+
 const tmp = `dist.build-${process.pid}`
 rmSync(tmp, {recursive: true, force: true})
-await build({
+const result = await build({
   entryPoints: {cli: 'src/cli/entry.ts', 'stats-worker': 'src/backends/file/stats-worker.ts', 'tui-bench': 'src/tui/bench-harness.ts'},
   outdir: tmp,
   bundle: true,
@@ -76,8 +144,12 @@ await build({
   // oclif is CommonJS: give its require() calls a real require inside the ES module bundle.
   banner: {js: "import {createRequire as __dlqCreateRequire} from 'node:module'; const require = __dlqCreateRequire(import.meta.url);"},
   logLevel: 'warning',
-  plugins: [slimKafka],
+  plugins: [slimKafka, lazyStringWidth, slimOclif],
+  metafile: Boolean(process.env.DLQ_BUILD_META),
 })
+// DLQ_BUILD_META=FILE: esbuild's metafile (which module went into which chunk, in bytes), for
+// finding what a command loads before its first byte (esbuild's analyzer reads it too).
+if (process.env.DLQ_BUILD_META) writeFileSync(process.env.DLQ_BUILD_META, JSON.stringify(result.metafile))
 // @platformatic/kafka is bundled (its ~100 modules cost ~250 ms to load one by one); its
 // wasm-utils dependency reads native.wasm next to the module that loads it.
 copyFileSync(join('node_modules', '@platformatic', 'wasm-utils', 'dist', 'native.wasm'), join(tmp, 'native.wasm'))
