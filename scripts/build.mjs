@@ -10,8 +10,13 @@ import {join} from 'node:path'
 
 /**
  * Trims what importing @platformatic/kafka costs (most of a Kafka page's wall time):
- * - it compiles ~40 ajv validators for its options at import (~250 ms): they are compiled on
- *   first use instead (a page uses three) — same validators, same errors;
+ * - ajv: the library validates options only with `strict: true`, which dlq never sets, yet it
+ *   builds an Ajv 2020 instance (meta-schemas, ~25 ms) at import and ~40 validators (~250 ms).
+ *   The instance is built, with the library's keywords, and each validator compiled, on first
+ *   use instead — same validators, same errors;
+ * - its CRC-32C loads a native addon (@node-rs/crc32, ~9 ms) at import, and node:tls (~20 ms
+ *   of Node's own module compilation) is imported for TLS connections only: both are loaded
+ *   on first use;
  * - its Confluent schema registry pulls in avsc (Avro), which dlq never uses: stubbed;
  * - its murmur2 takes one LRU cache from mnemonist's index of every structure: imported alone.
  * The build fails if the library's source no longer has the lines this hooks into.
@@ -20,36 +25,68 @@ const KAFKA_DIST = /@platformatic[\\/]kafka[\\/]dist[\\/]/
 const slimKafka = {
   name: 'slim-kafka',
   setup(b) {
-    const patch = (file, from, to) => {
+    // patch(file, [from, to]...): each `from` must be in the file; a null `from` replaces it all.
+    const patch = (file, ...edits) => {
       b.onLoad({filter: new RegExp(KAFKA_DIST.source + file.replace(/[./]/g, (c) => (c === '.' ? '\\.' : '[\\\\/]')) + '$')}, (args) => {
-        const source = readFileSync(args.path, 'utf8')
-        if (from !== null && !source.includes(from)) throw new Error(`slim-kafka: ${args.path} has changed; update scripts/build.mjs`)
-        const text = typeof to === 'function' ? to(args.path) : to
-        return {contents: from === null ? text : source.replace(from, text), loader: 'js'}
+        let source = readFileSync(args.path, 'utf8')
+        for (const [from, to] of edits) {
+          if (from !== null && !source.includes(from)) throw new Error(`slim-kafka: ${args.path} has changed; update scripts/build.mjs`)
+          const text = typeof to === 'function' ? to(args.path) : to
+          source = from === null ? text : source.replace(from, text)
+        }
+        return {contents: source, loader: 'js'}
       })
     }
-    const ajvLine = 'export const ajv = new Ajv2020({ allErrors: true, coerceTypes: false, strict: true });'
-    patch('utils.js', ajvLine, `${ajvLine}
-const compileNow = ajv.compile.bind(ajv);
-ajv.compile = (schema) => {
-  let compiled;
-  const validate = (data) => {
-    compiled ??= compileNow(schema);
-    const ok = compiled(data);
-    validate.errors = compiled.errors;
-    return ok;
-  };
-  return validate;
-};`)
+    patch(
+      'utils.js',
+      ["import { Ajv2020 } from 'ajv/dist/2020.js';", ''],
+      [
+        'export const ajv = new Ajv2020({ allErrors: true, coerceTypes: false, strict: true });',
+        `let realAjv;
+const keywords = [];
+const makeAjv = () => {
+  if (!realAjv) {
+    const { Ajv2020 } = require('ajv/dist/2020.js');
+    realAjv = new Ajv2020({ allErrors: true, coerceTypes: false, strict: true });
+    for (const keyword of keywords) realAjv.addKeyword(keyword);
+  }
+  return realAjv;
+};
+export const ajv = {
+  addKeyword(definition) {
+    if (realAjv) realAjv.addKeyword(definition);
+    else keywords.push(definition);
+    return ajv;
+  },
+  compile(schema) {
+    let compiled;
+    const validate = (data) => {
+      compiled ??= makeAjv().compile(schema);
+      const ok = compiled(data);
+      validate.errors = compiled.errors;
+      return ok;
+    };
+    return validate;
+  },
+  errorsText(...args) {
+    return makeAjv().errorsText(...args);
+  },
+};`,
+      ],
+    )
+    patch('protocol/crc32c.js', ['export const crc32c = loadNativeCRC32C() ?? wasmCRC32C;', 'let crc32cImpl;\nexport function crc32c(data) {\n  crc32cImpl ??= loadNativeCRC32C() ?? wasmCRC32C;\n  return crc32cImpl(data);\n}'])
+    patch('network/connection.js', ["import { connect as createTLSConnection } from 'node:tls';", "const createTLSConnection = (...args) => require('node:tls').connect(...args);"])
     patch(
       'registries/confluent-schema-registry.js',
-      null,
-      `const unused = () => { throw new Error('dlq is built without the Confluent schema registry'); };
+      [
+        null,
+        `const unused = () => { throw new Error('dlq is built without the Confluent schema registry'); };
 export function defaultProtobufTypeMapper() { unused(); }
 export class ConfluentSchemaRegistry { constructor() { unused(); } }`,
+      ],
     )
     // By file path: mnemonist's exports map offers its single modules to require() only.
-    patch('protocol/murmur2.js', "import { LRUCache } from 'mnemonist';", (path) => `import LRUCache from ${JSON.stringify(createRequire(path).resolve('mnemonist/lru-cache.js'))};`)
+    patch('protocol/murmur2.js', ["import { LRUCache } from 'mnemonist';", (path) => `import LRUCache from ${JSON.stringify(createRequire(path).resolve('mnemonist/lru-cache.js'))};`])
   },
 }
 
@@ -112,6 +149,9 @@ const slimOclif = {
         source = source.replace(from, to)
       }
       if (rel === 'index.js') replace('\ncheckNodeVersion();\n', '\n')
+      // The first localeCompare loads ICU's collator (~8 ms); dlq's command ids are lowercase
+      // ASCII words with - and :, which sort the same by code unit.
+      if (rel === 'config/plugin.js') replace('.sort((a, b) => a.id.localeCompare(b.id));', '.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));')
       for (const line of lines ?? []) {
         const [, name, load] = line.match(/^const (\w+) = (.*);$/)
         replace(line, `let ${name}__; const ${name} = new Proxy({}, {get: (_, key) => (${name}__ ??= ${load})[key]});`)
