@@ -76,11 +76,11 @@ ${BaseCommand.exitCodesHelp}`)
       await emit(output.start())
       if (flags.follow) {
         for await (const rec of followTail(reader, opts)) {
-          await emit(output.add([rec]))
-          // Warnings met while following (a rotation that could not be followed) are said once, when met.
+          // Warnings met while following (a rotation, a truncation) are said once, before the records read after them.
           const fresh = (reader.warnings ?? []).filter((w) => !shown.has(w))
           for (const w of fresh) shown.add(w)
           this.noteWarnings(fresh)
+          await emit(output.add([rec]))
         }
       } else {
         const records: DecodedRecord[] = await tailLast(reader, opts)

@@ -4,6 +4,7 @@ import {join} from 'node:path'
 import {gzipSync} from 'node:zlib'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {openFileReader} from '../../src/backends/file/index.js'
+import type {FileReader, FollowCursor} from '../../src/backends/file/reader.js'
 import {buildFilter, MATCH_ALL} from '../../src/core/filter.js'
 import type {DecodedRecord} from '../../src/core/record.js'
 import {UnavailableError, UsageError} from '../../src/core/errors.js'
@@ -282,5 +283,31 @@ describe('file reader: gzip and rotated directories', () => {
     await expect(openFileReader(join(dir, 'nope.ndjson'))).rejects.toBeInstanceOf(UnavailableError)
     mkdirSync(join(dir, 'empty'))
     await expect(openFileReader(join(dir, 'empty'))).rejects.toThrow(/no DLQ files/)
+  })
+})
+
+describe('file reader: following a file truncated in place', () => {
+  /** Every record one follow step yields (a step reads what changed since the last look). */
+  async function step(r: FileReader, cursor: FollowCursor): Promise<string[]> {
+    const out: string[] = []
+    const it = r.followStep(cursor, MATCH_ALL, new AbortController().signal)
+    for (let s = await it.next(); !s.done; s = await it.next()) out.push(Buffer.from(s.value.payload!).toString())
+    return out
+  }
+
+  it('truncated and written again past its old length between two looks: read from its start, said once', async () => {
+    const p = write('truncate-longer.ndjson', [entry(0), entry(1)])
+    const r = (await openFileReader(p)) as FileReader
+    const cursor = await r.followStart()
+    expect(await step(r, cursor)).toEqual([])
+    appendFileSync(p, entry(2) + '\n')
+    expect(await step(r, cursor)).toEqual(['msg-2'])
+    // The same inode, shorter for a moment, then longer than before: only its first bytes tell.
+    writeFileSync(p, [10, 11, 12, 13].map((i) => entry(i) + '\n').join(''))
+    const after: string[] = []
+    for (let i = 0; i < 3; i++) after.push(...(await step(r, cursor)))
+    expect(after).toEqual(['msg-10', 'msg-11', 'msg-12', 'msg-13'])
+    expect(r.warnings.filter((w) => /truncated in place/.test(w))).toHaveLength(1)
+    await r.close()
   })
 })

@@ -1,5 +1,5 @@
 import {execFileSync, spawn, spawnSync, type ChildProcess} from 'node:child_process'
-import {appendFileSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync} from 'node:fs'
+import {appendFileSync, mkdirSync, mkdtempSync, renameSync, rmSync, truncateSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {createInterface} from 'node:readline'
@@ -123,6 +123,32 @@ describe('dlq tail (files)', () => {
     expect(f.stderr).toMatch(/replaced by a new file \(rotated\)/)
     expect(f.stderr).toMatch(/stopped: 6 messages printed/)
   })
+
+  it('follows a file truncated in place (copytruncate, `: > file`): the new records from its start, each once, and says so', async () => {
+    const file = join(tmp, 'truncated.ndjson')
+    // More lines than one index checkpoint (1024): offsets of the old bytes must not be used for the new ones.
+    writeFileSync(file, range(0, 1500).map((i) => entry(i) + '\n').join(''))
+    const f = new Follow([file, '-n', '1', '--output', 'ndjson'])
+    await f.waitLines(1)
+    // Truncated and written again before dlq looks: the file is as long as before (or longer) by then.
+    truncateSync(file, 0)
+    appendFileSync(file, range(100_000, 101_600).map((i) => entry(i) + '\n').join(''))
+    await f.waitLines(1 + 1600)
+    // Truncated, then nothing for a while (dlq sees a short file), then a few records.
+    truncateSync(file, 0)
+    await new Promise((r) => setTimeout(r, 600))
+    appendFileSync(file, range(200_000, 200_003).map((i) => entry(i) + '\n').join(''))
+    await f.waitLines(1 + 1600 + 3)
+    await new Promise((r) => setTimeout(r, 300))
+    expect(await f.interrupt()).toBe(130)
+    const got = f.json()
+    expect(got.map(seqOf)).toEqual([1499, ...range(100_000, 101_600), ...range(200_000, 200_003)])
+    expect(got.map((m) => m.position)).toEqual(['1499', ...range(0, 1600).map(String), '0', '1', '2'])
+    expect(f.stderr.match(/was truncated/g)).toHaveLength(2)
+    // The line index kept in the cache describes the file as it is now.
+    const r = dlqJson(['inspect', file, '--from', '2', '--limit', '1'], {env: {DLQ_CACHE_DIR: env.DLQ_CACHE_DIR}})
+    expect(r.json.items.map(seqOf)).toEqual([200_002])
+  }, 90_000)
 
   it('follows a rotated directory while the writer rotates it as hyperi-rustlib does: every record once, in order', async () => {
     const dir = join(tmp, 'rotating')
