@@ -17,6 +17,11 @@ export default class Tail extends BaseCommand {
 first. With --follow it then keeps printing each new matching message as it arrives until
 Ctrl-C (exit 130) or until the reader of stdout goes away (\`| head\`: exit 0).
 
+A Kafka topic of several partitions and a services root are several logs: the last messages are
+the newest across them by time (on equal times the higher partition or later service is newer;
+each log keeps its order; a message without a time goes with the one before it in its log), and
+a follow goes on in each right after what the backlog read.
+
 Kafka: from the end of each partition, with long-poll fetches; partitions added while
 following are read from their start. Redis: XREAD BLOCK. Files and rotated directories:
 appends, the writer's rotation (nothing lost or printed twice) and files created since.
