@@ -128,6 +128,40 @@ describe('dlq check --since and unreadable records', () => {
   })
 })
 
+describe('dlq check --since on a services root', () => {
+  it('places a corrupt line by the entries of its own service only', () => {
+    const root = mkdtempSync(join(tmpdir(), 'dlq-check-services-'))
+    mkdirSync(join(root, 'alpha'))
+    mkdirSync(join(root, 'zulu'))
+    writeFileSync(join(root, 'alpha', 'dlq.ndjson'), [entry(120 * MIN, 'old', 0), '{"cut', entry(110 * MIN, 'old', 1), entry(5 * MIN, 'parse_error', 2)].join('\n') + '\n')
+    // First in zulu: nothing of zulu before it (alpha's recent entry says nothing of it), a recent entry after it.
+    writeFileSync(join(root, 'zulu', 'dlq.ndjson'), ['{"cut', entry(1 * MIN, 'timeout', 3), '{"cut'].join('\n') + '\n')
+    const r = dlqJson(['check', root, '--max', '3', '--since', '-30m'], {env})
+    expect(r.code).toBe(5)
+    expect(r.json).toMatchObject({count: 4, unreadable: 2, unreadableTimeUnknown: 1})
+    expect(r.json.byReason).toEqual([
+      {value: 'parse_error', count: 1},
+      {value: 'timeout', count: 1},
+    ])
+  })
+})
+
+describe('dlq check --since on a file counted in parallel threads', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'dlq-check-parallel-'))
+  const parallel = {...env, DLQ_PARALLEL_MIN_BYTES: '1'}
+  it('gives the same counts as one thread, with and without unreadable lines', () => {
+    const clean = join(dir, 'clean.ndjson')
+    writeFileSync(clean, entries().join('\n') + '\n')
+    expect(dlqJson(['check', clean, '--max', '3', '--since', '-30m'], {env: parallel}).json).toMatchObject({count: 4, unreadable: 0, unreadableTimeUnknown: 0})
+    const corrupt = join(dir, 'corrupt.ndjson')
+    writeFileSync(corrupt, [...entries().slice(0, 6), '{"cut', ...entries().slice(6), '{"cut'].join('\n') + '\n')
+    for (const e of [env, parallel]) {
+      // The first corrupt line sits between old and recent entries (time unknown), the last after a recent one.
+      expect(dlqJson(['check', corrupt, '--max', '3', '--since', '-30m'], {env: e}).json).toMatchObject({count: 6, unreadable: 2, unreadableTimeUnknown: 1})
+    }
+  })
+})
+
 describe('dlq check on a rotated directory', () => {
   const stamp = (ms: number) => new Date(ms).toISOString().slice(0, 19).replace(/[-:]/g, '')
   it('--since leaves unparsed the rotated files named (in any zone) before the window, and keeps positions', () => {
