@@ -27,6 +27,9 @@ const FOLLOW_WAIT_MS = 500
 /** How often a follow re-reads the topic's metadata, to pick up partitions added meanwhile and moved leaders. */
 const FOLLOW_METADATA_MS = 3000
 
+/** Partitions read at once for `tail -n`'s newest across partitions. */
+const NEWEST_PARALLEL = 8
+
 const OFFSET_OUT_OF_RANGE = 1
 /** Leadership moved: refresh metadata and try once more. */
 const STALE_LEADER = new Set([6, 74, 75, 3, 100]) // NOT_LEADER_OR_FOLLOWER, FENCED/UNKNOWN_LEADER_EPOCH, UNKNOWN_TOPIC_OR_PARTITION, UNKNOWN_TOPIC_ID
@@ -261,13 +264,16 @@ export class KafkaReader implements DlqReader {
   private async newestBefore(ends: Cursor | null, limit: number, filter: RecordFilter, signal?: AbortSignal): Promise<DecodedRecord[]> {
     const merge = new NewestMerge(limit)
     if (limit === 0) return []
-    const lanes = await this.plan(null, filter)
-    for (const lane of lanes) {
-      if (signal?.aborted) break
+    const lanes = (await this.plan(null, filter)).flatMap((lane) => {
       const end = ends === null ? lane.end : ends.get(lane.partition)
-      if (end === undefined || end <= lane.pos) continue
-      const page = await kafkaPageBefore(this.backward(async () => [lane]), {before: formatPosition(lane.partition, end), limit, filter, signal})
-      merge.add(page.records)
+      return end === undefined || end <= lane.pos ? [] : [{lane, end}]
+    })
+    // A few partitions at a time: their fetches overlap, and at most that many pages are held besides the merge.
+    for (let i = 0; i < lanes.length && !signal?.aborted; i += NEWEST_PARALLEL) {
+      const pages = await Promise.all(
+        lanes.slice(i, i + NEWEST_PARALLEL).map(({lane, end}) => kafkaPageBefore(this.backward(async () => [lane]), {before: formatPosition(lane.partition, end), limit, filter, signal})),
+      )
+      for (const page of pages) merge.add(page.records)
     }
     return merge.records()
   }
