@@ -310,4 +310,18 @@ describe('file reader: following a file truncated in place', () => {
     expect(r.warnings.filter((w) => /truncated in place/.test(w))).toHaveLength(1)
     await r.close()
   })
+
+  it('a follow closed before it looked again does not leave the old line index for the file written anew', async () => {
+    const p = write('truncate-close.ndjson', Array.from({length: 1500}, (_, i) => entry(i)))
+    const r = (await openFileReader(p)) as FileReader
+    const cursor = await r.followStart()
+    expect(await step(r, cursor)).toEqual([])
+    // Written anew with longer lines, and the follow stopped (Ctrl-C) before its next look.
+    writeFileSync(p, Array.from({length: 1500}, (_, i) => entry(100_000 + i)).join('\n') + '\n')
+    await r.close()
+    const again = await openFileReader(p)
+    const page = await again.page({from: '1100', limit: 2, filter: MATCH_ALL})
+    expect(page.records.map((x) => Buffer.from(x.payload!).toString())).toEqual(['msg-101100', 'msg-101101'])
+    await again.close()
+  })
 })

@@ -322,6 +322,9 @@ export class FileReader implements DlqReader {
   }
 
   async close(): Promise<void> {
+    // A file truncated since the last look: its index describes bytes that are gone, and the
+    // index saves hashes of the bytes there now, so it would be taken as valid next time.
+    if (this.truncated()) this.indexes[0].reset()
     for (const idx of this.indexes) idx.save()
     closeSegments(this.segments)
   }
