@@ -24,7 +24,8 @@ a follow goes on in each right after what the backlog read.
 
 Kafka: from the end of each partition, with long-poll fetches; partitions added while
 following are read from their start. Redis: XREAD BLOCK. Files and rotated directories:
-appends, the writer's rotation (nothing lost or printed twice) and files created since.
+appends, the writer's rotation (nothing lost or printed twice) and files created since; a
+single file replaced or truncated in place (copytruncate) is read again from its start.
 Reading joins no consumer group and writes nothing.
 
 --output ndjson prints one message per line (for jq and other tools). json prints one document
