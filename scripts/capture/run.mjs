@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // npm run capture -- WRITER [WRITER…] | all
-// Runs scripts/capture/WRITER/capture.sh for each writer, after making sure Redis and Kafka are up.
+// Runs scripts/capture/WRITER/capture.sh for each writer, after making sure Redis, Kafka and the registry are up.
 // See scripts/capture/README.md for what a capture holds.
 import {spawnSync} from 'node:child_process'
 import {existsSync, readdirSync} from 'node:fs'
@@ -27,7 +27,11 @@ for (const w of chosen) {
 }
 const run = (cmd, args) => spawnSync(cmd, args, {cwd: repo, stdio: 'inherit'}).status ?? 1
 if (run('bash', ['scripts/services.sh', 'up']) !== 0) process.exit(1)
-const env = {DLQ_CAPTURE_KAFKA: '127.0.0.1:' + (process.env.DLQ_KAFKA_PORT ?? '19092'), DLQ_CAPTURE_REDIS: 'redis://127.0.0.1:' + (process.env.DLQ_REDIS_PORT ?? '16379')}
+const env = {
+  DLQ_CAPTURE_KAFKA: '127.0.0.1:' + (process.env.DLQ_KAFKA_PORT ?? '19092'),
+  DLQ_CAPTURE_REDIS: 'redis://127.0.0.1:' + (process.env.DLQ_REDIS_PORT ?? '16379'),
+  DLQ_CAPTURE_REGISTRY: 'http://127.0.0.1:' + (process.env.DLQ_REGISTRY_PORT ?? '18081') + '/apis/ccompat/v7',
+}
 let failed = 0
 for (const w of chosen) {
   console.error(`capture: ${w}`)

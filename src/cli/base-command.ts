@@ -72,6 +72,10 @@ export function passwordOnCommandLine(argv: string[]): string | null {
   const hit = argv.find((a) => /^[a-z][\w+.-]*:\/\/[^/?#@\s]*:[^@\s]+@/i.test(a.replace(/^--[\w-]+=/, '')))
   if (!hit) return null
   const scheme = hit.replace(/^--[\w-]+=/, '').split(':')[0].toLowerCase()
-  const env = scheme.startsWith('kafka') ? 'DLQ_KAFKA_USERNAME / DLQ_KAFKA_PASSWORD' : 'DLQ_REDIS_USERNAME / DLQ_REDIS_PASSWORD'
+  const env = scheme.startsWith('kafka')
+    ? 'DLQ_KAFKA_USERNAME / DLQ_KAFKA_PASSWORD'
+    : scheme.startsWith('http')
+      ? 'DLQ_SCHEMA_REGISTRY_USERNAME / DLQ_SCHEMA_REGISTRY_PASSWORD'
+      : 'DLQ_REDIS_USERNAME / DLQ_REDIS_PASSWORD'
   return `warning: a password in a ${scheme}:// URI on the command line is visible to every user in \`ps\` and stays in shell history; leave it out of the URI and set ${env}, or use a profile (DLQ_PROFILE, ~/.config/dlq/config.json)`
 }

@@ -82,3 +82,19 @@ export const replayTargetFlags = {
   }),
   ledger: Flags.string({description: "Keep the replay ledger in this file instead of the DLQ's own store.", helpValue: 'PATH', env: 'DLQ_LEDGER'}),
 }
+
+/** Decoding of Confluent wire-format payloads and keys (Avro, Protobuf, JSON Schema) with a registry. */
+export const schemaFlags = {
+  'schema-registry': Flags.string({
+    description:
+      "Decode payloads and keys in the Confluent wire format (Avro, Protobuf, JSON Schema) with this schema registry's Confluent API (http[s]://host:port[/path]; Apicurio: …/apis/ccompat/v7). Else the profile's schemaRegistry.url. User and password: in the URL, DLQ_SCHEMA_REGISTRY_USERNAME/_PASSWORD or the profile.",
+    helpValue: 'URL',
+    env: 'DLQ_SCHEMA_REGISTRY',
+  }),
+  decode: Flags.string({
+    options: ['auto', 'off', 'required'],
+    default: 'auto',
+    env: 'DLQ_DECODE',
+    description: 'auto: decode when a registry is set, show the raw bytes with a note where decoding fails; off: never decode; required: a registry must be set and reachable (exit 4 when it is not).',
+  }),
+}

@@ -1,5 +1,6 @@
 import {BaseCommand} from '../cli/base-command.js'
-import {checkPayloadLimit, filterFlags, filterSpec, pageFlags, partitionFlag, replayTargetFlags, sourceArg, withPartitions} from '../cli/flags.js'
+import {withDecoding} from '../cli/decoding.js'
+import {checkPayloadLimit, filterFlags, filterSpec, pageFlags, partitionFlag, replayTargetFlags, schemaFlags, sourceArg, withPartitions} from '../cli/flags.js'
 import {UsageError} from '../core/errors.js'
 import {buildFilter} from '../core/filter.js'
 import {openReader} from '../core/source.js'
@@ -34,6 +35,7 @@ ${BaseCommand.exitCodesHelp}`)
     ...filterFlags,
     ...partitionFlag,
     ...replayTargetFlags,
+    ...schemaFlags,
   }
 
   async run(): Promise<void> {
@@ -44,7 +46,7 @@ ${BaseCommand.exitCodesHelp}`)
     const payloadLimit = checkPayloadLimit(flags['payload-limit'])
     const spec = filterSpec(flags)
     buildFilter(spec) // a bad --filter is a usage error before the screen opens
-    const reader = await openReader(withPartitions(args.source, flags.partition))
+    const reader = await withDecoding(await openReader(withPartitions(args.source, flags.partition)), flags)
     try {
       const from = flags.from ? reader.parsePosition(flags.from) : null
       const {openReplayPort} = await import('../tui/replay-wiring.js')

@@ -1,6 +1,7 @@
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../cli/base-command.js'
-import {filterFlags, filterSpec, partitionFlag, sourceArg, withPartitions} from '../cli/flags.js'
+import {withDecoding} from '../cli/decoding.js'
+import {filterFlags, filterSpec, partitionFlag, schemaFlags, sourceArg, withPartitions} from '../cli/flags.js'
 import {paragraphs} from '../cli/help.js'
 import {checkThreshold, OVER_THRESHOLD_EXIT} from '../core/check.js'
 import {buildFilter} from '../core/filter.js'
@@ -36,12 +37,13 @@ ${BaseCommand.exitCodesHelp.replace(/\n  130 /, `\n  ${OVER_THRESHOLD_EXIT}    c
     max: Flags.integer({description: `Most matching messages allowed; more exits ${OVER_THRESHOLD_EXIT}.`, required: true, min: 0, helpValue: 'N', env: 'DLQ_CHECK_MAX'}),
     ...filterFlags,
     ...partitionFlag,
+    ...schemaFlags,
   }
 
   async run(): Promise<void> {
     const {args, flags} = await this.parse(Check)
     const filter = buildFilter(filterSpec(flags))
-    const reader = await openReader(withPartitions(args.source, flags.partition))
+    const reader = await withDecoding(await openReader(withPartitions(args.source, flags.partition)), flags, 'filter')
     this.noteWarnings(reader.warnings)
     try {
       const result = await checkThreshold(reader, filter, flags.max)

@@ -6,7 +6,8 @@ import type {Writable} from 'node:stream'
 import {createGzip} from 'node:zlib'
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../cli/base-command.js'
-import {filterFlags, filterSpec, partitionFlag, sourceArg, withPartitions} from '../cli/flags.js'
+import {withDecoding} from '../cli/decoding.js'
+import {filterFlags, filterSpec, partitionFlag, schemaFlags, sourceArg, withPartitions} from '../cli/flags.js'
 import {paragraphs} from '../cli/help.js'
 import {abortOnEpipe, writer} from '../cli/stdout.js'
 import {UsageError} from '../core/errors.js'
@@ -43,13 +44,14 @@ ${BaseCommand.exitCodesHelp}`)
     file: Flags.string({description: 'Write to PATH instead of stdout (gzip when PATH ends in .gz).', helpValue: 'PATH', env: 'DLQ_EXPORT_FILE'}),
     ...filterFlags,
     ...partitionFlag,
+    ...schemaFlags,
   }
 
   async run(): Promise<void> {
     const {args, flags} = await this.parse(Export)
     if (flags.json && !flags.file) throw new UsageError('--json prints a summary document on stdout, where the records would go: give --file PATH too')
     const filter = buildFilter(filterSpec(flags))
-    const reader = await openReader(withPartitions(args.source, flags.partition))
+    const reader = await withDecoding(await openReader(withPartitions(args.source, flags.partition)), flags)
     this.noteWarnings(reader.warnings)
     // A reader that goes away (`dlq export … | head`) ends the export quietly, as for any filter.
     const gone = new AbortController()

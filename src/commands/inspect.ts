@@ -1,6 +1,7 @@
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../cli/base-command.js'
-import {checkPayloadLimit, filterFlags, filterSpec, pageFlags, partitionFlag, sourceArg, withPartitions} from '../cli/flags.js'
+import {withDecoding} from '../cli/decoding.js'
+import {checkPayloadLimit, filterFlags, filterSpec, pageFlags, partitionFlag, schemaFlags, sourceArg, withPartitions} from '../cli/flags.js'
 import {buildFilter} from '../core/filter.js'
 import {inspectPage} from '../core/inspect.js'
 import {openReader} from '../core/source.js'
@@ -25,6 +26,7 @@ ${BaseCommand.exitCodesHelp}`)
     "<%= config.bin %> inspect fixtures/mixed.ndjson --filter 'reason=parse_error' --output wide",
     '<%= config.bin %> inspect kafka://127.0.0.1:9092/orders-dlt --from 2:1500 --json',
     '<%= config.bin %> inspect fixtures/hyperi.ndjson --output ndjson --limit 100 > page.ndjson',
+    "<%= config.bin %> inspect kafka://127.0.0.1:9092/orders-dlt --schema-registry http://127.0.0.1:8081 --filter 'payload.currency=EUR'",
   ]
 
   static override args = {source: sourceArg}
@@ -32,6 +34,7 @@ ${BaseCommand.exitCodesHelp}`)
     ...pageFlags,
     ...filterFlags,
     ...partitionFlag,
+    ...schemaFlags,
     output: Flags.string({char: 'o', options: OUTPUT_FORMATS, default: 'table', description: 'Output format.', env: 'DLQ_OUTPUT'}),
   }
 
@@ -40,7 +43,7 @@ ${BaseCommand.exitCodesHelp}`)
     const payload = {payloadLimit: checkPayloadLimit(flags['payload-limit']), noPayload: flags['no-payload']}
     const filter = buildFilter(filterSpec(flags))
     const format: OutputFormat = flags.json ? 'json' : (flags.output as OutputFormat)
-    const reader = await openReader(withPartitions(args.source, flags.partition))
+    const reader = await withDecoding(await openReader(withPartitions(args.source, flags.partition)), flags)
     this.noteWarnings(reader.warnings)
     try {
       const result = await inspectPage(reader, {from: flags.from, limit: flags.limit, filter})

@@ -1,6 +1,7 @@
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../cli/base-command.js'
-import {filterFlags, filterSpec, partitionFlag, replayTargetFlags, sourceArg, withPartitions} from '../cli/flags.js'
+import {withDecoding} from '../cli/decoding.js'
+import {filterFlags, filterSpec, partitionFlag, replayTargetFlags, schemaFlags, sourceArg, withPartitions} from '../cli/flags.js'
 import {confirm, interactive} from '../cli/prompt.js'
 import {UsageError} from '../core/errors.js'
 import {LAYOUT_CHOICES, type LayoutChoice} from '../core/sink.js'
@@ -46,7 +47,8 @@ removes one; a convention's metadata header cannot be set. --transform FILE.mjs 
 default export on each message after the flags: it receives {position, key, payload (Buffer),
 text, json, headers: [{key, value}], target: {topic, partition}, convention, reason, source} and
 returns the record to send (change payload, text or json — one of them —, key, headers or target)
-or null to skip the message (skipped_by_transform, which does not fail the run); it may be async.
+or null to skip the message (skipped_by_transform: exit 0 with --all, where the transform selects;
+a position named with --offset that it skips exits 1); it may be async.
 A message the edits cannot be applied to (a path it lacks, a payload that is not JSON, a transform
 that throws or returns something else) fails on its own (edit_failed): nothing is sent for it and
 the others go on. The dry run shows each change (table: changed paths and headers; --json: before,
@@ -81,6 +83,7 @@ ${BaseCommand.exitCodesHelp}`)
     ...filterFlags,
     ...partitionFlag,
     ...replayTargetFlags,
+    ...schemaFlags,
     'dry-run': Flags.boolean({description: 'Print the plan (each position → target, headers kept and removed) and send nothing.'}),
     yes: Flags.boolean({char: 'y', description: 'Do not ask for confirmation (required without a terminal).', env: 'DLQ_YES'}),
     force: Flags.boolean({description: 'Replay positions the ledger says were already replayed or are in doubt.'}),
@@ -109,7 +112,8 @@ ${BaseCommand.exitCodesHelp}`)
     const rows = parseRows(flags.rows)
     const filter = buildFilter(filterSpec(flags))
     const edit = await editSpec(flags)
-    const reader = await openReader(withPartitions(args.source, flags.partition))
+    // Decoded values serve only --filter payload.…; what is sent are the stored bytes (or the edit's).
+    const reader = await withDecoding(await openReader(withPartitions(args.source, flags.partition)), flags)
     try {
       const sink = await openSink(flags.sink ?? defaultSinkUri(args.source))
       try {
@@ -161,7 +165,7 @@ ${BaseCommand.exitCodesHelp}`)
           }
 
           const writer = resultWriter(toStdout, {json: flags.json, rows})
-          const outcome = new ExitTally()
+          const outcome = new ExitTally(flags.all ? 'all' : 'offsets')
           // A progress line on the terminal, unless results stream onto that same terminal
           // as they come (--json, --rows all); a table of N rows is printed at the end.
           const progress = interactive() && !(process.stdout.isTTY && (flags.json || rows === null))

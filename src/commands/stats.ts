@@ -1,5 +1,6 @@
 import {BaseCommand} from '../cli/base-command.js'
-import {filterFlags, filterSpec, partitionFlag, sourceArg, withPartitions} from '../cli/flags.js'
+import {withDecoding} from '../cli/decoding.js'
+import {filterFlags, filterSpec, partitionFlag, schemaFlags, sourceArg, withPartitions} from '../cli/flags.js'
 import {buildFilter} from '../core/filter.js'
 import {collectStats} from '../core/stats.js'
 import {openReader} from '../core/source.js'
@@ -20,12 +21,12 @@ ${BaseCommand.exitCodesHelp}`)
   ]
 
   static override args = {source: sourceArg}
-  static override flags = {...filterFlags, ...partitionFlag}
+  static override flags = {...filterFlags, ...partitionFlag, ...schemaFlags}
 
   async run(): Promise<void> {
     const {args, flags} = await this.parse(Stats)
     const filter = buildFilter(filterSpec(flags))
-    const reader = await openReader(withPartitions(args.source, flags.partition))
+    const reader = await withDecoding(await openReader(withPartitions(args.source, flags.partition)), flags, 'filter')
     this.noteWarnings(reader.warnings)
     try {
       this.out(renderStats(await collectStats(reader, filter), flags.json))

@@ -1,6 +1,7 @@
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../cli/base-command.js'
-import {checkPayloadLimit, filterFlags, filterSpec, pageFlags, partitionFlag, sourceArg, withPartitions} from '../cli/flags.js'
+import {withDecoding} from '../cli/decoding.js'
+import {checkPayloadLimit, filterFlags, filterSpec, pageFlags, partitionFlag, schemaFlags, sourceArg, withPartitions} from '../cli/flags.js'
 import {paragraphs} from '../cli/help.js'
 import {abortOnEpipe, writer} from '../cli/stdout.js'
 import {buildFilter} from '../core/filter.js'
@@ -49,6 +50,7 @@ ${BaseCommand.exitCodesHelp}`)
     'no-payload': pageFlags['no-payload'],
     ...filterFlags,
     ...partitionFlag,
+    ...schemaFlags,
     output: Flags.string({char: 'o', options: OUTPUT_FORMATS, default: 'table', description: 'Output format.', env: 'DLQ_OUTPUT'}),
   }
 
@@ -58,7 +60,7 @@ ${BaseCommand.exitCodesHelp}`)
     const filter = buildFilter(filterSpec(flags))
     const format: OutputFormat = flags.json ? 'json' : (flags.output as OutputFormat)
     const limit = checkTailLimit(flags.limit)
-    const reader = await openReader(withPartitions(args.source, flags.partition))
+    const reader = await withDecoding(await openReader(withPartitions(args.source, flags.partition)), flags)
     this.noteWarnings(reader.warnings)
     const shown = new Set(reader.warnings ?? [])
 

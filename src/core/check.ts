@@ -4,6 +4,7 @@ import type {DlqReader} from './reader.js'
 import type {DecodedRecord} from './record.js'
 import {collectStats, LISTED_UNREADABLE, StatsAccumulator, type Count, type ParallelStats, type StatsResult} from './stats.js'
 import {UsageError} from './errors.js'
+import {filterReadsPayload} from './schema/reader.js'
 
 /**
  * `dlq check` exits with this when more messages match than `--max` allows. Not 1: a CI
@@ -105,7 +106,8 @@ async function fileWindowStats(reader: DlqReader, filter: RecordFilter, signal?:
   /** For each record of unknown time yielded: the time of the last timed record before it in the file. */
   const prevOf = new WeakMap<DecodedRecord, number | null>()
   let scanFilter = every
-  if (reader.info.kind !== 'services') {
+  // A payload filter may be settled by a decoding reader after the store's loop (schema/reader.ts): then every record is handed over.
+  if (reader.info.kind !== 'services' && !filterReadsPayload(filter)) {
     // One log, whose reader asks the filter about each record in log order: the filter notes
     // the neighbours, so only what counts (and the entry after a corrupt line) is handed over.
     let last: number | null = null

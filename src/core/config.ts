@@ -8,7 +8,8 @@ import {UsageError} from './errors.js'
  * would land in shell history). File: $DLQ_CONFIG, else ~/.config/dlq/config.json:
  *
  *   {"profiles": {"prod": {"kafka": {"sasl": {"mechanism": "scram-sha-512", "username": "u",
- *    "password": "p"}, "tls": {"ca": "/etc/ssl/ca.pem"}}, "redis": {"password": "p"}}}}
+ *    "password": "p"}, "tls": {"ca": "/etc/ssl/ca.pem"}}, "redis": {"password": "p"},
+ *    "schemaRegistry": {"url": "https://sr:8081", "username": "u", "password": "p"}}}}
  *
  * The active profile is $DLQ_PROFILE (or the one named "default" when present).
  */
@@ -27,6 +28,8 @@ export interface Profile {
     clientId?: string
   }
   redis?: {username?: string; password?: string; tls?: TlsSettings | boolean}
+  /** The Confluent-compatible schema registry payloads are decoded with (--schema-registry). */
+  schemaRegistry?: {url?: string; username?: string; password?: string; tls?: TlsSettings}
   /** Default --store for global-target and policy. */
   store?: string
 }

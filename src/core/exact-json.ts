@@ -21,3 +21,27 @@ export function exactSource(o: Obj, text?: Buffer | string): Obj {
     return o
   }
 }
+
+/**
+ * JSON.stringify that writes bigints as exact JSON integers (an Avro long or an offset beyond
+ * 2^53), where JSON.stringify would throw. They pass through as marker strings with a
+ * per-process nonce (untrusted text cannot forge it) whose quotes are removed afterwards.
+ */
+const BIG = `\u0000dlq-exact-${Math.random().toString(36).slice(2)}:`
+const BIG_RE = new RegExp(`"${JSON.stringify(BIG).slice(1, -1).replace(/\\/g, '\\\\')}(-?\\d+)"`, 'g')
+
+export function exactStringify(value: unknown): string {
+  try {
+    // The common case, at full speed: a replacer would slow every line of a large export.
+    return JSON.stringify(value)
+  } catch (error) {
+    if (!(error instanceof TypeError) || !/BigInt/i.test(error.message)) throw error
+  }
+  let big = false
+  const text = JSON.stringify(value, (_k, v) => {
+    if (typeof v !== 'bigint') return v
+    big = true
+    return BIG + v.toString()
+  })
+  return big ? text.replace(BIG_RE, '$1') : text
+}

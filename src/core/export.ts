@@ -1,4 +1,5 @@
 import type {RecordFilter} from './filter.js'
+import {exactStringify} from './exact-json.js'
 import {toMessage} from './message.js'
 import type {DlqReader} from './reader.js'
 
@@ -34,7 +35,7 @@ export async function exportRecords(reader: DlqReader, opts: ExportOptions, writ
   for await (const rec of reader.scan({from, filter: opts.filter, signal: opts.signal})) {
     // JSON.stringify escapes every control character; raw C1 controls and separators are
     // legal in JSON text and are kept as they are, byte for byte.
-    const line = JSON.stringify(toMessage(rec, WHOLE)) + '\n'
+    const line = exactStringify(toMessage(rec, WHOLE)) + '\n'
     result.records++
     if (rec.unreadable !== null) result.unreadable++
     result.bytes += Buffer.byteLength(line)

@@ -72,7 +72,8 @@ const PLAIN: Record<string, Getter> = {
   timestamp: (r) => r.timestamp,
   deadLetteredAt: (r) => r.deadLetteredAt,
   originalTimestamp: (r) => r.originalTimestamp,
-  payload: (r) => (r.payload === null ? null : r.payload.toString('utf8')),
+  // A decoded payload compares as the JSON text of its value (what inspect shows).
+  payload: (r) => (r.decoded?.payload?.value !== undefined ? jsonText(r.decoded.payload.value) : r.payload === null ? null : r.payload.toString('utf8')),
 }
 
 export const FILTER_FIELDS = [...Object.keys(PLAIN), 'header.NAME', 'metadata.NAME', 'payload.JSON.PATH']
@@ -85,9 +86,15 @@ function metadataValue(v: MetadataValue | undefined): Value {
   return v
 }
 
+/** A payload decoded with its registry schema is its decoded value; else JSON text is parsed. */
 function jsonPayload(r: DecodedRecord, ctx: EvalCache): unknown {
   if (!ctx.jsonParsed) {
     ctx.jsonParsed = true
+    const decoded = r.decoded?.payload
+    if (decoded && decoded.value !== undefined) {
+      ctx.json = decoded.value
+      return ctx.json
+    }
     try {
       ctx.json = r.payload ? JSON.parse(r.payload.toString('utf8')) : undefined
     } catch {
@@ -102,9 +109,11 @@ function jsonPayload(r: DecodedRecord, ctx: EvalCache): unknown {
  * JSON.stringify recurses: a payload nested thousands deep would overflow the stack, so such
  * a value compares as unknown (null) instead of ending the read.
  */
+const bigintAsText = (_k: string, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)
+
 function jsonText(v: unknown): string | null {
   try {
-    return JSON.stringify(v)
+    return JSON.stringify(v, bigintAsText)
   } catch (error) {
     if (error instanceof RangeError) return null
     throw error
@@ -134,7 +143,7 @@ function getter(field: string, expr: string): Getter {
         cur = (cur as Record<string, unknown>)[step]
       }
       if (cur === undefined || cur === null) return cur
-      if (typeof cur === 'number' || typeof cur === 'string') return cur
+      if (typeof cur === 'number' || typeof cur === 'string' || typeof cur === 'bigint') return cur
       if (typeof cur === 'boolean') return String(cur)
       return jsonText(cur)
     }
@@ -258,7 +267,12 @@ export function buildFilter(spec: FilterSpec, now = Date.now()): RecordFilter {
     if (spec.grep === '') throw new UsageError('--grep: the text to look for is empty')
     const g = Buffer.from(spec.grep, 'utf8')
     text.push(`payload contains ${JSON.stringify(spec.grep)}`)
-    tests.push((r) => r.payload !== null && r.payload.indexOf(g) >= 0)
+    tests.push((r) => {
+      if (r.payload !== null && r.payload.indexOf(g) >= 0) return true
+      // A payload decoded with its registry schema is also searched as the JSON text shown for it.
+      const v = r.decoded?.payload?.value
+      return v !== undefined && (jsonText(v)?.includes(spec.grep!) ?? false)
+    })
   }
 
   const since = spec.since === undefined ? null : parseTime(spec.since, '--since', now)

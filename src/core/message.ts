@@ -1,5 +1,6 @@
 import {fromTextOrBase64, textOrBase64, utf8OrNull, type TextOrBase64} from './bytes.js'
 import type {ConventionName, DecodedRecord, ErrorInfo, MetadataValue, RawHeader, SourceRef} from './record.js'
+import type {RecordSchemas, SchemaValue} from './schema/types.js'
 
 /** The normalised record users see (product.md), one per message, in `--json` and NDJSON. */
 export interface DlqMessage {
@@ -24,6 +25,12 @@ export interface DlqMessage {
   metadata: Record<string, MetadataValue>
   /** Present only for a record that could not be read as a DLQ entry: what was wrong. */
   unreadable?: string
+  /**
+   * Present only when the payload or key is in the Confluent wire format and a registry was given:
+   * what its schema made of it (`value`), or why it could not be decoded (`decodeError`). The raw
+   * bytes stay in `payload` / `key`.
+   */
+  decoded?: RecordSchemas
 }
 
 export interface PayloadView {
@@ -117,7 +124,21 @@ export function toMessage(rec: DecodedRecord, opts: PayloadOptions): DlqMessage 
     metadata: rec.metadata,
   }
   if (rec.unreadable !== null) msg.unreadable = rec.unreadable
+  if (rec.decoded) msg.decoded = decodedView(rec.decoded, opts)
   return msg
+}
+
+/** With --no-payload the decoded payload's value is left out too (its schema id and format stay). */
+function decodedView(d: RecordSchemas, opts: PayloadOptions): RecordSchemas {
+  const out: RecordSchemas = {}
+  if (d.payload) out.payload = opts.noPayload ? withoutValue(d.payload) : d.payload
+  if (d.key) out.key = d.key
+  return out
+}
+
+function withoutValue(v: SchemaValue): SchemaValue {
+  const {value: _value, ...rest} = v
+  return rest
 }
 
 // ---- reading dlq's own NDJSON back (convention "dlq") ----

@@ -1,3 +1,5 @@
+import type {RecordSchemas} from './schema/types.js'
+
 /**
  * The two shapes every store and every convention meet in.
  *
@@ -96,6 +98,11 @@ export interface DecodedRecord {
    * deleted, a topic or stream deleted and recreated). Set by the reader; see core/replay/identity.ts.
    */
   identity?: string
+  /**
+   * Payload and key decoded with their registry schema (Confluent wire format), beside the raw
+   * bytes above, which stay as stored. Absent when nothing was in the wire format or decoding is off.
+   */
+  decoded?: RecordSchemas
 }
 
 export const noSource = (): SourceRef => ({topic: null, partition: null, offset: null, group: null})

@@ -2,6 +2,7 @@ import {utf8OrNull} from '../core/bytes.js'
 import type {InspectResult} from '../core/inspect.js'
 import {isoTime, previewBytes, toMessage, type PayloadOptions} from '../core/message.js'
 import type {DecodedRecord} from '../core/record.js'
+import type {SchemaValue} from '../core/schema/types.js'
 import {escapeText, hexPreview, safeJson} from './escape.js'
 import {renderTable, terminalWidth, type Column} from './table.js'
 
@@ -39,10 +40,39 @@ function bytesCell(buf: Buffer | null, max: number): string {
   return text === null ? hexPreview(buf, Math.floor(max / 2)) : text + (shown.length < buf.length ? '…' : '')
 }
 
+/** A decoded value as compact JSON; a value that could not be decoded is a short note before the raw bytes. */
+function schemaCell(v: SchemaValue | undefined, raw: () => string, max: number): string {
+  if (v === undefined) return raw()
+  if (v.decodeError === undefined && v.value !== undefined) {
+    const text = safeJson(v.value) ?? 'null'
+    return text.length > max ? text.slice(0, max) + '…' : text
+  }
+  return `[${schemaNote(v)}] ${raw()}`
+}
+
+/** Why a value in the wire format is shown raw, in a few words (the JSON output has the whole reason). */
+export function schemaNote(v: SchemaValue): string {
+  const e = v.decodeError ?? ''
+  if (/^registry unreachable/.test(e)) return `schema ${v.schemaId}: registry unreachable`
+  if (/has no schema/.test(e)) return `no schema ${v.schemaId}`
+  if (/only a preview/.test(e)) return `cut: not decoded`
+  if (/could not be compiled/.test(e)) return `schema ${v.schemaId}: unusable`
+  return `does not match schema ${v.schemaId}`
+}
+
 function payloadCell(r: DecodedRecord, opts: PayloadOptions): string {
   if (r.payload === null) return r.payloadSize === null ? '(null)' : `(${r.payloadSize} bytes, not included)`
   if (opts.noPayload) return `(${r.payloadSize ?? r.payload.length} bytes)`
-  return bytesCell(r.payload, Math.min(opts.payloadLimit, 512))
+  const max = Math.min(opts.payloadLimit, 512)
+  return schemaCell(r.decoded?.payload, () => bytesCell(r.payload, max), max)
+}
+
+/** wide: which schema decoded the payload (and the key), e.g. `avro 12`, `protobuf 7 [0,1]`. */
+function schemaColumn(r: DecodedRecord): string {
+  const one = (v: SchemaValue) =>
+    v.decodeError !== undefined ? `! ${schemaNote(v)}` : `${v.format} ${v.schemaId}${v.messageIndexes && (v.messageIndexes.length > 1 || v.messageIndexes[0] !== 0) ? ` [${v.messageIndexes.join(',')}]` : ''}`
+  const parts = [r.decoded?.payload ? one(r.decoded.payload) : '-', ...(r.decoded?.key ? [`key: ${one(r.decoded.key)}`] : [])]
+  return parts.join(' ')
 }
 
 function reasonCell(r: DecodedRecord): string {
@@ -62,11 +92,13 @@ function headersCell(r: DecodedRecord): string {
 export function renderRecords(records: DecodedRecord[], format: 'table' | 'wide', opts: PayloadOptions, width?: number): string {
   // hyperi-rustlib entries name the service that wrote them (metadata.service): `wide` shows it.
   const services = format === 'wide' && records.some((r) => typeof r.metadata.service === 'string')
-  return renderTable(recordColumns(format, services), records.map((r) => recordCells(r, format, opts, services)), width ?? (format === 'wide' ? Infinity : terminalWidth()))
+  // Records decoded with a registry schema: `wide` says which schema (SCHEMA).
+  const schemas = format === 'wide' && records.some((r) => r.decoded !== undefined)
+  return renderTable(recordColumns(format, services, schemas), records.map((r) => recordCells(r, format, opts, services, schemas)), width ?? (format === 'wide' ? Infinity : terminalWidth()))
 }
 
-/** The columns of a records table; `services` adds SERVICE (wide only). */
-export function recordColumns(format: 'table' | 'wide', services: boolean): Column[] {
+/** The columns of a records table; `services` adds SERVICE, `schemas` SCHEMA (wide only). */
+export function recordColumns(format: 'table' | 'wide', services: boolean, schemas = false): Column[] {
   const wide = format === 'wide'
   return [
     {head: 'POSITION', min: Infinity},
@@ -78,12 +110,13 @@ export function recordColumns(format: 'table' | 'wide', services: boolean): Colu
     {head: 'KEY', max: wide ? 40 : 24, min: 6, optional: true},
     ...(services ? [{head: 'SERVICE', max: 40}] : []),
     ...(wide ? [{head: 'CONVENTION'}, {head: 'GROUP', max: 40}, {head: 'HEADERS', max: 80}] : []),
+    ...(schemas ? [{head: 'SCHEMA', max: 60}] : []),
     {head: 'PAYLOAD', max: wide ? 200 : 120, min: 8, comfort: 12},
   ]
 }
 
 /** One record's cells for recordColumns (raw text: the table escapes it). */
-export function recordCells(r: DecodedRecord, format: 'table' | 'wide', opts: PayloadOptions, services: boolean): string[] {
+export function recordCells(r: DecodedRecord, format: 'table' | 'wide', opts: PayloadOptions, services: boolean, schemas = false): string[] {
   const wide = format === 'wide'
   return [
     r.position,
@@ -91,9 +124,10 @@ export function recordCells(r: DecodedRecord, format: 'table' | 'wide', opts: Pa
     sourceCell(r),
     reasonCell(r),
     r.retries === null ? '-' : String(r.retries),
-    bytesCell(r.key, 64),
+    schemaCell(r.decoded?.key, () => bytesCell(r.key, 64), 64),
     ...(services ? [typeof r.metadata.service === 'string' ? r.metadata.service : '-'] : []),
     ...(wide ? [r.convention, r.source.group ?? '-', headersCell(r)] : []),
+    ...(schemas ? [schemaColumn(r)] : []),
     payloadCell(r, opts),
   ]
 }
@@ -116,6 +150,7 @@ export function inspectJson(result: InspectResult, opts: PayloadOptions): unknow
 export function renderInspect(result: InspectResult, format: OutputFormat, opts: PayloadOptions): Rendered {
   const notes: string[] = []
   for (const u of result.unreadable) notes.push(`warning: record ${u.position} is unreadable: ${escapeText(u.error)}`)
+  notes.push(...decodeNotes(result.records))
   const more = result.atEnd ? `end of log (continue later with --from ${result.next})` : `next page: --from ${result.next}`
 
   if (format === 'json') return {stdout: safeJson(inspectJson(result, opts), 2) + '\n', stderr: lines(notes)}
@@ -128,6 +163,25 @@ export function renderInspect(result: InspectResult, format: OutputFormat, opts:
   }
   const table = result.records.length === 0 ? 'No messages' + (result.scanned > 0 ? ` matched (${result.scanned} examined)` : '') + '.' : renderRecords(result.records, format, opts)
   return {stdout: `${table}\n${result.records.length} shown, ${result.scanned} examined; ${more}\n`, stderr: lines(notes)}
+}
+
+/**
+ * One warning per distinct reason a payload or key in the wire format was shown raw, with the
+ * positions it concerns (a few, then a count), so an unreachable registry is one line, not fifty.
+ */
+export function decodeNotes(records: DecodedRecord[]): string[] {
+  const byReason = new Map<string, string[]>()
+  for (const r of records) {
+    for (const [what, v] of [['payload', r.decoded?.payload], ['key', r.decoded?.key]] as const) {
+      if (v?.decodeError === undefined) continue
+      const reason = `${what} not decoded, shown raw: ${v.decodeError}`
+      byReason.set(reason, [...(byReason.get(reason) ?? []), r.position])
+    }
+  }
+  return [...byReason].map(([reason, at]) => {
+    const shown = at.slice(0, 5).join(', ') + (at.length > 5 ? ` and ${at.length - 5} more` : '')
+    return `warning: ${at.length === 1 ? 'record' : 'records'} ${escapeText(shown)}: ${escapeText(reason)}`
+  })
 }
 
 function lines(l: string[]): string {

@@ -45,9 +45,19 @@ export function editInEditor(payload: Buffer, opts: {editor?: string; terminal?:
     }
     if (r.error) return {kind: 'refused', why: `the editor did not start: ${r.error.message}`}
     if (r.status !== 0) return {kind: 'refused', why: `the editor exited with ${r.status ?? r.signal}; nothing is replayed`}
-    const after = readFileSync(file)
+    const after = withoutAddedNewline(readFileSync(file), payload)
     return after.equals(payload) ? {kind: 'unchanged'} : {kind: 'edited', payload: after}
   } finally {
     rmSync(dir, {recursive: true, force: true})
   }
+}
+
+/**
+ * Editors (vi's `fixeol`, nano, most others) end a saved file with a newline the payload never
+ * had; that byte is the editor's, not the user's, so it does not count as an edit.
+ */
+export function withoutAddedNewline(after: Buffer, before: Buffer): Buffer {
+  const nl = 0x0a
+  if (after.length === 0 || after[after.length - 1] !== nl || (before.length > 0 && before[before.length - 1] === nl)) return after
+  return after.subarray(0, after.length - 1)
 }

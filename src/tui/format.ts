@@ -1,7 +1,9 @@
 import {utf8OrNull} from '../core/bytes.js'
 import {headersView, isoTime, previewBytes} from '../core/message.js'
 import type {DecodedRecord, MetadataValue} from '../core/record.js'
-import {escapeText} from '../output/escape.js'
+import type {SchemaValue} from '../core/schema/types.js'
+import {escapeText, safeJson} from '../output/escape.js'
+import {schemaNote} from '../output/records.js'
 import {displayWidth, fitEnd, sliceColumns, wrapColumns} from './text.js'
 
 /**
@@ -104,7 +106,21 @@ export function oneLine(buf: Buffer | null, max: number): string {
 export function payloadPreview(r: DecodedRecord, width: number): string {
   if (r.unreadable !== null) return `UNREADABLE: ${escapeText(r.unreadable)}`
   if (r.payload === null) return r.payloadSize === null ? '(null)' : `(${r.payloadSize} bytes)`
-  return oneLine(r.payload, Math.max(16, width * 2))
+  const d = r.decoded?.payload
+  if (d && d.decodeError === undefined && d.value !== undefined) return escapeText(safeJson(d.value) ?? 'null').slice(0, Math.max(16, width * 2))
+  return (d ? `[${schemaNote(d)}] ` : '') + oneLine(r.payload, Math.max(16, width * 2))
+}
+
+/** Detail lines for a value decoded with its registry schema (or why it was not), shown before the raw bytes. */
+function decodedLines(what: string, v: SchemaValue): Line[] {
+  const which = `${v.format ?? 'unknown format'}, schema ${v.schemaId}${v.messageIndexes && v.messageIndexes.join(',') !== '0' ? `, message [${v.messageIndexes.join(',')}]` : ''}`
+  const out: Line[] = [['', 0]]
+  if (v.decodeError !== undefined) out.push(...multiline(`${what} not decoded (${which}): `, v.decodeError, '  '))
+  if (v.value !== undefined) {
+    out.push([`${what} decoded (${which})${v.decodeError !== undefined ? ', as read' : ''}`, 0])
+    for (const l of textLines(safeJson(v.value, 2) ?? 'null')) out.push([l, Math.min(leading(l), 40)])
+  }
+  return out
 }
 
 /** The list line of a record (without the marks), exactly as wide as the columns. */
@@ -264,6 +280,9 @@ export function detailDoc(r: DecodedRecord, opts: DetailOptions): DetailDoc {
   const meta = Object.entries(r.metadata)
   plain('', `metadata (${meta.length})`)
   for (const [k, v] of meta) lines.push(...multiline(`  ${escapeText(k)}: `, metadataText(v), '      '))
+
+  if (r.decoded?.key) lines.push(...decodedLines('key', r.decoded.key))
+  if (r.decoded?.payload) lines.push(...decodedLines('payload', r.decoded.payload))
 
   const rec = opts.full ?? r
   const size = rec.payloadSize ?? rec.payload?.length ?? 0

@@ -1,18 +1,24 @@
 import {Socket} from 'node:net'
 
 /**
- * Real services for integration tests, on loopback only (scripts/services.sh starts them).
+ * Real services for integration tests (Redis, Kafka, the schema registry), on loopback only
+ * (scripts/services.sh starts them).
  * In CI (CI=true) an unreachable service fails the test file; elsewhere its tests are
  * skipped with a loud warning so a developer knows what did not run.
  */
 export const REDIS_URL = process.env.DLQ_TEST_REDIS_URL ?? 'redis://127.0.0.1:16379'
 export const KAFKA_BROKERS = process.env.DLQ_TEST_KAFKA_BROKERS ?? '127.0.0.1:19092'
+/** The registry's Confluent-compatible API (Apicurio serves it under /apis/ccompat/v7). */
+export const SCHEMA_REGISTRY_URL = process.env.DLQ_TEST_SCHEMA_REGISTRY ?? 'http://127.0.0.1:18081/apis/ccompat/v7'
 
 for (const [name, value] of [
   ['DLQ_TEST_REDIS_URL', REDIS_URL],
   ['DLQ_TEST_KAFKA_BROKERS', KAFKA_BROKERS],
 ]) {
   if (!/^(redis:\/\/)?127\.0\.0\.1:\d+(\/\d+)?$/.test(value.split(',')[0])) throw new Error(`${name}=${value}: tests only ever talk to 127.0.0.1`)
+}
+if (!/^http:\/\/127\.0\.0\.1:\d+\//.test(SCHEMA_REGISTRY_URL)) {
+  throw new Error(`DLQ_TEST_SCHEMA_REGISTRY=${SCHEMA_REGISTRY_URL}: tests only ever talk to 127.0.0.1`)
 }
 
 function reachable(host: string, port: number, timeoutMs = 2000): Promise<boolean> {
@@ -34,11 +40,27 @@ export interface Service {
   address: string
 }
 
-export async function needService(kind: 'redis' | 'kafka'): Promise<Service> {
-  const address = kind === 'redis' ? REDIS_URL : KAFKA_BROKERS
-  const hostPort = address.replace(/^redis:\/\//, '').split(',')[0].split('/')[0]
-  const [host, port] = hostPort.split(':')
-  const available = await reachable(host, Number(port))
+/** The registry's port opens a moment before it serves: ready is an HTTP 200 from its API. */
+async function registryReady(url: string): Promise<boolean> {
+  try {
+    const res = await fetch(`${url}/subjects`, {signal: AbortSignal.timeout(3000)})
+    await res.arrayBuffer()
+    return res.status === 200
+  } catch {
+    return false
+  }
+}
+
+export async function needService(kind: 'redis' | 'kafka' | 'registry'): Promise<Service> {
+  const address = kind === 'redis' ? REDIS_URL : kind === 'kafka' ? KAFKA_BROKERS : SCHEMA_REGISTRY_URL
+  let available: boolean
+  if (kind === 'registry') {
+    available = await registryReady(address)
+  } else {
+    const hostPort = address.replace(/^redis:\/\//, '').split(',')[0].split('/')[0]
+    const [host, port] = hostPort.split(':')
+    available = await reachable(host, Number(port))
+  }
   if (!available) {
     const msg = `${kind} is not reachable at ${address}; start it with: bash scripts/services.sh up ${kind}`
     if (process.env.CI === 'true' || process.env.CI === '1') throw new Error(`CI=true and ${msg}`)

@@ -110,6 +110,14 @@ describe.runIf(redis.available)('fix before replay: file DLQ → Redis', () => {
     expect(other.json.items.map((i: any) => i.reason)).toEqual(['in_doubt', 'in_doubt'])
     expect(other.json.items[0].error).toMatch(/sending an edited version .* cannot be looked for in the target/)
 
+    // The same edits to another target: the doubt can only be looked for where it was sent.
+    const elsewhere = await target()
+    const moved = dlqJson([...args, '--to', elsewhere, '--yes'])
+    expect(moved.code).toBe(1)
+    expect(moved.json.items.map((i: any) => i.reason)).toEqual(['in_doubt', 'in_doubt'])
+    expect(moved.json.items[0].error).toContain(`this replay would send it to "${elsewhere}"`)
+    expect(await consume(elsewhere)).toEqual([])
+
     // The same edits: the edited copies are found in the target (an unedited lookup would not find them and send again).
     const same = dlqJson([...args, '--yes'])
     expect(same.code).toBe(0)
@@ -121,7 +129,7 @@ describe.runIf(redis.available)('fix before replay: file DLQ → Redis', () => {
     expect(await client.xlen(`${prefix}${t}`)).toBe(2)
   })
 
-  it('--transform edits some, skips others (skipped_by_transform, exit 0), and a rerun sends nothing', async () => {
+  it('--transform edits some, skips others (skipped_by_transform: exit 0 in --all, 1 for a position asked for), and a rerun sends nothing', async () => {
     const t = await target()
     const src = dlqFile(t, 4)
     const mod = transform(`export default async (r) => {
@@ -130,7 +138,7 @@ describe.runIf(redis.available)('fix before replay: file DLQ → Redis', () => {
   r.headers.push({key: 'fixed-by', value: 'transform'})
   return r
 }\n`)
-    const args = ['replay', src, ...offsets(4), '--sink', sink, '--transform', mod, '--yes']
+    const args = ['replay', src, '--all', '--sink', sink, '--transform', mod, '--yes']
     const run = dlqJson(args)
     expect(run.code).toBe(0)
     expectSchema('replay-result', run.json)
@@ -145,6 +153,12 @@ describe.runIf(redis.available)('fix before replay: file DLQ → Redis', () => {
     const again = dlqJson(args)
     expect(again.code).toBe(0)
     expect(again.json.items.map((i: any) => i.reason)).toEqual(['already_replayed', 'skipped_by_transform', 'already_replayed', 'skipped_by_transform'])
+    expect(await consume(t)).toEqual([])
+
+    // Named with --offset, a position the transform skips was asked for and is not replayed.
+    const named = dlqJson(['replay', src, '--offset', '0', '--offset', '1', '--sink', sink, '--transform', mod, '--yes'])
+    expect(named.code).toBe(1)
+    expect(named.json.items.map((i: any) => i.reason)).toEqual(['already_replayed', 'skipped_by_transform'])
     expect(await consume(t)).toEqual([])
   })
 

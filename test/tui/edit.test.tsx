@@ -10,7 +10,7 @@ import type {DlqReader} from '../../src/core/reader.js'
 import {BrowseApp} from '../../src/tui/browse-app.js'
 import type {ReplayPort} from '../../src/tui/replay-port.js'
 import {openReplayPort} from '../../src/tui/replay-wiring.js'
-import {BIN, FIXTURES} from '../helpers/cli.js'
+import {BIN, FIXTURES, dlq} from '../helpers/cli.js'
 import {needService, uniqueName} from '../helpers/services.js'
 
 // eslint-disable-next-line no-control-regex
@@ -125,15 +125,20 @@ describe.runIf(redis.available)('browse: e edits the payload in $EDITOR and repl
   })
 
   it('a browse opened later marks the message replayed by an earlier run (the ledger is read by message identity)', async () => {
-    // Depends on the test above: message 0 was replayed (edited) through the first port.
-    const reader2 = await openFileReader(file)
-    const port2 = await openReplayPort(reader2, {source: file, sinkUri: redis.address, to: stream})
+    // Its own copy of the DLQ and its own ledger: message 3 replayed by the CLI, before browse starts.
+    const later = join(dir, 'later.ndjson')
+    copyFileSync(join(FIXTURES, 'mixed.ndjson'), later)
+    const cli = dlq(['replay', later, '--offset', '3', '--sink', redis.address, '--to', stream, '--yes'])
+    expect(cli.code, cli.stderr).toBe(0)
+    await consume()
+    const reader2 = await openFileReader(later)
+    const port2 = await openReplayPort(reader2, {source: later, sinkUri: redis.address, to: stream})
     try {
       const page = await reader2.page({from: null, limit: 50, filter: MATCH_ALL})
-      expect(await port2.replayedAmong(page.records)).toEqual(['0'])
+      expect(await port2.replayedAmong(page.records)).toEqual(['3'])
       app = render(<BrowseApp reader={reader2} filterSpec={{}} from={null} payloadLimit={4096} replay={port2} size={{columns: 160, rows: 40}} />)
-      const frame = await frameWith(app, /✓ 0 /)
-      expect(frame).not.toMatch(/✓ 1 /)
+      const frame = await frameWith(app, /✓ 3 /)
+      expect(frame).not.toMatch(/✓ [0-2] /)
     } finally {
       app?.unmount()
       app = null
@@ -143,10 +148,16 @@ describe.runIf(redis.available)('browse: e edits the payload in $EDITOR and repl
   })
 
   it('an unchanged payload or an editor that fails replays nothing, and says so', async () => {
-    process.env.EDITOR = editor('noop.sh', 'true')
+    // An editor that only ends the saved file with a newline (vi's fixeol) has not edited the payload.
+    process.env.EDITOR = editor('eol.sh', `printf '\\n' >> "$1"`)
     const a = await start()
     await press(a, 'j', 'e')
-    await frameWith(a, 'payload unchanged in')
+    let frame = await frameWith(a, /payload unchanged in|Replay the selection\?/)
+    expect(frame).not.toContain('Replay the selection?')
+    process.env.EDITOR = editor('noop.sh', 'true')
+    await press(a, 'j', 'e')
+    frame = await frameWith(a, /payload unchanged in|Replay the selection\?/)
+    expect(frame).not.toContain('Replay the selection?')
     process.env.EDITOR = editor('fail.sh', 'exit 3')
     await press(a, 'e')
     await frameWith(a, 'the editor exited with 3; nothing is replayed')

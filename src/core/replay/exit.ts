@@ -2,8 +2,9 @@ import type {ResultItem} from './execute.js'
 
 /**
  * The exit code of a replay, counted item by item as results stream by. Exit 0 only when every
- * requested message is now replayed (in this run, or before: skipped as already_replayed), or
- * was skipped by the user's own --transform.
+ * requested message is now replayed (in this run, or before: skipped as already_replayed), or,
+ * in an --all selection, was skipped by the user's own --transform (which then selects, like a
+ * filter). A position named with --offset that the transform skips is not replayed: exit 1.
  * Otherwise 4 when all that stopped it is a message or target that is not there (not_found,
  * target_missing), else 1 (failures, in doubt, no source, protected or unreadable, filtered out).
  * A CI script can trust a 0.
@@ -14,11 +15,15 @@ export class ExitTally {
   private missing = false
   private other = false
 
+  /** `selection`: --all (the transform's skips are part of selecting) or --offset (each position was asked for). */
+  constructor(private readonly selection: 'all' | 'offsets' = 'offsets') {}
+
   add(it: ResultItem): void {
     if (it.outcome === 'replayed') this.replayed++
     if (it.reason === 'not_attempted') this.notAttempted++
-    // A message the --transform chose to skip was left out on purpose, like one a filter leaves out of --all.
-    if (it.outcome === 'replayed' || (it.outcome === 'skipped' && (it.reason === 'already_replayed' || it.reason === 'skipped_by_transform'))) return
+    // In --all, a message the --transform chose to skip was left out on purpose, like one a filter leaves out.
+    const selected = it.reason === 'skipped_by_transform' && this.selection === 'all'
+    if (it.outcome === 'replayed' || (it.outcome === 'skipped' && (it.reason === 'already_replayed' || selected))) return
     if (it.outcome === 'skipped' && (it.reason === 'not_found' || it.reason === 'target_missing')) this.missing = true
     else this.other = true
   }

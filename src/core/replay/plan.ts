@@ -270,6 +270,11 @@ export async function planRecords(deps: ReplayDeps, records: DecodedRecord[], op
       items.push(skip(r.position, 'in_doubt', `a replay claimed it on ${entry.at} ${entry.edit ? `sending an edited version (sha256 ${entry.edit.sha256.slice(0, 12)}…)` : 'sending it unedited'} but did not confirm the send, and this replay would send ${edit ? `other bytes (sha256 ${edit.sha256.slice(0, 12)}…)` : 'it unedited'}: it cannot be looked for in the target; check the target, then --force`, entry))
       continue
     }
+    // ... and only in the target it was sent to (another --to or a transform's target would look in the wrong place).
+    if (entry && entry.state === 'claimed' && !req.force && entry.target.topic !== topic) {
+      items.push(skip(r.position, 'in_doubt', `a replay claimed it on ${entry.at} for "${entry.target.topic}" but did not confirm the send, and this replay would send it to "${topic}": it can only be looked for where it was sent; check "${entry.target.topic}", then --force`, entry))
+      continue
+    }
     let info = targets.get(topic)
     if (!info) {
       info = await deps.sink.describeTarget(topic)

@@ -1,0 +1,101 @@
+import {spawn, spawnSync} from 'node:child_process'
+import {mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import http from 'node:http'
+import https from 'node:https'
+import type {AddressInfo} from 'node:net'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {parseExact} from '../helpers/captured.js'
+import {BIN} from '../helpers/cli.js'
+import {register} from '../helpers/schema-registry.js'
+import {needService, SCHEMA_REGISTRY_URL, uniqueName} from '../helpers/services.js'
+
+/**
+ * The registry over TLS, as the stores do TLS: the profile's schemaRegistry.tls.ca (and
+ * insecure) decide whether the certificate is trusted. A throw-away CA (openssl) signs the
+ * certificate of an HTTPS front in this process that passes requests to the real registry.
+ */
+const registry = await needService('registry')
+const hasOpenssl = spawnSync('sh', ['-c', 'command -v openssl']).status === 0
+if (!hasOpenssl && (process.env.CI === 'true' || process.env.CI === '1')) throw new Error('CI=true and openssl is not installed (bash scripts/services.sh tools installs it)')
+
+function openssl(dir: string, ...args: string[]): void {
+  const r = spawnSync('openssl', args, {cwd: dir, encoding: 'utf8'})
+  if (r.status !== 0) throw new Error(`openssl ${args.join(' ')}: ${r.stderr}`)
+}
+
+/** dlq in a child process that does not block this one (the HTTPS front must answer meanwhile). */
+function run(args: string[], env: Record<string, string>): Promise<{code: number; stdout: string; stderr: string}> {
+  return new Promise((resolve) => {
+    const p = spawn(process.execPath, [BIN, ...args], {env: {...process.env, DLQ_SCHEMA_REGISTRY: '', ...env}})
+    let stdout = ''
+    let stderr = ''
+    p.stdout.on('data', (d) => (stdout += d))
+    p.stderr.on('data', (d) => (stderr += d))
+    p.on('close', (code) => resolve({code: code ?? -1, stdout, stderr}))
+  })
+}
+
+describe.runIf(registry.available && hasOpenssl)('schema registry over TLS', () => {
+  let dir: string
+  let server: https.Server
+  let url: string
+  let file: string
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'dlq-sr-tls-'))
+    openssl(dir, 'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '2', '-subj', '/CN=dlq-test-ca')
+    openssl(dir, 'req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=127.0.0.1')
+    writeFileSync(join(dir, 'san.ext'), 'subjectAltName=IP:127.0.0.1\n')
+    openssl(dir, 'x509', '-req', '-in', 'server.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.crt', '-days', '2', '-extfile', 'san.ext')
+    const base = new URL(SCHEMA_REGISTRY_URL)
+    server = https.createServer({key: readFileSync(join(dir, 'server.key')), cert: readFileSync(join(dir, 'server.crt'))}, (req, res) => {
+      const up = http.request({host: base.hostname, port: base.port, path: req.url, method: req.method, headers: req.headers}, (r) => {
+        res.writeHead(r.statusCode ?? 502, r.headers)
+        r.pipe(res)
+      })
+      up.on('error', () => res.destroy())
+      req.pipe(up)
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    url = `https://127.0.0.1:${(server.address() as AddressInfo).port}${base.pathname}`
+    // One JSON Schema payload in a file DLQ (dlq's own export layout): the wire format is the store's bytes.
+    const schema = JSON.stringify({type: 'object', properties: {n: {type: 'integer'}}, required: ['n']})
+    const {id} = await register(SCHEMA_REGISTRY_URL, uniqueName('dlq-tls-test'), 'JSON', schema)
+    const bytes = Buffer.concat([Buffer.from([0, 0, 0, 0, 0]), Buffer.from('{"n":42}')])
+    bytes.writeUInt32BE(id, 1)
+    const message = {position: '0', timestamp: null, key: null, headers: {}, payload: {size: bytes.length, base64: bytes.toString('base64'), truncated: false}, source: {topic: null, partition: null, offset: null, group: null}, reason: null, error: null, retries: null, deadLetteredAt: null, originalTimestamp: null, convention: 'unknown', metadata: {}}
+    file = join(dir, 'dlq.ndjson')
+    writeFileSync(file, JSON.stringify(message) + '\n')
+  }, 60_000)
+  afterAll(async () => {
+    await new Promise<void>((resolve) => server?.close(() => resolve()))
+    if (dir) rmSync(dir, {recursive: true, force: true})
+  })
+
+  const profile = (tls: Record<string, unknown>) => {
+    const config = join(dir, `config-${Math.random().toString(36).slice(2)}.json`)
+    writeFileSync(config, JSON.stringify({profiles: {default: {schemaRegistry: {url, tls}}}}))
+    return {DLQ_CONFIG: config, DLQ_CACHE_DIR: mkdtempSync(join(dir, 'cache-'))}
+  }
+
+  it('decodes through https when the profile trusts the CA', async () => {
+    const r = await run(['inspect', file, '--json'], profile({ca: join(dir, 'ca.crt')}))
+    expect(r.code, r.stderr).toBe(0)
+    expect(parseExact(r.stdout).items[0].decoded.payload).toMatchObject({format: 'json', value: {n: 42}})
+  })
+
+  it('does not trust an unknown CA: the payload is shown raw, and --decode required exits 4', async () => {
+    const r = await run(['inspect', file, '--json'], profile({}))
+    expect(r.code, r.stderr).toBe(0)
+    expect(parseExact(r.stdout).items[0].decoded.payload.decodeError).toMatch(/registry unreachable.*(CERT|certificate|SELF_SIGNED|UNABLE)/i)
+    const req = await run(['inspect', file, '--decode', 'required'], profile({}))
+    expect(req.code).toBe(4)
+  })
+
+  it('insecure skips the check (testing only)', async () => {
+    const r = await run(['inspect', file, '--json'], profile({insecure: true}))
+    expect(r.code, r.stderr).toBe(0)
+    expect(parseExact(r.stdout).items[0].decoded.payload.value).toEqual({n: 42})
+  })
+})
