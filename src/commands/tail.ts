@@ -79,17 +79,23 @@ ${BaseCommand.exitCodesHelp}`)
       this.note(r.stderr)
       await write(r.stdout)
     }
-    const opts = {limit, filter, signal: stop.signal}
+    // Following, the header comes once the reader has taken "now": a message written after the
+    // user sees it is printed (not taken for the backlog, which -n 0 leaves out).
+    let started: Promise<void> | null = null
+    const start = () => (started ??= emit(output.start()))
+    const opts = {limit, filter, signal: stop.signal, onLive: () => void start().catch(() => {})}
     try {
-      await emit(output.start())
+      if (!flags.follow) await start()
       if (flags.follow) {
         for await (const rec of followTail(reader, opts)) {
+          await start()
           // Warnings met while following (a rotation, a truncation) are said once, before the records read after them.
           const fresh = (reader.warnings ?? []).filter((w) => !shown.has(w))
           for (const w of fresh) shown.add(w)
           this.noteWarnings(fresh)
           await emit(output.add([rec]))
         }
+        await started
       } else {
         const records: DecodedRecord[] = await tailLast(reader, opts)
         await emit(output.add(records))

@@ -101,6 +101,12 @@ export interface FollowRequest {
   filter: RecordFilter
   /** Following ends when this aborts (Ctrl-C, stdout closed). */
   signal: AbortSignal
+  /**
+   * Called once, as soon as the end ("now") is taken, before the backlog is read: whatever is
+   * written after this call is followed. (A table prints its header then, so a user who sees
+   * it knows a message written from then on will show.)
+   */
+  onLive?: () => void
 }
 
 export interface PageBefore {

@@ -10,6 +10,8 @@ export interface TailOptions {
   limit: number
   filter: RecordFilter
   signal: AbortSignal
+  /** --follow: called once the end is taken (see FollowRequest.onLive). */
+  onLive?: () => void
 }
 
 export function checkTailLimit(n: number): number {
@@ -34,7 +36,7 @@ export async function tailLast(reader: DlqReader, opts: TailOptions): Promise<De
 export function followTail(reader: DlqReader, opts: TailOptions): AsyncIterable<DecodedRecord> {
   const limit = checkTailLimit(opts.limit)
   if (!reader.follow) throw new UsageError(`${reader.info.display}: this source cannot be followed`)
-  return reader.follow({backlog: limit, filter: opts.filter, signal: opts.signal})
+  return reader.follow({backlog: limit, filter: opts.filter, signal: opts.signal, onLive: opts.onLive})
 }
 
 /**

@@ -184,6 +184,7 @@ export class FileReader implements DlqReader {
    */
   async *follow(req: FollowRequest): AsyncIterable<DecodedRecord> {
     const cursor = await this.followStart()
+    req.onLive?.()
     if (req.backlog > 0 && cursor.next > 0) yield* (await this.pageBefore({before: String(cursor.next), limit: req.backlog, filter: req.filter, signal: req.signal})).records
     const changes = new DirWatch()
     changes.add(this.dir ?? dirname(this.segments[0]?.path ?? this.info.display))

@@ -180,6 +180,7 @@ export class ServicesReader implements DlqReader {
   async *follow(req: FollowRequest): AsyncIterable<DecodedRecord> {
     const cursors: FollowCursor[] = []
     for (const r of this.readers) cursors.push(await r.followStart())
+    req.onLive?.()
     if (req.backlog > 0) yield* await this.newestBefore(cursors.map((c) => c.next), req.backlog, req.filter, req.signal)
     const changes = new DirWatch()
     changes.add(this.info.display)

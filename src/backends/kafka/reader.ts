@@ -289,6 +289,7 @@ export class KafkaReader implements DlqReader {
     const parts = [...this.readable]
     const ends = await this.call(() => this.client.latest(this.topic, this.layout, parts))
     const cursor: Cursor = new Map(parts.map((p) => [p, ends.get(p) ?? 0]))
+    req.onLive?.()
     // The newest `backlog` across the partitions before the snapshot; each partition is then followed from its snapshot offset.
     if (req.backlog > 0) yield* await this.newestBefore(cursor, req.backlog, req.filter, req.signal)
     const pre = new RecordPrefilter(req.filter, this.topic)
