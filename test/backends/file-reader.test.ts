@@ -102,6 +102,29 @@ describe('file reader: paging', () => {
   })
 })
 
+describe('file reader: counting a growing file', () => {
+  it('counts asked for while the file grows end at its real count, whatever order they finish in', async () => {
+    const path = write('growing-count.ndjson', Array.from({length: 20_000}, (_, i) => entry(i)))
+    const r = await openFileReader(path)
+    try {
+      let lines = 20_000
+      for (let round = 0; round < 8; round++) {
+        // A first count starts, the writer appends, a second count starts before the first is done (browse in follow mode).
+        const first = r.bounds()
+        for (let t = 0; t < round; t++) await new Promise((go) => setImmediate(go))
+        appendFileSync(path, entry(lines) + '\n' + entry(lines + 1) + '\n')
+        lines += 2
+        const second = r.bounds()
+        await Promise.all([first, second])
+        expect((await second).count).toBe(lines)
+        expect((await r.bounds()).count).toBe(lines)
+      }
+    } finally {
+      await r.close()
+    }
+  })
+})
+
 describe('file reader: bad input never stops the read', () => {
   it('reports each corrupt line with its position and reads on', async () => {
     const good = entry(0)

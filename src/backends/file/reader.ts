@@ -80,6 +80,7 @@ export class FileReader implements DlqReader {
   private readonly counts: Array<number | null>
   /** Size of the live (last) segment when it was counted: a writer appending to it makes the count stale. */
   private liveSize = -1
+  private counting: Promise<unknown> = Promise.resolve()
   /** The first bytes of a followed single file as read: a file truncated and written again no longer starts with them. */
   private followHead: Buffer | null = null
   private truncations = 0
@@ -108,7 +109,18 @@ export class FileReader implements DlqReader {
     return String(Number(t))
   }
 
-  async bounds(): Promise<LogBounds> {
+  /**
+   * One count at a time: two counts of a growing file at once (browse asks again when follow
+   * mode sees new messages) could store the older one's smaller count last, under the newer
+   * size, and the file would read as that size until it grew again.
+   */
+  bounds(): Promise<LogBounds> {
+    const run = this.counting.then(() => this.boundsNow())
+    this.counting = run.catch(() => {})
+    return run
+  }
+
+  private async boundsNow(): Promise<LogBounds> {
     await this.followRotation()
     const live = this.segments.length - 1
     if (live >= 0 && !this.segments[live].gzip) {
