@@ -2,6 +2,7 @@
 import {spawnSync} from 'node:child_process'
 import {existsSync, mkdirSync} from 'node:fs'
 import {join} from 'node:path'
+import os from 'node:os'
 
 export const ROOT = new URL('..', import.meta.url).pathname
 export const DLQ = [process.execPath, `${ROOT}bin/run.js`]
@@ -59,4 +60,28 @@ export function hyperiFile(n, {text = false} = {}) {
     runOnce([process.execPath, join(ROOT, 'bench', 'gen-hyperi.mjs'), file, String(n), ...(text ? ['--text'] : [])])
   }
   return file
+}
+
+/**
+ * Two commands timed in turns, `runs` times each after one warm-up of each, hyperfine-style:
+ * alternating puts both under the same load, and the minimum is the run the machine disturbed
+ * least (for a start-up of a tenth of a second, other work on the machine moves the median far
+ * more than dlq does). Returns min/median wall and CPU of each, and the load average seen.
+ */
+export function paired(argvA, argvB, runs, opts = {}) {
+  runOnce(argvA, opts)
+  runOnce(argvB, opts)
+  const a = {times: [], cpus: []}
+  const b = {times: [], cpus: []}
+  const loads = []
+  for (let i = 0; i < runs; i++) {
+    for (const [argv, acc] of [[argvA, a], [argvB, b]]) {
+      const r = runOnce(argv, opts)
+      acc.times.push(r.seconds)
+      if (r.cpu !== null) acc.cpus.push(r.cpu)
+    }
+    loads.push(os.loadavg()[0])
+  }
+  const sum = (x) => ({seconds: mid(x.times), min: Math.min(...x.times), times: x.times, cpu: x.cpus.length ? mid(x.cpus) : null, cpuMin: x.cpus.length ? Math.min(...x.cpus) : null})
+  return {a: sum(a), b: sum(b), load: mid(loads)}
 }

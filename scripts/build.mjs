@@ -4,14 +4,20 @@
 // The bundle is written beside dist/ and swapped in by renames, so a CLI started while a
 // build runs (tests in another terminal) never finds dist/ half-written.
 import {build} from 'esbuild'
-import {copyFileSync, existsSync, readFileSync, renameSync, rmSync} from 'node:fs'
+import {copyFileSync, existsSync, readFileSync, renameSync, rmSync, writeFileSync} from 'node:fs'
 import {createRequire} from 'node:module'
 import {join} from 'node:path'
 
 /**
  * Trims what importing @platformatic/kafka costs (most of a Kafka page's wall time):
- * - it compiles ~40 ajv validators for its options at import (~250 ms): they are compiled on
- *   first use instead (a page uses three) — same validators, same errors;
+ * - ajv: the library validates options only with `strict: true`, which dlq never sets, yet it
+ *   builds an Ajv 2020 instance (meta-schemas, ~25 ms) at import and ~40 validators (~250 ms).
+ *   The instance is built, with the library's keywords, and each validator compiled, on first
+ *   use instead — same validators, same errors; ajv itself is loaded from node_modules then
+ *   (it is not bundled);
+ * - its CRC-32C loads a native addon (@node-rs/crc32, ~9 ms) at import, and node:tls (~20 ms
+ *   of Node's own module compilation) is imported for TLS connections only: both are loaded
+ *   on first use;
  * - its Confluent schema registry pulls in avsc (Avro), which dlq never uses: stubbed;
  * - its murmur2 takes one LRU cache from mnemonist's index of every structure: imported alone.
  * The build fails if the library's source no longer has the lines this hooks into.
@@ -20,42 +26,147 @@ const KAFKA_DIST = /@platformatic[\\/]kafka[\\/]dist[\\/]/
 const slimKafka = {
   name: 'slim-kafka',
   setup(b) {
-    const patch = (file, from, to) => {
+    // patch(file, [from, to]...): each `from` must be in the file; a null `from` replaces it all.
+    const patch = (file, ...edits) => {
       b.onLoad({filter: new RegExp(KAFKA_DIST.source + file.replace(/[./]/g, (c) => (c === '.' ? '\\.' : '[\\\\/]')) + '$')}, (args) => {
-        const source = readFileSync(args.path, 'utf8')
-        if (from !== null && !source.includes(from)) throw new Error(`slim-kafka: ${args.path} has changed; update scripts/build.mjs`)
-        const text = typeof to === 'function' ? to(args.path) : to
-        return {contents: from === null ? text : source.replace(from, text), loader: 'js'}
+        let source = readFileSync(args.path, 'utf8')
+        for (const [from, to] of edits) {
+          if (from !== null && !source.includes(from)) throw new Error(`slim-kafka: ${args.path} has changed; update scripts/build.mjs`)
+          const text = typeof to === 'function' ? to(args.path) : to
+          source = from === null ? text : source.replace(from, text)
+        }
+        return {contents: source, loader: 'js'}
       })
     }
-    const ajvLine = 'export const ajv = new Ajv2020({ allErrors: true, coerceTypes: false, strict: true });'
-    patch('utils.js', ajvLine, `${ajvLine}
-const compileNow = ajv.compile.bind(ajv);
-ajv.compile = (schema) => {
-  let compiled;
-  const validate = (data) => {
-    compiled ??= compileNow(schema);
-    const ok = compiled(data);
-    validate.errors = compiled.errors;
-    return ok;
-  };
-  return validate;
-};`)
+    patch(
+      'utils.js',
+      ["import { Ajv2020 } from 'ajv/dist/2020.js';", ''],
+      [
+        'export const ajv = new Ajv2020({ allErrors: true, coerceTypes: false, strict: true });',
+        `let realAjv;
+const keywords = [];
+const makeAjv = () => {
+  if (!realAjv) {
+    // Not bundled (scripts/build.mjs): loaded from the library's own dependencies.
+    const fromKafka = require.resolve('ajv/dist/2020.js', { paths: [require.resolve('@platformatic/kafka')] });
+    const { Ajv2020 } = require(fromKafka);
+    realAjv = new Ajv2020({ allErrors: true, coerceTypes: false, strict: true });
+    for (const keyword of keywords) realAjv.addKeyword(keyword);
+  }
+  return realAjv;
+};
+export const ajv = {
+  addKeyword(definition) {
+    if (realAjv) realAjv.addKeyword(definition);
+    else keywords.push(definition);
+    return ajv;
+  },
+  compile(schema) {
+    let compiled;
+    const validate = (data) => {
+      compiled ??= makeAjv().compile(schema);
+      const ok = compiled(data);
+      validate.errors = compiled.errors;
+      return ok;
+    };
+    return validate;
+  },
+  errorsText(...args) {
+    return makeAjv().errorsText(...args);
+  },
+};`,
+      ],
+    )
+    patch('protocol/crc32c.js', ['export const crc32c = loadNativeCRC32C() ?? wasmCRC32C;', 'let crc32cImpl;\nexport function crc32c(data) {\n  crc32cImpl ??= loadNativeCRC32C() ?? wasmCRC32C;\n  return crc32cImpl(data);\n}'])
+    patch('network/connection.js', ["import { connect as createTLSConnection } from 'node:tls';", "const createTLSConnection = (...args) => require('node:tls').connect(...args);"])
     patch(
       'registries/confluent-schema-registry.js',
-      null,
-      `const unused = () => { throw new Error('dlq is built without the Confluent schema registry'); };
+      [
+        null,
+        `const unused = () => { throw new Error('dlq is built without the Confluent schema registry'); };
 export function defaultProtobufTypeMapper() { unused(); }
 export class ConfluentSchemaRegistry { constructor() { unused(); } }`,
+      ],
     )
     // By file path: mnemonist's exports map offers its single modules to require() only.
-    patch('protocol/murmur2.js', "import { LRUCache } from 'mnemonist';", (path) => `import LRUCache from ${JSON.stringify(createRequire(path).resolve('mnemonist/lru-cache.js'))};`)
+    patch('protocol/murmur2.js', ["import { LRUCache } from 'mnemonist';", (path) => `import LRUCache from ${JSON.stringify(createRequire(path).resolve('mnemonist/lru-cache.js'))};`])
+  },
+}
+
+/**
+ * string-width builds an Intl.Segmenter and four Unicode-property regular expressions when it
+ * is imported (~30 ms of CPU, a sixth of a command's start-up). Tables and the TUI measure
+ * printable ASCII without it (src/output/width.ts), so most commands never call it: its
+ * module body runs on the first call instead. Same function, same results.
+ */
+const lazyStringWidth = {
+  name: 'lazy-string-width',
+  setup(b) {
+    b.onLoad({filter: /[\\/]node_modules[\\/]string-width[\\/]index\.js$/}, (args) => {
+      const source = readFileSync(args.path, 'utf8')
+      const head = source.match(/^(?:import [^\n]+\n)+/)
+      const exported = 'export default function stringWidth('
+      if (!head || !source.includes(exported) || !source.includes('new Intl.Segmenter(')) {
+        // An older string-width (oclif's, CommonJS) has no such body: leave it as it is.
+        if (!source.includes('new Intl.Segmenter(')) return undefined
+        throw new Error(`lazy-string-width: ${args.path} has changed; update scripts/build.mjs`)
+      }
+      const body = source.slice(head[0].length).replace(exported, 'return function stringWidth(')
+      return {
+        contents: `${head[0]}let impl;\nexport default function stringWidth(input, options) {\n  impl ??= init();\n  return impl(input, options);\n}\nfunction init() {\n${body}\n}\n`,
+        loader: 'js',
+      }
+    })
+  },
+}
+
+/**
+ * What oclif loads at start-up that a dlq command never uses, loaded on first use instead:
+ * tinyglobby and minimatch serve the "pattern" command discovery and plugin globs (dlq uses
+ * the explicit command table and has no plugins), ejs renders help templates, cli-spinners
+ * the action spinner, lilconfig reads an oclif config kept outside package.json. Each
+ * `require` becomes a proxy that loads the module on its first property read. oclif's
+ * start-up Node version check is dropped: in this ES module bundle it threw on `__dirname`
+ * (and was silently ignored) after loading semver for nothing; package.json's engines field
+ * states the supported Node versions. The build fails if these lines are no longer there.
+ */
+const OCLIF_LIB = /[\\/]node_modules[\\/]@oclif[\\/]core[\\/]lib[\\/]/
+const LAZY_REQUIRES = {
+  'config/plugin.js': ['const tinyglobby_1 = require("tinyglobby");'],
+  'config/plugin-loader.js': ['const minimatch_1 = require("minimatch");'],
+  'config/config.js': ['const ejs_1 = __importDefault(require("ejs"));'],
+  'help/util.js': ['const ejs_1 = __importDefault(require("ejs"));'],
+  'ux/action/spinner.js': ['const cli_spinners_1 = __importDefault(require("cli-spinners"));'],
+  'util/read-pjson.js': ['const lilconfig_1 = require("lilconfig");'],
+}
+const slimOclif = {
+  name: 'slim-oclif',
+  setup(b) {
+    b.onLoad({filter: new RegExp(OCLIF_LIB.source + '.*\\.js$')}, (args) => {
+      const rel = args.path.split(/[\\/]@oclif[\\/]core[\\/]lib[\\/]/)[1].replace(/\\/g, '/')
+      const lines = LAZY_REQUIRES[rel]
+      if (!lines && rel !== 'index.js') return undefined
+      let source = readFileSync(args.path, 'utf8')
+      const replace = (from, to) => {
+        if (!source.includes(from)) throw new Error(`slim-oclif: ${args.path} has changed (no "${from}"); update scripts/build.mjs`)
+        source = source.replace(from, to)
+      }
+      if (rel === 'index.js') replace('\ncheckNodeVersion();\n', '\n')
+      // The first localeCompare loads ICU's collator (~8 ms); dlq's command ids are lowercase
+      // ASCII words with - and :, which sort the same by code unit.
+      if (rel === 'config/plugin.js') replace('.sort((a, b) => a.id.localeCompare(b.id));', '.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));')
+      for (const line of lines ?? []) {
+        const [, name, load] = line.match(/^const (\w+) = (.*);$/)
+        replace(line, `let ${name}__; const ${name} = new Proxy({}, {get: (_, key) => (${name}__ ??= ${load})[key]});`)
+      }
+      return {contents: source, loader: 'js'}
+    })
   },
 }
 
 const tmp = `dist.build-${process.pid}`
 rmSync(tmp, {recursive: true, force: true})
-await build({
+const result = await build({
   entryPoints: {cli: 'src/cli/entry.ts', 'stats-worker': 'src/backends/file/stats-worker.ts', 'tui-bench': 'src/tui/bench-harness.ts'},
   outdir: tmp,
   bundle: true,
@@ -67,7 +178,11 @@ await build({
   minifySyntax: true,
   minifyWhitespace: true,
   // Only oclif (and its small helpers) are bundled; typescript is an optional dev-time lookup of oclif's.
-  external: ['typescript', 'ioredis', '@msgpack/msgpack', 'fzstd', 'react-devtools-core'],
+  // ajv/dist/2020.js: only @platformatic/kafka's strict option validation would use it, which
+  // dlq never turns on (slim-kafka): kept out of the Kafka chunk, which V8 would otherwise
+  // compile at every Kafka command's start (~190 KB with fast-uri). Only that entry point:
+  // other code importing 'ajv' itself is bundled as usual.
+  external: ['typescript', 'ioredis', '@msgpack/msgpack', 'fzstd', 'react-devtools-core', 'ajv/dist/2020.js'],
   // React's production build: the development one checks every render (browse's key-to-frame time).
   define: {'process.env.NODE_ENV': '"production"'},
   // browse.ts sets NODE_ENV itself before it loads React, for a run from source (tsx, tests);
@@ -76,8 +191,12 @@ await build({
   // oclif is CommonJS: give its require() calls a real require inside the ES module bundle.
   banner: {js: "import {createRequire as __dlqCreateRequire} from 'node:module'; const require = __dlqCreateRequire(import.meta.url);"},
   logLevel: 'warning',
-  plugins: [slimKafka],
+  plugins: [slimKafka, lazyStringWidth, slimOclif],
+  metafile: Boolean(process.env.DLQ_BUILD_META),
 })
+// DLQ_BUILD_META=FILE: esbuild's metafile (which module went into which chunk, in bytes), for
+// finding what a command loads before its first byte (esbuild's analyzer reads it too).
+if (process.env.DLQ_BUILD_META) writeFileSync(process.env.DLQ_BUILD_META, JSON.stringify(result.metafile))
 // @platformatic/kafka is bundled (its ~100 modules cost ~250 ms to load one by one); its
 // wasm-utils dependency reads native.wasm next to the module that loads it.
 copyFileSync(join('node_modules', '@platformatic', 'wasm-utils', 'dist', 'native.wasm'), join(tmp, 'native.wasm'))

@@ -76,6 +76,25 @@ apt_install() {
 
 # A killed process whose parent is gone may linger as a zombie (nobody reaps it in a
 # container): kill -0 still succeeds, so a zombie counts as dead here.
+# await_ready NAME PID PROBE TIMEOUT LOGFILE PIDFILE ADDRESS: until PROBE answers; the log's tail
+# and a clear death when the process exits first or the time runs out.
+await_ready() {
+  local name=$1 pid=$2 probe=$3 timeout=$4 logfile=$5 pidfile=$6 address=$7
+  local deadline=$((SECONDS + timeout))
+  until "$probe"; do
+    if ! pid_alive "$pid"; then
+      tail -n 40 "$logfile" >&2
+      rm -f "$pidfile"
+      die "$name exited during startup (log: $logfile)"
+    fi
+    if ((SECONDS >= deadline)); then
+      tail -n 40 "$logfile" >&2
+      die "$name did not answer on $address within ${timeout}s (pid $pid still running; log: $logfile)"
+    fi
+    sleep 0.25
+  done
+}
+
 pid_alive() {
   [[ -n "${1:-}" ]] && kill -0 "$1" 2>/dev/null || return 1
   local state
@@ -229,6 +248,9 @@ share.coordinator.state.topic.replication.factor=1
 share.coordinator.state.topic.min.isr=1
 group.initial.rebalance.delay.ms=0
 log.flush.interval.messages=9223372036854775807
+# Test records carry their writers' real times, often weeks or years old: with the default 7-day
+# retention the broker would empty such a topic within minutes (it deletes by record time).
+log.retention.ms=-1
 EOF
 }
 
@@ -278,19 +300,7 @@ kafka_up() {
     kafka.Kafka "$KAFKA_PROPS" >>"$KAFKA_LOGFILE" 2>&1 </dev/null 9>&- &
   pid=$!
   echo "$pid" >"$KAFKA_PID"
-  local deadline=$((SECONDS + KAFKA_TIMEOUT))
-  until kafka_probe; do
-    if ! pid_alive "$pid"; then
-      tail -n 40 "$KAFKA_LOGFILE" >&2
-      rm -f "$KAFKA_PID"
-      die "kafka exited during startup (log: $KAFKA_LOGFILE)"
-    fi
-    if ((SECONDS >= deadline)); then
-      tail -n 40 "$KAFKA_LOGFILE" >&2
-      die "kafka did not answer on 127.0.0.1:$KAFKA_PORT within ${KAFKA_TIMEOUT}s (pid $pid still running; log: $KAFKA_LOGFILE)"
-    fi
-    sleep 0.25
-  done
+  await_ready kafka "$pid" kafka_probe "$KAFKA_TIMEOUT" "$KAFKA_LOGFILE" "$KAFKA_PID" "127.0.0.1:$KAFKA_PORT"
   log "kafka $KAFKA_VERSION up on 127.0.0.1:$KAFKA_PORT (pid $pid)"
 }
 
@@ -407,19 +417,8 @@ registry_up() {
     -jar quarkus-run.jar >>"$REGISTRY_LOGFILE" 2>&1 </dev/null 9>&-) &
   pid=$!
   echo "$pid" >"$REGISTRY_PID"
-  local start=$SECONDS deadline=$((SECONDS + REGISTRY_TIMEOUT))
-  until registry_probe; do
-    if ! pid_alive "$pid"; then
-      tail -n 40 "$REGISTRY_LOGFILE" >&2
-      rm -f "$REGISTRY_PID"
-      die "registry exited during startup (log: $REGISTRY_LOGFILE)"
-    fi
-    if ((SECONDS >= deadline)); then
-      tail -n 40 "$REGISTRY_LOGFILE" >&2
-      die "registry did not answer on 127.0.0.1:$REGISTRY_PORT within ${REGISTRY_TIMEOUT}s (pid $pid still running; log: $REGISTRY_LOGFILE)"
-    fi
-    sleep 0.25
-  done
+  local start=$SECONDS
+  await_ready registry "$pid" registry_probe "$REGISTRY_TIMEOUT" "$REGISTRY_LOGFILE" "$REGISTRY_PID" "127.0.0.1:$REGISTRY_PORT"
   log "registry (Apicurio $REGISTRY_VERSION) up on http://127.0.0.1:$REGISTRY_PORT/apis/ccompat/v7 in $((SECONDS - start))s (pid $pid)"
 }
 

@@ -19,6 +19,11 @@ ids, a rotated directory: the rotated files' names), so "the last 10 minutes" of
 little more than those 10 minutes. A store that cannot be reached is not "OK": it keeps its own exit
 code (4).
 
+Unreadable records count toward --max. In a window, a Kafka record or Redis entry that cannot be
+read counts by the store's time; a corrupt file line, which has no time, is placed by the entries
+written around it, and counted as "time unknown" when they cannot place it (a line after the last
+entry of the file, say).
+
 ${BaseCommand.exitCodesHelp.replace(/\n  130 /, `\n  ${OVER_THRESHOLD_EXIT}    check: more messages match than --max allows$&`)}`)
 
   static override examples = [

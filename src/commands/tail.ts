@@ -18,9 +18,15 @@ export default class Tail extends BaseCommand {
 first. With --follow it then keeps printing each new matching message as it arrives until
 Ctrl-C (exit 130) or until the reader of stdout goes away (\`| head\`: exit 0).
 
+A Kafka topic of several partitions and a services root are several logs: the last messages are
+the newest across them by time (on equal times the higher partition or later service is newer;
+each log keeps its order; a message without a time goes with the one before it in its log), and
+a follow goes on in each right after what the backlog read.
+
 Kafka: from the end of each partition, with long-poll fetches; partitions added while
 following are read from their start. Redis: XREAD BLOCK. Files and rotated directories:
-appends, the writer's rotation (nothing lost or printed twice) and files created since.
+appends, the writer's rotation (nothing lost or printed twice) and files created since; a
+single file replaced or truncated in place (copytruncate) is read again from its start.
 Reading joins no consumer group and writes nothing.
 
 --output ndjson prints one message per line (for jq and other tools). json prints one document
@@ -73,17 +79,23 @@ ${BaseCommand.exitCodesHelp}`)
       this.note(r.stderr)
       await write(r.stdout)
     }
-    const opts = {limit, filter, signal: stop.signal}
+    // Following, the header comes once the reader has taken "now": a message written after the
+    // user sees it is printed (not taken for the backlog, which -n 0 leaves out).
+    let started: Promise<void> | null = null
+    const start = () => (started ??= emit(output.start()))
+    const opts = {limit, filter, signal: stop.signal, onLive: () => void start().catch(() => {})}
     try {
-      await emit(output.start())
+      if (!flags.follow) await start()
       if (flags.follow) {
         for await (const rec of followTail(reader, opts)) {
-          await emit(output.add([rec]))
-          // Warnings met while following (a rotation that could not be followed) are said once, when met.
+          await start()
+          // Warnings met while following (a rotation, a truncation) are said once, before the records read after them.
           const fresh = (reader.warnings ?? []).filter((w) => !shown.has(w))
           for (const w of fresh) shown.add(w)
           this.noteWarnings(fresh)
+          await emit(output.add([rec]))
         }
+        await started
       } else {
         const records: DecodedRecord[] = await tailLast(reader, opts)
         await emit(output.add(records))

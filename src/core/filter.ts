@@ -14,6 +14,8 @@ export interface FilterSpec {
   grep?: string
   since?: string
   until?: string
+  /** `check`: an unreadable record with no time (a corrupt file line) passes --since/--until, to be counted apart. */
+  keepUntimedUnreadable?: boolean
 }
 
 export interface RecordFilter {
@@ -276,13 +278,14 @@ export function buildFilter(spec: FilterSpec, now = Date.now()): RecordFilter {
   const since = spec.since === undefined ? null : parseTime(spec.since, '--since', now)
   const until = spec.until === undefined ? null : parseTime(spec.until, '--until', now)
   if (since !== null && until !== null && since > until) throw new UsageError('--since is later than --until: nothing could match')
+  const untimed = spec.keepUntimedUnreadable === true ? (r: DecodedRecord) => r.timestamp === null && r.unreadable !== null : () => false
   if (since !== null) {
     text.push(`timestamp >= ${new Date(since).toISOString()}`)
-    tests.push((r) => r.timestamp !== null && r.timestamp >= since)
+    tests.push((r) => (r.timestamp !== null && r.timestamp >= since) || untimed(r))
   }
   if (until !== null) {
     text.push(`timestamp <= ${new Date(until).toISOString()}`)
-    tests.push((r) => r.timestamp !== null && r.timestamp <= until)
+    tests.push((r) => (r.timestamp !== null && r.timestamp <= until) || untimed(r))
   }
 
   return {

@@ -26,9 +26,15 @@ import type {DecodedRecord} from './record.js'
  *   bounded like `page`: a file step reads a stretch of record numbers, a Kafka step one
  *   fetch per partition stretch, a Redis step one `XREVRANGE … COUNT`; steps grow only while
  *   a filter keeps rejecting.
+ * - `lastOfEach` (optional; sources of several logs: a Kafka topic's partitions, a services
+ *   root's services) is `tail -n`: the newest `limit` matching records across the logs, not
+ *   the last ones in position order (which would be the last partition's, however old). It
+ *   reads each log backward (`pageBefore` of that log alone, `limit` at most) and merges them
+ *   by time (core/tail.ts NewestMerge), oldest first.
  * - `follow` (optional; files, Kafka and Redis have it) is `tail -f`: it snapshots the current
  *   end of the log, yields the last `backlog` matching records before that end (as
- *   `pageBefore` with before = the end, so the two agree on where "now" is), then every
+ *   `pageBefore` with before = the end, or `lastOfEach` for several logs, so the two agree on
+ *   where "now" is: each log's follow starts right after its part of the snapshot), then every
  *   matching record written after it, in log order within each partition / stream / file
  *   (records of different partitions or services interleave as they arrive), each exactly
  *   once, waiting for more until `signal` aborts; then it returns (no error). Waiting is
@@ -49,6 +55,7 @@ export interface DlqReader {
   scan(req: ScanRequest): AsyncIterable<DecodedRecord>
   get(positions: string[]): Promise<Map<string, DecodedRecord>>
   pageBefore?(req: PageBeforeRequest): Promise<PageBefore>
+  lastOfEach?(req: LastOfEachRequest): Promise<DecodedRecord[]>
   follow?(req: FollowRequest): AsyncIterable<DecodedRecord>
   close(): Promise<void>
 }
@@ -80,12 +87,26 @@ export interface PageBeforeRequest {
   signal?: AbortSignal
 }
 
+export interface LastOfEachRequest {
+  /** null: the end of each log now (what a follow does with its own snapshot of the ends). */
+  before: null
+  limit: number
+  filter: RecordFilter
+  signal?: AbortSignal
+}
+
 export interface FollowRequest {
   /** How many of the last matching records before the end to yield first (0: only new ones). */
   backlog: number
   filter: RecordFilter
   /** Following ends when this aborts (Ctrl-C, stdout closed). */
   signal: AbortSignal
+  /**
+   * Called once, as soon as the end ("now") is taken, before the backlog is read: whatever is
+   * written after this call is followed. (A table prints its header then, so a user who sees
+   * it knows a message written from then on will show.)
+   */
+  onLive?: () => void
 }
 
 export interface PageBefore {

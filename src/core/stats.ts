@@ -109,6 +109,13 @@ export class StatsAccumulator {
     }
   }
 
+  /** Unreadable records counted without the records at hand (`check` decides on them after reading on). */
+  addUnreadable(count: number, positions: readonly string[]): void {
+    this.total += count
+    this.unreadable += count
+    for (const p of positions) if (this.positions.length < LISTED_UNREADABLE) this.positions.push(p)
+  }
+
   private bound(t: number | null): void {
     if (t === null || validTime(t) === null) return
     if (this.first === null || t < this.first) this.first = t

@@ -10,6 +10,8 @@ export interface TailOptions {
   limit: number
   filter: RecordFilter
   signal: AbortSignal
+  /** --follow: called once the end is taken (see FollowRequest.onLive). */
+  onLive?: () => void
 }
 
 export function checkTailLimit(n: number): number {
@@ -17,10 +19,15 @@ export function checkTailLimit(n: number): number {
   return n
 }
 
-/** `dlq tail`: the last `limit` matching messages, read backward from the end (pageBefore). */
+/**
+ * `dlq tail`: the last `limit` matching messages, oldest first. A source of several logs (a
+ * Kafka topic's partitions, a services root's services) gives the newest `limit` across them
+ * (lastOfEach, merged by NewestMerge); one log is read backward from its end (pageBefore).
+ */
 export async function tailLast(reader: DlqReader, opts: TailOptions): Promise<DecodedRecord[]> {
   const limit = checkTailLimit(opts.limit)
   if (limit === 0) return []
+  if (reader.lastOfEach) return reader.lastOfEach({before: null, limit, filter: opts.filter, signal: opts.signal})
   if (!reader.pageBefore) throw new UsageError(`${reader.info.display}: this source cannot be read from its end`)
   return (await reader.pageBefore({before: null, limit, filter: opts.filter, signal: opts.signal})).records
 }
@@ -29,5 +36,52 @@ export async function tailLast(reader: DlqReader, opts: TailOptions): Promise<De
 export function followTail(reader: DlqReader, opts: TailOptions): AsyncIterable<DecodedRecord> {
   const limit = checkTailLimit(opts.limit)
   if (!reader.follow) throw new UsageError(`${reader.info.display}: this source cannot be followed`)
-  return reader.follow({backlog: limit, filter: opts.filter, signal: opts.signal})
+  return reader.follow({backlog: limit, filter: opts.filter, signal: opts.signal, onLive: opts.onLive})
+}
+
+/**
+ * The newest `limit` records of several logs, each given as its last records in log order
+ * (logs added in position order: partitions or services ascending), kept oldest first.
+ *
+ * Newest is by timestamp; on equal times the later log (higher partition, later service)
+ * counts as newer. The records of one log keep their log order: the newest is taken from the
+ * logs' ends one at a time, so each log gives a run of its last records even where its times
+ * are not in order (a producer's CreateTime). A record without a time (a corrupt file line)
+ * takes the time of the record before it in its log, after which it was written; with none
+ * before it in what was read, the time of the first timed record after it; a log read with no
+ * time at all counts as older than every timed record.
+ *
+ * Logs are merged one at a time and the result cut to `limit` each time, so memory holds at
+ * most two logs' worth, however many partitions a topic has. Merging greedily from the ends
+ * gives the same as merging every log at once, since a merged run's end is always the newer
+ * of its two logs' ends.
+ */
+export class NewestMerge {
+  private kept: Array<{rec: DecodedRecord; t: number}> = []
+
+  constructor(private readonly limit: number) {}
+
+  add(log: readonly DecodedRecord[]): void {
+    const timed = (r: DecodedRecord) => (r.timestamp !== null && Number.isFinite(r.timestamp) ? r.timestamp : null)
+    // Before the first timed record: the time of that one (they were written before it).
+    let t = log.map(timed).find((x) => x !== null) ?? Number.NEGATIVE_INFINITY
+    const next = log.map((rec) => {
+      t = timed(rec) ?? t
+      return {rec, t}
+    })
+    const a = this.kept
+    const out: Array<{rec: DecodedRecord; t: number}> = []
+    let i = a.length - 1
+    let j = next.length - 1
+    while (out.length < this.limit && (i >= 0 || j >= 0)) {
+      // Ties go to the log added later: it comes later in position order.
+      if (j >= 0 && (i < 0 || next[j].t >= a[i].t)) out.push(next[j--])
+      else out.push(a[i--])
+    }
+    this.kept = out.reverse()
+  }
+
+  records(): DecodedRecord[] {
+    return this.kept.map((k) => k.rec)
+  }
 }

@@ -15,7 +15,7 @@ export function renderCheck(r: CheckResult, json: boolean): string {
   const window = [r.window.since && `since ${r.window.since}`, r.window.until && `until ${r.window.until}`].filter(Boolean).join(', ')
   const reasons = r.byReason.slice(0, REASONS_IN_LINE).map((c) => `${c.value === null ? '(no reason)' : c.value} ${c.count}`)
   if (r.byReason.length > REASONS_IN_LINE) reasons.push('…')
-  if (r.unreadable > 0) reasons.push(`unreadable ${r.unreadable}`)
+  if (r.unreadable > 0) reasons.push(`unreadable ${r.unreadable}${r.unreadableTimeUnknown > 0 ? ` (time unknown ${r.unreadableTimeUnknown})` : ''}`)
   // --since/--until are in the filter's text too: the window says them once.
   const bounds = new Set([`timestamp >= ${r.window.since}`, `timestamp <= ${r.window.until}`])
   const filter = r.filter.filter((f) => !bounds.has(f))

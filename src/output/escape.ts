@@ -34,9 +34,16 @@ const BIG_RE = new RegExp(`"${JSON.stringify(BIG).slice(1, -1).replace(/\\/g, '\
 const bigintReplacer = (_key: string, v: unknown) => (typeof v === 'bigint' ? BIG + v.toString() : v)
 
 export function safeJson(value: unknown, indent?: number): string {
-  let text = JSON.stringify(value, bigintReplacer, indent)
+  let text: string
+  try {
+    // Without a replacer first: JSON.stringify keeps its fast path and throws on a bigint, the
+    // only case the replacer is for (a replay writes one of these per message).
+    text = JSON.stringify(value, null, indent)
+  } catch {
+    text = JSON.stringify(value, bigintReplacer, indent)
+    if (text !== undefined && text.includes('dlq-bigint-')) text = text.replace(BIG_RE, '$1')
+  }
   if (text === undefined) return text
-  if (text.includes('dlq-bigint-')) text = text.replace(BIG_RE, '$1')
   return text.replace(JSON_UNSAFE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
 }
 

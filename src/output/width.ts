@@ -18,7 +18,9 @@ function isPrintableAscii(s: string): boolean {
   return true
 }
 
-const segmenter = new Intl.Segmenter(undefined, {granularity: 'grapheme'})
+// Made on first use: creating a segmenter loads ICU's break rules (10–15 ms), which a table
+// of printable ASCII never needs.
+let segmenter: Intl.Segmenter | undefined
 
 /** `text` cut to at most `width` columns, and the columns it takes. */
 export interface Cut {
@@ -48,6 +50,7 @@ export function cut(s: string, width: number): Cut {
   // Where the text may end if a cut is needed: leaving one column for the ellipsis.
   let keep = i <= width - 1 ? i : width - 1
   let keptWidth = keep
+  segmenter ??= new Intl.Segmenter(undefined, {granularity: 'grapheme'})
   for (const {segment, index} of segmenter.segment(s.slice(i))) {
     const w = segment.length === 1 && segment.charCodeAt(0) >= 0x20 && segment.charCodeAt(0) <= 0x7e ? 1 : stringWidth(segment)
     if (used + w > width) return {text: s.slice(0, keep) + '…', width: keptWidth + 1}

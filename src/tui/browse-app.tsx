@@ -168,10 +168,15 @@ function Browse({reader, filterSpec, from, payloadLimit, replay, pageSize, maxPa
   const haveFirstPage = state.pages.length > 0 || state.tail.atEnd
   useEffect(() => {
     if (!haveFirstPage) return
+    // Only the newest request's answer counts: an older one answering late would show an old count.
+    let current = true
     reader.bounds().then(
-      (bounds) => dispatch({type: 'bounds', bounds}),
+      (bounds) => current && dispatch({type: 'bounds', bounds}),
       () => {},
     )
+    return () => {
+      current = false
+    }
   }, [haveFirstPage, state.boundsVersion])
 
   // ---- follow mode: at the end of the log, look for new messages every followMs ----

@@ -4,6 +4,7 @@ import {join} from 'node:path'
 import {gzipSync} from 'node:zlib'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {openFileReader} from '../../src/backends/file/index.js'
+import type {FileReader, FollowCursor} from '../../src/backends/file/reader.js'
 import {buildFilter, MATCH_ALL} from '../../src/core/filter.js'
 import type {DecodedRecord} from '../../src/core/record.js'
 import {UnavailableError, UsageError} from '../../src/core/errors.js'
@@ -98,6 +99,29 @@ describe('file reader: paging', () => {
     const p = write('prefilter.ndjson', lines)
     const got = await all(p, buildFilter({filters: ['reason=timeout']}))
     expect(got.map((r) => r.position)).toEqual(['0', '1', '2'])
+  })
+})
+
+describe('file reader: counting a growing file', () => {
+  it('counts asked for while the file grows end at its real count, whatever order they finish in', async () => {
+    const path = write('growing-count.ndjson', Array.from({length: 20_000}, (_, i) => entry(i)))
+    const r = await openFileReader(path)
+    try {
+      let lines = 20_000
+      for (let round = 0; round < 8; round++) {
+        // A first count starts, the writer appends, a second count starts before the first is done (browse in follow mode).
+        const first = r.bounds()
+        for (let t = 0; t < round; t++) await new Promise((go) => setImmediate(go))
+        appendFileSync(path, entry(lines) + '\n' + entry(lines + 1) + '\n')
+        lines += 2
+        const second = r.bounds()
+        await Promise.all([first, second])
+        expect((await second).count).toBe(lines)
+        expect((await r.bounds()).count).toBe(lines)
+      }
+    } finally {
+      await r.close()
+    }
   })
 })
 
@@ -282,5 +306,45 @@ describe('file reader: gzip and rotated directories', () => {
     await expect(openFileReader(join(dir, 'nope.ndjson'))).rejects.toBeInstanceOf(UnavailableError)
     mkdirSync(join(dir, 'empty'))
     await expect(openFileReader(join(dir, 'empty'))).rejects.toThrow(/no DLQ files/)
+  })
+})
+
+describe('file reader: following a file truncated in place', () => {
+  /** Every record one follow step yields (a step reads what changed since the last look). */
+  async function step(r: FileReader, cursor: FollowCursor): Promise<string[]> {
+    const out: string[] = []
+    const it = r.followStep(cursor, MATCH_ALL, new AbortController().signal)
+    for (let s = await it.next(); !s.done; s = await it.next()) out.push(Buffer.from(s.value.payload!).toString())
+    return out
+  }
+
+  it('truncated and written again past its old length between two looks: read from its start, said once', async () => {
+    const p = write('truncate-longer.ndjson', [entry(0), entry(1)])
+    const r = (await openFileReader(p)) as FileReader
+    const cursor = await r.followStart()
+    expect(await step(r, cursor)).toEqual([])
+    appendFileSync(p, entry(2) + '\n')
+    expect(await step(r, cursor)).toEqual(['msg-2'])
+    // The same inode, shorter for a moment, then longer than before: only its first bytes tell.
+    writeFileSync(p, [10, 11, 12, 13].map((i) => entry(i) + '\n').join(''))
+    const after: string[] = []
+    for (let i = 0; i < 3; i++) after.push(...(await step(r, cursor)))
+    expect(after).toEqual(['msg-10', 'msg-11', 'msg-12', 'msg-13'])
+    expect(r.warnings.filter((w) => /truncated in place/.test(w))).toHaveLength(1)
+    await r.close()
+  })
+
+  it('a follow closed before it looked again does not leave the old line index for the file written anew', async () => {
+    const p = write('truncate-close.ndjson', Array.from({length: 1500}, (_, i) => entry(i)))
+    const r = (await openFileReader(p)) as FileReader
+    const cursor = await r.followStart()
+    expect(await step(r, cursor)).toEqual([])
+    // Written anew with longer lines, and the follow stopped (Ctrl-C) before its next look.
+    writeFileSync(p, Array.from({length: 1500}, (_, i) => entry(100_000 + i)).join('\n') + '\n')
+    await r.close()
+    const again = await openFileReader(p)
+    const page = await again.page({from: '1100', limit: 2, filter: MATCH_ALL})
+    expect(page.records.map((x) => Buffer.from(x.payload!).toString())).toEqual(['msg-101100', 'msg-101101'])
+    await again.close()
   })
 })

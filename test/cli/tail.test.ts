@@ -1,5 +1,5 @@
 import {execFileSync, spawn, spawnSync, type ChildProcess} from 'node:child_process'
-import {appendFileSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync} from 'node:fs'
+import {appendFileSync, mkdirSync, mkdtempSync, renameSync, rmSync, truncateSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {createInterface} from 'node:readline'
@@ -21,6 +21,9 @@ afterAll(() => rmSync(tmp, {recursive: true, force: true}))
 /** A hyperi-rustlib entry whose payload is `seq-N` (the rotating writer's format). */
 const entry = (n: number, reason = 'parse_error') =>
   JSON.stringify({timestamp: Date.now(), service: 'svc', reason, attempts: 1, payload: Buffer.from(`seq-${n}`).toString('base64')})
+/** The same, written at `ms` (its envelope's time, the time dlq shows). */
+const entryAt = (ms: number, n: number) =>
+  JSON.stringify({timestamp: ms, service: 'svc', reason: 'parse_error', attempts: 1, payload: Buffer.from(`seq-${n}`).toString('base64')})
 const seqOf = (m: {payload: {text: string}}) => Number(m.payload.text.slice(4))
 const range = (a: number, b: number) => Array.from({length: b - a}, (_, i) => a + i)
 
@@ -124,6 +127,32 @@ describe('dlq tail (files)', () => {
     expect(f.stderr).toMatch(/stopped: 6 messages printed/)
   })
 
+  it('follows a file truncated in place (copytruncate, `: > file`): the new records from its start, each once, and says so', async () => {
+    const file = join(tmp, 'truncated.ndjson')
+    // More lines than one index checkpoint (1024): offsets of the old bytes must not be used for the new ones.
+    writeFileSync(file, range(0, 1500).map((i) => entry(i) + '\n').join(''))
+    const f = new Follow([file, '-n', '1', '--output', 'ndjson'])
+    await f.waitLines(1)
+    // Truncated and written again before dlq looks: the file is as long as before (or longer) by then.
+    truncateSync(file, 0)
+    appendFileSync(file, range(100_000, 101_600).map((i) => entry(i) + '\n').join(''))
+    await f.waitLines(1 + 1600)
+    // Truncated, then nothing for a while (dlq sees a short file), then a few records.
+    truncateSync(file, 0)
+    await new Promise((r) => setTimeout(r, 600))
+    appendFileSync(file, range(200_000, 200_003).map((i) => entry(i) + '\n').join(''))
+    await f.waitLines(1 + 1600 + 3)
+    await new Promise((r) => setTimeout(r, 300))
+    expect(await f.interrupt()).toBe(130)
+    const got = f.json()
+    expect(got.map(seqOf)).toEqual([1499, ...range(100_000, 101_600), ...range(200_000, 200_003)])
+    expect(got.map((m) => m.position)).toEqual(['1499', ...range(0, 1600).map(String), '0', '1', '2'])
+    expect(f.stderr.match(/was truncated/g)).toHaveLength(2)
+    // The line index kept in the cache describes the file as it is now.
+    const r = dlqJson(['inspect', file, '--from', '2', '--limit', '1'], {env: {DLQ_CACHE_DIR: env.DLQ_CACHE_DIR}})
+    expect(r.json.items.map(seqOf)).toEqual([200_002])
+  }, 90_000)
+
   it('follows a rotated directory while the writer rotates it as hyperi-rustlib does: every record once, in order', async () => {
     const dir = join(tmp, 'rotating')
     const writerPath = join(tmp, 'writer.mjs')
@@ -158,6 +187,30 @@ describe('dlq tail (files)', () => {
     // Positions are record numbers of the whole log: one after the other across every rotation.
     expect(got.map((m) => m.position)).toEqual(range(0, written + 1).map(String))
   }, 90_000)
+
+  it('a services root: the newest N across the services by time (a record without one goes with the record before it), also as the follow backlog', async () => {
+    const root = join(tmp, 'services-newest')
+    const t0 = Date.now() - 60 * 60_000
+    mkdirSync(join(root, 'alpha'), {recursive: true})
+    mkdirSync(join(root, 'zulu'), {recursive: true})
+    // alpha has the newest records; zulu (last by name) only old ones, then a corrupt line written after them.
+    writeFileSync(join(root, 'alpha', 'dlq.ndjson'), [entryAt(t0 + 10_000, 0), entryAt(t0 + 30_000, 1), '{"cut', entryAt(t0 + 50_000, 2)].join('\n') + '\n')
+    writeFileSync(join(root, 'zulu', 'dlq.ndjson'), [entryAt(t0, 10), entryAt(t0 + 20_000, 11), '{"cut'].join('\n') + '\n')
+    const r = dlqJson(['tail', root, '-n', '4'])
+    expect(r.code).toBe(0)
+    // By time: zulu:0, alpha:0, zulu:1, zulu:2 (the corrupt line, after zulu:1), alpha:1, alpha:2 (corrupt, after alpha:1), alpha:3.
+    expect(r.json.items.map((m: {position: string}) => m.position)).toEqual(['zulu:2', 'alpha:1', 'alpha:2', 'alpha:3'])
+    const f = new Follow([root, '-n', '2', '--output', 'ndjson'])
+    await f.waitLines(2)
+    appendFileSync(join(root, 'zulu', 'dlq.ndjson'), entryAt(Date.now(), 12) + '\n')
+    appendFileSync(join(root, 'alpha', 'dlq.ndjson'), entryAt(Date.now(), 3) + '\n')
+    await f.waitLines(4)
+    await new Promise((r) => setTimeout(r, 300))
+    expect(await f.interrupt()).toBe(130)
+    const got = f.json().map((m) => m.position)
+    expect(got.slice(0, 2)).toEqual(['alpha:2', 'alpha:3'])
+    expect(got.slice(2).sort()).toEqual(['alpha:4', 'zulu:3'])
+  })
 
   it('a services root: new records of each service, and a service that starts writing meanwhile', async () => {
     const root = join(tmp, 'services')
@@ -248,9 +301,10 @@ describe.skipIf(!redisSvc.available)('dlq tail on a Redis stream', () => {
     const f = new Follow([src(), '-n', '0'])
     await f.waitLines(1)
     expect(f.lines[0]).toMatch(/^POSITION +TIME +SOURCE +REASON/)
+    // The header comes once the follow has taken its "now": an entry written right after it is new, and printed.
     const id = await redis.xadd(key, '*', 'data', entry(500, 'late'))
     await f.waitLines(2)
-    expect(f.lines[1]).toContain(id)
+    expect(f.lines[1].split(' ')[0]).toBe(id)
     expect(f.lines[1]).toContain('late')
     expect(await f.interrupt()).toBe(130)
   })
@@ -277,10 +331,40 @@ describe.skipIf(!kafkaSvc.available)('dlq tail on a Kafka topic', () => {
   }, 60_000)
   afterAll(() => kafka.close())
 
-  it('prints the last N (the log order: partitions one after the other)', () => {
-    const r = dlqJson(['tail', `${KAFKA_URI}/${topic}`, '-n', '2'])
-    expect(r.json.items.map((m: {position: string}) => m.position)).toEqual(['0:0', '1:0'])
-  })
+  it('prints the newest N across the partitions by time, oldest first (not those of the last partition, however old)', async () => {
+    const spread = await kafka.topic('tail-spread', 3)
+    const t0 = Date.now() - 60 * 60_000
+    // Partition 2 (last in position order) holds only old records; 0 and 1 take turns with the newest.
+    await kafka.produce(spread, [
+      ...range(0, 3).map((i) => ({partition: 2, value: entryAt(t0 + i, 100 + i), timestamp: t0 + i})),
+      ...range(0, 6).map((i) => ({partition: i % 2, value: entryAt(t0 + 60_000 + i * 1000, i), timestamp: t0 + 60_000 + i * 1000})),
+      // Same time on two partitions: the higher partition counts as newer.
+      {partition: 0, value: entryAt(t0 + 70_000, 6), timestamp: t0 + 70_000},
+      {partition: 1, value: entryAt(t0 + 70_000, 7), timestamp: t0 + 70_000},
+    ])
+    const r = dlqJson(['tail', `${KAFKA_URI}/${spread}`, '-n', '4'])
+    expect(r.code).toBe(0)
+    expect(r.json.items.map(seqOf)).toEqual([4, 5, 6, 7])
+    expect(r.json.items.map((m: {position: string}) => m.position)).toEqual(['0:2', '1:2', '0:3', '1:3'])
+    // Fewer records than asked for: all of them, by time.
+    expect(dlqJson(['tail', `${KAFKA_URI}/${spread}`, '-n', '20']).json.items.map(seqOf)).toEqual([100, 101, 102, 0, 1, 2, 3, 4, 5, 6, 7])
+    // With a filter, the newest that match.
+    expect(dlqJson(['tail', `${KAFKA_URI}/${spread}`, '-n', '2', '--filter', 'reason=parse_error', '--partition', '2']).json.items.map(seqOf)).toEqual([101, 102])
+    // The follow's backlog is the same newest N; then each partition goes on right after it.
+    const f = new Follow([`${KAFKA_URI}/${spread}`, '-n', '3', '--output', 'ndjson'])
+    await f.waitLines(3)
+    const sent = await kafka.produce(spread, [
+      {partition: 2, value: entry(200)},
+      {partition: 0, value: entry(201)},
+      {partition: 1, value: entry(202)},
+    ])
+    await f.waitLines(6)
+    await new Promise((r) => setTimeout(r, 500))
+    expect(await f.interrupt()).toBe(130)
+    const got = f.json()
+    expect(got.slice(0, 3).map(seqOf)).toEqual([5, 6, 7])
+    expect(got.slice(3).map((m) => m.position).sort()).toEqual([...sent].sort())
+  }, 60_000)
 
   it('follows records produced meanwhile, and a partition added meanwhile; each once, in order per partition', async () => {
     const f = new Follow([`${KAFKA_URI}/${topic}`, '-n', '1', '--output', 'ndjson'])

@@ -5,6 +5,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {dlq, dlqJson} from '../helpers/cli.js'
 import {expectSchema} from '../helpers/schema.js'
 import {needService, uniqueName} from '../helpers/services.js'
+import {foldLedger} from '../../src/core/replay/ledger.js'
 
 const redis = await needService('redis')
 const kafka = await needService('kafka')
@@ -84,9 +85,9 @@ describe.runIf(redis.available)('fix before replay: file DLQ → Redis', () => {
 
     // The ledger says the message went back edited, with the digest of what was sent.
     const ledger = readFileSync(`${src}.replay-ledger.ndjson`, 'utf8').trim().split('\n').map((l) => JSON.parse(l))
-    const done = ledger.filter((e) => e.op === 'done')
+    const done = [...foldLedger(ledger).values()].filter((e) => e.state === 'done')
     expect(done).toHaveLength(3)
-    expect(done.map((e) => e.edit.sha256)).toContain(edit.sha256)
+    expect(done.map((e) => e.edit?.sha256)).toContain(edit.sha256)
 
     const again = dlqJson([...args, '--yes'])
     expect(again.code).toBe(0)

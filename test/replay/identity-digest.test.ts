@@ -54,6 +54,11 @@ describe('content digest of the replay ledger', () => {
       record({metadata: {'kafka_dlt-original-offset': big as never, 'redis.delivery-count': 3, service: 'svc', list: ['a', 1, null, {base64: 'AA=='}]} as never}),
       record({payload: Buffer.alloc(200_000, 7), reason: 'x'.repeat(70_000)}),
       record({payload: Buffer.from('')}),
+      // Values JSON writes in its own way: escapes, lone surrogates, non-finite numbers, undefined, dates, nesting.
+      record({source: {topic: 'a"b\\c\n\u0001', partition: Number.NaN, offset: -0, group: undefined, when: new Date(0), nested: {x: [1n, 'ü']}} as never}),
+      record({source: {'k"ey': '\ud800 alone', '😀': '\ud83d\ude00 pair', partition: Number.POSITIVE_INFINITY, offset: 1e21, group: true} as never}),
+      record({metadata: {a: undefined, b: () => 1, c: Number.NaN, 'd"\n': 'x\u2028', e: {toJSON: () => 'j'}, f: false, g: 1.5, h: [undefined, 2n]} as never}),
+      record({metadata: {'redis.delivery-count': 1}, source: {topic: null, partition: null, offset: null, group: null}} as never),
     ]
     for (const r of records) expect(contentDigest(r)).toBe(reference(r))
     // Consecutive calls do not leak into each other.

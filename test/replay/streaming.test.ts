@@ -1,11 +1,12 @@
 import {spawn} from 'node:child_process'
-import {mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
+import {mkdtempSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {BIN, dlq, dlqJson} from '../helpers/cli.js'
 import {needService, uniqueName} from '../helpers/services.js'
 import {expectSchema} from '../helpers/schema.js'
+import {ledgerDone} from '../helpers/ledger.js'
 
 const redis = await needService('redis')
 
@@ -79,8 +80,7 @@ describe.runIf(redis.available)('replay of a large selection: plan, results and 
     // DLQ order: each message lands after the one before it (hyperi entries go back as one field `payload`).
     const values = landed.map(([, f]) => JSON.parse(f[f.findIndex((x) => x.toString() === 'payload') + 1].toString()).n)
     expect(values).toEqual([...Array(N).keys()].filter((i) => i % 1000 !== 7))
-    const done = readFileSync(ledger, 'utf8').split('\n').filter((l) => l.includes('"op":"done"')).length
-    expect(done).toBe(N - noSource)
+    expect(ledgerDone(ledger)).toBe(N - noSource)
 
     const second = dlq(['replay', src, '--all', '--sink', sink, '--ledger', ledger, '--yes'])
     expect(second.code).toBe(1)

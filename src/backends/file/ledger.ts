@@ -1,9 +1,12 @@
 import {closeSync, fstatSync, fsync, openSync, readSync, rmSync, statSync, writeSync} from 'node:fs'
-import {entriesOf, foldLedger, type LedgerEdit, type LedgerEntry, type LedgerEvent, type LedgerTarget, type ReplayLedger} from '../../core/replay/ledger.js'
+import {claimEvents, doneEvents, isBatch, releaseEvent, type AnyLedgerEvent, type LedgerEdit, type LedgerEntry, type LedgerEvent, type LedgerTarget, type ReplayLedger} from '../../core/replay/ledger.js'
+import {LedgerIndex, type LedgerLine} from './ledger-index.js'
 import {UnavailableError} from '../../core/errors.js'
 
 const LOCK_WAIT_MS = 15_000
 const STALE_LOCK_MS = 60_000
+/** Bytes of the ledger read and folded at once: a large ledger is never held whole. */
+const READ_CHUNK = 4 * 1024 * 1024
 
 /**
  * The replay ledger of a file DLQ: an append-only NDJSON file beside it
@@ -14,8 +17,21 @@ const STALE_LOCK_MS = 60_000
  */
 export class FileLedger implements ReplayLedger {
   /** The ledger folded so far, and how many bytes of the file that covers: only the tail is read again. */
-  private state = new Map<string, LedgerEntry>()
+  private index = this.newIndex()
   private readBytes = 0
+
+  private newIndex(): LedgerIndex {
+    return new LedgerIndex((start, end) => {
+      const fd = openSync(this.path, 'r')
+      try {
+        const buf = Buffer.allocUnsafe(end - start)
+        const got = readSync(fd, buf, 0, buf.length, start)
+        return buf.subarray(0, got)
+      } finally {
+        closeSync(fd)
+      }
+    })
+  }
 
   constructor(readonly path: string) {}
 
@@ -23,41 +39,63 @@ export class FileLedger implements ReplayLedger {
     return this.path
   }
 
-  /** Folds what other replays appended since the last look (the file only ever grows). */
-  private refresh(): Map<string, LedgerEntry> {
-    let buf: Buffer
+  /**
+   * Folds what other replays appended since the last look (the file only ever grows), a chunk
+   * at a time. Only whole lines count; a line cut by a crash mid-write held a claim never
+   * followed by a send.
+   */
+  private refresh(): LedgerIndex {
+    let fd: number
     try {
-      const fd = openSync(this.path, 'r')
-      try {
-        const size = fstatSync(fd).size
-        if (size < this.readBytes) {
-          // Replaced or truncated by hand: start over.
-          this.state = new Map()
-          this.readBytes = 0
-        }
-        buf = Buffer.alloc(size - this.readBytes)
-        readSync(fd, buf, 0, buf.length, this.readBytes)
-      } finally {
-        closeSync(fd)
-      }
+      fd = openSync(this.path, 'r')
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return this.state
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return this.index
       throw new UnavailableError(`replay ledger ${this.path}: ${(error as Error).message}`)
     }
-    // Only whole lines count; a line cut by a crash mid-write held a claim never followed by a send.
-    const end = buf.lastIndexOf(10) + 1
-    const events: LedgerEvent[] = []
-    for (const line of buf.toString('utf8', 0, end).split('\n')) {
-      if (line.trim() === '') continue
-      try {
-        events.push(JSON.parse(line))
-      } catch {
-        // skip a damaged line
+    try {
+      const size = fstatSync(fd).size
+      if (size < this.readBytes) {
+        // Replaced or truncated by hand: start over.
+        this.index = this.newIndex()
+        this.readBytes = 0
       }
+      let buf = Buffer.allocUnsafe(Math.min(READ_CHUNK, Math.max(0, size - this.readBytes)))
+      while (this.readBytes < size) {
+        const want = Math.min(size - this.readBytes, Math.max(buf.length, READ_CHUNK))
+        // A line longer than a chunk: read it whole.
+        if (want > buf.length) buf = Buffer.allocUnsafe(want)
+        const got = readSync(fd, buf, 0, want, this.readBytes)
+        if (got === 0) break
+        const end = buf.subarray(0, got).lastIndexOf(10) + 1
+        if (end === 0) {
+          if (this.readBytes + got >= size) break
+          buf = Buffer.allocUnsafe(buf.length * 2)
+          continue
+        }
+        const lines: LedgerLine[] = []
+        for (let at = 0; at < end; ) {
+          const nl = buf.indexOf(10, at)
+          if (nl - at >= 2) {
+            try {
+              lines.push({e: JSON.parse(buf.toString('utf8', at, nl)), start: this.readBytes + at, end: this.readBytes + nl + 1})
+            } catch {
+              // skip a damaged line
+            }
+          }
+          at = nl + 1
+        }
+        const before = this.readBytes
+        this.index.fold(lines)
+        this.readBytes += end
+        // After the first chunk of a large ledger, room for what the rest holds at the same rate.
+        if (before === 0 && size > this.readBytes) this.index.reserve(Math.ceil(this.index.size * (size / this.readBytes) * 1.05))
+      }
+    } catch (error) {
+      throw new UnavailableError(`replay ledger ${this.path}: ${(error as Error).message}`)
+    } finally {
+      closeSync(fd)
     }
-    this.readBytes += end
-    foldLedger(events, this.state)
-    return this.state
+    return this.index
   }
 
   /**
@@ -66,17 +104,25 @@ export class FileLedger implements ReplayLedger {
    * Claims are fsync'd before anything is sent; a lost `done` only leaves a claim in doubt,
    * which the next run resolves by looking in the target, so completions need no fsync.
    */
-  private append(events: LedgerEvent[], durable: true): number | null
-  private append(events: LedgerEvent[], durable: false): null
-  private append(events: LedgerEvent[], durable: boolean): number | null {
+  private append(events: AnyLedgerEvent[], durable: true): number | null
+  private append(events: AnyLedgerEvent[], durable: false): null
+  private append(events: AnyLedgerEvent[], durable: boolean): number | null {
     if (events.length === 0) return null
     const fd = openSync(this.path, 'a')
     try {
-      const text = Buffer.from(events.map(eventLine).join(''))
+      const texts = events.map(ledgerLine)
+      const text = Buffer.from(texts.join(''))
       writeSync(fd, text)
       if (fstatSync(fd).size === this.readBytes + text.length) {
+        const lines: LedgerLine[] = []
+        let at = this.readBytes
+        for (let k = 0; k < events.length; k++) {
+          const end = at + Buffer.byteLength(texts[k])
+          lines.push({e: events[k], start: at, end})
+          at = end
+        }
         this.readBytes += text.length
-        foldLedger(events, this.state)
+        this.index.fold(lines)
       }
     } catch (error) {
       closeSync(fd)
@@ -130,22 +176,29 @@ export class FileLedger implements ReplayLedger {
   }
 
   async read(positions: string[]): Promise<Map<string, LedgerEntry>> {
-    return entriesOf(this.refresh(), positions)
+    const index = this.refresh()
+    const out = new Map<string, LedgerEntry>()
+    if (index.size === 0) return out
+    for (const p of positions) {
+      const e = index.get(p)
+      if (e) out.set(p, e)
+    }
+    return out
   }
 
   async claim(entries: Array<{position: string; target: LedgerTarget; mark: string | null; edit?: LedgerEdit}>, runId: string, force: boolean): Promise<Set<string>> {
     const {held, fd} = await this.locked(() => {
-      const state = this.refresh()
+      const index = this.refresh()
       const at = new Date().toISOString()
       const held = new Set<string>()
-      const events: LedgerEvent[] = []
+      const won: typeof entries = []
       for (const e of entries) {
-        const cur = state.get(e.position)
-        if (cur && cur.runId !== runId && !force) continue
+        const cur = index.runIdOf(e.position)
+        if (cur !== undefined && cur !== runId && !force) continue
         held.add(e.position)
-        events.push({op: 'claim', position: e.position, runId, target: e.target, mark: e.mark, force, at, ...(e.edit ? {edit: e.edit} : {})})
+        won.push(e)
       }
-      return {held, fd: this.append(events, true)}
+      return {held, fd: this.append(claimEvents(won, runId, force, at), true)}
     })
     await this.sync(fd)
     return held
@@ -155,7 +208,7 @@ export class FileLedger implements ReplayLedger {
     const at = new Date().toISOString()
     await this.locked(() => {
       this.refresh()
-      this.append(entries.map((e) => ({op: 'done', position: e.position, runId, target: e.target, offset: e.offset, at, ...(e.edit ? {edit: e.edit} : {})})), false)
+      this.append(doneEvents(entries, runId, at), false)
     })
   }
 
@@ -164,20 +217,25 @@ export class FileLedger implements ReplayLedger {
     await this.sync(
       await this.locked(() => {
         this.refresh()
-        return this.append(positions.map((position) => ({op: 'release', position, runId, at})), true)
+        return this.append(positions.length === 0 ? [] : [releaseEvent(positions, runId, at)], true)
       }),
     )
   }
 
   forget(positions: string[]): void {
-    for (const p of positions) this.state.delete(p)
+    this.index.forget(positions)
   }
 
   async close(): Promise<void> {}
 }
 
+/** One ledger line: a batch event as JSON, a one-message event as `eventLine` writes it. */
+export function ledgerLine(e: AnyLedgerEvent): string {
+  return isBatch(e) ? `${JSON.stringify(e)}\n` : eventLine(e)
+}
+
 /**
- * One ledger line, exactly what `JSON.stringify(event)` writes (same keys, same order), built
+ * One ledger line of the one-message format, exactly what `JSON.stringify(event)` writes (same keys, same order), built
  * by hand: two lines per replayed message made JSON.stringify a tenth of a replay's time.
  */
 export function eventLine(e: LedgerEvent): string {

@@ -110,6 +110,14 @@ export class LineIndex {
     this.dirty = true
   }
 
+  /** The file was truncated in place: what was indexed describes bytes that are gone (saved over the stored index too). */
+  reset(): void {
+    this.offsets = [0]
+    this.lines = 0
+    this.size = 0
+    this.dirty = true
+  }
+
   setGzipLines(lines: number): void {
     this.gzipLines = lines
     this.dirty = true

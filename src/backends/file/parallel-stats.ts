@@ -79,19 +79,23 @@ export async function parallelStats(segments: Segment[], filter: RecordFilter, s
   const cuts = splitAtNewlines(path, size, threads)
   const jobs: RangeJob[] = []
   for (let i = 0; i + 1 < cuts.length; i++) jobs.push({path, start: cuts[i], end: cuts[i + 1], spec: filter.spec, now: filter.now})
-  const results = await Promise.all(
-    jobs.map(
-      (job) =>
-        new Promise<RangeResult>((resolve, reject) => {
-          const w = new Worker(file, {workerData: job})
-          const stop = () => void w.terminate()
-          signal?.addEventListener('abort', stop, {once: true})
-          w.once('message', resolve)
-          w.once('error', reject)
-          w.once('exit', (code) => code !== 0 && reject(new Error(`stats worker exited with code ${code}`)))
-        }),
-    ),
+  // The workers start first; this thread, whose reader code is loaded already, counts the
+  // first range meanwhile instead of waiting (one thread start-up fewer: ~50 ms of CPU).
+  const inWorkers = jobs.slice(1).map(
+    (job) =>
+      new Promise<RangeResult>((resolve, reject) => {
+        const w = new Worker(file, {workerData: job})
+        const stop = () => void w.terminate()
+        signal?.addEventListener('abort', stop, {once: true})
+        w.once('message', resolve)
+        w.once('error', reject)
+        w.once('exit', (code) => code !== 0 && reject(new Error(`stats worker exited with code ${code}`)))
+      }),
   )
+  // Imported here: count-range.ts imports the reader, which imports this module.
+  const {countRange} = await import('./count-range.js')
+  const here = countRange(jobs[0], signal)
+  const results = await Promise.all([here, ...inWorkers])
   const acc = new StatsAccumulator()
   let base = 0
   for (const r of results) {

@@ -31,6 +31,8 @@ interface WalkResult {
 const POSITION_RE = /^\d+$/
 /** How often a follow looks at the live file (size and inode) when nothing was new and no change was reported (watch.ts). */
 export const FOLLOW_POLL_MS = 200
+/** How many of a followed file's first bytes are compared at each look to notice it was truncated and written again. */
+const HEAD_SAMPLE = 4096
 /** Records a follow reads per step before it yields to other services and looks again. */
 const FOLLOW_BATCH = 1000
 
@@ -78,6 +80,10 @@ export class FileReader implements DlqReader {
   private readonly counts: Array<number | null>
   /** Size of the live (last) segment when it was counted: a writer appending to it makes the count stale. */
   private liveSize = -1
+  private counting: Promise<unknown> = Promise.resolve()
+  /** The first bytes of a followed single file as read: a file truncated and written again no longer starts with them. */
+  private followHead: Buffer | null = null
+  private truncations = 0
   private readonly warningList: string[]
 
   constructor(
@@ -103,7 +109,18 @@ export class FileReader implements DlqReader {
     return String(Number(t))
   }
 
-  async bounds(): Promise<LogBounds> {
+  /**
+   * One count at a time: two counts of a growing file at once (browse asks again when follow
+   * mode sees new messages) could store the older one's smaller count last, under the newer
+   * size, and the file would read as that size until it grew again.
+   */
+  bounds(): Promise<LogBounds> {
+    const run = this.counting.then(() => this.boundsNow())
+    this.counting = run.catch(() => {})
+    return run
+  }
+
+  private async boundsNow(): Promise<LogBounds> {
     await this.followRotation()
     const live = this.segments.length - 1
     if (live >= 0 && !this.segments[live].gzip) {
@@ -179,6 +196,7 @@ export class FileReader implements DlqReader {
    */
   async *follow(req: FollowRequest): AsyncIterable<DecodedRecord> {
     const cursor = await this.followStart()
+    req.onLive?.()
     if (req.backlog > 0 && cursor.next > 0) yield* (await this.pageBefore({before: String(cursor.next), limit: req.backlog, filter: req.filter, signal: req.signal})).records
     const changes = new DirWatch()
     changes.add(this.dir ?? dirname(this.segments[0]?.path ?? this.info.display))
@@ -212,6 +230,14 @@ export class FileReader implements DlqReader {
   async *followStep(cursor: FollowCursor, filter: RecordFilter, signal: AbortSignal): AsyncGenerator<DecodedRecord, boolean> {
     const now = this.followState()
     if (now === cursor.seen) return false
+    if (this.truncated()) {
+      // Truncated in place (logrotate's copytruncate, `: > file`): the same inode holds new
+      // records from byte 0, so the record numbers start again, like a replaced file's.
+      this.restartTruncated()
+      cursor.next = 0
+      cursor.seen = ''
+      return true
+    }
     const walk = this.walk(cursor.next, filter, FOLLOW_BATCH, signal, true)
     let step = await walk.next()
     let read = false
@@ -256,6 +282,45 @@ export class FileReader implements DlqReader {
     return st !== undefined && st.isFile() && (st.ino !== seg.ino || st.dev !== seg.dev)
   }
 
+  /**
+   * A single plain file shorter than the bytes already read, or whose first bytes are not the
+   * ones read (truncated and written again to its old length or more between two looks):
+   * truncated in place. Comparing the first 4 KiB costs one read per look that saw a change.
+   */
+  private truncated(): boolean {
+    const seg = this.segments[0]
+    if (this.dir !== null || this.segments.length !== 1 || seg.gzip || seg.fd === undefined) return false
+    const read = this.indexes[0].size
+    let size: number
+    try {
+      size = fstatSync(seg.fd).size
+    } catch {
+      return false
+    }
+    if (size < read) return true
+    if (this.followHead !== null && this.followHead.length > 0) {
+      const now = Buffer.alloc(this.followHead.length)
+      if (readSync(seg.fd, now, 0, now.length, 0) < now.length || !now.equals(this.followHead)) return true
+    }
+    const head = Math.min(HEAD_SAMPLE, read)
+    if (this.followHead === null || this.followHead.length < head) {
+      const buf = Buffer.alloc(head)
+      this.followHead = buf.subarray(0, readSync(seg.fd, buf, 0, head, 0))
+    }
+    return false
+  }
+
+  private restartTruncated(): void {
+    const path = this.segments[0].path
+    this.indexes[0].reset()
+    this.counts[0] = null
+    this.liveSize = -1
+    this.followHead = null
+    this.truncations++
+    const again = this.truncations > 1 ? ` (truncated ${this.truncations} times so far)` : ''
+    this.warningList.push(`${path} was truncated in place (copytruncate?); following it from its start, whose positions start at 0 again${again}`)
+  }
+
   private reopen(): void {
     const path = this.segments[0].path
     const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK)
@@ -265,10 +330,14 @@ export class FileReader implements DlqReader {
     this.indexes[0] = LineIndex.load(path, false, fd)
     this.counts[0] = null
     this.liveSize = -1
+    this.followHead = null
     this.warningList.push(`${path} was replaced by a new file (rotated); following the new file, whose positions start at 0 again`)
   }
 
   async close(): Promise<void> {
+    // A file truncated since the last look: its index describes bytes that are gone, and the
+    // index saves hashes of the bytes there now, so it would be taken as valid next time.
+    if (this.truncated()) this.indexes[0].reset()
     for (const idx of this.indexes) idx.save()
     closeSegments(this.segments)
   }

@@ -1,10 +1,12 @@
 import {join} from 'node:path'
 import {UnavailableError, UsageError} from '../../core/errors.js'
-import type {DlqReader, FollowRequest, LogBounds, Page, PageBefore, PageBeforeRequest, PageRequest, ScanRequest, SourceInfo} from '../../core/reader.js'
+import type {DlqReader, FollowRequest, LastOfEachRequest, LogBounds, Page, PageBefore, PageBeforeRequest, PageRequest, ScanRequest, SourceInfo} from '../../core/reader.js'
 import type {DecodedRecord} from '../../core/record.js'
 import {listDirectorySegments, serviceDirs} from './layout.js'
 import {FileReader, FOLLOW_POLL_MS, type FollowCursor} from './reader.js'
 import {DirWatch} from './watch.js'
+import type {RecordFilter} from '../../core/filter.js'
+import {NewestMerge} from '../../core/tail.js'
 
 const QUALIFIED_RE = /^(.+):(\d+)$/
 /** How often a follow lists the root for services that started writing a DLQ since. */
@@ -152,22 +154,34 @@ export class ServicesReader implements DlqReader {
     return {records, from: null, atStart: true, scanned}
   }
 
+  /** `tail -n`: the newest `limit` across the services (see DlqReader). */
+  lastOfEach(req: LastOfEachRequest): Promise<DecodedRecord[]> {
+    return this.newestBefore(null, req.limit, req.filter, req.signal)
+  }
+
+  /** The newest `limit` matching records before each service's `ends` (null: its end now), merged by time. */
+  private async newestBefore(ends: number[] | null, limit: number, filter: RecordFilter, signal?: AbortSignal): Promise<DecodedRecord[]> {
+    const merge = new NewestMerge(limit)
+    if (limit === 0) return []
+    for (let k = 0; k < this.readers.length && !signal?.aborted; k++) {
+      if (ends !== null && ends[k] === 0) continue
+      const step = await this.readers[k].pageBefore({before: ends === null ? null : String(ends[k]), limit, filter, signal})
+      merge.add(this.qualify(k, step.records))
+    }
+    return merge.records()
+  }
+
   /**
    * `tail -f` across services: each service's directory is followed as `dlq tail DIR -f`
    * follows it, one step each in turn; a service directory that appears meanwhile is read
-   * from its first record. The backlog is the last records before each service's end as it
-   * was when following began, newest service last (as pageBefore orders them).
+   * from its first record. The backlog is the newest records across the services before
+   * each one's end as it was when following began; each is then followed from that end.
    */
   async *follow(req: FollowRequest): AsyncIterable<DecodedRecord> {
     const cursors: FollowCursor[] = []
     for (const r of this.readers) cursors.push(await r.followStart())
-    const backlog: DecodedRecord[] = []
-    for (let k = this.readers.length - 1; k >= 0 && backlog.length < req.backlog; k--) {
-      if (cursors[k].next === 0) continue
-      const step = await this.readers[k].pageBefore({before: String(cursors[k].next), limit: req.backlog - backlog.length, filter: req.filter, signal: req.signal})
-      backlog.unshift(...this.qualify(k, step.records))
-    }
-    yield* backlog
+    req.onLive?.()
+    if (req.backlog > 0) yield* await this.newestBefore(cursors.map((c) => c.next), req.backlog, req.filter, req.signal)
     const changes = new DirWatch()
     changes.add(this.info.display)
     for (const r of this.readers) changes.add(r.info.display)

@@ -1,4 +1,4 @@
-import {entriesOf, foldLedger, type LedgerEdit, type LedgerEntry, type LedgerEvent, type LedgerTarget, type ReplayLedger} from '../../core/replay/ledger.js'
+import {claimEvents, doneEvents, entriesOf, foldLedger, isBatch, releaseEvent, type AnyLedgerEvent, type LedgerEdit, type LedgerEntry, type LedgerTarget, type ReplayLedger} from '../../core/replay/ledger.js'
 import {UnavailableError} from '../../core/errors.js'
 import type {Producer as LibProducer} from '@platformatic/kafka'
 import {KafkaClient, type TopicLayout} from './client.js'
@@ -12,7 +12,8 @@ const LEADER_WAIT_MS = 10_000
 /**
  * The replay ledger of a Kafka DLQ: a one-partition topic in the same cluster,
  * `<dlq-topic>.dlq-replay-ledger`, created on first use with nothing ever deleted. Each record
- * is one ledger event (key = DLQ position, value = JSON). Replays append without a lock; the
+ * is one ledger event (value = JSON): a batch event (key = the run) names many messages, an
+ * older one-message event (key = its identity) one. Replays append without a lock; the
  * state is the log folded in order, where the first claim of a position wins, and a replay
  * learns which claims it holds by reading the log back up to its own records.
  */
@@ -69,19 +70,17 @@ export class KafkaLedger implements ReplayLedger {
     if (layout === null) return this.state
     try {
       const end = until ?? (await this.client.latest(this.topic, layout, [0])).get(0) ?? 0
-      const events: LedgerEvent[] = []
+      const events: AnyLedgerEvent[] = []
       for await (const m of readPartition(this.client, this.topic, layout, 0, this.nextOffset, end)) {
         this.nextOffset = m.offset + 1
         try {
-          const e: LedgerEvent | null = m.value ? JSON.parse(m.value.toString('utf8')) : null
-          if (e === null) continue
-          if (e.op === 'done' && this.dropped.delete(e.position)) continue
-          events.push(e)
+          const e: AnyLedgerEvent | null = m.value ? JSON.parse(m.value.toString('utf8')) : null
+          if (e !== null) events.push(e)
         } catch {
           // not a ledger event: ignore
         }
       }
-      foldLedger(events, this.state)
+      foldLedger(events, this.state, (position) => this.dropped.delete(position))
       if (this.nextOffset < end) this.nextOffset = end
     } catch (error) {
       throw this.client.fail(error, this.topic)
@@ -96,17 +95,17 @@ export class KafkaLedger implements ReplayLedger {
    */
   private appending: Promise<unknown> = Promise.resolve()
 
-  private append(events: LedgerEvent[]): Promise<number> {
+  private append(events: AnyLedgerEvent[]): Promise<number> {
     const next = this.appending.then(() => this.appendNow(events))
     this.appending = next.catch(() => undefined)
     return next
   }
 
-  private async appendNow(events: LedgerEvent[]): Promise<number> {
+  private async appendNow(events: AnyLedgerEvent[]): Promise<number> {
     await this.ensureTopic(true)
     try {
       const result = await this.producer.send({
-        messages: events.map((e) => ({topic: this.topic, partition: 0, key: Buffer.from(e.position), value: Buffer.from(JSON.stringify(e))})),
+        messages: events.map((e) => ({topic: this.topic, partition: 0, key: Buffer.from(isBatch(e) ? e.runId : e.position), value: Buffer.from(JSON.stringify(e))})),
       })
       const base = result.offsets?.find((o) => o.partition === 0)?.offset
       if (base === undefined) throw new UnavailableError(`replay ledger topic "${this.topic}": no acknowledgement`)
@@ -126,7 +125,7 @@ export class KafkaLedger implements ReplayLedger {
     const want = entries.filter((e) => force || !state.has(e.position) || state.get(e.position)!.runId === runId)
     const held = new Set<string>()
     if (want.length === 0) return held
-    const end = await this.append(want.map((e) => ({op: 'claim', position: e.position, runId, target: e.target, mark: e.mark, force, at, ...(e.edit ? {edit: e.edit} : {})})))
+    const end = await this.append(claimEvents(want, runId, force, at))
     // Read back to our own records: whoever claimed first in the log holds the position.
     const after = await this.refresh(end)
     for (const e of want) if (after.get(e.position)?.runId === runId && after.get(e.position)?.state === 'claimed') held.add(e.position)
@@ -136,13 +135,13 @@ export class KafkaLedger implements ReplayLedger {
   async complete(entries: Array<{position: string; target: LedgerTarget; offset: string; edit?: LedgerEdit}>, runId: string): Promise<void> {
     if (entries.length === 0) return
     const at = new Date().toISOString()
-    await this.append(entries.map((e) => ({op: 'done', position: e.position, runId, target: e.target, offset: e.offset, at, ...(e.edit ? {edit: e.edit} : {})})))
+    await this.append(doneEvents(entries, runId, at))
   }
 
   async release(positions: string[], runId: string): Promise<void> {
     if (positions.length === 0) return
     const at = new Date().toISOString()
-    await this.append(positions.map((position) => ({op: 'release', position, runId, at})))
+    await this.append([releaseEvent(positions, runId, at)])
   }
 
   /**

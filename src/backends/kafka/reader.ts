@@ -1,8 +1,8 @@
 import {decodeRaw} from '../../core/conventions/index.js'
 import {DlqError, UnavailableError} from '../../core/errors.js'
 import type {RecordFilter} from '../../core/filter.js'
-import type {DlqReader, FollowRequest, LogBounds, Page, PageBefore, PageBeforeRequest, PageRequest, ScanRequest, SourceInfo} from '../../core/reader.js'
-import {kafkaPageBefore} from './backward.js'
+import type {DlqReader, FollowRequest, LastOfEachRequest, LogBounds, Page, PageBefore, PageBeforeRequest, PageRequest, ScanRequest, SourceInfo} from '../../core/reader.js'
+import {kafkaPageBefore, type KafkaBackwardPort} from './backward.js'
 import type {DecodedRecord} from '../../core/record.js'
 import {decodeRecordSet, recordSetNext, type DecodedRecordSet, type KafkaMessage} from './batches.js'
 import {KafkaClient, type FetchedPartition, type TopicLayout} from './client.js'
@@ -11,6 +11,7 @@ import {formatCursor, formatPosition, parseCursor, singlePosition, type Cursor} 
 import {brokerText, parseKafkaUri} from './uri.js'
 import {topicHint} from '../../core/conventions/topic-hint.js'
 import {pause} from '../../core/time.js'
+import {NewestMerge} from '../../core/tail.js'
 
 /** A page's first fetch: enough for a page of small records without decoding megabytes. */
 const PAGE_FETCH_BYTES = 1024 * 1024
@@ -25,6 +26,9 @@ const SCAN_FETCH_BYTES = 1024 * 1024
 const FOLLOW_WAIT_MS = 500
 /** How often a follow re-reads the topic's metadata, to pick up partitions added meanwhile and moved leaders. */
 const FOLLOW_METADATA_MS = 3000
+
+/** Partitions read at once for `tail -n`'s newest across partitions. */
+const NEWEST_PARALLEL = 8
 
 const OFFSET_OUT_OF_RANGE = 1
 /** Leadership moved: refresh metadata and try once more. */
@@ -230,25 +234,53 @@ export class KafkaReader implements DlqReader {
 
   /** Backward paging lives in backward.ts, on this reader's plan, fetches and decoding. */
   pageBefore(req: PageBeforeRequest): Promise<PageBefore> {
-    return kafkaPageBefore(
-      {
-        readable: this.readable,
-        parseCursor: (text) => parseCursor(text, this.readable, this.topic),
-        plan: (filter) => this.plan(null, filter),
-        read: async (partition, offset, end, bytes) => {
-          const lane: Lane = {partition, pos: offset, end}
-          const set = await this.read(lane, bytes)
-          return set && {start: lane.pos, messages: set.messages, next: set.next}
-        },
-        decode: (partition, m) => this.decode(partition, m),
+    return kafkaPageBefore(this.backward((filter) => this.plan(null, filter)), req)
+  }
+
+  private backward(plan: KafkaBackwardPort['plan']): KafkaBackwardPort {
+    return {
+      readable: this.readable,
+      parseCursor: (text) => parseCursor(text, this.readable, this.topic),
+      plan,
+      read: async (partition, offset, end, bytes) => {
+        const lane: Lane = {partition, pos: offset, end}
+        const set = await this.read(lane, bytes)
+        return set && {start: lane.pos, messages: set.messages, next: set.next}
       },
-      req,
-    )
+      decode: (partition, m) => this.decode(partition, m),
+    }
+  }
+
+  /** `tail -n`: the newest `limit` across the partitions (see DlqReader). */
+  lastOfEach(req: LastOfEachRequest): Promise<DecodedRecord[]> {
+    return this.newestBefore(null, req.limit, req.filter, req.signal)
+  }
+
+  /**
+   * The newest `limit` matching records before `ends` (each partition's offset; null: each
+   * one's end now) across the partitions: the last `limit` of each partition, read backward
+   * on its own (one plan for all), merged by time.
+   */
+  private async newestBefore(ends: Cursor | null, limit: number, filter: RecordFilter, signal?: AbortSignal): Promise<DecodedRecord[]> {
+    const merge = new NewestMerge(limit)
+    if (limit === 0) return []
+    const lanes = (await this.plan(null, filter)).flatMap((lane) => {
+      const end = ends === null ? lane.end : ends.get(lane.partition)
+      return end === undefined || end <= lane.pos ? [] : [{lane, end}]
+    })
+    // A few partitions at a time: their fetches overlap, and at most that many pages are held besides the merge.
+    for (let i = 0; i < lanes.length && !signal?.aborted; i += NEWEST_PARALLEL) {
+      const pages = await Promise.all(
+        lanes.slice(i, i + NEWEST_PARALLEL).map(({lane, end}) => kafkaPageBefore(this.backward(async () => [lane]), {before: formatPosition(lane.partition, end), limit, filter, signal})),
+      )
+      for (const page of pages) merge.add(page.records)
+    }
+    return merge.records()
   }
 
   /**
    * `tail -f` on the topic: the end is each partition's last stable offset now; the backlog
-   * is the backward page before that cursor; then one long-poll fetch per leader at a time
+   * is the newest records across the partitions before that cursor; then one long-poll fetch per leader at a time
    * (all its partitions in one request) from where each partition stands. Metadata is
    * re-read every few seconds: a partition added meanwhile is read from its start (all it
    * holds is new), a moved leader is found again.
@@ -257,10 +289,9 @@ export class KafkaReader implements DlqReader {
     const parts = [...this.readable]
     const ends = await this.call(() => this.client.latest(this.topic, this.layout, parts))
     const cursor: Cursor = new Map(parts.map((p) => [p, ends.get(p) ?? 0]))
-    if (req.backlog > 0) {
-      const page = await this.pageBefore({before: formatCursor(cursor), limit: req.backlog, filter: req.filter, signal: req.signal})
-      yield* page.records
-    }
+    req.onLive?.()
+    // The newest `backlog` across the partitions before the snapshot; each partition is then followed from its snapshot offset.
+    if (req.backlog > 0) yield* await this.newestBefore(cursor, req.backlog, req.filter, req.signal)
     const pre = new RecordPrefilter(req.filter, this.topic)
     let looked = Date.now()
     let stale = false

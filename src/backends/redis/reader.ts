@@ -152,6 +152,7 @@ export class RedisReader implements DlqReader {
   async *follow(req: FollowRequest): AsyncIterable<DecodedRecord> {
     const newest = (await this.bounds()).last
     let last = newest ?? '0-0'
+    req.onLive?.()
     if (req.backlog > 0 && newest !== null) {
       const page = await this.pageBefore({before: idAfter(newest), limit: req.backlog, filter: req.filter, signal: req.signal})
       yield* page.records

@@ -23,10 +23,12 @@ export function ledgerKey(r: DecodedRecord, kind: SourceInfo['kind'] = 'file'): 
  * The digest's input, built in one reusable buffer and hashed with one `update`: the same
  * bytes as feeding each part separately (a hash of a concatenation is the hash of its parts
  * in order), without a dozen calls into the hash per message — which made the digest a third
- * of a file replay's CPU.
+ * of a file replay's CPU. Text parts are gathered in one string and written to the buffer at
+ * once, just before a binary part (payload, header value) is copied in or the input ends.
  */
 let scratch = Buffer.allocUnsafe(64 * 1024)
 let used = 0
+let text = ''
 
 function room(n: number): void {
   if (used + n <= scratch.length) return
@@ -35,22 +37,27 @@ function room(n: number): void {
   scratch = bigger
 }
 
-function put(s: string): void {
-  room(s.length * 3)
-  used += scratch.write(s, used, 'utf8')
+function flush(): void {
+  if (text.length === 0) return
+  room(text.length * 3)
+  used += scratch.write(text, used, 'utf8')
+  text = ''
 }
 
-const feed = (tag: string, b: Buffer | string | null) => {
-  // Length-prefixed, so no two different records feed the same bytes.
-  if (b === null) put(`${tag}-;`)
-  else if (typeof b === 'string') {
-    put(`${tag}${Buffer.byteLength(b, 'utf8')}:`)
-    put(b)
-  } else {
-    put(`${tag}${b.length}:`)
-    room(b.length)
-    used += b.copy(scratch, used)
+// Length-prefixed, so no two different records feed the same bytes.
+function feedText(tag: string, s: string | null): void {
+  text += s === null ? `${tag}-;` : `${tag}${Buffer.byteLength(s, 'utf8')}:${s}`
+}
+
+function feedBytes(tag: string, b: Buffer | null): void {
+  if (b === null) {
+    text += `${tag}-;`
+    return
   }
+  text += `${tag}${b.length}:`
+  flush()
+  room(b.length)
+  used += b.copy(scratch, used)
 }
 
 const oneShot = (crypto as unknown as {hash?: (algorithm: string, data: Buffer, encoding: 'hex') => string}).hash
@@ -69,22 +76,73 @@ function json(v: unknown): string {
   }
 }
 
+/** Characters JSON.stringify escapes in a string (quote, backslash, controls, lone surrogates). */
+const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/
+
+/**
+ * What `json(v)` writes for a value inside an object or array, with strings, numbers and null
+ * written directly: a record's source and metadata are flat, and calling JSON.stringify for
+ * each small object was a fifth of the digest.
+ */
+function jsonValue(v: unknown): string | undefined {
+  switch (typeof v) {
+    case 'string':
+      return NEEDS_ESCAPE.test(v) ? JSON.stringify(v) : `"${v}"`
+    case 'number':
+      return Number.isFinite(v) ? String(v) : 'null'
+    case 'boolean':
+      return v ? 'true' : 'false'
+    case 'bigint':
+      return `"${v}"`
+    case 'undefined':
+    case 'function':
+    case 'symbol':
+      return undefined
+    default:
+      return v === null ? 'null' : json(v)
+  }
+}
+
+/** `json(o)` of a record's source object. */
+function objectJson(o: object): string {
+  if (Array.isArray(o) || typeof (o as {toJSON?: unknown}).toJSON === 'function') return json(o)
+  let out = '{'
+  for (const k in o) {
+    if (!Object.hasOwn(o, k)) continue
+    const v = jsonValue((o as Record<string, unknown>)[k])
+    if (v === undefined) continue
+    out += `${out.length === 1 ? '' : ','}${NEEDS_ESCAPE.test(k) ? JSON.stringify(k) : `"${k}"`}:${v}`
+  }
+  return `${out}}`
+}
+
+/** `json(Object.entries(m).filter(…))` of the metadata without what changes while the message does not. */
+function metadataJson(m: Record<string, unknown>): string {
+  let out = '['
+  for (const k in m) {
+    // What the store says about its own handling (a Redis delivery count) changes while the message does not.
+    if (!Object.hasOwn(m, k) || k.startsWith('redis.delivery-')) continue
+    out += `${out.length === 1 ? '' : ','}[${NEEDS_ESCAPE.test(k) ? JSON.stringify(k) : `"${k}"`},${jsonValue(m[k]) ?? 'null'}]`
+  }
+  return `${out}]`
+}
+
 /** A digest of everything that makes the message itself, never its position. */
 export function contentDigest(r: DecodedRecord): string {
   used = 0
-  feed('k', r.key)
-  feed('v', r.payload)
+  text = ''
+  feedBytes('k', r.key)
+  feedBytes('v', r.payload)
   for (const x of r.userHeaders) {
-    feed('hk', x.key)
-    feed('hv', x.value)
+    feedText('hk', x.key)
+    feedBytes('hv', x.value)
   }
-  feed('t', r.timestamp === null ? null : String(r.timestamp))
-  feed('c', r.convention)
-  feed('r', r.reason)
-  feed('s', json(r.source))
-  // What the store says about its own handling (a Redis delivery count) changes while the message does not.
-  const stable = Object.entries(r.metadata).filter(([k]) => !k.startsWith('redis.delivery-'))
-  feed('m', json(stable))
+  feedText('t', r.timestamp === null ? null : String(r.timestamp))
+  feedText('c', r.convention)
+  feedText('r', r.reason)
+  feedText('s', r.source === null || typeof r.source !== 'object' ? json(r.source) : objectJson(r.source))
+  feedText('m', metadataJson(r.metadata))
+  flush()
   const input = scratch.subarray(0, used)
   // crypto.hash (Node ≥ 20.12) skips creating a Hash object per message.
   return (oneShot ? oneShot('sha256', input, 'hex') : crypto.createHash('sha256').update(input).digest('hex')).slice(0, 32)

@@ -65,22 +65,85 @@ export interface ReplayLedger {
  * this run's, or the claim was forced: in a log that several replays append to without a
  * lock (a Kafka topic), the first claim wins and a later one learns it lost by reading back.
  * `done` and `release` count only for the run that holds the claim.
+ * Both line formats are folded: one event per message (`position`, written until 2026-11-30)
+ * and one per batch (`ids`). `skipDone` drops a position's `done` instead of folding it (a
+ * position the caller forgot on purpose).
  */
-export function foldLedger(events: Iterable<LedgerEvent>, state = new Map<string, LedgerEntry>()): Map<string, LedgerEntry> {
+export function foldLedger(events: Iterable<AnyLedgerEvent>, state = new Map<string, LedgerEntry>(), skipDone?: (position: string) => boolean): Map<string, LedgerEntry> {
   for (const e of events) {
-    const cur = state.get(e.position)
-    if (e.op === 'release') {
-      if (cur && cur.runId === e.runId && cur.state === 'claimed') state.delete(e.position)
-      continue
-    }
-    if (e.op === 'claim' && cur && cur.runId !== e.runId && !e.force) continue
-    if (e.op === 'done' && cur && cur.runId !== e.runId) continue
-    state.set(e.position, {position: e.position, state: e.op === 'claim' ? 'claimed' : 'done', runId: e.runId, target: e.target!, mark: e.mark ?? null, offset: e.offset ?? null, at: e.at, ...(e.edit ? {edit: e.edit} : {})})
+    if (isBatch(e)) {
+      try {
+        foldBatch(e, state, skipDone)
+      } catch {
+        // a damaged event (its ids do not unpack): skipped like a damaged line
+      }
+    } else if (!(e.op === 'done' && skipDone?.(e.position))) foldOne(e.op, e.position, e.runId, e.force === true, state, () => ({...extrasOf(e), position: e.position, state: e.op === 'claim' ? 'claimed' : 'done', runId: e.runId, target: e.target!, mark: e.mark ?? null, offset: e.offset ?? null, at: e.at}))
   }
   return state
 }
 
-/** One line of an append-only ledger (file, Kafka topic). */
+function foldOne(op: LedgerEvent['op'], position: string, runId: string, force: boolean, state: Map<string, LedgerEntry>, entry: () => LedgerEntry): void {
+  const cur = state.get(position)
+  if (op === 'release') {
+    if (cur && cur.runId === runId && cur.state === 'claimed') state.delete(position)
+    return
+  }
+  if (op === 'claim' && cur && cur.runId !== runId && !force) return
+  if (op === 'done' && cur && cur.runId !== runId) return
+  state.set(position, entry())
+}
+
+function foldBatch(e: LedgerBatchEvent, state: Map<string, LedgerEntry>, skipDone?: (position: string) => boolean): void {
+  const ids = unpackList(e.ids)
+  const offsets = e.offsets ? unpackList(e.offsets) : null
+  const extras = extrasOf(e)
+  const st = e.op === 'claim' ? 'claimed' : 'done'
+  const target = e.target!
+  const mark = e.mark ?? null
+  const force = e.force === true
+  for (let k = 0; k < ids.length; k++) {
+    const position = ids[k]
+    if (e.op === 'done' && skipDone?.(position)) continue
+    foldOne(e.op, position, e.runId, force, state, () =>
+      extras ? {...extras, position, state: st, runId: e.runId, target, mark, offset: offsets?.[k] ?? null, at: e.at} : {position, state: st, runId: e.runId, target, mark, offset: offsets?.[k] ?? null, at: e.at},
+    )
+  }
+}
+
+/**
+ * The entries one event would set, in the order of its identities, each as `foldLedger` makes
+ * it (whether it does set them depends on what came before). None for a release.
+ */
+export function eventEntries(e: AnyLedgerEvent): LedgerEntry[] {
+  if (e.op === 'release') return []
+  const st = e.op === 'claim' ? 'claimed' : 'done'
+  const extras = extrasOf(e)
+  if (!isBatch(e)) return [{...extras, position: e.position, state: st, runId: e.runId, target: e.target!, mark: e.mark ?? null, offset: e.offset ?? null, at: e.at}]
+  const ids = unpackList(e.ids)
+  const offsets = e.offsets ? unpackList(e.offsets) : null
+  return ids.map((position, k) => ({...extras, position, state: st, runId: e.runId, target: e.target!, mark: e.mark ?? null, offset: offsets?.[k] ?? null, at: e.at}))
+}
+
+/** The identities an event names, in order. */
+export const eventIds = (e: AnyLedgerEvent): string[] => (isBatch(e) ? unpackList(e.ids) : [e.position])
+
+const KNOWN = new Set(['op', 'position', 'ids', 'runId', 'target', 'mark', 'offset', 'offsets', 'force', 'at', 'state'])
+
+/**
+ * Fields a newer writer added to an event (e.g. how the message was sent): carried into the
+ * entries it makes, so an optional field needs no change here.
+ */
+function extrasOf(e: object): Record<string, unknown> | null {
+  let out: Record<string, unknown> | null = null
+  for (const k in e) {
+    if (KNOWN.has(k)) continue
+    out ??= {}
+    out[k] = (e as Record<string, unknown>)[k]
+  }
+  return out
+}
+
+/** One message's ledger event: the line format written until 2026-11-30, still read. */
 export interface LedgerEvent {
   op: 'claim' | 'done' | 'release'
   position: string
@@ -92,6 +155,146 @@ export interface LedgerEvent {
   force?: boolean
   at: string
   edit?: LedgerEdit
+}
+
+/**
+ * One event for many messages (what a replay writes now): what they share (run, target, mark,
+ * time) once, their identities packed. A claim names one target and mark, so a batch of
+ * messages for several target partitions is one event per partition.
+ */
+export interface LedgerBatchEvent {
+  op: 'claim' | 'done' | 'release'
+  ids: PackedList
+  runId: string
+  target?: LedgerTarget
+  mark?: string | null
+  /** `done`: where each message landed, in the order of `ids`. */
+  offsets?: PackedList
+  force?: boolean
+  at: string
+  /** Every message of the event was (being) sent edited, these bytes (events differ per edit). */
+  edit?: LedgerEdit
+}
+
+export type AnyLedgerEvent = LedgerEvent | LedgerBatchEvent
+
+export const isBatch = (e: AnyLedgerEvent): e is LedgerBatchEvent => (e as LedgerBatchEvent).ids !== undefined
+
+/**
+ * A list of strings written compactly, order kept: the prefix they all share once (`msg:`, a
+ * Kafka topic id), then each item after it, except that an item equal to the one before with
+ * its decimal tail plus one (consecutive Kafka offsets, Redis entry ids of one millisecond) is
+ * counted instead: a number n in `i` stands for n such items.
+ */
+export interface PackedList {
+  p: string
+  i: Array<string | number>
+}
+
+/** Where the decimal tail of s starts (a number without leading zeros, ≤ 15 digits), or -1. */
+function tailStart(s: string): number {
+  let k = s.length
+  while (k > 0) {
+    const c = s.charCodeAt(k - 1)
+    if (c < 48 || c > 57) break
+    k--
+  }
+  const len = s.length - k
+  if (len === 0 || len > 15 || (len > 1 && s.charCodeAt(k) === 48)) return -1
+  return k
+}
+
+export function packList(xs: string[]): PackedList {
+  if (xs.length === 0) return {p: '', i: []}
+  // One item is written as it is, not as a prefix followed by nothing.
+  if (xs.length === 1) return {p: '', i: [xs[0]]}
+  let p = xs[0]
+  for (let k = 1; k < xs.length && p.length > 0; k++) {
+    const x = xs[k]
+    if (x.startsWith(p)) continue
+    let n = 0
+    const max = Math.min(p.length, x.length)
+    while (n < max && p.charCodeAt(n) === x.charCodeAt(n)) n++
+    p = p.slice(0, n)
+  }
+  const items: Array<string | number> = []
+  let head = ''
+  let next = -1
+  let run = 0
+  for (const x of xs) {
+    if (next >= 0 && next <= Number.MAX_SAFE_INTEGER && x.length > head.length && x.startsWith(head) && x.slice(head.length) === String(next)) {
+      run++
+      next++
+      continue
+    }
+    if (run > 0) items.push(run)
+    run = 0
+    items.push(x.slice(p.length))
+    const t = tailStart(x)
+    if (t < 0) next = -1
+    else {
+      head = x.slice(0, t)
+      next = Number(x.slice(t)) + 1
+    }
+  }
+  if (run > 0) items.push(run)
+  return {p, i: items}
+}
+
+export function unpackList(l: PackedList): string[] {
+  const out: string[] = []
+  let cur = ''
+  for (const it of l.i) {
+    if (typeof it === 'string') {
+      cur = l.p + it
+      out.push(cur)
+      continue
+    }
+    const t = tailStart(cur)
+    if (t < 0) throw new Error(`replay ledger: a run follows "${cur}", which ends in no number`)
+    const head = cur.slice(0, t)
+    let n = Number(cur.slice(t))
+    for (let k = 0; k < it; k++) out.push(head + String(++n))
+    cur = out[out.length - 1]
+  }
+  return out
+}
+
+/**
+ * Events that claim these messages, one per target and mark (and per set of added fields, as
+ * `doneEvents`: an edited message's claim names what it sends).
+ */
+export function claimEvents(entries: Array<{position: string; target: LedgerTarget; mark: string | null; edit?: LedgerEdit}>, runId: string, force: boolean, at: string): LedgerBatchEvent[] {
+  const groups = new Map<string, {target: LedgerTarget; mark: string | null; extras: Record<string, unknown> | null; ids: string[]}>()
+  for (const e of entries) {
+    const extras = extrasOf(e)
+    const k = `${e.target.topic}\u0000${e.target.partition}\u0000${e.mark}${extras ? `\u0000${JSON.stringify(extras)}` : ''}`
+    let g = groups.get(k)
+    if (!g) groups.set(k, (g = {target: e.target, mark: e.mark, extras, ids: []}))
+    g.ids.push(e.position)
+  }
+  return [...groups.values()].map((g) => ({op: 'claim', ids: packList(g.ids), runId, target: g.target, mark: g.mark, force, at, ...g.extras}))
+}
+
+/**
+ * Events that complete these messages, one per target (and per set of added fields: a
+ * completion entry may carry more than position, target and offset, written once per event).
+ */
+export function doneEvents(entries: Array<{position: string; target: LedgerTarget; offset: string; edit?: LedgerEdit}>, runId: string, at: string): LedgerBatchEvent[] {
+  const groups = new Map<string, {target: LedgerTarget; extras: Record<string, unknown> | null; ids: string[]; offsets: string[]}>()
+  for (const e of entries) {
+    const extras = extrasOf(e)
+    const k = `${e.target.topic}\u0000${e.target.partition}${extras ? `\u0000${JSON.stringify(extras)}` : ''}`
+    let g = groups.get(k)
+    if (!g) groups.set(k, (g = {target: e.target, extras, ids: [], offsets: []}))
+    g.ids.push(e.position)
+    g.offsets.push(e.offset)
+  }
+  return [...groups.values()].map((g) => ({op: 'done', ids: packList(g.ids), runId, target: g.target, offsets: packList(g.offsets), at, ...g.extras}))
+}
+
+export function releaseEvent(positions: string[], runId: string, at: string): LedgerBatchEvent {
+  return {op: 'release', ids: packList(positions), runId, at}
 }
 
 /** The entries of these positions, from a folded ledger. */

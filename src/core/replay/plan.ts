@@ -212,13 +212,14 @@ export async function planRecords(deps: ReplayDeps, records: DecodedRecord[], op
   const req = {force: opts.force}
   const names = opts.protect ?? protectedNames(deps.reader.info)
   const kind = deps.reader.info.kind
-  const keyOf = (r: DecodedRecord) => ledgerKey(r, kind)
-  const ledger = await deps.ledger.read(records.map(keyOf))
+  // Each record's key once: a file record's key is a digest of the whole message.
+  const keys = records.map((r) => ledgerKey(r, kind))
+  const ledger = await deps.ledger.read(keys)
   const layoutChoice = opts.layout ?? layoutFromEnv()
   const edits = hasEdits(opts.edit) ? opts.edit : null
   const items: PlanItem[] = []
-  for (let r of records) {
-    const original = r
+  for (let i = 0; i < records.length; i++) {
+    let r = records[i]
     if (r.unreadable !== null) {
       items.push(skip(r.position, 'unreadable', r.unreadable))
       continue
@@ -233,7 +234,7 @@ export async function planRecords(deps: ReplayDeps, records: DecodedRecord[], op
       continue
     }
     // Checked before editing: a transform is not run (nor can fail) for a message already replayed.
-    const entry = ledger.get(keyOf(original)) ?? null
+    const entry = ledger.get(keys[i]) ?? null
     if (entry && !req.force) {
       if (entry.state === 'done') {
         items.push(skip(r.position, 'already_replayed', `replayed to ${entry.target.topic}${entry.offset === null ? '' : ` at ${entry.offset}`} on ${entry.at}; --force replays it again`, entry))
@@ -304,7 +305,7 @@ export async function planRecords(deps: ReplayDeps, records: DecodedRecord[], op
     const layout = info.layout === undefined ? null : chooseLayout(layoutChoice, r.convention, info.layout)
     items.push({
       position: r.position,
-      ledgerKey: keyOf(original),
+      ledgerKey: keys[i],
       action: 'send',
       reason: entry && entry.state === 'claimed' && !req.force ? 'in_doubt' : null,
       detail: entry && entry.state === 'claimed' && !req.force ? `a replay claimed it on ${entry.at} but did not confirm the send; it is looked for in the target first` : null,

@@ -1,6 +1,6 @@
 import {parseExpression, type RecordFilter} from '../filter.js'
 import type {DecodedRecord} from '../record.js'
-import type {DlqReader, FollowRequest, Page, PageBefore, PageBeforeRequest, PageRequest, ScanRequest} from '../reader.js'
+import type {DlqReader, FollowRequest, LastOfEachRequest, Page, PageBefore, PageBeforeRequest, PageRequest, ScanRequest} from '../reader.js'
 import type {ParallelStats} from '../stats.js'
 import type {SchemaDecoder} from './decoder.js'
 
@@ -111,6 +111,10 @@ export function withSchemaDecoding(
   if (inner.pageBefore) {
     const before = inner.pageBefore.bind(inner)
     reader.pageBefore = (req: PageBeforeRequest): Promise<PageBefore> => settled(req.filter, (filter) => before({...req, filter}))
+  }
+  if (inner.lastOfEach) {
+    const last = inner.lastOfEach.bind(inner)
+    reader.lastOfEach = async (req: LastOfEachRequest): Promise<DecodedRecord[]> => (await settled(req.filter, async (filter) => ({records: await last({...req, filter})}))).records
   }
   if (inner.follow) {
     // tail: the backlog and what follows are decoded like a scan (a backlog record that a payload
