@@ -1,7 +1,8 @@
 // Kafka DLQ topics: a deep page and a filtered full scan, against kcat (Debian's package).
 // Fills a fresh 3-partition topic with hyperi-style records (1,000,000; --quick 100,000),
 // measures, and deletes the topic. Needs a broker on DLQ_TEST_KAFKA_BROKERS (127.0.0.1:19092).
-import {Admin, Producer} from '@platformatic/kafka'
+import {Producer} from '@platformatic/kafka'
+import {createTopic, dropTopic} from './kafka-admin.mjs'
 import {DLQ, RUNS, have, median, mid, paired, runOnce} from './lib.mjs'
 
 const BROKERS = process.env.DLQ_TEST_KAFKA_BROKERS ?? '127.0.0.1:19092'
@@ -28,14 +29,7 @@ function entry(i) {
 }
 
 async function fill(topic, n) {
-  const admin = new Admin({clientId: 'dlq-bench', bootstrapBrokers: [BROKERS]})
-  await admin.createTopics({topics: [topic], partitions: PARTITIONS, replicas: 1})
-  for (let i = 0; i < 100; i++) {
-    const md = await admin.metadata({topics: [topic], forceUpdate: true}).catch(() => null)
-    if (md?.topics.get(topic)?.partitions.every((p) => p.leader >= 0)) break
-    await new Promise((r) => setTimeout(r, 100))
-  }
-  await admin.close()
+  await createTopic(BROKERS, topic, PARTITIONS)
   // Idempotent: a resent request (a partition not ready yet) must not write records twice.
   const producer = new Producer({clientId: 'dlq-bench', bootstrapBrokers: [BROKERS], idempotent: true, acks: -1})
   const t = Date.now()
@@ -47,15 +41,6 @@ async function fill(topic, n) {
   }
   await producer.close()
   console.error(`bench: filled ${topic} with ${n} records in ${((Date.now() - t) / 1000).toFixed(1)} s`)
-}
-
-async function drop(topic) {
-  const admin = new Admin({clientId: 'dlq-bench', bootstrapBrokers: [BROKERS]})
-  try {
-    await admin.deleteTopics({topics: [topic]})
-  } finally {
-    await admin.close()
-  }
 }
 
 export async function bench({quick}) {
@@ -129,7 +114,7 @@ export async function bench({quick}) {
     rows.push({case: `full scan, --filter reason=timeout (${n} records)`, ours: n / seconds, oursRuns: scan.times.map((t) => n / t), tool: kcat ? 'kcat -C -t T -e -q > /dev/null' : null, theirs: k ? n / k.seconds : null, theirsRuns: k?.times.map((t) => n / t), unit: 'records/s', target: '≥ 0.5×', rssMB: rss, note: `${seconds.toFixed(2)} s, CPU ${scan.cpu?.toFixed(2)} s`})
     rows.push({case: 'full scan with a filter: peak RSS', ours: rss, tool: null, theirs: null, unit: 'MB', target: '≤ 250 MB'})
   } finally {
-    await drop(topic).catch((e) => console.error(`bench: could not delete ${topic}: ${e.message}`))
+    await dropTopic(BROKERS, topic).catch((e) => console.error(`bench: could not delete ${topic}: ${e.message}`))
   }
   return rows
 }

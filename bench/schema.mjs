@@ -8,7 +8,8 @@ import {spawn} from 'node:child_process'
 import {closeSync, existsSync, mkdtempSync, openSync, readFileSync, readSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
-import {Admin, Producer} from '@platformatic/kafka'
+import {Producer} from '@platformatic/kafka'
+import {createTopic, dropTopic} from './kafka-admin.mjs'
 import avro from 'avsc'
 import {DLQ, RUNS, paired, runOnce} from './lib.mjs'
 
@@ -61,14 +62,7 @@ function payload(type, prefix, i) {
 }
 
 async function fill(topic, n, id) {
-  const admin = new Admin({clientId: 'dlq-bench', bootstrapBrokers: [BROKERS]})
-  await admin.createTopics({topics: [topic], partitions: PARTITIONS, replicas: 1})
-  for (let i = 0; i < 100; i++) {
-    const md = await admin.metadata({topics: [topic], forceUpdate: true}).catch(() => null)
-    if (md?.topics.get(topic)?.partitions.every((p) => p.leader >= 0)) break
-    await new Promise((r) => setTimeout(r, 100))
-  }
-  await admin.close()
+  await createTopic(BROKERS, topic, PARTITIONS)
   const type = avro.Type.forSchema(SCHEMA, {wrapUnions: true})
   const prefix = Buffer.alloc(5)
   prefix.writeUInt32BE(id, 1)
@@ -107,15 +101,6 @@ async function countingProxy(logFile) {
     child.once('exit', () => reject(new Error('bench: the counting proxy exited')))
   })
   return {url: `http://127.0.0.1:${port}${base.pathname}`, stop: () => child.kill()}
-}
-
-async function drop(topic) {
-  const admin = new Admin({clientId: 'dlq-bench', bootstrapBrokers: [BROKERS]})
-  try {
-    await admin.deleteTopics({topics: [topic]})
-  } finally {
-    await admin.close()
-  }
 }
 
 /** Registry requests logged since `from` (the proxy appends one line per request). */
@@ -203,7 +188,7 @@ export async function bench({quick}) {
   } finally {
     proxy.stop()
     rmSync(work, {recursive: true, force: true})
-    await drop(topic).catch((e) => console.error(`bench: could not delete ${topic}: ${e.message}`))
+    await dropTopic(BROKERS, topic).catch((e) => console.error(`bench: could not delete ${topic}: ${e.message}`))
   }
   return rows
 }
