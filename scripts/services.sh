@@ -95,6 +95,17 @@ await_ready() {
   done
 }
 
+# terminate NAME PID SECONDS: SIGTERM, then SIGKILL when it has not exited within SECONDS.
+terminate() {
+  local name=$1 pid=$2 grace=$3
+  kill -TERM "$pid" 2>/dev/null || true
+  if ! wait_pid_exit "$pid" "$grace"; then
+    log "$name pid $pid did not exit within ${grace}s of SIGTERM; sending SIGKILL"
+    kill -KILL "$pid" 2>/dev/null || true
+    wait_pid_exit "$pid" 10 || die "$name pid $pid survived SIGKILL"
+  fi
+}
+
 pid_alive() {
   [[ -n "${1:-}" ]] && kill -0 "$1" 2>/dev/null || return 1
   local state
@@ -313,12 +324,7 @@ kafka_down() {
 kafka_stop() {
   local pid; pid=$(read_pid "$KAFKA_PID")
   if pid_alive "$pid"; then
-    kill -TERM "$pid" 2>/dev/null || true
-    if ! wait_pid_exit "$pid" 30; then
-      log "kafka pid $pid did not exit within 30s of SIGTERM; sending SIGKILL"
-      kill -KILL "$pid" 2>/dev/null || true
-      wait_pid_exit "$pid" 10 || die "kafka pid $pid survived SIGKILL"
-    fi
+    terminate kafka "$pid" 30
     log "kafka stopped"
   elif kafka_probe; then
     log "kafka on :$KAFKA_PORT was not started by this script (no pid in $KAFKA_PID); leaving it"
@@ -425,12 +431,7 @@ registry_up() {
 registry_down() {
   local pid; pid=$(read_pid "$REGISTRY_PID")
   if pid_alive "$pid"; then
-    kill -TERM "$pid" 2>/dev/null || true
-    if ! wait_pid_exit "$pid" 20; then
-      log "registry pid $pid did not exit within 20s of SIGTERM; sending SIGKILL"
-      kill -KILL "$pid" 2>/dev/null || true
-      wait_pid_exit "$pid" 10 || die "registry pid $pid survived SIGKILL"
-    fi
+    terminate registry "$pid" 20
     log "registry stopped"
   elif registry_probe; then
     log "registry on :$REGISTRY_PORT was not started by this script (no pid in $REGISTRY_PID); leaving it"
