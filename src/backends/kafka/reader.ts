@@ -362,7 +362,8 @@ export class KafkaReader implements DlqReader {
   private decode(partition: number, m: KafkaMessage): DecodedRecord {
     const rec = decodeRaw({position: formatPosition(partition, m.offset), key: m.key, value: m.value, headers: m.headers, timestamp: m.timestamp, dlqTopic: this.topic})
     // The topic id tells a topic deleted and recreated under the same name from the old one.
-    if (this.layout.id && !/^0+(-0+)*$/.test(this.layout.id)) rec.identity = `kafka:${this.layout.id}:${rec.position}`
+    const prefix = identityPrefix(this.layout)
+    if (prefix !== null) rec.identity = prefix + rec.position
     return rec
   }
 
@@ -459,4 +460,19 @@ export class KafkaReader implements DlqReader {
     if (set.messages.length === 0 && set.next <= at) return null
     return set
   }
+}
+
+const identityPrefixes = new WeakMap<TopicLayout, string | null>()
+
+/**
+ * `kafka:<topic id>:` for the records of a layout, worked out once per layout (it changes only
+ * when metadata is read again), not per record; null for a broker without topic ids (all zero).
+ */
+function identityPrefix(layout: TopicLayout): string | null {
+  let prefix = identityPrefixes.get(layout)
+  if (prefix === undefined) {
+    prefix = layout.id && !/^0+(-0+)*$/.test(layout.id) ? `kafka:${layout.id}:` : null
+    identityPrefixes.set(layout, prefix)
+  }
+  return prefix
 }
