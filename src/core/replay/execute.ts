@@ -49,6 +49,8 @@ export interface RunOptions extends ExecuteOptions {
 
 /** Batches whose send may be unacknowledged at once, when the sink allows more than one. */
 const MAX_DEPTH = 4
+/** Messages per send and per ledger write, unless asked otherwise (see PLAN_WINDOW on memory). */
+const SEND_BATCH = 1000
 /** How old a target's end mark may be when a claim records it (see MarkCache). */
 const MARK_TTL_MS = 1000
 
@@ -127,7 +129,7 @@ export async function runReplay(windows: AsyncIterable<PlanWindow>, deps: Replay
   const out = new OrderedResults(opts.onItem)
   const marks = new MarkCache(deps.sink)
   const rate = opts.rate && opts.rate > 0 ? opts.rate : null
-  const batchSize = Math.max(1, Math.min(opts.batchSize ?? 2000, rate ?? Number.POSITIVE_INFINITY))
+  const batchSize = Math.max(1, Math.min(opts.batchSize ?? SEND_BATCH, rate ?? Number.POSITIVE_INFINITY))
   const depth = Math.max(1, Math.min(MAX_DEPTH, deps.sink.maxInFlight ?? 1))
   const started = Date.now()
   let sent = 0
