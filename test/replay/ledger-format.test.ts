@@ -289,7 +289,12 @@ describe('the file ledger held compactly (LedgerIndex)', () => {
   /** A small deterministic random source, so a failure can be replayed. */
   const rng = (seed: number) => () => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31)
 
-  it('answers exactly as folding every event in memory, for random logs of both formats written in several appends', async () => {
+  // A small index is a Map, a large one the compact table, and one may become the other midway.
+  it.each([
+    ['a Map', undefined],
+    ['the compact table', 0],
+    ['a Map that becomes the table', 30],
+  ])('answers exactly as folding every event in memory, for random logs of both formats written in several appends (%s)', async (_, mapLimit) => {
     for (let seed = 1; seed <= 12; seed++) {
       const rand = rng(seed)
       const pick = <T>(xs: T[]) => xs[Math.floor(rand() * xs.length)]
@@ -305,7 +310,7 @@ describe('the file ledger held compactly (LedgerIndex)', () => {
       const runs = ['host/1/a', 'host/2/b', 'host/3/c']
       const path = join(tmp(), 'ledger.ndjson')
       const all: AnyLedgerEvent[] = []
-      const reader = new FileLedger(path)
+      const reader = new FileLedger(path, {mapLimit})
       for (let append = 0; append < 6; append++) {
         const events: AnyLedgerEvent[] = []
         for (let n = 0; n < 1 + Math.floor(rand() * 8); n++) {
@@ -329,7 +334,7 @@ describe('the file ledger held compactly (LedgerIndex)', () => {
         const got = await reader.read(ids)
         expect([...got.entries()].sort(), `seed ${seed}, append ${append}`).toEqual([...want.entries()].sort())
       }
-      const fresh = await new FileLedger(path).read(ids)
+      const fresh = await new FileLedger(path, {mapLimit}).read(ids)
       expect([...fresh.entries()].sort()).toEqual([...foldLedger(all).entries()].sort())
     }
   })

@@ -22,6 +22,15 @@ const MAX_SPAN_BYTES = 1024 * 1024
 const CACHED_SPANS = 8
 const EMPTY = 0
 const GONE = -1
+/**
+ * Up to this many messages the index is a Map keyed by the identity string: a string caches
+ * its hash, so a lookup costs a few nanoseconds, where the table's fingerprint (32 hex digits
+ * parsed, or an MD5) costs a few hundred — five times per replayed message (read, claim, its
+ * fold, the completion's fold, forget), a sixth of a replay's CPU. A one-shot replay holds only
+ * what is in flight, so it stays a Map; a large ledger read from the file moves to the table
+ * once, keeping a re-run's memory near 16 bytes a message (a Map entry is ~100).
+ */
+const MAP_LIMIT = 65_536
 
 /** Reads 32 lowercase hex digits at `from` into four words; false if they are not. */
 function hexWords(s: string, from: number, out: Int32Array): boolean {
@@ -48,7 +57,8 @@ function hexWords(s: string, from: number, out: Int32Array): boolean {
  *
  * The identity is the 128-bit digest itself for a file message (`msg:` + 32 hex digits) and an
  * MD5 of the key for any other (Kafka and Redis identities): as unlikely to collide as the
- * content digests the ledger is keyed by, so the table needs no key strings.
+ * content digests the ledger is keyed by, so the table needs no key strings. Until MAP_LIMIT
+ * messages the index is a Map instead (see there).
  */
 export class LedgerIndex {
   private cap = 1024
@@ -60,11 +70,48 @@ export class LedgerIndex {
   private readonly spans: Span[] = []
   private readonly parsed = new Map<number, Map<string, LedgerEntry>>()
   private readonly fp = new Int32Array(4)
+  /** Identity → index of its span, while the index is small (MAP_LIMIT); null once it is the table. */
+  private byId: Map<string, number> | null = new Map()
 
-  constructor(private readonly readRange: (start: number, end: number) => Buffer) {}
+  constructor(
+    private readonly readRange: (start: number, end: number) => Buffer,
+    private readonly mapLimit = MAP_LIMIT,
+  ) {}
 
   get size(): number {
-    return this.live
+    return this.byId ? this.byId.size : this.live
+  }
+
+  /** Whether the messages are in the typed-array table (else in the Map). */
+  get compact(): boolean {
+    return this.byId === null
+  }
+
+  /** Moves the Map's messages into the table, for good. */
+  private toTable(): void {
+    const m = this.byId!
+    this.byId = null
+    this.reserve(m.size)
+    for (const [id, span] of m) {
+      this.fingerprint(id)
+      this.set(span)
+    }
+  }
+
+  /** The index of the span that last set a message, or -1. */
+  private spanIndex(position: string): number {
+    if (this.byId) return this.byId.get(position) ?? -1
+    this.fingerprint(position)
+    const i = this.find()
+    return i >= 0 ? this.slot[i] - 1 : -1
+  }
+
+  private drop(position: string): void {
+    if (this.byId) this.byId.delete(position)
+    else {
+      this.fingerprint(position)
+      this.remove()
+    }
   }
 
   private fingerprint(position: string): void {
@@ -93,9 +140,8 @@ export class LedgerIndex {
   }
 
   private spanOf(position: string): Span | undefined {
-    this.fingerprint(position)
-    const i = this.find()
-    return i >= 0 ? this.spans[this.slot[i] - 1] : undefined
+    const n = this.spanIndex(position)
+    return n >= 0 ? this.spans[n] : undefined
   }
 
   /** Sets the current fingerprint's slot (`at`: what `find` said, when already asked). */
@@ -125,6 +171,10 @@ export class LedgerIndex {
    * grow the table a dozen times, each time holding the old and the new one.
    */
   reserve(n: number): void {
+    if (this.byId) {
+      if (n <= this.mapLimit) return
+      this.toTable()
+    }
     if (n * 4 > this.cap * 3) this.rehash(Math.ceil(n / 0.7))
   }
 
@@ -160,7 +210,7 @@ export class LedgerIndex {
         open = null
         for (const id of ids) {
           const cur = this.spanOf(id)
-          if (cur && cur.runId === runId && cur.op === 'claim') this.remove()
+          if (cur && cur.runId === runId && cur.op === 'claim') this.drop(id)
         }
         continue
       }
@@ -172,6 +222,18 @@ export class LedgerIndex {
         this.parsed.delete(this.spans.length - 1)
       }
       const span = this.spans.length - 1
+      const m = this.byId
+      if (m) {
+        for (const id of ids) {
+          const n = m.get(id)
+          const cur = n === undefined ? undefined : this.spans[n]
+          if (e.op === 'claim' && cur && cur.runId !== runId && !force) continue
+          if (e.op === 'done' && cur && cur.runId !== runId) continue
+          m.set(id, span)
+        }
+        if (m.size > this.mapLimit) this.toTable()
+        continue
+      }
       for (const id of ids) {
         this.fingerprint(id)
         const at = this.find()
@@ -189,10 +251,8 @@ export class LedgerIndex {
   }
 
   get(position: string): LedgerEntry | undefined {
-    this.fingerprint(position)
-    const i = this.find()
-    if (i < 0) return undefined
-    const n = this.slot[i] - 1
+    const n = this.spanIndex(position)
+    if (n < 0) return undefined
     let entries = this.parsed.get(n)
     if (entries) {
       // Most recently used last.
@@ -230,6 +290,10 @@ export class LedgerIndex {
 
   /** Drops messages from the table (a one-shot run's finished work). */
   forget(positions: string[]): void {
+    if (this.byId) {
+      for (const p of positions) this.byId.delete(p)
+      return
+    }
     for (const p of positions) {
       this.fingerprint(p)
       this.remove()

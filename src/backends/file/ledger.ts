@@ -17,11 +17,19 @@ const READ_CHUNK = 4 * 1024 * 1024
  */
 export class FileLedger implements ReplayLedger {
   /** The ledger folded so far, and how many bytes of the file that covers: only the tail is read again. */
-  private index = this.newIndex()
+  private index: LedgerIndex
   private readBytes = 0
 
+  /** `mapLimit`: messages the index holds in a Map before its compact table (LedgerIndex; tests set it low). */
+  constructor(
+    readonly path: string,
+    private readonly opts: {mapLimit?: number} = {},
+  ) {
+    this.index = this.newIndex()
+  }
+
   private newIndex(): LedgerIndex {
-    return new LedgerIndex((start, end) => {
+    const readRange = (start: number, end: number): Buffer => {
       const fd = openSync(this.path, 'r')
       try {
         const buf = Buffer.allocUnsafe(end - start)
@@ -30,10 +38,9 @@ export class FileLedger implements ReplayLedger {
       } finally {
         closeSync(fd)
       }
-    })
+    }
+    return new LedgerIndex(readRange, this.opts.mapLimit)
   }
-
-  constructor(readonly path: string) {}
 
   get where(): string {
     return this.path

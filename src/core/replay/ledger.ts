@@ -204,7 +204,21 @@ function tailStart(s: string): number {
   return k
 }
 
+/**
+ * The items a list packed in this process was made from, so folding our own events (the file
+ * ledger folds what it appends) does not rebuild them: unpacking built each identity anew as
+ * a concatenation, which the index then had to flatten — together most of a claim's cost.
+ */
+const packedFrom = new WeakMap<PackedList, string[]>()
+
+/** Packs `xs`, which must not change afterwards (`unpackList` may hand it back). */
 export function packList(xs: string[]): PackedList {
+  const l = packItems(xs)
+  packedFrom.set(l, xs)
+  return l
+}
+
+function packItems(xs: string[]): PackedList {
   if (xs.length === 0) return {p: '', i: []}
   // One item is written as it is, not as a prefix followed by nothing.
   if (xs.length === 1) return {p: '', i: [xs[0]]}
@@ -241,7 +255,10 @@ export function packList(xs: string[]): PackedList {
   return {p, i: items}
 }
 
+/** The items of a packed list (for a list packed here, the very array it was packed from: do not change it). */
 export function unpackList(l: PackedList): string[] {
+  const known = packedFrom.get(l)
+  if (known) return known
   const out: string[] = []
   let cur = ''
   for (const it of l.i) {
