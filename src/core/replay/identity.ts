@@ -20,15 +20,15 @@ export function ledgerKey(r: DecodedRecord, kind: SourceInfo['kind'] = 'file'): 
 }
 
 /**
- * The digest's input, built in one reusable buffer and hashed with one `update`: the same
- * bytes as feeding each part separately (a hash of a concatenation is the hash of its parts
- * in order), without a dozen calls into the hash per message — which made the digest a third
- * of a file replay's CPU. Text parts are gathered in one string and written to the buffer at
- * once, just before a binary part (payload, header value) is copied in or the input ends.
+ * The digest's input, written straight into one reusable buffer and hashed with one call: the
+ * same bytes as feeding each part separately (a hash of a concatenation is the hash of its
+ * parts in order). Nothing is built as a string first: gathering the text parts and the
+ * source's JSON in strings allocated ~2.4 KB per message — the largest share of a replay's
+ * garbage — and writing them cost another copy. A text part's length prefix is written once
+ * its UTF-8 bytes are known (see `closeText`).
  */
 let scratch = Buffer.allocUnsafe(64 * 1024)
 let used = 0
-let text = ''
 
 function room(n: number): void {
   if (used + n <= scratch.length) return
@@ -37,25 +37,71 @@ function room(n: number): void {
   scratch = bigger
 }
 
-function flush(): void {
-  if (text.length === 0) return
-  room(text.length * 3)
-  used += scratch.write(text, used, 'utf8')
-  text = ''
+/** Writes `s` as UTF-8 (a lone surrogate as U+FFFD, as Buffer.from does). */
+function put(s: string): void {
+  const n = s.length
+  if (n <= 64) {
+    // Short ASCII (tags, names, numbers): copied here, without the native call of a Buffer write.
+    room(n)
+    let i = 0
+    for (; i < n; i++) {
+      const c = s.charCodeAt(i)
+      if (c >= 0x80) break
+      scratch[used + i] = c
+    }
+    if (i === n) {
+      used += n
+      return
+    }
+  }
+  room(n * 3)
+  used += scratch.write(s, used, 'utf8')
+}
+
+/** Room before a text part for its length: up to 10 digits and the colon. */
+const GAP = 11
+
+/** Starts a length-prefixed text part; returns where its prefix goes. */
+function openText(tag: string): number {
+  put(tag)
+  room(GAP)
+  const at = used
+  used += GAP
+  return at
+}
+
+/** Writes the prefix (`<bytes>:`) of the part opened at `at`, and moves its bytes right after it. */
+function closeText(at: number): void {
+  const start = at + GAP
+  const len = used - start
+  let o = at
+  const digits = String(len)
+  for (let i = 0; i < digits.length; i++) scratch[o++] = digits.charCodeAt(i)
+  scratch[o++] = 58
+  if (o !== start) scratch.copyWithin(o, start, used)
+  used = o + len
 }
 
 // Length-prefixed, so no two different records feed the same bytes.
 function feedText(tag: string, s: string | null): void {
-  text += s === null ? `${tag}-;` : `${tag}${Buffer.byteLength(s, 'utf8')}:${s}`
+  if (s === null) {
+    put(tag)
+    put('-;')
+    return
+  }
+  const at = openText(tag)
+  put(s)
+  closeText(at)
 }
 
 function feedBytes(tag: string, b: Buffer | null): void {
+  put(tag)
   if (b === null) {
-    text += `${tag}-;`
+    put('-;')
     return
   }
-  text += `${tag}${b.length}:`
-  flush()
+  put(String(b.length))
+  put(':')
   room(b.length)
   used += b.copy(scratch, used)
 }
@@ -79,58 +125,104 @@ function json(v: unknown): string {
 /** Characters JSON.stringify escapes in a string (quote, backslash, controls, lone surrogates). */
 const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/
 
+/** A string as JSON.stringify writes it. */
+function putString(v: string): void {
+  if (NEEDS_ESCAPE.test(v)) put(JSON.stringify(v))
+  else {
+    put('"')
+    put(v)
+    put('"')
+  }
+}
+
 /**
- * What `json(v)` writes for a value inside an object or array, with strings, numbers and null
- * written directly: a record's source and metadata are flat, and calling JSON.stringify for
- * each small object was a fifth of the digest.
+ * Writes what JSON.stringify writes for a value inside an object or array, strings, numbers
+ * and null directly (a record's source and metadata are flat); false, writing nothing, where
+ * it writes nothing (undefined, a function, a symbol, an object whose toJSON gives undefined).
  */
-function jsonValue(v: unknown): string | undefined {
+function putValue(v: unknown): boolean {
   switch (typeof v) {
     case 'string':
-      return NEEDS_ESCAPE.test(v) ? JSON.stringify(v) : `"${v}"`
+      putString(v)
+      return true
     case 'number':
-      return Number.isFinite(v) ? String(v) : 'null'
+      put(Number.isFinite(v) ? String(v) : 'null')
+      return true
     case 'boolean':
-      return v ? 'true' : 'false'
+      put(v ? 'true' : 'false')
+      return true
     case 'bigint':
-      return `"${v}"`
+      put('"')
+      put(String(v))
+      put('"')
+      return true
     case 'undefined':
     case 'function':
     case 'symbol':
-      return undefined
-    default:
-      return v === null ? 'null' : json(v)
+      return false
+    default: {
+      if (v === null) {
+        put('null')
+        return true
+      }
+      const j = json(v) as string | undefined
+      if (j === undefined) return false
+      put(j)
+      return true
+    }
   }
 }
 
 /** `json(o)` of a record's source object. */
-function objectJson(o: object): string {
-  if (Array.isArray(o) || typeof (o as {toJSON?: unknown}).toJSON === 'function') return json(o)
-  let out = '{'
+function putObject(o: object): void {
+  if (Array.isArray(o) || typeof (o as {toJSON?: unknown}).toJSON === 'function') {
+    put(json(o))
+    return
+  }
+  put('{')
+  let first = true
   for (const k in o) {
     if (!Object.hasOwn(o, k)) continue
-    const v = jsonValue((o as Record<string, unknown>)[k])
-    if (v === undefined) continue
-    out += `${out.length === 1 ? '' : ','}${NEEDS_ESCAPE.test(k) ? JSON.stringify(k) : `"${k}"`}:${v}`
+    const v = (o as Record<string, unknown>)[k]
+    const t = typeof v
+    if (t === 'undefined' || t === 'function' || t === 'symbol') continue
+    // An object is written as JSON.stringify writes it, which may be nothing (its key is then left out too).
+    let j: string | undefined
+    if (t === 'object' && v !== null) {
+      j = json(v) as string | undefined
+      if (j === undefined) continue
+    }
+    if (!first) put(',')
+    first = false
+    putString(k)
+    put(':')
+    if (j !== undefined) put(j)
+    else putValue(v)
   }
-  return `${out}}`
+  put('}')
 }
 
 /** `json(Object.entries(m).filter(…))` of the metadata without what changes while the message does not. */
-function metadataJson(m: Record<string, unknown>): string {
-  let out = '['
+function putMetadata(m: Record<string, unknown>): void {
+  put('[')
+  let first = true
   for (const k in m) {
     // What the store says about its own handling (a Redis delivery count) changes while the message does not.
     if (!Object.hasOwn(m, k) || k.startsWith('redis.delivery-')) continue
-    out += `${out.length === 1 ? '' : ','}[${NEEDS_ESCAPE.test(k) ? JSON.stringify(k) : `"${k}"`},${jsonValue(m[k]) ?? 'null'}]`
+    if (!first) put(',')
+    first = false
+    put('[')
+    putString(k)
+    put(',')
+    if (!putValue(m[k])) put('null')
+    put(']')
   }
-  return `${out}]`
+  put(']')
 }
 
 /** A digest of everything that makes the message itself, never its position. */
 export function contentDigest(r: DecodedRecord): string {
   used = 0
-  text = ''
   feedBytes('k', r.key)
   feedBytes('v', r.payload)
   for (const x of r.userHeaders) {
@@ -140,9 +232,13 @@ export function contentDigest(r: DecodedRecord): string {
   feedText('t', r.timestamp === null ? null : String(r.timestamp))
   feedText('c', r.convention)
   feedText('r', r.reason)
-  feedText('s', r.source === null || typeof r.source !== 'object' ? json(r.source) : objectJson(r.source))
-  feedText('m', metadataJson(r.metadata))
-  flush()
+  const at = openText('s')
+  if (r.source === null || typeof r.source !== 'object') put(json(r.source))
+  else putObject(r.source)
+  closeText(at)
+  const m = openText('m')
+  putMetadata(r.metadata)
+  closeText(m)
   const input = scratch.subarray(0, used)
   // crypto.hash (Node ≥ 20.12) skips creating a Hash object per message.
   return (oneShot ? oneShot('sha256', input, 'hex') : crypto.createHash('sha256').update(input).digest('hex')).slice(0, 32)
