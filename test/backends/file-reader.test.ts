@@ -6,6 +6,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {openFileReader} from '../../src/backends/file/index.js'
 import type {FileReader, FollowCursor} from '../../src/backends/file/reader.js'
 import {buildFilter, MATCH_ALL} from '../../src/core/filter.js'
+import {scanInBatches} from '../../src/core/reader.js'
 import type {DecodedRecord} from '../../src/core/record.js'
 import {UnavailableError, UsageError} from '../../src/core/errors.js'
 
@@ -346,5 +347,33 @@ describe('file reader: following a file truncated in place', () => {
     const page = await again.page({from: '1100', limit: 2, filter: MATCH_ALL})
     expect(page.records.map((x) => Buffer.from(x.payload!).toString())).toEqual(['msg-101100', 'msg-101101'])
     await again.close()
+  })
+})
+
+describe('file reader: scanning a batch at a time', () => {
+  it('scanBatches yields exactly what scan does, in order, over several batches and with a filter; scanInBatches falls back to scan', async () => {
+    const n = 20_000
+    const p = write('batches.ndjson', Array.from({length: n}, (_, i) => (i === 777 ? '{not json' : entry(i))))
+    // Timeouts are every third entry; line 777 (one of them) is corrupt.
+    const timeouts = Array.from({length: n}, (_, i) => i).filter((i) => i % 3 === 0 && i !== 777).length
+    const timeout = buildFilter({filters: ['reason=timeout']})
+    for (const filter of [MATCH_ALL, timeout]) {
+      const r = await openFileReader(p)
+      const batches: DecodedRecord[][] = []
+      for await (const b of r.scanBatches({filter})) batches.push(b)
+      await r.close()
+      const flat = batches.flat()
+      expect(batches.length).toBeGreaterThan(1)
+      expect(batches.every((b) => b.length > 0)).toBe(true)
+      expect(flat.map((x) => `${x.position}:${x.unreadable === null ? x.payload : 'unreadable'}`)).toEqual((await all(p, filter)).map((x) => `${x.position}:${x.unreadable === null ? x.payload : 'unreadable'}`))
+      expect(flat.length).toBe(filter === MATCH_ALL ? n : timeouts)
+    }
+    // A reader without batches (a Kafka or Redis one, or a wrapper) is read through scan, one record per batch.
+    const r = await openFileReader(p)
+    const plain = {...r, scanBatches: undefined, scan: (req: Parameters<FileReader['scan']>[0]) => r.scan(req)} as unknown as FileReader
+    let seen = 0
+    for await (const b of scanInBatches(plain, {filter: timeout})) seen += b.length
+    await r.close()
+    expect(seen).toBe(timeouts)
   })
 })

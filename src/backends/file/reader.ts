@@ -153,8 +153,12 @@ export class FileReader implements DlqReader {
   }
 
   async *scan(req: ScanRequest): AsyncIterable<DecodedRecord> {
+    for await (const records of this.scanBatches(req)) yield* records
+  }
+
+  async *scanBatches(req: ScanRequest): AsyncIterable<DecodedRecord[]> {
     const start = req.from ? Number(this.parsePosition(req.from)) : 0
-    for await (const batch of this.walk(start, req.filter, Number.POSITIVE_INFINITY, req.signal)) yield* batch.records
+    for await (const batch of this.walk(start, req.filter, Number.POSITIVE_INFINITY, req.signal)) if (batch.records.length > 0) yield batch.records
   }
 
   /** Like scan, handing each record to `visit`, and returning how many lines the log has. */

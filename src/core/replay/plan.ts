@@ -1,7 +1,7 @@
 import {UsageError} from '../errors.js'
 import type {RecordFilter} from '../filter.js'
 import type {DecodedRecord, RawHeader} from '../record.js'
-import type {DlqReader} from '../reader.js'
+import {scanInBatches, type DlqReader} from '../reader.js'
 import {chooseLayout, layoutFromEnv, type DlqSink, type LayoutChoice, type LayoutName, type OutgoingMessage, type StreamLayout, type TargetInfo} from '../sink.js'
 import {applyEdits, hasEdits, type EditChange, type EditSpec} from './edit.js'
 import type {LedgerEntry, ReplayLedger} from './ledger.js'
@@ -180,11 +180,14 @@ export async function* planWindows(deps: ReplayDeps, req: ReplayRequest, opts: {
   if (req.positions && req.positions.length > 0) throw new UsageError('use either --offset or --all, not both')
   let window: DecodedRecord[] = []
   const cut = (records: DecodedRecord[]): PlanWindow => ({positions: records.map((r) => r.position), plan: () => planRecords(deps, records, planOpts, targets)})
-  for await (const r of deps.reader.scan({filter: req.filter, signal: opts.signal})) {
-    window.push(r)
-    if (window.length >= PLAN_WINDOW) {
-      yield cut(window)
-      window = []
+  // A batch at a time: an await per record was a few percent of a replay's CPU.
+  for await (const records of scanInBatches(deps.reader, {filter: req.filter, signal: opts.signal})) {
+    for (const r of records) {
+      window.push(r)
+      if (window.length >= PLAN_WINDOW) {
+        yield cut(window)
+        window = []
+      }
     }
   }
   if (window.length > 0) yield cut(window)
