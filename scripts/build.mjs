@@ -138,6 +138,13 @@ const LAZY_REQUIRES = {
   'help/util.js': ['const ejs_1 = __importDefault(require("ejs"));'],
   'ux/action/spinner.js': ['const cli_spinners_1 = __importDefault(require("cli-spinners"));'],
   'util/read-pjson.js': ['const lilconfig_1 = require("lilconfig");'],
+  // Node's own modules that are not loaded before a script runs, each a few ms to compile:
+  // child_process (~3-6 ms with net and dgram) finds the parent shell on Windows only,
+  // perf_hooks serves oclif's performance markers (off unless asked for), readline reads a
+  // flag's value from stdin (`-`).
+  'util/os.js': ['const node_child_process_1 = require("node:child_process");'],
+  'performance.js': ['const node_perf_hooks_1 = require("node:perf_hooks");'],
+  'parser/parse.js': ['const node_readline_1 = require("node:readline");'],
 }
 const slimOclif = {
   name: 'slim-oclif',
@@ -155,6 +162,9 @@ const slimOclif = {
       // The first localeCompare loads ICU's collator (~8 ms); dlq's command ids are lowercase
       // ASCII words with - and :, which sort the same by code unit.
       if (rel === 'config/plugin.js') replace('.sort((a, b) => a.id.localeCompare(b.id));', '.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));')
+      // Config.load asks wsl-utils whether this is WSL; wsl-utils (PowerShell helpers) imports
+      // node:child_process, and with it net and dgram (~3-6 ms). Its isWsl is is-wsl's, asked directly.
+      if (rel === 'util/os.js') replace("(await import('wsl-utils')).isWsl ?", "(await import('is-wsl')).default ?")
       for (const line of lines ?? []) {
         const [, name, load] = line.match(/^const (\w+) = (.*);$/)
         replace(line, `let ${name}__; const ${name} = new Proxy({}, {get: (_, key) => (${name}__ ??= ${load})[key]});`)
@@ -166,11 +176,9 @@ const slimOclif = {
 
 const tmp = `dist.build-${process.pid}`
 rmSync(tmp, {recursive: true, force: true})
-const result = await build({
-  entryPoints: {cli: 'src/cli/entry.ts', 'stats-worker': 'src/backends/file/stats-worker.ts', 'tui-bench': 'src/tui/bench-harness.ts'},
+const common = {
   outdir: tmp,
   bundle: true,
-  splitting: true,
   format: 'esm',
   platform: 'node',
   target: 'node20',
@@ -192,8 +200,15 @@ const result = await build({
   banner: {js: "import {createRequire as __dlqCreateRequire} from 'node:module'; const require = __dlqCreateRequire(import.meta.url);"},
   logLevel: 'warning',
   plugins: [slimKafka, lazyStringWidth, slimOclif],
-  metafile: Boolean(process.env.DLQ_BUILD_META),
-})
+}
+// The CLI alone, code-split: every command starts by loading dist/cli.js and the chunks it
+// imports, and each ES module costs a resolve, a read, a compile and a link of its own.
+// Built with the entry points below, the code they share with the CLI would be split out of
+// dist/cli.js into more small chunks on every command's start-up path.
+const result = await build({...common, entryPoints: {cli: 'src/cli/entry.ts'}, splitting: true, metafile: Boolean(process.env.DLQ_BUILD_META)})
+// The file-stats worker (dist/stats-worker.js, beside the chunk that starts it; a worker has
+// its own module instances anyway) and the TUI's bench harness: one self-contained file each.
+await build({...common, entryPoints: {'stats-worker': 'src/backends/file/stats-worker.ts', 'tui-bench': 'src/tui/bench-harness.ts'}, splitting: false})
 // DLQ_BUILD_META=FILE: esbuild's metafile (which module went into which chunk, in bytes), for
 // finding what a command loads before its first byte (esbuild's analyzer reads it too).
 if (process.env.DLQ_BUILD_META) writeFileSync(process.env.DLQ_BUILD_META, JSON.stringify(result.metafile))
