@@ -177,6 +177,23 @@ const slimOclif = {
   },
 }
 
+/**
+ * ansis (oclif's colours) has a raw U+009B (CSI) in a regular expression, and esbuild copies
+ * regular expressions as they are: one non-ASCII character makes V8 hold the whole chunk it
+ * lands in (oclif's, the largest one every command loads) as a two-byte string, which it
+ * decodes from UTF-8 and scans as UTF-16 at every start. `\x9b` matches the same character.
+ */
+const asciiAnsis = {
+  name: 'ascii-ansis',
+  setup(b) {
+    b.onLoad({filter: /[\\/]node_modules[\\/]ansis[\\/]index\.js$/}, (args) => {
+      const source = readFileSync(args.path, 'utf8')
+      if (!source.includes('\u009b')) throw new Error(`ascii-ansis: ${args.path} has changed; update scripts/build.mjs`)
+      return {contents: source.replaceAll('\u009b', '\\x9b'), loader: 'js'}
+    })
+  },
+}
+
 const tmp = `dist.build-${process.pid}`
 rmSync(tmp, {recursive: true, force: true})
 const common = {
@@ -202,7 +219,7 @@ const common = {
   // oclif is CommonJS: give its require() calls a real require inside the ES module bundle.
   banner: {js: "import {createRequire as __dlqCreateRequire} from 'node:module'; const require = __dlqCreateRequire(import.meta.url);"},
   logLevel: 'warning',
-  plugins: [slimKafka, lazyStringWidth, slimOclif],
+  plugins: [slimKafka, lazyStringWidth, slimOclif, asciiAnsis],
 }
 // The CLI alone, code-split: every command starts by loading dist/cli.js and the chunks it
 // imports, and each ES module costs a resolve, a read, a compile and a link of its own.
