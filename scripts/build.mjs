@@ -163,8 +163,10 @@ const slimOclif = {
       // ASCII words with - and :, which sort the same by code unit.
       if (rel === 'config/plugin.js') replace('.sort((a, b) => a.id.localeCompare(b.id));', '.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));')
       // Config.load asks wsl-utils whether this is WSL; wsl-utils (PowerShell helpers) imports
-      // node:child_process, and with it net and dgram (~3-6 ms). Its isWsl is is-wsl's, asked directly.
-      if (rel === 'util/os.js') replace("(await import('wsl-utils')).isWsl ?", "(await import('is-wsl')).default ?")
+      // node:child_process, and with it net and dgram (~3-6 ms). Its isWsl is is-wsl's, asked
+      // directly, and required so that esbuild bundles it in place rather than as two more
+      // chunks (is-wsl and is-inside-container) that every command would load.
+      if (rel === 'util/os.js') replace("(await import('wsl-utils')).isWsl ?", "require('is-wsl').default ?")
       for (const line of lines ?? []) {
         const [, name, load] = line.match(/^const (\w+) = (.*);$/)
         // An npm package is required from oclif's own dependencies when first used, not
