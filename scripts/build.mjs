@@ -229,8 +229,10 @@ const common = {
 // dist/cli.js into more small chunks on every command's start-up path.
 const result = await build({...common, entryPoints: {cli: 'src/cli/entry.ts'}, splitting: true, metafile: Boolean(process.env.DLQ_BUILD_META)})
 // The file-stats worker (dist/stats-worker.js, beside the chunk that starts it; a worker has
-// its own module instances anyway) and the TUI's bench harness: one self-contained file each.
-await build({...common, entryPoints: {'stats-worker': 'src/backends/file/stats-worker.ts', 'tui-bench': 'src/tui/bench-harness.ts'}, splitting: false})
+// its own module instances anyway) and the TUI's bench harness, with chunks of their own (code
+// split too: Ink imports react-devtools-core, which is not installed, only in a chunk it loads
+// in development).
+await build({...common, entryPoints: {'stats-worker': 'src/backends/file/stats-worker.ts', 'tui-bench': 'src/tui/bench-harness.ts'}, splitting: true})
 // DLQ_BUILD_META=FILE: esbuild's metafile (which module went into which chunk, in bytes), for
 // finding what a command loads before its first byte (esbuild's analyzer reads it too).
 if (process.env.DLQ_BUILD_META) writeFileSync(process.env.DLQ_BUILD_META, JSON.stringify(result.metafile))
