@@ -138,6 +138,13 @@ const LAZY_REQUIRES = {
   'help/util.js': ['const ejs_1 = __importDefault(require("ejs"));'],
   'ux/action/spinner.js': ['const cli_spinners_1 = __importDefault(require("cli-spinners"));'],
   'util/read-pjson.js': ['const lilconfig_1 = require("lilconfig");'],
+  // Node's own modules that are not loaded before a script runs, each a few ms to compile:
+  // child_process (~3-6 ms with net and dgram) finds the parent shell on Windows only,
+  // perf_hooks serves oclif's performance markers (off unless asked for), readline reads a
+  // flag's value from stdin (`-`).
+  'util/os.js': ['const node_child_process_1 = require("node:child_process");'],
+  'performance.js': ['const node_perf_hooks_1 = require("node:perf_hooks");'],
+  'parser/parse.js': ['const node_readline_1 = require("node:readline");'],
 }
 const slimOclif = {
   name: 'slim-oclif',
@@ -155,22 +162,45 @@ const slimOclif = {
       // The first localeCompare loads ICU's collator (~8 ms); dlq's command ids are lowercase
       // ASCII words with - and :, which sort the same by code unit.
       if (rel === 'config/plugin.js') replace('.sort((a, b) => a.id.localeCompare(b.id));', '.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));')
+      // Config.load asks wsl-utils whether this is WSL; wsl-utils (PowerShell helpers) imports
+      // node:child_process, and with it net and dgram (~3-6 ms). Its isWsl is is-wsl's, asked
+      // directly, and required so that esbuild bundles it in place rather than as two more
+      // chunks (is-wsl and is-inside-container) that every command would load.
+      if (rel === 'util/os.js') replace("(await import('wsl-utils')).isWsl ?", "require('is-wsl').default ?")
       for (const line of lines ?? []) {
         const [, name, load] = line.match(/^const (\w+) = (.*);$/)
-        replace(line, `let ${name}__; const ${name} = new Proxy({}, {get: (_, key) => (${name}__ ??= ${load})[key]});`)
+        // An npm package is required from oclif's own dependencies when first used, not
+        // bundled: V8 would otherwise parse its code (~150 KB in all) at every start.
+        const fromOclif = load.replace(/require\("(?!node:)([^"]+)"\)/, (_, pkg) => `require(require.resolve(${JSON.stringify(pkg)}, {paths: [require.resolve('@oclif/core')]}))`)
+        replace(line, `let ${name}__; const ${name} = new Proxy({}, {get: (_, key) => (${name}__ ??= ${fromOclif})[key]});`)
       }
       return {contents: source, loader: 'js'}
     })
   },
 }
 
+/**
+ * ansis (oclif's colours) has a raw U+009B (CSI) in a regular expression, and esbuild copies
+ * regular expressions as they are: one non-ASCII character makes V8 hold the whole chunk it
+ * lands in (oclif's, the largest one every command loads) as a two-byte string, which it
+ * decodes from UTF-8 and scans as UTF-16 at every start. `\x9b` matches the same character.
+ */
+const asciiAnsis = {
+  name: 'ascii-ansis',
+  setup(b) {
+    b.onLoad({filter: /[\\/]node_modules[\\/]ansis[\\/]index\.js$/}, (args) => {
+      const source = readFileSync(args.path, 'utf8')
+      if (!source.includes('\u009b')) throw new Error(`ascii-ansis: ${args.path} has changed; update scripts/build.mjs`)
+      return {contents: source.replaceAll('\u009b', '\\x9b'), loader: 'js'}
+    })
+  },
+}
+
 const tmp = `dist.build-${process.pid}`
 rmSync(tmp, {recursive: true, force: true})
-const result = await build({
-  entryPoints: {cli: 'src/cli/entry.ts', 'stats-worker': 'src/backends/file/stats-worker.ts', 'tui-bench': 'src/tui/bench-harness.ts'},
+const common = {
   outdir: tmp,
   bundle: true,
-  splitting: true,
   format: 'esm',
   platform: 'node',
   target: 'node20',
@@ -191,9 +221,18 @@ const result = await build({
   // oclif is CommonJS: give its require() calls a real require inside the ES module bundle.
   banner: {js: "import {createRequire as __dlqCreateRequire} from 'node:module'; const require = __dlqCreateRequire(import.meta.url);"},
   logLevel: 'warning',
-  plugins: [slimKafka, lazyStringWidth, slimOclif],
-  metafile: Boolean(process.env.DLQ_BUILD_META),
-})
+  plugins: [slimKafka, lazyStringWidth, slimOclif, asciiAnsis],
+}
+// The CLI alone, code-split: every command starts by loading dist/cli.js and the chunks it
+// imports, and each ES module costs a resolve, a read, a compile and a link of its own.
+// Built with the entry points below, the code they share with the CLI would be split out of
+// dist/cli.js into more small chunks on every command's start-up path.
+const result = await build({...common, entryPoints: {cli: 'src/cli/entry.ts'}, splitting: true, metafile: Boolean(process.env.DLQ_BUILD_META)})
+// The file-stats worker (dist/stats-worker.js, beside the chunk that starts it; a worker has
+// its own module instances anyway) and the TUI's bench harness, with chunks of their own (code
+// split too: Ink imports react-devtools-core, which is not installed, only in a chunk it loads
+// in development).
+await build({...common, entryPoints: {'stats-worker': 'src/backends/file/stats-worker.ts', 'tui-bench': 'src/tui/bench-harness.ts'}, splitting: true})
 // DLQ_BUILD_META=FILE: esbuild's metafile (which module went into which chunk, in bytes), for
 // finding what a command loads before its first byte (esbuild's analyzer reads it too).
 if (process.env.DLQ_BUILD_META) writeFileSync(process.env.DLQ_BUILD_META, JSON.stringify(result.metafile))

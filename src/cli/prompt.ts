@@ -1,4 +1,3 @@
-import {createInterface} from 'node:readline/promises'
 import {CancelledError, UsageError} from '../core/errors.js'
 
 export function interactive(): boolean {
@@ -11,6 +10,8 @@ export function interactive(): boolean {
  */
 export async function confirm(question: string, nonInteractive: string): Promise<void> {
   if (!interactive()) throw new UsageError(nonInteractive)
+  // Loaded here, not at start-up: most runs never prompt.
+  const {createInterface} = await import('node:readline/promises')
   const rl = createInterface({input: process.stdin, output: process.stderr})
   try {
     const answer = (await rl.question(`${question} [y/N] `)).trim().toLowerCase()
