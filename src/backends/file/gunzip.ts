@@ -1,9 +1,13 @@
 import {createReadStream, read} from 'node:fs'
 import {open} from 'node:fs/promises'
-import {createGunzip} from 'node:zlib'
+import type * as Zlib from 'node:zlib'
 
 /** Compressed bytes handed to zlib at a time. */
 const PIECE = 64 * 1024
+
+/** zlib on first use: most commands read no gzipped file, and it was ~1 ms of every start-up. */
+let zlib: typeof Zlib | null = null
+const createGunzip = async () => (zlib ??= await import('node:zlib')).createGunzip()
 
 export interface GunzipEnd {
   /** Why decoding stopped before the end of the file, or null when the file was whole. */
@@ -30,13 +34,15 @@ export async function* gunzipFile(path: string | number, signal?: AbortSignal): 
 
 /** The fast pass: the file streamed through gunzip; what was decoded before an error is kept. */
 async function* streamPass(path: string | number, signal?: AbortSignal): AsyncGenerator<Buffer, {error: NodeJS.ErrnoException | null; produced: number}> {
+  // Made before the source opens, so nothing awaits between its opening and its error handler.
+  const unzip = await createGunzip()
   // A descriptor is read with positioned reads from 0 and left open (it belongs to the segment).
   // destroy() closes a stream's fd even with autoClose off: its `close` is made a no-op here.
   const source =
     typeof path === 'number'
       ? createReadStream('', {fd: path, autoClose: false, start: 0, highWaterMark: 1024 * 1024, fs: {read, close: (_fd: number, cb: (e: null) => void) => cb(null)}})
       : createReadStream(path, {highWaterMark: 1024 * 1024})
-  const gunzip = source.pipe(createGunzip())
+  const gunzip = source.pipe(unzip)
   // pipe() does not forward the source's errors (EACCES, EIO): hand them to the gunzip stream.
   source.on('error', (error) => gunzip.destroy(error))
   // Not the stream's async iterator: on an error it drops output not yet taken.
@@ -97,7 +103,7 @@ async function* pass(path: string | number, fineFrom: number, skip: number, sign
     own !== null
       ? own.read(buf, 0, length, position).then((r) => r.bytesRead)
       : new Promise((resolve, reject) => read(path as number, buf, 0, length, position, (error, n) => (error ? reject(error) : resolve(n))))
-  const gunzip = createGunzip()
+  const gunzip = await createGunzip()
   const out: Buffer[] = []
   let error: NodeJS.ErrnoException | null = null
   gunzip.on('data', (b: Buffer) => out.push(b))

@@ -1,7 +1,6 @@
 import {closeSync, existsSync, openSync, readSync, statSync} from 'node:fs'
 import {availableParallelism} from 'node:os'
 import {fileURLToPath} from 'node:url'
-import {Worker} from 'node:worker_threads'
 import type {RecordFilter} from '../../core/filter.js'
 import {StatsAccumulator, type StatsState} from '../../core/stats.js'
 import type {Segment} from './layout.js'
@@ -76,6 +75,8 @@ export async function parallelStats(segments: Segment[], filter: RecordFilter, s
   const threads = Math.min(MAX_THREADS, availableParallelism())
   if (size < min || threads < 2) return null
 
+  // worker_threads on first use (~1 ms of every start-up otherwise).
+  const {Worker} = await import('node:worker_threads')
   const cuts = splitAtNewlines(path, size, threads)
   const jobs: RangeJob[] = []
   for (let i = 0; i + 1 < cuts.length; i++) jobs.push({path, start: cuts[i], end: cuts[i + 1], spec: filter.spec, now: filter.now})
