@@ -5,6 +5,8 @@ import {NotSentError, type DlqSink, type OutgoingMessage, type SentMessage, type
 import type {RedisConnection} from './connection.js'
 import {detectLayout, encodeEntry, type EntryFields} from './layouts.js'
 import {keyText} from './uri.js'
+import {encodeCommand, encodedCommand} from './wire.js'
+import type {Command} from 'ioredis'
 
 /** XADDs per pipeline: big enough to hide round trips, small enough to bound buffered replies. */
 const PIPELINE = 1000
@@ -30,7 +32,8 @@ return ids`
 /** Errors meaning the script did not run at all (scripting unavailable or not allowed). */
 const NO_SCRIPTING = /unknown command|NOPERM|scripting is disabled|not allowed/i
 
-type ScriptClient = {dlqXaddMany(numKeys: number, ...args: Array<string | Buffer>): Promise<string[]>}
+/** Message and field counts as text, made once. */
+const SMALL = Array.from({length: 64}, (_, i) => String(i))
 
 /**
  * Replay into Redis: each message is XADDed (id `*`, chosen by Redis) to the stream named
@@ -81,7 +84,17 @@ export class RedisSink implements DlqSink {
   private scripting: boolean | null = null
   private probing: Promise<void> | null = null
 
+  /** ioredis's Command class, for commands encoded here; loaded (from the module cache) by the first send. */
+  private commandClass: typeof Command | null = null
+  private loading: Promise<void> | null = null
+
   async send(batch: OutgoingMessage[]): Promise<SentMessage[]> {
+    // Every send waits on the same promise, so sends still start in the order they were called.
+    if (this.commandClass === null) {
+      await (this.loading ??= import('ioredis').then((m) => {
+        this.commandClass = m.Command
+      }))
+    }
     // With no offline queue, a client that is not connected refuses the pipeline before
     // writing a byte: those messages were certainly not sent.
     if (this.conn.client.status !== 'ready') throw new NotSentError(`${this.info.display}: not connected (${this.conn.client.status}); nothing of this batch was sent`)
@@ -144,13 +157,15 @@ export class RedisSink implements DlqSink {
     return new UnavailableError(`XADD to a stream of this batch failed: a key holds a value that is not a stream`)
   }
 
-  /** One XADD_MANY call for the chunk; the first one falls back to a pipeline where scripts cannot run. */
+  /**
+   * One XADD_MANY call for the chunk, encoded here (wire.ts) and sent as EVAL of the script's
+   * text: Redis runs it from its script cache by the text's digest, and unlike EVALSHA it can
+   * never be refused as unknown. The first call falls back to a pipeline where scripts cannot run.
+   */
   private async scripted(chunk: OutgoingMessage[], probe: boolean): Promise<Array<string | Error>> {
-    const client = this.conn.client as unknown as ScriptClient & typeof this.conn.client
-    if (typeof client.dlqXaddMany !== 'function') this.conn.client.defineCommand('dlqXaddMany', {lua: XADD_MANY})
     const keys: Buffer[] = []
     const index = new Map<string, number>()
-    const args: Array<string | Buffer> = []
+    const rest: Array<string | Buffer> = []
     for (const m of chunk) {
       let k = index.get(m.topic)
       if (k === undefined) {
@@ -158,13 +173,14 @@ export class RedisSink implements DlqSink {
         index.set(m.topic, (k = keys.length))
       }
       const fields = encodeEntry(m)
-      args.push(String(k), String(fields.length))
-      for (const f of fields) args.push(f)
+      rest.push(SMALL[k] ?? String(k), SMALL[fields.length] ?? String(fields.length))
+      for (const f of fields) rest.push(f)
     }
+    const args = (['EVAL', XADD_MANY, String(keys.length)] as Array<string | Buffer>).concat(keys, rest)
     try {
-      const ids = await client.dlqXaddMany(keys.length, ...keys, ...args)
+      const ids = (await this.conn.client.sendCommand(encodedCommand(this.commandClass!, 'eval', encodeCommand(args)))) as string[]
       if (probe) this.scripting = true
-      return ids.map(String)
+      return ids
     } catch (error) {
       // Nothing ran: send this chunk, and every later one, as plain XADDs.
       if (probe && NO_SCRIPTING.test((error as Error).message)) {
