@@ -17,17 +17,19 @@ const PIPELINE = 1000
  * thousand halves replay's CPU spent in the Redis client (ioredis builds, writes and
  * resolves every command separately). The XADDs run in order; a script that fails part-way
  * keeps what it added (like a pipeline), so the batch is in doubt, as with a pipeline.
+ * The ids come back as one space-separated string: one reply to parse instead of a thousand.
  */
 const XADD_MANY = `
 local ids = {}
+local n = #ARGV
 local i = 1
-while i <= #ARGV do
+while i <= n do
   local k = tonumber(ARGV[i])
   local c = tonumber(ARGV[i + 1])
   ids[#ids + 1] = redis.call('XADD', KEYS[k], '*', unpack(ARGV, i + 2, i + 1 + c))
   i = i + 2 + c
 end
-return ids`
+return table.concat(ids, ' ')`
 
 /** Errors meaning the script did not run at all (scripting unavailable or not allowed). */
 const NO_SCRIPTING = /unknown command|NOPERM|scripting is disabled|not allowed/i
@@ -178,9 +180,9 @@ export class RedisSink implements DlqSink {
     }
     const args = (['EVAL', XADD_MANY, String(keys.length)] as Array<string | Buffer>).concat(keys, rest)
     try {
-      const ids = (await this.conn.client.sendCommand(encodedCommand(this.commandClass!, 'eval', encodeCommand(args)))) as string[]
+      const ids = (await this.conn.client.sendCommand(encodedCommand(this.commandClass!, 'eval', encodeCommand(args)))) as string
       if (probe) this.scripting = true
-      return ids
+      return ids.split(' ')
     } catch (error) {
       // Nothing ran: send this chunk, and every later one, as plain XADDs.
       if (probe && NO_SCRIPTING.test((error as Error).message)) {
