@@ -113,6 +113,46 @@ type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false
 const RESULT_MEMBERS_WRITTEN: Same<keyof ResultItem, 'position' | 'outcome' | 'target' | 'reason' | 'error'> &
   Same<keyof NonNullable<ResultItem['target']>, 'topic' | 'partition' | 'offset'> = true
 
+/**
+ * `safeJson(planItemJson(it))`, byte for byte, written member by member (a dry run writes one per
+ * message); an item with an edit, or of another shape than declared, is left to safeJson.
+ */
+export function planItemText(it: PlanItem): string {
+  const t = it.target
+  const l = it.layout
+  if (
+    it.edit !== undefined ||
+    typeof it.position !== 'string' ||
+    typeof it.action !== 'string' ||
+    !nullOr(it.reason, 'string') ||
+    !nullOr(it.detail, 'string') ||
+    !nullOr(it.partitionBy, 'string') ||
+    !nullOr(it.doubt, 'string') ||
+    !(t === null || (typeof t === 'object' && typeof t.topic === 'string' && (t.partition === null || Number.isFinite(t.partition)))) ||
+    !(l === null || (typeof l === 'object' && typeof l.name === 'string' && (l.valueField === undefined || typeof l.valueField === 'string'))) ||
+    !stringArray(it.headersKept) ||
+    !stringArray(it.headersRemoved)
+  ) {
+    return safeJson(planItemJson(it))
+  }
+  const target = t === null ? 'null' : `{"topic":${jsonString(t.topic)},"partition":${t.partition === null ? 'null' : String(t.partition)}}`
+  const layout = l === null ? 'null' : `${jsonString(l.name)}${l.valueField === undefined ? '' : `,"layoutValueField":${jsonString(l.valueField)}`}`
+  return (
+    `{"position":${jsonString(it.position)},"action":${jsonString(it.action)},"reason":${orNull(it.reason)},"detail":${orNull(it.detail)},` +
+    `"target":${target},"partitionBy":${orNull(it.partitionBy)},"doubt":${orNull(it.doubt)},"layout":${layout},` +
+    `"headersKept":${jsonStrings(it.headersKept)},"headersRemoved":${jsonStrings(it.headersRemoved)}}`
+  )
+}
+
+const orNull = (s: string | null) => (s === null ? 'null' : jsonString(s))
+const stringArray = (a: unknown) => Array.isArray(a) && a.every((x) => typeof x === 'string')
+function jsonStrings(a: string[]): string {
+  if (a.length === 0) return '[]'
+  let out = '['
+  for (let i = 0; i < a.length; i++) out += (i === 0 ? '' : ',') + jsonString(a[i])
+  return out + ']'
+}
+
 function errorJson(error: Error): unknown {
   const message = error.message.replace(/^Error: /, '')
   return error instanceof DlqError ? {code: error.code, exitCode: error.exitCode, message} : {code: 'failure', exitCode: 1, message}
@@ -234,7 +274,7 @@ export function planWriter(write: Write, head: PlanHead, opts: {json: boolean; r
       open()
       tally.add(it)
       if (opts.json) {
-        out.add(`${first ? '\n    ' : ',\n    '}${safeJson(planItemJson(it))}`)
+        out.add(`${first ? '\n    ' : ',\n    '}${planItemText(it)}`)
         first = false
         return
       }

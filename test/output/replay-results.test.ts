@@ -1,7 +1,8 @@
 import {describe, expect, it} from 'vitest'
 import type {ResultItem} from '../../src/core/replay/execute.js'
 import {jsonString, safeJson} from '../../src/output/escape.js'
-import {resultItemJson, resultWriter} from '../../src/output/replay.js'
+import type {PlanItem} from '../../src/core/replay/plan.js'
+import {planItemJson, planItemText, planWriter, resultItemJson, resultWriter} from '../../src/output/replay.js'
 
 /** Strings that need every kind of escape JSON or the terminal asks for, and some that need none. */
 const HOSTILE = [
@@ -93,5 +94,47 @@ describe('replay result output', () => {
     expect(text).not.toContain('\u001b')
     expect(text).toContain('… 2 more positions not listed')
     expect(text.endsWith('5 requested: 4 replayed, 0 skipped, 1 failed\n')).toBe(true)
+  })
+
+  it('a plan item is written exactly as safeJson(planItemJson(it)) wrote it, escapes, layouts and edits included', () => {
+    const base: PlanItem = {
+      position: '0',
+      action: 'send',
+      reason: null,
+      detail: null,
+      target: {topic: 'orders', partition: null},
+      partitionBy: null,
+      doubt: null,
+      layout: {name: 'payload'},
+      headersKept: [],
+      headersRemoved: [],
+      message: null,
+      ledger: null,
+      ledgerKey: 'k',
+    }
+    const plans: PlanItem[] = [
+      base,
+      {...base, target: {topic: 'orders', partition: 4}, partitionBy: 'murmur2', layout: null, headersKept: ['trace', 'b'], headersRemoved: ['kafka_dlt-exception-message']},
+      {...base, partitionBy: 'recorded', doubt: 'may be the offset', layout: {name: 'fields', valueField: 'body'}},
+      {...base, action: 'skip', reason: 'already_replayed', detail: 'replayed to orders at 1-0', target: null, layout: null},
+      {...base, edit: {sha256: 'ab', before: {}, after: {}} as unknown as PlanItem['edit']},
+    ]
+    for (const h of HOSTILE) {
+      plans.push({...base, position: h, action: 'skip', reason: 'edit_failed', detail: h, target: {topic: h, partition: 1}, doubt: h, layout: {name: 'fields', valueField: h}, headersKept: [h, h], headersRemoved: [h]})
+    }
+    for (const it of plans) expect(planItemText(it)).toBe(safeJson(planItemJson(it)))
+  })
+
+  it('the dry-run --json document parses and lists every plan item', () => {
+    const chunks: string[] = []
+    const w = planWriter((t) => chunks.push(t) > 0, {source: 's\u001b', sink: 'redis://x', ledger: 'l'}, {json: true, rows: null})
+    const it = {position: '0', action: 'send', reason: null, detail: null, target: {topic: 't\u202e', partition: null}, partitionBy: null, doubt: null, layout: {name: 'payload'}, headersKept: [], headersRemoved: [], message: null, ledger: null, ledgerKey: 'k'} as PlanItem
+    w.item(it)
+    w.item({...it, position: '1'})
+    w.end()
+    const doc = chunks.join('')
+    expect(doc).toContain(`"items": [\n    ${safeJson(planItemJson(it))},\n    ${safeJson(planItemJson({...it, position: '1'}))}\n  ],`)
+    expect(JSON.parse(doc).items.map((x: {position: string}) => x.position)).toEqual(['0', '1'])
+    expect(doc).not.toMatch(/\u001b|\u202e/)
   })
 })
