@@ -12,22 +12,28 @@ import type {Command} from 'ioredis'
 const PIPELINE = 1000
 
 /**
- * Many XADDs in one script call: ARGV holds, per message, the index of its stream in KEYS,
- * its field count and its fields. Sending a thousand messages as one command instead of a
- * thousand halves replay's CPU spent in the Redis client (ioredis builds, writes and
- * resolves every command separately). The XADDs run in order; a script that fails part-way
- * keeps what it added (like a pipeline), so the batch is in doubt, as with a pipeline.
- * The ids come back as one space-separated string: one reply to parse instead of a thousand.
+ * Many XADDs in one script call. ARGV is a list of runs of messages to the same stream with the
+ * same field count (a replay is mostly one run per call): the stream's index in KEYS, the field
+ * count, the number of messages, then their fields. Sending a thousand messages as one command
+ * instead of a thousand halves replay's CPU spent in the Redis client (ioredis builds, writes and
+ * resolves every command separately); describing runs rather than each message keeps the
+ * server's own work per message close to a plain XADD's. The XADDs run in order; a script that
+ * fails part-way keeps what it added (like a pipeline), so the batch is in doubt, as with a
+ * pipeline. The ids come back as one space-separated string: one reply to parse, not a thousand.
  */
 const XADD_MANY = `
 local ids = {}
-local n = #ARGV
+local argc = #ARGV
 local i = 1
-while i <= n do
-  local k = tonumber(ARGV[i])
+while i <= argc do
+  local key = KEYS[tonumber(ARGV[i])]
   local c = tonumber(ARGV[i + 1])
-  ids[#ids + 1] = redis.call('XADD', KEYS[k], '*', unpack(ARGV, i + 2, i + 1 + c))
-  i = i + 2 + c
+  local n = tonumber(ARGV[i + 2])
+  i = i + 3
+  for _ = 1, n do
+    ids[#ids + 1] = redis.call('XADD', key, '*', unpack(ARGV, i, i + c - 1))
+    i = i + c
+  end
 end
 return table.concat(ids, ' ')`
 
@@ -168,6 +174,11 @@ export class RedisSink implements DlqSink {
     const keys: Buffer[] = []
     const index = new Map<string, number>()
     const rest: Array<string | Buffer> = []
+    // The run being written: its stream index, field count and where its message count goes.
+    let runKey = 0
+    let runFields = -1
+    let runAt = -1
+    let runLength = 0
     for (const m of chunk) {
       let k = index.get(m.topic)
       if (k === undefined) {
@@ -175,9 +186,18 @@ export class RedisSink implements DlqSink {
         index.set(m.topic, (k = keys.length))
       }
       const fields = encodeEntry(m)
-      rest.push(SMALL[k] ?? String(k), SMALL[fields.length] ?? String(fields.length))
+      if (k !== runKey || fields.length !== runFields) {
+        if (runAt >= 0) rest[runAt] = String(runLength)
+        runKey = k
+        runFields = fields.length
+        runLength = 0
+        rest.push(SMALL[k] ?? String(k), SMALL[fields.length] ?? String(fields.length), '')
+        runAt = rest.length - 1
+      }
+      runLength++
       for (const f of fields) rest.push(f)
     }
+    if (runAt >= 0) rest[runAt] = String(runLength)
     const args = (['EVAL', XADD_MANY, String(keys.length)] as Array<string | Buffer>).concat(keys, rest)
     try {
       const ids = (await this.conn.client.sendCommand(encodedCommand(this.commandClass!, 'eval', encodeCommand(args)))) as string
