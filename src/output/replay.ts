@@ -98,9 +98,20 @@ export function resultItemJson(r: ResultItem): string {
   let target = 'null'
   if (t !== null) {
     if (typeof t !== 'object' || typeof t.topic !== 'string' || !nullOr(t.offset, 'string') || !(t.partition === null || Number.isFinite(t.partition))) return safeJson(r)
-    target = `{"topic":${jsonString(t.topic)},"partition":${t.partition === null ? 'null' : String(t.partition)},"offset":${t.offset === null ? 'null' : jsonString(t.offset)}}`
+    target = `{"topic":${topicJson(t.topic)},"partition":${t.partition === null ? 'null' : String(t.partition)},"offset":${t.offset === null ? 'null' : jsonString(t.offset)}}`
   }
-  return `{"position":${jsonString(r.position)},"outcome":${jsonString(r.outcome)},"target":${target},"reason":${r.reason === null ? 'null' : jsonString(r.reason)},"error":${r.error === null ? 'null' : jsonString(r.error)}}`
+  return `{"position":${jsonString(r.position)},"outcome":${r.outcome === 'replayed' ? '"replayed"' : jsonString(r.outcome)},"target":${target},"reason":${r.reason === null ? 'null' : jsonString(r.reason)},"error":${r.error === null ? 'null' : jsonString(r.error)}}`
+}
+
+/** The last topic written and its JSON: a replay names the same few topics over and over. */
+let lastTopic = ''
+let lastTopicJson = '""'
+function topicJson(topic: string): string {
+  if (topic !== lastTopic) {
+    lastTopicJson = jsonString(topic)
+    lastTopic = topic
+  }
+  return lastTopicJson
 }
 
 const nullOr = (v: unknown, type: 'string') => v === null || typeof v === type
@@ -135,7 +146,7 @@ export function planItemText(it: PlanItem): string {
   ) {
     return safeJson(planItemJson(it))
   }
-  const target = t === null ? 'null' : `{"topic":${jsonString(t.topic)},"partition":${t.partition === null ? 'null' : String(t.partition)}}`
+  const target = t === null ? 'null' : `{"topic":${topicJson(t.topic)},"partition":${t.partition === null ? 'null' : String(t.partition)}}`
   const layout = l === null ? 'null' : `${jsonString(l.name)}${l.valueField === undefined ? '' : `,"layoutValueField":${jsonString(l.valueField)}`}`
   return (
     `{"position":${jsonString(it.position)},"action":${jsonString(it.action)},"reason":${orNull(it.reason)},"detail":${orNull(it.detail)},` +
