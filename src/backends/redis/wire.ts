@@ -86,6 +86,16 @@ type CommandClass = typeof Command
  */
 export function encodedCommand(CommandCtor: CommandClass, name: string, wire: Buffer): Command {
   const command = new CommandCtor(name, [], {replyEncoding: 'utf8'})
-  command.toWritable = () => wire
+  // Handed over once, then let go: the command lives until its reply (often long enough to
+  // reach V8's old generation), and bytes it kept would be freed only by a full collection.
+  let bytes: Buffer | null = wire
+  // A second write would be a resend after a reconnect, which dlq's connections never make
+  // (a resent batch would be sent twice).
+  command.toWritable = () => {
+    if (bytes === null) throw new Error(`${name}: an encoded command is written only once`)
+    const b = bytes
+    bytes = null
+    return b
+  }
   return command
 }
