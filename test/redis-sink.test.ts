@@ -91,6 +91,33 @@ describe.skipIf(!svc.available)('redis sink', () => {
     }
   })
 
+  it('a batch mixing streams, layouts and field counts lands in each stream in order, with each id where it belongs', async () => {
+    const sink = await openRedisSink(`${svc.address}?prefix=${encodeURIComponent(prefix)}`)
+    try {
+      // Runs of one stream and field count of every length, broken by a stream or a field count changing.
+      const batch: OutgoingMessage[] = Array.from({length: 1700}, (_, i) => {
+        const topic = i % 7 === 0 || (i > 900 && i < 950) ? 'mix-b' : 'mix-a'
+        const key = i % 3 === 0 ? Buffer.from(`k${i}`) : null
+        const headers = i % 11 === 0 ? [{key: 'h', value: Buffer.from(`${i}`)}] : []
+        const layout = i % 13 === 0 ? {name: 'payload' as const} : undefined
+        return {topic, partition: null, key, value: Buffer.from(`v${i}`), headers, timestamp: null, layout}
+      })
+      const sent = await sink.send(batch)
+      expect(sent).toHaveLength(batch.length)
+      for (const topic of ['mix-a', 'mix-b']) {
+        const mine = batch.map((m, i) => ({m, s: sent[i]})).filter((x) => x.m.topic === topic)
+        const entries = await redis.xrange(`${prefix}${topic}`, '-', '+')
+        expect(entries.map(([id]) => id)).toEqual(mine.map((x) => x.s.offset))
+        entries.forEach(([, fields], j) => {
+          const value = fields[fields.indexOf(mine[j].m.layout ? 'payload' : 'value') + 1]
+          expect(value).toBe(mine[j].m.value!.toString())
+        })
+      }
+    } finally {
+      await sink.close()
+    }
+  })
+
   it('ignores the stream key of a DLQ URI and refuses a target key that is not a stream', async () => {
     const other = uniqueName('dlq-test-notstream')
     keys.push(other)

@@ -47,6 +47,22 @@ export function safeJson(value: unknown, indent?: number): string {
   return text.replace(JSON_UNSAFE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
 }
 
+/**
+ * Characters JSON.stringify escapes in a string (quote, backslash, C0 controls, surrogates, which
+ * it keeps only when paired) and those safeJson escapes after it: a string with none of them is
+ * its own JSON text between quotes.
+ */
+// eslint-disable-next-line no-control-regex
+const JSON_STRING_SPECIAL = /["\\\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff\ud800-\udfff]/
+
+/**
+ * `safeJson(s)` for a string, without JSON.stringify's call for the common string that needs no
+ * escape (a replay writes several per message).
+ */
+export function jsonString(s: string): string {
+  return JSON_STRING_SPECIAL.test(s) ? safeJson(s) : `"${s}"`
+}
+
 /** Cuts to at most `width` characters (code points), marking the cut with an ellipsis. */
 export function truncate(s: string, width: number): string {
   if (width <= 0) return ''

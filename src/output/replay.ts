@@ -3,7 +3,7 @@ import type {ReplayCounts, ResultItem} from '../core/replay/execute.js'
 import {PlanTally, type PlanItem, type PlanSummary, type TimestampPolicy} from '../core/replay/plan.js'
 import {layoutText} from '../core/sink.js'
 import {compactDiff, editJson} from './edit-diff.js'
-import {escapeText, safeJson} from './escape.js'
+import {escapeText, jsonString, safeJson} from './escape.js'
 import {renderTable, type Column} from './table.js'
 
 /**
@@ -86,6 +86,84 @@ export function planItemJson(it: PlanItem): unknown {
   }
 }
 
+/**
+ * `safeJson(r)` of one result item, byte for byte, written member by member: a replay writes
+ * one per message, and JSON.stringify's walk of the object (then safeJson's pass over its text)
+ * was most of the output's cost. Strings go through `jsonString`, so nothing untrusted passes
+ * unescaped; an item of another shape than the declared one is left to safeJson.
+ */
+export function resultItemJson(r: ResultItem): string {
+  const t = r.target
+  if (typeof r.position !== 'string' || typeof r.outcome !== 'string' || !nullOr(r.reason, 'string') || !nullOr(r.error, 'string')) return safeJson(r)
+  let target = 'null'
+  if (t !== null) {
+    if (typeof t !== 'object' || typeof t.topic !== 'string' || !nullOr(t.offset, 'string') || !(t.partition === null || Number.isFinite(t.partition))) return safeJson(r)
+    target = `{"topic":${topicJson(t.topic)},"partition":${t.partition === null ? 'null' : String(t.partition)},"offset":${t.offset === null ? 'null' : jsonString(t.offset)}}`
+  }
+  return `{"position":${jsonString(r.position)},"outcome":${r.outcome === 'replayed' ? '"replayed"' : jsonString(r.outcome)},"target":${target},"reason":${r.reason === null ? 'null' : jsonString(r.reason)},"error":${r.error === null ? 'null' : jsonString(r.error)}}`
+}
+
+/** The last topic written and its JSON: a replay names the same few topics over and over. */
+let lastTopic = ''
+let lastTopicJson = '""'
+function topicJson(topic: string): string {
+  if (topic !== lastTopic) {
+    lastTopicJson = jsonString(topic)
+    lastTopic = topic
+  }
+  return lastTopicJson
+}
+
+const nullOr = (v: unknown, type: 'string') => v === null || typeof v === type
+
+/**
+ * The members resultItemJson writes, in its order: adding one to ResultItem (or its target) without
+ * writing it there fails to compile, as does writing one that is not there.
+ */
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false
+const RESULT_MEMBERS_WRITTEN: Same<keyof ResultItem, 'position' | 'outcome' | 'target' | 'reason' | 'error'> &
+  Same<keyof NonNullable<ResultItem['target']>, 'topic' | 'partition' | 'offset'> = true
+
+/**
+ * `safeJson(planItemJson(it))`, byte for byte, written member by member (a dry run writes one per
+ * message); an item with an edit, or of another shape than declared, is left to safeJson.
+ */
+export function planItemText(it: PlanItem): string {
+  const t = it.target
+  const l = it.layout
+  if (
+    it.edit !== undefined ||
+    typeof it.position !== 'string' ||
+    typeof it.action !== 'string' ||
+    !nullOr(it.reason, 'string') ||
+    !nullOr(it.detail, 'string') ||
+    !nullOr(it.partitionBy, 'string') ||
+    !nullOr(it.doubt, 'string') ||
+    !(t === null || (typeof t === 'object' && typeof t.topic === 'string' && (t.partition === null || Number.isFinite(t.partition)))) ||
+    !(l === null || (typeof l === 'object' && typeof l.name === 'string' && (l.valueField === undefined || typeof l.valueField === 'string'))) ||
+    !stringArray(it.headersKept) ||
+    !stringArray(it.headersRemoved)
+  ) {
+    return safeJson(planItemJson(it))
+  }
+  const target = t === null ? 'null' : `{"topic":${topicJson(t.topic)},"partition":${t.partition === null ? 'null' : String(t.partition)}}`
+  const layout = l === null ? 'null' : `${jsonString(l.name)}${l.valueField === undefined ? '' : `,"layoutValueField":${jsonString(l.valueField)}`}`
+  return (
+    `{"position":${jsonString(it.position)},"action":${jsonString(it.action)},"reason":${orNull(it.reason)},"detail":${orNull(it.detail)},` +
+    `"target":${target},"partitionBy":${orNull(it.partitionBy)},"doubt":${orNull(it.doubt)},"layout":${layout},` +
+    `"headersKept":${jsonStrings(it.headersKept)},"headersRemoved":${jsonStrings(it.headersRemoved)}}`
+  )
+}
+
+const orNull = (s: string | null) => (s === null ? 'null' : jsonString(s))
+const stringArray = (a: unknown) => Array.isArray(a) && a.every((x) => typeof x === 'string')
+function jsonStrings(a: string[]): string {
+  if (a.length === 0) return '[]'
+  let out = '['
+  for (let i = 0; i < a.length; i++) out += (i === 0 ? '' : ',') + jsonString(a[i])
+  return out + ']'
+}
+
 function errorJson(error: Error): unknown {
   const message = error.message.replace(/^Error: /, '')
   return error instanceof DlqError ? {code: error.code, exitCode: error.exitCode, message} : {code: 'failure', exitCode: 1, message}
@@ -159,6 +237,7 @@ class StreamedTable {
   }
 }
 
+const NO_CELLS: string[] = []
 const PLAN_COLUMNS: Column[] = [{head: 'POSITION'}, {head: 'ACTION', width: 6}, {head: 'TARGET', width: 30}, {head: 'HEADERS KEPT', width: 24}, {head: 'METADATA REMOVED', width: 36}, {head: 'NOTE'}]
 const RESULT_COLUMNS: Column[] = [{head: 'POSITION'}, {head: 'OUTCOME', width: 8}, {head: 'TARGET', width: 36}, {head: 'REASON'}]
 
@@ -206,7 +285,7 @@ export function planWriter(write: Write, head: PlanHead, opts: {json: boolean; r
       open()
       tally.add(it)
       if (opts.json) {
-        out.add(`${first ? '\n    ' : ',\n    '}${safeJson(planItemJson(it))}`)
+        out.add(`${first ? '\n    ' : ',\n    '}${planItemText(it)}`)
         first = false
         return
       }
@@ -262,13 +341,16 @@ export function resultWriter(write: Write, opts: {json: boolean; rows: number | 
       c.requested++
       c[r.outcome]++
       if (opts.json) {
-        out.add(`${first ? '\n    ' : ',\n    '}${safeJson(r)}`)
+        out.add(`${first ? '\n    ' : ',\n    '}${resultItemJson(r)}`)
         first = false
         return
       }
-      const cells = [r.position, r.outcome, targetText(r.target), [r.reason, r.error].filter(Boolean).join(': ')]
       const bad = r.outcome === 'failed' || r.reason === 'in_doubt'
-      if (table.full && bad && opts.rows !== null && extra < opts.rows) {
+      const extraRow = table.full && bad && opts.rows !== null && extra < opts.rows
+      // A row past --rows is only counted: its cells are not worth building.
+      if (table.full && !extraRow) return table.row(NO_CELLS)
+      const cells = [r.position, r.outcome, targetText(r.target), [r.reason, r.error].filter(Boolean).join(': ')]
+      if (extraRow) {
         extra++
         table.row(cells, true)
       } else table.row(cells)

@@ -5,32 +5,43 @@ import {NotSentError, type DlqSink, type OutgoingMessage, type SentMessage, type
 import type {RedisConnection} from './connection.js'
 import {detectLayout, encodeEntry, type EntryFields} from './layouts.js'
 import {keyText} from './uri.js'
+import {encodeCommand, encodedCommand} from './wire.js'
+import type {Command} from 'ioredis'
 
 /** XADDs per pipeline: big enough to hide round trips, small enough to bound buffered replies. */
 const PIPELINE = 1000
 
 /**
- * Many XADDs in one script call: ARGV holds, per message, the index of its stream in KEYS,
- * its field count and its fields. Sending a thousand messages as one command instead of a
- * thousand halves replay's CPU spent in the Redis client (ioredis builds, writes and
- * resolves every command separately). The XADDs run in order; a script that fails part-way
- * keeps what it added (like a pipeline), so the batch is in doubt, as with a pipeline.
+ * Many XADDs in one script call. ARGV is a list of runs of messages to the same stream with the
+ * same field count (a replay is mostly one run per call): the stream's index in KEYS, the field
+ * count, the number of messages, then their fields. Sending a thousand messages as one command
+ * instead of a thousand halves replay's CPU spent in the Redis client (ioredis builds, writes and
+ * resolves every command separately); describing runs rather than each message keeps the
+ * server's own work per message close to a plain XADD's. The XADDs run in order; a script that
+ * fails part-way keeps what it added (like a pipeline), so the batch is in doubt, as with a
+ * pipeline. The ids come back as one space-separated string: one reply to parse, not a thousand.
  */
 const XADD_MANY = `
 local ids = {}
+local argc = #ARGV
 local i = 1
-while i <= #ARGV do
-  local k = tonumber(ARGV[i])
+while i <= argc do
+  local key = KEYS[tonumber(ARGV[i])]
   local c = tonumber(ARGV[i + 1])
-  ids[#ids + 1] = redis.call('XADD', KEYS[k], '*', unpack(ARGV, i + 2, i + 1 + c))
-  i = i + 2 + c
+  local n = tonumber(ARGV[i + 2])
+  i = i + 3
+  for _ = 1, n do
+    ids[#ids + 1] = redis.call('XADD', key, '*', unpack(ARGV, i, i + c - 1))
+    i = i + c
+  end
 end
-return ids`
+return table.concat(ids, ' ')`
 
 /** Errors meaning the script did not run at all (scripting unavailable or not allowed). */
 const NO_SCRIPTING = /unknown command|NOPERM|scripting is disabled|not allowed/i
 
-type ScriptClient = {dlqXaddMany(numKeys: number, ...args: Array<string | Buffer>): Promise<string[]>}
+/** Message and field counts as text, made once. */
+const SMALL = Array.from({length: 64}, (_, i) => String(i))
 
 /**
  * Replay into Redis: each message is XADDed (id `*`, chosen by Redis) to the stream named
@@ -81,7 +92,17 @@ export class RedisSink implements DlqSink {
   private scripting: boolean | null = null
   private probing: Promise<void> | null = null
 
+  /** ioredis's Command class, for commands encoded here; loaded (from the module cache) by the first send. */
+  private commandClass: typeof Command | null = null
+  private loading: Promise<void> | null = null
+
   async send(batch: OutgoingMessage[]): Promise<SentMessage[]> {
+    // Every send waits on the same promise, so sends still start in the order they were called.
+    if (this.commandClass === null) {
+      await (this.loading ??= import('ioredis').then((m) => {
+        this.commandClass = m.Command
+      }))
+    }
     // With no offline queue, a client that is not connected refuses the pipeline before
     // writing a byte: those messages were certainly not sent.
     if (this.conn.client.status !== 'ready') throw new NotSentError(`${this.info.display}: not connected (${this.conn.client.status}); nothing of this batch was sent`)
@@ -144,13 +165,20 @@ export class RedisSink implements DlqSink {
     return new UnavailableError(`XADD to a stream of this batch failed: a key holds a value that is not a stream`)
   }
 
-  /** One XADD_MANY call for the chunk; the first one falls back to a pipeline where scripts cannot run. */
+  /**
+   * One XADD_MANY call for the chunk, encoded here (wire.ts) and sent as EVAL of the script's
+   * text: Redis runs it from its script cache by the text's digest, and unlike EVALSHA it can
+   * never be refused as unknown. The first call falls back to a pipeline where scripts cannot run.
+   */
   private async scripted(chunk: OutgoingMessage[], probe: boolean): Promise<Array<string | Error>> {
-    const client = this.conn.client as unknown as ScriptClient & typeof this.conn.client
-    if (typeof client.dlqXaddMany !== 'function') this.conn.client.defineCommand('dlqXaddMany', {lua: XADD_MANY})
     const keys: Buffer[] = []
     const index = new Map<string, number>()
-    const args: Array<string | Buffer> = []
+    const rest: Array<string | Buffer> = []
+    // The run being written: its stream index, field count and where its message count goes.
+    let runKey = 0
+    let runFields = -1
+    let runAt = -1
+    let runLength = 0
     for (const m of chunk) {
       let k = index.get(m.topic)
       if (k === undefined) {
@@ -158,13 +186,23 @@ export class RedisSink implements DlqSink {
         index.set(m.topic, (k = keys.length))
       }
       const fields = encodeEntry(m)
-      args.push(String(k), String(fields.length))
-      for (const f of fields) args.push(f)
+      if (k !== runKey || fields.length !== runFields) {
+        if (runAt >= 0) rest[runAt] = String(runLength)
+        runKey = k
+        runFields = fields.length
+        runLength = 0
+        rest.push(SMALL[k] ?? String(k), SMALL[fields.length] ?? String(fields.length), '')
+        runAt = rest.length - 1
+      }
+      runLength++
+      for (const f of fields) rest.push(f)
     }
+    if (runAt >= 0) rest[runAt] = String(runLength)
+    const args = (['EVAL', XADD_MANY, String(keys.length)] as Array<string | Buffer>).concat(keys, rest)
     try {
-      const ids = await client.dlqXaddMany(keys.length, ...keys, ...args)
+      const ids = (await this.conn.client.sendCommand(encodedCommand(this.commandClass!, 'eval', encodeCommand(args)))) as string
       if (probe) this.scripting = true
-      return ids.map(String)
+      return ids.split(' ')
     } catch (error) {
       // Nothing ran: send this chunk, and every later one, as plain XADDs.
       if (probe && NO_SCRIPTING.test((error as Error).message)) {
