@@ -76,7 +76,9 @@ class Bytes {
     const n = this.uvarint()
     for (let i = 0; i < n; i++) {
       this.uvarint()
-      this.p += this.uvarint()
+      // Not `this.p += this.uvarint()`: that adds to the position from before the size was read.
+      const size = this.uvarint()
+      this.p += size
     }
   }
 }
