@@ -1,0 +1,179 @@
+import type {OutgoingMessage} from '../../core/sink.js'
+import {Bytes} from './client.js'
+
+/**
+ * Record batches (magic v2) for the Kafka sink, encoded straight into one Buffer per batch.
+ * The library's producer builds a Writer per record and per field and concatenates them, which
+ * was most of the sink's cost at replay scale; it also mis-encodes varlongs from 2^31 up.
+ */
+
+/** What one record batch needs besides its messages. */
+export interface BatchHeader {
+  producerId: bigint
+  producerEpoch: number
+  baseSequence: number
+  /** Timestamp for messages without one. */
+  now: number
+}
+
+/** Bytes of an unsigned varint. */
+function uvarintSize(v: number): number {
+  let n = 1
+  while (v >= 0x80) {
+    v = Math.floor(v / 128)
+    n++
+  }
+  return n
+}
+
+/** Zig-zag of a safe integer, as a non-negative Number (exact below 2^52). */
+const zigzag = (v: number): number => (v >= 0 ? v * 2 : -v * 2 - 1)
+
+function writeUvarint(b: Buffer, p: number, v: number): number {
+  while (v >= 0x80) {
+    b[p++] = (v & 0x7f) | 0x80
+    v = Math.floor(v / 128)
+  }
+  b[p++] = v
+  return p
+}
+
+/** Size and header-key bytes of one record (everything after its own length varint). */
+interface Sized {
+  body: number
+  delta: number
+  keys: Buffer[] | null
+}
+
+/** Fixed part of a batch after baseOffset+batchLength: leader epoch 4, magic 1, crc 4, then 49 bytes. */
+const BATCH_OVERHEAD = 8 + 4 + 4 + 1 + 4 + 2 + 4 + 8 + 8 + 8 + 2 + 4 + 4
+
+/**
+ * One record batch (baseOffset 0, uncompressed, not transactional) holding `messages` in
+ * order, ready to go into a Produce request's `records`.
+ */
+export function encodeBatch(messages: OutgoingMessage[], h: BatchHeader, crc32c: (b: Buffer) => number): Buffer {
+  const first = messages[0].timestamp ?? h.now
+  let max = first
+  const sized: Sized[] = new Array(messages.length)
+  let total = BATCH_OVERHEAD
+  for (let i = 0; i < messages.length; i++) {
+    const m = messages[i]
+    const ts = m.timestamp ?? h.now
+    if (ts > max) max = ts
+    const delta = ts - first
+    let body = 1 + uvarintSize(zigzag(delta)) + uvarintSize(zigzag(i))
+    body += m.key === null ? 1 : uvarintSize(zigzag(m.key.length)) + m.key.length
+    body += m.value === null ? 1 : uvarintSize(zigzag(m.value.length)) + m.value.length
+    body += uvarintSize(zigzag(m.headers.length))
+    let keys: Buffer[] | null = null
+    if (m.headers.length > 0) {
+      keys = new Array(m.headers.length)
+      for (let j = 0; j < m.headers.length; j++) {
+        const hd = m.headers[j]
+        const k = Buffer.from(hd.key, 'utf8')
+        keys[j] = k
+        body += uvarintSize(zigzag(k.length)) + k.length
+        body += hd.value === null ? 1 : uvarintSize(zigzag(hd.value.length)) + hd.value.length
+      }
+    }
+    sized[i] = {body, delta, keys}
+    total += uvarintSize(zigzag(body)) + body
+  }
+
+  const b = Buffer.allocUnsafe(total)
+  b.writeBigInt64BE(0n, 0) // baseOffset
+  b.writeInt32BE(total - 12, 8) // batchLength: from the leader epoch on
+  b.writeInt32BE(-1, 12) // partitionLeaderEpoch: the broker sets it
+  b[16] = 2 // magic
+  // 17..20: crc, below
+  b.writeInt16BE(0, 21) // attributes: no compression, create time, not transactional
+  b.writeInt32BE(messages.length - 1, 23) // lastOffsetDelta
+  b.writeBigInt64BE(BigInt(first), 27)
+  b.writeBigInt64BE(BigInt(max), 35)
+  b.writeBigInt64BE(h.producerId, 43)
+  b.writeInt16BE(h.producerEpoch, 51)
+  b.writeInt32BE(h.baseSequence, 53)
+  b.writeInt32BE(messages.length, 57)
+  let p = 61
+  for (let i = 0; i < messages.length; i++) {
+    const m = messages[i]
+    const s = sized[i]
+    p = writeUvarint(b, p, zigzag(s.body))
+    b[p++] = 0 // record attributes
+    p = writeUvarint(b, p, zigzag(s.delta))
+    p = writeUvarint(b, p, zigzag(i))
+    p = writeBytes(b, p, m.key)
+    p = writeBytes(b, p, m.value)
+    p = writeUvarint(b, p, zigzag(m.headers.length))
+    for (let j = 0; j < m.headers.length; j++) {
+      p = writeBytes(b, p, s.keys![j])
+      p = writeBytes(b, p, m.headers[j].value)
+    }
+  }
+  if (p !== total) throw new Error(`record batch: wrote ${p} bytes of ${total}`)
+  b.writeUInt32BE(crc32c(b.subarray(21)) >>> 0, 17)
+  return b
+}
+
+function writeBytes(b: Buffer, p: number, v: Buffer | null): number {
+  if (v === null) {
+    b[p] = 1 // zig-zag of -1
+    return p + 1
+  }
+  p = writeUvarint(b, p, zigzag(v.length))
+  v.copy(b, p)
+  return p + v.length
+}
+
+/** Sequence numbers are int32 and wrap to 0 after 2^31 - 1 (as the Java producer does). */
+export function nextSequence(seq: number, count: number): number {
+  return (seq + count) % 2 ** 31
+}
+
+/** One partition's answer to a produce request. */
+export interface PartitionAck {
+  errorCode: number
+  baseOffset: bigint
+  message: string | null
+}
+
+/**
+ * Produce responses (v9-v11) read to `topic\0partition` → answer. The library's parser fails
+ * on a partition error that carries the new leader in a tagged field (Kafka 4), and throws
+ * away the other partitions' answers with it.
+ */
+export function parseProduce(_correlationId: number, _apiKey: number, _apiVersion: number, reader: {buffer: {slice(s: number, e: number): Buffer; length: number}; position: number}): Map<string, PartitionAck> {
+  const r = new Bytes(reader.buffer.slice(reader.position, reader.buffer.length))
+  const text = (): string | null => {
+    const n = r.uvarint() - 1
+    if (n < 0) return null
+    const s = r.b.toString('utf8', r.p, r.p + n)
+    r.p += n
+    return s
+  }
+  const out = new Map<string, PartitionAck>()
+  const topics = r.uvarint() - 1
+  for (let t = 0; t < topics; t++) {
+    const name = text() ?? ''
+    const partitions = r.uvarint() - 1
+    for (let i = 0; i < partitions; i++) {
+      const index = r.i32()
+      const errorCode = r.i16()
+      const baseOffset = r.i64()
+      r.p += 16 // log append time, log start offset
+      const recordErrors = r.uvarint() - 1
+      let message: string | null = null
+      for (let e = 0; e < recordErrors; e++) {
+        r.i32()
+        message ??= text()
+        r.skipTags()
+      }
+      const partitionMessage = text()
+      r.skipTags()
+      out.set(`${name}\u0000${index}`, {errorCode, baseOffset, message: partitionMessage ?? message})
+    }
+    r.skipTags()
+  }
+  return out
+}
