@@ -38,46 +38,34 @@ function writeUvarint(b: Buffer, p: number, v: number): number {
   return p
 }
 
-/** Size and header-key bytes of one record (everything after its own length varint). */
-interface Sized {
-  body: number
-  delta: number
-  keys: Buffer[] | null
-}
-
-/** Fixed part of a batch after baseOffset+batchLength: leader epoch 4, magic 1, crc 4, then 49 bytes. */
+/** A batch's header: base offset, length, leader epoch, magic, crc, attributes, last offset delta, timestamps, producer id and epoch, base sequence, record count. */
 const BATCH_OVERHEAD = 8 + 4 + 4 + 1 + 4 + 2 + 4 + 8 + 8 + 8 + 2 + 4 + 4
 
 /**
  * One record batch (baseOffset 0, uncompressed, not transactional) holding `messages` in
- * order, ready to go into a Produce request's `records`.
+ * order, ready to go into a Produce request's `records`. Sizes are worked out first so the
+ * batch is written once into a buffer of its exact length, with no object per record.
  */
 export function encodeBatch(messages: OutgoingMessage[], h: BatchHeader, crc32c: (b: Buffer) => number): Buffer {
   const first = messages[0].timestamp ?? h.now
   let max = first
-  const sized: Sized[] = new Array(messages.length)
+  const bodies = new Float64Array(messages.length)
   let total = BATCH_OVERHEAD
   for (let i = 0; i < messages.length; i++) {
     const m = messages[i]
     const ts = m.timestamp ?? h.now
     if (ts > max) max = ts
-    const delta = ts - first
-    let body = 1 + uvarintSize(zigzag(delta)) + uvarintSize(zigzag(i))
+    let body = 1 + uvarintSize(zigzag(ts - first)) + uvarintSize(zigzag(i))
     body += m.key === null ? 1 : uvarintSize(zigzag(m.key.length)) + m.key.length
     body += m.value === null ? 1 : uvarintSize(zigzag(m.value.length)) + m.value.length
     body += uvarintSize(zigzag(m.headers.length))
-    let keys: Buffer[] | null = null
-    if (m.headers.length > 0) {
-      keys = new Array(m.headers.length)
-      for (let j = 0; j < m.headers.length; j++) {
-        const hd = m.headers[j]
-        const k = Buffer.from(hd.key, 'utf8')
-        keys[j] = k
-        body += uvarintSize(zigzag(k.length)) + k.length
-        body += hd.value === null ? 1 : uvarintSize(zigzag(hd.value.length)) + hd.value.length
-      }
+    for (let j = 0; j < m.headers.length; j++) {
+      const hd = m.headers[j]
+      const k = Buffer.byteLength(hd.key, 'utf8')
+      body += uvarintSize(zigzag(k)) + k
+      body += hd.value === null ? 1 : uvarintSize(zigzag(hd.value.length)) + hd.value.length
     }
-    sized[i] = {body, delta, keys}
+    bodies[i] = body
     total += uvarintSize(zigzag(body)) + body
   }
 
@@ -98,17 +86,19 @@ export function encodeBatch(messages: OutgoingMessage[], h: BatchHeader, crc32c:
   let p = 61
   for (let i = 0; i < messages.length; i++) {
     const m = messages[i]
-    const s = sized[i]
-    p = writeUvarint(b, p, zigzag(s.body))
+    p = writeUvarint(b, p, zigzag(bodies[i]))
     b[p++] = 0 // record attributes
-    p = writeUvarint(b, p, zigzag(s.delta))
+    p = writeUvarint(b, p, zigzag((m.timestamp ?? h.now) - first))
     p = writeUvarint(b, p, zigzag(i))
     p = writeBytes(b, p, m.key)
     p = writeBytes(b, p, m.value)
     p = writeUvarint(b, p, zigzag(m.headers.length))
     for (let j = 0; j < m.headers.length; j++) {
-      p = writeBytes(b, p, s.keys![j])
-      p = writeBytes(b, p, m.headers[j].value)
+      const hd = m.headers[j]
+      const k = Buffer.byteLength(hd.key, 'utf8')
+      p = writeUvarint(b, p, zigzag(k))
+      p += b.write(hd.key, p, k, 'utf8')
+      p = writeBytes(b, p, hd.value)
     }
   }
   if (p !== total) throw new Error(`record batch: wrote ${p} bytes of ${total}`)
