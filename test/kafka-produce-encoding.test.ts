@@ -1,6 +1,7 @@
 import {crc32c, Reader, readRecordsBatch} from '@platformatic/kafka'
 import {describe, expect, it} from 'vitest'
-import {encodeBatch, nextSequence, parseProduce} from '../src/backends/kafka/produce.js'
+import * as lib from '@platformatic/kafka'
+import {crc32cFor, encodeBatch, nextSequence, parseProduce} from '../src/backends/kafka/produce.js'
 import type {OutgoingMessage} from '../src/core/sink.js'
 
 const crc = (b: Buffer) => crc32c(b) as number
@@ -52,6 +53,14 @@ describe('record batch encoding (the Kafka sink writes batches itself)', () => {
     const stored = b.readUInt32BE(17)
     b[b.length - 2] ^= 1
     expect(crc(b.subarray(21)) >>> 0).not.toBe(stored)
+  })
+
+  it("the sink's CRC-32C (the addon on the Buffer itself) agrees with the library's", () => {
+    const fast = crc32cFor(lib)
+    const b = Buffer.alloc(300_000)
+    for (let i = 0; i < b.length; i++) b[i] = (i * 2_654_435_761) >>> 24
+    for (const part of [b, b.subarray(21), b.subarray(7, 100), Buffer.alloc(0)]) expect(fast(part)).toBe(crc(part))
+    expect(fast(Buffer.from('123456789'))).toBe(0xe3069283) // the CRC-32C check value
   })
 
   it('sequence numbers wrap to 0 after 2^31 - 1', () => {

@@ -1,5 +1,7 @@
+import {createRequire} from 'node:module'
 import type {OutgoingMessage} from '../../core/sink.js'
 import {Bytes} from './client.js'
+import type {KafkaLib} from './connection.js'
 
 /**
  * Record batches (magic v2) for the Kafka sink, encoded straight into one Buffer per batch.
@@ -112,8 +114,26 @@ function writeBytes(b: Buffer, p: number, v: Buffer | null): number {
     return p + 1
   }
   p = writeUvarint(b, p, zigzag(v.length))
-  v.copy(b, p)
+  // TypedArray#set: Buffer#copy's argument checks cost more than the copy of a small value.
+  b.set(v, p)
   return p + v.length
+}
+
+/**
+ * CRC-32C of a Buffer as it is. The library's own function hands the native addon a copy of
+ * its input (`new Uint8Array(data)`): a second copy of every record batch, and garbage of the
+ * same size. The addon (@node-rs/crc32, the library's optional dependency) takes the Buffer
+ * itself; without it, the library's function.
+ */
+export function crc32cFor(lib: KafkaLib): (b: Buffer) => number {
+  try {
+    const require = createRequire(import.meta.url)
+    const fromKafka = require.resolve('@node-rs/crc32', {paths: [require.resolve('@platformatic/kafka')]})
+    const native = (require(fromKafka) as {crc32c: (input: Uint8Array) => number}).crc32c
+    return (b) => native(b)
+  } catch {
+    return lib.crc32c as (b: Buffer) => number
+  }
 }
 
 /** Sequence numbers are int32 and wrap to 0 after 2^31 - 1 (as the Java producer does). */

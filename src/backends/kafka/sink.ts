@@ -3,7 +3,7 @@ import type {SourceInfo} from '../../core/reader.js'
 import {NotSentError, type DlqSink, type OutgoingMessage, type SentMessage, type TargetInfo} from '../../core/sink.js'
 import {KafkaClient, type TopicLayout} from './client.js'
 import {clientOptions, REQUEST_TIMEOUT_MS, type KafkaConnection, type KafkaLib} from './connection.js'
-import {encodeBatch, nextSequence, parseProduce, type PartitionAck} from './produce.js'
+import {crc32cFor, encodeBatch, nextSequence, parseProduce, type PartitionAck} from './produce.js'
 import {partitionForKey} from './murmur2.js'
 import {brokerText, parseKafkaUri} from './uri.js'
 import {readPartition} from './log.js'
@@ -116,6 +116,8 @@ export class KafkaSink implements DlqSink {
   private producer: Promise<{id: bigint; epoch: number}> | null = null
   /** Per `topic\0partition`, the last retry of a record batch (see retry), while it runs. */
   private readonly retries = new Map<string, Promise<bigint>>()
+  private crc: ((b: Buffer) => number) | null = null
+  private readonly keys = new Map<string, string[]>()
   /** Where the next send waits for the one before it to be on the wire. */
   private queue: Promise<unknown> = Promise.resolve()
   /** send() calls so far, and the last one that must not go out because one before it failed. */
@@ -213,7 +215,7 @@ export class KafkaSink implements DlqSink {
       let size = 0
       for (let i = 0; i < batch.length; i++) {
         const m = batch[i]
-        const k = `${m.topic}\u0000${partitions[i]}`
+        const k = this.partitionKey(m.topic, partitions[i])
         const bytes = messageBytes(m)
         const part = current.get(k)
         if (size > 0 && (size + bytes > MAX_REQUEST_BYTES || (part !== undefined && part.bytes + bytes > MAX_BATCH_BYTES))) {
@@ -231,7 +233,7 @@ export class KafkaSink implements DlqSink {
       if (current.size > 0) requests.push(current)
 
       // Each request goes to its partitions' leader: split per leader, then encode with sequence numbers in order.
-      const crc = this.client.lib.crc32c as (b: Buffer) => number
+      const crc = (this.crc ??= crc32cFor(this.client.lib))
       const sends: Array<{request: number; leader: number; topics: Map<string, Array<{partition: number; records: Buffer}>>}> = []
       for (const [r, request] of requests.entries()) {
         const byLeader = new Map<number, Map<string, Array<{partition: number; records: Buffer}>>>()
@@ -257,7 +259,7 @@ export class KafkaSink implements DlqSink {
           Promise.all(
             [...s.topics].flatMap(([topic, parts]) =>
               parts.map(async ({partition, records}) => {
-                const k = `${topic}\u0000${partition}`
+                const k = this.partitionKey(topic, partition)
                 const ack = res.get(k)
                 if (ack === undefined) throw new DlqError(`Kafka at ${this.where()}: no acknowledgement for ${topic} partition ${partition}`)
                 const base = ack.errorCode === 0 && !this.retries.has(k) ? ack.baseOffset : await this.retry(topic, partition, records, ack)
@@ -393,7 +395,7 @@ export class KafkaSink implements DlqSink {
    * (the broker refuses the gap), so `retries` only matters for that check.
    */
   private retry(topic: string, partition: number, records: Buffer, first: PartitionAck): Promise<bigint> {
-    const k = `${topic}\u0000${partition}`
+    const k = this.partitionKey(topic, partition)
     const before = this.retries.get(k) ?? Promise.resolve(0n)
     const attempt = before.then(async () => {
       let ack = first
@@ -417,6 +419,13 @@ export class KafkaSink implements DlqSink {
       () => undefined,
     )
     return attempt
+  }
+
+  /** `topic\0partition`, built once per partition rather than once per message. */
+  private partitionKey(topic: string, partition: number): string {
+    let keys = this.keys.get(topic)
+    if (keys === undefined) this.keys.set(topic, (keys = []))
+    return (keys[partition] ??= `${topic}\u0000${partition}`)
   }
 
   private fail(error: unknown, upTo: number): void {
