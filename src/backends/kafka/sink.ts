@@ -2,7 +2,7 @@ import {DlqError, UnavailableError, UsageError} from '../../core/errors.js'
 import type {SourceInfo} from '../../core/reader.js'
 import {NotSentError, type DlqSink, type OutgoingMessage, type SentMessage, type TargetInfo} from '../../core/sink.js'
 import {KafkaClient, type TopicLayout} from './client.js'
-import {clientOptions, REQUEST_TIMEOUT_MS, type KafkaConnection, type KafkaLib} from './connection.js'
+import {REQUEST_TIMEOUT_MS, type KafkaConnection, type KafkaLib} from './connection.js'
 import {crc32cFor, encodeBatch, nextSequence, parseProduce, type PartitionAck} from './produce.js'
 import {partitionForKey} from './murmur2.js'
 import {brokerText, parseKafkaUri} from './uri.js'
@@ -66,6 +66,9 @@ function messageBytes(m: OutgoingMessage): number {
 
 type ProduceTopics = Array<{topic: string; parts: Array<{partition: number; records: Buffer}>}>
 type ProduceApi = {async: (c: KafkaConnection, acks: number, timeout: number, topics: ProduceTopics) => Promise<Map<string, PartitionAck>>}
+type DescribeConfigsApi = {
+  async: (c: KafkaConnection, resources: Array<{resourceType: number; resourceName: string; configurationKeys: string[]}>, synonyms: boolean, documentation: boolean) => Promise<{results: Array<{configs: Array<{name: string; value: string | null}>}>}>
+}
 type InitProducerIdApi = {async: (c: KafkaConnection, transactionalId: null, timeoutMs: number, producerId: bigint, epoch: number) => Promise<{producerId: bigint; producerEpoch: number}>}
 
 /**
@@ -118,6 +121,10 @@ export class KafkaSink implements DlqSink {
   private readonly retries = new Map<string, Promise<bigint>>()
   private crc: ((b: Buffer) => number) | null = null
   private readonly keys = new Map<string, string[]>()
+  /** Partitions whose first batch from this producer the broker has acknowledged (see write). */
+  private readonly established = new Set<string>()
+  /** Partitions whose first batch is in flight: settles once it is acknowledged or failed. */
+  private readonly firstAcks = new Map<string, Promise<unknown>>()
   /** Where the next send waits for the one before it to be on the wire. */
   private queue: Promise<unknown> = Promise.resolve()
   /** send() calls so far, and the last one that must not go out because one before it failed. */
@@ -154,20 +161,24 @@ export class KafkaSink implements DlqSink {
   async describeTarget(topic: string): Promise<TargetInfo> {
     const layout = await this.layout(topic, true)
     if (layout === null) return {exists: false, partitions: null}
-    return {exists: true, partitions: layout.partitions, maxMessageBytes: await this.maxMessageBytes(topic)}
+    return {exists: true, partitions: layout.partitions, maxMessageBytes: await this.maxMessageBytes(topic, layout)}
   }
 
-  /** The topic's max.message.bytes (DescribeConfigs), or null when the broker does not say (e.g. no ACL for it). */
-  private async maxMessageBytes(topic: string): Promise<number | null> {
-    const admin = new this.client.lib.Admin(clientOptions(this.client.target, this.client.settings))
+  /**
+   * The topic's max.message.bytes (DescribeConfigs on the connection already open, not an
+   * Admin client of its own), or null when the broker does not say (e.g. no ACL for it).
+   */
+  private async maxMessageBytes(topic: string, layout: TopicLayout): Promise<number | null> {
+    const version = this.client.pickVersion(32, [4, 3, 2])
+    if (version === undefined) return null
+    const api = (this.client.lib as unknown as Record<string, {api: DescribeConfigsApi}>)[`describeConfigsV${version}`].api
     try {
-      const [d] = await admin.describeConfigs({resources: [{resourceType: 2 /* TOPIC */, resourceName: topic, configurationKeys: ['max.message.bytes']}]})
-      const v = d?.configs.find((c) => c.name === 'max.message.bytes')?.value
+      const conn = await this.client.connection(layout.leaders.find((l) => l >= 0) ?? -1)
+      const res = await api.async(conn, [{resourceType: 2 /* TOPIC */, resourceName: topic, configurationKeys: ['max.message.bytes']}], false, false)
+      const v = res.results[0]?.configs.find((c) => c.name === 'max.message.bytes')?.value
       return v && /^\d+$/.test(v) ? Number(v) : null
     } catch {
       return null
-    } finally {
-      await admin.close().catch(() => undefined)
     }
   }
 
@@ -252,23 +263,37 @@ export class KafkaSink implements DlqSink {
       }
       const connections = await Promise.all(sends.map((s) => this.client.connection(s.leader)))
 
-      // Synchronously, in order: each connection queues its requests as they are handed to it.
-      const acked = sends.map((s, i) =>
-        this.produceApi.async(connections[i], ACKS_ALL, REQUEST_TIMEOUT_MS, [...s.topics].map(([topic, parts]) => ({topic, parts}))).then((res) =>
-          // Partitions whose answer is a retriable error are sent again on their own, in order.
-          Promise.all(
-            [...s.topics].flatMap(([topic, parts]) =>
-              parts.map(async ({partition, records}) => {
-                const k = this.partitionKey(topic, partition)
-                const ack = res.get(k)
-                if (ack === undefined) throw new DlqError(`Kafka at ${this.where()}: no acknowledgement for ${topic} partition ${partition}`)
-                const base = ack.errorCode === 0 && !this.retries.has(k) ? ack.baseOffset : await this.retry(topic, partition, records, ack)
-                return [k, base] as const
-              }),
-            ),
-          ),
-        ),
-      )
+      // A partition this producer has not written to yet: the broker, holding no sequence
+      // state for it, takes whatever sequence comes first — so if the first batch fails (its
+      // leader not elected yet) and the next one lands, the retry of the first is refused and
+      // the partition has a hole. Until a partition's first batch is acknowledged, nothing
+      // more is sent to it: earlier sends' first batches are waited for here, and within this
+      // send a request that repeats such a partition waits for the ones before it.
+      const firstOnes = [...new Set(sends.flatMap((s) => [...s.topics].flatMap(([topic, parts]) => parts.map((p) => this.partitionKey(topic, p.partition)))))]
+        .map((k) => this.firstAcks.get(k))
+        .filter((w) => w !== undefined)
+      if (firstOnes.length > 0) {
+        await Promise.all(firstOnes)
+        if (call <= this.refuseUpTo) throw new NotSentError(`not sent: an earlier send to Kafka at ${this.where()} failed (${this.broken?.message})`)
+      }
+      const acked: Array<Promise<Array<readonly [string, bigint]>>> = []
+      const firstHere = new Set<string>()
+      for (const [i, s] of sends.entries()) {
+        const keys = [...s.topics].flatMap(([topic, parts]) => parts.map((p) => this.partitionKey(topic, p.partition)))
+        if (keys.some((k) => firstHere.has(k))) {
+          try {
+            await Promise.all(acked)
+          } catch (error) {
+            // Part of this send is on the wire: whether it landed is unknown.
+            this.fail(error, Number.POSITIVE_INFINITY)
+            throw this.client.fail(error, batch[0].topic)
+          }
+          for (const k of firstHere) this.established.add(k)
+          firstHere.clear()
+        }
+        for (const k of keys) if (!this.established.has(k)) firstHere.add(k)
+        acked.push(this.produce(s.topics, connections[i]))
+      }
       const acks = Promise.all(acked).then(
         (bases) => {
           const base = requests.map(() => new Map<string, bigint>())
@@ -294,6 +319,14 @@ export class KafkaSink implements DlqSink {
         },
       )
       acks.catch(() => undefined)
+      for (const k of firstHere) {
+        const first = acks.then(
+          () => this.established.add(k),
+          () => undefined,
+        )
+        this.firstAcks.set(k, first)
+        void first.then(() => this.firstAcks.get(k) === first && this.firstAcks.delete(k))
+      }
       return {acks}
     } catch (error) {
       // Nothing of this batch went out: the sends already queued behind it must not either
@@ -383,6 +416,23 @@ export class KafkaSink implements DlqSink {
     // A failure is not remembered: the next send asks again.
     this.producer.catch(() => (this.producer = null))
     return this.producer
+  }
+
+  /** One produce request; partitions answered with a retriable error are sent again on their own, in order. */
+  private produce(topics: Map<string, Array<{partition: number; records: Buffer}>>, connection: KafkaConnection): Promise<Array<readonly [string, bigint]>> {
+    return this.produceApi.async(connection, ACKS_ALL, REQUEST_TIMEOUT_MS, [...topics].map(([topic, parts]) => ({topic, parts}))).then((res) =>
+      Promise.all(
+        [...topics].flatMap(([topic, parts]) =>
+          parts.map(async ({partition, records}) => {
+            const k = this.partitionKey(topic, partition)
+            const ack = res.get(k)
+            if (ack === undefined) throw new DlqError(`Kafka at ${this.where()}: no acknowledgement for ${topic} partition ${partition}`)
+            const base = ack.errorCode === 0 && !this.retries.has(k) ? ack.baseOffset : await this.retry(topic, partition, records, ack)
+            return [k, base] as const
+          }),
+        ),
+      ),
+    )
   }
 
   /**
