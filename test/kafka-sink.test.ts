@@ -2,7 +2,7 @@ import {afterAll, describe, expect, it} from 'vitest'
 import {openKafkaReader, openKafkaSink} from '../src/backends/kafka/index.js'
 import {partitionForKey} from '../src/backends/kafka/murmur2.js'
 import {UnavailableError, UsageError} from '../src/core/errors.js'
-import type {DlqSink} from '../src/core/sink.js'
+import {NotSentError, type DlqSink} from '../src/core/sink.js'
 import {i32} from './helpers/raw.js'
 import {needService} from './helpers/services.js'
 import {KAFKA_URI, KafkaFixture} from './kafka-fixtures.js'
@@ -97,6 +97,38 @@ describe.skipIf(!svc.available)('kafka sink (real broker)', () => {
     } finally {
       await reader.close()
     }
+  })
+
+  it('sends in flight at once land in call order: each partition holds them consecutively, acknowledged with their offsets', async () => {
+    const topic = await kafka.topic('sink-inflight', 3)
+    const sink = await open()
+    expect(sink.maxInFlight).toBeGreaterThan(1)
+    const batch = (n: number) => Array.from({length: 300}, (_, i) => ({topic, partition: i % 3, key: null, value: Buffer.from(`b${n}-m${i}`), headers: [], timestamp: null}))
+    // Not awaited one by one: all four are handed over before the first acknowledgement.
+    const acks = await Promise.all([0, 1, 2, 3].map((n) => sink.send(batch(n))))
+    for (const p of [0, 1, 2]) {
+      const offsets = acks.flatMap((a) => a.filter((s) => s.partition === p).map((s) => Number(s.offset)))
+      expect(offsets).toEqual(Array.from({length: 400}, (_, i) => i))
+    }
+    const reader = await openKafkaReader(`${KAFKA_URI}/${topic}`)
+    try {
+      const got = await reader.get(acks.flatMap((a) => a.map((s) => `${s.partition}:${s.offset}`)))
+      acks.forEach((a, n) => a.forEach((s, i) => expect(got.get(`${s.partition}:${s.offset}`)!.payload!.toString()).toBe(`b${n}-m${i}`)))
+    } finally {
+      await reader.close()
+    }
+  })
+
+  it('a send that fails before going out stops the sends queued behind it (NotSentError), not later ones', async () => {
+    const topic = await kafka.topic('sink-refuse', 2)
+    const sink = await open()
+    const ok = (v: string) => [{topic, partition: 0, key: null, value: Buffer.from(v), headers: [], timestamp: null}]
+    const bad = sink.send([{topic, partition: 5, key: null, value: Buffer.from('x'), headers: [], timestamp: null}])
+    const behind = sink.send(ok('behind'))
+    await expect(bad).rejects.toThrow(UsageError)
+    await expect(behind).rejects.toThrow(NotSentError)
+    const after = await sink.send(ok('after'))
+    expect(after[0]).toMatchObject({partition: 0, offset: '0'})
   })
 
   it('refuses a partition that does not exist and a topic that does not exist', async () => {

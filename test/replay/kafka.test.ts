@@ -186,7 +186,8 @@ describe.runIf(kafka.available)('replay survives a broker that dies mid-way', ()
     const ledger = `${src}.replay-ledger.ndjson`
     const args = ['replay', src, '--all', '--filter', 'reason=timeout', '--sink', `kafka://${brokers}`, '--yes', '--json']
 
-    const first = run(args, {DLQ_KAFKA_ACK_TIMEOUT_MS: '8000'})
+    // Paced, so the kill lands mid-way: unpaced, the 10,000 can be acknowledged before it does.
+    const first = run([...args, '--rate', '2500'], {DLQ_KAFKA_ACK_TIMEOUT_MS: '8000'})
     const deadline = Date.now() + 60_000
     const done = () => ledgerDone(ledger)
     while (done() < 2500 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))

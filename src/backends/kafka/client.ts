@@ -38,7 +38,7 @@ type FetchArgs = [number, number, number, number, number, number, Array<{topicId
 type ListOffsetsResponse = {topics: Array<{partitions: Array<{partitionIndex: number; errorCode: number; offset: bigint}>}>}
 type ListOffsetsArgs = [number, number, Array<{name: string; partitions: Array<{partitionIndex: number; currentLeaderEpoch: number; timestamp: bigint}>}>]
 
-class Bytes {
+export class Bytes {
   constructor(
     readonly b: Buffer,
     public p = 0,
@@ -76,7 +76,9 @@ class Bytes {
     const n = this.uvarint()
     for (let i = 0; i < n; i++) {
       this.uvarint()
-      this.p += this.uvarint()
+      // Not `this.p += this.uvarint()`: that adds to the position from before the size was read.
+      const size = this.uvarint()
+      this.p += size
     }
   }
 }
@@ -138,6 +140,8 @@ export class KafkaClient {
     private readonly fetchApi: ApiFn<FetchArgs, ReturnType<typeof parseFetch>>,
     private readonly fetchVersion: number,
     private readonly listOffsetsApi: ApiFn<ListOffsetsArgs, ListOffsetsResponse>,
+    /** The broker's supported version range per API key (from ApiVersions at open). */
+    readonly apiVersions: ReadonlyMap<number, {minVersion: number; maxVersion: number}>,
   ) {}
 
   static async open(target: KafkaTarget): Promise<KafkaClient> {
@@ -160,7 +164,8 @@ export class KafkaClient {
       const writer = (lib as unknown as Record<string, {createRequest: (...a: unknown[]) => unknown}>)[`fetchV${fetchVersion}`].createRequest
       const fetchApi = lib.createAPI(1, fetchVersion, writer as never, parseFetch as never) as unknown as ApiFn<FetchArgs, ReturnType<typeof parseFetch>>
       const listOffsetsApi = (lib as unknown as Record<string, {api: unknown}>)[`listOffsetsV${listVersion}`].api as ApiFn<ListOffsetsArgs, ListOffsetsResponse>
-      return new KafkaClient(lib, base, target, settings, fetchApi, fetchVersion, listOffsetsApi)
+      const apiVersions = new Map(apis.map((a) => [a.apiKey, {minVersion: a.minVersion, maxVersion: a.maxVersion}]))
+      return new KafkaClient(lib, base, target, settings, fetchApi, fetchVersion, listOffsetsApi, apiVersions)
     } catch (error) {
       await base.close().catch(() => {})
       throw describeError(error, {target, settings})
@@ -191,7 +196,14 @@ export class KafkaClient {
     return layout
   }
 
-  private connection(nodeId: number): Promise<KafkaConnection> {
+  /** The newest of `versions` (highest first) the broker supports for `apiKey`, if any. */
+  pickVersion(apiKey: number, versions: readonly number[]): number | undefined {
+    const r = this.apiVersions.get(apiKey)
+    return versions.find((v) => r !== undefined && v >= r.minVersion && v <= r.maxVersion)
+  }
+
+  /** The one connection to a broker, shared by reads and the sink's produce requests. */
+  connection(nodeId: number): Promise<KafkaConnection> {
     let c = this.connections.get(nodeId)
     if (!c) {
       const broker = this.base.currentMetadata?.brokers.get(nodeId)

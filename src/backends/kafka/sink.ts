@@ -1,9 +1,9 @@
-import type {Producer as LibProducer} from '@platformatic/kafka'
 import {DlqError, UnavailableError, UsageError} from '../../core/errors.js'
 import type {SourceInfo} from '../../core/reader.js'
-import type {DlqSink, OutgoingMessage, SentMessage, TargetInfo} from '../../core/sink.js'
+import {NotSentError, type DlqSink, type OutgoingMessage, type SentMessage, type TargetInfo} from '../../core/sink.js'
 import {KafkaClient, type TopicLayout} from './client.js'
-import {clientOptions} from './connection.js'
+import {REQUEST_TIMEOUT_MS, type KafkaConnection, type KafkaLib} from './connection.js'
+import {crc32cFor, encodeBatch, nextSequence, parseProduce, type PartitionAck} from './produce.js'
 import {partitionForKey} from './murmur2.js'
 import {brokerText, parseKafkaUri} from './uri.js'
 import {readPartition} from './log.js'
@@ -31,7 +31,65 @@ function digest(key: Buffer | null, value: Buffer | null, headers: RawHeader[]):
 const MAX_BATCH_BYTES = 512 * 1024
 const MAX_REQUEST_BYTES = 4 * 1024 * 1024
 const ACKS_ALL = -1
-/** How long a produce request may wait for its acknowledgement (the library's retries included). */
+/** Produce v9-v11 share one request layout (flexible, topic names); Kafka 3.1+ has them all. */
+const PRODUCE_VERSIONS = [11, 10, 9] as const
+const INIT_PRODUCER_ID_VERSIONS = [5, 4, 3] as const
+/** Sent with InitProducerId as the Java producer does; unused without a transactional id. */
+const TRANSACTION_TIMEOUT_MS = 60_000
+/**
+ * Partition errors after which the same record batch may be sent again: the leader moved or
+ * is not known yet (a topic just created), too few in-sync replicas, a broker-side timeout,
+ * or a batch behind one of these (its sequence came before that one's retry).
+ */
+const RETRIABLE = new Set([3, 5, 6, 7, 13, 19, 20, 45, 56, 74, 75])
+/** Retries of one batch, RETRY_DELAY_MS longer apart each time (about 20 s in all). */
+const MAX_RETRIES = 20
+const RETRY_DELAY_MS = 100
+/** InitProducerId attempts (about 5 s in all). */
+const INIT_ATTEMPTS = 10
+
+/** Messages for one partition in one produce request, and where they are in the batch sent. */
+interface Part {
+  topic: string
+  partition: number
+  messages: OutgoingMessage[]
+  indices: number[]
+  bytes: number
+}
+
+/** What a message adds to a request, near enough to cut requests and batches by. */
+function messageBytes(m: OutgoingMessage): number {
+  let n = 24 + (m.key?.length ?? 0) + (m.value?.length ?? 0)
+  for (const h of m.headers) n += h.key.length * 3 + (h.value?.length ?? 0) + 6
+  return n
+}
+
+type ProduceTopics = Array<{topic: string; parts: Array<{partition: number; records: Buffer}>}>
+type ProduceApi = {async: (c: KafkaConnection, acks: number, timeout: number, topics: ProduceTopics) => Promise<Map<string, PartitionAck>>}
+type DescribeConfigsApi = {
+  async: (c: KafkaConnection, resources: Array<{resourceType: number; resourceName: string; configurationKeys: string[]}>, synonyms: boolean, documentation: boolean) => Promise<{results: Array<{configs: Array<{name: string; value: string | null}>}>}>
+}
+type InitProducerIdApi = {async: (c: KafkaConnection, transactionalId: null, timeoutMs: number, producerId: bigint, epoch: number) => Promise<{producerId: bigint; producerEpoch: number}>}
+
+/**
+ * A Produce request (v9-v11) around record batches encoded beforehand (produce.ts): the
+ * library's writer would build each record again from message objects.
+ */
+function produceRequest(Writer: KafkaLib['Writer']) {
+  return (acks: number, timeout: number, topics: ProduceTopics) =>
+    Writer.create()
+      .appendString(null)
+      .appendInt16(acks)
+      .appendInt32(timeout)
+      .appendArray(topics, (w, t) => {
+        w.appendString(t.topic).appendArray(t.parts, (w, p) => {
+          w.appendInt32(p.partition).appendBytes(p.records)
+        })
+      })
+      .appendTaggedFields()
+}
+
+/** How long a send may wait for its acknowledgements (retries included). */
 const ACK_TIMEOUT_MS = Number(process.env.DLQ_KAFKA_ACK_TIMEOUT_MS) || 30_000
 const CLOSE_TIMEOUT_MS = 5_000
 
@@ -45,8 +103,6 @@ function withTimeout<T>(ms: number, message: string, p: Promise<T>): Promise<T> 
     }),
   ]).finally(() => clearTimeout(timer))
 }
-/** Below 2^31 ms with room for the library's own `Date.now()` for records without a timestamp. */
-const MAX_TIMESTAMP_DELTA = 2 ** 31 - 60_000
 
 /**
  * Replay's writer for Kafka (docs/kafka.md, "Sink"): acks=all, idempotent, the record's key,
@@ -55,11 +111,32 @@ const MAX_TIMESTAMP_DELTA = 2 ** 31 - 60_000
  */
 export class KafkaSink implements DlqSink {
   readonly info: SourceInfo
+  /** Sends in flight at once: written in call order on one connection per broker (see send). */
+  readonly maxInFlight = 4
   private readonly roundRobin = new Map<string, number>()
+  /** The idempotent producer's next sequence number per `topic\0partition`. */
+  private readonly sequences = new Map<string, number>()
+  private producer: Promise<{id: bigint; epoch: number}> | null = null
+  /** Per `topic\0partition`, the last retry of a record batch (see retry), while it runs. */
+  private readonly retries = new Map<string, Promise<bigint>>()
+  private crc: ((b: Buffer) => number) | null = null
+  private readonly keys = new Map<string, string[]>()
+  /** Partitions whose first batch from this producer the broker has acknowledged (see write). */
+  private readonly established = new Set<string>()
+  /** Partitions whose first batch is in flight: settles once it is acknowledged or failed. */
+  private readonly firstAcks = new Map<string, Promise<unknown>>()
+  /** Where the next send waits for the one before it to be on the wire. */
+  private queue: Promise<unknown> = Promise.resolve()
+  /** send() calls so far, and the last one that must not go out because one before it failed. */
+  private calls = 0
+  private refuseUpTo = 0
+  /** The failure that refuses them. */
+  private broken: Error | null = null
 
   private constructor(
     private readonly client: KafkaClient,
-    private readonly producer: LibProducer<Buffer, Buffer, Buffer, Buffer>,
+    private readonly produceApi: ProduceApi,
+    private readonly initProducerIdApi: InitProducerIdApi,
     display: string,
   ) {
     this.info = {kind: 'kafka', display}
@@ -69,68 +146,195 @@ export class KafkaSink implements DlqSink {
     // A DLQ's own URI may serve as the sink: its topic and ?partition= are about reading, not writing.
     const target = parseKafkaUri(uri, {needTopic: false})
     const client = await KafkaClient.open(target)
-    const producer = new client.lib.Producer<Buffer, Buffer, Buffer, Buffer>({...clientOptions(target, client.settings), idempotent: true, acks: ACKS_ALL})
-    return new KafkaSink(client, producer, `kafka://${target.username !== null ? `${encodeURIComponent(target.username)}:***@` : ''}${target.brokers.map(brokerText).join(',')}`)
+    const produceVersion = client.pickVersion(0, PRODUCE_VERSIONS)
+    const initVersion = client.pickVersion(22, INIT_PRODUCER_ID_VERSIONS)
+    if (produceVersion === undefined || initVersion === undefined) {
+      await client.close().catch(() => undefined)
+      throw new UnavailableError(`Kafka at ${target.brokers.map(brokerText).join(',')}: the broker is too old to replay to (dlq needs Produce v9+ and InitProducerId v3+)`)
+    }
+    const lib = client.lib as unknown as Record<string, {parseResponse: unknown; api: unknown}>
+    const produceApi = client.lib.createAPI(0, produceVersion, produceRequest(client.lib.Writer) as never, parseProduce as never) as unknown as ProduceApi
+    const initApi = lib[`initProducerIdV${initVersion}`].api as InitProducerIdApi
+    return new KafkaSink(client, produceApi, initApi, `kafka://${target.username !== null ? `${encodeURIComponent(target.username)}:***@` : ''}${target.brokers.map(brokerText).join(',')}`)
   }
 
   async describeTarget(topic: string): Promise<TargetInfo> {
     const layout = await this.layout(topic, true)
     if (layout === null) return {exists: false, partitions: null}
-    return {exists: true, partitions: layout.partitions, maxMessageBytes: await this.maxMessageBytes(topic)}
+    return {exists: true, partitions: layout.partitions, maxMessageBytes: await this.maxMessageBytes(topic, layout)}
   }
 
-  /** The topic's max.message.bytes (DescribeConfigs), or null when the broker does not say (e.g. no ACL for it). */
-  private async maxMessageBytes(topic: string): Promise<number | null> {
-    const admin = new this.client.lib.Admin(clientOptions(this.client.target, this.client.settings))
+  /**
+   * The topic's max.message.bytes (DescribeConfigs on the connection already open, not an
+   * Admin client of its own), or null when the broker does not say (e.g. no ACL for it).
+   */
+  private async maxMessageBytes(topic: string, layout: TopicLayout): Promise<number | null> {
+    const version = this.client.pickVersion(32, [4, 3, 2])
+    if (version === undefined) return null
+    const api = (this.client.lib as unknown as Record<string, {api: DescribeConfigsApi}>)[`describeConfigsV${version}`].api
     try {
-      const [d] = await admin.describeConfigs({resources: [{resourceType: 2 /* TOPIC */, resourceName: topic, configurationKeys: ['max.message.bytes']}]})
-      const v = d?.configs.find((c) => c.name === 'max.message.bytes')?.value
+      const conn = await this.client.connection(layout.leaders.find((l) => l >= 0) ?? -1)
+      const res = await api.async(conn, [{resourceType: 2 /* TOPIC */, resourceName: topic, configurationKeys: ['max.message.bytes']}], false, false)
+      const v = res.results[0]?.configs.find((c) => c.name === 'max.message.bytes')?.value
       return v && /^\d+$/.test(v) ? Number(v) : null
     } catch {
       return null
-    } finally {
-      await admin.close().catch(() => undefined)
     }
   }
 
+  /**
+   * Sends are written in call order: each waits for the one before it to be on the wire (not
+   * acknowledged), so several batches' requests are in flight on one connection per broker,
+   * in order, and the broker writes them in that order (idempotent sequence numbers would
+   * refuse a later one after a gap).
+   */
   async send(batch: OutgoingMessage[]): Promise<SentMessage[]> {
-    const layouts = new Map<string, TopicLayout>()
-    for (const topic of new Set(batch.map((m) => m.topic))) {
-      const layout = await this.layout(topic, false)
-      if (layout === null) throw new UnavailableError(`Kafka at ${this.where()}: topic "${topic}" does not exist (dlq never creates topics)`)
-      layouts.set(topic, layout)
-    }
-    const placed = batch.map((m) => ({m, partition: this.partitionFor(m, layouts.get(m.topic)!)}))
+    const call = ++this.calls
+    const written = this.queue.then(() => this.write(batch, call))
+    this.queue = written.then(
+      () => undefined,
+      () => undefined,
+    )
+    const {acks} = await written
+    // The library's connection fails a request after its own timeout; a broker that dies
+    // mid-request is bounded here too, so replay reports the batch in doubt instead of hanging.
+    return withTimeout(ACK_TIMEOUT_MS, `Kafka at ${this.where()}: no acknowledgement within ${ACK_TIMEOUT_MS / 1000} s`, acks).catch((error) => {
+      // Whether it landed is unknown, so the sequence numbers after it are too: nothing more goes out.
+      this.fail(error, Number.POSITIVE_INFINITY)
+      throw error
+    })
+  }
 
-    const sent: SentMessage[] = []
-    let start = 0
-    while (start < placed.length) {
-      let end = start
-      let size = 0
-      const firstTs = new Map<string, number>()
-      const batchBytes = new Map<string, number>()
-      const now = Date.now()
-      while (end < placed.length && size < MAX_REQUEST_BYTES) {
-        const {m, partition} = placed[end]
-        // @platformatic/dynamic-buffer 0.3.1 encodes varlongs wrongly from 2^31 up (zig-zag
-        // with >> 31n, a 32-bit mask), so a record whose timestamp is 24.8 days or more away
-        // from the first one of its batch would land with a wrong time: it starts a new request.
-        const k = `${m.topic}\u0000${partition}`
-        const ts = m.timestamp ?? now
-        const first = firstTs.get(k)
-        if (first === undefined) firstTs.set(k, ts)
-        else if (Math.abs(ts - first) >= MAX_TIMESTAMP_DELTA) break
-        const bytes = 64 + (m.key?.length ?? 0) + (m.value?.length ?? 0) + m.headers.reduce((n, h) => n + h.key.length + (h.value?.length ?? 0) + 8, 0)
-        const inBatch = batchBytes.get(k) ?? 0
-        if (inBatch > 0 && inBatch + bytes > MAX_BATCH_BYTES) break
-        batchBytes.set(k, inBatch + bytes)
-        size += bytes
-        end++
+  /** Encodes a batch and hands its produce requests to the connections; resolves before the acks. */
+  private async write(batch: OutgoingMessage[], call: number): Promise<{acks: Promise<SentMessage[]>}> {
+    if (call <= this.refuseUpTo) throw new NotSentError(`not sent: an earlier send to Kafka at ${this.where()} failed (${this.broken?.message})`)
+    try {
+      const layouts = new Map<string, TopicLayout>()
+      for (const m of batch) {
+        if (layouts.has(m.topic)) continue
+        const layout = await this.layout(m.topic, false)
+        if (layout === null) throw new UnavailableError(`Kafka at ${this.where()}: topic "${m.topic}" does not exist (dlq never creates topics)`)
+        layouts.set(m.topic, layout)
       }
-      sent.push(...(await this.sendChunk(placed.slice(start, end))))
-      start = end
+      const partitions = batch.map((m) => this.partitionFor(m, layouts.get(m.topic)!))
+      const producer = await this.producerId(layouts.values().next().value!)
+      const now = Date.now()
+
+      // Requests: cut at MAX_REQUEST_BYTES, each holding one record batch per partition of at most MAX_BATCH_BYTES.
+      const requests: Array<Map<string, Part>> = []
+      let current = new Map<string, Part>()
+      let size = 0
+      for (let i = 0; i < batch.length; i++) {
+        const m = batch[i]
+        const k = this.partitionKey(m.topic, partitions[i])
+        const bytes = messageBytes(m)
+        const part = current.get(k)
+        if (size > 0 && (size + bytes > MAX_REQUEST_BYTES || (part !== undefined && part.bytes + bytes > MAX_BATCH_BYTES))) {
+          requests.push(current)
+          current = new Map()
+          size = 0
+        }
+        let p = current.get(k)
+        if (p === undefined) current.set(k, (p = {topic: m.topic, partition: partitions[i], messages: [], indices: [], bytes: 0}))
+        p.messages.push(m)
+        p.indices.push(i)
+        p.bytes += bytes
+        size += bytes
+      }
+      if (current.size > 0) requests.push(current)
+
+      // Each request goes to its partitions' leader: split per leader, then encode with sequence numbers in order.
+      const crc = (this.crc ??= crc32cFor(this.client.lib))
+      const sends: Array<{request: number; leader: number; topics: Map<string, Array<{partition: number; records: Buffer}>>}> = []
+      for (const [r, request] of requests.entries()) {
+        const byLeader = new Map<number, Map<string, Array<{partition: number; records: Buffer}>>>()
+        for (const [k, p] of request) {
+          const leader = layouts.get(p.topic)!.leaders[p.partition]
+          let topics = byLeader.get(leader)
+          if (!topics) byLeader.set(leader, (topics = new Map()))
+          const seq = this.sequences.get(k) ?? 0
+          this.sequences.set(k, nextSequence(seq, p.messages.length))
+          const records = encodeBatch(p.messages, {producerId: producer.id, producerEpoch: producer.epoch, baseSequence: seq, now}, crc)
+          const list = topics.get(p.topic) ?? []
+          list.push({partition: p.partition, records})
+          topics.set(p.topic, list)
+        }
+        for (const [leader, topics] of byLeader) sends.push({request: r, leader, topics})
+      }
+      const connections = await Promise.all(sends.map((s) => this.client.connection(s.leader)))
+
+      // A partition this producer has not written to yet: the broker, holding no sequence
+      // state for it, takes whatever sequence comes first — so if the first batch fails (its
+      // leader not elected yet) and the next one lands, the retry of the first is refused and
+      // the partition has a hole. Until a partition's first batch is acknowledged, nothing
+      // more is sent to it: earlier sends' first batches are waited for here, and within this
+      // send a request that repeats such a partition waits for the ones before it.
+      const firstOnes = [...new Set(sends.flatMap((s) => [...s.topics].flatMap(([topic, parts]) => parts.map((p) => this.partitionKey(topic, p.partition)))))]
+        .map((k) => this.firstAcks.get(k))
+        .filter((w) => w !== undefined)
+      if (firstOnes.length > 0) {
+        await Promise.all(firstOnes)
+        if (call <= this.refuseUpTo) throw new NotSentError(`not sent: an earlier send to Kafka at ${this.where()} failed (${this.broken?.message})`)
+      }
+      const acked: Array<Promise<Array<readonly [string, bigint]>>> = []
+      const firstHere = new Set<string>()
+      for (const [i, s] of sends.entries()) {
+        const keys = [...s.topics].flatMap(([topic, parts]) => parts.map((p) => this.partitionKey(topic, p.partition)))
+        if (keys.some((k) => firstHere.has(k))) {
+          try {
+            await Promise.all(acked)
+          } catch (error) {
+            // Part of this send is on the wire: whether it landed is unknown.
+            this.fail(error, Number.POSITIVE_INFINITY)
+            throw this.client.fail(error, batch[0].topic)
+          }
+          for (const k of firstHere) this.established.add(k)
+          firstHere.clear()
+        }
+        for (const k of keys) if (!this.established.has(k)) firstHere.add(k)
+        acked.push(this.produce(s.topics, connections[i]))
+      }
+      const acks = Promise.all(acked).then(
+        (bases) => {
+          const base = requests.map(() => new Map<string, bigint>())
+          bases.forEach((b, i) => {
+            for (const [k, v] of b) base[sends[i].request].set(k, v)
+          })
+          // A message's offset is its record batch's base offset plus its place in that batch.
+          const out: SentMessage[] = new Array(batch.length)
+          requests.forEach((request, r) => {
+            for (const [k, p] of request) {
+              // Offsets stay far below 2^53: Number arithmetic is exact and cheaper than BigInt per message.
+              const b = Number(base[r].get(k)!)
+              p.indices.forEach((idx, j) => (out[idx] = {topic: p.topic, partition: p.partition, offset: String(b + j)}))
+            }
+          })
+          return out
+        },
+        (error) => {
+          // Sequence numbers may now have a gap: the broker refuses whatever this producer
+          // sends to that partition after it, so nothing more is sent.
+          this.fail(error, Number.POSITIVE_INFINITY)
+          throw this.client.fail(error, batch[0].topic)
+        },
+      )
+      acks.catch(() => undefined)
+      for (const k of firstHere) {
+        const first = acks.then(
+          () => this.established.add(k),
+          () => undefined,
+        )
+        this.firstAcks.set(k, first)
+        void first.then(() => this.firstAcks.get(k) === first && this.firstAcks.delete(k))
+      }
+      return {acks}
+    } catch (error) {
+      // Nothing of this batch went out: the sends already queued behind it must not either
+      // (that would leave a hole), but a send asked for after this failure may.
+      this.fail(error, this.calls)
+      if (error instanceof DlqError || error instanceof NotSentError) throw error
+      throw this.client.fail(error, batch[0]?.topic)
     }
-    return sent
   }
 
   /**
@@ -189,10 +393,95 @@ export class KafkaSink implements DlqSink {
   }
 
   async close(): Promise<void> {
-    try {
-      await withTimeout(CLOSE_TIMEOUT_MS, 'close', this.producer.close()).catch(() => undefined)
-    } finally {
-      await withTimeout(CLOSE_TIMEOUT_MS, 'close', this.client.close()).catch(() => undefined)
+    await withTimeout(CLOSE_TIMEOUT_MS, 'close', this.client.close()).catch(() => undefined)
+  }
+
+  /**
+   * The idempotent producer id, asked for once (InitProducerId). A broker just started may not
+   * hand out ids yet (its coordinator loading): asked again a few times, as the library did.
+   */
+  private producerId(layout: TopicLayout): Promise<{id: bigint; epoch: number}> {
+    this.producer ??= (async () => {
+      for (let n = 1; ; n++) {
+        try {
+          const conn = await this.client.connection(layout.leaders.find((l) => l >= 0) ?? -1)
+          const res = await this.initProducerIdApi.async(conn, null, TRANSACTION_TIMEOUT_MS, -1n, -1)
+          return {id: res.producerId, epoch: res.producerEpoch}
+        } catch (error) {
+          if (n >= INIT_ATTEMPTS) throw new NotSentError(`not sent: ${this.client.fail(error).message}`, error)
+          await new Promise((resolve) => setTimeout(resolve, RETRY_DELAY_MS * n))
+        }
+      }
+    })()
+    // A failure is not remembered: the next send asks again.
+    this.producer.catch(() => (this.producer = null))
+    return this.producer
+  }
+
+  /** One produce request; partitions answered with a retriable error are sent again on their own, in order. */
+  private produce(topics: Map<string, Array<{partition: number; records: Buffer}>>, connection: KafkaConnection): Promise<Array<readonly [string, bigint]>> {
+    return this.produceApi.async(connection, ACKS_ALL, REQUEST_TIMEOUT_MS, [...topics].map(([topic, parts]) => ({topic, parts}))).then((res) =>
+      Promise.all(
+        [...topics].flatMap(([topic, parts]) =>
+          parts.map(async ({partition, records}) => {
+            const k = this.partitionKey(topic, partition)
+            const ack = res.get(k)
+            if (ack === undefined) throw new DlqError(`Kafka at ${this.where()}: no acknowledgement for ${topic} partition ${partition}`)
+            const base = ack.errorCode === 0 && !this.retries.has(k) ? ack.baseOffset : await this.retry(topic, partition, records, ack)
+            return [k, base] as const
+          }),
+        ),
+      ),
+    )
+  }
+
+  /**
+   * Sends a record batch again (same bytes, same sequence numbers: the broker writes it once)
+   * after a retriable error, to the partition's leader as the refreshed metadata names it.
+   * Retries of one partition run one after another in the order the errors came back, which
+   * is the order the batches were sent, so the partition's order holds: a batch sent behind a
+   * failed one is refused by the broker (out of order sequence) and retried after it. A batch
+   * that was acknowledged while an earlier one of its partition waits for its retry cannot be
+   * (the broker refuses the gap), so `retries` only matters for that check.
+   */
+  private retry(topic: string, partition: number, records: Buffer, first: PartitionAck): Promise<bigint> {
+    const k = this.partitionKey(topic, partition)
+    const before = this.retries.get(k) ?? Promise.resolve(0n)
+    const attempt = before.then(async () => {
+      let ack = first
+      for (let n = 1; ; n++) {
+        if (ack.errorCode === 0) return ack.baseOffset
+        if (!RETRIABLE.has(ack.errorCode) || n > MAX_RETRIES) {
+          throw new this.client.lib.ProtocolError(ack.errorCode, ack.message ?? undefined)
+        }
+        await new Promise((resolve) => setTimeout(resolve, RETRY_DELAY_MS * n))
+        const layout = await this.client.layout(topic, true)
+        if (layout === null) throw new UnavailableError(`Kafka at ${this.where()}: topic "${topic}" does not exist (dlq never creates topics)`)
+        const conn = await this.client.connection(layout.leaders[partition])
+        const res = await this.produceApi.async(conn, ACKS_ALL, REQUEST_TIMEOUT_MS, [{topic, parts: [{partition, records}]}])
+        ack = res.get(k) ?? {errorCode: -1, baseOffset: -1n, message: 'no answer for the partition'}
+      }
+    })
+    this.retries.set(k, attempt)
+    // The chain ends when this retry does: later errors on the partition start a new one.
+    attempt.then(
+      () => this.retries.get(k) === attempt && this.retries.delete(k),
+      () => undefined,
+    )
+    return attempt
+  }
+
+  /** `topic\0partition`, built once per partition rather than once per message. */
+  private partitionKey(topic: string, partition: number): string {
+    let keys = this.keys.get(topic)
+    if (keys === undefined) this.keys.set(topic, (keys = []))
+    return (keys[partition] ??= `${topic}\u0000${partition}`)
+  }
+
+  private fail(error: unknown, upTo: number): void {
+    if (upTo > this.refuseUpTo) {
+      this.refuseUpTo = upTo
+      this.broken = error as Error
     }
   }
 
@@ -220,40 +509,5 @@ export class KafkaSink implements DlqSink {
     const n = this.roundRobin.get(m.topic) ?? 0
     this.roundRobin.set(m.topic, n + 1)
     return n % layout.partitions
-  }
-
-  private async sendChunk(chunk: Array<{m: OutgoingMessage; partition: number}>): Promise<SentMessage[]> {
-    let result
-    try {
-      // The library's producer can wait forever when a broker dies mid-request: bound it, so
-      // replay reports the batch in doubt instead of hanging.
-      result = await withTimeout(ACK_TIMEOUT_MS, `Kafka at ${this.where()}: no acknowledgement within ${ACK_TIMEOUT_MS / 1000} s`, this.producer.send({
-        messages: chunk.map(({m, partition}) => ({
-          topic: m.topic,
-          partition,
-          key: m.key ?? undefined,
-          value: m.value as Buffer,
-          // Distinct Buffer objects as Map keys keep repeated header names, in order.
-          headers: new Map(m.headers.map((h) => [Buffer.from(h.key, 'utf8'), h.value as Buffer])),
-          timestamp: m.timestamp === null ? undefined : BigInt(m.timestamp),
-        })),
-      }))
-    } catch (error) {
-      if (error instanceof UnavailableError) throw error
-      throw this.client.fail(error, chunk[0].m.topic)
-    }
-    // One batch per partition per request: a message's offset is its batch's base offset
-    // plus its place among that partition's messages.
-    const base = new Map<string, bigint>()
-    for (const o of result.offsets ?? []) base.set(`${o.topic}\u0000${o.partition}`, o.offset)
-    const seen = new Map<string, number>()
-    return chunk.map(({m, partition}) => {
-      const k = `${m.topic}\u0000${partition}`
-      const b = base.get(k)
-      if (b === undefined) throw new DlqError(`Kafka at ${this.where()}: no acknowledgement for ${m.topic} partition ${partition}`)
-      const i = seen.get(k) ?? 0
-      seen.set(k, i + 1)
-      return {topic: m.topic, partition, offset: String(b + BigInt(i))}
-    })
   }
 }
