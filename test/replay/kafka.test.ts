@@ -1,6 +1,6 @@
 import {spawn, spawnSync} from 'node:child_process'
 import {createHash} from 'node:crypto'
-import {mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
+import {mkdtempSync, readFileSync, statSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
@@ -167,7 +167,7 @@ describe.runIf(kafka.available)('replay survives a broker that dies mid-way', ()
   const services = (...args: string[]) => spawnSync('bash', [join(ROOT, 'scripts', 'services.sh'), ...args], {env: {...process.env, ...env}, encoding: 'utf8'})
   afterAll(() => services('down', 'kafka'))
 
-  it('10,000 messages, broker killed part-way: exit 1 with a report, then the same command finishes with each message once', async () => {
+  it('10,000 messages, broker frozen then killed part-way: exit 1 with sends in doubt, then the same command finishes with each message once', async () => {
     const up = services('up', 'kafka')
     expect(up.status, up.stderr).toBe(0)
     const brokers = `127.0.0.1:${port}`
@@ -186,17 +186,30 @@ describe.runIf(kafka.available)('replay survives a broker that dies mid-way', ()
     const ledger = `${src}.replay-ledger.ndjson`
     const args = ['replay', src, '--all', '--filter', 'reason=timeout', '--sink', `kafka://${brokers}`, '--yes', '--json']
 
-    // Paced, so the kill lands mid-way: unpaced, the 10,000 can be acknowledged before it does.
-    const first = run([...args, '--rate', '2500'], {DLQ_KAFKA_ACK_TIMEOUT_MS: '8000'})
+    // Paced, so the broker stops mid-way (unpaced, the 10,000 can be acknowledged before it
+    // does). Frozen rather than killed first: the connection stays open, so the next send is
+    // written and never acknowledged — a send whose fate is unknown, reported in doubt after the
+    // acknowledgement timeout. (A killed broker refuses the next write: not sent, not in doubt.)
+    const first = run([...args, '--rate', '2500'], {DLQ_KAFKA_ACK_TIMEOUT_MS: '4000'})
     const deadline = Date.now() + 60_000
     const done = () => ledgerDone(ledger)
     while (done() < 2500 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
     const pid = Number(readFileSync(join(stateDir, 'kafka', 'kafka.pid'), 'utf8'))
-    process.kill(pid, 'SIGKILL')
+    // Frozen the moment the next batch's claim is in the ledger: its send comes after that line
+    // (and after its fsync), so it goes to a broker that will not answer.
+    let seen = statSync(ledger).size
+    for (const until = Date.now() + 10_000; Date.now() < until; ) {
+      const size = statSync(ledger).size
+      if (size === seen) continue
+      if (readFileSync(ledger).subarray(seen).toString().includes('"op":"claim"')) break
+      seen = size
+    }
+    process.kill(pid, 'SIGSTOP')
     const broken = await first
+    process.kill(pid, 'SIGKILL')
     expect(broken.code, broken.stderr).toBe(1)
     expect(broken.json.replayed).toBeGreaterThan(0)
-    expect(broken.json.failed).toBeGreaterThan(0)
+    expect(broken.json.items.filter((i: any) => i.outcome === 'failed' && i.reason === 'in_doubt').length, JSON.stringify(broken.json.items.find((i: any) => i.outcome === 'failed'))).toBeGreaterThan(0)
     expect(broken.json.replayed + broken.json.failed).toBe(10_000)
 
     const again = services('up', 'kafka')
