@@ -137,4 +137,52 @@ describe.skipIf(!svc.available)('kafka sink (real broker)', () => {
     await expect(sink.send([{topic, partition: 2, key: null, value: Buffer.from('x'), headers: [], timestamp: null}])).rejects.toThrow(UsageError)
     await expect(sink.send([{topic: `${topic}-nope`, partition: null, key: null, value: Buffer.from('x'), headers: [], timestamp: null}])).rejects.toThrow(UnavailableError)
   })
+
+  // From the review of dlq's own producer: each of these failed before its fix.
+  const msg = (topic: string, v: string | Buffer) => ({topic, partition: 0, key: null, value: Buffer.isBuffer(v) ? v : Buffer.from(v), headers: [], timestamp: null})
+
+  it('a send that fails before any request goes out leaves no gap in the sequence numbers: the next send lands', async () => {
+    const topic = await kafka.topic('sink-seq-gap', 1)
+    const sink = await open()
+    expect((await sink.send([msg(topic, 'A')]))[0].offset).toBe('0')
+    // The leader's connection refused once (a restart, a refused connect): nothing of B goes out.
+    const client = (sink as unknown as {client: {connection: (id: number) => Promise<unknown>}}).client
+    const real = client.connection.bind(client)
+    let once = true
+    client.connection = (id: number) => (once ? ((once = false), Promise.reject(new Error('connect ECONNREFUSED'))) : real(id))
+    await expect(sink.send([msg(topic, 'B1'), msg(topic, 'B2')])).rejects.toThrow()
+    const t0 = Date.now()
+    expect((await sink.send([msg(topic, 'C')]))[0].offset).toBe('1')
+    expect(Date.now() - t0).toBeLessThan(5000)
+  })
+
+  it('a connection the broker closed is opened again for the next send', async () => {
+    const topic = await kafka.topic('sink-reconnect', 1)
+    const sink = await open()
+    await sink.send([msg(topic, 'a')])
+    const client = (sink as unknown as {client: {connections: Map<number, Promise<{close(cb: () => void): void}>>}}).client
+    for (const c of client.connections.values()) {
+      const conn = await c
+      await new Promise<void>((resolve) => conn.close(() => resolve()))
+    }
+    expect((await sink.send([msg(topic, 'b')]))[0].offset).toBe('1')
+  })
+
+  it("batches fit the topic's max.message.bytes", async () => {
+    const topic = await kafka.topic('sink-maxbytes', 1, {'max.message.bytes': '65536'})
+    const sink = await open()
+    expect((await sink.describeTarget(topic)).maxMessageBytes).toBe(65536)
+    const sent = await sink.send(Array.from({length: 200}, () => msg(topic, Buffer.alloc(1024, 0x61))))
+    expect(sent.map((x) => x.offset)).toEqual(Array.from({length: 200}, (_, i) => String(i)))
+  })
+
+  it("a refused batch with several record errors is reported with the broker's reason, not a misread response", async () => {
+    // A compacted topic refuses records without a key, each with an error of its own.
+    const topic = await kafka.topic('sink-compact', 1, {'cleanup.policy': 'compact'})
+    const sink = await open()
+    const sent = sink.send([msg(topic, 'a'), msg(topic, 'b'), msg(topic, 'c')])
+    const error = await sent.then(() => null, (e: Error) => e)
+    expect(error?.message).toMatch(/This record/)
+    expect(error?.message).not.toMatch(/bad varint/)
+  })
 })

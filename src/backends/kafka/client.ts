@@ -65,7 +65,7 @@ export class Bytes {
   uvarint(): number {
     let r = 0
     for (let shift = 0; ; shift += 7) {
-      if (shift > 28) throw new DlqError('Kafka Fetch response: bad varint')
+      if (shift > 28) throw new DlqError('Kafka response: bad varint')
       const byte = this.b[this.p++]
       r += (byte & 0x7f) * 2 ** shift
       if (byte < 0x80) return r
@@ -208,9 +208,15 @@ export class KafkaClient {
     if (!c) {
       const broker = this.base.currentMetadata?.brokers.get(nodeId)
       if (!broker || nodeId < 0) return Promise.reject(new UnavailableError(`Kafka at ${this.target.brokers.map(brokerText).join(',')}: no leader for a partition (broker ${nodeId} unknown)`))
-      c = this.base.connections.get({host: broker.host, port: broker.port})
-      // A failed connection must be retried next time, not remembered.
-      c.catch(() => this.connections.delete(nodeId))
+      const made = this.base.connections.get({host: broker.host, port: broker.port})
+      c = made
+      // A failed connection must be retried next time, not remembered; nor one closed since
+      // (a broker restarted, or its idle reaper at connections.max.idle.ms): the next request
+      // opens a new one instead of failing on the closed one.
+      made.then(
+        (conn) => (conn as unknown as {once(event: 'close', fn: () => void): void}).once('close', () => this.connections.get(nodeId) === made && this.connections.delete(nodeId)),
+        () => this.connections.delete(nodeId),
+      )
       this.connections.set(nodeId, c)
     }
     return c

@@ -176,7 +176,9 @@ export function parseProduce(_correlationId: number, _apiKey: number, _apiVersio
       let message: string | null = null
       for (let e = 0; e < recordErrors; e++) {
         r.i32()
-        message ??= text()
+        // Read whether or not it is kept: every record error's text must be skipped.
+        const text0 = text()
+        message ??= text0
         r.skipTags()
       }
       const partitionMessage = text()

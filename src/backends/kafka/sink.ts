@@ -114,6 +114,8 @@ export class KafkaSink implements DlqSink {
   /** Sends in flight at once: written in call order on one connection per broker (see send). */
   readonly maxInFlight = 4
   private readonly roundRobin = new Map<string, number>()
+  /** Per topic, the bytes of messages a record batch holds at most (see describeTarget). */
+  private readonly batchLimits = new Map<string, number>()
   /** The idempotent producer's next sequence number per `topic\0partition`. */
   private readonly sequences = new Map<string, number>()
   private producer: Promise<{id: bigint; epoch: number}> | null = null
@@ -161,7 +163,11 @@ export class KafkaSink implements DlqSink {
   async describeTarget(topic: string): Promise<TargetInfo> {
     const layout = await this.layout(topic, true)
     if (layout === null) return {exists: false, partitions: null}
-    return {exists: true, partitions: layout.partitions, maxMessageBytes: await this.maxMessageBytes(topic, layout)}
+    const maxMessageBytes = await this.maxMessageBytes(topic, layout)
+    // A record batch is one "message" to the broker: a topic that takes less than MAX_BATCH_BYTES
+    // gets smaller batches (with room for what messageBytes does not count), else it refuses them.
+    if (maxMessageBytes !== null) this.batchLimits.set(topic, Math.max(1, Math.min(MAX_BATCH_BYTES, Math.floor(maxMessageBytes * 0.9) - 128)))
+    return {exists: true, partitions: layout.partitions, maxMessageBytes}
   }
 
   /**
@@ -208,6 +214,9 @@ export class KafkaSink implements DlqSink {
   /** Encodes a batch and hands its produce requests to the connections; resolves before the acks. */
   private async write(batch: OutgoingMessage[], call: number): Promise<{acks: Promise<SentMessage[]>}> {
     if (call <= this.refuseUpTo) throw new NotSentError(`not sent: an earlier send to Kafka at ${this.where()} failed (${this.broken?.message})`)
+    /** Each partition's sequence before this batch, and whether any of its requests went out. */
+    const before = new Map<string, number>()
+    let issued = false
     try {
       const layouts = new Map<string, TopicLayout>()
       for (const m of batch) {
@@ -229,7 +238,7 @@ export class KafkaSink implements DlqSink {
         const k = this.partitionKey(m.topic, partitions[i])
         const bytes = messageBytes(m)
         const part = current.get(k)
-        if (size > 0 && (size + bytes > MAX_REQUEST_BYTES || (part !== undefined && part.bytes + bytes > MAX_BATCH_BYTES))) {
+        if (size > 0 && (size + bytes > MAX_REQUEST_BYTES || (part !== undefined && part.bytes + bytes > (this.batchLimits.get(m.topic) ?? MAX_BATCH_BYTES)))) {
           requests.push(current)
           current = new Map()
           size = 0
@@ -253,6 +262,7 @@ export class KafkaSink implements DlqSink {
           let topics = byLeader.get(leader)
           if (!topics) byLeader.set(leader, (topics = new Map()))
           const seq = this.sequences.get(k) ?? 0
+          if (!before.has(k)) before.set(k, seq)
           this.sequences.set(k, nextSequence(seq, p.messages.length))
           const records = encodeBatch(p.messages, {producerId: producer.id, producerEpoch: producer.epoch, baseSequence: seq, now}, crc)
           const list = topics.get(p.topic) ?? []
@@ -292,6 +302,7 @@ export class KafkaSink implements DlqSink {
           firstHere.clear()
         }
         for (const k of keys) if (!this.established.has(k)) firstHere.add(k)
+        issued = true
         acked.push(this.produce(s.topics, connections[i]))
       }
       const acks = Promise.all(acked).then(
@@ -330,7 +341,9 @@ export class KafkaSink implements DlqSink {
       return {acks}
     } catch (error) {
       // Nothing of this batch went out: the sends already queued behind it must not either
-      // (that would leave a hole), but a send asked for after this failure may.
+      // (that would leave a hole), but a send asked for after this failure may — with the
+      // sequence numbers this batch did not use, or the broker would refuse it as out of order.
+      if (!issued) for (const [k, seq] of before) this.sequences.set(k, seq)
       this.fail(error, this.calls)
       if (error instanceof DlqError || error instanceof NotSentError) throw error
       throw this.client.fail(error, batch[0]?.topic)
@@ -457,7 +470,13 @@ export class KafkaSink implements DlqSink {
         await new Promise((resolve) => setTimeout(resolve, RETRY_DELAY_MS * n))
         const layout = await this.client.layout(topic, true)
         if (layout === null) throw new UnavailableError(`Kafka at ${this.where()}: topic "${topic}" does not exist (dlq never creates topics)`)
-        const conn = await this.client.connection(layout.leaders[partition])
+        const leader = layout.leaders[partition] ?? -1
+        if (leader < 0) {
+          // No leader in the metadata yet (a failover under way): wait for one, as for LEADER_NOT_AVAILABLE.
+          ack = {errorCode: 5, baseOffset: -1n, message: `no leader for partition ${partition} yet`}
+          continue
+        }
+        const conn = await this.client.connection(leader)
         const res = await this.produceApi.async(conn, ACKS_ALL, REQUEST_TIMEOUT_MS, [{topic, parts: [{partition, records}]}])
         ack = res.get(k) ?? {errorCode: -1, baseOffset: -1n, message: 'no answer for the partition'}
       }

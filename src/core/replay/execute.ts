@@ -260,12 +260,14 @@ export async function runReplay(windows: AsyncIterable<PlanWindow>, deps: Replay
           if (opts.forgetDone) deps.ledger.forget?.(mine.map(({it}) => it.ledgerKey))
         },
         async (error) => {
+          // Stopped first: no batch may be handed to the sink while this one's claims are released
+          // (landing after it, it would put the released messages behind it in their partition).
+          stop((error as Error).message)
           const certainlyNotSent = error instanceof NotSentError
           if (certainlyNotSent) await deps.ledger.release(mine.map(({it}) => it.ledgerKey), runId).catch(() => undefined)
           for (const {slot, it} of mine) {
             out.set(slot, {position: it.position, outcome: 'failed', target: {...it.target!, offset: null}, reason: certainlyNotSent ? null : 'in_doubt', error: (error as Error).message})
           }
-          stop((error as Error).message)
         },
       ),
     )
