@@ -433,6 +433,9 @@ export class KafkaSink implements DlqSink {
 
   /** One produce request; partitions answered with a retriable error are sent again on their own, in order. */
   private produce(topics: Map<string, Array<{partition: number; records: Buffer}>>, connection: KafkaConnection): Promise<Array<readonly [string, bigint]>> {
+    // Retries stop when the send is reported in doubt anyway (send's acknowledgement timeout),
+    // so a later send waiting for a partition's first batch is not held for minutes.
+    const deadline = Date.now() + ACK_TIMEOUT_MS
     return this.produceApi.async(connection, ACKS_ALL, REQUEST_TIMEOUT_MS, [...topics].map(([topic, parts]) => ({topic, parts}))).then((res) =>
       Promise.all(
         [...topics].flatMap(([topic, parts]) =>
@@ -440,7 +443,7 @@ export class KafkaSink implements DlqSink {
             const k = this.partitionKey(topic, partition)
             const ack = res.get(k)
             if (ack === undefined) throw new DlqError(`Kafka at ${this.where()}: no acknowledgement for ${topic} partition ${partition}`)
-            const base = ack.errorCode === 0 && !this.retries.has(k) ? ack.baseOffset : await this.retry(topic, partition, records, ack)
+            const base = ack.errorCode === 0 && !this.retries.has(k) ? ack.baseOffset : await this.retry(topic, partition, records, ack, deadline)
             return [k, base] as const
           }),
         ),
@@ -457,14 +460,14 @@ export class KafkaSink implements DlqSink {
    * that was acknowledged while an earlier one of its partition waits for its retry cannot be
    * (the broker refuses the gap), so `retries` only matters for that check.
    */
-  private retry(topic: string, partition: number, records: Buffer, first: PartitionAck): Promise<bigint> {
+  private retry(topic: string, partition: number, records: Buffer, first: PartitionAck, deadline: number): Promise<bigint> {
     const k = this.partitionKey(topic, partition)
     const before = this.retries.get(k) ?? Promise.resolve(0n)
     const attempt = before.then(async () => {
       let ack = first
       for (let n = 1; ; n++) {
         if (ack.errorCode === 0) return ack.baseOffset
-        if (!RETRIABLE.has(ack.errorCode) || n > MAX_RETRIES) {
+        if (!RETRIABLE.has(ack.errorCode) || n > MAX_RETRIES || Date.now() + RETRY_DELAY_MS * n > deadline) {
           throw new this.client.lib.ProtocolError(ack.errorCode, ack.message ?? undefined)
         }
         await new Promise((resolve) => setTimeout(resolve, RETRY_DELAY_MS * n))
