@@ -82,11 +82,6 @@ export class LedgerIndex {
     return this.byId ? this.byId.size : this.live
   }
 
-  /** Whether the messages are in the typed-array table (else in the Map). */
-  get compact(): boolean {
-    return this.byId === null
-  }
-
   /** Moves the Map's messages into the table, for good. */
   private toTable(): void {
     const m = this.byId!
