@@ -5,6 +5,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {dlq, dlqJson} from '../helpers/cli.js'
 import {expectSchema} from '../helpers/schema.js'
 import {needService, uniqueName} from '../helpers/services.js'
+import {closeRedisSpace, openRedisSpace} from '../helpers/redis-space.js'
 import {foldLedger} from '../../src/core/replay/ledger.js'
 
 const redis = await needService('redis')
@@ -36,16 +37,9 @@ describe.runIf(redis.available)('fix before replay: file DLQ → Redis', () => {
   let prefix: string
   let sink: string
   beforeAll(async () => {
-    const {Redis} = await import('ioredis')
-    client = new Redis(redis.address)
-    prefix = `${uniqueName('edit')}:`
-    sink = `${redis.address}?prefix=${encodeURIComponent(prefix)}`
+    ;({client, prefix, sink} = await openRedisSpace(redis.address, 'edit'))
   })
-  afterAll(async () => {
-    const keys = await client.keys(`${prefix}*`)
-    if (keys.length > 0) await client.del(...keys)
-    client.disconnect()
-  })
+  afterAll(() => closeRedisSpace(client, prefix))
 
   /** A target stream with its consumers' group, as a real consumer would have it. */
   const target = async () => {

@@ -5,6 +5,7 @@ import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {BIN, dlq, dlqJson, FIXTURES} from '../helpers/cli.js'
 import {needService, uniqueName} from '../helpers/services.js'
+import {closeRedisSpace, emptyStream, openRedisSpace} from '../helpers/redis-space.js'
 import {expectSchema} from '../helpers/schema.js'
 
 const redis = await needService('redis')
@@ -15,22 +16,14 @@ describe.runIf(redis.available)('replay: file DLQ → Redis', () => {
   let prefix: string
   let sink: string
   beforeAll(async () => {
-    const {Redis} = await import('ioredis')
-    client = new Redis(redis.address)
+    ;({client, prefix, sink} = await openRedisSpace(redis.address, 'rp'))
     dir = mkdtempSync(join(tmpdir(), 'dlq-replay-'))
-    prefix = `${uniqueName('rp')}:`
-    sink = `${redis.address}?prefix=${encodeURIComponent(prefix)}`
     // Targets must exist: replay never creates a topic or stream by accident.
     for (const t of ['orders', 'payments', 'inventory', 'shipments', 'prices', 'jobs', 'clicks', 'notifications', 'manual']) {
-      const id = await client.xadd(`${prefix}${t}`, '*', 'init', '1')
-      await client.xdel(`${prefix}${t}`, id!)
+      await emptyStream(client, `${prefix}${t}`)
     }
   })
-  afterAll(async () => {
-    const keys = await client.keys(`${prefix}*`)
-    if (keys.length > 0) await client.del(...keys)
-    client.disconnect()
-  })
+  afterAll(() => closeRedisSpace(client, prefix))
 
   const copy = (name: string) => {
     const p = join(dir, `${uniqueName('dlq')}-${name}`)
@@ -92,8 +85,7 @@ describe.runIf(redis.available)('replay: file DLQ → Redis', () => {
     const src = copy('hyperi.ndjson')
     const positions = Array.from({length: 12}, (_, i) => ['--offset', String(i)]).flat()
     const topic = uniqueName('race')
-    const id = await client.xadd(`${prefix}${topic}`, '*', 'init', '1')
-    await client.xdel(`${prefix}${topic}`, id!)
+    await emptyStream(client, `${prefix}${topic}`)
     const run = () =>
       new Promise<{code: number; out: string; err: string}>((resolve) => {
         const p = spawn(process.execPath, [BIN, 'replay', src, ...positions, '--to', topic, '--sink', sink, '--yes', '--json'], {stdio: ['ignore', 'pipe', 'pipe']})

@@ -5,6 +5,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {dlqJson} from '../helpers/cli.js'
 import {fileLedgerKey} from '../helpers/ledger.js'
 import {needService, uniqueName} from '../helpers/services.js'
+import {closeRedisSpace, emptyStream, openRedisSpace} from '../helpers/redis-space.js'
 
 // Issue 11.1: the ledger remembers MESSAGES, not positions. A position can come to name another
 // message (the writer deleted its oldest rotated files; a topic or stream was deleted and
@@ -20,18 +21,10 @@ describe.runIf(redis.available)('replay ledger keyed by message identity: files 
   let prefix: string
   let sink: string
   beforeAll(async () => {
-    const {Redis} = await import('ioredis')
-    client = new Redis(redis.address)
-    prefix = `${uniqueName('ident')}:`
-    sink = `${redis.address}?prefix=${encodeURIComponent(prefix)}`
-    const id = await client.xadd(`${prefix}orders`, '*', 'init', '1')
-    await client.xdel(`${prefix}orders`, id!)
+    ;({client, prefix, sink} = await openRedisSpace(redis.address, 'ident'))
+    await emptyStream(client, `${prefix}orders`)
   })
-  afterAll(async () => {
-    const keys = await client.keys(`${prefix}*`)
-    if (keys.length > 0) await client.del(...keys)
-    client.disconnect()
-  })
+  afterAll(() => closeRedisSpace(client, prefix))
   const landed = async () => {
     const entries = (await client.xrange(`${prefix}orders`, '-', '+')) as Array<[string, string[]]>
     // hyperi entries go back as one field `payload`, others in dlq's own layout (`value`).

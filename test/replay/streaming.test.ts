@@ -4,7 +4,8 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {BIN, dlq, dlqJson} from '../helpers/cli.js'
-import {needService, uniqueName} from '../helpers/services.js'
+import {needService} from '../helpers/services.js'
+import {closeRedisSpace, openRedisSpace} from '../helpers/redis-space.js'
 import {expectSchema} from '../helpers/schema.js'
 import {ledgerDone} from '../helpers/ledger.js'
 
@@ -20,11 +21,8 @@ describe.runIf(redis.available)('replay of a large selection: plan, results and 
   let prefix: string
   let sink: string
   beforeAll(async () => {
-    const {Redis} = await import('ioredis')
-    client = new Redis(redis.address)
+    ;({client, prefix, sink} = await openRedisSpace(redis.address, 'st'))
     dir = mkdtempSync(join(tmpdir(), 'dlq-stream-'))
-    prefix = `${uniqueName('st')}:`
-    sink = `${redis.address}?prefix=${encodeURIComponent(prefix)}`
     await client.xadd(`${prefix}orders`, '*', 'init', '1')
     const lines: string[] = []
     for (let i = 0; i < N; i++) {
@@ -35,11 +33,7 @@ describe.runIf(redis.available)('replay of a large selection: plan, results and 
     src = join(dir, 'dlq.ndjson')
     writeFileSync(src, lines.join('\n') + '\n')
   })
-  afterAll(async () => {
-    const keys = await client.keys(`${prefix}*`)
-    if (keys.length > 0) await client.del(...keys)
-    client.disconnect()
-  })
+  afterAll(() => closeRedisSpace(client, prefix))
 
   it('--dry-run --json lists every position in order with the summary after them; a table shows 200 rows and the summary', () => {
     const plan = dlqJson(['replay', src, '--all', '--sink', sink, '--dry-run'])
