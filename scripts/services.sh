@@ -74,8 +74,6 @@ apt_install() {
   fi
 }
 
-# A killed process whose parent is gone may linger as a zombie (nobody reaps it in a
-# container): kill -0 still succeeds, so a zombie counts as dead here.
 # await_ready NAME PID PROBE TIMEOUT LOGFILE PIDFILE ADDRESS: until PROBE answers; the log's tail
 # and a clear death when the process exits first or the time runs out.
 await_ready() {
@@ -106,6 +104,8 @@ terminate() {
   fi
 }
 
+# A killed process whose parent is gone may linger as a zombie (nobody reaps it in a
+# container): kill -0 still succeeds, so a zombie counts as dead here.
 pid_alive() {
   [[ -n "${1:-}" ]] && kill -0 "$1" 2>/dev/null || return 1
   local state
@@ -465,7 +465,8 @@ TOOLS=(
 tools_up() {
   local missing=() entry
   for entry in "${TOOLS[@]}"; do
-    command -v "${entry%%:*}" >/dev/null 2>&1 || missing+=("${entry#*:}")
+    # type -P: a program on PATH only (`command -v time` finds bash's keyword, so GNU time was never installed).
+    type -P "${entry%%:*}" >/dev/null 2>&1 || missing+=("${entry#*:}")
   done
   if ((${#missing[@]} > 0)); then
     mkdir -p "$STATE"
