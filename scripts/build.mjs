@@ -208,11 +208,8 @@ const common = {
   minifySyntax: true,
   minifyWhitespace: true,
   // Only oclif (and its small helpers) are bundled; typescript is an optional dev-time lookup of oclif's.
-  // ajv/dist/2020.js: only @platformatic/kafka's strict option validation would use it, which
-  // dlq never turns on (slim-kafka): kept out of the Kafka chunk, which V8 would otherwise
-  // compile at every Kafka command's start (~190 KB with fast-uri). Only that entry point:
-  // other code importing 'ajv' itself is bundled as usual.
-  external: ['typescript', 'ioredis', '@msgpack/msgpack', 'fzstd', 'react-devtools-core', 'ajv/dist/2020.js'],
+  // (The Kafka client's ajv import is gone with slim-kafka, which loads it on first use.)
+  external: ['typescript', 'ioredis', '@msgpack/msgpack', 'fzstd', 'react-devtools-core'],
   // React's production build: the development one checks every render (browse's key-to-frame time).
   define: {'process.env.NODE_ENV': '"production"'},
   // browse.ts sets NODE_ENV itself before it loads React, for a run from source (tsx, tests);
