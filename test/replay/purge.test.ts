@@ -6,6 +6,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {BIN, dlq, dlqJson, FIXTURES} from '../helpers/cli.js'
 import {expectSchema} from '../helpers/schema.js'
 import {needService, uniqueName} from '../helpers/services.js'
+import {closeRedisSpace, openRedisSpace} from '../helpers/redis-space.js'
 
 const kafka = await needService('kafka')
 const redis = await needService('redis')
@@ -135,12 +136,11 @@ describe.runIf(kafka.available)('purge --replayed on Kafka: DeleteRecords up to 
 describe.runIf(redis.available)('purge --replayed on Redis: XACK in every group, then XDEL, of replayed entries only', () => {
   let client: import('ioredis').Redis
   let prefix: string
+  let sink: string
   let src: string
   let ids: string[]
   beforeAll(async () => {
-    const {Redis} = await import('ioredis')
-    client = new Redis(redis.address)
-    prefix = `${uniqueName('purge')}:`
+    ;({client, prefix, sink} = await openRedisSpace(redis.address, 'purge'))
     src = `${redis.address}/0/${encodeURIComponent(`${prefix}dlq`)}`
     await client.xgroup('CREATE', `${prefix}orders`, 'consumers', '$', 'MKSTREAM')
     ids = []
@@ -152,14 +152,9 @@ describe.runIf(redis.available)('purge --replayed on Redis: XACK in every group,
     await client.xgroup('CREATE', `${prefix}dlq`, 'watchers', '0')
     await client.xreadgroup('GROUP', 'watchers', 'w1', 'COUNT', 3, 'STREAMS', `${prefix}dlq`, '>')
   })
-  afterAll(async () => {
-    const keys = await client.keys(`${prefix}*`)
-    if (keys.length > 0) await client.del(...keys)
-    client.disconnect()
-  })
+  afterAll(() => closeRedisSpace(client, prefix))
 
   it('deletes exactly the replayed entries, leaves no dangling pending entry, and a second purge is a no-op', async () => {
-    const sink = `${redis.address}?prefix=${encodeURIComponent(prefix)}`
     replay(src, [ids[0], ids[1], ids[3], ids[5]], ['--sink', sink])
     await claimInDoubt(src, ids[4])
 
@@ -201,7 +196,7 @@ describe.runIf(redis.available)('purge --replayed on Redis: XACK in every group,
     await client.xgroup('CREATE', `${prefix}tty-target`, 'consumers', '$', 'MKSTREAM')
     const payload = Buffer.from('{"n":1}').toString('base64')
     const id = (await client.xadd(stream, '*', 'data', JSON.stringify({timestamp: 1795341600000, service: 's', reason: 'timeout', attempts: 0, payload, source: {topic: 'tty-target'}})))!
-    replay(tsrc, [id], ['--sink', `${redis.address}?prefix=${encodeURIComponent(prefix)}`])
+    replay(tsrc, [id], ['--sink', sink])
 
     const socket = uniqueName('dlq-purge-tty')
     const tmux = (...args: string[]) => execFileSync('/usr/bin/tmux', ['-L', socket, ...args], {encoding: 'utf8'})
