@@ -6,7 +6,8 @@ import {spawn} from 'node:child_process'
 import {appendFileSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
-import {Admin, Producer} from '@platformatic/kafka'
+import {Producer} from '@platformatic/kafka'
+import {createTopic, dropTopic} from './kafka-admin.mjs'
 import {Redis} from 'ioredis'
 import {DLQ, have, mid} from './lib.mjs'
 
@@ -81,10 +82,8 @@ export async function bench({quick}) {
   await redis.del(key)
   await redis.quit()
 
-  const admin = new Admin({clientId: 'dlq-bench', bootstrapBrokers: BROKERS})
   const topic = `dlq-bench-follow-${Date.now()}`
-  await admin.createTopics({topics: [topic], partitions: 3, replicas: 1})
-  await new Promise((r) => setTimeout(r, 1500))
+  await createTopic(BROKERS[0], topic, 3)
   const producer = new Producer({clientId: 'dlq-bench', bootstrapBrokers: BROKERS, acks: 1})
   let k = 0
   const produce = async (m) => void (await producer.send({messages: [{topic, partition: k++ % 3, value: Buffer.from(entry(m))}]}))
@@ -92,7 +91,6 @@ export async function bench({quick}) {
   const k2 = have('kcat') ? await latency(['kcat', '-C', '-b', BROKERS.join(','), '-t', topic, '-o', 'end', '-u', '-q'], produce, n) : null
   rows.push({case: 'kafka (3 partitions): produce → printed (median)', ours: k1.us, oursRuns: k1.runs, unit: 'µs', tool: k2 && 'kcat -C -o end -u', theirs: k2?.us, theirsRuns: k2?.runs})
   await producer.close()
-  await admin.deleteTopics({topics: [topic]})
-  await admin.close()
+  await dropTopic(BROKERS[0], topic)
   return rows
 }

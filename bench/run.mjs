@@ -21,33 +21,34 @@ function reachable(port) {
   })
 }
 
+const REDIS_PORT = Number((process.env.DLQ_TEST_REDIS_URL ?? 'redis://127.0.0.1:16379').split(':').pop().split('/')[0])
+const KAFKA_PORT = Number((process.env.DLQ_TEST_KAFKA_BROKERS ?? '127.0.0.1:19092').split(',')[0].split(':').pop())
+const REGISTRY_PORT = Number(new URL(process.env.DLQ_TEST_SCHEMA_REGISTRY ?? 'http://127.0.0.1:18081/apis/ccompat/v7').port)
+const SERVICE_OF = {[REDIS_PORT]: 'redis', [KAFKA_PORT]: 'kafka', [REGISTRY_PORT]: 'registry'}
+
+/** Each suite with the services it needs (their ports): a suite whose services are not all up is skipped. */
 const suites = [
-  ['file', null],
-  ['redis', Number((process.env.DLQ_TEST_REDIS_URL ?? 'redis://127.0.0.1:16379').split(':').pop().split('/')[0])],
-  ['kafka', Number((process.env.DLQ_TEST_KAFKA_BROKERS ?? '127.0.0.1:19092').split(':').pop())],
-  ['replay', Number((process.env.DLQ_TEST_REDIS_URL ?? 'redis://127.0.0.1:16379').split(':').pop().split('/')[0])],
-  ['tui', null],
-  // Follow latency needs Redis and Kafka both; it checks Kafka's port here and assumes Redis beside it.
-  ['follow', Number((process.env.DLQ_TEST_KAFKA_BROKERS ?? '127.0.0.1:19092').split(':').pop())],
-  ['check', Number((process.env.DLQ_TEST_REDIS_URL ?? 'redis://127.0.0.1:16379').split(':').pop().split('/')[0])],
-  // Kafka holds the records; the registry is checked below (it has a port of its own).
-  ['schema', Number((process.env.DLQ_TEST_KAFKA_BROKERS ?? '127.0.0.1:19092').split(':').pop())],
+  ['file', []],
+  ['redis', [REDIS_PORT]],
+  ['kafka', [KAFKA_PORT]],
+  ['replay', [REDIS_PORT, KAFKA_PORT]],
+  ['tui', []],
+  ['follow', [REDIS_PORT, KAFKA_PORT]],
+  ['check', [REDIS_PORT]],
+  ['schema', [KAFKA_PORT, REGISTRY_PORT]],
 ]
-const registryPort = Number(new URL(process.env.DLQ_TEST_SCHEMA_REGISTRY ?? 'http://127.0.0.1:18081/apis/ccompat/v7').port)
 
 const fmt = (v, unit) => (v === null || v === undefined ? '-' : unit === 's' ? `${v.toFixed(3)} s` : unit === 'MB' ? `${v.toFixed(0)} MB` : `${Math.round(v).toLocaleString('en')} ${unit}`)
 const all = []
-for (const [name, port] of suites) {
+suite: for (const [name, ports] of suites) {
   if (!only.includes(name)) continue
   const file = new URL(`./${name}.mjs`, import.meta.url)
   if (!existsSync(file)) continue
-  if (port !== null && !(await reachable(port))) {
-    console.error(`bench: ${name} is not running on 127.0.0.1:${port}; skipped (bash scripts/services.sh up ${name})`)
-    continue
-  }
-  if (name === 'schema' && !(await reachable(registryPort))) {
-    console.error(`bench: the schema registry is not running on 127.0.0.1:${registryPort}; schema skipped (bash scripts/services.sh up registry)`)
-    continue
+  for (const port of ports) {
+    if (!(await reachable(port))) {
+      console.error(`bench: ${SERVICE_OF[port]} is not running on 127.0.0.1:${port}; ${name} skipped (bash scripts/services.sh up ${SERVICE_OF[port]})`)
+      continue suite
+    }
   }
   console.error(`bench: ${name} …`)
   const {bench} = await import(file)
