@@ -82,10 +82,17 @@ export async function openReplayPort(reader: DlqReader, opts: ReplayWiringOption
       return resultView(await executeReplay(plan as ReplayPlan, await deps(), {signal, onProgress}))
     },
     async replayedAmong(records) {
-      // The ledger is keyed by message identity, not by the position a page shows.
-      const byKey = new Map(records.map((r) => [ledgerKey(r, reader.info.kind), r.position]))
+      // The ledger is keyed by message identity, not by the position a page shows; byte-identical
+      // file entries share one identity (replaying one replays "both"), so each is marked.
+      const byKey = new Map<string, string[]>()
+      for (const r of records) {
+        const k = ledgerKey(r, reader.info.kind)
+        const at = byKey.get(k)
+        if (at) at.push(r.position)
+        else byKey.set(k, [r.position])
+      }
       const entries = await (await getLedger()).read([...byKey.keys()])
-      return [...entries.values()].filter((e) => e.state === 'done').map((e) => byKey.get(e.position)!)
+      return [...entries.values()].filter((e) => e.state === 'done').flatMap((e) => byKey.get(e.position)!)
     },
     async close() {
       // Each is closed only if it was opened; a failed open has nothing to close.

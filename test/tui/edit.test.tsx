@@ -147,6 +147,24 @@ describe.runIf(redis.available)('browse: e edits the payload in $EDITOR and repl
     }
   })
 
+  it('a byte-identical copy of a replayed file entry is marked replayed too (one identity, as replay treats it)', async () => {
+    const twice = join(dir, 'twice.ndjson')
+    const line = readFileSync(join(FIXTURES, 'mixed.ndjson'), 'utf8').split('\n')[3]
+    writeFileSync(twice, `${line}\n${line}\n`)
+    const cli = dlq(['replay', twice, '--offset', '0', '--sink', redis.address, '--to', stream, '--yes'])
+    expect(cli.code, cli.stderr).toBe(0)
+    await consume()
+    const reader3 = await openFileReader(twice)
+    const port3 = await openReplayPort(reader3, {source: twice, sinkUri: redis.address, to: stream})
+    try {
+      const page = await reader3.page({from: null, limit: 50, filter: MATCH_ALL})
+      expect((await port3.replayedAmong(page.records)).sort()).toEqual(['0', '1'])
+    } finally {
+      await port3.close()
+      await reader3.close()
+    }
+  })
+
   it('an unchanged payload or an editor that fails replays nothing, and says so', async () => {
     // An editor that only ends the saved file with a newline (vi's fixeol) has not edited the payload.
     process.env.EDITOR = editor('eol.sh', `printf '\\n' >> "$1"`)
