@@ -3,6 +3,7 @@ import {MATCH_ALL} from './filter.js'
 import type {DlqReader} from './reader.js'
 import type {DecodedRecord} from './record.js'
 import {ledgerKey} from './replay/identity.js'
+import {comparePositions} from './replay/order.js'
 import type {LedgerEntry, ReplayLedger} from './replay/ledger.js'
 import {protectedNames, protectedTarget} from './replay/protected.js'
 import {parseSource} from './source.js'
@@ -145,7 +146,7 @@ async function* withLedger(deps: PurgeDeps, signal?: AbortSignal, until?: string
     return out
   }
   for await (const r of deps.reader.scan({filter: MATCH_ALL, signal})) {
-    if (until !== undefined && until !== null && compareStreamIds(r.position, until) > 0) break
+    if (until !== undefined && until !== null && comparePositions(r.position, until) > 0) break
     window.push(r)
     if (window.length >= WINDOW) yield await flush()
   }
@@ -218,7 +219,7 @@ export async function planPurge(deps: PurgeDeps, opts: {signal?: AbortSignal} = 
     if (doomed.size === 0) continue
     for (const x of g) {
       x.pending += (await purger.pendingAmong(x.name, win[0].r.position, win.at(-1)!.r.position, doomed)).size
-      for (const id of doomed) if (compareStreamIds(id, x.lastDelivered) > 0) x.unread++
+      for (const id of doomed) if (comparePositions(id, x.lastDelivered) > 0) x.unread++
     }
   }
   stream.groups = g.map(({lastDelivered: _, ...x}) => x)
@@ -251,18 +252,6 @@ export async function executePurge(plan: PurgePlan, deps: PurgeDeps, opts: {sign
 function kafkaPosition(p: string): {partition: number; offset: number} {
   const [a, b] = p.split(':')
   return {partition: Number(a), offset: Number(b)}
-}
-
-/** Orders Redis stream ids (`ms-seq`) numerically. */
-export function compareStreamIds(a: string, b: string): number {
-  const [am, as = '0'] = a.split('-')
-  const [bm, bs = '0'] = b.split('-')
-  const x = BigInt(am)
-  const y = BigInt(bm)
-  if (x !== y) return x < y ? -1 : 1
-  const s = BigInt(as)
-  const t = BigInt(bs)
-  return s === t ? 0 : s < t ? -1 : 1
 }
 
 const sum = <T>(xs: T[], k: keyof T) => xs.reduce((n, x) => n + (x[k] as number), 0)
