@@ -243,6 +243,8 @@ export async function planRecords(deps: ReplayDeps, records: DecodedRecord[], op
     }
     // Checked before editing: a transform is not run (nor can fail) for a message already replayed.
     const entry = ledger.get(keys[i]) ?? null
+    /** A claim of an earlier replay never confirmed: looked for in the target before anything is sent. */
+    const unconfirmed = entry !== null && entry.state === 'claimed' && !req.force ? entry : null
     if (entry && !req.force) {
       if (entry.state === 'done') {
         items.push(skip(r.position, 'already_replayed', `replayed to ${entry.target.topic}${entry.offset === null ? '' : ` at ${entry.offset}`} on ${entry.at}; --force replays it again`, entry))
@@ -275,13 +277,13 @@ export async function planRecords(deps: ReplayDeps, records: DecodedRecord[], op
       continue
     }
     // A claim in doubt is looked for by the bytes it sent: only the same edit can find it.
-    if (entry && entry.state === 'claimed' && !req.force && (entry.edit?.sha256 ?? null) !== (edit?.sha256 ?? null)) {
-      items.push(skip(r.position, 'in_doubt', `a replay claimed it on ${entry.at} ${entry.edit ? `sending an edited version (sha256 ${entry.edit.sha256.slice(0, 12)}…)` : 'sending it unedited'} but did not confirm the send, and this replay would send ${edit ? `other bytes (sha256 ${edit.sha256.slice(0, 12)}…)` : 'it unedited'}: it cannot be looked for in the target; check the target, then --force`, entry))
+    if (unconfirmed && (unconfirmed.edit?.sha256 ?? null) !== (edit?.sha256 ?? null)) {
+      items.push(skip(r.position, 'in_doubt', `a replay claimed it on ${unconfirmed.at} ${unconfirmed.edit ? `sending an edited version (sha256 ${unconfirmed.edit.sha256.slice(0, 12)}…)` : 'sending it unedited'} but did not confirm the send, and this replay would send ${edit ? `other bytes (sha256 ${edit.sha256.slice(0, 12)}…)` : 'it unedited'}: it cannot be looked for in the target; check the target, then --force`, unconfirmed))
       continue
     }
     // ... and only in the target it was sent to (another --to or a transform's target would look in the wrong place).
-    if (entry && entry.state === 'claimed' && !req.force && entry.target.topic !== topic) {
-      items.push(skip(r.position, 'in_doubt', `a replay claimed it on ${entry.at} for "${entry.target.topic}" but did not confirm the send, and this replay would send it to "${topic}": it can only be looked for where it was sent; check "${entry.target.topic}", then --force`, entry))
+    if (unconfirmed && unconfirmed.target.topic !== topic) {
+      items.push(skip(r.position, 'in_doubt', `a replay claimed it on ${unconfirmed.at} for "${unconfirmed.target.topic}" but did not confirm the send, and this replay would send it to "${topic}": it can only be looked for where it was sent; check "${unconfirmed.target.topic}", then --force`, unconfirmed))
       continue
     }
     let info = targets.get(topic)
@@ -315,8 +317,8 @@ export async function planRecords(deps: ReplayDeps, records: DecodedRecord[], op
       position: r.position,
       ledgerKey: keys[i],
       action: 'send',
-      reason: entry && entry.state === 'claimed' && !req.force ? 'in_doubt' : null,
-      detail: entry && entry.state === 'claimed' && !req.force ? `a replay claimed it on ${entry.at} but did not confirm the send; it is looked for in the target first` : null,
+      reason: unconfirmed ? 'in_doubt' : null,
+      detail: unconfirmed ? `a replay claimed it on ${unconfirmed.at} but did not confirm the send; it is looked for in the target first` : null,
       target: {topic, partition},
       partitionBy,
       doubt: partitionBy === 'recorded' && forced === null ? (r.source.doubt ?? null) : null,
