@@ -42,15 +42,15 @@ export function validTime(ms: number | null): number | null {
 }
 
 /** Sleeps `ms`, or less when `signal` aborts (a follow waiting for news must stop at Ctrl-C at once). */
-export function pause(ms: number, signal: AbortSignal): Promise<void> {
+export function pause(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
-    if (signal.aborted) return resolve()
+    if (signal?.aborted) return resolve()
     const done = () => {
       clearTimeout(timer)
-      signal.removeEventListener('abort', done)
+      signal?.removeEventListener('abort', done)
       resolve()
     }
     const timer = setTimeout(done, ms)
-    signal.addEventListener('abort', done, {once: true})
+    signal?.addEventListener('abort', done, {once: true})
   })
 }

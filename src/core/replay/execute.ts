@@ -1,6 +1,7 @@
 import {randomUUID} from 'node:crypto'
 import {hostname} from 'node:os'
 import {NotSentError, type DlqSink, type SentMessage} from '../sink.js'
+import {pause} from '../time.js'
 import type {LedgerEdit, LedgerTarget} from './ledger.js'
 import type {PlanItem, PlanWindow, ReplayDeps, ReplayPlan, SkipReason} from './plan.js'
 
@@ -81,12 +82,6 @@ export function mayStillBeSending(entry: {runId: string; at: string}, ownRunId: 
   return true
 }
 
-const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const t = setTimeout(resolve, ms)
-    signal?.addEventListener('abort', () => (clearTimeout(t), resolve()), {once: true})
-  })
-
 /**
  * Carries out a plan held in memory and returns every result (browse, `--offset` lists).
  * Large selections go through `runReplay` with a streamed plan and streamed results.
@@ -157,7 +152,7 @@ export async function runReplay(windows: AsyncIterable<PlanWindow>, deps: Replay
     }
     if (rate) {
       const due = started + (sent / rate) * 1000
-      if (due > Date.now()) await sleep(due - Date.now(), opts.signal)
+      if (due > Date.now()) await pause(due - Date.now(), opts.signal)
     }
 
     // 1. Resolve doubt first: a message an earlier run may have sent is looked for in the target.
