@@ -10,6 +10,31 @@ export function writer(out: Writable, signal?: AbortSignal): (text: string) => P
   }
 }
 
+/**
+ * Gathers small writes (a line each) into pieces of ~64 KiB for `write`: one system call per
+ * line costs more than making the line (stdout to a pipe or file is written synchronously).
+ * `flush` hands on what is left; call it before the end and before waiting for more input.
+ */
+export function batched(write: (text: string) => Promise<void>, limit = 64 * 1024): {write: (text: string) => Promise<void> | undefined; flush: () => Promise<void>} {
+  let parts: string[] = []
+  let size = 0
+  const flush = () => {
+    if (parts.length === 0) return Promise.resolve()
+    const text = parts.join('')
+    parts = []
+    size = 0
+    return write(text)
+  }
+  return {
+    write: (text) => {
+      parts.push(text)
+      size += text.length
+      return size >= limit ? flush() : undefined
+    },
+    flush,
+  }
+}
+
 /** A reader of stdout that goes away (`dlq … | head`) aborts `stop`, so the command ends quietly as any filter does. */
 export function abortOnEpipe(stop: AbortController): void {
   process.stdout.on('error', (error: NodeJS.ErrnoException) => {

@@ -9,10 +9,11 @@ import {BaseCommand} from '../cli/base-command.js'
 import {withDecoding} from '../cli/decoding.js'
 import {filterFlags, filterSpec, partitionFlag, schemaFlags, sourceArg, withPartitions} from '../cli/flags.js'
 import {paragraphs} from '../cli/help.js'
-import {abortOnEpipe, writer} from '../cli/stdout.js'
+import {abortOnEpipe, batched, writer} from '../cli/stdout.js'
 import {UsageError} from '../core/errors.js'
-import {exportRecords, type ExportResult} from '../core/export.js'
+import {exportRecords, type ExportOptions, type ExportResult} from '../core/export.js'
 import {buildFilter} from '../core/filter.js'
+import type {DlqReader} from '../core/reader.js'
 import {openReader} from '../core/source.js'
 import {escapeText, safeJson} from '../output/escape.js'
 
@@ -58,7 +59,7 @@ ${BaseCommand.exitCodesHelp}`)
     abortOnEpipe(gone)
     try {
       const opts = {from: flags.from, filter, signal: gone.signal}
-      const result = flags.file ? await this.toFile(flags.file, (write) => exportRecords(reader, opts, write)) : await exportRecords(reader, opts, writer(process.stdout, gone.signal))
+      const result = flags.file ? await this.toFile(flags.file, (write) => exportBatched(reader, opts, write)) : await exportBatched(reader, opts, writer(process.stdout, gone.signal))
       if (gone.signal.aborted) return
       const where = flags.file ? ` to ${escapeText(flags.file)}` : ''
       if (flags.json) this.out(safeJson({...result, file: flags.file ?? null}, 2) + '\n')
@@ -90,4 +91,12 @@ ${BaseCommand.exitCodesHelp}`)
       throw error
     }
   }
+}
+
+/** The export's lines written in ~64 KiB pieces, not one write per line. */
+async function exportBatched(reader: DlqReader, opts: ExportOptions, write: (text: string) => Promise<void>): Promise<ExportResult> {
+  const out = batched(write)
+  const result = await exportRecords(reader, opts, out.write)
+  await out.flush()
+  return result
 }
