@@ -125,6 +125,11 @@ describe('dlq check --since and unreadable records', () => {
     // --until 100 min ago: the line between the two old entries is inside, the one after them of unknown time, the later ones outside.
     const until = dlqJson(['check', file, '--max', '9', '--until', '-100m'], {env})
     expect(until.json).toMatchObject({count: 4, unreadable: 2, unreadableTimeUnknown: 1})
+    // stats places them the same way (it used to drop every corrupt line from a time window).
+    const stats = dlqJson(['stats', file, '--since', '-30m', '--json'], {env})
+    expect(stats.json).toMatchObject({total: 5, readable: 2, unreadable: {count: 3, timeUnknown: 1}})
+    const table = dlq(['stats', file, '--since', '-30m'], {env})
+    expect(table.stdout).toMatch(/^Unreadable: 3 \(positions 3, 5, 7\)\n {12}1 of them of unknown time/m)
   })
 })
 

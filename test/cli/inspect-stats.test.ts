@@ -131,7 +131,7 @@ describe('dlq stats', () => {
 
   it('counts unreadable lines with their positions', () => {
     const {json} = dlqJson(['stats', f('corrupt.ndjson')], {env})
-    expect(json.unreadable).toEqual({count: 7, positions: ['1', '2', '3', '4', '7', '8', '9']})
+    expect(json.unreadable).toEqual({count: 7, positions: ['1', '2', '3', '4', '7', '8', '9'], timeUnknown: 0})
     expect(json.total).toBe(9)
   })
 
