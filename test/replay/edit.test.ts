@@ -185,6 +185,24 @@ describe.runIf(redis.available)('fix before replay: file DLQ → Redis', () => {
     expect(await consume(t)).toEqual(['{"id":1000,"amount":0,"note":"x"}', '{"id":1001,"amount":0,"note":"x"}', 'not json'])
   })
 
+  it('a transform whose promise never settles fails its message after DLQ_TRANSFORM_TIMEOUT_MS and is not called again: the replay ends instead of hanging', async () => {
+    const t = await target()
+    const src = dlqFile(t, 3)
+    const hangs = transform(`export default (r) => (r.json?.id === 1001 ? new Promise(() => {}) : r)\n`)
+    const started = Date.now()
+    const r = dlqJson(['replay', src, ...offsets(3), '--sink', sink, '--transform', hangs, '--yes'], {env: {DLQ_TRANSFORM_TIMEOUT_MS: '500'}})
+    expect(Date.now() - started).toBeLessThan(20_000)
+    expect(r.code).toBe(1)
+    expect(r.json.items.map((i: any) => [i.position, i.outcome, i.reason])).toEqual([
+      ['0', 'replayed', null],
+      ['1', 'failed', 'edit_failed'],
+      ['2', 'failed', 'edit_failed'],
+    ])
+    expect(r.json.items[1].error).toMatch(/did not settle within 0\.5 s; it is not called again in this run/)
+    expect(r.json.items[2].error).toMatch(/was not called: it did not settle for position 1 within 0\.5 s/)
+    expect(await consume(t)).toEqual(['{"id":1000,"amount":"0.50","note":"x"}'])
+  })
+
   it('refuses a transform that does not load or exports no function, and a convention header, before anything is sent (exit 2)', async () => {
     const t = await target()
     const src = dlqFile(t, 1)

@@ -237,6 +237,31 @@ function editHeaders(headers: RawHeader[], spec: EditSpec): RawHeader[] {
 /** Text when valid UTF-8, else a copy of the bytes (a transform that writes into it must not change the DLQ's record unseen). */
 const asText = (b: Buffer | null): string | Buffer | null => (b === null ? null : (utf8OrNull(b) ?? Buffer.from(b)))
 
+/**
+ * How long an async transform may take for one message (DLQ_TRANSFORM_TIMEOUT_MS). A promise
+ * that never settles (a lookup waiting on a dead service) would hang the replay with nothing
+ * said; past this the message fails (`edit_failed`) and the transform is not called again in
+ * this run: every later message fails at once instead of waiting as long again. (A transform
+ * that loops without returning cannot be stopped from here.)
+ */
+export const TRANSFORM_TIMEOUT_MS = Number(process.env.DLQ_TRANSFORM_TIMEOUT_MS) > 0 ? Number(process.env.DLQ_TRANSFORM_TIMEOUT_MS) : 30_000
+
+/** Transforms that did not settle in time, with the message they hung on. */
+const hung = new WeakMap<EditSpec, string>()
+
+const isThenable = (v: unknown): v is PromiseLike<unknown> => typeof (v as {then?: unknown} | null)?.then === 'function'
+
+function settleWithin(p: PromiseLike<unknown>, ms: number, onTimeout: () => void): Promise<unknown> {
+  let timer: NodeJS.Timeout | undefined
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      onTimeout()
+      reject(new EditError(`the transform did not settle within ${ms / 1000} s; it is not called again in this run`))
+    }, ms)
+  })
+  return Promise.race([p, late]).finally(() => clearTimeout(timer))
+}
+
 async function runTransform(
   spec: EditSpec,
   r: DecodedRecord,
@@ -263,10 +288,14 @@ async function runTransform(
     reason: r.reason,
     source: {topic: r.source.topic, partition: r.source.partition, offset: r.source.offset === null ? null : String(r.source.offset), group: r.source.group},
   }
+  const stuck = hung.get(spec)
+  if (stuck !== undefined) throw new EditError(`${name} was not called: it did not settle for ${stuck} within ${TRANSFORM_TIMEOUT_MS / 1000} s`)
   let out: unknown
   try {
-    out = await spec.transform!(input)
+    out = spec.transform!(input)
+    if (isThenable(out)) out = await settleWithin(out, TRANSFORM_TIMEOUT_MS, () => hung.set(spec, `position ${r.position}`))
   } catch (error) {
+    if (error instanceof EditError) throw error
     throw new EditError(`${name} threw: ${(error as Error)?.message ?? String(error)}`)
   }
   if (out === null) return null
