@@ -1,4 +1,4 @@
-import {existsSync, readFileSync} from 'node:fs'
+import {existsSync, readFileSync, statSync} from 'node:fs'
 import {parseLine} from '../../src/backends/file/parse-line.js'
 import {ledgerKey} from '../../src/core/replay/identity.js'
 import {foldLedger, type AnyLedgerEvent} from '../../src/core/replay/ledger.js'
@@ -22,4 +22,19 @@ export function ledgerDone(path: string): number {
   let n = 0
   for (const e of foldLedger(events).values()) if (e.state === 'done') n++
   return n
+}
+
+/**
+ * Returns (busy-waiting, up to `ms`) once a file ledger grows by a claim line: the moment a
+ * batch's claim is durable and its send has not yet been acknowledged (fault tests freeze the
+ * store then, to leave that send in doubt).
+ */
+export function waitForNextClaim(path: string, ms = 10_000): void {
+  let seen = statSync(path).size
+  for (const until = Date.now() + ms; Date.now() < until; ) {
+    const size = statSync(path).size
+    if (size === seen) continue
+    if (readFileSync(path).subarray(seen).toString().includes('"op":"claim"')) return
+    seen = size
+  }
 }

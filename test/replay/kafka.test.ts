@@ -1,11 +1,11 @@
 import {spawn, spawnSync} from 'node:child_process'
 import {createHash} from 'node:crypto'
-import {mkdtempSync, readFileSync, statSync, writeFileSync} from 'node:fs'
+import {mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {BIN, dlqJson, ROOT} from '../helpers/cli.js'
-import {fileLedgerKey, ledgerDone} from '../helpers/ledger.js'
+import {fileLedgerKey, ledgerDone, waitForNextClaim} from '../helpers/ledger.js'
 import {foldLedger} from '../../src/core/replay/ledger.js'
 import {needService} from '../helpers/services.js'
 
@@ -197,13 +197,7 @@ describe.runIf(kafka.available)('replay survives a broker that dies mid-way', ()
     const pid = Number(readFileSync(join(stateDir, 'kafka', 'kafka.pid'), 'utf8'))
     // Frozen the moment the next batch's claim is in the ledger: its send comes after that line
     // (and after its fsync), so it goes to a broker that will not answer.
-    let seen = statSync(ledger).size
-    for (const until = Date.now() + 10_000; Date.now() < until; ) {
-      const size = statSync(ledger).size
-      if (size === seen) continue
-      if (readFileSync(ledger).subarray(seen).toString().includes('"op":"claim"')) break
-      seen = size
-    }
+    waitForNextClaim(ledger)
     process.kill(pid, 'SIGSTOP')
     const broken = await first
     process.kill(pid, 'SIGKILL')

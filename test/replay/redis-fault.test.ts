@@ -1,12 +1,12 @@
 import {spawn, type ChildProcess} from 'node:child_process'
 import {createHash} from 'node:crypto'
-import {mkdtempSync, readFileSync, statSync, writeFileSync} from 'node:fs'
+import {mkdtempSync, writeFileSync} from 'node:fs'
 import {createServer} from 'node:net'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, describe, expect, it} from 'vitest'
 import {BIN, dlqJson} from '../helpers/cli.js'
-import {fileLedgerKey, ledgerDone} from '../helpers/ledger.js'
+import {fileLedgerKey, ledgerDone, waitForNextClaim} from '../helpers/ledger.js'
 import {needService, uniqueName} from '../helpers/services.js'
 
 const redis = await needService('redis')
@@ -139,13 +139,7 @@ describe.runIf(redis.available)('replay survives a store that dies mid-way', () 
     const first = run([...args, '--rate', '2500'])
     const deadline = Date.now() + 60_000
     while (ledgerDone(ledger) < 2500 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
-    let seen = statSync(ledger).size
-    for (const until = Date.now() + 10_000; Date.now() < until; ) {
-      const size = statSync(ledger).size
-      if (size === seen) continue
-      if (readFileSync(ledger).subarray(seen).toString().includes('"op":"claim"')) break
-      seen = size
-    }
+    waitForNextClaim(ledger)
     server.kill('SIGSTOP')
     await new Promise((r) => setTimeout(r, 300))
     server.kill('SIGKILL')
