@@ -82,12 +82,44 @@ function closeText(at: number): void {
   used = o + len
 }
 
+/**
+ * Copies `s` to `o` when it is printable ASCII without `"` or `\\` (names, numbers, reasons:
+ * nearly every text of a record), which is then its UTF-8 and its JSON string body alike;
+ * returns where it ends, or -1. The caller has made room and commits (moves `used`) itself.
+ */
+function plainAscii(s: string, o: number): number {
+  const n = s.length
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i)
+    if (c < 0x20 || c >= 0x80 || c === 0x22 || c === 0x5c) return -1
+    scratch[o + i] = c
+  }
+  return o + n
+}
+
+/** Texts up to this long are tried as plain ASCII first. */
+const SHORT = 64
+
 // Length-prefixed, so no two different records feed the same bytes.
 function feedText(tag: string, s: string | null): void {
   if (s === null) {
     put(tag)
     put('-;')
     return
+  }
+  if (s.length <= SHORT) {
+    // ASCII: its length is known before its bytes, so nothing is moved into place after.
+    room(tag.length + GAP + s.length)
+    let o = used
+    for (let i = 0; i < tag.length; i++) scratch[o++] = tag.charCodeAt(i)
+    const len = String(s.length)
+    for (let i = 0; i < len.length; i++) scratch[o++] = len.charCodeAt(i)
+    scratch[o++] = 58
+    const end = plainAscii(s, o)
+    if (end >= 0) {
+      used = end
+      return
+    }
   }
   const at = openText(tag)
   put(s)
@@ -127,6 +159,16 @@ const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/
 
 /** A string as JSON.stringify writes it. */
 function putString(v: string): void {
+  if (v.length <= SHORT) {
+    room(v.length + 2)
+    const end = plainAscii(v, used + 1)
+    if (end >= 0) {
+      scratch[used] = 0x22
+      scratch[end] = 0x22
+      used = end + 1
+      return
+    }
+  }
   if (NEEDS_ESCAPE.test(v)) put(JSON.stringify(v))
   else {
     put('"')
