@@ -1,6 +1,5 @@
 import {DlqError, UnavailableError} from '../../core/errors.js'
 import type {AbortedTransaction} from './batches.js'
-import {prepareZstd} from './codecs.js'
 import {clientOptions, describeError, loadKafka, phase, resolveSettings, type KafkaBase, type KafkaConnection, type KafkaLib, type ResolvedSettings} from './connection.js'
 import {brokerText, type KafkaTarget} from './uri.js'
 
@@ -147,7 +146,6 @@ export class KafkaClient {
   static async open(target: KafkaTarget): Promise<KafkaClient> {
     const settings = resolveSettings(target)
     const lib = await loadKafka()
-    await prepareZstd()
     const base = new lib.Base(clientOptions(target, settings))
     phase('client-created')
     try {
