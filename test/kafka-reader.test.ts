@@ -1,5 +1,8 @@
+import diagnostics from 'node:diagnostics_channel'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {KafkaClient} from '../src/backends/kafka/client.js'
 import {openKafkaReader} from '../src/backends/kafka/index.js'
+import {parseKafkaUri} from '../src/backends/kafka/uri.js'
 import {zstdAvailable} from '../src/backends/kafka/codecs.js'
 import {decodeRaw} from '../src/core/conventions/index.js'
 import {UnavailableError, UsageError} from '../src/core/errors.js'
@@ -185,6 +188,35 @@ async function pageAll(reader: DlqReader, limit: number, from: string | null = n
   return pages
 }
 
+/**
+ * The requests `f` sends, by API name, seen on the client library's own diagnostics channels:
+ * every connection created while `f` runs is counted as its own (nothing else in this file
+ * connects meanwhile), and every request sent on those. `seen` fills as they go.
+ */
+async function requestsOf(f: (seen: string[]) => Promise<void>): Promise<{sent: string[]; connections: number}> {
+  const mine = new Set<unknown>()
+  const sent: string[] = []
+  const names: Record<number, string> = {1: 'Fetch', 2: 'ListOffsets', 3: 'Metadata', 18: 'ApiVersions'}
+  const onInstance = (m: unknown) => {
+    const {type, instance} = m as {type: string; instance: unknown}
+    if (type === 'connection') mine.add(instance)
+  }
+  const onRequest = (m: unknown) => {
+    const {connection, apiKey} = m as {connection: unknown; apiKey: number}
+    if (mine.has(connection)) sent.push(names[apiKey] ?? String(apiKey))
+  }
+  const requests = diagnostics.tracingChannel('plt:kafka:connections:api')
+  diagnostics.subscribe('plt:kafka:instances', onInstance)
+  requests.start.subscribe(onRequest)
+  try {
+    await f(sent)
+  } finally {
+    diagnostics.unsubscribe('plt:kafka:instances', onInstance)
+    requests.start.unsubscribe(onRequest)
+  }
+  return {sent, connections: mine.size}
+}
+
 describe.skipIf(!svc.available)('kafka reader (real broker)', () => {
   const kafka = new KafkaFixture()
   const readers: DlqReader[] = []
@@ -301,6 +333,41 @@ describe.skipIf(!svc.available)('kafka reader (real broker)', () => {
       expect(page.records.map((r) => r.position)).toEqual(['0:4', '0:5'])
       expect(page.scanned).toBe(2)
       expect(page.next).toBe('0:6,1:0,2:0')
+    })
+
+    it('a page costs one ApiVersions, one Metadata, the two pipelined ListOffsets and one Fetch, over one connection', async () => {
+      const {sent, connections} = await requestsOf(async () => {
+        const reader = await open(topic)
+        const page = await reader.page({from: '0:4', limit: 2, filter: MATCH_ALL})
+        expect(page.records.map((r) => r.position)).toEqual(['0:4', '0:5'])
+      })
+      expect(connections).toBe(1)
+      expect(sent).toEqual(['ApiVersions', 'Metadata', 'ListOffsets', 'ListOffsets', 'Fetch'])
+    })
+
+    it('the metadata of the topic read is asked for with ApiVersions, before the client is open', async () => {
+      const {sent} = await requestsOf(async (seen) => {
+        const client = await KafkaClient.open(parseKafkaUri(`${KAFKA_URI}/${topic}`, {needTopic: true}), {topic})
+        try {
+          expect(seen).toEqual(['ApiVersions', 'Metadata'])
+          expect((await client.layout(topic))?.partitions).toBe(3)
+        } finally {
+          await client.close()
+        }
+      })
+      expect(sent).toEqual(['ApiVersions', 'Metadata'])
+    })
+
+    it('a client opened without a topic asks for ApiVersions once (the library asked again before its first Metadata)', async () => {
+      const {sent} = await requestsOf(async () => {
+        const client = await KafkaClient.open(parseKafkaUri(`${KAFKA_URI}/${topic}`, {needTopic: true}))
+        try {
+          expect((await client.layout(topic))?.partitions).toBe(3)
+        } finally {
+          await client.close()
+        }
+      })
+      expect(sent).toEqual(['ApiVersions', 'Metadata'])
     })
 
     it('filters count examined records and stop at the limit of matches', async () => {

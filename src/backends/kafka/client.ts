@@ -127,9 +127,37 @@ function parseFetch(_correlationId: number, _apiKey: number, apiVersion: number,
   return {errorCode, partitions}
 }
 
+type ApiVersionsList = Awaited<ReturnType<KafkaBase['listApis']>>
+type BaseClass = new (options: ConstructorParameters<KafkaLib['Base']>[0]) => KafkaBase
+let baseClass: BaseClass | undefined
+
+/**
+ * The library's Base, asking the broker for its API versions once: the library does not keep
+ * the answer of `listApis()`, so its first metadata request would send ApiVersions again.
+ */
+function onceApisBase(lib: KafkaLib): BaseClass {
+  if (baseClass) return baseClass
+  const kListApis: typeof lib.kListApis = lib.kListApis
+  class OnceApisBase extends lib.Base {
+    #apis: ApiVersionsList | undefined
+
+    override [kListApis](callback: (error: Error | null, apis?: ApiVersionsList) => void): void {
+      if (this.#apis) return callback(null, this.#apis)
+      super[kListApis]((error, apis) => {
+        if (!error) this.#apis = apis
+        callback(error, apis)
+      })
+    }
+  }
+  baseClass = OnceApisBase
+  return OnceApisBase
+}
+
 export class KafkaClient {
   private readonly connections = new Map<number, Promise<KafkaConnection>>()
   private layoutCache = new Map<string, TopicLayout>()
+  /** Metadata asked for at open, beside ApiVersions (see `open`), taken by the first `layout`. */
+  private readonly early = new Map<string, ReturnType<KafkaBase['metadata']>>()
 
   private constructor(
     readonly lib: KafkaLib,
@@ -143,13 +171,23 @@ export class KafkaClient {
     readonly apiVersions: ReadonlyMap<number, {minVersion: number; maxVersion: number}>,
   ) {}
 
-  static async open(target: KafkaTarget): Promise<KafkaClient> {
+  /**
+   * `topic`: the topic the caller reads first. Its metadata is asked for at once, so the
+   * library sends the Metadata request as soon as the ApiVersions answer is in (it waits for
+   * that to pick a version), not after this method has returned.
+   */
+  static async open(target: KafkaTarget, opts: {topic?: string} = {}): Promise<KafkaClient> {
     const settings = resolveSettings(target)
     const lib = await loadKafka()
-    const base = new lib.Base(clientOptions(target, settings))
+    const base = new (onceApisBase(lib))(clientOptions(target, settings))
     phase('client-created')
+    // Started after listApis: its ApiVersions request is the one the metadata call waits for.
+    const apisAsked = base.listApis()
+    const early = opts.topic === undefined ? null : base.metadata({topics: [opts.topic]})
+    // Taken by layout(); a failure is reported there (or by listApis, when the broker is not reached).
+    early?.catch(() => {})
     try {
-      const apis = await base.listApis()
+      const apis = await apisAsked
       phase('connected+api-versions')
       const range = (key: number) => apis.find((a) => a.apiKey === key)
       const fetchRange = range(1)
@@ -163,7 +201,9 @@ export class KafkaClient {
       const fetchApi = lib.createAPI(1, fetchVersion, writer as never, parseFetch as never) as unknown as ApiFn<FetchArgs, ReturnType<typeof parseFetch>>
       const listOffsetsApi = (lib as unknown as Record<string, {api: unknown}>)[`listOffsetsV${listVersion}`].api as ApiFn<ListOffsetsArgs, ListOffsetsResponse>
       const apiVersions = new Map(apis.map((a) => [a.apiKey, {minVersion: a.minVersion, maxVersion: a.maxVersion}]))
-      return new KafkaClient(lib, base, target, settings, fetchApi, fetchVersion, listOffsetsApi, apiVersions)
+      const client = new KafkaClient(lib, base, target, settings, fetchApi, fetchVersion, listOffsetsApi, apiVersions)
+      if (early !== null) client.early.set(opts.topic!, early)
+      return client
     } catch (error) {
       await base.close().catch(() => {})
       throw describeError(error, {target, settings})
@@ -178,9 +218,11 @@ export class KafkaClient {
   async layout(topic: string, refresh = false): Promise<TopicLayout | null> {
     const cached = this.layoutCache.get(topic)
     if (cached && !refresh) return cached
+    const early = this.early.get(topic)
+    this.early.delete(topic)
     let md
     try {
-      md = await this.base.metadata({topics: [topic], forceUpdate: refresh})
+      md = await (refresh || early === undefined ? this.base.metadata({topics: [topic], forceUpdate: refresh}) : early)
     } catch (error) {
       const e = this.fail(error, topic)
       if (e instanceof UnavailableError && e.message.endsWith('does not exist')) return null

@@ -100,7 +100,7 @@ export class KafkaReader implements DlqReader {
   static async open(uri: string): Promise<KafkaReader> {
     const target = parseKafkaUri(uri, {needTopic: true})
     const topic = target.topic!
-    const client = await KafkaClient.open(target)
+    const client = await KafkaClient.open(target, {topic})
     try {
       const layout = await client.layout(topic)
       const where = target.brokers.map(brokerText).join(',')
