@@ -4,7 +4,7 @@ import type {RecordFilter} from '../../core/filter.js'
 import type {DlqReader, FollowRequest, LastOfEachRequest, LogBounds, Page, PageBefore, PageBeforeRequest, PageRequest, ScanRequest, SourceInfo} from '../../core/reader.js'
 import {kafkaPageBefore, type KafkaBackwardPort} from './backward.js'
 import type {DecodedRecord} from '../../core/record.js'
-import {decodeRecordSet, recordSetNext, type DecodedRecordSet, type KafkaMessage} from './batches.js'
+import {decodeRecordSet, RecordSetDecoder, recordSetNext, type DecodedRecordSet, type KafkaMessage} from './batches.js'
 import {KafkaClient, type FetchedPartition, type TopicLayout} from './client.js'
 import {CorruptBatchError} from './codecs.js'
 import {formatCursor, formatPosition, parseCursor, singlePosition, type Cursor} from './positions.js'
@@ -143,27 +143,37 @@ export class KafkaReader implements DlqReader {
     const pre = new RecordPrefilter(req.filter, this.topic)
     for (const lane of lanes) {
       while (lane.pos < lane.end && records.length < req.limit && !req.signal?.aborted) {
-        const chunk = await this.read(lane, bytes)
+        const chunk = await this.fetchSet(lane, bytes)
         bytes = SCAN_FETCH_BYTES
         if (chunk === null) {
           lane.dry = true
           break
         }
-        let stopped = false
-        for (const m of chunk.messages) {
-          if (m.offset >= lane.end) break
-          scanned++
-          lane.pos = m.offset + 1
-          if (!pre.candidate(m)) continue
-          const rec = this.decode(lane.partition, m)
-          if (req.filter.matches(rec)) records.push(rec)
-          if (records.length >= req.limit) {
-            stopped = true
-            break
+        // Decoded only as far as the page needs: the records still wanted, then twice as many
+        // each time a filter has passed over them all.
+        let want = req.limit - records.length
+        let any = false
+        let ms = this.take(lane, chunk, want)
+        takes: while (ms.length > 0) {
+          any = true
+          for (const m of ms) {
+            if (m.offset >= lane.end) break takes
+            scanned++
+            lane.pos = m.offset + 1
+            if (!pre.candidate(m)) continue
+            const rec = this.decode(lane.partition, m)
+            if (req.filter.matches(rec)) records.push(rec)
+            if (records.length >= req.limit) break takes
           }
+          ms = this.take(lane, chunk, (want *= 2))
+        }
+        // No message and no way forward: nothing readable below the end we planned with.
+        if (!any && chunk.next <= chunk.fromOffset) {
+          lane.dry = true
+          break
         }
         // Past control batches, aborted transactions and compacted gaps at the end of the chunk.
-        if (!stopped) lane.pos = Math.min(Math.max(lane.pos, chunk.next), lane.end)
+        if (records.length < req.limit) lane.pos = Math.min(Math.max(lane.pos, chunk.next), lane.end)
       }
       if (records.length >= req.limit) break
     }
@@ -371,8 +381,7 @@ export class KafkaReader implements DlqReader {
     try {
       return decodeRecordSet(records, from, aborted)
     } catch (error) {
-      if (error instanceof CorruptBatchError) throw new DlqError(`${this.topic} partition ${partition} near offset ${from}: unreadable record batch: ${error.message}`)
-      throw error
+      throw this.corrupt(error, partition, from)
     }
   }
 
@@ -449,16 +458,33 @@ export class KafkaReader implements DlqReader {
 
   /** One fetch at `lane.pos`, decoded; null when the partition has nothing more to give. */
   private async read(lane: Lane, bytes: number, opts: {outOfRangeIsEnd?: boolean} = {}): Promise<DecodedRecordSet | null> {
+    const chunk = await this.fetchSet(lane, bytes, opts)
+    if (chunk === null) return null
+    const messages = this.take(lane, chunk, Number.POSITIVE_INFINITY)
+    // No message and no way forward: nothing readable below the end we planned with.
+    if (messages.length === 0 && chunk.next <= chunk.fromOffset) return null
+    return {messages, next: chunk.next}
+  }
+
+  /** One fetch at `lane.pos`, to be decoded as far as needed; null when the partition has nothing more to give. */
+  private async fetchSet(lane: Lane, bytes: number, opts: {outOfRangeIsEnd?: boolean} = {}): Promise<RecordSetDecoder | null> {
     const from = lane.pos
     const raw = await this.call(() => this.client.fetch(this.topic, this.layout, lane.partition, from, bytes))
     const fp = await this.settle(lane, raw, from, {...opts, bytes})
-    if (fp === null) return null
-    const at = lane.pos
-    if (!fp.records) return null
-    const set = this.decodeSet(lane.partition, fp.records, at, fp.aborted)
-    // No message and no way forward: nothing readable below the end we planned with.
-    if (set.messages.length === 0 && set.next <= at) return null
-    return set
+    if (fp === null || !fp.records) return null
+    return new RecordSetDecoder(fp.records, lane.pos, fp.aborted)
+  }
+
+  private take(lane: Lane, chunk: RecordSetDecoder, n: number): KafkaMessage[] {
+    try {
+      return chunk.take(n)
+    } catch (error) {
+      throw this.corrupt(error, lane.partition, chunk.fromOffset)
+    }
+  }
+
+  private corrupt(error: unknown, partition: number, from: number): unknown {
+    return error instanceof CorruptBatchError ? new DlqError(`${this.topic} partition ${partition} near offset ${from}: unreadable record batch: ${error.message}`) : error
   }
 }
 
