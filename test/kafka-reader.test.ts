@@ -370,6 +370,21 @@ describe.skipIf(!svc.available)('kafka reader (real broker)', () => {
       expect(sent).toEqual(['ApiVersions', 'Metadata'])
     })
 
+    // The test broker advertises 127.0.0.1: a bootstrap written as localhost reaches the same listener.
+    it.skipIf(!KAFKA_URI.includes('127.0.0.1'))('a leader advertised by IP that the bootstrap connection already reaches is read over that connection', async () => {
+      const {sent, connections} = await requestsOf(async () => {
+        const reader = await openKafkaReader(`${KAFKA_URI.replace('127.0.0.1', 'localhost')}/${topic}`)
+        try {
+          const page = await reader.page({from: '0:4', limit: 2, filter: MATCH_ALL})
+          expect(page.records.map((r) => r.position)).toEqual(['0:4', '0:5'])
+        } finally {
+          await reader.close()
+        }
+      })
+      expect(connections).toBe(1)
+      expect(sent).toEqual(['ApiVersions', 'Metadata', 'ListOffsets', 'ListOffsets', 'Fetch'])
+    })
+
     it('filters count examined records and stop at the limit of matches', async () => {
       const reader = await open(topic)
       const page = await reader.page({from: null, limit: 2, filter: buildFilter({filters: ['key~^p2-']})})

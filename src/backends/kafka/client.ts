@@ -1,3 +1,4 @@
+import {isIP} from 'node:net'
 import {DlqError, UnavailableError} from '../../core/errors.js'
 import type {AbortedTransaction} from './batches.js'
 import {clientOptions, describeError, loadKafka, phase, resolveSettings, type KafkaBase, type KafkaConnection, type KafkaLib, type ResolvedSettings} from './connection.js'
@@ -248,7 +249,7 @@ export class KafkaClient {
     if (!c) {
       const broker = this.base.currentMetadata?.brokers.get(nodeId)
       if (!broker || nodeId < 0) return Promise.reject(new UnavailableError(`Kafka at ${this.target.brokers.map(brokerText).join(',')}: no leader for a partition (broker ${nodeId} unknown)`))
-      const made = this.base.connections.get({host: broker.host, port: broker.port})
+      const made = this.sameEndpoint(broker) ?? this.base.connections.get({host: broker.host, port: broker.port})
       c = made
       // A failed connection must be retried next time, not remembered; nor one closed since
       // (a broker restarted, or its idle reaper at connections.max.idle.ms): the next request
@@ -260,6 +261,22 @@ export class KafkaClient {
       this.connections.set(nodeId, c)
     }
     return c
+  }
+
+  /**
+   * An open connection (the bootstrap one) that already reaches `broker`: the library keys
+   * connections by host:port as written, so a bootstrap `localhost:9092` and a leader
+   * advertised as `127.0.0.1:9092` would be two connections to one broker, each with its own
+   * TCP, TLS and SASL set-up. Only an advertised IP address is compared (with the address the
+   * socket is connected to): one IP and port is one broker.
+   */
+  private sameEndpoint(broker: {host: string; port: number}): Promise<KafkaConnection> | undefined {
+    if (isIP(broker.host) === 0) return undefined
+    for (const [, conn] of this.base.connections) {
+      const socket = conn.socket as {remoteAddress?: string; remotePort?: number} | undefined
+      if (conn.isConnected() && socket?.remoteAddress === broker.host && socket.remotePort === broker.port) return Promise.resolve(conn)
+    }
+    return undefined
   }
 
   /**
