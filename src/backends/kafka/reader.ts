@@ -13,8 +13,17 @@ import {topicHint} from '../../core/conventions/topic-hint.js'
 import {pause} from '../../core/time.js'
 import {NewestMerge} from '../../core/tail.js'
 
-/** A page's first fetch: enough for a page of small records without decoding megabytes. */
-const PAGE_FETCH_BYTES = 1024 * 1024
+/** A `get`'s fetches: the positions asked for are often close together. */
+const GET_FETCH_BYTES = 1024 * 1024
+/**
+ * A page's first fetch asks for about this much per record wanted (DLQ records with a stack
+ * trace in a header are a few KiB), from 64 KiB up to a scan's fetch: a page of 50 asks for 200 KiB,
+ * not 1 MiB that the broker would send and the client buffer for 50 records. The broker
+ * still sends at least the whole batch the page starts in; a page that needs more reads on
+ * with full-size fetches.
+ */
+const PAGE_BYTES_PER_RECORD = 4096
+const PAGE_FIRST_FETCH_MIN = 64 * 1024
 /**
  * Later fetches of a page (a selective filter) and every fetch of a scan. Records are views
  * into their fetch's buffer, so larger fetches mostly pin more memory until a major GC: with
@@ -139,7 +148,7 @@ export class KafkaReader implements DlqReader {
     const lanes = await this.plan(req.from ? parseCursor(req.from, this.readable, this.topic) : null, req.filter)
     const records: DecodedRecord[] = []
     let scanned = 0
-    let bytes = PAGE_FETCH_BYTES
+    let bytes = Math.min(SCAN_FETCH_BYTES, Math.max(PAGE_FIRST_FETCH_MIN, req.limit * PAGE_BYTES_PER_RECORD))
     const pre = new RecordPrefilter(req.filter, this.topic)
     for (const lane of lanes) {
       while (lane.pos < lane.end && records.length < req.limit && !req.signal?.aborted) {
@@ -230,7 +239,7 @@ export class KafkaReader implements DlqReader {
         if (offset < lo.get(partition)! || offset >= hi.get(partition)!) continue
         if (chunk === null || offset < chunk.from || offset >= chunk.next) {
           const lane: Lane = {partition, pos: offset, end: hi.get(partition)!}
-          const set = await this.read(lane, PAGE_FETCH_BYTES, {outOfRangeIsEnd: true})
+          const set = await this.read(lane, GET_FETCH_BYTES, {outOfRangeIsEnd: true})
           if (set === null) continue
           chunk = {from: offset, next: set.next, byOffset: new Map(set.messages.map((m) => [m.offset, m]))}
         }
