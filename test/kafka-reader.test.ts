@@ -1,5 +1,8 @@
+import diagnostics from 'node:diagnostics_channel'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {KafkaClient} from '../src/backends/kafka/client.js'
 import {openKafkaReader} from '../src/backends/kafka/index.js'
+import {parseKafkaUri} from '../src/backends/kafka/uri.js'
 import {zstdAvailable} from '../src/backends/kafka/codecs.js'
 import {decodeRaw} from '../src/core/conventions/index.js'
 import {UnavailableError, UsageError} from '../src/core/errors.js'
@@ -185,6 +188,43 @@ async function pageAll(reader: DlqReader, limit: number, from: string | null = n
   return pages
 }
 
+/**
+ * The requests `f` sends, by API name, seen on the client library's own diagnostics channels:
+ * every connection created while `f` runs is counted as its own (nothing else in this file
+ * connects meanwhile), and every request sent on those. `seen` fills as they go.
+ */
+async function requestsOf(f: (seen: string[]) => Promise<void>): Promise<{sent: string[]; connections: number; fetchedBytes: number}> {
+  const mine = new Set<unknown>()
+  const sent: string[] = []
+  let fetchedBytes = 0
+  const names: Record<number, string> = {1: 'Fetch', 2: 'ListOffsets', 3: 'Metadata', 18: 'ApiVersions'}
+  const onInstance = (m: unknown) => {
+    const {type, instance} = m as {type: string; instance: unknown}
+    if (type === 'connection') mine.add(instance)
+  }
+  const onRequest = (m: unknown) => {
+    const {connection, apiKey} = m as {connection: unknown; apiKey: number}
+    if (mine.has(connection)) sent.push(names[apiKey] ?? String(apiKey))
+  }
+  // The record bytes of each Fetch answer (as the reader's own response parser returns them).
+  const onAnswer = (m: unknown) => {
+    const {connection, apiKey, result} = m as {connection: unknown; apiKey: number; result?: {partitions?: Map<number, {records: Buffer | null}>}}
+    if (mine.has(connection) && apiKey === 1) for (const p of result?.partitions?.values() ?? []) fetchedBytes += p.records?.length ?? 0
+  }
+  const requests = diagnostics.tracingChannel('plt:kafka:connections:api')
+  diagnostics.subscribe('plt:kafka:instances', onInstance)
+  requests.start.subscribe(onRequest)
+  requests.asyncStart.subscribe(onAnswer)
+  try {
+    await f(sent)
+  } finally {
+    diagnostics.unsubscribe('plt:kafka:instances', onInstance)
+    requests.start.unsubscribe(onRequest)
+    requests.asyncStart.unsubscribe(onAnswer)
+  }
+  return {sent, connections: mine.size, fetchedBytes}
+}
+
 describe.skipIf(!svc.available)('kafka reader (real broker)', () => {
   const kafka = new KafkaFixture()
   const readers: DlqReader[] = []
@@ -301,6 +341,78 @@ describe.skipIf(!svc.available)('kafka reader (real broker)', () => {
       expect(page.records.map((r) => r.position)).toEqual(['0:4', '0:5'])
       expect(page.scanned).toBe(2)
       expect(page.next).toBe('0:6,1:0,2:0')
+    })
+
+    it('a page costs one ApiVersions, one Metadata, the two pipelined ListOffsets and one Fetch, over one connection', async () => {
+      const {sent, connections} = await requestsOf(async () => {
+        const reader = await open(topic)
+        const page = await reader.page({from: '0:4', limit: 2, filter: MATCH_ALL})
+        expect(page.records.map((r) => r.position)).toEqual(['0:4', '0:5'])
+      })
+      expect(connections).toBe(1)
+      expect(sent).toEqual(['ApiVersions', 'Metadata', 'ListOffsets', 'ListOffsets', 'Fetch'])
+    })
+
+    it('the metadata of the topic read is asked for with ApiVersions, before the client is open', async () => {
+      const {sent} = await requestsOf(async (seen) => {
+        const client = await KafkaClient.open(parseKafkaUri(`${KAFKA_URI}/${topic}`, {needTopic: true}), {topic})
+        try {
+          expect(seen).toEqual(['ApiVersions', 'Metadata'])
+          expect((await client.layout(topic))?.partitions).toBe(3)
+        } finally {
+          await client.close()
+        }
+      })
+      expect(sent).toEqual(['ApiVersions', 'Metadata'])
+    })
+
+    it('a client opened without a topic asks for ApiVersions once (the library asked again before its first Metadata)', async () => {
+      const {sent} = await requestsOf(async () => {
+        const client = await KafkaClient.open(parseKafkaUri(`${KAFKA_URI}/${topic}`, {needTopic: true}))
+        try {
+          expect((await client.layout(topic))?.partitions).toBe(3)
+        } finally {
+          await client.close()
+        }
+      })
+      expect(sent).toEqual(['ApiVersions', 'Metadata'])
+    })
+
+    // The test broker advertises 127.0.0.1: a bootstrap written as localhost reaches the same listener.
+    it.skipIf(!KAFKA_URI.includes('127.0.0.1'))('a leader advertised by IP that the bootstrap connection already reaches is read over that connection', async () => {
+      const {sent, connections} = await requestsOf(async () => {
+        const reader = await openKafkaReader(`${KAFKA_URI.replace('127.0.0.1', 'localhost')}/${topic}`)
+        try {
+          const page = await reader.page({from: '0:4', limit: 2, filter: MATCH_ALL})
+          expect(page.records.map((r) => r.position)).toEqual(['0:4', '0:5'])
+        } finally {
+          await reader.close()
+        }
+      })
+      expect(connections).toBe(1)
+      expect(sent).toEqual(['ApiVersions', 'Metadata', 'ListOffsets', 'ListOffsets', 'Fetch'])
+    })
+
+    it('a small page asks for little: the first fetch is sized by the records wanted, later ones are full size', async () => {
+      // 4000 records of ~300 bytes in batches of 500 (~150 KB each) in one partition.
+      const big = await kafka.topic('page-bytes', 1)
+      await kafka.produceBulk(big, Array.from({length: 4000}, (_, i) => ({partition: 0, value: `${i}:${'x'.repeat(300)}`})))
+      const small = await requestsOf(async () => {
+        const reader = await open(big)
+        const page = await reader.page({from: '0:100', limit: 10, filter: MATCH_ALL})
+        expect(page.records.map((r) => r.position)).toEqual(Array.from({length: 10}, (_, i) => `0:${100 + i}`))
+      })
+      // The broker sends the whole batch the page starts in, and no more.
+      expect(small.sent.filter((n) => n === 'Fetch')).toHaveLength(1)
+      expect(small.fetchedBytes).toBeGreaterThan(100_000)
+      expect(small.fetchedBytes).toBeLessThan(300_000)
+      // A page that needs more than the first fetch reads on with fetches of a scan's size.
+      const large = await requestsOf(async () => {
+        const reader = await open(big)
+        const page = await reader.page({from: '0:0', limit: 3000, filter: MATCH_ALL})
+        expect(page.records).toHaveLength(3000)
+      })
+      expect(large.fetchedBytes).toBeGreaterThan(900_000)
     })
 
     it('filters count examined records and stop at the limit of matches', async () => {

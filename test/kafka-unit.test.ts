@@ -1,6 +1,6 @@
 import {gzipSync} from 'node:zlib'
 import {describe, expect, it} from 'vitest'
-import {decodeRecordSet} from '../src/backends/kafka/batches.js'
+import {decodeRecordSet, RecordSetDecoder} from '../src/backends/kafka/batches.js'
 import {CorruptBatchError, lz4FrameDecompress, snappyDecompress} from '../src/backends/kafka/codecs.js'
 import {resolveSettings} from '../src/backends/kafka/connection.js'
 import {murmur2, partitionForKey, toPositive} from '../src/backends/kafka/murmur2.js'
@@ -166,6 +166,28 @@ describe('record batches', () => {
     // Without the marker in this response the producer's later batch still counts as aborted.
     expect(set.messages).toEqual([])
     expect(set.next).toBe(5)
+  })
+
+  it('a record set is decoded as far as it is taken: a page of two does not read the records after them', () => {
+    const set = Buffer.concat([
+      batch(10, [{delta: 0, key: 'a', value: 'v0'}, {delta: 1, key: 'b', value: 'v1'}, {delta: 2, key: 'c', value: 'v2'}]),
+      batch(13, [{delta: 0, key: 'd', value: 'v3'}], {gzip: true}),
+    ])
+    const lazy = new RecordSetDecoder(set, 11, [])
+    expect(lazy.take(1).map((m) => m.offset)).toEqual([11])
+    expect(lazy.next).toBe(13)
+    expect(lazy.take(2).map((m) => m.offset)).toEqual([12, 13])
+    expect(lazy.take(5)).toEqual([])
+    expect(lazy.next).toBe(14)
+    // Taken in steps or all at once: the same messages.
+    expect(decodeRecordSet(set, 11, []).messages).toEqual(new RecordSetDecoder(set, 11, []).take(2).concat(new RecordSetDecoder(set, 13, []).take(9)))
+    // A batch that claims a record more than it holds: an error only when that record is reached.
+    const short = batch(0, [{delta: 0, key: 'k', value: 'v'}, {delta: 1, key: 'k', value: 'w'}])
+    short.writeInt32BE(3, 57)
+    const cut = new RecordSetDecoder(short, 0, [])
+    expect(cut.take(2).map((m) => m.value!.toString())).toEqual(['v', 'w'])
+    expect(() => cut.take(1)).toThrow(CorruptBatchError)
+    expect(() => decodeRecordSet(short, 0, [])).toThrow(CorruptBatchError)
   })
 
   it('corrupt input is an error, not a crash or a guess', () => {

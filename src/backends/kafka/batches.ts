@@ -99,75 +99,136 @@ export function recordSetNext(buf: Buffer, fallback: number): number {
 }
 
 export function decodeRecordSet(buf: Buffer, fromOffset: number, aborted: AbortedTransaction[]): DecodedRecordSet {
-  const messages: KafkaMessage[] = []
-  let next = fromOffset
-  const pendingAborts = aborted.length > 0 ? [...aborted].sort((a, b) => a.firstOffset - b.firstOffset) : aborted
-  let abortIndex = 0
-  const abortedProducers = new Set<bigint>()
+  const decoder = new RecordSetDecoder(buf, fromOffset, aborted)
+  const messages = decoder.take(Number.POSITIVE_INFINITY)
+  return {messages, next: decoder.next}
+}
 
-  let pos = 0
-  // The broker may end a response with a partial batch (cut at max bytes): it is left for the next fetch.
-  while (pos + HEAD <= buf.length) {
-    const baseOffset = Number(buf.readBigInt64BE(pos))
-    const length = buf.readInt32BE(pos + 8)
-    const end = pos + 12 + length
-    if (length < HEAD - 12 || end > buf.length) break
-    const magic = buf[pos + 16]
-    if (magic !== 2) {
-      throw new CorruptBatchError(`offset ${baseOffset}: message format v${magic} (Kafka before 0.11) is not supported; only v2 record batches are`)
-    }
-    const attributes = buf.readInt16BE(pos + 21)
-    const lastOffset = baseOffset + buf.readInt32BE(pos + 23)
-    const producerId = buf.readBigInt64BE(pos + 43)
-    const batchStart = pos
-    pos = end
-    next = Math.max(next, lastOffset + 1)
+/**
+ * A record set decoded as far as it is asked for: a page of 50 needs 50 records, not the
+ * thousands that one fetch (at least one whole batch) may carry. Each `take` goes on where
+ * the one before stopped.
+ */
+export class RecordSetDecoder {
+  /**
+   * The offset after the last batch reached so far: once `take` has returned fewer messages
+   * than asked for, the offset after the last complete batch (control and aborted batches
+   * passed); before that, after the batch being read.
+   */
+  next: number
+  private pos = 0
+  private readonly pendingAborts: AbortedTransaction[]
+  private abortIndex = 0
+  private readonly abortedProducers = new Set<bigint>()
+  // The data batch being read: its records from `c.pos`, `left` of `count` still to come.
+  private c: Cursor | null = null
+  private count = 0
+  private left = 0
+  private baseOffset = 0
+  private baseTimestamp = 0
+  private maxTimestamp = 0
+  private logAppend = false
 
-    if (producerId >= 0n) {
-      while (abortIndex < pendingAborts.length && pendingAborts[abortIndex].firstOffset <= lastOffset) {
-        abortedProducers.add(pendingAborts[abortIndex++].producerId)
-      }
-    }
-    if (attributes & ATTR_CONTROL) {
-      // A control batch holds one record whose key is (version int16, type int16); type 0 = ABORT.
-      if (abortedProducers.has(producerId) && controlType(buf, batchStart, end, attributes) === 0) abortedProducers.delete(producerId)
-      continue
-    }
-    if (attributes & ATTR_TRANSACTIONAL && abortedProducers.has(producerId)) continue
-    if (lastOffset < fromOffset) continue
+  constructor(
+    private readonly buf: Buffer,
+    /** The fetch offset: records before it are skipped. */
+    readonly fromOffset: number,
+    aborted: AbortedTransaction[],
+  ) {
+    this.next = fromOffset
+    this.pendingAborts = aborted.length > 0 ? [...aborted].sort((a, b) => a.firstOffset - b.firstOffset) : aborted
+  }
 
-    const baseTimestamp = Number(buf.readBigInt64BE(batchStart + 27))
-    const maxTimestamp = Number(buf.readBigInt64BE(batchStart + 35))
-    const logAppend = (attributes & ATTR_LOG_APPEND_TIME) !== 0
-    const count = buf.readInt32BE(batchStart + 57)
-    const codec = attributes & ATTR_COMPRESSION
-    const body = codec === 0 ? buf : decompress(codec, buf.subarray(batchStart + HEAD, end))
-    const c = new Cursor(body, codec === 0 ? batchStart + HEAD : 0, codec === 0 ? end : body.length)
-    for (let i = 0; i < count; i++) {
-      const len = c.varint()
-      const recordEnd = c.pos + len
-      if (len < 0 || recordEnd > c.end) throw new CorruptBatchError(`offset ${baseOffset}: record ${i} runs past its batch`)
-      c.pos++ // record attributes: unused
-      const tsDelta = c.varint()
-      const offset = baseOffset + c.varint()
-      if (offset < fromOffset) {
-        c.pos = recordEnd
-        continue
+  /** Up to `max` more messages; fewer only when the record set has no more. */
+  take(max: number): KafkaMessage[] {
+    const messages: KafkaMessage[] = []
+    const fromOffset = this.fromOffset
+    while (messages.length < max && (this.left > 0 || this.nextBatch())) {
+      const c = this.c!
+      const {baseOffset, baseTimestamp, maxTimestamp, logAppend, count} = this
+      let left = this.left
+      while (left > 0 && messages.length < max) {
+        const i = count - left--
+        const len = c.varint()
+        const recordEnd = c.pos + len
+        if (len < 0 || recordEnd > c.end) throw new CorruptBatchError(`offset ${baseOffset}: record ${i} runs past its batch`)
+        c.pos++ // record attributes: unused
+        const tsDelta = c.varint()
+        const offset = baseOffset + c.varint()
+        if (offset < fromOffset) {
+          c.pos = recordEnd
+          continue
+        }
+        const key = c.bytes()
+        const value = c.bytes()
+        const nHeaders = c.varint()
+        const headers: RawHeader[] = []
+        for (let h = 0; h < nHeaders; h++) {
+          const name = c.bytes()
+          headers.push({key: name === null ? '' : name.toString('utf8'), value: c.bytes()})
+        }
+        if (c.pos !== recordEnd) throw new CorruptBatchError(`offset ${offset}: record length does not match its fields`)
+        const ts = logAppend ? maxTimestamp : baseTimestamp + tsDelta
+        messages.push({offset, timestamp: ts >= 0 ? ts : null, key, value, headers})
       }
-      const key = c.bytes()
-      const value = c.bytes()
-      const nHeaders = c.varint()
-      const headers: RawHeader[] = []
-      for (let h = 0; h < nHeaders; h++) {
-        const name = c.bytes()
-        headers.push({key: name === null ? '' : name.toString('utf8'), value: c.bytes()})
+      this.left = left
+    }
+    return messages
+  }
+
+  /** Moves to the next batch with records to read (at or after the fetch offset); false at the end. */
+  private nextBatch(): boolean {
+    const buf = this.buf
+    let pos = this.pos
+    try {
+      // The broker may end a response with a partial batch (cut at max bytes): it is left for the next fetch.
+      while (pos + HEAD <= buf.length) {
+        const baseOffset = Number(buf.readBigInt64BE(pos))
+        const length = buf.readInt32BE(pos + 8)
+        const end = pos + 12 + length
+        if (length < HEAD - 12 || end > buf.length) break
+        const magic = buf[pos + 16]
+        if (magic !== 2) {
+          throw new CorruptBatchError(`offset ${baseOffset}: message format v${magic} (Kafka before 0.11) is not supported; only v2 record batches are`)
+        }
+        const attributes = buf.readInt16BE(pos + 21)
+        const lastOffset = baseOffset + buf.readInt32BE(pos + 23)
+        const producerId = buf.readBigInt64BE(pos + 43)
+        const batchStart = pos
+        pos = end
+        this.next = Math.max(this.next, lastOffset + 1)
+
+        if (producerId >= 0n) {
+          while (this.abortIndex < this.pendingAborts.length && this.pendingAborts[this.abortIndex].firstOffset <= lastOffset) {
+            this.abortedProducers.add(this.pendingAborts[this.abortIndex++].producerId)
+          }
+        }
+        if (attributes & ATTR_CONTROL) {
+          // A control batch holds one record whose key is (version int16, type int16); type 0 = ABORT.
+          if (this.abortedProducers.has(producerId) && controlType(buf, batchStart, end, attributes) === 0) this.abortedProducers.delete(producerId)
+          continue
+        }
+        if (attributes & ATTR_TRANSACTIONAL && this.abortedProducers.has(producerId)) continue
+        if (lastOffset < this.fromOffset) continue
+
+        const count = buf.readInt32BE(batchStart + 57)
+        if (count <= 0) continue
+        const codec = attributes & ATTR_COMPRESSION
+        const body = codec === 0 ? buf : decompress(codec, buf.subarray(batchStart + HEAD, end))
+        this.c = new Cursor(body, codec === 0 ? batchStart + HEAD : 0, codec === 0 ? end : body.length)
+        this.count = count
+        this.left = count
+        this.baseOffset = baseOffset
+        this.baseTimestamp = Number(buf.readBigInt64BE(batchStart + 27))
+        this.maxTimestamp = Number(buf.readBigInt64BE(batchStart + 35))
+        this.logAppend = (attributes & ATTR_LOG_APPEND_TIME) !== 0
+        return true
       }
-      if (c.pos !== recordEnd) throw new CorruptBatchError(`offset ${offset}: record length does not match its fields`)
-      const ts = logAppend ? maxTimestamp : baseTimestamp + tsDelta
-      messages.push({offset, timestamp: ts >= 0 ? ts : null, key, value, headers})
+      return false
+    } finally {
+      this.pos = pos
     }
   }
-  return {messages, next}
 }
 
 function controlType(buf: Buffer, start: number, end: number, attributes: number): number | null {

@@ -1,6 +1,6 @@
+import {isIP} from 'node:net'
 import {DlqError, UnavailableError} from '../../core/errors.js'
 import type {AbortedTransaction} from './batches.js'
-import {prepareZstd} from './codecs.js'
 import {clientOptions, describeError, loadKafka, phase, resolveSettings, type KafkaBase, type KafkaConnection, type KafkaLib, type ResolvedSettings} from './connection.js'
 import {brokerText, type KafkaTarget} from './uri.js'
 
@@ -128,9 +128,37 @@ function parseFetch(_correlationId: number, _apiKey: number, apiVersion: number,
   return {errorCode, partitions}
 }
 
+type ApiVersionsList = Awaited<ReturnType<KafkaBase['listApis']>>
+type BaseClass = new (options: ConstructorParameters<KafkaLib['Base']>[0]) => KafkaBase
+let baseClass: BaseClass | undefined
+
+/**
+ * The library's Base, asking the broker for its API versions once: the library does not keep
+ * the answer of `listApis()`, so its first metadata request would send ApiVersions again.
+ */
+function onceApisBase(lib: KafkaLib): BaseClass {
+  if (baseClass) return baseClass
+  const kListApis: typeof lib.kListApis = lib.kListApis
+  class OnceApisBase extends lib.Base {
+    #apis: ApiVersionsList | undefined
+
+    override [kListApis](callback: (error: Error | null, apis?: ApiVersionsList) => void): void {
+      if (this.#apis) return callback(null, this.#apis)
+      super[kListApis]((error, apis) => {
+        if (!error) this.#apis = apis
+        callback(error, apis)
+      })
+    }
+  }
+  baseClass = OnceApisBase
+  return OnceApisBase
+}
+
 export class KafkaClient {
   private readonly connections = new Map<number, Promise<KafkaConnection>>()
   private layoutCache = new Map<string, TopicLayout>()
+  /** Metadata asked for at open, beside ApiVersions (see `open`), taken by the first `layout`. */
+  private readonly early = new Map<string, ReturnType<KafkaBase['metadata']>>()
 
   private constructor(
     readonly lib: KafkaLib,
@@ -144,14 +172,23 @@ export class KafkaClient {
     readonly apiVersions: ReadonlyMap<number, {minVersion: number; maxVersion: number}>,
   ) {}
 
-  static async open(target: KafkaTarget): Promise<KafkaClient> {
+  /**
+   * `topic`: the topic the caller reads first. Its metadata is asked for at once, so the
+   * library sends the Metadata request as soon as the ApiVersions answer is in (it waits for
+   * that to pick a version), not after this method has returned.
+   */
+  static async open(target: KafkaTarget, opts: {topic?: string} = {}): Promise<KafkaClient> {
     const settings = resolveSettings(target)
     const lib = await loadKafka()
-    await prepareZstd()
-    const base = new lib.Base(clientOptions(target, settings))
+    const base = new (onceApisBase(lib))(clientOptions(target, settings))
     phase('client-created')
+    // Started after listApis: its ApiVersions request is the one the metadata call waits for.
+    const apisAsked = base.listApis()
+    const early = opts.topic === undefined ? null : base.metadata({topics: [opts.topic]})
+    // Taken by layout(); a failure is reported there (or by listApis, when the broker is not reached).
+    early?.catch(() => {})
     try {
-      const apis = await base.listApis()
+      const apis = await apisAsked
       phase('connected+api-versions')
       const range = (key: number) => apis.find((a) => a.apiKey === key)
       const fetchRange = range(1)
@@ -165,7 +202,9 @@ export class KafkaClient {
       const fetchApi = lib.createAPI(1, fetchVersion, writer as never, parseFetch as never) as unknown as ApiFn<FetchArgs, ReturnType<typeof parseFetch>>
       const listOffsetsApi = (lib as unknown as Record<string, {api: unknown}>)[`listOffsetsV${listVersion}`].api as ApiFn<ListOffsetsArgs, ListOffsetsResponse>
       const apiVersions = new Map(apis.map((a) => [a.apiKey, {minVersion: a.minVersion, maxVersion: a.maxVersion}]))
-      return new KafkaClient(lib, base, target, settings, fetchApi, fetchVersion, listOffsetsApi, apiVersions)
+      const client = new KafkaClient(lib, base, target, settings, fetchApi, fetchVersion, listOffsetsApi, apiVersions)
+      if (early !== null) client.early.set(opts.topic!, early)
+      return client
     } catch (error) {
       await base.close().catch(() => {})
       throw describeError(error, {target, settings})
@@ -180,9 +219,11 @@ export class KafkaClient {
   async layout(topic: string, refresh = false): Promise<TopicLayout | null> {
     const cached = this.layoutCache.get(topic)
     if (cached && !refresh) return cached
+    const early = this.early.get(topic)
+    this.early.delete(topic)
     let md
     try {
-      md = await this.base.metadata({topics: [topic], forceUpdate: refresh})
+      md = await (refresh || early === undefined ? this.base.metadata({topics: [topic], forceUpdate: refresh}) : early)
     } catch (error) {
       const e = this.fail(error, topic)
       if (e instanceof UnavailableError && e.message.endsWith('does not exist')) return null
@@ -208,7 +249,7 @@ export class KafkaClient {
     if (!c) {
       const broker = this.base.currentMetadata?.brokers.get(nodeId)
       if (!broker || nodeId < 0) return Promise.reject(new UnavailableError(`Kafka at ${this.target.brokers.map(brokerText).join(',')}: no leader for a partition (broker ${nodeId} unknown)`))
-      const made = this.base.connections.get({host: broker.host, port: broker.port})
+      const made = this.sameEndpoint(broker) ?? this.base.connections.get({host: broker.host, port: broker.port})
       c = made
       // A failed connection must be retried next time, not remembered; nor one closed since
       // (a broker restarted, or its idle reaper at connections.max.idle.ms): the next request
@@ -220,6 +261,22 @@ export class KafkaClient {
       this.connections.set(nodeId, c)
     }
     return c
+  }
+
+  /**
+   * An open connection (the bootstrap one) that already reaches `broker`: the library keys
+   * connections by host:port as written, so a bootstrap `localhost:9092` and a leader
+   * advertised as `127.0.0.1:9092` would be two connections to one broker, each with its own
+   * TCP, TLS and SASL set-up. Only an advertised IP address is compared (with the address the
+   * socket is connected to): one IP and port is one broker.
+   */
+  private sameEndpoint(broker: {host: string; port: number}): Promise<KafkaConnection> | undefined {
+    if (isIP(broker.host) === 0) return undefined
+    for (const [, conn] of this.base.connections) {
+      const socket = conn.socket as {remoteAddress?: string; remotePort?: number} | undefined
+      if (conn.isConnected() && socket?.remoteAddress === broker.host && socket.remotePort === broker.port) return Promise.resolve(conn)
+    }
+    return undefined
   }
 
   /**

@@ -1,3 +1,4 @@
+import {createRequire} from 'node:module'
 import zlib from 'node:zlib'
 import {DlqError} from '../../core/errors.js'
 
@@ -21,20 +22,21 @@ type ZstdDecoder = (data: Buffer) => Buffer
 let zstd: ZstdDecoder | null | undefined
 
 /**
- * Finds a zstd decoder once: node:zlib where Node has one (22.15+), else `fzstd` when it is
- * installed. Loaded before reading so batch decoding can stay synchronous.
+ * Finds a zstd decoder on the first zstd batch, not when a client opens: importing fzstd costs
+ * a few ms that a read of uncompressed or gzip/snappy/lz4 batches never needs. node:zlib where
+ * Node has one (22.15+), else `fzstd` when it is installed; `require`d, so batch decoding stays
+ * synchronous.
  */
-export async function prepareZstd(): Promise<void> {
-  if (zstd !== undefined) return
+function zstdDecoder(): ZstdDecoder | null {
+  if (zstd !== undefined) return zstd
   const native = (zlib as unknown as {zstdDecompressSync?: (b: Buffer, o?: object) => Buffer}).zstdDecompressSync
   if (typeof native === 'function') {
     zstd = (b) => native(b, {maxOutputLength: MAX_DECOMPRESSED})
-    return
+    return zstd
   }
   try {
-    // A variable specifier: fzstd is optional, so neither tsc nor the bundler may insist on it.
-    const name = 'fzstd'
-    const mod = (await import(name)) as {decompress(b: Uint8Array): Uint8Array}
+    // Resolved at run time (fzstd is optional: neither tsc nor the bundler may insist on it).
+    const mod = createRequire(import.meta.url)('fzstd') as {decompress(b: Uint8Array): Uint8Array}
     zstd = (b) => {
       const u = mod.decompress(b)
       return Buffer.from(u.buffer, u.byteOffset, u.byteLength)
@@ -42,10 +44,11 @@ export async function prepareZstd(): Promise<void> {
   } catch {
     zstd = null
   }
+  return zstd
 }
 
 export function zstdAvailable(): boolean {
-  return typeof zstd === 'function'
+  return zstdDecoder() !== null
 }
 
 export function decompress(codec: number, data: Buffer): Buffer {
@@ -56,13 +59,15 @@ export function decompress(codec: number, data: Buffer): Buffer {
       return snappyDecompress(data)
     case 3:
       return lz4FrameDecompress(data)
-    case 4:
-      if (!zstd) {
+    case 4: {
+      const decode = zstdDecoder()
+      if (!decode) {
         throw new DlqError(
           `a zstd-compressed record batch needs Node.js 22.15 or later (node:zlib zstd) or the "fzstd" package; this is Node ${process.versions.node} without fzstd`,
         )
       }
-      return zstd(data)
+      return decode(data)
+    }
     default:
       throw new CorruptBatchError(`unknown compression codec ${codec}`)
   }

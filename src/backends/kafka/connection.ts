@@ -102,18 +102,24 @@ export function loadKafka(): Promise<KafkaLib> {
 
 const tracing = process.env.DLQ_TRACE_PHASES === '1'
 let lastPhase = 0
+let lastCpu = 0
 
 /**
- * `DLQ_TRACE_PHASES=1`: each step of a Kafka read on stderr as `dlq-phase NAME AT_MS +MS`
- * (milliseconds since the process started, and since the step before), for the benchmark's
- * page-latency breakdown. The first line's AT_MS is what node and the CLI took to get there.
+ * `DLQ_TRACE_PHASES=1`: each step of a Kafka read on stderr as `dlq-phase NAME AT_MS +MS cpu
+ * +CPU_MS` (milliseconds since the process started, and since the step before; then the CPU
+ * time the process used since the step before, which a loaded machine does not inflate as
+ * much), for the benchmark's page-latency breakdown. The first line's AT_MS is what node and
+ * the CLI took to get there.
  */
 export function phase(name: string): void {
   if (!tracing) return
   const at = performance.now()
+  const {user, system} = process.cpuUsage()
+  const cpu = (user + system) / 1000
   if (lastPhase === 0) process.once('exit', () => phase('exit'))
-  process.stderr.write(`dlq-phase ${name} ${at.toFixed(1)} +${(at - lastPhase).toFixed(1)}\n`)
+  process.stderr.write(`dlq-phase ${name} ${at.toFixed(1)} +${(at - lastPhase).toFixed(1)} cpu +${(cpu - lastCpu).toFixed(1)}\n`)
   lastPhase = at
+  lastCpu = cpu
 }
 
 const SASL_NAMES: Record<SaslMechanism, 'PLAIN' | 'SCRAM-SHA-256' | 'SCRAM-SHA-512'> = {

@@ -4,7 +4,7 @@ import type {RecordFilter} from '../../core/filter.js'
 import type {DlqReader, FollowRequest, LastOfEachRequest, LogBounds, Page, PageBefore, PageBeforeRequest, PageRequest, ScanRequest, SourceInfo} from '../../core/reader.js'
 import {kafkaPageBefore, type KafkaBackwardPort} from './backward.js'
 import type {DecodedRecord} from '../../core/record.js'
-import {decodeRecordSet, recordSetNext, type DecodedRecordSet, type KafkaMessage} from './batches.js'
+import {decodeRecordSet, RecordSetDecoder, recordSetNext, type DecodedRecordSet, type KafkaMessage} from './batches.js'
 import {KafkaClient, type FetchedPartition, type TopicLayout} from './client.js'
 import {CorruptBatchError} from './codecs.js'
 import {formatCursor, formatPosition, parseCursor, singlePosition, type Cursor} from './positions.js'
@@ -13,8 +13,17 @@ import {topicHint} from '../../core/conventions/topic-hint.js'
 import {pause} from '../../core/time.js'
 import {NewestMerge} from '../../core/tail.js'
 
-/** A page's first fetch: enough for a page of small records without decoding megabytes. */
-const PAGE_FETCH_BYTES = 1024 * 1024
+/** A `get`'s fetches: the positions asked for are often close together. */
+const GET_FETCH_BYTES = 1024 * 1024
+/**
+ * A page's first fetch asks for about this much per record wanted (DLQ records with a stack
+ * trace in a header are a few KiB), from 64 KiB up to a scan's fetch: a page of 50 asks for 200 KiB,
+ * not 1 MiB that the broker would send and the client buffer for 50 records. The broker
+ * still sends at least the whole batch the page starts in; a page that needs more reads on
+ * with full-size fetches.
+ */
+const PAGE_BYTES_PER_RECORD = 4096
+const PAGE_FIRST_FETCH_MIN = 64 * 1024
 /**
  * Later fetches of a page (a selective filter) and every fetch of a scan. Records are views
  * into their fetch's buffer, so larger fetches mostly pin more memory until a major GC: with
@@ -100,7 +109,7 @@ export class KafkaReader implements DlqReader {
   static async open(uri: string): Promise<KafkaReader> {
     const target = parseKafkaUri(uri, {needTopic: true})
     const topic = target.topic!
-    const client = await KafkaClient.open(target)
+    const client = await KafkaClient.open(target, {topic})
     try {
       const layout = await client.layout(topic)
       const where = target.brokers.map(brokerText).join(',')
@@ -139,31 +148,41 @@ export class KafkaReader implements DlqReader {
     const lanes = await this.plan(req.from ? parseCursor(req.from, this.readable, this.topic) : null, req.filter)
     const records: DecodedRecord[] = []
     let scanned = 0
-    let bytes = PAGE_FETCH_BYTES
+    let bytes = Math.min(SCAN_FETCH_BYTES, Math.max(PAGE_FIRST_FETCH_MIN, req.limit * PAGE_BYTES_PER_RECORD))
     const pre = new RecordPrefilter(req.filter, this.topic)
     for (const lane of lanes) {
       while (lane.pos < lane.end && records.length < req.limit && !req.signal?.aborted) {
-        const chunk = await this.read(lane, bytes)
+        const chunk = await this.fetchSet(lane, bytes)
         bytes = SCAN_FETCH_BYTES
         if (chunk === null) {
           lane.dry = true
           break
         }
-        let stopped = false
-        for (const m of chunk.messages) {
-          if (m.offset >= lane.end) break
-          scanned++
-          lane.pos = m.offset + 1
-          if (!pre.candidate(m)) continue
-          const rec = this.decode(lane.partition, m)
-          if (req.filter.matches(rec)) records.push(rec)
-          if (records.length >= req.limit) {
-            stopped = true
-            break
+        // Decoded only as far as the page needs: the records still wanted, then twice as many
+        // each time a filter has passed over them all.
+        let want = req.limit - records.length
+        let any = false
+        let ms = this.take(lane, chunk, want)
+        takes: while (ms.length > 0) {
+          any = true
+          for (const m of ms) {
+            if (m.offset >= lane.end) break takes
+            scanned++
+            lane.pos = m.offset + 1
+            if (!pre.candidate(m)) continue
+            const rec = this.decode(lane.partition, m)
+            if (req.filter.matches(rec)) records.push(rec)
+            if (records.length >= req.limit) break takes
           }
+          ms = this.take(lane, chunk, (want *= 2))
+        }
+        // No message and no way forward: nothing readable below the end we planned with.
+        if (!any && chunk.next <= chunk.fromOffset) {
+          lane.dry = true
+          break
         }
         // Past control batches, aborted transactions and compacted gaps at the end of the chunk.
-        if (!stopped) lane.pos = Math.min(Math.max(lane.pos, chunk.next), lane.end)
+        if (records.length < req.limit) lane.pos = Math.min(Math.max(lane.pos, chunk.next), lane.end)
       }
       if (records.length >= req.limit) break
     }
@@ -220,7 +239,7 @@ export class KafkaReader implements DlqReader {
         if (offset < lo.get(partition)! || offset >= hi.get(partition)!) continue
         if (chunk === null || offset < chunk.from || offset >= chunk.next) {
           const lane: Lane = {partition, pos: offset, end: hi.get(partition)!}
-          const set = await this.read(lane, PAGE_FETCH_BYTES, {outOfRangeIsEnd: true})
+          const set = await this.read(lane, GET_FETCH_BYTES, {outOfRangeIsEnd: true})
           if (set === null) continue
           chunk = {from: offset, next: set.next, byOffset: new Map(set.messages.map((m) => [m.offset, m]))}
         }
@@ -371,8 +390,7 @@ export class KafkaReader implements DlqReader {
     try {
       return decodeRecordSet(records, from, aborted)
     } catch (error) {
-      if (error instanceof CorruptBatchError) throw new DlqError(`${this.topic} partition ${partition} near offset ${from}: unreadable record batch: ${error.message}`)
-      throw error
+      throw this.corrupt(error, partition, from)
     }
   }
 
@@ -449,16 +467,33 @@ export class KafkaReader implements DlqReader {
 
   /** One fetch at `lane.pos`, decoded; null when the partition has nothing more to give. */
   private async read(lane: Lane, bytes: number, opts: {outOfRangeIsEnd?: boolean} = {}): Promise<DecodedRecordSet | null> {
+    const chunk = await this.fetchSet(lane, bytes, opts)
+    if (chunk === null) return null
+    const messages = this.take(lane, chunk, Number.POSITIVE_INFINITY)
+    // No message and no way forward: nothing readable below the end we planned with.
+    if (messages.length === 0 && chunk.next <= chunk.fromOffset) return null
+    return {messages, next: chunk.next}
+  }
+
+  /** One fetch at `lane.pos`, to be decoded as far as needed; null when the partition has nothing more to give. */
+  private async fetchSet(lane: Lane, bytes: number, opts: {outOfRangeIsEnd?: boolean} = {}): Promise<RecordSetDecoder | null> {
     const from = lane.pos
     const raw = await this.call(() => this.client.fetch(this.topic, this.layout, lane.partition, from, bytes))
     const fp = await this.settle(lane, raw, from, {...opts, bytes})
-    if (fp === null) return null
-    const at = lane.pos
-    if (!fp.records) return null
-    const set = this.decodeSet(lane.partition, fp.records, at, fp.aborted)
-    // No message and no way forward: nothing readable below the end we planned with.
-    if (set.messages.length === 0 && set.next <= at) return null
-    return set
+    if (fp === null || !fp.records) return null
+    return new RecordSetDecoder(fp.records, lane.pos, fp.aborted)
+  }
+
+  private take(lane: Lane, chunk: RecordSetDecoder, n: number): KafkaMessage[] {
+    try {
+      return chunk.take(n)
+    } catch (error) {
+      throw this.corrupt(error, lane.partition, chunk.fromOffset)
+    }
+  }
+
+  private corrupt(error: unknown, partition: number, from: number): unknown {
+    return error instanceof CorruptBatchError ? new DlqError(`${this.topic} partition ${partition} near offset ${from}: unreadable record batch: ${error.message}`) : error
   }
 }
 
