@@ -7,7 +7,7 @@ import {Producer} from '@platformatic/kafka'
 import {Redis} from 'ioredis'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {BIN, dlq, dlqJson, FIXTURES, ROOT} from '../helpers/cli.js'
-import {WRITER} from '../helpers/rotating-writer.js'
+import {RotatingWriter} from '../helpers/rotating-writer.js'
 import {expectSchema} from '../helpers/schema.js'
 import {needService, uniqueName} from '../helpers/services.js'
 import {shellLine, Tmux} from '../helpers/tmux.js'
@@ -156,29 +156,18 @@ describe('dlq tail (files)', () => {
 
   it('follows a rotated directory while the writer rotates it as hyperi-rustlib does: every record once, in order', async () => {
     const dir = join(tmp, 'rotating')
-    const writerPath = join(tmp, 'writer.mjs')
-    writeFileSync(writerPath, WRITER)
     // The writer's seq-0, seq-1, … are written once tail follows; seq -1 is the backlog.
     mkdirSync(dir)
     writeFileSync(join(dir, 'dlq.ndjson'), entry(-1) + '\n')
     const f = new Follow([dir, '-n', '1', '--output', 'ndjson'])
     await f.waitLines(1)
-    const writer = spawn(process.execPath, [writerPath, dir, '0', '3650', '50'], {stdio: ['ignore', 'pipe', 'inherit']})
-    const events: any[] = []
-    createInterface({input: writer.stdout!}).on('line', (l) => events.push(JSON.parse(l)))
-    const until = async (pred: (e: any) => boolean) => {
-      while (!events.some(pred)) await new Promise((r) => setTimeout(r, 10))
-    }
-    await until((e) => e.ready)
+    const writer = await RotatingWriter.start(dir, {startSeq: 0, maxAgeDays: 3650, gzipPauseMs: 50})
     // Eight rotations while tail follows: the 7th and 8th make the writer gzip the oldest rotated files.
     for (let i = 1; i <= 8; i++) {
       await new Promise((r) => setTimeout(r, 120))
-      writer.kill('SIGUSR2')
-      await until((e) => e.rotated === i)
+      await writer.rotate(i)
     }
-    writer.kill('SIGTERM')
-    await until((e) => e.end !== undefined)
-    const written = events.find((e) => e.end !== undefined).end as number
+    const written = await writer.stop()
     await f.waitLines(written + 1)
     await new Promise((r) => setTimeout(r, 500))
     expect(await f.interrupt()).toBe(130)
