@@ -10,29 +10,9 @@ import {BrowseApp} from '../../src/tui/browse-app.js'
 import type {ReplayPort} from '../../src/tui/replay-port.js'
 import {openReplayPort} from '../../src/tui/replay-wiring.js'
 import {BIN, FIXTURES, dlq} from '../helpers/cli.js'
+import {frameWith, press, type InkApp} from '../helpers/ink.js'
 import {needService, uniqueName} from '../helpers/services.js'
 import {shellLine, Tmux} from '../helpers/tmux.js'
-
-// eslint-disable-next-line no-control-regex
-const ANSI = /\x1b\[[0-9;?]*[A-Za-z]/g
-const strip = (s: string | undefined) => (s ?? '').replace(ANSI, '')
-
-async function frameWith(app: ReturnType<typeof render>, text: string | RegExp, timeoutMs = 10_000): Promise<string> {
-  const until = Date.now() + timeoutMs
-  for (;;) {
-    const frame = strip(app.lastFrame())
-    if (typeof text === 'string' ? frame.includes(text) : text.test(frame)) return frame
-    if (Date.now() > until) throw new Error(`no frame with ${String(text)} within ${timeoutMs} ms; last frame:\n${frame}`)
-    await new Promise((r) => setTimeout(r, 10))
-  }
-}
-
-async function press(app: ReturnType<typeof render>, ...keys: string[]) {
-  for (const k of keys) {
-    app.stdin.write(k)
-    await new Promise((r) => setImmediate(r))
-  }
-}
 
 const redis = await needService('redis')
 const dir = mkdtempSync(join(tmpdir(), 'dlq-tui-edit-'))
@@ -52,7 +32,7 @@ describe.runIf(redis.available)('browse: e edits the payload in $EDITOR and repl
   let file: string
   let reader: DlqReader
   let port: ReplayPort
-  let app: ReturnType<typeof render> | null = null
+  let app: InkApp | null = null
   const saved = {EDITOR: process.env.EDITOR, VISUAL: process.env.VISUAL}
 
   beforeAll(async () => {
