@@ -1,4 +1,4 @@
-import {spawn, spawnSync} from 'node:child_process'
+import {spawnSync} from 'node:child_process'
 import {mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import http from 'node:http'
 import type {AddressInfo} from 'node:net'
@@ -7,7 +7,7 @@ import {join} from 'node:path'
 import {Admin} from '@platformatic/kafka'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {dropKafka, loadKafka, parseExact, type Capture} from '../helpers/captured.js'
-import {BIN, dlq} from '../helpers/cli.js'
+import {dlq, dlqAsync} from '../helpers/cli.js'
 import {expectSchema} from '../helpers/schema.js'
 import {capturedFor, capturedSchemas, register, registerCaptured} from '../helpers/schema-registry.js'
 import {KAFKA_BROKERS, needService, SCHEMA_REGISTRY_URL, uniqueName} from '../helpers/services.js'
@@ -341,17 +341,6 @@ describe.runIf(up)('Confluent wire format through a real schema registry (issue 
 const refVersion = () => capturedSchemas().schemas.find((s) => s.subject === 'common/money.proto')!.version
 
 const ROOT_PROTO = join(import.meta.dirname, '..', '..', 'scripts', 'capture', 'confluent-sr', 'proto')
-
-function dlqAsync(args: string[], env: Record<string, string>): Promise<{code: number; stdout: string; stderr: string}> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, [BIN, ...args], {env: {...process.env, ...env}})
-    let stdout = ''
-    let stderr = ''
-    p.stdout.on('data', (d) => (stdout += d))
-    p.stderr.on('data', (d) => (stderr += d))
-    p.on('close', (code) => resolve({code: code ?? -1, stdout, stderr}))
-  })
-}
 
 /** A pass-through HTTP proxy in front of the registry that counts the requests per path. */
 async function countingProxy(target: string): Promise<{url: string; count: () => Map<string, number>; auth: () => string[]; close: () => Promise<void>}> {

@@ -1,4 +1,4 @@
-import {spawn, spawnSync} from 'node:child_process'
+import {spawnSync} from 'node:child_process'
 import {mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import http from 'node:http'
 import https from 'node:https'
@@ -7,7 +7,7 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {parseExact} from '../helpers/captured.js'
-import {BIN} from '../helpers/cli.js'
+import {dlqAsync} from '../helpers/cli.js'
 import {register} from '../helpers/schema-registry.js'
 import {needService, SCHEMA_REGISTRY_URL, uniqueName} from '../helpers/services.js'
 
@@ -25,17 +25,8 @@ function openssl(dir: string, ...args: string[]): void {
   if (r.status !== 0) throw new Error(`openssl ${args.join(' ')}: ${r.stderr}`)
 }
 
-/** dlq in a child process that does not block this one (the HTTPS front must answer meanwhile). */
-function run(args: string[], env: Record<string, string>): Promise<{code: number; stdout: string; stderr: string}> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, [BIN, ...args], {env: {...process.env, DLQ_SCHEMA_REGISTRY: '', ...env}})
-    let stdout = ''
-    let stderr = ''
-    p.stdout.on('data', (d) => (stdout += d))
-    p.stderr.on('data', (d) => (stderr += d))
-    p.on('close', (code) => resolve({code: code ?? -1, stdout, stderr}))
-  })
-}
+/** dlq in a child process that does not block this one (the HTTPS front must answer meanwhile), with no registry of the environment's. */
+const run = (args: string[], env: Record<string, string>) => dlqAsync(args, {DLQ_SCHEMA_REGISTRY: '', ...env})
 
 describe.runIf(registry.available && hasOpenssl)('schema registry over TLS', () => {
   let dir: string
