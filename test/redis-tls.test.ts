@@ -1,11 +1,12 @@
 import {spawn, spawnSync, type ChildProcess} from 'node:child_process'
 import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
-import {createServer, Socket} from 'node:net'
+import {Socket} from 'node:net'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {openRedisReader, openRedisSink} from '../src/backends/redis/index.js'
 import {dlq, dlqJson} from './helpers/cli.js'
+import {freePort} from './helpers/services.js'
 
 /**
  * rediss:// against a real TLS Redis. The shared test Redis has no TLS, so this file starts
@@ -17,14 +18,6 @@ if (missing.length > 0) {
   const msg = `${missing.join(' and ')} not installed (bash scripts/services.sh up redis installs redis-server)`
   if (process.env.CI === 'true' || process.env.CI === '1') throw new Error(`CI=true and ${msg}`)
   console.warn(`\n\u26a0\u26a0\u26a0 SKIPPING REDIS TLS TESTS: ${msg} \u26a0\u26a0\u26a0\n`)
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const {port} = server.address() as {port: number}
-  await new Promise((resolve) => server.close(resolve))
-  return port
 }
 
 async function waitForPort(port: number, ms: number): Promise<void> {

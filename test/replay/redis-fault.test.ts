@@ -1,25 +1,14 @@
 import {spawn, type ChildProcess} from 'node:child_process'
 import {createHash} from 'node:crypto'
 import {mkdtempSync, writeFileSync} from 'node:fs'
-import {createServer} from 'node:net'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, describe, expect, it} from 'vitest'
 import {dlqJson, dlqJsonAsync} from '../helpers/cli.js'
 import {fileLedgerKey} from '../helpers/ledger.js'
-import {needService, uniqueName} from '../helpers/services.js'
+import {freePort, needService, uniqueName} from '../helpers/services.js'
 
 const redis = await needService('redis')
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer()
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as {port: number}).port
-      s.close(() => resolve(port))
-    })
-  })
-}
 
 /** A Redis of this test's own, durable (every write fsync'd), so it can be killed and restarted. */
 async function startRedis(port: number, dir: string, extra: string[] = []): Promise<ChildProcess> {
