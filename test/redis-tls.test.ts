@@ -7,6 +7,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {openRedisReader, openRedisSink} from '../src/backends/redis/index.js'
 import {dlq, dlqJson} from './helpers/cli.js'
 import {freePort} from './helpers/services.js'
+import {throwAwayCertificates} from './helpers/tls.js'
 
 /**
  * rediss:// against a real TLS Redis. The shared test Redis has no TLS, so this file starts
@@ -34,11 +35,6 @@ async function waitForPort(port: number, ms: number): Promise<void> {
   }
 }
 
-function openssl(dir: string, ...args: string[]): void {
-  const r = spawnSync('openssl', args, {cwd: dir, encoding: 'utf8'})
-  if (r.status !== 0) throw new Error(`openssl ${args.join(' ')}: ${r.stderr}`)
-}
-
 describe.skipIf(missing.length > 0)('redis over TLS (rediss://)', () => {
   let dir: string
   let port: number
@@ -49,10 +45,7 @@ describe.skipIf(missing.length > 0)('redis over TLS (rediss://)', () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'dlq-redis-tls-'))
-    openssl(dir, 'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '2', '-subj', '/CN=dlq-test-ca')
-    openssl(dir, 'req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=127.0.0.1')
-    writeFileSync(join(dir, 'san.ext'), 'subjectAltName=IP:127.0.0.1\n')
-    openssl(dir, 'x509', '-req', '-in', 'server.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.crt', '-days', '2', '-extfile', 'san.ext')
+    throwAwayCertificates(dir)
     config = join(dir, 'config.json')
     writeFileSync(config, JSON.stringify({profiles: {default: {redis: {tls: {ca: join(dir, 'ca.crt')}}}}}))
     insecureConfig = join(dir, 'insecure.json')

@@ -7,6 +7,7 @@ import {parseExact} from '../helpers/captured.js'
 import {dlqAsync} from '../helpers/cli.js'
 import {register, registryFront, type RegistryFront} from '../helpers/schema-registry.js'
 import {needService, SCHEMA_REGISTRY_URL, uniqueName} from '../helpers/services.js'
+import {throwAwayCertificates} from '../helpers/tls.js'
 
 /**
  * The registry over TLS, as the stores do TLS: the profile's schemaRegistry.tls.ca (and
@@ -16,11 +17,6 @@ import {needService, SCHEMA_REGISTRY_URL, uniqueName} from '../helpers/services.
 const registry = await needService('registry')
 const hasOpenssl = spawnSync('sh', ['-c', 'command -v openssl']).status === 0
 if (!hasOpenssl && (process.env.CI === 'true' || process.env.CI === '1')) throw new Error('CI=true and openssl is not installed (bash scripts/services.sh tools installs it)')
-
-function openssl(dir: string, ...args: string[]): void {
-  const r = spawnSync('openssl', args, {cwd: dir, encoding: 'utf8'})
-  if (r.status !== 0) throw new Error(`openssl ${args.join(' ')}: ${r.stderr}`)
-}
 
 /** dlq in a child process that does not block this one (the HTTPS front must answer meanwhile), with no registry of the environment's. */
 const run = (args: string[], env: Record<string, string>) => dlqAsync(args, {DLQ_SCHEMA_REGISTRY: '', ...env})
@@ -32,10 +28,7 @@ describe.runIf(registry.available && hasOpenssl)('schema registry over TLS', () 
   let file: string
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'dlq-sr-tls-'))
-    openssl(dir, 'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '2', '-subj', '/CN=dlq-test-ca')
-    openssl(dir, 'req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=127.0.0.1')
-    writeFileSync(join(dir, 'san.ext'), 'subjectAltName=IP:127.0.0.1\n')
-    openssl(dir, 'x509', '-req', '-in', 'server.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.crt', '-days', '2', '-extfile', 'san.ext')
+    throwAwayCertificates(dir)
     front = await registryFront(SCHEMA_REGISTRY_URL, {tls: {key: readFileSync(join(dir, 'server.key')), cert: readFileSync(join(dir, 'server.crt'))}})
     url = front.url
     // One JSON Schema payload in a file DLQ (dlq's own export layout): the wire format is the store's bytes.
