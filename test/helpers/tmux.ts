@@ -19,13 +19,14 @@ export class Tmux {
     this.socket = uniqueName(prefix)
   }
 
-  run(...args: string[]): string {
+  /** One tmux command on this server; its output. */
+  call(...args: string[]): string {
     return execFileSync(TMUX, ['-L', this.socket, ...args], {encoding: 'utf8'})
   }
 
   /** A detached session of `size` columns × rows running the shell command `command`. */
   start(session: string, size: [number, number], command: string): TmuxSession {
-    this.run('new-session', '-d', '-s', session, '-x', String(size[0]), '-y', String(size[1]), command)
+    this.call('new-session', '-d', '-s', session, '-x', String(size[0]), '-y', String(size[1]), command)
     return this.session(session)
   }
 
@@ -51,11 +52,11 @@ export class TmuxSession {
 
   /** The screen as text; with `sgr`, its SGR attributes (inverse, bold, colours) as escape sequences. */
   screen(opts: {sgr?: boolean} = {}): string {
-    return this.tmux.run('capture-pane', '-p', ...(opts.sgr ? ['-e'] : []), '-t', this.name)
+    return this.tmux.call('capture-pane', '-p', ...(opts.sgr ? ['-e'] : []), '-t', this.name)
   }
 
   keys(...keys: string[]): void {
-    this.tmux.run('send-keys', '-t', this.name, ...keys)
+    this.tmux.call('send-keys', '-t', this.name, ...keys)
   }
 
   // Generous: in CI this shares two cores with brokers and process races, and a frame can be slow to come.
