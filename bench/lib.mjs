@@ -33,17 +33,7 @@ export const mid = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 
  * for the printed spread), the median CPU time and the highest peak RSS.
  */
 export function median(argv, runs = 5, opts = {}) {
-  runOnce(argv, opts)
-  const times = []
-  const cpus = []
-  let rss = 0
-  for (let i = 0; i < runs; i++) {
-    const r = runOnce(argv, opts)
-    times.push(r.seconds)
-    if (r.cpu !== null) cpus.push(r.cpu)
-    rss = Math.max(rss, r.rssMB ?? 0)
-  }
-  return {seconds: mid(times), times, cpu: cpus.length ? mid(cpus) : null, rssMB: rss || null}
+  return inTurns([argv], runs, opts).results[0]
 }
 
 export function have(tool) {
@@ -69,19 +59,35 @@ export function hyperiFile(n, {text = false} = {}) {
  * more than dlq does). Returns min/median wall and CPU of each, and the load average seen.
  */
 export function paired(argvA, argvB, runs, opts = {}) {
-  runOnce(argvA, opts)
-  runOnce(argvB, opts)
-  const a = {times: [], cpus: []}
-  const b = {times: [], cpus: []}
+  const {results: [a, b], load} = inTurns([argvA, argvB], runs, opts)
+  return {a, b, load}
+}
+
+/**
+ * Commands timed in turns (A B C, A B C, …), `runs` times each after one warm-up of each. Each
+ * result: median and min wall time, every run's time, median and min CPU time, highest peak RSS;
+ * and the median load average seen.
+ */
+export function inTurns(argvs, runs, opts = {}) {
+  for (const argv of argvs) runOnce(argv, opts)
+  const accs = argvs.map(() => ({times: [], cpus: [], rss: 0}))
   const loads = []
   for (let i = 0; i < runs; i++) {
-    for (const [argv, acc] of [[argvA, a], [argvB, b]]) {
+    argvs.forEach((argv, j) => {
       const r = runOnce(argv, opts)
-      acc.times.push(r.seconds)
-      if (r.cpu !== null) acc.cpus.push(r.cpu)
-    }
+      accs[j].times.push(r.seconds)
+      if (r.cpu !== null) accs[j].cpus.push(r.cpu)
+      accs[j].rss = Math.max(accs[j].rss, r.rssMB ?? 0)
+    })
     loads.push(os.loadavg()[0])
   }
-  const sum = (x) => ({seconds: mid(x.times), min: Math.min(...x.times), times: x.times, cpu: x.cpus.length ? mid(x.cpus) : null, cpuMin: x.cpus.length ? Math.min(...x.cpus) : null})
-  return {a: sum(a), b: sum(b), load: mid(loads)}
+  const results = accs.map((x) => ({
+    seconds: mid(x.times),
+    min: Math.min(...x.times),
+    times: x.times,
+    cpu: x.cpus.length ? mid(x.cpus) : null,
+    cpuMin: x.cpus.length ? Math.min(...x.cpus) : null,
+    rssMB: x.rss || null,
+  }))
+  return {results, load: mid(loads)}
 }

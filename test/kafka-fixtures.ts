@@ -27,6 +27,16 @@ export function headerMap(pairs: HeaderPairs = []): Map<Buffer, Buffer> {
   return new Map(pairs.map(([k, v]) => [Buffer.from(k, 'utf8'), (v === null ? null : buf(v)) as Buffer]))
 }
 
+/** A test message as the producer sends it (partition 0 unless given). */
+const toRecord = (topic: string, m: TestMessage) => ({
+  topic,
+  partition: m.partition ?? 0,
+  key: m.key === null || m.key === undefined ? undefined : buf(m.key),
+  value: (m.value === null ? null : buf(m.value)) as Buffer,
+  headers: headerMap(m.headers),
+  timestamp: m.timestamp === undefined ? undefined : BigInt(m.timestamp),
+})
+
 export class KafkaFixture {
   readonly admin = new Admin({clientId: 'dlq-tests', bootstrapBrokers: BROKERS})
   private readonly topics: string[] = []
@@ -63,16 +73,7 @@ export class KafkaFixture {
     const out: string[] = []
     for (const m of messages) {
       const r = await producer.send({
-        messages: [
-          {
-            topic,
-            partition: m.partition ?? 0,
-            key: m.key === null || m.key === undefined ? undefined : buf(m.key),
-            value: (m.value === null ? null : buf(m.value)) as Buffer,
-            headers: headerMap(m.headers),
-            timestamp: m.timestamp === undefined ? undefined : BigInt(m.timestamp),
-          },
-        ],
+        messages: [toRecord(topic, m)],
       })
       const o = r.offsets![0]
       out.push(`${o.partition}:${o.offset}`)
@@ -84,14 +85,7 @@ export class KafkaFixture {
   async produceBulk(topic: string, messages: TestMessage[], producer = this.producer()): Promise<void> {
     for (let i = 0; i < messages.length; i += 500) {
       await producer.send({
-        messages: messages.slice(i, i + 500).map((m) => ({
-          topic,
-          partition: m.partition ?? 0,
-          key: m.key === null || m.key === undefined ? undefined : buf(m.key),
-          value: (m.value === null ? null : buf(m.value)) as Buffer,
-          headers: headerMap(m.headers),
-          timestamp: m.timestamp === undefined ? undefined : BigInt(m.timestamp),
-        })),
+        messages: messages.slice(i, i + 500).map((m) => toRecord(topic, m)),
       })
     }
   }

@@ -1,19 +1,9 @@
-import {createServer} from 'node:net'
 import {Redis} from 'ioredis'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {dlq, dlqJson} from './helpers/cli.js'
-import {needService, uniqueName} from './helpers/services.js'
+import {freePort, needService, uniqueName} from './helpers/services.js'
 
 const svc = await needService('redis')
-
-/** A loopback port nothing listens on. */
-async function closedPort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const {port} = server.address() as {port: number}
-  await new Promise((resolve) => server.close(resolve))
-  return port
-}
 
 describe.skipIf(!svc.available)('dlq inspect / stats on redis:// (built CLI)', () => {
   let redis: Redis
@@ -105,7 +95,7 @@ describe.skipIf(!svc.available)('dlq inspect / stats on redis:// (built CLI)', (
     const cases: Array<[string, RegExp]> = [
       [`${svc.address}/0/${key}-missing`, /there is no stream "dlq-test-cli-.*-missing" \(the key does not exist\)/],
       [`${svc.address}/0/${key}-string`, /key "dlq-test-cli-.*-string" holds a string, not a stream/],
-      [`redis://127.0.0.1:${await closedPort()}/0/${key}`, /cannot reach Redis at 127\.0\.0\.1:\d+: connection refused/],
+      [`redis://127.0.0.1:${await freePort()}/0/${key}`, /cannot reach Redis at 127\.0\.0\.1:\d+: connection refused/],
     ]
     for (const [source, message] of cases) {
       for (const command of ['inspect', 'stats']) {

@@ -1,11 +1,13 @@
 import {spawn, spawnSync, type ChildProcess} from 'node:child_process'
 import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
-import {createServer, Socket} from 'node:net'
+import {Socket} from 'node:net'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {openRedisReader, openRedisSink} from '../src/backends/redis/index.js'
 import {dlq, dlqJson} from './helpers/cli.js'
+import {freePort} from './helpers/services.js'
+import {throwAwayCertificates} from './helpers/tls.js'
 
 /**
  * rediss:// against a real TLS Redis. The shared test Redis has no TLS, so this file starts
@@ -17,14 +19,6 @@ if (missing.length > 0) {
   const msg = `${missing.join(' and ')} not installed (bash scripts/services.sh up redis installs redis-server)`
   if (process.env.CI === 'true' || process.env.CI === '1') throw new Error(`CI=true and ${msg}`)
   console.warn(`\n\u26a0\u26a0\u26a0 SKIPPING REDIS TLS TESTS: ${msg} \u26a0\u26a0\u26a0\n`)
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const {port} = server.address() as {port: number}
-  await new Promise((resolve) => server.close(resolve))
-  return port
 }
 
 async function waitForPort(port: number, ms: number): Promise<void> {
@@ -41,11 +35,6 @@ async function waitForPort(port: number, ms: number): Promise<void> {
   }
 }
 
-function openssl(dir: string, ...args: string[]): void {
-  const r = spawnSync('openssl', args, {cwd: dir, encoding: 'utf8'})
-  if (r.status !== 0) throw new Error(`openssl ${args.join(' ')}: ${r.stderr}`)
-}
-
 describe.skipIf(missing.length > 0)('redis over TLS (rediss://)', () => {
   let dir: string
   let port: number
@@ -56,10 +45,7 @@ describe.skipIf(missing.length > 0)('redis over TLS (rediss://)', () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'dlq-redis-tls-'))
-    openssl(dir, 'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '2', '-subj', '/CN=dlq-test-ca')
-    openssl(dir, 'req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=127.0.0.1')
-    writeFileSync(join(dir, 'san.ext'), 'subjectAltName=IP:127.0.0.1\n')
-    openssl(dir, 'x509', '-req', '-in', 'server.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.crt', '-days', '2', '-extfile', 'san.ext')
+    throwAwayCertificates(dir)
     config = join(dir, 'config.json')
     writeFileSync(config, JSON.stringify({profiles: {default: {redis: {tls: {ca: join(dir, 'ca.crt')}}}}}))
     insecureConfig = join(dir, 'insecure.json')

@@ -3,10 +3,10 @@ import {BaseCommand} from '../cli/base-command.js'
 import {sourceArg} from '../cli/flags.js'
 import {paragraphs} from '../cli/help.js'
 import {confirm, interactive} from '../cli/prompt.js'
-import {CancelledError, UsageError} from '../core/errors.js'
-import {checkPurgeable, executePurge, openPurger, planPurge} from '../core/purge.js'
+import {CancelledError} from '../core/errors.js'
+import {checkPurgeable, executePurge, openPurger, planPurge, purgeSource} from '../core/purge.js'
 import {openLedger} from '../core/replay/open.js'
-import {openReader, parseSource} from '../core/source.js'
+import {openReader} from '../core/source.js'
 import {purgeJson, renderPurgePlan, renderPurgeResult} from '../output/purge.js'
 
 export default class Purge extends BaseCommand {
@@ -52,15 +52,13 @@ ${BaseCommand.exitCodesHelp}`)
 
   async run(): Promise<void> {
     const {args, flags} = await this.parse(Purge)
-    if (parseSource(args.source).kind === 'file') {
-      throw new UsageError(`purge: ${args.source} is a file DLQ; its files belong to the service that writes them (it rotates and deletes them itself), so dlq never removes messages from them`)
-    }
+    const store = purgeSource(args.source)
     const reader = await openReader(args.source)
     try {
       checkPurgeable(reader)
       const ledger = await openLedger(reader, args.source, flags.ledger)
       try {
-        const purger = await openPurger(args.source)
+        const purger = await openPurger(store)
         try {
           const deps = {reader, ledger, purger}
           const plan = await planPurge(deps)

@@ -8,7 +8,7 @@ import {buildFilter} from '../core/filter.js'
 import {MAX_LIMIT} from '../core/reader.js'
 import type {DecodedRecord} from '../core/record.js'
 import {openReader} from '../core/source.js'
-import {checkTailLimit, DEFAULT_TAIL, followTail, tailLast} from '../core/tail.js'
+import {checkTailLimit, DEFAULT_TAIL, followTail, newWarnings, tailLast} from '../core/tail.js'
 import {OUTPUT_FORMATS, type OutputFormat, type Rendered} from '../output/records.js'
 import {TailOutput} from '../output/tail.js'
 
@@ -62,7 +62,7 @@ ${BaseCommand.exitCodesHelp}`)
     const limit = checkTailLimit(flags.limit)
     const reader = await withDecoding(await openReader(withPartitions(args.source, flags.partition)), flags)
     this.noteWarnings(reader.warnings)
-    const shown = new Set(reader.warnings ?? [])
+    const laterWarnings = newWarnings(reader)
 
     // Ctrl-C and a closed stdout both end the read between records; what was read is printed.
     const stop = new AbortController()
@@ -90,9 +90,7 @@ ${BaseCommand.exitCodesHelp}`)
         for await (const rec of followTail(reader, opts)) {
           await start()
           // Warnings met while following (a rotation, a truncation) are said once, before the records read after them.
-          const fresh = (reader.warnings ?? []).filter((w) => !shown.has(w))
-          for (const w of fresh) shown.add(w)
-          this.noteWarnings(fresh)
+          this.noteWarnings(laterWarnings())
           await emit(output.add([rec]))
         }
         await started

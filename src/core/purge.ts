@@ -6,7 +6,7 @@ import {ledgerKey} from './replay/identity.js'
 import {comparePositions} from './replay/order.js'
 import type {LedgerEntry, ReplayLedger} from './replay/ledger.js'
 import {protectedNames, protectedTarget} from './replay/protected.js'
-import {parseSource} from './source.js'
+import {parseSource, type SourceSpec} from './source.js'
 
 /**
  * Drain: `dlq purge SOURCE --replayed` removes from the DLQ the messages its replay ledger says
@@ -118,14 +118,8 @@ export interface PurgeResult {
 /** Records whose ledger entries are read at once. */
 const WINDOW = 2000
 
-/** Refuses what purge never touches: files (their writer's), and dlq's own topics and streams. */
+/** Refuses dlq's own topics and streams (files never get this far: see purgeSource). */
 export function checkPurgeable(reader: DlqReader): void {
-  const kind = reader.info.kind
-  if (kind === 'file' || kind === 'directory' || kind === 'services') {
-    throw new UsageError(
-      `purge: ${reader.info.display} is a file DLQ; its files belong to the service that writes them (it rotates and deletes them itself), so dlq never removes messages from them`,
-    )
-  }
   const name = reader.info.name ?? null
   // The configured settings store too (DLQ_STORE or the profile's), not only the default names; the DLQ itself is what is purged.
   const refused = name === null ? null : protectedTarget(name, {...protectedNames(reader.info), dlq: null})
@@ -256,10 +250,23 @@ function kafkaPosition(p: string): {partition: number; offset: number} {
 
 const sum = <T>(xs: T[], k: keyof T) => xs.reduce((n, x) => n + (x[k] as number), 0)
 
-/** The purger of a DLQ in a store (never of a file). */
-export async function openPurger(source: string): Promise<DlqPurger> {
+/** A DLQ in a store: what a purge works on. */
+export type PurgeSource = Exclude<SourceSpec, {kind: 'file'}>
+
+/**
+ * The store SOURCE names, or a usage error for a file DLQ. The one place files are refused:
+ * every purge step needs a purger, and a purger opens only on what this returns.
+ */
+export function purgeSource(source: string): PurgeSource {
   const spec = parseSource(source)
-  if (spec.kind === 'file') throw new UsageError(`purge: ${source} is a file DLQ; dlq never removes messages from files`)
+  if (spec.kind === 'file') {
+    throw new UsageError(`purge: ${source} is a file DLQ; its files belong to the service that writes them (it rotates and deletes them itself), so dlq never removes messages from them`)
+  }
+  return spec
+}
+
+/** The purger of a DLQ in a store. */
+export async function openPurger(spec: PurgeSource): Promise<DlqPurger> {
   const {openStorePurger} = await import('../backends/registry.js')
   return openStorePurger(spec)
 }

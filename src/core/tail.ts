@@ -40,6 +40,24 @@ export function followTail(reader: DlqReader, opts: TailOptions): AsyncIterable<
 }
 
 /**
+ * While following: the reader's warnings added since the last call (a rotation, a truncation),
+ * each text once; those it has now count as said. Called before every record, it compares only
+ * the number of warnings until one is added (readers only ever add to their list).
+ */
+export function newWarnings(reader: DlqReader): () => string[] {
+  const said = new Set(reader.warnings ?? [])
+  let seen = reader.warnings?.length ?? 0
+  return () => {
+    const all = reader.warnings ?? []
+    if (all.length === seen) return []
+    seen = all.length
+    const fresh = all.filter((w) => !said.has(w))
+    for (const w of fresh) said.add(w)
+    return fresh
+  }
+}
+
+/**
  * The newest `limit` records of several logs, each given as its last records in log order
  * (logs added in position order: partitions or services ascending), kept oldest first.
  *

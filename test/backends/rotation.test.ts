@@ -2,11 +2,10 @@ import {spawn, type ChildProcess} from 'node:child_process'
 import {mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
-import {createInterface} from 'node:readline'
 import {gunzipSync, gzipSync} from 'node:zlib'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {BIN, ROOT} from '../helpers/cli.js'
-import {WRITER} from '../helpers/rotating-writer.js'
+import {RotatingWriter} from '../helpers/rotating-writer.js'
 
 /**
  * Issue 11 item 2: a read of a rotated directory while hyperi-rustlib rotates it. A writer
@@ -23,7 +22,6 @@ const entry = (n: number) =>
 let tmp: string
 beforeAll(() => {
   tmp = mkdtempSync(join(tmpdir(), 'dlq-rotation-'))
-  writeFileSync(join(tmp, 'writer.mjs'), WRITER)
 })
 afterAll(() => rmSync(tmp, {recursive: true, force: true}))
 
@@ -64,24 +62,7 @@ interface Run {
 
 /** Starts the writer, runs dlq, rotates `times` times once dlq has the directory open, stops the writer. */
 async function readWhileRotating(dir: string, next: number, args: string[], times = 3): Promise<Run> {
-  const writer = spawn(process.execPath, [join(tmp, 'writer.mjs'), dir, String(next), '365', '100'], {stdio: ['ignore', 'pipe', 'inherit']})
-  const events: any[] = []
-  const lines = createInterface({input: writer.stdout!})
-  const waitFor = (pred: (e: any) => boolean) =>
-    new Promise<any>((resolve) => {
-      const hit = events.find(pred)
-      if (hit) return resolve(hit)
-      const on = (l: string) => {
-        const e = JSON.parse(l)
-        if (pred(e)) {
-          lines.off('line', on)
-          resolve(e)
-        }
-      }
-      lines.on('line', on)
-    })
-  lines.on('line', (l) => events.push(JSON.parse(l)))
-  await waitFor((e) => e.ready)
+  const writer = await RotatingWriter.start(dir, {startSeq: next, maxAgeDays: 365, gzipPauseMs: 100})
 
   const env = {...process.env, COLUMNS: '200', DLQ_CACHE_DIR: join(tmp, 'cache')}
   const child = spawn(process.execPath, [BIN, ...args], {cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe']})
@@ -92,24 +73,20 @@ async function readWhileRotating(dir: string, next: number, args: string[], time
   const exited = new Promise<{code: number; at: number}>((resolve) => child.on('exit', (code) => resolve({code: code ?? -1, at: Date.now()})))
 
   const openAt = await holdsFileOf(child, dir)
-  for (let i = 1; i <= times; i++) {
-    writer.kill('SIGUSR2')
-    await waitFor((e) => e.rotated === i)
-  }
+  for (let i = 1; i <= times; i++) await writer.rotate(i)
   const {code, at: exitAt} = await exited
   const ms = (t: number) => `${t - openAt} ms`
-  console.log(`${args[0]}: dlq had the directory open at 0 ms, rotations done at ${events.filter((e) => e.rotated).map((e) => ms(e.at)).join(', ')}, dlq exited at ${ms(exitAt)}`)
-  writer.kill('SIGTERM')
-  const end = await waitFor((e) => e.end !== undefined)
-  await new Promise((resolve) => writer.on('exit', resolve))
+  const rotations = writer.events.filter((e) => e.rotated !== undefined) as Run['rotations']
+  console.log(`${args[0]}: dlq had the directory open at 0 ms, rotations done at ${rotations.map((e) => ms(e.at)).join(', ')}, dlq exited at ${ms(exitAt)}`)
+  const written = await writer.stop()
   return {
     code,
     stdout: Buffer.concat(out).toString('utf8'),
     stderr: Buffer.concat(err).toString('utf8'),
     exitAt,
     openAt,
-    rotations: events.filter((e) => e.rotated !== undefined),
-    written: end.end,
+    rotations,
+    written,
   }
 }
 

@@ -5,7 +5,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {openKafkaReader} from '../../src/backends/kafka/index.js'
 import {MATCH_ALL} from '../../src/core/filter.js'
 import type {DecodedRecord} from '../../src/core/record.js'
-import {b64, dropKafka, inspectAll, jsonBytes, jsonHeaders, kafkaKey, loadKafka, readCapture, type KafkaRow, type Truth} from '../helpers/captured.js'
+import {b64, dlqAt, dropKafka, firstLine, inspectAll, jsonBytes, jsonHeaders, kafkaKey, kafkaRowOf, loadKafka, readCapture, simpleName, type Truth} from '../helpers/captured.js'
 import {dlqJson} from '../helpers/cli.js'
 import {KAFKA_BROKERS, needService} from '../helpers/services.js'
 
@@ -18,10 +18,6 @@ const kafka = await needService('kafka')
 const cap = readCapture('kafka-connect')
 const DLQ = 'connect-orders-dlq'
 
-type DlqCoords = {topic: string; partition: number; offset: number}
-const at = (t: Truth) => t.dlq as DlqCoords
-const short = (c: string) => c.slice(c.lastIndexOf('.') + 1)
-const firstLine = (m: string | null) => (m === null ? null : m.split(/\r?\n/, 1)[0])
 const iso = (ms: number) => new Date(ms).toISOString()
 const extra = (t: Truth) => t.extra as Record<string, any>
 /**
@@ -42,7 +38,6 @@ async function readAll(topic: string): Promise<DecodedRecord[]> {
     await r.close()
   }
 }
-const row = (t: Truth): KafkaRow => cap.kafka.find((r) => r.topic === at(t).topic && r.partition === at(t).partition && r.offset === at(t).offset)!
 
 describe.runIf(kafka.available)('captured Kafka Connect 4.1.2 dead letters', () => {
   const items = new Map<string, any>()
@@ -52,7 +47,7 @@ describe.runIf(kafka.available)('captured Kafka Connect 4.1.2 dead letters', () 
     for (const r of cap.kafka) items.set(kafkaKey(r.topic, r.partition, r.offset), byPos.get(where.get(kafkaKey(r.topic, r.partition, r.offset))!))
   }, 120_000)
   afterAll(async () => dropKafka(cap))
-  const item = (t: Truth) => items.get(kafkaKey(at(t).topic, at(t).partition, at(t).offset))
+  const item = (t: Truth) => items.get(kafkaKey(dlqAt(t).topic, dlqAt(t).partition, dlqAt(t).offset))
 
   it('has a truth line for every captured record, failing in every stage the capture provokes', () => {
     expect(cap.manifest.dlq).toEqual([DLQ])
@@ -60,7 +55,7 @@ describe.runIf(kafka.available)('captured Kafka Connect 4.1.2 dead letters', () 
     expect(new Set(cap.truth.map((t) => extra(t).stage))).toEqual(new Set(['KEY_CONVERTER', 'VALUE_CONVERTER', 'TRANSFORMATION']))
   })
 
-  it.each(cap.truth.map((t) => [`${at(t).partition}:${at(t).offset} (${extra(t).case})`, t] as const))('%s: every field against the truth', (_, t) => {
+  it.each(cap.truth.map((t) => [`${dlqAt(t).partition}:${dlqAt(t).offset} (${extra(t).case})`, t] as const))('%s: every field against the truth', (_, t) => {
     const i = item(t)
     expect(i, 'dlq shows the record').toBeDefined()
     expect(i.convention).toBe('connect')
@@ -77,14 +72,14 @@ describe.runIf(kafka.available)('captured Kafka Connect 4.1.2 dead letters', () 
     const e = t.error!
     const root = extra(t).rootCause as {class: string; message: string | null}
     expect(i.error).toEqual({class: e.class, message: e.message, cause: e.cause === null ? null : {class: root.class, message: firstLine(root.message)}, stage: extra(t).stage})
-    expect(i.reason).toBe(root.message === null ? short(root.class) : `${short(root.class)}: ${firstLine(root.message)}`)
+    expect(i.reason).toBe(root.message === null ? simpleName(root.class) : `${simpleName(root.class)}: ${firstLine(root.message)}`)
     expect(i.metadata['__connect.errors.class.name']).toBe(extra(t).stageClass)
     expect(i.metadata['__connect.errors.task.id']).toBe(extra(t).task)
 
     // Not in the record: Connect copies the source record's time and keeps no attempt count.
     expect(i.retries).toBeNull()
     expect(i.deadLetteredAt).toBeNull()
-    expect(i.timestamp).toBe(iso(row(t).timestamp))
+    expect(i.timestamp).toBe(iso(kafkaRowOf(cap, t).timestamp))
     expect(i.originalTimestamp).toBe(iso(t.source.timestamp!))
     expect(t.failedAt!).toBeGreaterThan(t.source.timestamp!)
   })

@@ -2,7 +2,7 @@ import {mkdtempSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {b64, dropKafka, ensureTopic, inspectAll, jsonBytes, jsonHeaders, kafkaKey, loadKafka, readCapture, type KafkaRow, type Truth} from '../helpers/captured.js'
+import {b64, dlqAt, dropKafka, ensureTopic, firstLine, inspectAll, jsonBytes, jsonHeaders, kafkaKey, kafkaRowOf, loadKafka, readCapture, simpleName, type Truth} from '../helpers/captured.js'
 import {dlqJson} from '../helpers/cli.js'
 import {KAFKA_BROKERS, needService} from '../helpers/services.js'
 
@@ -15,13 +15,8 @@ const kafka = await needService('kafka')
 const cap = readCapture('spring-kafka')
 const LEFE = 'org.springframework.kafka.listener.ListenerExecutionFailedException'
 
-type DlqCoords = {topic: string; partition: number; offset: number}
-const at = (t: Truth) => t.dlq as DlqCoords
-const short = (c: string) => c.slice(c.lastIndexOf('.') + 1)
-const firstLine = (m: string | null) => (m === null ? null : m.split(/\r?\n/, 1)[0])
 const iso = (ms: number) => new Date(ms).toISOString()
 const extra = (t: Truth) => t.extra as Record<string, any>
-const row = (t: Truth): KafkaRow => cap.kafka.find((r) => r.topic === at(t).topic && r.partition === at(t).partition && r.offset === at(t).offset)!
 const pairs = (hs: Array<{key: string; value: string | null}>) => hs.map((h): [string, Buffer | null] => [h.key, b64(h.value)])
 /** The group that consumed the ROOT record (the one the record's source names): its first failure's group. */
 const rootGroup = (t: Truth) =>
@@ -37,15 +32,15 @@ describe.runIf(kafka.available)('captured Spring Kafka 4.1.2 dead letters', () =
     }
   }, 120_000)
   afterAll(async () => dropKafka(cap))
-  const item = (t: Truth) => items.get(kafkaKey(at(t).topic, at(t).partition, at(t).offset))
+  const item = (t: Truth) => items.get(kafkaKey(dlqAt(t).topic, dlqAt(t).partition, dlqAt(t).offset))
 
   it('has a truth line for every captured record, of every kind the brief asks for', () => {
     expect(cap.truth).toHaveLength(cap.kafka.length)
-    expect(new Set(cap.truth.map((t) => at(t).topic))).toEqual(new Set(['spring-orders-dlt', 'spring-orders-dlt-dlt', 'spring-payments-retry', 'spring-payments-dlt']))
+    expect(new Set(cap.truth.map((t) => dlqAt(t).topic))).toEqual(new Set(['spring-orders-dlt', 'spring-orders-dlt-dlt', 'spring-payments-retry', 'spring-payments-dlt']))
     expect(new Set(cap.truth.map((t) => extra(t).failure ?? extra(t).hop))).toEqual(new Set(['listener', 'value-deserialization', 'key-deserialization', 'retry', 'dlt']))
   })
 
-  it.each(cap.truth.map((t) => [`${at(t).topic} ${at(t).partition}:${at(t).offset} (${extra(t).case})`, t] as const))('%s: every field against the truth', (_, t) => {
+  it.each(cap.truth.map((t) => [`${dlqAt(t).topic} ${dlqAt(t).partition}:${dlqAt(t).offset} (${extra(t).case})`, t] as const))('%s: every field against the truth', (_, t) => {
     const i = item(t)
     expect(i, 'dlq shows the record').toBeDefined()
     expect(i.convention).toBe('spring')
@@ -58,13 +53,13 @@ describe.runIf(kafka.available)('captured Spring Kafka 4.1.2 dead letters', () =
     const payload = jsonBytes(i.payload.text ?? {base64: i.payload.base64})
     if (extra(t).dltValueEqualsSource === false) {
       // The DLT hop re-serialised the deserialised object: the source bytes are not in the record.
-      expect(payload).toEqual(b64(row(t).value))
+      expect(payload).toEqual(b64(kafkaRowOf(cap, t).value))
       expect(payload).not.toEqual(b64(t.source.value))
     } else expect(payload).toEqual(b64(t.source.value))
 
     // User headers as the source had them (order, repeats, null and empty values), no Spring metadata; the
     // only addition is the __TypeId__ that JacksonJsonSerializer writes on a DLT hop that re-serialised an object.
-    const typeId = row(t).headers.filter((h) => h.key === '__TypeId__')
+    const typeId = kafkaRowOf(cap, t).headers.filter((h) => h.key === '__TypeId__')
     expect(t.source.headers!.some((h) => h.key === '__TypeId__')).toBe(false)
     expect(jsonHeaders(i.headers)).toEqual([...pairs(t.source.headers!), ...pairs(typeId)])
 
@@ -74,28 +69,28 @@ describe.runIf(kafka.available)('captured Spring Kafka 4.1.2 dead letters', () =
       // Spring's DeserializationException says only "failed to deserialize": the parser error is the stack
       // trace's last "Caused by:", which carries the first line of its message.
       expect(i.error).toEqual({class: e.class, message: e.message, cause: {class: root.class, message: firstLine(root.message)}, stage: extra(t).failure === 'key-deserialization' ? 'key' : null})
-      expect(i.reason).toBe(`${short(root.class)}: ${firstLine(root.message)}`)
+      expect(i.reason).toBe(`${simpleName(root.class)}: ${firstLine(root.message)}`)
     } else {
       // Spring's wrapper, whose cause is the exception the listener threw.
       expect(i.error.class).toBe(LEFE)
       expect(i.error.cause).toEqual({class: e.class, message: e.message})
       expect(i.error.stage).toBeNull()
-      expect(i.reason).toBe(e.message === null ? short(e.class!) : `${short(e.class!)}: ${e.message}`)
+      expect(i.reason).toBe(e.message === null ? simpleName(e.class!) : `${simpleName(e.class!)}: ${e.message}`)
     }
 
     // Non-blocking retries record the next attempt's number; the blocking recoverer records nothing.
-    expect(i.retries).toBe(at(t).topic.startsWith('spring-payments') ? t.attempts : null)
+    expect(i.retries).toBe(dlqAt(t).topic.startsWith('spring-payments') ? t.attempts : null)
     // The DLT/retry record is produced when the listener gives up: its time is the failure time (a few
     // hundred ms after it); the failed record's own time is in kafka_(dlt-)original-timestamp.
-    expect(i.timestamp).toBe(iso(row(t).timestamp))
+    expect(i.timestamp).toBe(iso(kafkaRowOf(cap, t).timestamp))
     expect(i.deadLetteredAt).toBe(i.timestamp)
-    expect(row(t).timestamp - t.failedAt!).toBeGreaterThanOrEqual(0)
-    expect(row(t).timestamp - t.failedAt!).toBeLessThan(1000)
+    expect(kafkaRowOf(cap, t).timestamp - t.failedAt!).toBeGreaterThanOrEqual(0)
+    expect(kafkaRowOf(cap, t).timestamp - t.failedAt!).toBeLessThan(1000)
     expect(i.originalTimestamp).toBe(iso(t.source.timestamp!))
   })
 
   it('stats tells every failure of the blocking DLT apart, and reason/header filters find the right records', () => {
-    const orders = cap.truth.filter((t) => at(t).topic === 'spring-orders-dlt')
+    const orders = cap.truth.filter((t) => dlqAt(t).topic === 'spring-orders-dlt')
     const stats = dlqJson(['stats', `kafka://${KAFKA_BROKERS}/spring-orders-dlt`]).json
     expect(stats.total).toBe(orders.length)
     expect(stats.byReason).toHaveLength(orders.length)
@@ -112,12 +107,12 @@ describe.runIf(kafka.available)('captured Spring Kafka 4.1.2 dead letters', () =
 
   it('plans replay of non-blocking retry records to the root source with only the user headers', async () => {
     // The root source topic as the capture had it (a fresh broker has none).
-    const sources = cap.truth.filter((t) => ['spring-payments-retry', 'spring-payments-dlt'].includes(at(t).topic))
+    const sources = cap.truth.filter((t) => ['spring-payments-retry', 'spring-payments-dlt'].includes(dlqAt(t).topic))
     await ensureTopic(sources[0].source.topic!, Math.max(...sources.map((t) => t.source.partition!)) + 1)
     const ledger = join(mkdtempSync(join(tmpdir(), 'dlq-spring-capture-')), 'ledger.ndjson')
     for (const topic of ['spring-payments-retry', 'spring-payments-dlt']) {
       const plan = dlqJson(['replay', `kafka://${KAFKA_BROKERS}/${topic}`, '--all', '--dry-run', '--yes', '--ledger', ledger]).json
-      const truths = cap.truth.filter((t) => at(t).topic === topic)
+      const truths = cap.truth.filter((t) => dlqAt(t).topic === topic)
       expect(plan.summary).toMatchObject({send: truths.length, skip: 0})
       for (const t of truths) {
         const p = plan.items.find((x: any) => x.position === item(t).position)
@@ -137,7 +132,7 @@ describe.runIf(kafka.available)('captured Spring Kafka 4.1.2 dead letters', () =
         const ledger = join(mkdtempSync(join(tmpdir(), 'dlq-spring-capture-')), 'ledger.ndjson')
         const target = await fx.topic(`spring-replay`, 2)
         const r = dlqJson(['replay', `kafka://${KAFKA_BROKERS}/${topic}`, '--all', '--yes', '--to', target, '--ledger', ledger])
-        const truths = cap.truth.filter((t) => at(t).topic === topic)
+        const truths = cap.truth.filter((t) => dlqAt(t).topic === topic)
         expect(r.code, JSON.stringify(r.json)).toBe(0)
         expect(r.json.replayed, JSON.stringify(r.json).slice(0, 1500)).toBe(truths.length)
         const landed = inspectAll(`kafka://${KAFKA_BROKERS}/${target}`)

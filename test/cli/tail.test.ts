@@ -1,4 +1,4 @@
-import {execFileSync, spawn, spawnSync, type ChildProcess} from 'node:child_process'
+import {spawn, type ChildProcess} from 'node:child_process'
 import {appendFileSync, mkdirSync, mkdtempSync, renameSync, rmSync, truncateSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
@@ -7,9 +7,10 @@ import {Producer} from '@platformatic/kafka'
 import {Redis} from 'ioredis'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {BIN, dlq, dlqJson, FIXTURES, ROOT} from '../helpers/cli.js'
-import {WRITER} from '../helpers/rotating-writer.js'
+import {RotatingWriter} from '../helpers/rotating-writer.js'
 import {expectSchema} from '../helpers/schema.js'
 import {needService, uniqueName} from '../helpers/services.js'
+import {shellLine, Tmux} from '../helpers/tmux.js'
 import {BROKERS, KAFKA_URI, KafkaFixture} from '../kafka-fixtures.js'
 
 const redisSvc = await needService('redis')
@@ -155,29 +156,18 @@ describe('dlq tail (files)', () => {
 
   it('follows a rotated directory while the writer rotates it as hyperi-rustlib does: every record once, in order', async () => {
     const dir = join(tmp, 'rotating')
-    const writerPath = join(tmp, 'writer.mjs')
-    writeFileSync(writerPath, WRITER)
     // The writer's seq-0, seq-1, … are written once tail follows; seq -1 is the backlog.
     mkdirSync(dir)
     writeFileSync(join(dir, 'dlq.ndjson'), entry(-1) + '\n')
     const f = new Follow([dir, '-n', '1', '--output', 'ndjson'])
     await f.waitLines(1)
-    const writer = spawn(process.execPath, [writerPath, dir, '0', '3650', '50'], {stdio: ['ignore', 'pipe', 'inherit']})
-    const events: any[] = []
-    createInterface({input: writer.stdout!}).on('line', (l) => events.push(JSON.parse(l)))
-    const until = async (pred: (e: any) => boolean) => {
-      while (!events.some(pred)) await new Promise((r) => setTimeout(r, 10))
-    }
-    await until((e) => e.ready)
+    const writer = await RotatingWriter.start(dir, {startSeq: 0, maxAgeDays: 3650, gzipPauseMs: 50})
     // Eight rotations while tail follows: the 7th and 8th make the writer gzip the oldest rotated files.
     for (let i = 1; i <= 8; i++) {
       await new Promise((r) => setTimeout(r, 120))
-      writer.kill('SIGUSR2')
-      await until((e) => e.rotated === i)
+      await writer.rotate(i)
     }
-    writer.kill('SIGTERM')
-    await until((e) => e.end !== undefined)
-    const written = events.find((e) => e.end !== undefined).end as number
+    const written = await writer.stop()
     await f.waitLines(written + 1)
     await new Promise((r) => setTimeout(r, 500))
     expect(await f.interrupt()).toBe(130)
@@ -232,31 +222,21 @@ describe('dlq tail (files)', () => {
 })
 
 describe('dlq tail --follow in a real terminal (tmux)', () => {
-  const socket = uniqueName('dlq-tail')
-  const tmux = (...args: string[]) => execFileSync('/usr/bin/tmux', ['-L', socket, ...args], {encoding: 'utf8'})
-  afterAll(() => void spawnSync('/usr/bin/tmux', ['-L', socket, 'kill-server']))
-  const waitScreen = async (pattern: RegExp) => {
-    const until = Date.now() + 30_000
-    for (;;) {
-      const s = tmux('capture-pane', '-p', '-t', 'tail')
-      if (pattern.test(s)) return s
-      if (Date.now() > until) throw new Error(`screen never showed ${pattern}:\n${s}`)
-      await new Promise((r) => setTimeout(r, 50))
-    }
-  }
+  const tmux = new Tmux('dlq-tail')
+  afterAll(() => tmux.close())
 
   it('a table fitted to the terminal, rows as they come, and Ctrl-C exits 130', async () => {
     const file = join(tmp, 'terminal.ndjson')
     writeFileSync(file, entry(0) + '\n' + entry(1) + '\n')
-    const cmd = [process.execPath, BIN, 'tail', file, '--follow', '-n', '1'].map((a) => `'${a}'`).join(' ')
-    tmux('new-session', '-d', '-s', 'tail', '-x', '90', '-y', '20', `${cmd}; echo "EXITED $?"; sleep 60`)
-    await waitScreen(/^1 .*seq-1/m)
+    const cmd = shellLine([process.execPath, BIN, 'tail', file, '--follow', '-n', '1'])
+    const tail = tmux.start('tail', [90, 20], `${cmd}; echo "EXITED $?"; sleep 60`)
+    await tail.waitText(/^1 .*seq-1/m)
     appendFileSync(file, entry(2, 'late_reason') + '\n')
-    const s = await waitScreen(/^2 .*late_reason/m)
+    const s = await tail.waitText(/^2 .*late_reason/m)
     for (const line of s.split('\n')) expect(line.length).toBeLessThanOrEqual(90)
     expect(s).toMatch(/^POSITION +TIME/m)
-    tmux('send-keys', '-t', 'tail', 'C-c')
-    const end = await waitScreen(/EXITED \d+/)
+    tail.keys('C-c')
+    const end = await tail.waitText(/EXITED \d+/)
     expect(end).toMatch(/stopped: 2 messages printed/)
     expect(end).toMatch(/EXITED 130/)
   })

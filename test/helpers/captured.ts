@@ -92,6 +92,18 @@ export const b64 = (v: string | null): Buffer | null => (v === null ? null : Buf
 export type KafkaPositions = Map<string, string>
 export const kafkaKey = (topic: string, partition: number, offset: number) => `${topic}|${partition}|${offset}`
 
+/** Where a Kafka writer put the DLQ record of a truth line. */
+export const dlqAt = (t: Truth) => t.dlq as {topic: string; partition: number; offset: number}
+/** The captured Kafka record that is the DLQ record of a truth line. */
+export const kafkaRowOf = (cap: Capture, t: Truth): KafkaRow => {
+  const at = dlqAt(t)
+  return cap.kafka.find((r) => r.topic === at.topic && r.partition === at.partition && r.offset === at.offset)!
+}
+/** A Java class name without its package. */
+export const simpleName = (c: string) => c.slice(c.lastIndexOf('.') + 1)
+/** The first line of a message (a stack trace's headline). */
+export const firstLine = (m: string | null) => (m === null ? null : m.split(/\r?\n/, 1)[0])
+
 /**
  * Loads the capture's Kafka records into topics of the same names (names start with the writer's
  * name, so captures never collide), with their partitions, timestamps, keys, values and headers

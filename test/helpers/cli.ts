@@ -1,4 +1,4 @@
-import {spawnSync, type SpawnSyncReturns} from 'node:child_process'
+import {spawn, spawnSync, type SpawnSyncReturns} from 'node:child_process'
 import {fileURLToPath} from 'node:url'
 import {dirname, join} from 'node:path'
 
@@ -34,4 +34,26 @@ export function dlqJson<T = any>(args: string[], opts?: Parameters<typeof dlq>[1
     throw new Error(`not JSON (exit ${r.code}):\n${r.stdout}\n${r.stderr}`)
   }
   return {code: r.code, json, stderr: r.stderr}
+}
+
+/**
+ * The built CLI as a child process that does not block this one: a server or proxy in this
+ * process must answer meanwhile, or two runs race. `env` is added to this process's.
+ */
+export function dlqAsync(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], {cwd: ROOT, env: {...process.env, ...env}, stdio: ['ignore', 'pipe', 'pipe']})
+    let stdout = ''
+    let stderr = ''
+    child.stdout.setEncoding('utf8').on('data', (d) => (stdout += d))
+    child.stderr.setEncoding('utf8').on('data', (d) => (stderr += d))
+    child.once('error', reject)
+    child.once('close', (code) => resolve({code: code ?? -1, stdout, stderr}))
+  })
+}
+
+/** dlqAsync with --json: its document (null when it printed nothing). */
+export async function dlqJsonAsync<T = any>(args: string[], env: Record<string, string> = {}): Promise<{code: number; json: T | null; stderr: string}> {
+  const r = await dlqAsync([...args, '--json'], env)
+  return {code: r.code, json: r.stdout ? JSON.parse(r.stdout) : null, stderr: r.stderr}
 }

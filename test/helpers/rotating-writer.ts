@@ -1,3 +1,6 @@
+import {spawn, type ChildProcess} from 'node:child_process'
+import {createInterface, type Interface} from 'node:readline'
+
 /**
  * A writer process that appends hyperi-rustlib entries to `<dir>/dlq.ndjson` (20 every 5 ms,
  * `seq-N` payloads in order) and, on SIGUSR2, rotates exactly as the crate does (file-rotate 0.8,
@@ -84,3 +87,81 @@ const tick = () => {
 process.stdout.write(JSON.stringify({ready: true}) + '\n')
 tick()
 `
+
+/** What the writer prints: `ready`, then one `rotated` per rotation, and `end` when it stops. */
+export interface WriterEvent {
+  ready?: true
+  rotated?: number
+  at?: number
+  seqBefore?: number
+  end?: number
+}
+
+/** The WRITER running in its own process (the script goes in on stdin), its events collected as they come. */
+export class RotatingWriter {
+  readonly events: WriterEvent[] = []
+  private readonly child: ChildProcess
+  private readonly lines: Interface
+  private readonly exited: Promise<void>
+  /** Its stdout has ended: every event it printed is in `events`. */
+  private closed = false
+
+  /** Starts the writer on `dir` and waits until it is ready. */
+  static async start(dir: string, opts: {startSeq: number; maxAgeDays: number; gzipPauseMs: number}): Promise<RotatingWriter> {
+    const writer = new RotatingWriter(dir, opts)
+    await writer.waitFor((e) => e.ready === true, 'ready')
+    return writer
+  }
+
+  private constructor(dir: string, opts: {startSeq: number; maxAgeDays: number; gzipPauseMs: number}) {
+    const args = [dir, opts.startSeq, opts.maxAgeDays, opts.gzipPauseMs].map(String)
+    this.child = spawn(process.execPath, ['--input-type=module', '-', ...args], {stdio: ['pipe', 'pipe', 'inherit']})
+    this.child.stdin!.end(WRITER)
+    this.lines = createInterface({input: this.child.stdout!})
+    this.lines.on('line', (l) => this.events.push(JSON.parse(l)))
+    this.lines.on('close', () => (this.closed = true))
+    this.exited = new Promise((resolve) => this.child.on('exit', () => resolve()))
+  }
+
+  /**
+   * The first event that satisfies `pred`, now or when it comes. Fails with what the writer printed
+   * so far when it does not come within `timeoutMs` or the writer exits first, so a stuck writer
+   * fails the test with a message instead of hanging it.
+   */
+  waitFor(pred: (e: WriterEvent) => boolean, what: string, timeoutMs = 30_000): Promise<WriterEvent> {
+    return new Promise((resolve, reject) => {
+      const settle = (e: WriterEvent | null, error?: string) => {
+        clearTimeout(timer)
+        this.lines.off('line', onLine)
+        this.lines.off('close', onClose)
+        if (e) resolve(e)
+        else reject(new Error(`rotating writer: ${error} (events so far: ${JSON.stringify(this.events)})`))
+      }
+      // Checks after the collecting listener has pushed the line: it was added first.
+      const onLine = () => {
+        const hit = this.events.find(pred)
+        if (hit) settle(hit)
+        else if (this.closed) onClose()
+      }
+      const onClose = () => settle(null, `stopped (exit ${this.child.exitCode ?? this.child.signalCode}) before ${what}`)
+      const timer = setTimeout(() => settle(null, `no ${what} within ${timeoutMs} ms`), timeoutMs)
+      this.lines.on('line', onLine)
+      this.lines.on('close', onClose)
+      onLine()
+    })
+  }
+
+  /** Rotation number `n` (counted from 1): asks for it and waits until the writer has done it. */
+  async rotate(n: number): Promise<WriterEvent> {
+    this.child.kill('SIGUSR2')
+    return this.waitFor((e) => e.rotated === n, `rotation ${n}`)
+  }
+
+  /** Stops the writer: the seq it would have written next (every seq before it is written). */
+  async stop(): Promise<number> {
+    this.child.kill('SIGTERM')
+    const {end} = await this.waitFor((e) => e.end !== undefined, 'end')
+    await this.exited
+    return end!
+  }
+}

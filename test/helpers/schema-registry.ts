@@ -1,4 +1,7 @@
 import {readFileSync} from 'node:fs'
+import http from 'node:http'
+import https from 'node:https'
+import type {AddressInfo} from 'node:net'
 import {join} from 'node:path'
 import {CAPTURED, readCapture, type Capture} from './captured.js'
 
@@ -84,3 +87,43 @@ export function capturedFor(topic: string, ids: Map<number, number>): Capture {
 }
 
 export const caseOf = (headers: Record<string, unknown>): string => headers.case as string
+
+export interface RegistryFront {
+  /** The registry's URL through the front (same path). */
+  url: string
+  /** Requests per path so far. */
+  count: () => Map<string, number>
+  /** The Authorization headers seen ('(none)' for a request without one). */
+  auth: () => string[]
+  close: () => Promise<void>
+}
+
+/**
+ * A pass-through front in this process before the registry at `target`, on a free port of
+ * 127.0.0.1: plain HTTP, or HTTPS with `tls`. It notes each request's path and credentials.
+ * (dlq must then run as a child process that does not block this one: dlqAsync.)
+ */
+export async function registryFront(target: string, opts: {tls?: {key: Buffer; cert: Buffer}} = {}): Promise<RegistryFront> {
+  const base = new URL(target)
+  const seen = new Map<string, number>()
+  const auths = new Set<string>()
+  const handle = (req: http.IncomingMessage, res: http.ServerResponse) => {
+    seen.set(req.url!, (seen.get(req.url!) ?? 0) + 1)
+    auths.add(req.headers.authorization ?? '(none)')
+    const up = http.request({host: base.hostname, port: base.port, path: req.url, method: req.method, headers: req.headers}, (r) => {
+      res.writeHead(r.statusCode ?? 502, r.headers)
+      r.pipe(res)
+    })
+    up.on('error', () => res.destroy())
+    req.pipe(up)
+  }
+  const server = opts.tls ? https.createServer(opts.tls, handle) : http.createServer(handle)
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const port = (server.address() as AddressInfo).port
+  return {
+    url: `${opts.tls ? 'https' : 'http'}://127.0.0.1:${port}${base.pathname}`,
+    count: () => new Map(seen),
+    auth: () => [...auths],
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  }
+}

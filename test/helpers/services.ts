@@ -1,4 +1,4 @@
-import {Socket} from 'node:net'
+import {createServer, Socket} from 'node:net'
 
 /**
  * Real services for integration tests (Redis, Kafka, the schema registry), on loopback only
@@ -72,4 +72,13 @@ export async function needService(kind: 'redis' | 'kafka' | 'registry'): Promise
 /** A name no other test (or earlier run) uses. */
 export function uniqueName(prefix: string): string {
   return `${prefix}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`
+}
+
+/** A loopback port free a moment ago (so nothing listens on it now: a refused connection, or a port to start a server on). */
+export async function freePort(): Promise<number> {
+  const server = createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const {port} = server.address() as {port: number}
+  await new Promise((resolve) => server.close(resolve))
+  return port
 }

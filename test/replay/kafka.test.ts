@@ -1,10 +1,10 @@
-import {spawn, spawnSync} from 'node:child_process'
+import {spawnSync} from 'node:child_process'
 import {createHash} from 'node:crypto'
 import {mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {BIN, dlqJson, ROOT} from '../helpers/cli.js'
+import {dlqJson, dlqJsonAsync, ROOT} from '../helpers/cli.js'
 import {fileLedgerKey, ledgerDone, waitForNextClaim} from '../helpers/ledger.js'
 import {foldLedger} from '../../src/core/replay/ledger.js'
 import {needService} from '../helpers/services.js'
@@ -15,17 +15,6 @@ const i64 = (n: number) => {
   const b = Buffer.alloc(8)
   b.writeBigInt64BE(BigInt(n))
   return b
-}
-
-function run(args: string[], env: Record<string, string> = {}): Promise<{code: number; json: any; stderr: string}> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, [BIN, ...args], {stdio: ['ignore', 'pipe', 'pipe'], env: {...process.env, ...env}})
-    let out = ''
-    let err = ''
-    p.stdout.on('data', (d) => (out += d))
-    p.stderr.on('data', (d) => (err += d))
-    p.on('close', (code) => resolve({code: code ?? -1, json: out ? JSON.parse(out) : null, stderr: err}))
-  })
 }
 
 describe.runIf(kafka.available)('replay from and to Kafka', async () => {
@@ -96,8 +85,8 @@ describe.runIf(kafka.available)('replay from and to Kafka', async () => {
     await fx.produceBulk(raceDlq, Array.from({length: 12}, (_, i) => ({value: `r${i}`, headers: [['stroma.dlq.source_topic', 'x'] as [string, string]]})))
     const src = `${KAFKA_URI}/${raceDlq}`
     const positions = dlqJson(['inspect', src, '--limit', '100']).json.items.map((m: any) => m.position)
-    const args = ['replay', src, ...positions.flatMap((p: string) => ['--offset', p]), '--to', target, '--yes', '--json']
-    const [a, b] = await Promise.all([run(args), run(args)])
+    const args = ['replay', src, ...positions.flatMap((p: string) => ['--offset', p]), '--to', target, '--yes']
+    const [a, b] = await Promise.all([dlqJsonAsync(args), dlqJsonAsync(args)])
     // What one replay claimed, the other reports in_progress (exit 1: it did not see it land).
     for (const r of [a, b]) expect([0, 1]).toContain(r.code)
     for (const r of [a, b]) for (const i of r.json.items.filter((x: any) => x.outcome !== 'replayed')) expect(['in_progress', 'already_replayed']).toContain(i.reason)
@@ -118,7 +107,7 @@ describe.runIf(kafka.available)('a large replay with the ledger in a Kafka topic
     const n = 5000
     const entry = (i: number) => JSON.stringify({timestamp: 1_764_000_000_000 + i, service: 's', reason: 'r', attempts: 0, payload: Buffer.from(`m${i}`).toString('base64'), source: {topic: target, partition: i % 2, offset: i}})
     await fx.produceBulk(dlq, Array.from({length: n}, (_, i) => ({partition: i % 2, value: entry(i), timestamp: Date.now()})))
-    const first = await run(['replay', `${KAFKA_URI}/${dlq}`, '--all', '--yes', '--json'])
+    const first = await dlqJsonAsync(['replay', `${KAFKA_URI}/${dlq}`, '--all', '--yes'])
     expect(first.code, first.stderr + JSON.stringify(first.json?.items?.find((i: any) => i.outcome === 'failed'))).toBe(0)
     expect(first.json).toMatchObject({requested: n, replayed: n, failed: 0})
     for (const p of [0, 1]) {
@@ -126,7 +115,7 @@ describe.runIf(kafka.available)('a large replay with the ledger in a Kafka topic
       // Source partition p's messages, in the order they were dead-lettered.
       expect(landed).toEqual(Array.from({length: n / 2}, (_, k) => 2 * k + p))
     }
-    const second = await run(['replay', `${KAFKA_URI}/${dlq}`, '--all', '--yes', '--json'])
+    const second = await dlqJsonAsync(['replay', `${KAFKA_URI}/${dlq}`, '--all', '--yes'])
     expect(second.code, second.stderr).toBe(0)
     expect(second.json).toMatchObject({requested: n, replayed: 0, skipped: n})
   }, 120_000)
@@ -184,13 +173,13 @@ describe.runIf(kafka.available)('replay survives a broker that dies mid-way', ()
     const src = join(stateDir, 'dlq.ndjson')
     writeFileSync(src, lines.join('\n') + '\n')
     const ledger = `${src}.replay-ledger.ndjson`
-    const args = ['replay', src, '--all', '--filter', 'reason=timeout', '--sink', `kafka://${brokers}`, '--yes', '--json']
+    const args = ['replay', src, '--all', '--filter', 'reason=timeout', '--sink', `kafka://${brokers}`, '--yes']
 
     // Paced, so the broker stops mid-way (unpaced, the 10,000 can be acknowledged before it
     // does). Frozen rather than killed first: the connection stays open, so the next send is
     // written and never acknowledged — a send whose fate is unknown, reported in doubt after the
     // acknowledgement timeout. (A killed broker refuses the next write: not sent, not in doubt.)
-    const first = run([...args, '--rate', '2500'], {DLQ_KAFKA_ACK_TIMEOUT_MS: '4000'})
+    const first = dlqJsonAsync([...args, '--rate', '2500'], {DLQ_KAFKA_ACK_TIMEOUT_MS: '4000'})
     const deadline = Date.now() + 60_000
     const done = () => ledgerDone(ledger)
     while (done() < 2500 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
@@ -211,7 +200,7 @@ describe.runIf(kafka.available)('replay survives a broker that dies mid-way', ()
     // A restarted broker answers before it has loaded every topic: wait until the target is back.
     const until = Date.now() + 60_000
     while (dlqJson(['stats', `kafka://${brokers}/orders`]).code !== 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 250))
-    const second = await run(args)
+    const second = await dlqJsonAsync(args)
     expect(second.code, second.stderr).toBe(0)
     expect(second.json.failed).toBe(0)
     const tally = (j: any) => j.items.reduce((m: Record<string, number>, i: any) => ((m[`${i.outcome}:${i.reason}`] = (m[`${i.outcome}:${i.reason}`] ?? 0) + 1), m), {})

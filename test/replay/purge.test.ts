@@ -1,4 +1,3 @@
-import {execFileSync, spawnSync} from 'node:child_process'
 import {mkdtempSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
@@ -6,6 +5,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {BIN, dlq, dlqJson, FIXTURES} from '../helpers/cli.js'
 import {expectSchema} from '../helpers/schema.js'
 import {needService, uniqueName} from '../helpers/services.js'
+import {shellLine, Tmux} from '../helpers/tmux.js'
 import {closeRedisSpace, openRedisSpace} from '../helpers/redis-space.js'
 
 const kafka = await needService('kafka')
@@ -198,32 +198,22 @@ describe.runIf(redis.available)('purge --replayed on Redis: XACK in every group,
     const id = (await client.xadd(stream, '*', 'data', JSON.stringify({timestamp: 1795341600000, service: 's', reason: 'timeout', attempts: 0, payload, source: {topic: 'tty-target'}})))!
     replay(tsrc, [id], ['--sink', sink])
 
-    const socket = uniqueName('dlq-purge-tty')
-    const tmux = (...args: string[]) => execFileSync('/usr/bin/tmux', ['-L', socket, ...args], {encoding: 'utf8'})
-    const waitText = async (session: string, text: string) => {
-      const until = Date.now() + 30_000
-      for (;;) {
-        const screen = tmux('capture-pane', '-p', '-t', session)
-        if (screen.includes(text)) return screen
-        if (Date.now() > until) throw new Error(`screen never showed ${text}:\n${screen}`)
-        await new Promise((r) => setTimeout(r, 50))
-      }
-    }
+    const tmux = new Tmux('dlq-purge-tty')
     try {
-      const cmd = `'${process.execPath}' '${BIN}' purge '${tsrc}' --replayed; echo "EXITED $?"; sleep 60`
-      tmux('new-session', '-d', '-s', 'no', '-x', '200', '-y', '30', cmd)
-      await waitText('no', 'Delete 1 replayed message? [y/N]')
-      tmux('send-keys', '-t', 'no', 'n', 'Enter')
-      expect(await waitText('no', 'EXITED 130')).toContain('cancelled: nothing was deleted')
+      const cmd = `${shellLine([process.execPath, BIN, 'purge', tsrc, '--replayed'])}; echo "EXITED $?"; sleep 60`
+      const no = tmux.start('no', [200, 30], cmd)
+      await no.waitText('Delete 1 replayed message? [y/N]')
+      no.keys('n', 'Enter')
+      expect(await no.waitText('EXITED 130')).toContain('cancelled: nothing was deleted')
       expect(await client.xlen(stream)).toBe(1)
       // A second session beside the first (killing the last session of a tmux server races its exit).
-      tmux('new-session', '-d', '-s', 'yes', '-x', '200', '-y', '30', cmd)
-      await waitText('yes', 'Delete 1 replayed message? [y/N]')
-      tmux('send-keys', '-t', 'yes', 'y', 'Enter')
-      expect(await waitText('yes', 'EXITED 0')).toContain('Deleted 1.')
+      const yes = tmux.start('yes', [200, 30], cmd)
+      await yes.waitText('Delete 1 replayed message? [y/N]')
+      yes.keys('y', 'Enter')
+      expect(await yes.waitText('EXITED 0')).toContain('Deleted 1.')
       expect(await client.xlen(stream)).toBe(0)
     } finally {
-      spawnSync('/usr/bin/tmux', ['-L', socket, 'kill-server'])
+      tmux.close()
     }
   })
 })

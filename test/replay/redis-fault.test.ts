@@ -1,25 +1,14 @@
 import {spawn, type ChildProcess} from 'node:child_process'
 import {createHash} from 'node:crypto'
 import {mkdtempSync, writeFileSync} from 'node:fs'
-import {createServer} from 'node:net'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, describe, expect, it} from 'vitest'
-import {BIN, dlqJson} from '../helpers/cli.js'
+import {dlqJson, dlqJsonAsync} from '../helpers/cli.js'
 import {fileLedgerKey, ledgerDone, waitForNextClaim} from '../helpers/ledger.js'
-import {needService, uniqueName} from '../helpers/services.js'
+import {freePort, needService, uniqueName} from '../helpers/services.js'
 
 const redis = await needService('redis')
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer()
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as {port: number}).port
-      s.close(() => resolve(port))
-    })
-  })
-}
 
 /** A Redis of this test's own, durable (every write fsync'd), so it can be killed and restarted. */
 async function startRedis(port: number, dir: string, extra: string[] = []): Promise<ChildProcess> {
@@ -39,17 +28,6 @@ async function startRedis(port: number, dir: string, extra: string[] = []): Prom
     }
   }
   throw new Error('own redis-server did not start')
-}
-
-function run(args: string[]): Promise<{code: number; json: any; stderr: string}> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, [BIN, ...args], {stdio: ['ignore', 'pipe', 'pipe']})
-    let out = ''
-    let err = ''
-    p.stdout.on('data', (d) => (out += d))
-    p.stderr.on('data', (d) => (err += d))
-    p.on('close', (code) => resolve({code: code ?? -1, json: out ? JSON.parse(out) : null, stderr: err}))
-  })
 }
 
 const digest = (b: Buffer) => createHash('sha256').update(b).digest('hex')
@@ -76,9 +54,9 @@ describe.runIf(redis.available)('replay survives a store that dies mid-way', () 
     }
     const src = join(dir, 'dlq.ndjson')
     writeFileSync(src, lines.join('\n') + '\n')
-    const args = ['replay', src, '--all', '--filter', 'reason=timeout', '--sink', `redis://127.0.0.1:${port}`, '--yes', '--json', '--rate', '2500']
+    const args = ['replay', src, '--all', '--filter', 'reason=timeout', '--sink', `redis://127.0.0.1:${port}`, '--yes', '--rate', '2500']
 
-    const first = run(args)
+    const first = dlqJsonAsync(args)
     // Kill the store once part of the replay has landed, however slow this machine is.
     const deadline = Date.now() + 60_000
     while ((await client.xlen('orders')) < 2500 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
@@ -94,7 +72,7 @@ describe.runIf(redis.available)('replay survives a store that dies mid-way', () 
     console.log('after the kill:', reasons(broken.json))
 
     procs.push(await startRedis(port, dir))
-    const again = await run(args.filter((a) => a !== '--rate' && a !== '2500'))
+    const again = await dlqJsonAsync(args.filter((a) => a !== '--rate' && a !== '2500'))
     expect(again.code, again.stderr).toBe(0)
     expect(again.json.failed).toBe(0)
     expect(again.json.replayed + again.json.skipped).toBe(10_000)
@@ -130,13 +108,13 @@ describe.runIf(redis.available)('replay survives a store that dies mid-way', () 
     const src = join(dir, 'dlq.ndjson')
     writeFileSync(src, lines.join('\n') + '\n')
     const ledger = `${src}.replay-ledger.ndjson`
-    const args = ['replay', src, '--all', '--sink', `redis://127.0.0.1:${port}`, '--yes', '--json']
+    const args = ['replay', src, '--all', '--sink', `redis://127.0.0.1:${port}`, '--yes']
 
     // Paced so the store stops mid-way; frozen the moment the next batch's claim is in the
     // ledger (its send comes after that line and its fsync), so the send is written to a server
     // that does not answer; killed then, so the connection drops with the send unanswered: its
     // fate is unknown to dlq (Redis may or may not have run it) — in doubt, never "not sent".
-    const first = run([...args, '--rate', '2500'])
+    const first = dlqJsonAsync([...args, '--rate', '2500'])
     const deadline = Date.now() + 60_000
     while (ledgerDone(ledger) < 2500 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
     waitForNextClaim(ledger)
@@ -151,7 +129,7 @@ describe.runIf(redis.available)('replay survives a store that dies mid-way', () 
     expect(broken.json.replayed + broken.json.failed).toBe(10_000)
 
     procs.push(await startRedis(port, dir))
-    const second = await run(args)
+    const second = await dlqJsonAsync(args)
     expect(second.code, second.stderr).toBe(0)
     expect(second.json.failed).toBe(0)
     // The doubts were looked for in the target (found: skipped; absent: sent), everything else sent.
@@ -179,7 +157,7 @@ describe.runIf(redis.available)('replay survives a store that dies mid-way', () 
     const lines = Array.from({length: n}, (_, i) => JSON.stringify({timestamp: 1_764_000_000_000 + i, service: 's', reason: 'r', attempts: 1, payload: Buffer.from(`{"order":${i}}`).toString('base64'), source: {topic: 'orders', partition: 0, offset: i}}))
     const src = join(dir, 'dlq.ndjson')
     writeFileSync(src, lines.join('\n') + '\n')
-    const r = await run(['replay', src, '--all', '--sink', `redis://127.0.0.1:${port}`, '--yes', '--json'])
+    const r = await dlqJsonAsync(['replay', src, '--all', '--sink', `redis://127.0.0.1:${port}`, '--yes'])
     expect(r.code, r.stderr).toBe(0)
     expect(r.json.replayed).toBe(n)
     const entries = (await client.xrangeBuffer('orders', '-', '+')) as unknown as Array<[Buffer, Buffer[]]>

@@ -1,15 +1,13 @@
-import {spawn, spawnSync} from 'node:child_process'
+import {spawnSync} from 'node:child_process'
 import {mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
-import http from 'node:http'
-import type {AddressInfo} from 'node:net'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {Admin} from '@platformatic/kafka'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {dropKafka, loadKafka, parseExact, type Capture} from '../helpers/captured.js'
-import {BIN, dlq} from '../helpers/cli.js'
+import {dlq, dlqAsync} from '../helpers/cli.js'
 import {expectSchema} from '../helpers/schema.js'
-import {capturedFor, capturedSchemas, register, registerCaptured} from '../helpers/schema-registry.js'
+import {capturedFor, capturedSchemas, register, registerCaptured, registryFront} from '../helpers/schema-registry.js'
 import {KAFKA_BROKERS, needService, SCHEMA_REGISTRY_URL, uniqueName} from '../helpers/services.js'
 
 /**
@@ -176,7 +174,7 @@ describe.runIf(up)('Confluent wire format through a real schema registry (issue 
   })
 
   it('fetches each schema id once per command and then from the disk cache', async () => {
-    const {url, count, close} = await countingProxy(SCHEMA_REGISTRY_URL)
+    const {url, count, close} = await registryFront(SCHEMA_REGISTRY_URL)
     try {
       const fresh = mkdtempSync(join(tmpdir(), 'dlq-sr-cache-'))
       // not spawnSync: the proxy runs in this process and must answer while dlq runs
@@ -240,7 +238,7 @@ describe.runIf(up)('Confluent wire format through a real schema registry (issue 
   })
 
   it('takes the registry from the profile and sends its credentials as basic auth', async () => {
-    const {url, count, auth, close} = await countingProxy(SCHEMA_REGISTRY_URL)
+    const {url, count, auth, close} = await registryFront(SCHEMA_REGISTRY_URL)
     const dir = mkdtempSync(join(tmpdir(), 'dlq-sr-profile-'))
     try {
       const config = join(dir, 'config.json')
@@ -342,38 +340,3 @@ const refVersion = () => capturedSchemas().schemas.find((s) => s.subject === 'co
 
 const ROOT_PROTO = join(import.meta.dirname, '..', '..', 'scripts', 'capture', 'confluent-sr', 'proto')
 
-function dlqAsync(args: string[], env: Record<string, string>): Promise<{code: number; stdout: string; stderr: string}> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, [BIN, ...args], {env: {...process.env, ...env}})
-    let stdout = ''
-    let stderr = ''
-    p.stdout.on('data', (d) => (stdout += d))
-    p.stderr.on('data', (d) => (stderr += d))
-    p.on('close', (code) => resolve({code: code ?? -1, stdout, stderr}))
-  })
-}
-
-/** A pass-through HTTP proxy in front of the registry that counts the requests per path. */
-async function countingProxy(target: string): Promise<{url: string; count: () => Map<string, number>; auth: () => string[]; close: () => Promise<void>}> {
-  const base = new URL(target)
-  const seen = new Map<string, number>()
-  const auths = new Set<string>()
-  const server = http.createServer((req, res) => {
-    seen.set(req.url!, (seen.get(req.url!) ?? 0) + 1)
-    auths.add(req.headers.authorization ?? '(none)')
-    const up = http.request({host: base.hostname, port: base.port, path: req.url, method: req.method, headers: req.headers}, (r) => {
-      res.writeHead(r.statusCode ?? 502, r.headers)
-      r.pipe(res)
-    })
-    up.on('error', () => res.destroy())
-    req.pipe(up)
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const port = (server.address() as AddressInfo).port
-  return {
-    url: `http://127.0.0.1:${port}${base.pathname}`,
-    count: () => new Map(seen),
-    auth: () => [...auths],
-    close: () => new Promise((resolve) => server.close(() => resolve())),
-  }
-}

@@ -1,15 +1,13 @@
-import {spawn, spawnSync} from 'node:child_process'
+import {spawnSync} from 'node:child_process'
 import {mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
-import http from 'node:http'
-import https from 'node:https'
-import type {AddressInfo} from 'node:net'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {parseExact} from '../helpers/captured.js'
-import {BIN} from '../helpers/cli.js'
-import {register} from '../helpers/schema-registry.js'
+import {dlqAsync} from '../helpers/cli.js'
+import {register, registryFront, type RegistryFront} from '../helpers/schema-registry.js'
 import {needService, SCHEMA_REGISTRY_URL, uniqueName} from '../helpers/services.js'
+import {throwAwayCertificates} from '../helpers/tls.js'
 
 /**
  * The registry over TLS, as the stores do TLS: the profile's schemaRegistry.tls.ca (and
@@ -20,45 +18,19 @@ const registry = await needService('registry')
 const hasOpenssl = spawnSync('sh', ['-c', 'command -v openssl']).status === 0
 if (!hasOpenssl && (process.env.CI === 'true' || process.env.CI === '1')) throw new Error('CI=true and openssl is not installed (bash scripts/services.sh tools installs it)')
 
-function openssl(dir: string, ...args: string[]): void {
-  const r = spawnSync('openssl', args, {cwd: dir, encoding: 'utf8'})
-  if (r.status !== 0) throw new Error(`openssl ${args.join(' ')}: ${r.stderr}`)
-}
-
-/** dlq in a child process that does not block this one (the HTTPS front must answer meanwhile). */
-function run(args: string[], env: Record<string, string>): Promise<{code: number; stdout: string; stderr: string}> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, [BIN, ...args], {env: {...process.env, DLQ_SCHEMA_REGISTRY: '', ...env}})
-    let stdout = ''
-    let stderr = ''
-    p.stdout.on('data', (d) => (stdout += d))
-    p.stderr.on('data', (d) => (stderr += d))
-    p.on('close', (code) => resolve({code: code ?? -1, stdout, stderr}))
-  })
-}
+/** dlq in a child process that does not block this one (the HTTPS front must answer meanwhile), with no registry of the environment's. */
+const run = (args: string[], env: Record<string, string>) => dlqAsync(args, {DLQ_SCHEMA_REGISTRY: '', ...env})
 
 describe.runIf(registry.available && hasOpenssl)('schema registry over TLS', () => {
   let dir: string
-  let server: https.Server
+  let front: RegistryFront | undefined
   let url: string
   let file: string
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'dlq-sr-tls-'))
-    openssl(dir, 'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '2', '-subj', '/CN=dlq-test-ca')
-    openssl(dir, 'req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=127.0.0.1')
-    writeFileSync(join(dir, 'san.ext'), 'subjectAltName=IP:127.0.0.1\n')
-    openssl(dir, 'x509', '-req', '-in', 'server.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.crt', '-days', '2', '-extfile', 'san.ext')
-    const base = new URL(SCHEMA_REGISTRY_URL)
-    server = https.createServer({key: readFileSync(join(dir, 'server.key')), cert: readFileSync(join(dir, 'server.crt'))}, (req, res) => {
-      const up = http.request({host: base.hostname, port: base.port, path: req.url, method: req.method, headers: req.headers}, (r) => {
-        res.writeHead(r.statusCode ?? 502, r.headers)
-        r.pipe(res)
-      })
-      up.on('error', () => res.destroy())
-      req.pipe(up)
-    })
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-    url = `https://127.0.0.1:${(server.address() as AddressInfo).port}${base.pathname}`
+    throwAwayCertificates(dir)
+    front = await registryFront(SCHEMA_REGISTRY_URL, {tls: {key: readFileSync(join(dir, 'server.key')), cert: readFileSync(join(dir, 'server.crt'))}})
+    url = front.url
     // One JSON Schema payload in a file DLQ (dlq's own export layout): the wire format is the store's bytes.
     const schema = JSON.stringify({type: 'object', properties: {n: {type: 'integer'}}, required: ['n']})
     const {id} = await register(SCHEMA_REGISTRY_URL, uniqueName('dlq-tls-test'), 'JSON', schema)
@@ -69,7 +41,7 @@ describe.runIf(registry.available && hasOpenssl)('schema registry over TLS', () 
     writeFileSync(file, JSON.stringify(message) + '\n')
   }, 60_000)
   afterAll(async () => {
-    await new Promise<void>((resolve) => server?.close(() => resolve()))
+    await front?.close()
     if (dir) rmSync(dir, {recursive: true, force: true})
   })
 

@@ -1,22 +1,11 @@
-import {spawn} from 'node:child_process'
 import {mkdtempSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
-import {BIN, ROOT, type CliResult} from '../helpers/cli.js'
+import {dlqAsync as cliAsync, type CliResult} from '../helpers/cli.js'
 import {KAFKA_BROKERS, REDIS_URL, needService, uniqueName} from '../helpers/services.js'
 
-/** The built CLI as a child process that does not block the test runner (for races). */
-export function dlqAsync(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {cwd: ROOT, env: {...process.env, DLQ_STORE: '', ...env}, stdio: ['ignore', 'pipe', 'pipe']})
-    let stdout = ''
-    let stderr = ''
-    child.stdout.setEncoding('utf8').on('data', (d) => (stdout += d))
-    child.stderr.setEncoding('utf8').on('data', (d) => (stderr += d))
-    child.once('error', reject)
-    child.once('close', (code) => resolve({code: code ?? -1, stdout, stderr}))
-  })
-}
+/** The built CLI as a child process that does not block the test runner (for races), with no settings store of the environment's. */
+export const dlqAsync = (args: string[], env: Record<string, string> = {}): Promise<CliResult> => cliAsync(args, {DLQ_STORE: '', ...env})
 
 export type StoreKind = 'file' | 'redis' | 'kafka'
 export const STORE_KINDS: StoreKind[] = ['file', 'redis', 'kafka']

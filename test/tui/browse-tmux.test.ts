@@ -1,4 +1,4 @@
-import {execFileSync, spawnSync} from 'node:child_process'
+import {execFileSync} from 'node:child_process'
 import stringWidth from 'string-width'
 import {appendFileSync, copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
@@ -6,32 +6,20 @@ import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {BIN, ROOT, dlq} from '../helpers/cli.js'
 import {needService, uniqueName, type Service} from '../helpers/services.js'
+import {shellLine, Tmux} from '../helpers/tmux.js'
 import {KAFKA_URI, KafkaFixture} from '../kafka-fixtures.js'
 
 /**
  * `dlq browse` in a real terminal: tmux runs the built CLI, keys go in with send-keys and the
  * screen comes back with capture-pane. Every wait polls the screen with a bound, no fixed sleeps.
  */
-const TMUX = '/usr/bin/tmux'
-const socket = uniqueName('dlq-tui')
-const session = 'browse'
-const tmux = (...args: string[]) => execFileSync(TMUX, ['-L', socket, ...args], {encoding: 'utf8'})
-const screen = () => tmux('capture-pane', '-p', '-t', session)
+const tmux = new Tmux('dlq-tui')
+const browse = tmux.session('browse')
+const screen = () => browse.screen()
 /** The screen with its SGR attributes (inverse, bold, colours) as escape sequences. */
-const screenSgr = () => tmux('capture-pane', '-p', '-e', '-t', session)
-const keys = (...k: string[]) => tmux('send-keys', '-t', session, ...k)
-
-// Generous: in CI this shares two cores with brokers and process races, and a frame can be slow to come.
-async function waitFor(ok: (s: string) => boolean, what: string, timeoutMs = 30_000): Promise<string> {
-  const until = Date.now() + timeoutMs
-  for (;;) {
-    const s = screen()
-    if (ok(s)) return s
-    if (Date.now() > until) throw new Error(`screen never showed ${what} within ${timeoutMs} ms:\n${s}`)
-    await new Promise((r) => setTimeout(r, 50))
-  }
-}
-const waitText = (text: string | RegExp, timeoutMs?: number) => waitFor((s) => (typeof text === 'string' ? s.includes(text) : text.test(s)), String(text), timeoutMs)
+const screenSgr = () => browse.screen({sgr: true})
+const keys = (...k: string[]) => browse.keys(...k)
+const waitText = (text: string | RegExp, timeoutMs?: number) => browse.waitText(text, timeoutMs)
 /** The status bar's "at POS". */
 const at = (pos: string) => waitText(new RegExp(`│ at ${pos} │`))
 
@@ -47,7 +35,7 @@ beforeAll(async () => {
   execFileSync(process.execPath, [join(ROOT, 'bench', 'gen-hyperi.mjs'), join(dir, 'dlq.ndjson'), '500', '--text'])
   // Keeps the tmux server up while windows are killed and started: a server exits with its last
   // session, and a new-session racing that exit fails ("server exited unexpectedly").
-  tmux('new-session', '-d', '-s', 'keep', 'sleep 3600')
+  tmux.start('keep', [80, 24], 'sleep 3600')
   if (!redis.available) return
   const {Redis} = await import('ioredis')
   client = new Redis(redis.address, {lazyConnect: true, maxRetriesPerRequest: 1})
@@ -58,7 +46,7 @@ beforeAll(async () => {
 })
 
 afterAll(async () => {
-  spawnSync(TMUX, ['-L', socket, 'kill-server'])
+  tmux.close()
   if (client) {
     await client.del(stream)
     client.disconnect()
@@ -76,8 +64,8 @@ describe('dlq browse in a real terminal (tmux)', () => {
   it('pages, jumps, filters, selects two messages and replays them to a Redis stream', async (ctx) => {
     if (!redis.available) ctx.skip()
     const file = join(dir, 'dlq.ndjson')
-    const cmd = [process.execPath, BIN, 'browse', file, '--sink', redis.address, '--to', stream].map((a) => `'${a}'`).join(' ')
-    tmux('new-session', '-d', '-s', session, '-x', '160', '-y', '40', `${cmd}; echo "EXITED $?"; sleep 60`)
+    const cmd = shellLine([process.execPath, BIN, 'browse', file, '--sink', redis.address, '--to', stream])
+    tmux.start(browse.name, [160, 40], `${cmd}; echo "EXITED $?"; sleep 60`)
 
     let s = await waitText('0…499 (500 messages)')
     expect(s).toMatch(/│ at 0 │ no filter │ 0 selected/)
@@ -138,9 +126,9 @@ describe('dlq browse in a real terminal (tmux)', () => {
   })
 
   it('gives the terminal back on Ctrl-C', async () => {
-    spawnSync(TMUX, ['-L', socket, 'kill-session', '-t', session])
-    const cmd = [process.execPath, BIN, 'browse', join(dir, 'dlq.ndjson')].map((a) => `'${a}'`).join(' ')
-    tmux('new-session', '-d', '-s', session, '-x', '120', '-y', '30', `${cmd}; echo "EXITED $?"; stty -a | grep -o -- '-\\?icanon' ; echo "STTY DONE"; sleep 60`)
+    tmux.kill(browse.name)
+    const cmd = shellLine([process.execPath, BIN, 'browse', join(dir, 'dlq.ndjson')])
+    tmux.start(browse.name, [120, 30], `${cmd}; echo "EXITED $?"; stty -a | grep -o -- '-\\?icanon' ; echo "STTY DONE"; sleep 60`)
     await waitText('0…499 (500 messages)')
     keys('C-c')
     await waitText('EXITED 0')
@@ -153,9 +141,9 @@ describe('dlq browse in a real terminal (tmux)', () => {
 
 /** Starts `dlq browse ARGS` in a fresh window of the given size; FORCE_COLOR / NO_COLOR only when given. */
 function launch(args: string[], size: [number, number], env: Record<string, string> = {}) {
-  spawnSync(TMUX, ['-L', socket, 'kill-session', '-t', session])
+  tmux.kill(browse.name)
   const argv = ['env', '-u', 'FORCE_COLOR', '-u', 'NO_COLOR', ...Object.entries(env).map(([k, v]) => `${k}=${v}`), process.execPath, BIN, 'browse', ...args]
-  tmux('new-session', '-d', '-s', session, '-x', String(size[0]), '-y', String(size[1]), `${argv.map((a) => `'${a}'`).join(' ')}; echo "EXITED $?"; sleep 60`)
+  tmux.start(browse.name, size, `${shellLine(argv)}; echo "EXITED $?"; sleep 60`)
 }
 
 /** The row the cursor is on (marked with › in its first column), with its escape sequences. */

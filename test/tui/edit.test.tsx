@@ -1,4 +1,3 @@
-import {execFileSync, spawnSync} from 'node:child_process'
 import {render} from 'ink-testing-library'
 import {chmodSync, copyFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
@@ -11,28 +10,9 @@ import {BrowseApp} from '../../src/tui/browse-app.js'
 import type {ReplayPort} from '../../src/tui/replay-port.js'
 import {openReplayPort} from '../../src/tui/replay-wiring.js'
 import {BIN, FIXTURES, dlq} from '../helpers/cli.js'
+import {frameWith, press, type InkApp} from '../helpers/ink.js'
 import {needService, uniqueName} from '../helpers/services.js'
-
-// eslint-disable-next-line no-control-regex
-const ANSI = /\x1b\[[0-9;?]*[A-Za-z]/g
-const strip = (s: string | undefined) => (s ?? '').replace(ANSI, '')
-
-async function frameWith(app: ReturnType<typeof render>, text: string | RegExp, timeoutMs = 10_000): Promise<string> {
-  const until = Date.now() + timeoutMs
-  for (;;) {
-    const frame = strip(app.lastFrame())
-    if (typeof text === 'string' ? frame.includes(text) : text.test(frame)) return frame
-    if (Date.now() > until) throw new Error(`no frame with ${String(text)} within ${timeoutMs} ms; last frame:\n${frame}`)
-    await new Promise((r) => setTimeout(r, 10))
-  }
-}
-
-async function press(app: ReturnType<typeof render>, ...keys: string[]) {
-  for (const k of keys) {
-    app.stdin.write(k)
-    await new Promise((r) => setImmediate(r))
-  }
-}
+import {shellLine, Tmux} from '../helpers/tmux.js'
 
 const redis = await needService('redis')
 const dir = mkdtempSync(join(tmpdir(), 'dlq-tui-edit-'))
@@ -52,7 +32,7 @@ describe.runIf(redis.available)('browse: e edits the payload in $EDITOR and repl
   let file: string
   let reader: DlqReader
   let port: ReplayPort
-  let app: ReturnType<typeof render> | null = null
+  let app: InkApp | null = null
   const saved = {EDITOR: process.env.EDITOR, VISUAL: process.env.VISUAL}
 
   beforeAll(async () => {
@@ -184,18 +164,7 @@ describe.runIf(redis.available)('browse: e edits the payload in $EDITOR and repl
 })
 
 describe.runIf(redis.available)('browse: e in a real terminal (tmux), with an editor that takes the screen over', () => {
-  const socket = uniqueName('dlq-tui-edit')
-  const tmux = (...args: string[]) => execFileSync('/usr/bin/tmux', ['-L', socket, ...args], {encoding: 'utf8'})
-  const screen = () => tmux('capture-pane', '-p', '-t', 'edit')
-  async function waitText(text: string | RegExp, timeoutMs = 30_000): Promise<string> {
-    const until = Date.now() + timeoutMs
-    for (;;) {
-      const s = screen()
-      if (typeof text === 'string' ? s.includes(text) : text.test(s)) return s
-      if (Date.now() > until) throw new Error(`screen never showed ${String(text)}:\n${s}`)
-      await new Promise((r) => setTimeout(r, 50))
-    }
-  }
+  const tmux = new Tmux('dlq-tui-edit')
   let client: import('ioredis').Redis
   const stream = uniqueName('tui-edit-tty')
   beforeAll(async () => {
@@ -204,7 +173,7 @@ describe.runIf(redis.available)('browse: e in a real terminal (tmux), with an ed
     await client.xgroup('CREATE', stream, 'consumers', '$', 'MKSTREAM')
   })
   afterAll(async () => {
-    spawnSync('/usr/bin/tmux', ['-L', socket, 'kill-server'])
+    tmux.close()
     await client.del(stream)
     client.disconnect()
   })
@@ -214,19 +183,19 @@ describe.runIf(redis.available)('browse: e in a real terminal (tmux), with an ed
     copyFileSync(join(FIXTURES, 'mixed.ndjson'), file)
     // Like vi: its own alternate screen, left on exit (which also leaves browse's).
     const ed = editor('tty.sh', `printf '\\033[?1049h\\033[2JEDITOR RUNNING\\n'; sleep 0.3; sed -i 's/"amount":"0.00"/"amount":"5.00"/' "$1"; printf '\\033[?1049l'`)
-    const cmd = [process.execPath, BIN, 'browse', file, '--sink', redis.address, '--to', stream].map((a) => `'${a}'`).join(' ')
-    tmux('new-session', '-d', '-s', 'edit', '-x', '150', '-y', '35', `EDITOR='${ed}' VISUAL= ${cmd}; echo "EXITED $?"; sleep 60`)
-    await waitText('0…16 (17 messages)')
-    tmux('send-keys', '-t', 'edit', 'e')
-    const s = await waitText('Replay the selection?')
+    const cmd = shellLine([process.execPath, BIN, 'browse', file, '--sink', redis.address, '--to', stream])
+    const edit = tmux.start('edit', [150, 35], `EDITOR='${ed}' VISUAL= ${cmd}; echo "EXITED $?"; sleep 60`)
+    await edit.waitText('0…16 (17 messages)')
+    edit.keys('e')
+    const s = await edit.waitText('Replay the selection?')
     expect(s).toContain('0: payload.amount: "0.00" → "5.00"')
     expect(s).not.toContain('EDITOR RUNNING')
-    tmux('send-keys', '-t', 'edit', 'y')
-    await waitText('Replay: 1 replayed')
-    tmux('send-keys', '-t', 'edit', 'Enter')
-    await waitText('POSITION')
-    tmux('send-keys', '-t', 'edit', 'q')
-    const after = await waitText('EXITED 0')
+    edit.keys('y')
+    await edit.waitText('Replay: 1 replayed')
+    edit.keys('Enter')
+    await edit.waitText('POSITION')
+    edit.keys('q')
+    const after = await edit.waitText('EXITED 0')
     // Browse went back onto its own screen after the editor left it, so quitting leaves no frame behind on the shell's.
     expect(after).not.toContain('POSITION')
     const entries = await client.xrange(stream, '-', '+')

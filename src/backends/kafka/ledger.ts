@@ -1,6 +1,7 @@
 import {claimEvents, doneEvents, entriesOf, foldLedger, isBatch, releaseEvent, type AnyLedgerEvent, type LedgerEdit, type LedgerEntry, type LedgerTarget, type ReplayLedger} from '../../core/replay/ledger.js'
 import {UnavailableError} from '../../core/errors.js'
 import type {Producer as LibProducer} from '@platformatic/kafka'
+import {withAdmin} from './admin.js'
 import {KafkaClient, type TopicLayout} from './client.js'
 import {clientOptions} from './connection.js'
 import {readPartition} from './log.js'
@@ -43,14 +44,7 @@ export class KafkaLedger implements ReplayLedger {
     if (this.layout) return this.layout
     let layout = await this.client.layout(this.topic, true).catch((e) => Promise.reject(this.client.fail(e, this.topic)))
     if (layout === null && create) {
-      const admin = new this.client.lib.Admin(clientOptions(this.client.target, this.client.settings))
-      try {
-        await createLogTopic(admin, this.topic, async () => (await this.client.layout(this.topic, true)) !== null)
-      } catch (error) {
-        throw this.client.fail(error, this.topic)
-      } finally {
-        await admin.close().catch(() => undefined)
-      }
+      await withAdmin(this.client, this.topic, (admin) => createLogTopic(admin, this.topic, async () => (await this.client.layout(this.topic, true)) !== null))
       const deadline = Date.now() + LEADER_WAIT_MS
       for (;;) {
         layout = await this.client.layout(this.topic, true).catch(() => null)

@@ -1,7 +1,7 @@
 import {DlqError} from '../../core/errors.js'
 import type {KafkaPurger} from '../../core/purge.js'
+import {withAdmin} from './admin.js'
 import {KafkaClient} from './client.js'
-import {clientOptions} from './connection.js'
 import {parseKafkaUri} from './uri.js'
 
 /** `dlq purge` on a Kafka DLQ: DeleteRecords, which moves each partition's log start up to a cut. */
@@ -19,8 +19,7 @@ export class KafkaTopicPurger implements KafkaPurger {
   }
 
   async groups(): Promise<Array<{name: string; committed: Map<number, number>}>> {
-    const admin = new this.client.lib.Admin(clientOptions(this.client.target, this.client.settings))
-    try {
+    return withAdmin(this.client, this.topic, async (admin) => {
       const names = [...(await admin.listGroups()).keys()]
       if (names.length === 0) return []
       const res = await admin.listConsumerGroupOffsets({groups: names})
@@ -31,30 +30,26 @@ export class KafkaTopicPurger implements KafkaPurger {
         if (committed.size > 0) out.push({name: g.groupId, committed})
       }
       return out
-    } catch (error) {
-      throw this.client.fail(error, this.topic)
-    } finally {
-      await admin.close().catch(() => undefined)
-    }
+    })
   }
 
   async deleteBefore(cuts: Map<number, number>): Promise<Map<number, number>> {
-    const admin = new this.client.lib.Admin(clientOptions(this.client.target, this.client.settings))
-    try {
-      const res = await admin.deleteRecords({topics: [{name: this.topic, partitions: [...cuts].map(([partition, offset]) => ({partition, offset: BigInt(offset)}))}]})
+    return withAdmin(this.client, this.topic, async (admin) => {
+      let res
+      try {
+        res = await admin.deleteRecords({topics: [{name: this.topic, partitions: [...cuts].map(([partition, offset]) => ({partition, offset: BigInt(offset)}))}]})
+      } catch (error) {
+        const refused = brokerErrors(error)
+        if (refused.includes('POLICY_VIOLATION')) {
+          throw new DlqError(`topic "${this.topic}" does not allow deleting records (a compacted topic: cleanup.policy without delete); nothing was deleted`)
+        }
+        if (refused.length > 0) throw new DlqError(`Kafka refused DeleteRecords on "${this.topic}" (${[...new Set(refused)].join(', ')}); nothing was deleted`)
+        throw error
+      }
       const out = new Map<number, number>()
       for (const t of res) for (const p of t.partitions) out.set(p.partition, Number(p.lowWatermark))
       return out
-    } catch (error) {
-      const refused = brokerErrors(error)
-      if (refused.includes('POLICY_VIOLATION')) {
-        throw new DlqError(`topic "${this.topic}" does not allow deleting records (a compacted topic: cleanup.policy without delete); nothing was deleted`)
-      }
-      if (refused.length > 0) throw new DlqError(`Kafka refused DeleteRecords on "${this.topic}" (${[...new Set(refused)].join(', ')}); nothing was deleted`)
-      throw this.client.fail(error, this.topic)
-    } finally {
-      await admin.close().catch(() => undefined)
-    }
+    })
   }
 
   async close(): Promise<void> {

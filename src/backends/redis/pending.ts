@@ -11,6 +11,27 @@ export interface Delivery {
 
 type PendingReply = Array<[string, string, number, number]>
 
+export interface StreamGroupInfo {
+  name: string
+  /** Entries delivered to the group's consumers and not acknowledged yet. */
+  pending: number
+  /** The last entry id the group has been handed. */
+  lastDelivered: string
+}
+
+/**
+ * XINFO GROUPS of a stream, each group's flat field, value, … list read into a StreamGroupInfo.
+ * An error is the client's, as it came, for the caller to tell (RedisConnection.fail) or pass over.
+ */
+export async function streamGroups(conn: RedisConnection, key: Buffer): Promise<StreamGroupInfo[]> {
+  const reply = (await conn.client.xinfo('GROUPS', key)) as unknown[][]
+  return reply.map((flat) => {
+    const o: Record<string, unknown> = {}
+    for (let i = 0; i + 1 < flat.length; i += 2) o[String(flat[i])] = flat[i + 1]
+    return {name: String(o.name ?? ''), pending: Number(o.pending ?? 0), lastDelivered: String(o['last-delivered-id'] ?? '0-0')}
+  })
+}
+
 /**
  * Delivery counts from XPENDING, the retry count of Redis consumer-group DLQ patterns
  * (conventions.md §8). With `?group=NAME` only that group counts; otherwise every group of
@@ -26,20 +47,13 @@ export class PendingCounts {
 
   static async load(conn: RedisConnection): Promise<PendingCounts> {
     const key = conn.target.key!
-    let info: unknown[]
+    let groups: StreamGroupInfo[]
     try {
-      info = (await conn.client.xinfo('GROUPS', key)) as unknown[]
+      groups = await streamGroups(conn, key)
     } catch (error) {
       // A user allowed XRANGE but not XINFO still gets the entries, without delivery counts.
       if (String((error as Error).message).startsWith('NOPERM')) return new PendingCounts(conn, [])
       throw conn.fail(error)
-    }
-    const groups: Array<{name: string; pending: number}> = []
-    for (const g of info) {
-      const flat = g as unknown[]
-      const o: Record<string, unknown> = {}
-      for (let i = 0; i + 1 < flat.length; i += 2) o[String(flat[i])] = flat[i + 1]
-      groups.push({name: String(o.name), pending: Number(o.pending)})
     }
     const wanted = conn.target.group
     if (wanted !== null) {

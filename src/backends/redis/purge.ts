@@ -1,5 +1,6 @@
 import type {RedisPurger, StreamGroup} from '../../core/purge.js'
 import type {RedisConnection} from './connection.js'
+import {streamGroups} from './pending.js'
 
 /**
  * `dlq purge` on a Redis stream DLQ. Deleting is one MULTI per batch (no Lua: it works where
@@ -15,20 +16,11 @@ export class RedisStreamPurger implements RedisPurger {
   ) {}
 
   async groups(): Promise<StreamGroup[]> {
-    let raw: unknown[]
     try {
-      raw = (await this.conn.client.xinfo('GROUPS', this.key)) as unknown[]
+      return await streamGroups(this.conn, this.key)
     } catch (error) {
       throw this.conn.fail(error)
     }
-    return raw.map((g) => {
-      const f = g as unknown[]
-      const get = (name: string) => {
-        const i = f.findIndex((x, k) => k % 2 === 0 && String(x) === name)
-        return i < 0 ? null : String(f[i + 1])
-      }
-      return {name: get('name') ?? '', lastDelivered: get('last-delivered-id') ?? '0-0'}
-    })
   }
 
   async pendingAmong(group: string, first: string, last: string, ids: Set<string>): Promise<Set<string>> {
