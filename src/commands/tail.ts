@@ -12,11 +12,15 @@ import {checkTailLimit, DEFAULT_TAIL, followTail, newWarnings, tailLast} from '.
 import {OUTPUT_FORMATS, type OutputFormat, type Rendered} from '../output/records.js'
 import {TailOutput} from '../output/tail.js'
 
+/** The longest delay a Node timer holds. */
+const MAX_TIMER_MS = 2 ** 31 - 1
+
 export default class Tail extends BaseCommand {
   static override summary = 'Print the last messages of a DLQ, and with --follow every new one as it arrives.'
   static override description = paragraphs(`Prints the last --limit (default ${DEFAULT_TAIL}) messages of SOURCE that match the filters, oldest
 first. With --follow it then keeps printing each new matching message as it arrives until
-Ctrl-C (exit 130) or until the reader of stdout goes away (\`| head\`: exit 0).
+Ctrl-C (exit 130), until the reader of stdout goes away (\`| head\`: exit 0), or until the
+clock passes --until (exit 0).
 
 A Kafka topic of several partitions and a services root are several logs: the last messages are
 the newest across them by time (on equal times the higher partition or later service is newer;
@@ -45,7 +49,7 @@ ${BaseCommand.exitCodesHelp}`)
   static override args = {source: sourceArg}
   static override flags = {
     limit: Flags.integer({char: 'n', description: `How many of the last messages to print first (0 to ${MAX_LIMIT}; 0 with --follow: only new ones).`, default: DEFAULT_TAIL, helpValue: 'N'}),
-    follow: Flags.boolean({char: 'F', description: 'Keep printing new messages as they arrive, until Ctrl-C.'}),
+    follow: Flags.boolean({char: 'F', description: 'Keep printing new messages as they arrive, until Ctrl-C (or --until).'}),
     'payload-limit': pageFlags['payload-limit'],
     'no-payload': pageFlags['no-payload'],
     ...filterFlags,
@@ -73,6 +77,21 @@ ${BaseCommand.exitCodesHelp}`)
     }
     process.once('SIGINT', onInterrupt)
     abortOnEpipe(stop)
+    // --until ends a follow when the clock passes it (exit 0): what is written later is stamped
+    // later, so it would not match. (A timer holds at most ~24.8 days: re-armed until then.)
+    let windowOver: NodeJS.Timeout | undefined
+    let ended = false
+    const until = flags.follow ? filter.until : null
+    const arm = () => {
+      const left = until! - Date.now()
+      if (left >= 0 && left > MAX_TIMER_MS) windowOver = setTimeout(arm, MAX_TIMER_MS)
+      else
+        windowOver = setTimeout(() => {
+          ended = true
+          stop.abort()
+        }, Math.max(0, left + 1))
+    }
+    if (until !== null) arm()
     const output = new TailOutput({format, payload, follow: flags.follow, source: reader.info})
     const write = writer(process.stdout, stop.signal)
     const emit = async (r: Rendered) => {
@@ -100,9 +119,11 @@ ${BaseCommand.exitCodesHelp}`)
         await emit(output.end(reader.warnings ?? []))
       }
     } finally {
+      clearTimeout(windowOver)
       process.removeListener('SIGINT', onInterrupt)
       await reader.close()
     }
+    if (ended && !interrupted) this.note(`--until ${new Date(filter.until!).toISOString()} reached: ${output.count} message${output.count === 1 ? '' : 's'} printed`)
     if (interrupted) {
       this.note(`stopped: ${output.count} message${output.count === 1 ? '' : 's'} printed`)
       process.exitCode = 130

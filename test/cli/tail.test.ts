@@ -64,6 +64,21 @@ class Follow {
 }
 
 describe('dlq tail (files)', () => {
+  it('--follow ends when the clock passes --until (exit 0), having printed what came before it', async () => {
+    const file = join(tmp, 'until.ndjson')
+    writeFileSync(file, `${entry(1)}\n`)
+    const until = new Date(Date.now() + 4000).toISOString()
+    const f = new Follow([file, '-n', '0', '--until', until, '--output', 'ndjson'])
+    // Live once the header (none for ndjson) would be out: appended after a pause, well before --until.
+    await new Promise((r) => setTimeout(r, 1500))
+    appendFileSync(file, `${entry(2)}\n`)
+    const code = await Promise.race([f.exited, new Promise<string>((r) => setTimeout(() => r('still following 20 s later'), 20_000))])
+    expect(code, f.stderr).toBe(0)
+    expect(f.json().map(seqOf)).toEqual([2])
+    expect(f.stderr).toMatch(/--until .* reached: 1 message printed/)
+    expect(Date.now()).toBeGreaterThanOrEqual(Date.parse(until))
+  })
+
   it('prints the last N, oldest first, in every format; -n 0 prints nothing', () => {
     const r = dlqJson(['tail', join(FIXTURES, 'hyperi.ndjson'), '-n', '3'])
     expect(r.code).toBe(0)
