@@ -168,6 +168,14 @@ export function parseExpression(expr: string): Parsed {
   const op = OPS.find((o) => expr.startsWith(o, at))
   if (!op) throw new UsageError(`filter "${expr}": "${expr[at]}" is not an operator (use one of ${OPS.join(' ')})`)
   if (field === '') throw new UsageError(`filter "${expr}": no field before "${op}"`)
+  // `==`, `=~` and `!==` (habits from other languages) would silently compare with a value
+  // starting with = or ~, which matches nothing: a CI gate would pass. A value that does start
+  // so is written quoted.
+  const next = expr[at + op.length]
+  if ((op === '=' || op === '!=') && (next === '=' || next === '~')) {
+    const meant = next === '~' && op === '=' ? '~' : op
+    throw new UsageError(`filter "${expr}": "${op}${next}" is not an operator: use "${meant}"${meant === '~' ? ' (regex match)' : ''}; a value that starts with "${next}" is written quoted, e.g. ${field}${op}'${next}…'`)
+  }
   let value = expr.slice(at + op.length).trim()
   const quoted = value.length >= 2 && (value[0] === '"' || value[0] === "'") && value.at(-1) === value[0]
   if (quoted) value = value.slice(1, -1)

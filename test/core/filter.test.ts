@@ -80,6 +80,10 @@ describe('filter language', () => {
     ['retries>many', /retries is a number/],
     ['reason~(', /bad regular expression/],
     ['timestamp>yesterday', /not a time/],
+    // Would compare with "=parse_error" and match nothing: a CI gate would pass silently.
+    ['reason==parse_error', /"==" is not an operator: use "="/],
+    ['reason=~parse', /"=~" is not an operator: use "~" \(regex match\)/],
+    ['reason!==x', /"!==" is not an operator: use "!="/],
   ])('malformed %s is a usage error naming the problem', (expr, msg) => {
     let err: unknown
     try {
@@ -89,6 +93,11 @@ describe('filter language', () => {
     }
     expect(err).toBeInstanceOf(UsageError)
     expect((err as Error).message).toMatch(msg)
+  })
+
+  it('a value that starts with = or ~ is written quoted', () => {
+    expect(buildFilter({filters: ["reason='=x'"]}, now).matches(rec({reason: '=x'}))).toBe(true)
+    expect(buildFilter({filters: ['reason!="~x"']}, now).matches(rec({reason: '~x'}))).toBe(false)
   })
 
   it('since after until is refused', () => {
