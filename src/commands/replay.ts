@@ -109,6 +109,8 @@ ${BaseCommand.exitCodesHelp}`)
     const {args, flags} = await this.parse(Replay)
     if (!flags.all && !flags.offset?.length) throw new UsageError('nothing to replay: give --offset POS (repeatable) or --all with filters')
     if (flags.all && flags.offset?.length) throw new UsageError('use either --offset or --all, not both')
+    // `--to "$TARGET"` with TARGET unset would otherwise send each message to its recorded source topic.
+    if (flags.to !== undefined && flags.to.trim() === '') throw new UsageError('--to: the topic name is empty (is the variable in --to "$TARGET" set?); leave --to out to replay to the recorded source topics')
     const rows = parseRows(flags.rows)
     const filter = buildFilter(filterSpec(flags))
     const edit = await editSpec(flags)

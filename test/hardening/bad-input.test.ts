@@ -160,3 +160,26 @@ describe('issue 14, bad input', () => {
     expect(j.stdout + j.stderr).not.toMatch(/hunter2/)
   })
 })
+
+describe('replay: command lines that would silently do something else are usage errors (exit 2), before anything is opened', () => {
+  const base = ['replay', HYPERI, '--offset', '0', '--yes']
+  it.each([
+    // The topic would be ignored and each message sent to its recorded source topic.
+    [['--sink', 'kafka://127.0.0.1:1/other-topic'], /--sink kafka:\/\/127\.0\.0\.1:1\/other-topic names a topic \("other-topic"\): --sink is the store/],
+    [['--sink', 'redis://127.0.0.1:1/9/other-stream'], /names a stream \("other-stream"\)/],
+    // `--to "$TARGET"` with TARGET unset.
+    [['--sink', 'redis://127.0.0.1:1', '--to', ''], /--to: the topic name is empty/],
+    [['--sink', 'redis://127.0.0.1:1', '--to', '  '], /--to: the topic name is empty/],
+  ])('%j', (extra, message) => {
+    const r = dlq([...base, ...extra], {env})
+    expect(r.code, r.stderr).toBe(2)
+    expect(r.stderr).toMatch(message)
+  })
+
+  it('a database number alone is a store (redis://host:port/db), not a stream', () => {
+    // Port 1 refuses: the error is about reaching the store, not the URI.
+    const r = dlq([...base, '--sink', 'redis://127.0.0.1:1/9'], {env})
+    expect(r.code).toBe(4)
+    expect(r.stderr).not.toMatch(/names a stream/)
+  })
+})

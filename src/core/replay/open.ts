@@ -20,6 +20,13 @@ export function defaultSinkUri(source: string): string {
 export async function openSink(uri: string): Promise<DlqSink> {
   const spec = parseSource(uri)
   if (spec.kind === 'file') throw new UsageError(`--sink ${uri}: replay writes to Kafka (kafka://host:port) or Redis (redis://host:port)`)
+  // The topic comes from each message (or --to): one named here would be silently ignored.
+  const path = new URL(spec.uri).pathname.split('/').filter((x) => x !== '')
+  const named = spec.kind === 'kafka' ? path[0] : path[1]
+  if (named !== undefined) {
+    const base = spec.kind === 'kafka' ? 'kafka://host:port' : 'redis://host:port[/db]'
+    throw new UsageError(`--sink ${redactUri(spec.uri)} names a ${spec.kind === 'kafka' ? 'topic' : 'stream'} ("${decodeURIComponent(named)}"): --sink is the store (${base}); each message goes to its recorded source topic, or to --to TOPIC`)
+  }
   const {openStoreSink} = await import('../../backends/registry.js')
   return openStoreSink(spec)
 }
