@@ -39,5 +39,8 @@ describe('policy flags', () => {
     expect(() => buildPolicy({dlq: 'global', group: 'x'})).toThrow(/only goes with --dlq custom/)
     expect(() => buildPolicy({dlq: 'custom', dlqTopic: '__x'})).toThrow(/reserved/)
     expect(() => buildPolicy({dlq: 'bounce'})).toThrow(/discard, global, custom/)
+    // A queue's dead messages sent back into it would loop.
+    expect(() => buildPolicy({dlq: 'custom', dlqTopic: 'orders'}, 'orders')).toThrow(/--dlq-topic orders: that is the queue the policy is for/)
+    expect(buildPolicy({dlq: 'custom', dlqTopic: 'orders-dlq'}, 'orders').dlqTopic).toBe('orders-dlq')
   })
 })

@@ -35,7 +35,7 @@ ${BaseCommand.exitCodesHelp}`)
 
   async run(): Promise<void> {
     const {args, flags} = await this.parse(PolicySet)
-    const policy = buildPolicy({dlq: flags.dlq, dlqTopic: flags['dlq-topic'], group: flags.group, maxRetries: flags['max-retries']})
+    const policy = buildPolicy({dlq: flags.dlq, dlqTopic: flags['dlq-topic'], group: flags.group, maxRetries: flags['max-retries']}, args.source_topic)
     const doc = await this.withStore(flags.store, renderPolicy, (store) => setPolicy(store, args.source_topic, policy, {expectedVersion: flags['expected-version']}))
     this.out(renderPolicy(doc, flags.json ?? false))
   }

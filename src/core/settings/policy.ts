@@ -37,10 +37,14 @@ export interface PolicyInput {
   maxRetries?: number
 }
 
-export function buildPolicy(input: PolicyInput): Policy {
+/** `sourceTopic`: the queue the policy is for (its dead messages must go somewhere else). */
+export function buildPolicy(input: PolicyInput, sourceTopic?: string): Policy {
   if (!(DLQ_MODES as readonly string[]).includes(input.dlq)) throw new UsageError(`--dlq ${input.dlq}: expected one of ${DLQ_MODES.join(', ')}`)
   const dlq = input.dlq as DlqMode
   if (dlq === 'custom' && input.dlqTopic === undefined) throw new UsageError('--dlq custom needs --dlq-topic TOPIC (the topic dead messages go to)')
+  if (dlq === 'custom' && sourceTopic !== undefined && input.dlqTopic === sourceTopic) {
+    throw new UsageError(`--dlq-topic ${input.dlqTopic}: that is the queue the policy is for; its dead messages would go back into it and be consumed (and fail) again`)
+  }
   if (dlq !== 'custom' && input.dlqTopic !== undefined) throw new UsageError(`--dlq-topic only goes with --dlq custom (with --dlq ${dlq} there is no topic of its own)`)
   if (dlq !== 'custom' && input.group !== undefined) throw new UsageError(`--group only goes with --dlq custom (it names the group of the custom DLQ topic)`)
   const maxRetries = input.maxRetries ?? null
