@@ -1,5 +1,5 @@
 import {spawn} from 'node:child_process'
-import {mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
+import {cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
@@ -57,6 +57,38 @@ describe.runIf(redis.available)('replay: file DLQ → Redis', () => {
       expect(JSON.stringify(landed.headers)).not.toMatch(/kafka_dlt|x-original|__connect|__streams|dead-letter|stroma|source_|original_|poisoned/)
     }
     expect(json.replayed).toBe(before.filter((m: any) => m.source.topic !== null).length)
+  })
+
+  it('a hyperi DLQ named as its services root, a service directory or one of its files is one DLQ with one ledger: nothing is sent twice', async () => {
+    const root = join(dir, uniqueName('root'))
+    const svc = join(root, 'ingest')
+    cpSync(join(FIXTURES, 'rotated'), root, {recursive: true})
+    const t = uniqueName('landing')
+    await emptyStream(client, `${prefix}${t}`)
+    const run = (src: string) => dlqJson(['replay', src, '--all', '--to', t, '--sink', sink, '--yes'])
+    const all = run(svc)
+    expect(all.code, all.stderr).toBe(0)
+    expect(all.json.replayed).toBe(12)
+    // The live file and a rotated one are the service directory's: its ledger, nothing sent again.
+    for (const file of [join(svc, 'dlq.ndjson'), join(svc, 'dlq.ndjson.20261122T100000')]) {
+      const again = run(file)
+      expect(again.code, again.stderr).toBe(0)
+      expect(again.json.replayed).toBe(0)
+      expect(again.json.skipped).toBeGreaterThan(0)
+    }
+    // The root would start a ledger of its own: refused until the service's is merged into it.
+    const refused = run(root)
+    expect(refused.code).toBe(2)
+    expect(refused.json.error.message).toMatch(/keeps its replay ledger at .*dlq-replay-ledger\.ndjson, but there are ledgers for parts of it: .*ingest\/dlq-replay-ledger\.ndjson\. Append them/)
+    writeFileSync(join(root, 'dlq-replay-ledger.ndjson'), readFileSync(join(svc, 'dlq-replay-ledger.ndjson')))
+    rmSync(join(svc, 'dlq-replay-ledger.ndjson'))
+    const merged = run(root)
+    expect(merged.code, merged.stderr).toBe(0)
+    expect([merged.json.replayed, merged.json.skipped]).toEqual([0, 12])
+    // Once the root has a ledger, its service directory and files use it.
+    expect(run(svc).json.skipped).toBe(12)
+    expect(existsSync(join(svc, 'dlq-replay-ledger.ndjson'))).toBe(false)
+    expect(await client.xlen(`${prefix}${t}`)).toBe(12)
   })
 
   it('keeps DLQ order per source and records a ledger: a second run skips, --force sends again', async () => {

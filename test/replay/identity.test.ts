@@ -73,7 +73,8 @@ describe.runIf(redis.available)('replay ledger keyed by message identity: files 
     const src = join(dir, 'dlq.ndjson')
     writeFileSync(src, [entry(20), entry(21)].join('\n') + '\n')
     const claim = JSON.stringify({op: 'claim', position: fileLedgerKey(entry(20)), runId: 'crashed', target: {topic: 'orders', partition: 0}, mark: JSON.stringify({0: 17}), at: '2026-11-23T00:00:00.000Z'})
-    writeFileSync(`${src}.replay-ledger.ndjson`, claim + '\n')
+    // dlq.ndjson is a hyperi service directory's live file: the ledger is the directory's.
+    writeFileSync(join(dir, 'dlq-replay-ledger.ndjson'), claim + '\n')
     const r = dlqJson(['replay', src, '--offset', '0', '--offset', '1', '--sink', sink, '--yes'])
     expect(r.json.items.map((i: any) => [i.position, i.outcome, i.reason])).toEqual([
       ['0', 'skipped', 'in_doubt'],

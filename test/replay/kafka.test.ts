@@ -137,7 +137,7 @@ describe.runIf(kafka.available)('an in-doubt claim on a Kafka target', async () 
     await fx.produce(target, [{partition: 1, value: 'p0', timestamp: 1_764_000_000_000}])
     // The ledger names messages by identity: the key of entry i is that of its line.
     const claim = (i: number) => JSON.stringify({op: 'claim', position: fileLedgerKey(entry(i)), runId: 'crashed', target: {topic: target, partition: 1}, mark, at: '2026-11-23T00:00:00.000Z'})
-    writeFileSync(`${src}.replay-ledger.ndjson`, `${claim(0)}\n${claim(1)}\n`)
+    writeFileSync(join(dir, 'dlq-replay-ledger.ndjson'), `${claim(0)}\n${claim(1)}\n`)
     const r = dlqJson(['replay', src, '--offset', '0', '--offset', '1', '--sink', KAFKA_URI, '--yes'])
     expect(r.code, JSON.stringify(r.json)).toBe(0)
     expect(r.json.items.map((i: any) => [i.position, i.outcome, i.reason])).toEqual([
@@ -172,7 +172,7 @@ describe.runIf(kafka.available)('replay survives a broker that dies mid-way', ()
     }
     const src = join(stateDir, 'dlq.ndjson')
     writeFileSync(src, lines.join('\n') + '\n')
-    const ledger = `${src}.replay-ledger.ndjson`
+    const ledger = join(stateDir, 'dlq-replay-ledger.ndjson')
     const args = ['replay', src, '--all', '--filter', 'reason=timeout', '--sink', `kafka://${brokers}`, '--yes']
 
     // Paced, so the broker stops mid-way (unpaced, the 10,000 can be acknowledged before it

@@ -107,7 +107,7 @@ describe.runIf(redis.available)('replay survives a store that dies mid-way', () 
     }
     const src = join(dir, 'dlq.ndjson')
     writeFileSync(src, lines.join('\n') + '\n')
-    const ledger = `${src}.replay-ledger.ndjson`
+    const ledger = join(dir, 'dlq-replay-ledger.ndjson')
     const args = ['replay', src, '--all', '--sink', `redis://127.0.0.1:${port}`, '--yes']
 
     // Paced so the store stops mid-way; frozen the moment the next batch's claim is in the
@@ -181,7 +181,7 @@ describe.runIf(redis.available)('replay survives a store that dies mid-way', () 
     await c.xadd(`${prefix}orders`, '*', '_dlq', '1', 'value', 'p0')
     // The ledger names messages by identity: the key of entry i is that of its line.
     const claim = (i: number) => JSON.stringify({op: 'claim', position: fileLedgerKey(entry(i)), runId: 'crashed', target: {topic: 'orders', partition: null}, mark, at: '2026-11-23T00:00:00.000Z'})
-    writeFileSync(`${src}.replay-ledger.ndjson`, `${claim(0)}\n${claim(1)}\n`)
+    writeFileSync(join(dir, 'dlq-replay-ledger.ndjson'), `${claim(0)}\n${claim(1)}\n`)
     const sink = `${redis.address}?prefix=${encodeURIComponent(prefix)}`
     const plan = dlqJson(['replay', src, '--offset', '0', '--offset', '1', '--sink', sink, '--dry-run']).json
     expect(plan.items.map((i: any) => i.reason)).toEqual(['in_doubt', 'in_doubt'])

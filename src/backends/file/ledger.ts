@@ -1,7 +1,10 @@
 import {closeSync, fstatSync, fsync, openSync, readSync, rmSync, statSync, writeSync} from 'node:fs'
+import {readdir} from 'node:fs/promises'
+import {basename, dirname, join, resolve} from 'node:path'
 import {claimEvents, doneEvents, isBatch, releaseEvent, type AnyLedgerEvent, type LedgerEdit, type LedgerEntry, type LedgerEvent, type LedgerTarget, type ReplayLedger} from '../../core/replay/ledger.js'
 import {LedgerIndex, type LedgerLine} from './ledger-index.js'
-import {UnavailableError} from '../../core/errors.js'
+import {UnavailableError, UsageError} from '../../core/errors.js'
+import {LIVE, rotatedKey, serviceDirs} from './layout.js'
 
 const LOCK_WAIT_MS = 15_000
 const STALE_LOCK_MS = 60_000
@@ -256,6 +259,76 @@ export function eventLine(e: LedgerEvent): string {
   return `${line}}\n`
 }
 
-export function defaultFileLedgerPath(path: string, kind: 'file' | 'directory'): string {
-  return kind === 'directory' ? `${path.replace(/\/+$/, '')}/dlq-replay-ledger.ndjson` : `${path}.replay-ledger.ndjson`
+const LEDGER_NAME = 'dlq-replay-ledger.ndjson'
+
+/**
+ * Where a file DLQ's replay ledger lives unless `--ledger` names one. A hyperi-rustlib DLQ can
+ * be named three ways — the services root, a service directory, or its live or rotated file —
+ * and each must find the same ledger, or a message replayed under one name is sent again under
+ * another. A service directory and its files share the directory's ledger; the services root
+ * has its own, which a service directory uses once it exists (a root replayed before). A root
+ * whose services have ledgers of their own (replayed one by one before), or a directory whose
+ * file has one (an earlier dlq kept it beside the file), is refused until they are merged
+ * (exit 2), never silently left behind. A directory is never taken for a services root unless
+ * named so or holding a ledger: /tmp holding test directories is not a DLQ. A file that is no
+ * part of the layout keeps its ledger beside it.
+ */
+export async function defaultFileLedgerPath(path: string, kind: 'file' | 'directory' | 'services'): Promise<string> {
+  const given = path.replace(/\/+$/, '') || path
+  let home: string | null = kind === 'file' ? null : given
+  if (kind === 'file') {
+    const name = basename(given)
+    if (name === LIVE || rotatedKey(name) !== null) home = dirname(given)
+  }
+  if (home === null) return `${given}.replay-ledger.ndjson`
+  let root = kind === 'services'
+  if (!root && nonEmpty(join(home, '..', LEDGER_NAME)) && (await isServiceOf(dirname(resolve(home)), basename(resolve(home))))) {
+    home = join(home, '..')
+    root = true
+  }
+  const ledger = join(home, LEDGER_NAME)
+  const strays = await strayLedgers(home, root)
+  if (strays.length > 0) {
+    const list = strays.map((p) => `'${p}'`).join(' ')
+    const which = given === home ? `The DLQ at ${home}` : `${given} is part of the DLQ at ${home}, which`
+    throw new UsageError(
+      `${which} keeps its replay ledger at ${ledger}, but there are ledgers for parts of it: ${strays.join(', ')}. ` +
+        `Append them to it so every name of this DLQ knows what was replayed (never sent twice): cat ${list} >> '${ledger}' && rm ${list}`,
+    )
+  }
+  return ledger
+}
+
+/** Non-empty ledgers an earlier dlq kept at narrower names of the DLQ at `home` (a service directory's, a file's). */
+async function strayLedgers(home: string, root: boolean): Promise<string[]> {
+  const dirs = [home, ...(root ? (await serviceDirs(home).catch(() => [])).map((s) => join(home, s)) : [])]
+  const found: string[] = []
+  for (const dir of dirs) {
+    const names = await readdir(dir).catch(() => [] as string[])
+    for (const n of names.sort()) {
+      if ((n === LEDGER_NAME && dir !== home) || n.endsWith('.replay-ledger.ndjson')) {
+        if (nonEmpty(join(dir, n))) found.push(join(dir, n))
+      }
+    }
+  }
+  return found
+}
+
+/** `dir` is a services root (no DLQ files of its own) and `name` one of its service directories. */
+async function isServiceOf(dir: string, name: string): Promise<boolean> {
+  try {
+    const names = await readdir(dir)
+    if (names.some((n) => n === LIVE || rotatedKey(n) !== null)) return false
+    return (await serviceDirs(dir)).includes(name)
+  } catch {
+    return false
+  }
+}
+
+function nonEmpty(path: string): boolean {
+  try {
+    return statSync(path).size > 0
+  } catch {
+    return false
+  }
 }

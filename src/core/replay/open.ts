@@ -36,7 +36,7 @@ export async function openLedger(reader: DlqReader, source: string, ledgerPath?:
   const {FileLedger, defaultFileLedgerPath} = await import('../../backends/file/ledger.js')
   if (ledgerPath) return new FileLedger(ledgerPath)
   const spec = parseSource(source)
-  if (spec.kind === 'file') return new FileLedger(defaultFileLedgerPath(spec.path, reader.info.kind === 'directory' || reader.info.kind === 'services' ? 'directory' : 'file'))
+  if (spec.kind === 'file') return new FileLedger(await defaultFileLedgerPath(spec.path, reader.info.kind === 'services' ? 'services' : reader.info.kind === 'directory' ? 'directory' : 'file'))
   const {openStoreLedger} = await import('../../backends/registry.js')
   return openStoreLedger(spec)
 }
