@@ -1,0 +1,138 @@
+const {closeSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeSync} = require('node:fs')
+const Module = require('node:module')
+const {tmpdir} = require('node:os')
+const {dirname, join} = require('node:path')
+const vm = require('node:vm')
+
+/**
+ * Loads dist/cli.cjs, the CLI as one CommonJS bundle (scripts/build.mjs), and returns its
+ * exports. Parsing and compiling the bundle is most of what a command costs beyond Node's own
+ * start-up, so it is compiled with a V8 code cache (Node 20 has no compile cache of its own).
+ * The bundle loads the large libraries it bundles apart (dist/kafka.cjs, dist/schema.cjs) the
+ * same way, through the global this sets.
+ */
+function loadCli() {
+  globalThis[Symbol.for('dlq.load-cjs')] = loadCjs
+  return loadCjs(join(__dirname, '..', 'dist', 'cli.cjs'))
+}
+
+const cacheDir = process.env.DLQ_CODE_CACHE_DIR || join(tmpdir(), 'dlq-code-cache')
+const disabled = process.env.DLQ_DISABLE_CODE_CACHE === '1'
+const pending = []
+
+/**
+ * require(filename) for a CommonJS file, compiled with the code cache kept for it in the OS
+ * temp directory (DLQ_CODE_CACHE_DIR names another; DLQ_DISABLE_CODE_CACHE=1 turns it off).
+ * The module is registered where require() finds it, so oclif's require of dist/cli.cjs
+ * (package.json `oclif`) gets this instance. A missing, unreadable or rejected cache only
+ * means a compile without it, and the cache is then (re)written when the process exits: after
+ * the command has run, so that the functions it compiled lazily are in it too. V8 checks
+ * its version, flags and the source against the cache and rejects one that does not match.
+ */
+function loadCjs(filename) {
+  const cached = Module._cache[filename]
+  if (cached) return cached.exports
+  const source = readFileSync(filename, 'utf8')
+  const cacheFile = disabled ? null : cachePath(filename)
+  let cachedData
+  if (cacheFile) {
+    try {
+      cachedData = checked(readFileSync(cacheFile))
+    } catch {
+      // no cache yet
+    }
+  }
+  // The wrapper shares the bundle's first line, so line numbers (stack traces, the source
+  // map) are the bundle's own.
+  const script = new vm.Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, {
+    filename,
+    cachedData,
+    importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
+  })
+  const mod = new Module(filename, module)
+  mod.filename = filename
+  mod.paths = Module._nodeModulePaths(dirname(filename))
+  Module._cache[filename] = mod
+  try {
+    script.runInThisContext()(mod.exports, Module.createRequire(filename), mod, filename, dirname(filename))
+  } catch (error) {
+    delete Module._cache[filename]
+    throw error
+  }
+  mod.loaded = true
+  if (cacheFile && (cachedData === undefined || script.cachedDataRejected)) {
+    if (pending.length === 0) process.once('exit', writeCaches)
+    pending.push([cacheFile, script])
+  }
+  return mod.exports
+}
+
+/**
+ * The cache's name: the file's path and the runtime (Node version, architecture, flags: V8
+ * rejects a cache made under other ones), then the build (size, time and inode stand for the
+ * source). Two checkouts, Node versions or flag sets keep caches of their own instead of
+ * taking turns overwriting one; a new build's cache replaces the older ones (writeCaches).
+ */
+function cachePath(filename) {
+  try {
+    const {size, mtimeMs, ino} = statSync(filename)
+    const runtime = `${process.version}|${process.arch}|${process.execArgv.join(' ')}|${process.env.NODE_OPTIONS ?? ''}`
+    const name = filename.split(/[\\/]/).pop()
+    return join(cacheDir, `${name}-${hash(filename)}-${hash(runtime)}-${hash(`${size}|${mtimeMs}|${ino}`)}.bin`)
+  } catch {
+    return null
+  }
+}
+
+/**
+ * A cache file is the SHA-1 of the cache, then the cache. V8 rejects a cache from another
+ * version, flag set or source, and a short one, but in a release build it does not check
+ * the cache's own bytes: a damaged one would crash the process, not be rejected. (node:crypto
+ * is loaded before the first byte is read anyway: the file reader's line index.)
+ */
+const digest = (data) => require('node:crypto').createHash('sha1').update(data).digest()
+
+/** The cache in a cache file, or undefined when the file is damaged. */
+function checked(file) {
+  const data = file.subarray(20)
+  return file.length > 20 && digest(data).equals(file.subarray(0, 20)) ? data : undefined
+}
+
+/** FNV-1a, 32 bits: names files, nothing more (a name is built before anything is read). */
+function hash(text) {
+  let h = 0x811c9dc5
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193)
+  return (h >>> 0).toString(16).padStart(8, '0')
+}
+
+/** Written whole under a temporary name and renamed, so that a reader never sees part of one. */
+function writeCaches() {
+  for (const [file, script] of pending) {
+    const tmp = `${file}.${process.pid}.tmp`
+    try {
+      const data = script.createCachedData()
+      mkdirSync(dirname(file), {recursive: true})
+      const fd = openSync(tmp, 'w')
+      try {
+        writeSync(fd, digest(data))
+        writeSync(fd, data)
+      } finally {
+        closeSync(fd)
+      }
+      renameSync(tmp, file)
+      // Older builds' caches for the same path and runtime.
+      const prefix = file.split(/[\\/]/).pop().replace(/[0-9a-f]+\.bin$/, '')
+      for (const old of readdirSync(dirname(file))) {
+        if (old.startsWith(prefix) && old.endsWith('.bin') && join(dirname(file), old) !== file) unlinkSync(join(dirname(file), old))
+      }
+    } catch {
+      try {
+        unlinkSync(tmp)
+      } catch {
+        // nothing was written
+      }
+    }
+  }
+}
+
+module.exports = {loadCli, loadCjs}
