@@ -2,6 +2,7 @@ const {closeSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, st
 const Module = require('node:module')
 const {tmpdir} = require('node:os')
 const {dirname, join} = require('node:path')
+const {pathToFileURL} = require('node:url')
 const vm = require('node:vm')
 
 /**
@@ -13,6 +14,9 @@ const vm = require('node:vm')
  */
 function loadCli() {
   globalThis[Symbol.for('dlq.load-cjs')] = loadCjs
+  // The bundle's import() (renamed by scripts/build.mjs): relative to the bundle's file.
+  globalThis[Symbol.for('dlq.import')] = (filename) => (specifier) =>
+    import(/^\.\.?\//.test(specifier) ? pathToFileURL(join(dirname(filename), specifier)).href : specifier)
   return loadCjs(join(__dirname, '..', 'dist', 'cli.cjs'))
 }
 
@@ -47,7 +51,6 @@ function loadCjs(filename) {
   const script = new vm.Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, {
     filename,
     cachedData,
-    importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
   })
   const mod = new Module(filename, module)
   mod.filename = filename

@@ -269,13 +269,39 @@ module.exports = (globalThis[Symbol.for('dlq.load-cjs')] ?? require)(file)[${JSO
   },
 }
 
+/**
+ * `import(` becomes `_dlqI_(` (same length: source map columns stay right) wherever it is a
+ * call, not in a string. The build fails if a rename would land in a string, a comment or a
+ * name, or if the bundle already uses the name.
+ */
+function renameImports(file) {
+  const text = readFileSync(file, 'utf8')
+  const banner = text.slice(0, text.indexOf('\n') + 1)
+  let body = text.slice(banner.length)
+  if (body.includes('_dlqI_')) throw new Error(`renameImports: ${file} already uses _dlqI_`)
+  body = body.replace(/(^|[^\w$.])import\(/g, (all, before) => {
+    if (before === '"' || before === "'" || before === '`') return all // "import()" in a message
+    return `${before}_dlqI_(`
+  })
+  const left = body.match(/[^\w$."'`]import\s*\(/g)
+  if (left) throw new Error(`renameImports: ${file} still has ${left.join(', ')}`)
+  writeFileSync(file, banner + body)
+}
+
 const cjs = {
   ...common,
   format: 'cjs',
   outExtension: {'.js': '.cjs'},
   // Code taken from ES modules keeps its import.meta.url (the Kafka sink's createRequire,
   // wasm-utils' native.wasm, the stats worker's URL): the bundle's own file.
-  banner: {js: 'var __dlqImportMetaUrl = require("node:url").pathToFileURL(__filename).href;'},
+  // import() in code that V8 compiles for bin/load-cli.js (vm.Script) needs a callback that
+  // Node 20 offers only as an experimental feature, with a warning on stderr: every import()
+  // is renamed (renameImports) to a function bin/load-cli.js provides, resolving as the
+  // bundle's own import() would. The space in `import (s)` keeps the fallback, for a bundle
+  // loaded by require(), from being renamed too.
+  banner: {
+    js: 'var __dlqImportMetaUrl = require("node:url").pathToFileURL(__filename).href; var _dlqI_ = (globalThis[Symbol.for("dlq.import")] ?? (() => (s) => import (s)))(__filename);',
+  },
   define: {...common.define, 'import.meta.url': '__dlqImportMetaUrl'},
   // require.resolve calls in oclif and slim-kafka run at run time, on purpose.
   logOverride: {...common.logOverride, 'require-resolve-not-external': 'silent'},
@@ -291,6 +317,7 @@ const result = await build({
   plugins: [...common.plugins, tuiVendor, vendorImports],
   metafile: Boolean(process.env.DLQ_BUILD_META),
 })
+renameImports(join(tmp, 'cli.cjs'))
 for (const [name, specs] of Object.entries(VENDOR)) {
   await build({
     ...cjs,
