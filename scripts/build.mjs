@@ -231,9 +231,10 @@ const common = {
 const tuiVendor = {
   name: 'tui-vendor',
   setup(b) {
+    const exported = {ink: 'ink', react: 'react', 'react/jsx-runtime': 'jsxRuntime'}
     b.onResolve({filter: /^(ink|react|react\/jsx-runtime)$/}, (args) => ({path: args.path, namespace: 'tui-vendor'}))
     b.onLoad({filter: /.*/, namespace: 'tui-vendor'}, (args) => ({
-      contents: `const v = globalThis[Symbol.for('dlq.tui-vendor')]; if (!v) throw new Error('dlq: the TUI modules were not loaded'); module.exports = v[${JSON.stringify(args.path)}];`,
+      contents: `const v = globalThis[Symbol.for('dlq.tui-vendor')]; if (!v) throw new Error('dlq: the TUI modules were not loaded'); module.exports = v.${exported[args.path]};`,
       loader: 'js',
     }))
     b.onLoad({filter: /[\\/]src[\\/]tui[\\/]load\.ts$/}, (args) => {
@@ -326,7 +327,9 @@ for (const [name, specs] of Object.entries(VENDOR)) {
     outdir: undefined,
   })
 }
-await build({...common, entryPoints: {'tui-vendor': 'scripts/tui-vendor.mjs'}})
+// Code split: Ink imports react-devtools-core, which is not installed, only in development,
+// from a chunk of its own.
+await build({...common, entryPoints: {'tui-vendor': 'scripts/tui-vendor.mjs'}, splitting: true})
 // The file-stats worker (dist/stats-worker.js; a worker has its own module instances anyway)
 // and the TUI's bench harness, ES modules with chunks of their own (code split: Ink imports
 // react-devtools-core, which is not installed, only in a chunk it loads in development).
