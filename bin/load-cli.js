@@ -88,6 +88,33 @@ function cachePath(filename) {
 }
 
 /**
+ * Removes older builds' caches for the same file and runtime, and beyond the newest
+ * KEEP caches for the same file (runs with other flags, Node versions), the oldest.
+ */
+const KEEP = 6
+function prune(file) {
+  const dir = dirname(file)
+  const name = file.slice(dir.length + 1)
+  const runtime = name.replace(/[0-9a-f]+\.bin$/, '')
+  const path = runtime.replace(/[0-9a-f]+-$/, '')
+  const others = readdirSync(dir).filter((f) => f !== name && f.startsWith(path) && f.endsWith('.bin'))
+  const old = others.filter((f) => f.startsWith(runtime))
+  const rest = others
+    .filter((f) => !f.startsWith(runtime))
+    .map((f) => [f, statSync(join(dir, f), {throwIfNoEntry: false})?.mtimeMs ?? 0])
+    .sort((a, b) => b[1] - a[1])
+    .slice(KEEP - 1)
+    .map(([f]) => f)
+  for (const f of [...old, ...rest]) {
+    try {
+      unlinkSync(join(dir, f))
+    } catch {
+      // another process removed it first
+    }
+  }
+}
+
+/**
  * A cache file is the SHA-1 of the cache, then the cache. V8 rejects a cache from another
  * version, flag set or source, and a short one, but in a release build it does not check
  * the cache's own bytes: a damaged one would crash the process, not be rejected. (node:crypto
@@ -123,11 +150,7 @@ function writeCaches() {
         closeSync(fd)
       }
       renameSync(tmp, file)
-      // Older builds' caches for the same path and runtime.
-      const prefix = file.split(/[\\/]/).pop().replace(/[0-9a-f]+\.bin$/, '')
-      for (const old of readdirSync(dirname(file))) {
-        if (old.startsWith(prefix) && old.endsWith('.bin') && join(dirname(file), old) !== file) unlinkSync(join(dirname(file), old))
-      }
+      prune(file)
     } catch {
       try {
         unlinkSync(tmp)

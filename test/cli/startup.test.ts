@@ -105,6 +105,15 @@ describe('code cache', () => {
     }
   })
 
+  it('keeps at most 6 caches of one bundle (runs with other flags each get their own)', () => {
+    const cacheDir = mkdtempSync(join(tmpdir(), 'dlq-cache-'))
+    for (let i = 0; i < 8; i++) {
+      const r = run(cacheDir, {NODE_OPTIONS: `--max-old-space-size=${900 + i}`})
+      expect(r.stdout).toBe(expected.stdout)
+    }
+    expect(caches(cacheDir)).toHaveLength(6)
+  })
+
   it('an unwritable cache directory and DLQ_DISABLE_CODE_CACHE=1 leave the command as it is and write nothing', () => {
     const base = mkdtempSync(join(tmpdir(), 'dlq-cache-'))
     // A regular file where the directory would be: nothing can be created under it.
