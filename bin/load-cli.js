@@ -31,17 +31,19 @@ const pending = []
  * (package.json `oclif`) gets this instance. A missing, unreadable or rejected cache only
  * means a compile without it, and the cache is then (re)written when the process exits: after
  * the command has run, so that the functions it compiled lazily are in it too. V8 checks
- * its version, flags and the source against the cache and rejects one that does not match.
+ * its version, flags and the source against the cache and rejects one that does not match;
+ * a damaged one (checked) or one in a directory others can write to (trusted) is not used.
  */
 function loadCjs(filename) {
   const cached = Module._cache[filename]
   if (cached) return cached.exports
-  const source = readFileSync(filename, 'utf8')
+  // ASCII (scripts/build.mjs checks): read as Latin-1, which V8 takes as it is, no UTF-8 decoding.
+  const source = readFileSync(filename, 'latin1')
   const cacheFile = disabled ? null : cachePath(filename)
   let cachedData
   if (cacheFile) {
     try {
-      cachedData = checked(readFileSync(cacheFile))
+      if (trusted(dirname(cacheFile))) cachedData = checked(readFileSync(cacheFile))
     } catch {
       // no cache yet
     }
@@ -115,17 +117,34 @@ function prune(file) {
 }
 
 /**
- * A cache file is the SHA-1 of the cache, then the cache. V8 rejects a cache from another
+ * A cache file is the CRC-32 of the cache, then the cache. V8 rejects a cache from another
  * version, flag set or source, and a short one, but in a release build it does not check
- * the cache's own bytes: a damaged one would crash the process, not be rejected. (node:crypto
- * is loaded before the first byte is read anyway: the file reader's line index.)
+ * the cache's own bytes: a damaged one would crash the process, not be rejected. (zlib's
+ * CRC-32: node:crypto's hashes cost ~5 ms to load before the first byte.)
  */
-const digest = (data) => require('node:crypto').createHash('sha1').update(data).digest()
+function checksum(data) {
+  const sum = Buffer.alloc(4)
+  sum.writeUInt32LE(require('node:zlib').crc32(data))
+  return sum
+}
 
 /** The cache in a cache file, or undefined when the file is damaged. */
 function checked(file) {
-  const data = file.subarray(20)
-  return file.length > 20 && digest(data).equals(file.subarray(0, 20)) ? data : undefined
+  const data = file.subarray(4)
+  return file.length > 4 && checksum(data).equals(file.subarray(0, 4)) ? data : undefined
+}
+
+/**
+ * A code cache is code this process would run: one in a directory that another user could
+ * have written to (a shared temp directory) is not used, and none is written there.
+ */
+function trusted(dir) {
+  try {
+    const st = statSync(dir)
+    return st.isDirectory() && (process.getuid === undefined || (st.uid === process.getuid() && (st.mode & 0o022) === 0))
+  } catch {
+    return false
+  }
 }
 
 /** FNV-1a, 32 bits: names files, nothing more (a name is built before anything is read). */
@@ -140,11 +159,12 @@ function writeCaches() {
   for (const [file, script] of pending) {
     const tmp = `${file}.${process.pid}.tmp`
     try {
+      mkdirSync(dirname(file), {recursive: true, mode: 0o700})
+      if (!trusted(dirname(file))) continue
       const data = script.createCachedData()
-      mkdirSync(dirname(file), {recursive: true})
       const fd = openSync(tmp, 'w')
       try {
-        writeSync(fd, digest(data))
+        writeSync(fd, checksum(data))
         writeSync(fd, data)
       } finally {
         closeSync(fd)

@@ -271,21 +271,26 @@ module.exports = (globalThis[Symbol.for('dlq.load-cjs')] ?? require)(file)[${JSO
 }
 
 /**
- * `import(` becomes `_dlqI_(` (same length: source map columns stay right) wherever it is a
- * call, not in a string. The build fails if a rename would land in a string, a comment or a
- * name, or if the bundle already uses the name.
+ * `import(` becomes `_dlqI_(` (same length: source map columns stay right) wherever it does
+ * not follow a name character, a dot or a quote (oclif's message text "import()"). Text in a
+ * string that reads `import(` after a space would be renamed too; the bundles have none. The
+ * build fails if the name is taken or an `import (` is left.
  */
-function renameImports(file) {
+function finishBundle(file) {
   const text = readFileSync(file, 'utf8')
   const banner = text.slice(0, text.indexOf('\n') + 1)
   let body = text.slice(banner.length)
-  if (body.includes('_dlqI_')) throw new Error(`renameImports: ${file} already uses _dlqI_`)
+  if (body.includes('_dlqI_')) throw new Error(`finishBundle: ${file} already uses _dlqI_`)
   body = body.replace(/(^|[^\w$.])import\(/g, (all, before) => {
     if (before === '"' || before === "'" || before === '`') return all // "import()" in a message
     return `${before}_dlqI_(`
   })
   const left = body.match(/[^\w$."'`]import\s*\(/g)
-  if (left) throw new Error(`renameImports: ${file} still has ${left.join(', ')}`)
+  if (left) throw new Error(`finishBundle: ${file} still has ${left.join(', ')}`)
+  // esbuild escapes non-ASCII text except in regular expressions; bin/load-cli.js reads the
+  // bundle as Latin-1.
+  const wide = (banner + body).search(/[^\x00-\x7f]/)
+  if (wide >= 0) throw new Error(`${file}: a non-ASCII character at ${wide} (${JSON.stringify(body.slice(wide - 40, wide + 40))}); escape it in the build`)
   writeFileSync(file, banner + body)
 }
 
@@ -297,7 +302,7 @@ const cjs = {
   // wasm-utils' native.wasm, the stats worker's URL): the bundle's own file.
   // import() in code that V8 compiles for bin/load-cli.js (vm.Script) needs a callback that
   // Node 20 offers only as an experimental feature, with a warning on stderr: every import()
-  // is renamed (renameImports) to a function bin/load-cli.js provides, resolving as the
+  // is renamed (finishBundle) to a function bin/load-cli.js provides, resolving as the
   // bundle's own import() would. The space in `import (s)` keeps the fallback, for a bundle
   // loaded by require(), from being renamed too.
   banner: {
@@ -318,7 +323,7 @@ const result = await build({
   plugins: [...common.plugins, tuiVendor, vendorImports],
   metafile: Boolean(process.env.DLQ_BUILD_META),
 })
-renameImports(join(tmp, 'cli.cjs'))
+finishBundle(join(tmp, 'cli.cjs'))
 for (const [name, specs] of Object.entries(VENDOR)) {
   await build({
     ...cjs,
@@ -326,6 +331,7 @@ for (const [name, specs] of Object.entries(VENDOR)) {
     outfile: join(tmp, `${name}.cjs`),
     outdir: undefined,
   })
+  finishBundle(join(tmp, `${name}.cjs`))
 }
 // Code split: Ink imports react-devtools-core, which is not installed, only in development,
 // from a chunk of its own.

@@ -1,6 +1,7 @@
-import {existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync} from 'node:fs'
+import {chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync} from 'node:fs'
 import {createRequire} from 'node:module'
 import {tmpdir} from 'node:os'
+import {crc32} from 'node:zlib'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 import {dlq, FIXTURES, ROOT} from '../helpers/cli.js'
@@ -112,6 +113,28 @@ describe('code cache', () => {
       expect(r.stdout).toBe(expected.stdout)
     }
     expect(caches(cacheDir)).toHaveLength(6)
+  })
+
+  it('a cache directory other users can write to is neither read nor written', () => {
+    const cacheDir = mkdtempSync(join(tmpdir(), 'dlq-cache-'))
+    chmodSync(cacheDir, 0o777)
+    const r = run(cacheDir)
+    expect(r.code, r.stderr).toBe(0)
+    expect(r.stdout).toBe(expected.stdout)
+    expect(readdirSync(cacheDir)).toEqual([])
+    // A cache planted there is not used: this one, damaged under a correct CRC-32, would
+    // crash V8 if it were.
+    chmodSync(cacheDir, 0o700)
+    expect(run(cacheDir).code).toBe(0)
+    const [file] = caches(cacheDir)
+    const data = readFileSync(join(cacheDir, file)).subarray(4).fill(7, 64, 4096)
+    const sum = Buffer.alloc(4)
+    sum.writeUInt32LE(crc32(data))
+    writeFileSync(join(cacheDir, file), Buffer.concat([sum, data]))
+    chmodSync(cacheDir, 0o777)
+    const planted = run(cacheDir)
+    expect(planted.code, planted.stderr).toBe(0)
+    expect(planted.stdout).toBe(expected.stdout)
   })
 
   it('an unwritable cache directory and DLQ_DISABLE_CODE_CACHE=1 leave the command as it is and write nothing', () => {
