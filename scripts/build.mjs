@@ -18,9 +18,9 @@ import {join} from 'node:path'
  *   The instance is built, with the library's keywords, and each validator compiled, on first
  *   use instead — same validators, same errors; ajv itself is loaded from node_modules then
  *   (it is not bundled);
- * - its CRC-32C loads a native addon (@node-rs/crc32, ~9 ms) at import, and node:tls (~20 ms
- *   of Node's own module compilation) is imported for TLS connections only: both are loaded
- *   on first use;
+ * - its CRC-32C loads a native addon (@node-rs/crc32, ~9 ms) at import, node:tls (~20 ms
+ *   of Node's own module compilation) is imported for TLS connections only, and node:crypto
+ *   (~4 ms) for SASL/SCRAM and new ids: all are loaded on first use;
  * - its Confluent schema registry pulls in avsc (Avro), which dlq never uses: stubbed;
  * - its murmur2 takes one LRU cache from mnemonist's index of every structure: imported alone.
  * The build fails if the library's source no longer has the lines this hooks into.
@@ -81,6 +81,12 @@ export const ajv = {
       ],
     )
     patch('protocol/crc32c.js', ['export const crc32c = loadNativeCRC32C() ?? wasmCRC32C;', 'let crc32cImpl;\nexport function crc32c(data) {\n  crc32cImpl ??= loadNativeCRC32C() ?? wasmCRC32C;\n  return crc32cImpl(data);\n}'])
+    // node:crypto (~4 ms of Node's own module compilation) serves SASL/SCRAM and the ids of
+    // consumer group members and transactional producers: required on first use.
+    const lazyCrypto = (names) => `const ${names.map((n) => `${n} = (...args) => require('node:crypto').${n}(...args)`).join(', ')};`
+    patch('protocol/sasl/scram-sha.js', ["import { createHash, createHmac, pbkdf2, randomBytes } from 'node:crypto';", lazyCrypto(['createHash', 'createHmac', 'pbkdf2', 'randomBytes'])])
+    patch('clients/consumer/consumer.js', ["import { randomUUID } from 'node:crypto';", lazyCrypto(['randomUUID'])])
+    patch('clients/producer/producer.js', ["import { randomUUID } from 'crypto';", lazyCrypto(['randomUUID'])])
     patch('network/connection.js', ["import { connect as createTLSConnection } from 'node:tls';", "const createTLSConnection = (...args) => require('node:tls').connect(...args);"])
     patch(
       'registries/confluent-schema-registry.js',
