@@ -74,37 +74,41 @@ function loadCjs(filename) {
 
 /**
  * The cache's name: the file's path and the runtime (Node version, architecture, flags: V8
- * rejects a cache made under other ones), then the build (size, time and inode stand for the
- * source). Two checkouts, Node versions or flag sets keep caches of their own instead of
- * taking turns overwriting one; a new build's cache replaces the older ones (writeCaches).
+ * rejects a cache made under other ones), the build (size, time and inode stand for the
+ * source), then the command. Two checkouts, Node versions or flag sets keep caches of their
+ * own instead of taking turns overwriting one; a new build's caches replace the older ones
+ * (prune). Each command has its own, holding what that command compiled: with one cache for
+ * all, whichever command ran first after a build (--help, say) would decide for every other.
  */
 function cachePath(filename) {
   try {
     const {size, mtimeMs, ino} = statSync(filename)
     const runtime = `${process.version}|${process.arch}|${process.execArgv.join(' ')}|${process.env.NODE_OPTIONS ?? ''}`
+    const command = /^[a-z][a-z-]{0,30}$/.test(process.argv[2] ?? '') ? process.argv[2] : '_'
     const name = filename.split(/[\\/]/).pop()
-    return join(cacheDir, `${name}-${hash(filename)}-${hash(runtime)}-${hash(`${size}|${mtimeMs}|${ino}`)}.bin`)
+    return join(cacheDir, `${name}-${hash(filename)}-${hash(runtime)}-${hash(`${size}|${mtimeMs}|${ino}`)}-${command}.bin`)
   } catch {
     return null
   }
 }
 
+const NAME = /^(.+-[0-9a-f]{8}-)([0-9a-f]{8}-)([0-9a-f]{8})-[a-z_-]+\.bin$/
+
 /**
- * Removes older builds' caches for the same file and runtime, and beyond the newest
- * KEEP caches for the same file (runs with other flags, Node versions), the oldest.
+ * Removes the caches of older builds for the same file and runtime and, beyond the newest
+ * KEEP caches for the same file (other commands, flag sets, Node versions), the oldest.
  */
-const KEEP = 6
+const KEEP = 12
 function prune(file) {
   const dir = dirname(file)
-  const name = file.slice(dir.length + 1)
-  const runtime = name.replace(/[0-9a-f]+\.bin$/, '')
-  const path = runtime.replace(/[0-9a-f]+-$/, '')
-  const others = readdirSync(dir).filter((f) => f !== name && f.startsWith(path) && f.endsWith('.bin'))
-  const old = others.filter((f) => f.startsWith(runtime))
+  const [name, path, runtime, build] = file.slice(dir.length + 1).match(NAME) ?? []
+  if (!name) return
+  const others = readdirSync(dir).filter((f) => f !== name && f.startsWith(path) && NAME.test(f))
+  const old = others.filter((f) => f.startsWith(path + runtime) && f.match(NAME)[3] !== build)
   const rest = others
-    .filter((f) => !f.startsWith(runtime))
+    .filter((f) => !old.includes(f))
     .map((f) => [f, statSync(join(dir, f), {throwIfNoEntry: false})?.mtimeMs ?? 0])
-    .sort((a, b) => b[1] - a[1])
+    .sort((x, y) => y[1] - x[1])
     .slice(KEEP - 1)
     .map(([f]) => f)
   for (const f of [...old, ...rest]) {

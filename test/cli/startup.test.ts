@@ -106,13 +106,16 @@ describe('code cache', () => {
     }
   })
 
-  it('keeps at most 6 caches of one bundle (runs with other flags each get their own)', () => {
+  it('keeps one cache per command, and at most 12 of one bundle (runs with other flags each get their own)', () => {
     const cacheDir = mkdtempSync(join(tmpdir(), 'dlq-cache-'))
-    for (let i = 0; i < 8; i++) {
+    expect(dlq(['stats', join(FIXTURES, 'hyperi.ndjson')], {env: {DLQ_CODE_CACHE_DIR: cacheDir}}).code).toBe(0)
+    expect(run(cacheDir).code).toBe(0)
+    expect(caches(cacheDir).map((f) => f.replace(/.*-/, '')).sort()).toEqual(['inspect.bin', 'stats.bin'])
+    for (let i = 0; i < 12; i++) {
       const r = run(cacheDir, {NODE_OPTIONS: `--max-old-space-size=${900 + i}`})
       expect(r.stdout).toBe(expected.stdout)
     }
-    expect(caches(cacheDir)).toHaveLength(6)
+    expect(caches(cacheDir)).toHaveLength(12)
   })
 
   it('a cache directory other users can write to is neither read nor written', () => {
