@@ -37,6 +37,9 @@ const pending = []
 function loadCjs(filename) {
   const cached = Module._cache[filename]
   if (cached) return cached.exports
+  // Node maps stack traces through dist/*.map (--enable-source-maps) for the files its own
+  // loader compiled, not for a vm.Script: the code cache gives way to readable traces.
+  if (process.sourceMapsEnabled) return require(filename)
   // ASCII (scripts/build.mjs checks): read as Latin-1, which V8 takes as it is, no UTF-8 decoding.
   const source = readFileSync(filename, 'latin1')
   const cacheFile = disabled ? null : cachePath(filename)

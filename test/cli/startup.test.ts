@@ -140,6 +140,14 @@ describe('code cache', () => {
     expect(planted.stdout).toBe(expected.stdout)
   })
 
+  it('with --enable-source-maps the bundle is required as usual (Node maps its traces), no cache', () => {
+    const cacheDir = mkdtempSync(join(tmpdir(), 'dlq-cache-'))
+    const r = run(cacheDir, {NODE_OPTIONS: '--enable-source-maps'})
+    expect(r.code, r.stderr).toBe(0)
+    expect(r.stdout).toBe(expected.stdout)
+    expect(readdirSync(cacheDir)).toEqual([])
+  })
+
   it('an unwritable cache directory and DLQ_DISABLE_CODE_CACHE=1 leave the command as it is and write nothing', () => {
     const base = mkdtempSync(join(tmpdir(), 'dlq-cache-'))
     // A regular file where the directory would be: nothing can be created under it.
