@@ -1,5 +1,8 @@
-// Builds dist/: one ES module bundle (dist/cli.js) holding oclif and the commands, with
-// code-split chunks for what only some commands load (file, Kafka and Redis backends, the TUI).
+// Builds dist/: the CLI as one CommonJS bundle (dist/cli.cjs: oclif, the command table, every
+// command, store and output module), which bin/load-cli.js compiles with a V8 code cache;
+// CommonJS bundles of their own for large libraries only some commands use (dist/kafka.cjs,
+// dist/schema.cjs); ES modules for what must stay ES modules (the TUI's Ink and React in
+// dist/tui-vendor.js, the file-stats worker, the TUI bench harness).
 // npm packages that are heavy or only sometimes needed stay external and load at run time.
 // The bundle is written beside dist/ and swapped in by renames, so a CLI started while a
 // build runs (tests in another terminal) never finds dist/ half-written.
@@ -15,9 +18,9 @@ import {join} from 'node:path'
  *   The instance is built, with the library's keywords, and each validator compiled, on first
  *   use instead — same validators, same errors; ajv itself is loaded from node_modules then
  *   (it is not bundled);
- * - its CRC-32C loads a native addon (@node-rs/crc32, ~9 ms) at import, and node:tls (~20 ms
- *   of Node's own module compilation) is imported for TLS connections only: both are loaded
- *   on first use;
+ * - its CRC-32C loads a native addon (@node-rs/crc32, ~9 ms) at import, node:tls (~20 ms
+ *   of Node's own module compilation) is imported for TLS connections only, and node:crypto
+ *   (~4 ms) for SASL/SCRAM and new ids: all are loaded on first use;
  * - its Confluent schema registry pulls in avsc (Avro), which dlq never uses: stubbed;
  * - its murmur2 takes one LRU cache from mnemonist's index of every structure: imported alone.
  * The build fails if the library's source no longer has the lines this hooks into.
@@ -78,6 +81,12 @@ export const ajv = {
       ],
     )
     patch('protocol/crc32c.js', ['export const crc32c = loadNativeCRC32C() ?? wasmCRC32C;', 'let crc32cImpl;\nexport function crc32c(data) {\n  crc32cImpl ??= loadNativeCRC32C() ?? wasmCRC32C;\n  return crc32cImpl(data);\n}'])
+    // node:crypto (~4 ms of Node's own module compilation) serves SASL/SCRAM and the ids of
+    // consumer group members and transactional producers: required on first use.
+    const lazyCrypto = (names) => `const ${names.map((n) => `${n} = (...args) => require('node:crypto').${n}(...args)`).join(', ')};`
+    patch('protocol/sasl/scram-sha.js', ["import { createHash, createHmac, pbkdf2, randomBytes } from 'node:crypto';", lazyCrypto(['createHash', 'createHmac', 'pbkdf2', 'randomBytes'])])
+    patch('clients/consumer/consumer.js', ["import { randomUUID } from 'node:crypto';", lazyCrypto(['randomUUID'])])
+    patch('clients/producer/producer.js', ["import { randomUUID } from 'crypto';", lazyCrypto(['randomUUID'])])
     patch('network/connection.js', ["import { connect as createTLSConnection } from 'node:tls';", "const createTLSConnection = (...args) => require('node:tls').connect(...args);"])
     patch(
       'registries/confluent-schema-registry.js',
@@ -215,23 +224,130 @@ const common = {
   // browse.ts sets NODE_ENV itself before it loads React, for a run from source (tsx, tests);
   // in the bundle the define above has already decided, so that assignment is moot, not a bug.
   logOverride: {'assign-to-define': 'silent'},
-  // oclif is CommonJS: give its require() calls a real require inside the ES module bundle.
+  // oclif is CommonJS: give its require() calls a real require inside an ES module bundle.
   banner: {js: "import {createRequire as __dlqCreateRequire} from 'node:module'; const require = __dlqCreateRequire(import.meta.url);"},
   logLevel: 'warning',
   plugins: [slimKafka, lazyStringWidth, slimOclif, asciiAnsis],
 }
-// The CLI alone, code-split: every command starts by loading dist/cli.js and the chunks it
-// imports, and each ES module costs a resolve, a read, a compile and a link of its own.
-// Built with the entry points below, the code they share with the CLI would be split out of
-// dist/cli.js into more small chunks on every command's start-up path.
-const result = await build({...common, entryPoints: {cli: 'src/cli/entry.ts'}, splitting: true, metafile: Boolean(process.env.DLQ_BUILD_META)})
-// The file-stats worker (dist/stats-worker.js, beside the chunk that starts it; a worker has
-// its own module instances anyway) and the TUI's bench harness, with chunks of their own (code
-// split too: Ink imports react-devtools-core, which is not installed, only in a chunk it loads
-// in development).
+/**
+ * Ink and yoga-layout (the TUI) use top-level await, which a CommonJS bundle cannot hold: they
+ * and the React they share are dist/tui-vendor.js, an ES module that src/tui/load.ts imports
+ * before the TUI's own modules (in dist/cli.cjs) first run and take them from it.
+ */
+const tuiVendor = {
+  name: 'tui-vendor',
+  setup(b) {
+    const exported = {ink: 'ink', react: 'react', 'react/jsx-runtime': 'jsxRuntime'}
+    b.onResolve({filter: /^(ink|react|react\/jsx-runtime)$/}, (args) => ({path: args.path, namespace: 'tui-vendor'}))
+    b.onLoad({filter: /.*/, namespace: 'tui-vendor'}, (args) => ({
+      contents: `const v = globalThis[Symbol.for('dlq.tui-vendor')]; if (!v) throw new Error('dlq: the TUI modules were not loaded'); module.exports = v.${exported[args.path]};`,
+      loader: 'js',
+    }))
+    b.onLoad({filter: /[\\/]src[\\/]tui[\\/]load\.ts$/}, (args) => {
+      const source = readFileSync(args.path, 'utf8')
+      const from = "return await import('./run-browse.js')"
+      if (!source.includes(from)) throw new Error(`tui-vendor: ${args.path} has changed; update scripts/build.mjs`)
+      return {contents: source.replace(from, `globalThis[Symbol.for('dlq.tui-vendor')] ??= await import('./tui-vendor.js');\n    ${from}`), loader: 'ts'}
+    })
+  },
+}
+
+/**
+ * Large npm libraries only some commands use, each a CommonJS bundle of its own
+ * (dist/NAME.cjs), so that the CLI bundle every command compiles stays small: the Kafka client
+ * (~430 KB) and the schema decoders (protobufjs, avsc, ajv: ~470 KB). dist/cli.cjs loads one
+ * when a module that imports it first runs, through bin/load-cli.js's code-cached loader (plain
+ * require when dist/cli.cjs is required by something else, as scripts/manifest.mjs does).
+ */
+const VENDOR = {
+  kafka: ['@platformatic/kafka'],
+  schema: ['protobufjs', 'protobufjs/ext/descriptor/index.js', 'avsc', 'ajv'],
+}
+const vendorOf = new Map(Object.entries(VENDOR).flatMap(([name, specs]) => specs.map((spec) => [spec, name])))
+const vendorImports = {
+  name: 'vendor-imports',
+  setup(b) {
+    b.onResolve({filter: /^[@a-z]/}, (args) => (vendorOf.has(args.path) ? {path: args.path, namespace: 'vendor'} : undefined))
+    b.onLoad({filter: /.*/, namespace: 'vendor'}, (args) => ({
+      contents: `const file = require('node:path').join(__dirname, ${JSON.stringify(vendorOf.get(args.path) + '.cjs')});
+module.exports = (globalThis[Symbol.for('dlq.load-cjs')] ?? require)(file)[${JSON.stringify(args.path)}];`,
+      loader: 'js',
+    }))
+  },
+}
+
+/**
+ * `import(` becomes `_dlqI_(` (same length: source map columns stay right) wherever it does
+ * not follow a name character, a dot or a quote (oclif's message text "import()"). Text in a
+ * string that reads `import(` after a space would be renamed too; the bundles have none. The
+ * build fails if the name is taken or an `import (` is left.
+ */
+function finishBundle(file) {
+  const text = readFileSync(file, 'utf8')
+  const banner = text.slice(0, text.indexOf('\n') + 1)
+  let body = text.slice(banner.length)
+  if (body.includes('_dlqI_')) throw new Error(`finishBundle: ${file} already uses _dlqI_`)
+  body = body.replace(/(^|[^\w$.])import\(/g, (all, before) => {
+    if (before === '"' || before === "'" || before === '`') return all // "import()" in a message
+    return `${before}_dlqI_(`
+  })
+  const left = body.match(/[^\w$."'`]import\s*\(/g)
+  if (left) throw new Error(`finishBundle: ${file} still has ${left.join(', ')}`)
+  // esbuild escapes non-ASCII text except in regular expressions; bin/load-cli.js reads the
+  // bundle as Latin-1.
+  const wide = (banner + body).search(/[^\x00-\x7f]/)
+  if (wide >= 0) throw new Error(`${file}: a non-ASCII character at ${wide} (${JSON.stringify(body.slice(wide - 40, wide + 40))}); escape it in the build`)
+  writeFileSync(file, banner + body)
+}
+
+const cjs = {
+  ...common,
+  format: 'cjs',
+  outExtension: {'.js': '.cjs'},
+  // Code taken from ES modules keeps its import.meta.url (the Kafka sink's createRequire,
+  // wasm-utils' native.wasm, the stats worker's URL): the bundle's own file.
+  // import() in code that V8 compiles for bin/load-cli.js (vm.Script) needs a callback that
+  // Node 20 offers only as an experimental feature, with a warning on stderr: every import()
+  // is renamed (finishBundle) to a function bin/load-cli.js provides, resolving as the
+  // bundle's own import() would. The space in `import (s)` keeps the fallback, for a bundle
+  // loaded by require(), from being renamed too.
+  banner: {
+    js: 'var __dlqImportMetaUrl = require("node:url").pathToFileURL(__filename).href; var _dlqI_ = (globalThis[Symbol.for("dlq.import")] ?? (() => (s) => import (s)))(__filename);',
+  },
+  define: {...common.define, 'import.meta.url': '__dlqImportMetaUrl'},
+  // require.resolve calls in oclif and slim-kafka run at run time, on purpose.
+  logOverride: {...common.logOverride, 'require-resolve-not-external': 'silent'},
+}
+// The CLI: oclif, the command table, every command, store and output module, in one CommonJS
+// bundle that bin/load-cli.js compiles with a V8 code cache (one file, one compile: as ES
+// modules, each of ~30 modules on a command's path cost a resolve, read, compile and link).
+// esbuild's lazy module wrappers keep modules a command does not import from running.
+const result = await build({
+  ...cjs,
+  entryPoints: {cli: 'src/cli/entry.ts'},
+  external: [...common.external, './tui-vendor.js'],
+  plugins: [...common.plugins, tuiVendor, vendorImports],
+  metafile: Boolean(process.env.DLQ_BUILD_META),
+})
+finishBundle(join(tmp, 'cli.cjs'))
+for (const [name, specs] of Object.entries(VENDOR)) {
+  await build({
+    ...cjs,
+    stdin: {contents: `module.exports = {${specs.map((s) => `${JSON.stringify(s)}: require(${JSON.stringify(s)})`).join(', ')}}`, resolveDir: '.', sourcefile: `${name}-vendor.js`},
+    outfile: join(tmp, `${name}.cjs`),
+    outdir: undefined,
+  })
+  finishBundle(join(tmp, `${name}.cjs`))
+}
+// Code split: Ink imports react-devtools-core, which is not installed, only in development,
+// from a chunk of its own.
+await build({...common, entryPoints: {'tui-vendor': 'scripts/tui-vendor.mjs'}, splitting: true})
+// The file-stats worker (dist/stats-worker.js; a worker has its own module instances anyway)
+// and the TUI's bench harness, ES modules with chunks of their own (code split: Ink imports
+// react-devtools-core, which is not installed, only in a chunk it loads in development).
 await build({...common, entryPoints: {'stats-worker': 'src/backends/file/stats-worker.ts', 'tui-bench': 'src/tui/bench-harness.ts'}, splitting: true})
-// DLQ_BUILD_META=FILE: esbuild's metafile (which module went into which chunk, in bytes), for
-// finding what a command loads before its first byte (esbuild's analyzer reads it too).
+// DLQ_BUILD_META=FILE: esbuild's metafile of dist/cli.cjs (which module it holds, in bytes),
+// for finding what grows every command's compile (esbuild's analyzer reads it too).
 if (process.env.DLQ_BUILD_META) writeFileSync(process.env.DLQ_BUILD_META, JSON.stringify(result.metafile))
 // @platformatic/kafka is bundled (its ~100 modules cost ~250 ms to load one by one); its
 // wasm-utils dependency reads native.wasm next to the module that loads it.

@@ -1,10 +1,11 @@
 /**
  * The CLI's single entry module: oclif's `execute`, the command table (oclif's "explicit"
- * command strategy) and its hooks. The build bundles this file with @oclif/core into
- * dist/cli.js, because loading oclif's hundred-odd modules one by one cost more start-up time
- * than the whole command needs. Each command is a separate chunk: oclif finds a command's
- * flags and help in oclif.manifest.json, so only the command being run is ever loaded (by the
- * init hook below, before oclif looks it up). Store clients, Ink and React load later still.
+ * command strategy) and its hooks. The build bundles this file with @oclif/core and every
+ * command into dist/cli.cjs, one file that bin/load-cli.js compiles with a code cache, because
+ * loading oclif's hundred-odd modules one by one cost more start-up time than the whole command
+ * needs. Each command's module runs only when it is loaded: oclif finds a command's flags and
+ * help in oclif.manifest.json, so only the command being run is ever loaded (by the init hook
+ * below, before oclif looks it up). Store clients, Ink and React load later still.
  */
 import type {Command, Hook} from '@oclif/core'
 import {Errors} from '@oclif/core'
