@@ -10,7 +10,7 @@ import {withDecoding} from '../cli/decoding.js'
 import {filterFlags, filterSpec, partitionFlag, schemaFlags, sourceArg, withPartitions} from '../cli/flags.js'
 import {paragraphs} from '../cli/help.js'
 import {abortOnEpipe, batched, writer} from '../cli/stdout.js'
-import {UsageError} from '../core/errors.js'
+import {CancelledError, UsageError} from '../core/errors.js'
 import {exportRecords, type ExportOptions, type ExportResult} from '../core/export.js'
 import {buildFilter} from '../core/filter.js'
 import type {DlqReader} from '../core/reader.js'
@@ -57,14 +57,25 @@ ${BaseCommand.exitCodesHelp}`)
     // A reader that goes away (`dlq export … | head`) ends the export quietly, as for any filter.
     const gone = new AbortController()
     abortOnEpipe(gone)
+    // Ctrl-C ends the read between records: stdout keeps what was written; a --file export is
+    // not complete, so nothing is renamed into place and its temporary file is removed (exit 130).
+    const interrupt = new AbortController()
+    const onInterrupt = () => interrupt.abort()
+    process.once('SIGINT', onInterrupt)
     try {
-      const opts = {from: flags.from, filter, signal: gone.signal}
-      const result = flags.file ? await this.toFile(flags.file, (write) => exportBatched(reader, opts, write)) : await exportBatched(reader, opts, writer(process.stdout, gone.signal))
+      const opts = {from: flags.from, filter, signal: AbortSignal.any([gone.signal, interrupt.signal])}
+      const produce = (write: (text: string) => Promise<void>) =>
+        exportBatched(reader, opts, write).then((result) => {
+          if (interrupt.signal.aborted) throw new CancelledError(`interrupted: ${result.records} record${result.records === 1 ? '' : 's'} read${flags.file ? `; ${escapeText(flags.file)} was not written` : ''}`)
+          return result
+        })
+      const result = flags.file ? await this.toFile(flags.file, produce) : await produce(writer(process.stdout, gone.signal))
       if (gone.signal.aborted) return
       const where = flags.file ? ` to ${escapeText(flags.file)}` : ''
       if (flags.json) this.out(safeJson({...result, file: flags.file ?? null}, 2) + '\n')
       else this.note(`exported ${result.records} record${result.records === 1 ? '' : 's'}${result.unreadable > 0 ? ` (${result.unreadable} unreadable)` : ''}, ${result.bytes} bytes${where}`)
     } finally {
+      process.removeListener('SIGINT', onInterrupt)
       await reader.close()
     }
   }
@@ -85,8 +96,13 @@ ${BaseCommand.exitCodesHelp}`)
       await rename(tmp, path)
       return result
     } catch (error) {
+      // Writes still queued fail once the streams are destroyed: those errors are this one's echo.
+      piped?.catch(() => {})
+      head.on('error', () => {})
+      file.on('error', () => {})
       head.destroy()
       file.destroy()
+      if (!file.closed) await new Promise((resolve) => file.once('close', resolve))
       await rm(tmp, {force: true})
       throw error
     }

@@ -1,6 +1,6 @@
-import {spawnSync} from 'node:child_process'
+import {spawn, spawnSync} from 'node:child_process'
 import {randomBytes} from 'node:crypto'
-import {closeSync, mkdtempSync, openSync, readFileSync, statSync, writeSync, writeFileSync} from 'node:fs'
+import {closeSync, existsSync, mkdtempSync, openSync, readFileSync, statSync, writeSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
@@ -104,6 +104,27 @@ describe('dlq export', () => {
     expect(statSync(out).size).toBeGreaterThan(statSync(big).size)
     expect(rssMB).toBeLessThan(150)
   }, 120_000)
+
+  it('Ctrl-C during --file (gzip or not) exits 130 and leaves neither the file nor its temporary one', async () => {
+    const big = join(tmp, 'many.ndjson')
+    const line = JSON.stringify({timestamp: 1700000000000, service: 's', reason: 'r', attempts: 1, payload: randomBytes(600).toString('base64')}) + '\n'
+    writeFileSync(big, line.repeat(200_000))
+    for (const name of ['interrupted.ndjson.gz', 'interrupted.ndjson']) {
+      const out = join(tmp, name)
+      const child = spawn(process.execPath, [BIN, 'export', big, '--file', out], {env: {...process.env, ...env}, stdio: ['ignore', 'ignore', 'pipe']})
+      let stderr = ''
+      child.stderr.on('data', (d) => (stderr += d))
+      const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
+      // Interrupted once the export is under way: its temporary file has data.
+      const tmpFile = `${out}.${child.pid}.tmp`
+      for (const until = Date.now() + 30_000; Date.now() < until && !(existsSync(tmpFile) && statSync(tmpFile).size > 0); ) await new Promise((r) => setTimeout(r, 10))
+      child.kill('SIGINT')
+      expect(await exited, stderr).toBe(130)
+      expect(stderr).toMatch(/interrupted: \d+ records read; .* was not written/)
+      expect(existsSync(tmpFile)).toBe(false)
+      expect(existsSync(out)).toBe(false)
+    }
+  }, 60_000)
 })
 
 describe.runIf(kafka.available)('dlq export from Kafka', async () => {
