@@ -102,7 +102,7 @@ ${BaseCommand.exitCodesHelp}`)
       file.on('error', () => {})
       head.destroy()
       file.destroy()
-      if (!file.closed) await new Promise((resolve) => file.once('close', resolve))
+      if (!file.closed) await new Promise<void>((resolve) => file.once('close', () => resolve()))
       await rm(tmp, {force: true})
       throw error
     }

@@ -3,7 +3,7 @@ import {BaseCommand} from '../cli/base-command.js'
 import {withDecoding} from '../cli/decoding.js'
 import {filterFlags, filterSpec, partitionFlag, replayTargetFlags, schemaFlags, sourceArg, withPartitions} from '../cli/flags.js'
 import {confirm, interactive} from '../cli/prompt.js'
-import {UsageError} from '../core/errors.js'
+import {CancelledError, UsageError} from '../core/errors.js'
 import {LAYOUT_CHOICES, type LayoutChoice} from '../core/sink.js'
 import {buildFilter} from '../core/filter.js'
 import {loadTransform, parseEditFlags, type EditSpec} from '../core/replay/edit.js'
@@ -127,12 +127,25 @@ ${BaseCommand.exitCodesHelp}`)
           const head = {source: reader.info.display, sink: sink.info.display, ledger: ledger.where}
           if (flags['dry-run']) {
             const writer = planWriter(toStdout, head, {json: flags.json, rows, timestamp})
-            await this.streamed(writer, async () => {
-              for await (const w of planWindows(deps, req)) {
-                for (const it of await w.plan()) writer.item(it)
-                await writer.drained()
-              }
-            })
+            // Ctrl-C ends the plan between windows; the document (--json) is closed with the error, exit 130.
+            const stop = new AbortController()
+            const onStop = () => stop.abort()
+            process.once('SIGINT', onStop)
+            try {
+              await this.streamed(writer, async () => {
+                for await (const w of planWindows(deps, req, {signal: stop.signal})) {
+                  if (stop.signal.aborted) break
+                  for (const it of await w.plan()) writer.item(it)
+                  await writer.drained()
+                  // A plan read from a file may never wait for I/O (stdout a file too): Ctrl-C is
+                  // delivered only when the event loop turns, so it is let turn once a window.
+                  await new Promise<void>((resolve) => setImmediate(resolve))
+                }
+                if (stop.signal.aborted) throw new CancelledError('interrupted: the plan is cut short there (a dry run sends nothing)')
+              })
+            } finally {
+              process.removeListener('SIGINT', onStop)
+            }
             return
           }
 

@@ -1,5 +1,5 @@
 import {spawn} from 'node:child_process'
-import {mkdtempSync, writeFileSync} from 'node:fs'
+import {mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
@@ -34,6 +34,24 @@ describe.runIf(redis.available)('replay of a large selection: plan, results and 
     writeFileSync(src, lines.join('\n') + '\n')
   })
   afterAll(() => closeRedisSpace(client, prefix))
+
+  it('Ctrl-C during --dry-run --json closes the document with the error (valid JSON, exit 130)', async () => {
+    // Long enough to be interrupted while planning: the records above, eight times over.
+    const many = join(dir, 'many.ndjson')
+    const text = readFileSync(src, 'utf8')
+    writeFileSync(many, text.repeat(8))
+    const child = spawn(process.execPath, [BIN, 'replay', many, '--all', '--sink', sink, '--dry-run', '--json'], {stdio: ['ignore', 'pipe', 'pipe']})
+    let out = ''
+    child.stdout.on('data', (d) => (out += d))
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
+    for (const until = Date.now() + 30_000; Date.now() < until && out.length < 10_000; ) await new Promise((r) => setTimeout(r, 5))
+    child.kill('SIGINT')
+    expect(await exited).toBe(130)
+    const doc = JSON.parse(out)
+    expect(doc.error).toMatchObject({code: 'cancelled', exitCode: 130})
+    expect(doc.items.length).toBeGreaterThan(0)
+    expect(doc.items.length).toBeLessThan(8 * N)
+  })
 
   it('--dry-run --json lists every position in order with the summary after them; a table shows 200 rows and the summary', () => {
     const plan = dlqJson(['replay', src, '--all', '--sink', sink, '--dry-run'])
