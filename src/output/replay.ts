@@ -35,12 +35,12 @@ const TIME_WORDS = {
 /** How a target's partition was chosen, in words: a Redis stream has none. */
 function targetPartText(t: {partition: number | null; partitionBy: string | null; doubtful: number}): string {
   if (t.partitionBy === null) return ' (stream)'
-  if (t.partitionBy === 'store') return ' (no key and no recorded partition: the broker chooses)'
+  if (t.partitionBy === 'store') return ' (no key, and no recorded partition that the target has: the broker chooses)'
   if (t.partitionBy === 'recorded') {
     const doubt = t.doubtful > 0 ? ` — ${t.doubtful} doubtful: the recorded partition may be the offset (rust-arroyo); check, or use --to` : ''
     return ` partition ${t.partition} (recorded)${doubt}`
   }
-  return ` partition ${t.partition} (no partition recorded: ${t.partitionBy} of the key, as the original producer)`
+  return ` partition ${t.partition} (no recorded partition that the target has: ${t.partitionBy} of the key, as the original producer)`
 }
 
 /** The entry layout of a stream target, in words (its value field is data from the target: escaped). */
