@@ -3,7 +3,7 @@ import {BaseCommand} from '../cli/base-command.js'
 import {withDecoding} from '../cli/decoding.js'
 import {filterFlags, filterSpec, partitionFlag, replayTargetFlags, schemaFlags, sourceArg, withPartitions} from '../cli/flags.js'
 import {confirm, interactive} from '../cli/prompt.js'
-import {CancelledError, UsageError} from '../core/errors.js'
+import {CancelledError, UnavailableError, UsageError} from '../core/errors.js'
 import {LAYOUT_CHOICES, type LayoutChoice} from '../core/sink.js'
 import {buildFilter} from '../core/filter.js'
 import {loadTransform, parseEditFlags, type EditSpec} from '../core/replay/edit.js'
@@ -125,6 +125,15 @@ ${BaseCommand.exitCodesHelp}`)
           const timestamp = flags.timestamp as TimestampPolicy
           const req = {positions: flags.offset, all: flags.all, filter, to: flags.to, force: flags.force, partitioner: (flags.partitioner ?? null) as PartitionerName | null, timestamp, layout: flags.layout as LayoutChoice, edit}
           const head = {source: reader.info.display, sink: sink.info.display, ledger: ledger.where}
+          // A ledger that cannot be written stops a replay before anything is claimed; a dry run
+          // (which only reads it: a ledger may be looked at where it cannot be written) says so.
+          const problem = (await ledger.writeProblem?.()) ?? null
+          if (problem !== null) {
+            const fix = flags.ledger ? 'give --ledger a writable file path' : 'use --ledger PATH for a writable place'
+            if (problem.usage) throw new UsageError(`${flags.ledger ? '--ledger' : 'replay ledger'}: ${problem.text}`)
+            if (!flags['dry-run']) throw new UnavailableError(`replay ledger: ${problem.text}; ${fix}`)
+            this.note(`warning: replay ledger: ${problem.text}; a real run would stop here (${fix})`)
+          }
           if (flags['dry-run']) {
             const writer = planWriter(toStdout, head, {json: flags.json, rows, timestamp})
             // Ctrl-C ends the plan between windows; the document (--json) is closed with the error, exit 130.

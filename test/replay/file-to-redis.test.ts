@@ -91,6 +91,25 @@ describe.runIf(redis.available)('replay: file DLQ → Redis', () => {
     expect(await client.xlen(`${prefix}${t}`)).toBe(12)
   })
 
+  it('a ledger that cannot be written stops the replay before anything is sent (exit 4; a directory named as the ledger: exit 2); a dry run warns', async () => {
+    const src = copy('hyperi.ndjson')
+    const before = await client.xlen(`${prefix}orders`)
+    const nowhere = join(dir, 'no-such-dir', 'ledger.ndjson')
+    const real = dlq(['replay', src, '--all', '--sink', sink, '--ledger', nowhere, '--yes'])
+    expect(real.code).toBe(4)
+    expect(real.stderr).toMatch(/replay ledger: .*no-such-dir\/ledger\.ndjson cannot be created: .*no-such-dir does not exist; give --ledger a writable file path/)
+    expect(real.stdout).toBe('')
+    expect(await client.xlen(`${prefix}orders`)).toBe(before)
+    const dry = dlq(['replay', src, '--all', '--sink', sink, '--ledger', nowhere, '--dry-run'])
+    expect(dry.code).toBe(0)
+    expect(dry.stderr).toMatch(/warning: replay ledger: .* cannot be created: .*; a real run would stop here/)
+    for (const mode of ['--yes', '--dry-run']) {
+      const r = dlq(['replay', src, '--all', '--sink', sink, '--ledger', dir, mode])
+      expect(r.code, mode).toBe(2)
+      expect(r.stderr).toMatch(/--ledger: .* is a directory: give the ledger's file path/)
+    }
+  })
+
   it('keeps DLQ order per source and records a ledger: a second run skips, --force sends again', async () => {
     const src = copy('hyperi.ndjson')
     const orders = dlqJson(['inspect', src, '--filter', 'source.topic=orders']).json.items.map((m: any) => m.position)

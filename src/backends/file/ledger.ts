@@ -1,5 +1,5 @@
 import {closeSync, fstatSync, fsync, openSync, readSync, rmSync, statSync, writeSync} from 'node:fs'
-import {readdir} from 'node:fs/promises'
+import {access, constants, readdir, stat} from 'node:fs/promises'
 import {basename, dirname, join, resolve} from 'node:path'
 import {claimEvents, doneEvents, isBatch, releaseEvent, type AnyLedgerEvent, type LedgerEdit, type LedgerEntry, type LedgerEvent, type LedgerTarget, type ReplayLedger} from '../../core/replay/ledger.js'
 import {LedgerIndex, type LedgerLine} from './ledger-index.js'
@@ -48,6 +48,30 @@ export class FileLedger implements ReplayLedger {
   get where(): string {
     return this.path
   }
+
+  async writeProblem(): Promise<{text: string; usage: boolean} | null> {
+    const why = (error: unknown) => (error as NodeJS.ErrnoException).code ?? (error as Error).message
+    const place = (text: string) => ({text, usage: false})
+    try {
+      const st = await stat(this.path)
+      if (st.isDirectory()) return {text: `${this.path} is a directory: give the ledger's file path (it is created there)`, usage: true}
+      if (!st.isFile()) return {text: `${this.path} is not a regular file`, usage: true}
+      await access(this.path, constants.R_OK | constants.W_OK)
+      return null
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') return place(`${this.path} cannot be written (${why(error)})`)
+    }
+    const dir = dirname(this.path)
+    try {
+      if (!(await stat(dir)).isDirectory()) return place(`${this.path} cannot be created: ${dir} is not a directory`)
+      await access(dir, constants.W_OK)
+      return null
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code
+      return place(code === 'ENOENT' ? `${this.path} cannot be created: ${dir} does not exist` : `${this.path} cannot be created in ${dir} (${why(error)})`)
+    }
+  }
+
 
   /**
    * Folds what other replays appended since the last look (the file only ever grows), a chunk

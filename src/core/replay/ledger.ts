@@ -41,6 +41,13 @@ export interface LedgerEntry {
 export interface ReplayLedger {
   /** Where the ledger is, for messages (no credentials). */
   readonly where: string
+  /**
+   * Why this ledger could not be written, or null: checked before a replay plans anything, so a
+   * ledger in a place it cannot write (a directory that does not exist, no permission, a
+   * directory named as the file) stops it at once, not every position as "not attempted".
+   * `usage`: the path names something that can never be a ledger (a directory), not a place.
+   */
+  writeProblem?(): Promise<{text: string; usage: boolean} | null>
   read(positions: string[]): Promise<Map<string, LedgerEntry>>
   /**
    * Claims positions for this run, atomically per position. With `force`, an existing claim
