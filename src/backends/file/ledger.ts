@@ -284,6 +284,7 @@ export function eventLine(e: LedgerEvent): string {
 }
 
 const LEDGER_NAME = 'dlq-replay-ledger.ndjson'
+const FILE_LEDGER_SUFFIX = '.replay-ledger.ndjson'
 
 /**
  * Where a file DLQ's replay ledger lives unless `--ledger` names one. A hyperi-rustlib DLQ can
@@ -304,7 +305,7 @@ export async function defaultFileLedgerPath(path: string, kind: 'file' | 'direct
     const name = basename(given)
     if (name === LIVE || rotatedKey(name) !== null) home = dirname(given)
   }
-  if (home === null) return `${given}.replay-ledger.ndjson`
+  if (home === null) return `${given}${FILE_LEDGER_SUFFIX}`
   let root = kind === 'services'
   if (!root && nonEmpty(join(home, '..', LEDGER_NAME)) && (await isServiceOf(dirname(resolve(home)), basename(resolve(home))))) {
     home = join(home, '..')
@@ -330,7 +331,9 @@ async function strayLedgers(home: string, root: boolean): Promise<string[]> {
   for (const dir of dirs) {
     const names = await readdir(dir).catch(() => [] as string[])
     for (const n of names.sort()) {
-      if ((n === LEDGER_NAME && dir !== home) || n.endsWith('.replay-ledger.ndjson')) {
+      // A ledger an earlier dlq kept beside one of the layout's files (not beside another file in the same directory).
+      const beside = n.endsWith(FILE_LEDGER_SUFFIX) ? n.slice(0, -FILE_LEDGER_SUFFIX.length) : null
+      if ((n === LEDGER_NAME && dir !== home) || (beside !== null && (beside === LIVE || rotatedKey(beside) !== null))) {
         if (nonEmpty(join(dir, n))) found.push(join(dir, n))
       }
     }

@@ -1,0 +1,47 @@
+import {cpSync, mkdirSync, mkdtempSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {describe, expect, it} from 'vitest'
+import {defaultFileLedgerPath} from '../../src/backends/file/ledger.js'
+import {FIXTURES} from '../helpers/cli.js'
+
+const EVENT = '{"op":"release","ids":{"p":"","i":[]},"runId":"x","at":"2026-01-01T00:00:00.000Z"}\n'
+
+describe('where a file DLQ keeps its replay ledger', () => {
+  it('a service directory and its live and rotated files share one; a file that is no part of the layout keeps its own', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dlq-ledger-place-'))
+    cpSync(join(FIXTURES, 'rotated', 'ingest'), dir, {recursive: true})
+    writeFileSync(join(dir, 'other.ndjson'), '')
+    const shared = join(dir, 'dlq-replay-ledger.ndjson')
+    expect(await defaultFileLedgerPath(dir, 'directory')).toBe(shared)
+    expect(await defaultFileLedgerPath(join(dir, 'dlq.ndjson'), 'file')).toBe(shared)
+    expect(await defaultFileLedgerPath(join(dir, 'dlq.ndjson.20261122T100000'), 'file')).toBe(shared)
+    expect(await defaultFileLedgerPath(join(dir, 'other.ndjson'), 'file')).toBe(join(dir, 'other.ndjson.replay-ledger.ndjson'))
+    // Another file's ledger in the same directory is not this DLQ's business.
+    writeFileSync(join(dir, 'other.ndjson.replay-ledger.ndjson'), EVENT)
+    expect(await defaultFileLedgerPath(dir, 'directory')).toBe(shared)
+    // One an earlier dlq kept beside the live file is: refused, with the merge.
+    writeFileSync(join(dir, 'dlq.ndjson.replay-ledger.ndjson'), EVENT)
+    await expect(defaultFileLedgerPath(dir, 'directory')).rejects.toThrow(/ledgers for parts of it: .*dlq\.ndjson\.replay-ledger\.ndjson\. Append them to it .*cat '.*dlq\.ndjson\.replay-ledger\.ndjson' >> '.*dlq-replay-ledger\.ndjson' && rm/)
+  })
+
+  it("a services root's ledger serves its services once it exists; a directory is not taken for a root because it holds DLQ directories", async () => {
+    const root = mkdtempSync(join(tmpdir(), 'dlq-ledger-root-'))
+    for (const s of ['alpha', 'zulu']) {
+      mkdirSync(join(root, s))
+      writeFileSync(join(root, s, 'dlq.ndjson'), '')
+    }
+    const own = join(root, 'alpha', 'dlq-replay-ledger.ndjson')
+    // No root ledger yet: like /tmp holding test directories, the parent is not the DLQ.
+    expect(await defaultFileLedgerPath(join(root, 'alpha'), 'directory')).toBe(own)
+    writeFileSync(join(root, 'dlq-replay-ledger.ndjson'), EVENT)
+    expect(await defaultFileLedgerPath(join(root, 'alpha'), 'directory')).toBe(join(root, 'alpha', '..', 'dlq-replay-ledger.ndjson'))
+    expect(await defaultFileLedgerPath(join(root, 'zulu', 'dlq.ndjson'), 'file')).toBe(join(root, 'zulu', '..', 'dlq-replay-ledger.ndjson'))
+    expect(await defaultFileLedgerPath(root, 'services')).toBe(join(root, 'dlq-replay-ledger.ndjson'))
+    // A service's own ledger, kept before the root had one, is refused from every name until merged.
+    writeFileSync(own, EVENT)
+    for (const [p, kind] of [[root, 'services'], [join(root, 'alpha'), 'directory'], [join(root, 'zulu', 'dlq.ndjson'), 'file']] as const) {
+      await expect(defaultFileLedgerPath(p, kind)).rejects.toThrow(/alpha\/dlq-replay-ledger\.ndjson\. Append them/)
+    }
+  })
+})
