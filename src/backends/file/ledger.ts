@@ -12,8 +12,8 @@ const STALE_LOCK_MS = 60_000
 const READ_CHUNK = 4 * 1024 * 1024
 
 /**
- * The replay ledger of a file DLQ: an append-only NDJSON file beside it
- * (`<file>.replay-ledger.ndjson`, or `dlq-replay-ledger.ndjson` inside a rotated directory).
+ * The replay ledger of a file DLQ: an append-only NDJSON file beside it (where: see
+ * `defaultFileLedgerPath`; `dlq-replay-ledger.ndjson` of a hyperi-rustlib directory).
  * Every claim is made under an exclusive lock file, read-check-append, and fsync'd before the
  * message is sent, so two replays at once cannot both claim a position and a crash loses no
  * claim.
