@@ -53,6 +53,12 @@ export interface DlqReader {
   /** Problems found while opening that did not stop the read (e.g. a directory entry left out), for the user. */
   readonly warnings?: readonly string[]
   parsePosition(text: string): string
+  /**
+   * The replay ledger's identity of the message at `position` when it does not depend on the
+   * message's content (Kafka: topic id, partition, offset), so that a message no longer in the
+   * DLQ (purged after its replay) is still known to the ledger; absent or null otherwise.
+   */
+  identityOf?(position: string): string | null
   bounds(): Promise<LogBounds>
   page(req: PageRequest): Promise<Page>
   scan(req: ScanRequest): AsyncIterable<DecodedRecord>

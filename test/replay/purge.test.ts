@@ -112,6 +112,19 @@ describe.runIf(kafka.available)('purge --replayed on Kafka: DeleteRecords up to 
     const next = dlqJson(['purge', src, '--replayed', '--yes'])
     expect(next.json.partitions[0]).toEqual({partition: 0, delete: 2, before: 5, stays: 1, stoppedAt: {position: '0:5', why: 'not_replayed'}, groups: [{name: group, committed: 1, unread: 2}]})
     expect(dlqJson(['inspect', src, '--limit', '100']).json.items.map((m: any) => m.position)).toEqual(['0:5', '1:2', '1:3'])
+
+    // Asked for again, a purged message that was replayed is already replayed (exit 0: the
+    // ledger knows it by topic id and offset), not missing; one never in the DLQ is not found.
+    const rerun = dlqJson(['replay', src, '--offset', '0:1', '--offset', '1:0', '--yes'])
+    expect(rerun.code, rerun.stderr).toBe(0)
+    expect(rerun.json.items.map((i: any) => [i.position, i.outcome, i.reason])).toEqual([
+      ['0:1', 'skipped', 'already_replayed'],
+      ['1:0', 'skipped', 'already_replayed'],
+    ])
+    expect(rerun.json.items[0].error).toMatch(/no longer in the DLQ \(purged\)/)
+    const never = dlqJson(['replay', src, '--offset', '0:99', '--yes'])
+    expect(never.code).toBe(4)
+    expect(never.json.items[0].reason).toBe('not_found')
   })
 
   it('a compacted topic refuses DeleteRecords: said plainly, exit 1, nothing deleted', async () => {

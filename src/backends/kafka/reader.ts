@@ -304,6 +304,11 @@ export class KafkaReader implements DlqReader {
    * re-read every few seconds: a partition added meanwhile is read from its start (all it
    * holds is new), a moved leader is found again.
    */
+  identityOf(position: string): string | null {
+    const prefix = identityPrefix(this.layout)
+    return prefix === null ? null : prefix + position
+  }
+
   async *follow(req: FollowRequest): AsyncIterable<DecodedRecord> {
     const parts = [...this.readable]
     const ends = await this.call(() => this.client.latest(this.topic, this.layout, parts))

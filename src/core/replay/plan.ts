@@ -195,7 +195,19 @@ export async function* planWindows(deps: ReplayDeps, req: ReplayRequest, opts: {
 
 async function planPositions(deps: ReplayDeps, req: ReplayRequest, planOpts: PlanOptions, targets: TargetCache): Promise<PlanItem[]> {
   const {records, missing, filtered} = await selectPositions(deps.reader, req)
-  const items: PlanItem[] = [...missing.map((p) => skip(p, 'not_found', 'no message at this position (any more)'))]
+  // A message purged after its replay is gone from the DLQ but not from the ledger: asked for
+  // again, it is already replayed (exit 0), not missing — where its identity needs no content.
+  const ids = new Map<string, string>()
+  if (!req.force && deps.reader.identityOf) for (const p of missing) {
+    const id = deps.reader.identityOf(p)
+    if (id !== null) ids.set(p, id)
+  }
+  const known = ids.size > 0 ? await deps.ledger.read([...ids.values()]) : new Map<string, LedgerEntry>()
+  const items: PlanItem[] = missing.map((p) => {
+    const entry = known.get(ids.get(p) ?? '')
+    if (entry?.state === 'done') return skip(p, 'already_replayed', `replayed to ${entry.target.topic}${entry.offset === null ? '' : ` at ${entry.offset}`} on ${entry.at}; no longer in the DLQ (purged)`, entry)
+    return skip(p, 'not_found', 'no message at this position (any more)')
+  })
   for (const r of filtered) items.push(skip(r.position, 'filtered', 'does not match the filters'))
   for (const it of await planRecords(deps, records, planOpts, targets)) items.push(it)
   items.sort((a, b) => comparePositions(a.position, b.position))
