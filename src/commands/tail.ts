@@ -4,6 +4,7 @@ import {withDecoding} from '../cli/decoding.js'
 import {checkPayloadLimit, filterFlags, filterSpec, pageFlags, partitionFlag, schemaFlags, sourceArg, withPartitions} from '../cli/flags.js'
 import {paragraphs} from '../cli/help.js'
 import {abortOnEpipe, writer} from '../cli/stdout.js'
+import {UsageError} from '../core/errors.js'
 import {buildFilter} from '../core/filter.js'
 import {MAX_LIMIT} from '../core/reader.js'
 import type {DecodedRecord} from '../core/record.js'
@@ -59,7 +60,11 @@ ${BaseCommand.exitCodesHelp}`)
   }
 
   async run(): Promise<void> {
-    const {args, flags} = await this.parse(Tail)
+    const {args, flags} = await this.parse(Tail).catch((error: Error) => {
+      // `tail -f` is a Unix habit: here -f is --filter (and swallows the source). Said at once.
+      if (this.argv.includes('-f')) throw new UsageError(`${error.message.split('\n')[0].replace(/:$/, '')}; -f is --filter here: to follow, use -F (--follow), e.g. dlq tail SOURCE -F`)
+      throw error
+    })
     const payload = {payloadLimit: checkPayloadLimit(flags['payload-limit']), noPayload: flags['no-payload']}
     const filter = buildFilter(filterSpec(flags))
     const format: OutputFormat = flags.json ? 'json' : (flags.output as OutputFormat)

@@ -64,6 +64,15 @@ class Follow {
 }
 
 describe('dlq tail (files)', () => {
+  it('`tail -f` (the Unix habit) says that -f is --filter here and how to follow', () => {
+    const file = join(FIXTURES, 'hyperi.ndjson')
+    for (const args of [['-f', file], [file, '-f']]) {
+      const r = dlq(['tail', ...args], {env})
+      expect(r.code).toBe(2)
+      expect(r.stderr).toMatch(/-f is --filter here: to follow, use -F \(--follow\)/)
+    }
+  })
+
   it('--follow ends when the clock passes --until (exit 0), having printed what came before it', async () => {
     const file = join(tmp, 'until.ndjson')
     writeFileSync(file, `${entry(1)}\n`)
