@@ -10,6 +10,7 @@ import {MAX_LIMIT} from '../core/reader.js'
 import type {DecodedRecord} from '../core/record.js'
 import {openReader} from '../core/source.js'
 import {checkTailLimit, DEFAULT_TAIL, followTail, newWarnings, tailLast} from '../core/tail.js'
+import {escapeText} from '../output/escape.js'
 import {OUTPUT_FORMATS, type OutputFormat, type Rendered} from '../output/records.js'
 import {TailOutput} from '../output/tail.js'
 
@@ -29,7 +30,8 @@ each log keeps its order; a message without a time goes with the one before it i
 a follow goes on in each right after what the backlog read.
 
 Kafka: from the end of each partition, with long-poll fetches; partitions added while
-following are read from their start. Redis: XREAD BLOCK. Files and rotated directories:
+following are read from their start; a lost connection (a broker restarting) is said on stderr
+and retried every 2 s, and the follow goes on from where it stood. Redis: XREAD BLOCK. Files and rotated directories:
 appends, the writer's rotation (nothing lost or printed twice) and files created since; a
 single file replaced or truncated in place (copytruncate) is read again from its start.
 Reading joins no consumer group and writes nothing.
@@ -107,7 +109,7 @@ ${BaseCommand.exitCodesHelp}`)
     // user sees it is printed (not taken for the backlog, which -n 0 leaves out).
     let started: Promise<void> | null = null
     const start = () => (started ??= emit(output.start()))
-    const opts = {limit, filter, signal: stop.signal, onLive: () => void start().catch(() => {})}
+    const opts = {limit, filter, signal: stop.signal, onLive: () => void start().catch(() => {}), onNotice: (text: string) => this.note(escapeText(text))}
     try {
       if (!flags.follow) await start()
       if (flags.follow) {

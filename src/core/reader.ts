@@ -117,6 +117,11 @@ export interface FollowRequest {
    * it knows a message written from then on will show.)
    */
   onLive?: () => void
+  /**
+   * Said to the user at once while following (on stderr): a connection to the store lost and
+   * being retried, and found again. A follow outlives a store's restart; Ctrl-C ends it.
+   */
+  onNotice?: (text: string) => void
 }
 
 export interface PageBefore {

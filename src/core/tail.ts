@@ -12,6 +12,8 @@ export interface TailOptions {
   signal: AbortSignal
   /** --follow: called once the end is taken (see FollowRequest.onLive). */
   onLive?: () => void
+  /** --follow: a lost connection being retried, and found again (see FollowRequest.onNotice). */
+  onNotice?: (text: string) => void
 }
 
 export function checkTailLimit(n: number): number {
@@ -36,7 +38,7 @@ export async function tailLast(reader: DlqReader, opts: TailOptions): Promise<De
 export function followTail(reader: DlqReader, opts: TailOptions): AsyncIterable<DecodedRecord> {
   const limit = checkTailLimit(opts.limit)
   if (!reader.follow) throw new UsageError(`${reader.info.display}: this source cannot be followed`)
-  return reader.follow({backlog: limit, filter: opts.filter, signal: opts.signal, onLive: opts.onLive})
+  return reader.follow({backlog: limit, filter: opts.filter, signal: opts.signal, onLive: opts.onLive, onNotice: opts.onNotice})
 }
 
 /**

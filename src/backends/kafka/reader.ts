@@ -33,6 +33,8 @@ const SCAN_FETCH_BYTES = 1024 * 1024
 
 /** A follow's long poll: the broker holds a fetch this long when nothing is new (Ctrl-C waits at most this). */
 const FOLLOW_WAIT_MS = 500
+/** How often a follow that lost its connection tries again. */
+const FOLLOW_RETRY_MS = 2000
 /** How often a follow re-reads the topic's metadata, to pick up partitions added meanwhile and moved leaders. */
 const FOLLOW_METADATA_MS = 3000
 
@@ -319,37 +321,38 @@ export class KafkaReader implements DlqReader {
     const pre = new RecordPrefilter(req.filter, this.topic)
     let looked = Date.now()
     let stale = false
+    /** When the connection was lost (a broker restarting, a network outage), while it is being retried. */
+    let lostAt: number | null = null
     while (!req.signal.aborted) {
-      if (stale || Date.now() - looked >= FOLLOW_METADATA_MS) {
-        const layout = await this.call(() => this.client.layout(this.topic, true))
-        if (layout === null) throw this.client.fail(new this.client.lib.ProtocolError(3), this.topic)
-        this.layout = layout
-        const added = this.chosen ? [] : Array.from({length: layout.partitions}, (_, i) => i).filter((p) => !cursor.has(p))
-        if (added.length > 0) {
-          const starts = await this.call(() => this.client.earliest(this.topic, this.layout, added))
-          for (const p of added) {
-            cursor.set(p, starts.get(p) ?? 0)
-            parts.push(p)
-          }
+      let replies: Array<Map<number, FetchedPartition>>
+      try {
+        const byLeader = await this.followLeaders(parts, cursor, stale || Date.now() - looked >= FOLLOW_METADATA_MS)
+        if (byLeader.looked) {
+          looked = Date.now()
+          stale = false
         }
-        looked = Date.now()
-        stale = false
-      }
-      const byLeader = new Map<number, Array<{partition: number; offset: number}>>()
-      for (const p of parts) {
-        const leader = this.layout.leaders[p]
-        // A partition just created (or whose broker is down) has no leader yet: asked again after the next metadata look.
-        if (leader === undefined || leader < 0) {
-          stale = true
+        if (byLeader.stale) stale = true
+        if (byLeader.leaders.size === 0) {
+          await pause(FOLLOW_WAIT_MS, req.signal)
           continue
         }
-        byLeader.set(leader, [...(byLeader.get(leader) ?? []), {partition: p, offset: cursor.get(p)!}])
-      }
-      if (byLeader.size === 0) {
-        await pause(FOLLOW_WAIT_MS, req.signal)
+        replies = await this.call(() => Promise.all([...byLeader.leaders].map(([leader, ps]) => this.client.fetchWaiting(this.topic, this.layout, leader, ps, SCAN_FETCH_BYTES, FOLLOW_WAIT_MS))))
+      } catch (error) {
+        // A lost connection is waited out (the cursor stays where it stood: nothing is missed or
+        // printed twice); anything else — the topic deleted, credentials refused — ends the follow.
+        if (!lostConnection(error) || req.signal.aborted) throw error
+        if (lostAt === null) {
+          lostAt = Date.now()
+          req.onNotice?.(`${(error as Error).message}: retrying every ${FOLLOW_RETRY_MS / 1000} s (Ctrl-C to stop)`)
+        }
+        stale = true
+        await pause(FOLLOW_RETRY_MS, req.signal)
         continue
       }
-      const replies = await this.call(() => Promise.all([...byLeader].map(([leader, ps]) => this.client.fetchWaiting(this.topic, this.layout, leader, ps, SCAN_FETCH_BYTES, FOLLOW_WAIT_MS))))
+      if (lostAt !== null) {
+        req.onNotice?.(`Kafka at ${this.client.target.brokers.map(brokerText).join(',')}: connected again after ${Math.round((Date.now() - lostAt) / 1000)} s; following on from where it stood`)
+        lostAt = null
+      }
       const fetched = new Map<number, FetchedPartition>()
       for (const r of replies) for (const [p, fp] of r) fetched.set(p, fp)
       for (const p of parts) {
@@ -377,6 +380,39 @@ export class KafkaReader implements DlqReader {
         cursor.set(p, Math.max(from, set.next))
       }
     }
+  }
+
+  /**
+   * A follow's next fetches, per leader: the metadata read again first when `look` (every few
+   * seconds, or after a moved leader or a lost connection) — a partition added meanwhile is
+   * read from its start (all it holds is new). `stale`: a partition has no leader yet.
+   */
+  private async followLeaders(parts: number[], cursor: Cursor, look: boolean): Promise<{leaders: Map<number, Array<{partition: number; offset: number}>>; looked: boolean; stale: boolean}> {
+    if (look) {
+      const layout = await this.call(() => this.client.layout(this.topic, true))
+      if (layout === null) throw this.client.fail(new this.client.lib.ProtocolError(3), this.topic)
+      this.layout = layout
+      const added = this.chosen ? [] : Array.from({length: layout.partitions}, (_, i) => i).filter((p) => !cursor.has(p))
+      if (added.length > 0) {
+        const starts = await this.call(() => this.client.earliest(this.topic, this.layout, added))
+        for (const p of added) {
+          cursor.set(p, starts.get(p) ?? 0)
+          parts.push(p)
+        }
+      }
+    }
+    const leaders = new Map<number, Array<{partition: number; offset: number}>>()
+    let stale = false
+    for (const p of parts) {
+      const leader = this.layout.leaders[p]
+      // A partition just created (or whose broker is down) has no leader yet: asked again after the next metadata look.
+      if (leader === undefined || leader < 0) {
+        stale = true
+        continue
+      }
+      leaders.set(leader, [...(leaders.get(leader) ?? []), {partition: p, offset: cursor.get(p)!}])
+    }
+    return {leaders, looked: look, stale}
   }
 
   async close(): Promise<void> {
@@ -515,4 +551,12 @@ function identityPrefix(layout: TopicLayout): string | null {
     identityPrefixes.set(layout, prefix)
   }
   return prefix
+}
+
+/**
+ * A connection lost or refused (a broker restarting, a network outage), which a follow waits
+ * out; not a topic that does not exist, refused credentials or a corrupt record.
+ */
+function lostConnection(error: unknown): boolean {
+  return error instanceof UnavailableError && /: (cannot connect|no answer within)/.test(error.message)
 }
