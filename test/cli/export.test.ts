@@ -114,7 +114,8 @@ describe('dlq export', () => {
       const child = spawn(process.execPath, [BIN, 'export', big, '--file', out], {env: {...process.env, ...env}, stdio: ['ignore', 'ignore', 'pipe']})
       let stderr = ''
       child.stderr.on('data', (d) => (stderr += d))
-      const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
+      // 'close', not 'exit': the child's output may still be on its way when it has exited.
+      const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)))
       // Interrupted once the export is under way: its temporary file has data.
       const tmpFile = `${out}.${child.pid}.tmp`
       for (const until = Date.now() + 30_000; Date.now() < until && !(existsSync(tmpFile) && statSync(tmpFile).size > 0); ) await new Promise((r) => setTimeout(r, 10))

@@ -34,7 +34,8 @@ describe.runIf(kafka.available)('tail --follow on Kafka outlives a broker restar
     let stderr = ''
     createInterface({input: child.stdout}).on('line', (l) => lines.push(l))
     child.stderr.on('data', (d) => (stderr += d))
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
+    // 'close', not 'exit': the child's output may still be on its way when it has exited.
+    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)))
     const seen = () => `${lines.length} lines; stderr: ${stderr}`
 
     // Written (once a second) until one is seen: then the follow is live.

@@ -43,7 +43,8 @@ describe.runIf(redis.available)('replay of a large selection: plan, results and 
     const child = spawn(process.execPath, [BIN, 'replay', many, '--all', '--sink', sink, '--dry-run', '--json'], {stdio: ['ignore', 'pipe', 'pipe']})
     let out = ''
     child.stdout.on('data', (d) => (out += d))
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
+    // 'close', not 'exit': the child's output may still be on its way when it has exited.
+    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)))
     for (const until = Date.now() + 30_000; Date.now() < until && out.length < 10_000; ) await new Promise((r) => setTimeout(r, 5))
     child.kill('SIGINT')
     expect(await exited).toBe(130)
