@@ -54,3 +54,17 @@ export function pause(ms: number, signal?: AbortSignal): Promise<void> {
     signal?.addEventListener('abort', done, {once: true})
   })
 }
+
+/**
+ * `p`, or the error `late()` makes once `ms` have passed without it settling; the timer is
+ * cleared either way. `unref`: the wait alone does not keep the process alive (leave it off
+ * when nothing else would: a promise that never settles must still time out).
+ */
+export function withDeadline<T>(p: PromiseLike<T>, ms: number, late: () => Error, opts: {unref?: boolean} = {}): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(late()), ms)
+    if (opts.unref) timer.unref()
+  })
+  return Promise.race([p, deadline]).finally(() => clearTimeout(timer))
+}

@@ -9,6 +9,7 @@ import {brokerText, parseKafkaUri} from './uri.js'
 import {readPartition} from './log.js'
 import {createHash} from 'node:crypto'
 import type {RawHeader} from '../../core/record.js'
+import {withDeadline} from '../../core/time.js'
 
 function digest(key: Buffer | null, value: Buffer | null, headers: RawHeader[]): string {
   const h = createHash('sha256')
@@ -92,17 +93,6 @@ function produceRequest(Writer: KafkaLib['Writer']) {
 /** How long a send may wait for its acknowledgements (retries included). */
 const ACK_TIMEOUT_MS = Number(process.env.DLQ_KAFKA_ACK_TIMEOUT_MS) || 30_000
 const CLOSE_TIMEOUT_MS = 5_000
-
-function withTimeout<T>(ms: number, message: string, p: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout
-  return Promise.race([
-    p,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new UnavailableError(message)), ms)
-      timer.unref()
-    }),
-  ]).finally(() => clearTimeout(timer))
-}
 
 /**
  * Replay's writer for Kafka (docs/kafka.md, "Sink"): acks=all, idempotent, the record's key,
@@ -204,7 +194,7 @@ export class KafkaSink implements DlqSink {
     const {acks} = await written
     // The library's connection fails a request after its own timeout; a broker that dies
     // mid-request is bounded here too, so replay reports the batch in doubt instead of hanging.
-    return withTimeout(ACK_TIMEOUT_MS, `Kafka at ${this.where()}: no acknowledgement within ${ACK_TIMEOUT_MS / 1000} s`, acks).catch((error) => {
+    return withDeadline(acks, ACK_TIMEOUT_MS, () => new UnavailableError(`Kafka at ${this.where()}: no acknowledgement within ${ACK_TIMEOUT_MS / 1000} s`), {unref: true}).catch((error) => {
       // Whether it landed is unknown, so the sequence numbers after it are too: nothing more goes out.
       this.fail(error, Number.POSITIVE_INFINITY)
       throw error
@@ -406,7 +396,7 @@ export class KafkaSink implements DlqSink {
   }
 
   async close(): Promise<void> {
-    await withTimeout(CLOSE_TIMEOUT_MS, 'close', this.client.close()).catch(() => undefined)
+    await withDeadline(this.client.close(), CLOSE_TIMEOUT_MS, () => new UnavailableError('close'), {unref: true}).catch(() => undefined)
   }
 
   /**

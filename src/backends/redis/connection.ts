@@ -3,6 +3,7 @@ import type {ConnectionOptions} from 'node:tls'
 import type {Redis} from 'ioredis'
 import {activeProfile, type TlsSettings} from '../../core/config.js'
 import {DlqError, UnavailableError, UsageError} from '../../core/errors.js'
+import {withDeadline} from '../../core/time.js'
 import {keyText, type RedisTarget} from './uri.js'
 
 /** Connect and handshake must finish within this, so an unreachable server fails fast. */
@@ -99,13 +100,8 @@ function informative(error: unknown): boolean {
   return typeof e?.code === 'string' || /^[A-Z]+ /.test(String(e?.message))
 }
 
-function withDeadline<T>(p: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(Object.assign(new Error('handshake timed out'), {code: 'ETIMEDOUT'})), ms)
-  })
-  return Promise.race([p, deadline]).finally(() => clearTimeout(timer))
-}
+/** The error a handshake past its deadline gives (ETIMEDOUT: reported as no answer within the connect timeout). */
+const handshakeLate = () => Object.assign(new Error('handshake timed out'), {code: 'ETIMEDOUT'})
 
 /**
  * Connects with no retries and no offline queue: dlq is a one-shot CLI, so an unreachable
@@ -140,7 +136,7 @@ export async function connect(target: RedisTarget, verify: (conn: RedisConnectio
   const close = async () => {
     if (client.status === 'end') return
     try {
-      await withDeadline(client.quit(), 1000)
+      await withDeadline(client.quit(), 1000, handshakeLate)
     } catch {
       client.disconnect()
     }
@@ -164,6 +160,7 @@ export async function connect(target: RedisTarget, verify: (conn: RedisConnectio
         await verify(conn)
       })(),
       CONNECT_TIMEOUT_MS,
+      handshakeLate,
     )
   } catch (error) {
     client.disconnect()

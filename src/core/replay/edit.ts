@@ -7,6 +7,7 @@ import {utf8OrNull} from '../bytes.js'
 import {HEADER_CONVENTIONS, isSystemHeader} from '../conventions/index.js'
 import {UsageError} from '../errors.js'
 import type {DecodedRecord, RawHeader} from '../record.js'
+import {withDeadline} from '../time.js'
 
 /**
  * Fix before replay: changes applied to a message on its way back (`replay --set`,
@@ -251,17 +252,6 @@ const hung = new WeakMap<EditSpec, string>()
 
 const isThenable = (v: unknown): v is PromiseLike<unknown> => typeof (v as {then?: unknown} | null)?.then === 'function'
 
-function settleWithin(p: PromiseLike<unknown>, ms: number, onTimeout: () => void): Promise<unknown> {
-  let timer: NodeJS.Timeout | undefined
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      onTimeout()
-      reject(new EditError(`the transform did not settle within ${ms / 1000} s; it is not called again in this run`))
-    }, ms)
-  })
-  return Promise.race([p, late]).finally(() => clearTimeout(timer))
-}
-
 async function runTransform(
   spec: EditSpec,
   r: DecodedRecord,
@@ -293,7 +283,12 @@ async function runTransform(
   let out: unknown
   try {
     out = spec.transform!(input)
-    if (isThenable(out)) out = await settleWithin(out, TRANSFORM_TIMEOUT_MS, () => hung.set(spec, `position ${r.position}`))
+    if (isThenable(out)) {
+      out = await withDeadline(out, TRANSFORM_TIMEOUT_MS, () => {
+        hung.set(spec, `position ${r.position}`)
+        return new EditError(`the transform did not settle within ${TRANSFORM_TIMEOUT_MS / 1000} s; it is not called again in this run`)
+      })
+    }
   } catch (error) {
     if (error instanceof EditError) throw error
     throw new EditError(`${name} threw: ${(error as Error)?.message ?? String(error)}`)
