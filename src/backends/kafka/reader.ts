@@ -7,6 +7,7 @@ import type {DecodedRecord} from '../../core/record.js'
 import {decodeRecordSet, RecordSetDecoder, recordSetNext, type DecodedRecordSet, type KafkaMessage} from './batches.js'
 import {KafkaClient, type FetchedPartition, type TopicLayout} from './client.js'
 import {CorruptBatchError} from './codecs.js'
+import {isConnectionLost} from './connection.js'
 import {formatCursor, formatPosition, parseCursor, singlePosition, type Cursor} from './positions.js'
 import {brokerText, parseKafkaUri} from './uri.js'
 import {topicHint} from '../../core/conventions/topic-hint.js'
@@ -340,7 +341,7 @@ export class KafkaReader implements DlqReader {
       } catch (error) {
         // A lost connection is waited out (the cursor stays where it stood: nothing is missed or
         // printed twice); anything else — the topic deleted, credentials refused — ends the follow.
-        if (!lostConnection(error) || req.signal.aborted) throw error
+        if (!isConnectionLost(error) || req.signal.aborted) throw error
         if (lostAt === null) {
           lostAt = Date.now()
           req.onNotice?.(`${(error as Error).message}: retrying every ${FOLLOW_RETRY_MS / 1000} s (Ctrl-C to stop)`)
@@ -551,12 +552,4 @@ function identityPrefix(layout: TopicLayout): string | null {
     identityPrefixes.set(layout, prefix)
   }
   return prefix
-}
-
-/**
- * A connection lost or refused (a broker restarting, a network outage), which a follow waits
- * out; not a topic that does not exist, refused credentials or a corrupt record.
- */
-function lostConnection(error: unknown): boolean {
-  return error instanceof UnavailableError && /: (cannot connect|no answer within)/.test(error.message)
 }
