@@ -134,37 +134,35 @@ ${BaseCommand.exitCodesHelp}`)
             if (!flags['dry-run']) throw new UnavailableError(`replay ledger: ${problem.text}; ${fix}`)
             this.note(`warning: replay ledger: ${problem.text}; a real run would stop here (${fix})`)
           }
+          // Ctrl-C: a dry run ends the plan between windows (the document, --json, is closed with
+          // the error, exit 130); a replay stops between batches: what was acknowledged is
+          // completed in the ledger, the rest is reported as not attempted, and the summary says
+          // how to continue.
+          const abort = new AbortController()
+          const onInterrupt = () => abort.abort()
+          process.once('SIGINT', onInterrupt)
           if (flags['dry-run']) {
             const writer = planWriter(toStdout, head, {json: flags.json, rows, timestamp})
-            // Ctrl-C ends the plan between windows; the document (--json) is closed with the error, exit 130.
-            const stop = new AbortController()
-            const onStop = () => stop.abort()
-            process.once('SIGINT', onStop)
             try {
               await this.streamed(writer, async () => {
-                for await (const w of planWindows(deps, req, {signal: stop.signal})) {
-                  if (stop.signal.aborted) break
+                for await (const w of planWindows(deps, req, {signal: abort.signal})) {
+                  if (abort.signal.aborted) break
                   for (const it of await w.plan()) writer.item(it)
                   await writer.drained()
                   // A plan read from a file may never wait for I/O (stdout a file too): Ctrl-C is
                   // delivered only when the event loop turns, so it is let turn once a window.
                   await new Promise<void>((resolve) => setImmediate(resolve))
                 }
-                if (stop.signal.aborted) throw new CancelledError('interrupted: the plan is cut short there (a dry run sends nothing)')
+                if (abort.signal.aborted) throw new CancelledError('interrupted: the plan is cut short there (a dry run sends nothing)')
               })
             } finally {
-              process.removeListener('SIGINT', onStop)
+              process.removeListener('SIGINT', onInterrupt)
             }
             return
           }
 
           // The count to confirm: an --offset list is planned once and kept; --all is counted
           // in a first pass (nothing kept) and planned again as it is sent.
-          // Ctrl-C stops between batches: what was acknowledged is completed in the ledger, the
-          // rest is reported as not attempted, and the summary says how to continue.
-          const abort = new AbortController()
-          const onInterrupt = () => abort.abort()
-          process.once('SIGINT', onInterrupt)
           let windows: AsyncIterable<PlanWindow> = planWindows(deps, req, {signal: abort.signal})
           if (!flags.yes) {
             const tally = new PlanTally(timestamp)

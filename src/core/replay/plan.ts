@@ -130,6 +130,9 @@ async function selectPositions(reader: DlqReader, req: ReplayRequest): Promise<{
   return {records, missing: wanted.filter((p) => !found.has(p)), filtered}
 }
 
+/** Where and when a ledger entry says its message was replayed. */
+const replayedWhere = (entry: LedgerEntry): string => `replayed to ${entry.target.topic}${entry.offset === null ? '' : ` at ${entry.offset}`} on ${entry.at}`
+
 const skip = (position: string, reason: SkipReason, detail: string | null = null, ledger: LedgerEntry | null = null): PlanItem => ({
   ledgerKey: position,
   position,
@@ -205,7 +208,7 @@ async function planPositions(deps: ReplayDeps, req: ReplayRequest, planOpts: Pla
   const known = ids.size > 0 ? await deps.ledger.read([...ids.values()]) : new Map<string, LedgerEntry>()
   const items: PlanItem[] = missing.map((p) => {
     const entry = known.get(ids.get(p) ?? '')
-    if (entry?.state === 'done') return skip(p, 'already_replayed', `replayed to ${entry.target.topic}${entry.offset === null ? '' : ` at ${entry.offset}`} on ${entry.at}; no longer in the DLQ (purged)`, entry)
+    if (entry?.state === 'done') return skip(p, 'already_replayed', `${replayedWhere(entry)}; no longer in the DLQ (purged)`, entry)
     return skip(p, 'not_found', 'no message at this position (any more)')
   })
   for (const r of filtered) items.push(skip(r.position, 'filtered', 'does not match the filters'))
@@ -259,7 +262,7 @@ export async function planRecords(deps: ReplayDeps, records: DecodedRecord[], op
     const unconfirmed = entry !== null && entry.state === 'claimed' && !req.force ? entry : null
     if (entry && !req.force) {
       if (entry.state === 'done') {
-        items.push(skip(r.position, 'already_replayed', `replayed to ${entry.target.topic}${entry.offset === null ? '' : ` at ${entry.offset}`} on ${entry.at}; --force replays it again`, entry))
+        items.push(skip(r.position, 'already_replayed', `${replayedWhere(entry)}; --force replays it again`, entry))
         continue
       }
     }
