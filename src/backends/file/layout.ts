@@ -35,6 +35,9 @@ export function isGzipName(path: string): boolean {
 }
 
 /** Sort key of a rotated name (timestamp, collision counter), or null for the live file or a foreign name. */
+/** A name of the hyperi-rustlib layout's own files: the live file or a rotated one. */
+export const isLayoutName = (name: string): boolean => name === LIVE || rotatedKey(name) !== null
+
 export function rotatedKey(name: string): {ts: string; n: number; logical: string; gzip: boolean} | null {
   const m = name.match(ROTATED_RE)
   if (!m) return null
@@ -190,7 +193,7 @@ export async function serviceDirs(dir: string): Promise<string[]> {
   for (const name of (await readdir(dir)).sort()) {
     const p = join(dir, name)
     try {
-      if ((await stat(p)).isDirectory() && (await readdir(p)).some((n) => n === LIVE || rotatedKey(n) !== null || n.startsWith(LOOKS_ROTATED))) services.push(name)
+      if ((await stat(p)).isDirectory() && (await readdir(p)).some((n) => isLayoutName(n) || n.startsWith(LOOKS_ROTATED))) services.push(name)
     } catch {
       // unreadable entries are simply not offered
     }
@@ -239,7 +242,7 @@ export async function resolveFileSource(path: string): Promise<ResolvedSource> {
   const warnings: string[] = []
   if (st.isDirectory()) {
     const names = await readdir(path)
-    const own = names.some((n) => n === LIVE || rotatedKey(n) !== null)
+    const own = names.some(isLayoutName)
     if (!own) {
       const services = await serviceDirs(path)
       if (services.length > 0) {

@@ -4,7 +4,7 @@ import {basename, dirname, join, resolve} from 'node:path'
 import {claimEvents, doneEvents, isBatch, releaseEvent, type AnyLedgerEvent, type LedgerEdit, type LedgerEntry, type LedgerEvent, type LedgerTarget, type ReplayLedger} from '../../core/replay/ledger.js'
 import {LedgerIndex, type LedgerLine} from './ledger-index.js'
 import {UnavailableError, UsageError} from '../../core/errors.js'
-import {LIVE, rotatedKey, serviceDirs} from './layout.js'
+import {isLayoutName, serviceDirs} from './layout.js'
 
 const LOCK_WAIT_MS = 15_000
 const STALE_LOCK_MS = 60_000
@@ -302,17 +302,20 @@ export async function defaultFileLedgerPath(path: string, kind: 'file' | 'direct
   const given = path.replace(/\/+$/, '') || path
   let home: string | null = kind === 'file' ? null : given
   if (kind === 'file') {
-    const name = basename(given)
-    if (name === LIVE || rotatedKey(name) !== null) home = dirname(given)
+    if (isLayoutName(basename(given))) home = dirname(given)
   }
   if (home === null) return `${given}${FILE_LEDGER_SUFFIX}`
-  let root = kind === 'services'
-  if (!root && nonEmpty(join(home, '..', LEDGER_NAME)) && (await isServiceOf(dirname(resolve(home)), basename(resolve(home))))) {
-    home = join(home, '..')
-    root = true
+  // The service directories of the root the ledger is kept at, or null (a service directory's own).
+  let services = kind === 'services' ? await serviceDirs(home).catch(() => []) : null
+  if (kind !== 'services' && nonEmpty(join(home, '..', LEDGER_NAME))) {
+    const parent = await servicesOf(dirname(resolve(home)))
+    if (parent?.includes(basename(resolve(home)))) {
+      home = join(home, '..')
+      services = parent
+    }
   }
   const ledger = join(home, LEDGER_NAME)
-  const strays = await strayLedgers(home, root)
+  const strays = await strayLedgers(home, services)
   if (strays.length > 0) {
     const list = strays.map((p) => `'${p}'`).join(' ')
     const which = given === home ? `The DLQ at ${home}` : `${given} is part of the DLQ at ${home}, which`
@@ -325,15 +328,15 @@ export async function defaultFileLedgerPath(path: string, kind: 'file' | 'direct
 }
 
 /** Non-empty ledgers an earlier dlq kept at narrower names of the DLQ at `home` (a service directory's, a file's). */
-async function strayLedgers(home: string, root: boolean): Promise<string[]> {
-  const dirs = [home, ...(root ? (await serviceDirs(home).catch(() => [])).map((s) => join(home, s)) : [])]
+async function strayLedgers(home: string, services: string[] | null): Promise<string[]> {
+  const dirs = [home, ...(services ?? []).map((s) => join(home, s))]
   const found: string[] = []
   for (const dir of dirs) {
     const names = await readdir(dir).catch(() => [] as string[])
     for (const n of names.sort()) {
       // A ledger an earlier dlq kept beside one of the layout's files (not beside another file in the same directory).
       const beside = n.endsWith(FILE_LEDGER_SUFFIX) ? n.slice(0, -FILE_LEDGER_SUFFIX.length) : null
-      if ((n === LEDGER_NAME && dir !== home) || (beside !== null && (beside === LIVE || rotatedKey(beside) !== null))) {
+      if ((n === LEDGER_NAME && dir !== home) || (beside !== null && isLayoutName(beside))) {
         if (nonEmpty(join(dir, n))) found.push(join(dir, n))
       }
     }
@@ -341,14 +344,13 @@ async function strayLedgers(home: string, root: boolean): Promise<string[]> {
   return found
 }
 
-/** `dir` is a services root (no DLQ files of its own) and `name` one of its service directories. */
-async function isServiceOf(dir: string, name: string): Promise<boolean> {
+/** The service directories of `dir` when it is a services root (no DLQ files of its own), else null. */
+async function servicesOf(dir: string): Promise<string[] | null> {
   try {
-    const names = await readdir(dir)
-    if (names.some((n) => n === LIVE || rotatedKey(n) !== null)) return false
-    return (await serviceDirs(dir)).includes(name)
+    if ((await readdir(dir)).some(isLayoutName)) return null
+    return await serviceDirs(dir)
   } catch {
-    return false
+    return null
   }
 }
 
