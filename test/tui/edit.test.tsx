@@ -104,6 +104,18 @@ describe.runIf(redis.available)('browse: e edits the payload in $EDITOR and repl
     expect(await consume()).toEqual([])
   })
 
+  /** `work` with a reader of `path` and its replay port (to this test's stream), both closed after. */
+  const withPort = async (path: string, work: (r: DlqReader, p: ReplayPort) => Promise<void>) => {
+    const r = await openFileReader(path)
+    const p = await openReplayPort(r, {source: path, sinkUri: redis.address, to: stream})
+    try {
+      await work(r, p)
+    } finally {
+      await p.close()
+      await r.close()
+    }
+  }
+
   it('a browse opened later marks the message replayed by an earlier run (the ledger is read by message identity)', async () => {
     // Its own copy of the DLQ and its own ledger: message 3 replayed by the CLI, before browse starts.
     const later = join(dir, 'later.ndjson')
@@ -111,20 +123,18 @@ describe.runIf(redis.available)('browse: e edits the payload in $EDITOR and repl
     const cli = dlq(['replay', later, '--offset', '3', '--sink', redis.address, '--to', stream, '--yes'])
     expect(cli.code, cli.stderr).toBe(0)
     await consume()
-    const reader2 = await openFileReader(later)
-    const port2 = await openReplayPort(reader2, {source: later, sinkUri: redis.address, to: stream})
-    try {
+    await withPort(later, async (reader2, port2) => {
       const page = await reader2.page({from: null, limit: 50, filter: MATCH_ALL})
       expect(await port2.replayedAmong(page.records)).toEqual(['3'])
       app = render(<BrowseApp reader={reader2} filterSpec={{}} from={null} payloadLimit={4096} replay={port2} size={{columns: 160, rows: 40}} />)
-      const frame = await frameWith(app, /✓ 3 /)
-      expect(frame).not.toMatch(/✓ [0-2] /)
-    } finally {
-      app?.unmount()
-      app = null
-      await port2.close()
-      await reader2.close()
-    }
+      try {
+        const frame = await frameWith(app, /✓ 3 /)
+        expect(frame).not.toMatch(/✓ [0-2] /)
+      } finally {
+        app.unmount()
+        app = null
+      }
+    })
   })
 
   it('a byte-identical copy of a replayed file entry is marked replayed too (one identity, as replay treats it)', async () => {
@@ -134,15 +144,10 @@ describe.runIf(redis.available)('browse: e edits the payload in $EDITOR and repl
     const cli = dlq(['replay', twice, '--offset', '0', '--sink', redis.address, '--to', stream, '--yes'])
     expect(cli.code, cli.stderr).toBe(0)
     await consume()
-    const reader3 = await openFileReader(twice)
-    const port3 = await openReplayPort(reader3, {source: twice, sinkUri: redis.address, to: stream})
-    try {
+    await withPort(twice, async (reader3, port3) => {
       const page = await reader3.page({from: null, limit: 50, filter: MATCH_ALL})
       expect((await port3.replayedAmong(page.records)).sort()).toEqual(['0', '1'])
-    } finally {
-      await port3.close()
-      await reader3.close()
-    }
+    })
   })
 
   it('an unchanged payload or an editor that fails replays nothing, and says so', async () => {
