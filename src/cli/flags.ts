@@ -14,6 +14,8 @@ export const filterFlags = {
   filter: Flags.string({
     char: 'f',
     multiple: true,
+    // One value per flag: `--filter X FILE` keeps FILE as the source (greedy, it took FILE as a second filter).
+    multipleNonGreedy: true,
     // The same list the "unknown field" error gives: both come from FILTER_FIELDS.
     description: `FIELD OP VALUE, repeatable, all must match. OP: = != ~ < > <= >=. Fields: ${FILTER_FIELDS.join(', ')}`,
     helpValue: 'EXPR',
@@ -54,6 +56,8 @@ export function checkPayloadLimit(n: number): number {
 export const partitionFlag = {
   partition: Flags.integer({
     multiple: true,
+    // One value per flag: `--filter X FILE` keeps FILE as the source (greedy, it took FILE as a second filter).
+    multipleNonGreedy: true,
     min: 0,
     description: 'Kafka only: read just this partition (repeatable).',
     helpValue: 'N',

@@ -78,7 +78,7 @@ ${BaseCommand.exitCodesHelp}`)
 
   static override args = {source: sourceArg}
   static override flags = {
-    offset: Flags.string({char: 'p', multiple: true, description: 'Position to replay (as printed by inspect); repeatable.', helpValue: 'POS'}),
+    offset: Flags.string({char: 'p', multiple: true, multipleNonGreedy: true, description: 'Position to replay (as printed by inspect); repeatable.', helpValue: 'POS'}),
     all: Flags.boolean({description: 'Replay every message the filters select (without filters, --yes is required).'}),
     ...filterFlags,
     ...partitionFlag,
@@ -91,9 +91,9 @@ ${BaseCommand.exitCodesHelp}`)
     partitioner: Flags.string({options: PARTITIONERS, description: "Key hash for messages whose source partition is not recorded (default: the original producer's, per convention).", env: 'DLQ_REPLAY_PARTITIONER'}),
     timestamp: Flags.string({options: TIMESTAMP_POLICIES, default: 'now', description: "Time of the replayed records: now (the replay's), original (the failed record's own, where recorded) or dlq (the DLQ record's).", env: 'DLQ_REPLAY_TIMESTAMP'}),
     layout: Flags.string({options: LAYOUT_CHOICES, default: 'auto', description: "Redis stream targets: how each entry is laid out. auto: what the consumer reads (Watermill messages as Watermill entries, hyperi's as one payload field, others like the stream's newest entry, dlq's own layout in an empty stream).", env: 'DLQ_REPLAY_LAYOUT'}),
-    set: Flags.string({multiple: true, description: 'Change a field of a JSON payload before sending: payload.JSON.PATH=VALUE (VALUE as JSON if it parses, else a string); repeatable.', helpValue: 'payload.PATH=VALUE'}),
-    'set-header': Flags.string({multiple: true, description: 'Set a user header before sending (replaces every value of NAME); repeatable.', helpValue: 'NAME=VALUE'}),
-    'drop-header': Flags.string({multiple: true, description: 'Remove a user header before sending; repeatable.', helpValue: 'NAME'}),
+    set: Flags.string({multiple: true, multipleNonGreedy: true, description: 'Change a field of a JSON payload before sending: payload.JSON.PATH=VALUE (VALUE as JSON if it parses, else a string); repeatable.', helpValue: 'payload.PATH=VALUE'}),
+    'set-header': Flags.string({multiple: true, multipleNonGreedy: true, description: 'Set a user header before sending (replaces every value of NAME); repeatable.', helpValue: 'NAME=VALUE'}),
+    'drop-header': Flags.string({multiple: true, multipleNonGreedy: true, description: 'Remove a user header before sending; repeatable.', helpValue: 'NAME'}),
     transform: Flags.string({description: 'An ES module whose default export takes each record and returns the record to send, or null to skip it (see above).', helpValue: 'FILE.mjs', env: 'DLQ_REPLAY_TRANSFORM'}),
     rows: Flags.string({description: `Positions listed in the plan or result table (default ${DEFAULT_TABLE_ROWS}; "all" lists every one). A summary always follows; --json always lists every position.`, helpValue: 'N|all', env: 'DLQ_REPLAY_ROWS'}),
   }

@@ -36,6 +36,19 @@ describe('dlq inspect', () => {
     expect(json.items.length).toBeGreaterThan(0)
   })
 
+  it('takes one value per repeatable flag, so the DLQ may follow it', () => {
+    // Greedy, `--filter X FILE` took FILE for a second filter and failed with "Missing 1 required arg".
+    const after = dlqJson(['inspect', '--filter', 'reason=timeout', '-f', 'source.topic=orders', f('hyperi.ndjson')], {env})
+    const before = dlqJson(['inspect', f('hyperi.ndjson'), '--filter', 'reason=timeout', '-f', 'source.topic=orders'], {env})
+    expect(after.code).toBe(0)
+    expect(after.json.items.map((m: any) => m.position)).toEqual(before.json.items.map((m: any) => m.position))
+    expect(after.json.items.length).toBeGreaterThan(0)
+    // Two values after one flag are a usage error naming the stray one, not a second filter.
+    const r = dlq(['inspect', f('hyperi.ndjson'), '--filter', 'reason=timeout', 'reason=x'], {env})
+    expect(r.code).toBe(2)
+    expect(r.stderr).toMatch(/Unexpected argument: reason=x/)
+  })
+
   it('reads a rotated directory as one log', () => {
     const {json} = dlqJson(['inspect', f('rotated/ingest'), '--from', '3', '--limit', '3'], {env})
     const {json: flat} = dlqJson(['inspect', f('hyperi.ndjson'), '--from', '3', '--limit', '3'], {env})
