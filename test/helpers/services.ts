@@ -1,3 +1,4 @@
+import {spawn, type ChildProcess} from 'node:child_process'
 import {createServer, Socket} from 'node:net'
 
 /**
@@ -81,4 +82,24 @@ export async function freePort(): Promise<number> {
   const {port} = server.address() as {port: number}
   await new Promise((resolve) => server.close(resolve))
   return port
+}
+
+/** A Redis of this test's own, durable (every write fsync'd), so it can be killed and restarted. */
+export async function startRedis(port: number, dir: string, extra: string[] = []): Promise<ChildProcess> {
+  const p = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'always', '--save', '', ...extra], {stdio: 'ignore'})
+  const {Redis} = await import('ioredis')
+  for (let i = 0; i < 100; i++) {
+    const c = new Redis({port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null})
+    c.on('error', () => undefined)
+    try {
+      await c.connect()
+      await c.ping()
+      c.disconnect()
+      return p
+    } catch {
+      c.disconnect()
+      await new Promise((r) => setTimeout(r, 100))
+    }
+  }
+  throw new Error('own redis-server did not start')
 }

@@ -1,4 +1,4 @@
-import {spawn, type ChildProcess} from 'node:child_process'
+import type {ChildProcess} from 'node:child_process'
 import {createHash} from 'node:crypto'
 import {mkdtempSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
@@ -6,29 +6,9 @@ import {join} from 'node:path'
 import {afterAll, describe, expect, it} from 'vitest'
 import {dlqJson, dlqJsonAsync} from '../helpers/cli.js'
 import {fileLedgerKey, ledgerDone, waitForNextClaim} from '../helpers/ledger.js'
-import {freePort, needService, uniqueName} from '../helpers/services.js'
+import {freePort, needService, startRedis, uniqueName} from '../helpers/services.js'
 
 const redis = await needService('redis')
-
-/** A Redis of this test's own, durable (every write fsync'd), so it can be killed and restarted. */
-async function startRedis(port: number, dir: string, extra: string[] = []): Promise<ChildProcess> {
-  const p = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'always', '--save', '', ...extra], {stdio: 'ignore'})
-  const {Redis} = await import('ioredis')
-  for (let i = 0; i < 100; i++) {
-    const c = new Redis({port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null})
-    c.on('error', () => undefined)
-    try {
-      await c.connect()
-      await c.ping()
-      c.disconnect()
-      return p
-    } catch {
-      c.disconnect()
-      await new Promise((r) => setTimeout(r, 100))
-    }
-  }
-  throw new Error('own redis-server did not start')
-}
 
 const digest = (b: Buffer) => createHash('sha256').update(b).digest('hex')
 

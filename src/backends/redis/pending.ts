@@ -67,6 +67,11 @@ export class PendingCounts {
     return new PendingCounts(conn, groups.filter((g) => g.pending > 0).map((g) => g.name))
   }
 
+  /** The same groups asked on another connection (a follow's own, which it opens again after losing it). */
+  on(conn: RedisConnection): PendingCounts {
+    return new PendingCounts(conn, this.groups)
+  }
+
   /** Delivery counts of the pending entries with ids in [first, last] (at most `n` stream entries). */
   async range(first: string, last: string, n: number): Promise<Map<string, Delivery> | null> {
     if (this.groups.length === 0) return null

@@ -2,7 +2,8 @@ import type {RecordFilter} from '../../core/filter.js'
 import type {DecodedRecord} from '../../core/record.js'
 import type {DlqReader, FollowRequest, LogBounds, Page, PageBefore, PageBeforeRequest, PageRequest, ScanRequest, SourceInfo} from '../../core/reader.js'
 import {redisPageBefore} from './backward.js'
-import {connect, type RedisConnection} from './connection.js'
+import {connect, isConnectionLost, where, type RedisConnection} from './connection.js'
+import {pause} from '../../core/time.js'
 import {compareIds, idAfter, parsePosition, timeRange} from './ids.js'
 import {decodeEntry, type EntryFields} from './layouts.js'
 import {applyDelivery, type Delivery, PendingCounts} from './pending.js'
@@ -19,6 +20,8 @@ const SCAN_BATCH = 1000
  */
 const FOLLOW_BLOCK_MS = 1000
 const FOLLOW_BATCH = 1000
+/** How often a follow that lost its connection tries again. */
+const FOLLOW_RETRY_MS = 2000
 
 /**
  * A Redis stream read with XRANGE only: no consumer group is joined and nothing is written.
@@ -146,8 +149,10 @@ export class RedisReader implements DlqReader {
   /**
    * `tail -f` on the stream: the newest id now is the end; the backlog is read backward
    * before it, then `XREAD BLOCK` from it returns exactly the entries added after it, in id
-   * order. The blocking read has a connection of its own, so the delivery counts of the
-   * entries it returns can still be asked on the reader's connection meanwhile.
+   * order. The blocking read has a connection of its own (delivery counts are asked on it
+   * too, between reads). A lost connection (the server restarting, a network outage) is said
+   * on `onNotice` and opened again every FOLLOW_RETRY_MS, following on from the last id seen,
+   * so nothing is missed or printed twice; anything else ends the follow.
    */
   async *follow(req: FollowRequest): AsyncIterable<DecodedRecord> {
     const newest = (await this.bounds()).last
@@ -158,23 +163,32 @@ export class RedisReader implements DlqReader {
       yield* page.records
     }
     if (req.signal.aborted) return
-    const blocking = await connect(this.conn.target)
-    const drop = () => blocking.client.disconnect()
+    let blocking: RedisConnection | null = await connect(this.conn.target)
+    // Ctrl-C does not wait for a blocked read: the connection is dropped at once.
+    const drop = () => blocking?.client.disconnect()
     req.signal.addEventListener('abort', drop, {once: true})
     const pre = this.prefilter(req.filter)
     try {
       while (!req.signal.aborted) {
-        let reply: Array<[Buffer, Entry[]]> | null
+        let entries: Entry[]
+        let deliveries: Map<string, Delivery> | null
         try {
-          reply = (await blocking.client.xreadBuffer('COUNT', FOLLOW_BATCH, 'BLOCK', FOLLOW_BLOCK_MS, 'STREAMS', this.key, last)) as Array<[Buffer, Entry[]]> | null
+          blocking ??= await this.reconnect(req)
+          if (blocking === null) return
+          const reply = (await blocking.client.xreadBuffer('COUNT', FOLLOW_BATCH, 'BLOCK', FOLLOW_BLOCK_MS, 'STREAMS', this.key, last)) as Array<[Buffer, Entry[]]> | null
+          entries = reply?.[0]?.[1] ?? []
+          deliveries = await this.deliveries(entries, this.pending.on(blocking))
         } catch (error) {
           if (req.signal.aborted) return
-          throw blocking.fail(error)
+          const failed = blocking?.fail(error) ?? this.conn.fail(error)
+          if (!isConnectionLost(failed)) throw failed
+          req.onNotice?.(`${failed.message}: retrying every ${FOLLOW_RETRY_MS / 1000} s (Ctrl-C to stop)`)
+          blocking?.client.disconnect()
+          blocking = null
+          continue
         }
-        const entries = reply?.[0]?.[1] ?? []
         if (entries.length === 0) continue
         last = entries[entries.length - 1][0].toString('latin1')
-        const deliveries = await this.deliveries(entries)
         for (const entry of entries) {
           if (!pre.candidate(entry[1])) continue
           const rec = this.decode(entry, deliveries)
@@ -183,7 +197,23 @@ export class RedisReader implements DlqReader {
       }
     } finally {
       req.signal.removeEventListener('abort', drop)
-      await blocking.close()
+      await blocking?.close()
+    }
+  }
+
+  /** Opens the follow's connection again, every FOLLOW_RETRY_MS until it answers; null once Ctrl-C is pressed. */
+  private async reconnect(req: FollowRequest): Promise<RedisConnection | null> {
+    const lostAt = Date.now()
+    for (;;) {
+      await pause(FOLLOW_RETRY_MS, req.signal)
+      if (req.signal.aborted) return null
+      try {
+        const conn = await connect(this.conn.target)
+        req.onNotice?.(`Redis at ${where(this.conn.target)}: connected again after ${Math.round((Date.now() - lostAt) / 1000)} s; following on from where it stood`)
+        return conn
+      } catch (error) {
+        if (!isConnectionLost(error)) throw error
+      }
     }
   }
 
@@ -206,9 +236,9 @@ export class RedisReader implements DlqReader {
     return this.call(this.conn.client.xrangeBuffer(this.key, start, end, 'COUNT', count) as unknown as Promise<Entry[]>)
   }
 
-  private async deliveries(entries: Entry[]): Promise<Map<string, Delivery> | null> {
-    if (entries.length === 0 || this.pending.groups.length === 0) return null
-    return this.pending.range(entries[0][0].toString('latin1'), entries[entries.length - 1][0].toString('latin1'), entries.length)
+  private async deliveries(entries: Entry[], pending = this.pending): Promise<Map<string, Delivery> | null> {
+    if (entries.length === 0 || pending.groups.length === 0) return null
+    return pending.range(entries[0][0].toString('latin1'), entries[entries.length - 1][0].toString('latin1'), entries.length)
   }
 
   private decode([id, fields]: Entry, deliveries: Map<string, Delivery> | null): DecodedRecord {
