@@ -163,7 +163,10 @@ ${BaseCommand.exitCodesHelp}`)
 
           // The count to confirm: an --offset list is planned once and kept; --all is counted
           // in a first pass (nothing kept) and planned again as it is sent.
-          let windows: AsyncIterable<PlanWindow> = planWindows(deps, req, {signal: abort.signal})
+          /** Whether the selection was read to its end (an interrupted --all may not have been). */
+          let readAll = false
+          const onEnd = () => (readAll = true)
+          let windows: AsyncIterable<PlanWindow> = planWindows(deps, req, {signal: abort.signal, onEnd})
           if (!flags.yes) {
             const tally = new PlanTally(timestamp)
             const kept: PlanWindow[] = []
@@ -181,8 +184,10 @@ ${BaseCommand.exitCodesHelp}`)
                 `replay would send ${summary.send} message${summary.send === 1 ? '' : 's'}${unfiltered}; without a terminal to confirm on, pass --yes (or --dry-run to see the plan)`,
               )
             }
-            windows = flags.all ? planWindows(deps, req, {signal: abort.signal}) : (async function* () {
+            readAll = false
+            windows = flags.all ? planWindows(deps, req, {signal: abort.signal, onEnd}) : (async function* () {
               yield* kept
+              onEnd()
             })()
           }
 
@@ -209,7 +214,7 @@ ${BaseCommand.exitCodesHelp}`)
             }),
           )
           if (abort.signal.aborted) {
-            this.note(outcome.interrupted())
+            this.note(outcome.interrupted(readAll))
             process.exitCode = 130
             return
           }

@@ -14,11 +14,14 @@ export class ExitTally {
   private notAttempted = 0
   private missing = false
   private other = false
+  /** The last position reported (results come in plan order). */
+  private last: string | null = null
 
   /** `selection`: --all (the transform's skips are part of selecting) or --offset (each position was asked for). */
   constructor(private readonly selection: 'all' | 'offsets' = 'offsets') {}
 
   add(it: ResultItem): void {
+    this.last = it.position
     if (it.outcome === 'replayed') this.replayed++
     if (it.reason === 'not_attempted') this.notAttempted++
     // In --all, a message the --transform chose to skip was left out on purpose, like one a filter leaves out.
@@ -32,8 +35,14 @@ export class ExitTally {
     return this.other ? 1 : this.missing ? 4 : 0
   }
 
-  /** One line for stderr after an interrupted replay: what was sent, what is left, how to go on. */
-  interrupted(): string {
-    return `interrupted: ${this.replayed} replayed, ${this.notAttempted} not attempted; run the same command again to continue (what was acknowledged is not sent twice)`
+  /**
+   * One line for stderr after an interrupted replay: what was sent, what is left, how to go on.
+   * `readAll` false: an --all selection was cut short while being read, so the counts are of
+   * what had been read: what came after the last position listed (if anything) is neither
+   * counted nor listed.
+   */
+  interrupted(readAll = true): string {
+    const rest = readAll || this.last === null ? '' : `, and the selection was not read past position ${this.last}`
+    return `interrupted: ${this.replayed} replayed, ${this.notAttempted} not attempted${rest}; run the same command again to continue (what was acknowledged is not sent twice)`
   }
 }

@@ -171,13 +171,14 @@ export const PLAN_WINDOW = 1_000
  * `--all` reads the selection window by window, so memory does not grow with its size;
  * `--offset` lists (bounded by the command line) are one window, sorted.
  */
-export async function* planWindows(deps: ReplayDeps, req: ReplayRequest, opts: {signal?: AbortSignal} = {}): AsyncGenerator<PlanWindow> {
+export async function* planWindows(deps: ReplayDeps, req: ReplayRequest, opts: {signal?: AbortSignal; onEnd?: () => void} = {}): AsyncGenerator<PlanWindow> {
   const to = req.to ? checkTopicName(req.to, '--to') : null
   const planOpts: PlanOptions = {to, force: req.force === true, partitioner: req.partitioner, timestamp: req.timestamp, layout: req.layout, protect: protectedNames(deps.reader.info), edit: req.edit}
   const targets: TargetCache = new Map()
   if (!req.all) {
     const items = await planPositions(deps, req, planOpts, targets)
     yield {positions: items.map((i) => i.position), plan: async () => items}
+    opts.onEnd?.()
     return
   }
   if (req.positions && req.positions.length > 0) throw new UsageError('use either --offset or --all, not both')
@@ -194,6 +195,8 @@ export async function* planWindows(deps: ReplayDeps, req: ReplayRequest, opts: {
     }
   }
   if (window.length > 0) yield cut(window)
+  // The whole selection was read (a scan cut short by Ctrl-C ends early, without an error).
+  if (!opts.signal?.aborted) opts.onEnd?.()
 }
 
 async function planPositions(deps: ReplayDeps, req: ReplayRequest, planOpts: PlanOptions, targets: TargetCache): Promise<PlanItem[]> {
