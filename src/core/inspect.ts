@@ -21,6 +21,12 @@ export interface InspectResult {
   atEnd: boolean
   scanned: number
   unreadable: Array<{position: string; error: string}>
+  /**
+   * Unreadable records with no time (corrupt file lines) that --since/--until left out of the
+   * page: a filter on time cannot place them, so they are named here rather than dropped
+   * silently (`dlq stats` places them by the lines around them). The first few positions.
+   */
+  untimedLeftOut: {count: number; positions: string[]}
   /** Problems met while opening the source that did not stop the read. */
   warnings: string[]
 }
@@ -32,11 +38,29 @@ export function checkLimit(limit: number | undefined): number {
   return n
 }
 
+/** Positions of untimed unreadable records named in the note (the rest are counted). */
+const LISTED = 10
+
 /** One page of a DLQ: the service behind `dlq inspect`. */
 export async function inspectPage(reader: DlqReader, opts: InspectOptions): Promise<InspectResult> {
   const limit = checkLimit(opts.limit)
   const from = opts.from ? reader.parsePosition(opts.from) : null
-  const page = await reader.page({from, limit, filter: opts.filter, signal: opts.signal})
+  const leftOut = {count: 0, positions: [] as string[]}
+  const timed = opts.filter.since !== null || opts.filter.until !== null
+  const filter: RecordFilter = !timed
+    ? opts.filter
+    : {
+        ...opts.filter,
+        matches(r) {
+          if (opts.filter.matches(r)) return true
+          if (r.timestamp === null && r.unreadable !== null) {
+            leftOut.count++
+            if (leftOut.positions.length < LISTED) leftOut.positions.push(r.position)
+          }
+          return false
+        },
+      }
+  const page = await reader.page({from, limit, filter, signal: opts.signal})
   return {
     source: reader.info.display,
     from,
@@ -46,6 +70,7 @@ export async function inspectPage(reader: DlqReader, opts: InspectOptions): Prom
     atEnd: page.atEnd,
     scanned: page.scanned,
     unreadable: page.records.filter((r) => r.unreadable !== null).map((r) => ({position: r.position, error: r.unreadable!})),
+    untimedLeftOut: leftOut,
     warnings: [...(reader.warnings ?? [])],
   }
 }

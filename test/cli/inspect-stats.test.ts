@@ -94,6 +94,16 @@ describe('dlq inspect', () => {
     expect(json.unreadable.map((u: any) => u.position)).toEqual(['1', '2', '3', '4', '7', '8', '9'])
   })
 
+  it('names the corrupt lines with no time that --since leaves out, instead of dropping them silently', () => {
+    const r = dlq(['inspect', f('corrupt.ndjson'), '--since', '2020-01-01'], {env})
+    expect(r.code).toBe(0)
+    // Lines 1, 4, 7, 8 and 9 carry no time; 2 and 3 are unreadable but timed, so they are shown.
+    expect(r.stdout.split('\n').filter((l) => /^\d+ +\d{4}-/.test(l)).map((l) => l.split(' ')[0])).toEqual(['0', '2', '3', '6'])
+    expect(r.stderr).toMatch(/note: 5 unreadable records with no time of their own left out by --since\/--until \(positions 1, 4, 7, 8, 9\)/)
+    // Without a time filter there is nothing to say.
+    expect(dlq(['inspect', f('corrupt.ndjson')], {env}).stderr).not.toMatch(/left out/)
+  })
+
   it.each([
     [['--limit', '5001'], 2, /the most one page may hold is 5000/],
     [['--limit', '0'], 2, /1 to 5000/],
