@@ -11,6 +11,12 @@ import type {RecordSchemas} from './schema/types.js'
 export interface RawHeader {
   key: string
   value: Buffer | null
+  /**
+   * The name's bytes, only when they are not valid UTF-8 (a Kafka header name written by a
+   * non-Java client): `key` then shows them with U+FFFD, and replay writes these back, so the
+   * consumer gets the name it would have got.
+   */
+  keyBytes?: Buffer
 }
 
 export interface RawRecord {

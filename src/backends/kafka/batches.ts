@@ -1,3 +1,4 @@
+import {isUtf8} from 'node:buffer'
 import type {RawHeader} from '../../core/record.js'
 import {CorruptBatchError, decompress} from './codecs.js'
 
@@ -165,7 +166,10 @@ export class RecordSetDecoder {
         const headers: RawHeader[] = []
         for (let h = 0; h < nHeaders; h++) {
           const name = c.bytes()
-          headers.push({key: name === null ? '' : name.toString('utf8'), value: c.bytes()})
+          const key = name === null ? '' : name.toString('utf8')
+          // U+FFFD in the text: a replacement for bytes that are not UTF-8, unless it was written as such.
+          if (name !== null && key.includes('\uFFFD') && !isUtf8(name)) headers.push({key, value: c.bytes(), keyBytes: name})
+          else headers.push({key, value: c.bytes()})
         }
         if (c.pos !== recordEnd) throw new CorruptBatchError(`offset ${offset}: record length does not match its fields`)
         const ts = logAppend ? maxTimestamp : baseTimestamp + tsDelta

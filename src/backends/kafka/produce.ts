@@ -63,7 +63,7 @@ export function encodeBatch(messages: OutgoingMessage[], h: BatchHeader, crc32c:
     body += uvarintSize(zigzag(m.headers.length))
     for (let j = 0; j < m.headers.length; j++) {
       const hd = m.headers[j]
-      const k = Buffer.byteLength(hd.key, 'utf8')
+      const k = hd.keyBytes ? hd.keyBytes.length : Buffer.byteLength(hd.key, 'utf8')
       body += uvarintSize(zigzag(k)) + k
       body += hd.value === null ? 1 : uvarintSize(zigzag(hd.value.length)) + hd.value.length
     }
@@ -97,9 +97,12 @@ export function encodeBatch(messages: OutgoingMessage[], h: BatchHeader, crc32c:
     p = writeUvarint(b, p, zigzag(m.headers.length))
     for (let j = 0; j < m.headers.length; j++) {
       const hd = m.headers[j]
-      const k = Buffer.byteLength(hd.key, 'utf8')
-      p = writeUvarint(b, p, zigzag(k))
-      p += b.write(hd.key, p, k, 'utf8')
+      if (hd.keyBytes) p = writeBytes(b, p, hd.keyBytes)
+      else {
+        const k = Buffer.byteLength(hd.key, 'utf8')
+        p = writeUvarint(b, p, zigzag(k))
+        p += b.write(hd.key, p, k, 'utf8')
+      }
       p = writeBytes(b, p, hd.value)
     }
   }

@@ -1,0 +1,28 @@
+import {spawnSync} from 'node:child_process'
+import {afterAll, describe, expect, it} from 'vitest'
+import {dlqJson} from '../helpers/cli.js'
+import {KAFKA_BROKERS, needService} from '../helpers/services.js'
+import {KafkaFixture} from '../kafka-fixtures.js'
+
+const kafka = await needService('kafka')
+
+describe.runIf(kafka.available)('a Kafka header name that is not UTF-8 is replayed byte for byte', () => {
+  const fx = new KafkaFixture()
+  afterAll(() => fx.close())
+
+  it('kcat writes a header named with bytes 0xff 0xfe; the replayed copy carries the same name, not U+FFFD', async () => {
+    const src = await fx.topic('hdr-bytes-src', 1)
+    const dst = await fx.topic('hdr-bytes-dst', 1)
+    // librdkafka (kcat) writes a header name as the bytes it is given; bash's $'…' makes them.
+    const made = spawnSync('bash', ['-c', `printf '{"a":1}\\n' | kcat -P -b ${KAFKA_BROKERS} -t ${src} -H $'bad\\xff\\xfename=v1' -H 'good=v2'`], {encoding: 'utf8'})
+    expect(made.status, made.stderr).toBe(0)
+    // Shown escaped (U+FFFD), never as raw bytes on the terminal.
+    const shown = dlqJson(['inspect', `kafka://${KAFKA_BROKERS}/${src}`])
+    expect(shown.json.items[0].headers).toEqual({'bad\uFFFD\uFFFDname': 'v1', good: 'v2'})
+    const r = dlqJson(['replay', `kafka://${KAFKA_BROKERS}/${src}`, '--offset', '0:0', '--to', dst, '--yes'])
+    expect([r.code, r.json.replayed]).toEqual([0, 1])
+    const got = spawnSync('kcat', ['-C', '-b', KAFKA_BROKERS, '-t', dst, '-o', 'beginning', '-c', '1', '-e', '-q', '-f', '%h'], {encoding: 'buffer', timeout: 30_000})
+    expect(got.status, got.stderr.toString()).toBe(0)
+    expect(got.stdout).toEqual(Buffer.concat([Buffer.from('bad'), Buffer.from([0xff, 0xfe]), Buffer.from('name=v1,good=v2')]))
+  })
+})
