@@ -60,17 +60,21 @@ export type EntryFields = Buffer[]
 interface Field {
   name: string
   value: Buffer
-}
-
-function fieldName(b: Buffer): string {
-  return utf8OrNull(b) ?? b.toString('latin1')
+  /** The name's bytes when they are not UTF-8 (`name` is then their latin1 text): what replay writes back. */
+  bytes?: Buffer
 }
 
 function pairs(flat: EntryFields): Field[] {
   const out: Field[] = []
-  for (let i = 0; i + 1 < flat.length; i += 2) out.push({name: fieldName(flat[i]), value: flat[i + 1]})
+  for (let i = 0; i + 1 < flat.length; i += 2) {
+    const text = utf8OrNull(flat[i])
+    out.push(text !== null ? {name: text, value: flat[i + 1]} : {name: flat[i].toString('latin1'), value: flat[i + 1], bytes: flat[i]})
+  }
   return out
 }
+
+/** A field kept as a header, with the bytes of a name that is not UTF-8. */
+const asHeader = (f: Field): RawHeader => (f.bytes ? {key: f.name, value: f.value, keyBytes: f.bytes} : {key: f.name, value: f.value})
 
 /** Decodes one stream entry into the normalised record (position = entry id). */
 export function decodeEntry(id: string, flat: EntryFields, stream: string): DecodedRecord {
@@ -98,7 +102,7 @@ function decodeGeneric(id: string, fields: Field[], stream: string): DecodedReco
   if (!valueField && fields.length === 1) valueField = fields[0]
   const keyField = fields.find((f) => f.name === 'key')
   const headers: RawHeader[] = []
-  for (const f of fields) if (f !== valueField && f !== keyField) headers.push({key: f.name, value: f.value})
+  for (const f of fields) if (f !== valueField && f !== keyField) headers.push(asHeader(f))
   return decodeRaw({position: id, key: keyField?.value ?? null, value: valueField?.value ?? null, headers, timestamp: idTime(id), dlqTopic: stream})
 }
 
@@ -115,7 +119,7 @@ function decodeWatermill(id: string, fields: Field[], stream: string): DecodedRe
         problem = `Watermill entry: field "metadata" ${m}`
         rawMetadata = f.value
       } else headers.push(...m)
-    } else headers.push({key: f.name, value: f.value})
+    } else headers.push(asHeader(f))
   }
   const rec = decodeRaw({position: id, key: null, value, headers, timestamp: idTime(id), dlqTopic: stream})
   if (rec.convention === 'unknown') rec.metadata['redis.layout'] = 'watermill'
@@ -321,7 +325,7 @@ function encodeWatermillEntry(msg: Outgoing): Array<string | Buffer> {
   const metadata: Array<[Buffer, Buffer]> = []
   for (const h of msg.headers) {
     if (h.key === WATERMILL_UUID) uuid = h.value ?? EMPTY
-    else metadata.push([Buffer.from(h.key, 'utf8'), h.value ?? EMPTY])
+    else metadata.push([h.keyBytes ?? Buffer.from(h.key, 'utf8'), h.value ?? EMPTY])
   }
   return [WATERMILL_UUID, uuid ?? derivedUuid(msg), 'metadata', metadata.length === 0 ? EMPTY : msgpackStrMap(metadata), 'payload', msg.value ?? EMPTY]
 }
@@ -334,7 +338,7 @@ function encodeWatermillEntry(msg: Outgoing): Array<string | Buffer> {
 function encodeFieldsEntry(msg: Outgoing, valueField: string): Array<string | Buffer> {
   const args: Array<string | Buffer> = [valueField, msg.value ?? EMPTY]
   if (msg.key !== null) args.push('key', msg.key)
-  for (const h of msg.headers) args.push(h.key, h.value ?? EMPTY)
+  for (const h of msg.headers) args.push(h.keyBytes ?? h.key, h.value ?? EMPTY)
   return args
 }
 
