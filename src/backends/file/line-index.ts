@@ -1,5 +1,5 @@
 import {createHash} from 'node:crypto'
-import {fstatSync, mkdirSync, openSync, readSync, closeSync, readFileSync, renameSync, statSync, writeFileSync} from 'node:fs'
+import {fstatSync, mkdirSync, openSync, readSync, closeSync, readFileSync, readdirSync, renameSync, statSync, unlinkSync, writeFileSync} from 'node:fs'
 import {homedir} from 'node:os'
 import {join} from 'node:path'
 
@@ -142,12 +142,52 @@ export class LineIndex {
         }
         Object.assign(stored, {size: this.size, lines: this.lines, offsets: this.offsets})
       }
-      mkdirSync(join(cacheDir(), 'index'), {recursive: true})
+      const dir = join(cacheDir(), 'index')
+      mkdirSync(dir, {recursive: true})
       const tmp = `${this.file}.${process.pid}.tmp`
       writeFileSync(tmp, JSON.stringify(stored))
       renameSync(tmp, this.file)
+      pruneIndexes(dir)
     } catch {
       // The index only saves time; a read-only cache directory must not fail the command.
     }
   }
+}
+
+/**
+ * The index directory holds one file per DLQ file ever read (rotated files come and go), so
+ * it is kept to MAX_INDEXES: past that, the least recently written are removed down to
+ * PRUNED_TO (an index removed is only rebuilt, by reading its file once more). Temporary
+ * files a killed process left behind go once they are an hour old.
+ */
+export const MAX_INDEXES = 2000
+export const PRUNED_TO = 1500
+const STALE_TMP_MS = 3_600_000
+
+export function pruneIndexes(dir: string, now = Date.now()): void {
+  const names = readdirSync(dir)
+  const tmps = names.filter((n) => n.endsWith('.tmp'))
+  if (names.length - tmps.length <= MAX_INDEXES && tmps.length === 0) return
+  const age = (n: string): number | null => {
+    try {
+      return statSync(join(dir, n)).mtimeMs
+    } catch {
+      return null
+    }
+  }
+  const remove = (n: string) => {
+    try {
+      unlinkSync(join(dir, n))
+    } catch {
+      // Gone already (another dlq pruning at the same time), or not ours to remove: left.
+    }
+  }
+  for (const n of tmps) {
+    const t = age(n)
+    if (t !== null && now - t > STALE_TMP_MS) remove(n)
+  }
+  const indexes = names.filter((n) => n.endsWith('.json'))
+  if (indexes.length <= MAX_INDEXES) return
+  const dated = indexes.map((n) => ({n, t: age(n) ?? 0})).sort((a, b) => a.t - b.t)
+  for (const {n} of dated.slice(0, dated.length - PRUNED_TO)) remove(n)
 }
