@@ -2,7 +2,7 @@
 // redis-cli --pipe of the same XADDs) and to a Kafka topic (vs kcat -P, acks=all, idempotent),
 // the same payload bytes in all four; msg/s and peak RSS, each run --runs times on a fresh
 // target. Also the dry run of the whole selection (--json and table) against jq reading it.
-import {closeSync, existsSync, mkdtempSync, openSync, readSync, rmSync, writeSync} from 'node:fs'
+import {closeSync, existsSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {spawnSync} from 'node:child_process'
@@ -52,6 +52,31 @@ function toolInputs(file, n) {
 
 const rates = (n, times) => times.map((t) => n / t)
 
+/**
+ * CPU seconds the store has used so far: redis-server's own count (INFO cpu), the Kafka
+ * broker's from /proc (its pid found by its main class). null when it cannot be read. The
+ * difference over a run is the store's share of the machine, which the replay competes with.
+ */
+function redisCpu(cli) {
+  const info = cli('INFO', 'cpu').stdout
+  const v = (k) => Number(info.match(new RegExp(`^${k}:([\\d.]+)`, 'm'))?.[1])
+  const t = v('used_cpu_user') + v('used_cpu_sys')
+  return Number.isFinite(t) ? t : null
+}
+function kafkaCpu() {
+  try {
+    // The broker scripts/services.sh started (its pid file); any other broker is not measured.
+    const pid = readFileSync(join(process.env.DLQ_SERVICES_DIR ?? join(ROOT, '.services'), 'kafka', 'kafka.pid'), 'utf8').trim()
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
+    return (Number(f[11]) + Number(f[12])) / 100
+  } catch {
+    return null
+  }
+}
+const spent = (before, after) => (before === null || after === null ? null : after - before)
+const storeNote = (name, ours, theirs, n) =>
+  ours.length === 0 || ours.includes(null) ? '' : `; ${name} CPU ${(1e6 * mid(ours) / n).toFixed(1)} µs/msg${theirs.length > 0 && !theirs.includes(null) ? ` (${(1e6 * mid(theirs) / n).toFixed(1)} under the other tool)` : ''}`
+
 export async function bench({quick}) {
   const n = quick ? 100_000 : 1_000_000
   const file = hyperiFile(n, {text: true})
@@ -87,10 +112,14 @@ export async function bench({quick}) {
     const ours = []
     let rss = 0
     let cpu = []
+    const storeOurs = []
+    const storePipe = []
     for (let i = 0; i < RUNS; i++) {
       const stream = `bench-replay-${stamp}-${i}`
       cli('XADD', stream, '*', 'init', '1')
+      const before = redisCpu(cli)
       const r = runOnce([...DLQ, 'replay', file, '--all', '--yes', '--to', stream, '--sink', redisUrl, '--ledger', join(work, `ledger-redis-${i}.ndjson`), '--json'], {stdout: 'ignore'})
+      storeOurs.push(spent(before, redisCpu(cli)))
       const landed = Number(cli('XLEN', stream).stdout) - 1
       cli('DEL', stream)
       if (landed !== n) throw new Error(`bench: replay to Redis landed ${landed} of ${n}`)
@@ -101,10 +130,12 @@ export async function bench({quick}) {
     const pipe = []
     for (let i = 0; i < RUNS; i++) {
       cli('DEL', 'bench-pipe')
+      const before = redisCpu(cli)
       pipe.push(runOnce(['sh', '-c', `redis-cli -p ${redisPort} --pipe < '${resp}' > /dev/null`]).seconds)
+      storePipe.push(spent(before, redisCpu(cli)))
       cli('DEL', 'bench-pipe')
     }
-    rows.push({case: `replay ${n.toLocaleString('en')} messages file → Redis stream`, ours: n / mid(ours), oursRuns: rates(n, ours), tool: 'redis-cli --pipe (same XADDs)', theirs: n / mid(pipe), theirsRuns: rates(n, pipe), unit: 'msg/s', target: '≥ 0.5×', note: `CPU ${mid(cpu)?.toFixed(1)} s`})
+    rows.push({case: `replay ${n.toLocaleString('en')} messages file → Redis stream`, ours: n / mid(ours), oursRuns: rates(n, ours), tool: 'redis-cli --pipe (same XADDs)', theirs: n / mid(pipe), theirsRuns: rates(n, pipe), unit: 'msg/s', target: '≥ 0.5×', note: `CPU ${mid(cpu)?.toFixed(1)} s${storeNote('redis-server', storeOurs, storePipe, n)}`})
     rows.push({case: 'the floor: node reading the same file (JSON.parse + base64, nothing else)', ours: n / mid(floor), oursRuns: rates(n, floor), tool: 'redis-cli --pipe (same XADDs)', theirs: n / mid(pipe), theirsRuns: rates(n, pipe), unit: 'msg/s', note: 'not dlq: what any replay of this file must do first'})
     rows.push({case: `replay ${n.toLocaleString('en')} → Redis against that floor`, ours: n / mid(ours), oursRuns: rates(n, ours), tool: 'the floor (above)', theirs: n / mid(floor), theirsRuns: rates(n, floor), unit: 'msg/s', note: 'the share of the time that is reading the DLQ'})
     rows.push({case: `replay ${n.toLocaleString('en')} → Redis: peak RSS`, ours: rss, tool: null, theirs: null, unit: 'MB', target: '≤ 200 MB'})
@@ -115,22 +146,28 @@ export async function bench({quick}) {
       const kc = []
       let krss = 0
       const kcpu = []
+      const kstoreOurs = []
+      const kstoreKcat = []
       for (let i = 0; i < RUNS; i++) {
         const topic = `bench-replay-${stamp}-${i}`
         const kcatTopic = `bench-kcat-${stamp}-${i}`
         const made = spawnSync(process.execPath, [join(ROOT, 'bench', 'kafka-topic.mjs'), brokers, topic, kcatTopic, '--partitions', '3'], {encoding: 'utf8'})
         if (made.status !== 0) throw new Error(`bench: could not create topics: ${made.stderr.slice(0, 200)}`)
         try {
+          let before = kafkaCpu()
           const r = runOnce([...DLQ, 'replay', file, '--all', '--yes', '--to', topic, '--sink', `kafka://${brokers}`, '--ledger', join(work, `ledger-kafka-${i}.ndjson`), '--json'], {stdout: 'ignore'})
+          kstoreOurs.push(spent(before, kafkaCpu()))
           ks.push(r.seconds)
           kcpu.push(r.cpu)
           krss = Math.max(krss, r.rssMB ?? 0)
+          before = kafkaCpu()
           kc.push(runOnce(['kcat', '-P', '-b', brokers, '-t', kcatTopic, '-X', 'acks=all', '-X', 'enable.idempotence=true', '-l', lines]).seconds)
+          kstoreKcat.push(spent(before, kafkaCpu()))
         } finally {
           spawnSync(process.execPath, [join(ROOT, 'bench', 'kafka-topic.mjs'), brokers, topic, kcatTopic, '--delete'], {encoding: 'utf8'})
         }
       }
-      rows.push({case: `replay ${n.toLocaleString('en')} messages file → Kafka topic`, ours: n / mid(ks), oursRuns: rates(n, ks), tool: 'kcat -P (acks=all, idempotent)', theirs: n / mid(kc), theirsRuns: rates(n, kc), unit: 'msg/s', target: '≥ 0.5×', note: `CPU ${mid(kcpu)?.toFixed(1)} s`})
+      rows.push({case: `replay ${n.toLocaleString('en')} messages file → Kafka topic`, ours: n / mid(ks), oursRuns: rates(n, ks), tool: 'kcat -P (acks=all, idempotent)', theirs: n / mid(kc), theirsRuns: rates(n, kc), unit: 'msg/s', target: '≥ 0.5×', note: `CPU ${mid(kcpu)?.toFixed(1)} s${storeNote('broker', kstoreOurs, kstoreKcat, n)}`})
       rows.push({case: `replay ${n.toLocaleString('en')} → Kafka: peak RSS`, ours: krss, tool: null, theirs: null, unit: 'MB', target: '≤ 200 MB'})
       rows.push({case: `replay ${n.toLocaleString('en')} → Kafka against the floor`, ours: n / mid(ks), oursRuns: rates(n, ks), tool: 'the floor (above)', theirs: n / mid(floor), theirsRuns: rates(n, floor), unit: 'msg/s', note: 'the share of the time that is reading the DLQ'})
     } else console.error('bench: kcat is missing (scripts/services.sh up installs it): replay to Kafka left out')
