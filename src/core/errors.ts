@@ -48,3 +48,19 @@ export const EXIT_CODES_HELP = `EXIT CODES
   3    conflict: --expected-version does not match the stored version
   4    source or target unreachable or not found
   130  cancelled by the user`
+
+/** Errors of a connection lost, refused or unanswered, as a store's describeError made them. */
+const lostErrors = new WeakSet<Error>()
+
+/** An UnavailableError that says the connection was lost, refused or not answered (see isConnectionLost). */
+export function connectionLost(message: string): UnavailableError {
+  const error = new UnavailableError(message)
+  lostErrors.add(error)
+  return error
+}
+
+/**
+ * A connection lost or refused, or a store not answering (restarting, a network outage), which
+ * a follow waits out; not a topic or key that is missing, refused credentials or corrupt data.
+ */
+export const isConnectionLost = (error: unknown): boolean => error instanceof Error && lostErrors.has(error)

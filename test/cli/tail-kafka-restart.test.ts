@@ -5,14 +5,9 @@ import {join} from 'node:path'
 import {createInterface} from 'node:readline'
 import {afterAll, describe, expect, it} from 'vitest'
 import {BIN, ROOT} from '../helpers/cli.js'
-import {needService} from '../helpers/services.js'
+import {needService, until} from '../helpers/services.js'
 
 const kafka = await needService('kafka')
-
-/** Polls `ok` every 50 ms for up to `ms`; fails naming `what` (and what was seen) when it never holds. */
-async function until(ok: () => boolean, what: () => string, ms = 60_000): Promise<void> {
-  for (const end = Date.now() + ms; !ok(); await new Promise((r) => setTimeout(r, 50))) if (Date.now() > end) throw new Error(`waited ${ms} ms for ${what()}`)
-}
 
 describe.runIf(kafka.available)('tail --follow on Kafka outlives a broker restart', () => {
   // A broker of this test's own, so it can be killed and started again.

@@ -5,14 +5,9 @@ import {join} from 'node:path'
 import {createInterface} from 'node:readline'
 import {afterAll, describe, expect, it} from 'vitest'
 import {BIN} from '../helpers/cli.js'
-import {freePort, needService, startRedis} from '../helpers/services.js'
+import {freePort, needService, startRedis, until} from '../helpers/services.js'
 
 const redis = await needService('redis')
-
-/** Polls `ok` every 50 ms for up to `ms`; fails naming `what` (and what was seen) when it never holds. */
-async function until(ok: () => boolean, what: () => string, ms = 30_000): Promise<void> {
-  for (const end = Date.now() + ms; !ok(); await new Promise((r) => setTimeout(r, 50))) if (Date.now() > end) throw new Error(`waited ${ms} ms for ${what()}`)
-}
 
 describe.runIf(redis.available)('tail --follow on Redis outlives a server restart', () => {
   const procs: ChildProcess[] = []

@@ -103,3 +103,8 @@ export async function startRedis(port: number, dir: string, extra: string[] = []
   }
   throw new Error('own redis-server did not start')
 }
+
+/** Polls `ok` every 50 ms for up to `ms`; fails naming `what` (and what was seen) when it never holds. */
+export async function until(ok: () => boolean, what: () => string, ms = 60_000): Promise<void> {
+  for (const end = Date.now() + ms; !ok(); await new Promise((r) => setTimeout(r, 50))) if (Date.now() > end) throw new Error(`waited ${ms} ms for ${what()}`)
+}

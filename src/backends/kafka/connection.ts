@@ -1,7 +1,7 @@
 import {readFileSync} from 'node:fs'
 import type {ConnectionOptions as TlsOptions} from 'node:tls'
 import {activeProfile, type TlsSettings} from '../../core/config.js'
-import {DlqError, UnavailableError, UsageError} from '../../core/errors.js'
+import {connectionLost, DlqError, UnavailableError, UsageError} from '../../core/errors.js'
 import {brokerText, parseFlag, parseSaslMechanism, type KafkaTarget, type SaslMechanism} from './uri.js'
 
 /** The client library, loaded only when a Kafka source or sink is opened. */
@@ -167,22 +167,6 @@ export interface ErrorContext {
   topic?: string | null
 }
 
-/** Errors of a connection lost, refused or unanswered, as `describeError` made them. */
-const lostErrors = new WeakSet<Error>()
-
-function lost(message: string): UnavailableError {
-  const error = new UnavailableError(message)
-  lostErrors.add(error)
-  return error
-}
-
-/**
- * A connection lost or refused, or a broker not answering (restarting, a network outage),
- * which a follow waits out; not a topic that does not exist, refused credentials or a corrupt
- * record.
- */
-export const isConnectionLost = (error: unknown): boolean => error instanceof Error && lostErrors.has(error)
-
 /** One place that turns client and broker errors into messages a user can act on. */
 export function describeError(error: unknown, ctx: ErrorContext): DlqError {
   if (error instanceof DlqError) return error
@@ -211,12 +195,12 @@ export function describeError(error: unknown, ctx: ErrorContext): DlqError {
     return new UnavailableError(`Kafka at ${where}: topic "${topic ?? '?'}" does not exist`)
   }
   if (all.some((e) => (e as {constructor?: {name?: string}}).constructor?.name === 'TimeoutError' || /timed out/i.test((e as Error).message ?? ''))) {
-    return lost(`Kafka at ${where}: no answer within ${REQUEST_TIMEOUT_MS / 1000} s (connect timeout ${CONNECT_TIMEOUT_MS / 1000} s)`)
+    return connectionLost(`Kafka at ${where}: no answer within ${REQUEST_TIMEOUT_MS / 1000} s (connect timeout ${CONNECT_TIMEOUT_MS / 1000} s)`)
   }
   if (codes.has('PLT_KFK_NETWORK') || messages.some((m) => m.includes('Cannot connect to any broker'))) {
     const sys = all.map((e) => (e as {code?: unknown}).code).find((c): c is string => typeof c === 'string' && /^E[A-Z]+$/.test(c))
     const tlsHint = sys === undefined && messages.some((m) => /certificate|SSL|TLS|self.signed/i.test(m)) ? ' (TLS: check ca=/insecure=)' : ''
-    return lost(`Kafka at ${where}: cannot connect${sys ? ` (${sys})` : ''}${tlsHint}`)
+    return connectionLost(`Kafka at ${where}: cannot connect${sys ? ` (${sys})` : ''}${tlsHint}`)
   }
   if (codes.has('PLT_KFK_UNSUPPORTED_COMPRESSION')) return new DlqError(`Kafka at ${where}: ${clean(messages[0])}`)
   return new DlqError(`Kafka at ${where}: ${clean(messages.find((m) => m && !m.endsWith('failed.')) ?? messages[0] ?? 'unknown error')}`)

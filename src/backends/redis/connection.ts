@@ -2,7 +2,7 @@ import {readFileSync} from 'node:fs'
 import type {ConnectionOptions} from 'node:tls'
 import type {Redis} from 'ioredis'
 import {activeProfile, type TlsSettings} from '../../core/config.js'
-import {DlqError, UnavailableError, UsageError} from '../../core/errors.js'
+import {connectionLost, DlqError, UnavailableError, UsageError} from '../../core/errors.js'
 import {withDeadline} from '../../core/time.js'
 import {keyText, type RedisTarget} from './uri.js'
 
@@ -65,21 +65,6 @@ export function where(target: RedisTarget): string {
   return `${host}:${target.port}`
 }
 
-/** Errors of a connection lost, refused or unanswered, as `describeError` made them. */
-const lostErrors = new WeakSet<Error>()
-
-function lost(message: string): UnavailableError {
-  const error = new UnavailableError(message)
-  lostErrors.add(error)
-  return error
-}
-
-/**
- * A connection lost or refused, or a server not answering (restarting, a network outage),
- * which a follow waits out; not refused credentials, a missing database or a key of another type.
- */
-export const isConnectionLost = (error: unknown): boolean => error instanceof Error && lostErrors.has(error)
-
 /** One place that turns client and server errors into messages a user can act on (exit 4). */
 export function describeError(error: unknown, target: RedisTarget, creds?: Pick<Credentials, 'username' | 'passwordFrom'>): DlqError {
   if (error instanceof DlqError) return error
@@ -87,12 +72,12 @@ export function describeError(error: unknown, target: RedisTarget, creds?: Pick<
   const msg = String(e?.message ?? error)
   const at = `Redis at ${where(target)}`
   const code = e?.code ?? ''
-  if (code === 'ECONNREFUSED') return lost(`cannot reach ${at}: connection refused (is the server running, on that port?)`)
+  if (code === 'ECONNREFUSED') return connectionLost(`cannot reach ${at}: connection refused (is the server running, on that port?)`)
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return new UnavailableError(`cannot reach ${at}: host "${target.host}" not found`)
-  if (/Command timed out/.test(msg)) return lost(`${at} did not answer within ${COMMAND_TIMEOUT_MS / 1000} s`)
-  if (code === 'ETIMEDOUT' || /timed? ?out/i.test(msg)) return lost(`cannot reach ${at}: no answer within ${CONNECT_TIMEOUT_MS / 1000} s`)
+  if (/Command timed out/.test(msg)) return connectionLost(`${at} did not answer within ${COMMAND_TIMEOUT_MS / 1000} s`)
+  if (code === 'ETIMEDOUT' || /timed? ?out/i.test(msg)) return connectionLost(`cannot reach ${at}: no answer within ${CONNECT_TIMEOUT_MS / 1000} s`)
   if (code === 'ECONNRESET' || code === 'EPIPE' || /Connection is closed|Stream isn't writeable/.test(msg)) {
-    return lost(`lost the connection to ${at}${target.tls ? '' : ' (if the server wants TLS, use rediss://)'}`)
+    return connectionLost(`lost the connection to ${at}${target.tls ? '' : ' (if the server wants TLS, use rediss://)'}`)
   }
   if (msg.startsWith('WRONGPASS')) {
     const user = creds?.username ?? 'default'
