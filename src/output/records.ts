@@ -149,14 +149,15 @@ export function inspectJson(result: InspectResult, opts: PayloadOptions): unknow
 
 export function renderInspect(result: InspectResult, format: OutputFormat, opts: PayloadOptions): Rendered {
   const notes: string[] = []
-  for (const u of result.unreadable) notes.push(`warning: record ${u.position} is unreadable: ${escapeText(u.error)}`)
+  for (const u of result.unreadable) notes.push(`warning: record ${escapeText(u.position)} is unreadable: ${escapeText(u.error)}`)
   const out = result.untimedLeftOut
   if (out && out.count > 0) {
     const listed = `${out.positions.map(escapeText).join(', ')}${out.count > out.positions.length ? `, … ${out.count - out.positions.length} more` : ''}`
     notes.push(`note: ${out.count} unreadable record${out.count === 1 ? '' : 's'} with no time of ${out.count === 1 ? 'its' : 'their'} own left out by --since/--until (position${out.count === 1 ? '' : 's'} ${listed}): without --since/--until ${out.count === 1 ? 'it is' : 'they are'} shown, and dlq stats counts ${out.count === 1 ? 'it' : 'them'} in or out of the window by the records around ${out.count === 1 ? 'it' : 'them'}`)
   }
   notes.push(...decodeNotes(result.records))
-  const more = result.atEnd ? `end of log (continue later with --from ${result.next})` : `next page: --from ${result.next}`
+  const next = result.next === null ? null : escapeText(result.next)
+  const more = result.atEnd ? `end of log (continue later with --from ${next})` : `next page: --from ${next}`
 
   if (format === 'json') return {stdout: safeJson(inspectJson(result, opts), 2) + '\n', stderr: lines(notes)}
   if (format === 'ndjson') {

@@ -23,7 +23,7 @@ export function renderStats(s: StatsResult, json: boolean, width = terminalWidth
     `Source:     ${escapeText(s.source)}`,
     ...(s.filter.length > 0 ? [`Filter:     ${escapeText(s.filter.join(' AND '))}`] : []),
     `Messages:   ${s.total}`,
-    `Unreadable: ${s.unreadable.count}${s.unreadable.count > 0 ? ` (positions ${s.unreadable.positions.join(', ')}${s.unreadable.count > s.unreadable.positions.length ? ', …' : ''})` : ''}`,
+    `Unreadable: ${s.unreadable.count}${s.unreadable.count > 0 ? ` (positions ${s.unreadable.positions.map(escapeText).join(', ')}${s.unreadable.count > s.unreadable.positions.length ? ', …' : ''})` : ''}`,
     ...(s.unreadable.timeUnknown > 0 ? [`            ${s.unreadable.timeUnknown} of them of unknown time: lines with no time that the lines around them do not place outside the window`] : []),
     ...(s.doubtful > 0 ? [`Doubtful:   ${s.doubtful} (a recorded source partition may be wrong: source.doubt in --json)`] : []),
     `First:      ${s.firstTimestamp ?? '-'}`,

@@ -51,7 +51,7 @@ export class TailOutput {
     this.count += records.length
     const stderr = records
       .filter((r) => r.unreadable !== null)
-      .map((r) => `warning: record ${r.position} is unreadable: ${escapeText(r.unreadable!)}\n`)
+      .map((r) => `warning: record ${escapeText(r.position)} is unreadable: ${escapeText(r.unreadable!)}\n`)
       .join('')
     const {format, follow, payload} = this.opts
     if (format === 'ndjson') return {stdout: records.map((r) => safeJson(toMessage(r, payload)) + '\n').join(''), stderr}

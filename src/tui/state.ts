@@ -1,4 +1,5 @@
 import type {RecordFilter} from '../core/filter.js'
+import {escapeText} from '../output/escape.js'
 import type {LogBounds} from '../core/reader.js'
 import type {DecodedRecord} from '../core/record.js'
 import type {PlanView, ResultView} from './replay-port.js'
@@ -409,9 +410,9 @@ function pageLoaded(s: BrowseState, a: Extract<Action, {type: 'pageLoaded'}>): B
     if (s.jumpTarget !== null && s.pages.length === 0) {
       const first = page.records[0]
       if (first && first.position !== s.jumpTarget) {
-        next.notice = {text: `position ${s.jumpTarget} is not there; showing from ${first.position}`, error: true}
+        next.notice = {text: `position ${escapeText(s.jumpTarget)} is not there; showing from ${escapeText(first.position)}`, error: true}
       } else if (!first && page.atEnd) {
-        next.notice = {text: `nothing at or after position ${s.jumpTarget}${s.filter.isEmpty ? '' : ' that matches the filter'}`, error: true}
+        next.notice = {text: `nothing at or after position ${escapeText(s.jumpTarget)}${s.filter.isEmpty ? '' : ' that matches the filter'}`, error: true}
       }
       if (first || page.atEnd) next.jumpTarget = null
     }
@@ -546,7 +547,7 @@ export function browseReducer(s: BrowseState, a: Action): BrowseState {
     }
     case 'fullLoaded': {
       if (focused(s)?.position !== a.position) return s
-      if (a.record === null) return {...s, detail: {...s.detail, loadingFull: false}, notice: {text: `position ${a.position} is not there any more`, error: true}}
+      if (a.record === null) return {...s, detail: {...s.detail, loadingFull: false}, notice: {text: `position ${escapeText(a.position)} is not there any more`, error: true}}
       return {...s, detail: {...s.detail, loadingFull: false, full: a.record}}
     }
     case 'replayRequested': {

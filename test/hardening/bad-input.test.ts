@@ -182,4 +182,18 @@ describe('replay: command lines that would silently do something else are usage 
     expect(r.code).toBe(4)
     expect(r.stderr).not.toMatch(/names a stream/)
   })
+
+  it('a service directory named with a terminal escape is shown escaped in every footer, warning and count, never raw', () => {
+    const root = dir('hostile-root')
+    const svc = join(root, 'x\u001b[31my')
+    mkdirSync(svc)
+    writeFileSync(join(svc, 'dlq.ndjson'), hyperi(1_764_000_004_000, 'p4') + '\ngarbage\n')
+    for (const args of [['inspect', root], ['inspect', root, '--output', 'ndjson'], ['stats', root], ['tail', root], ['check', root, '--max', '5']]) {
+      const r = dlq(args, {env})
+      expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(0)
+      expect(r.stdout + r.stderr, args.join(' ')).not.toContain('\u001b')
+      if (args[0] !== 'check') expect(r.stdout + r.stderr, args.join(' ')).toContain('x\\e[31my:')
+    }
+  })
 })
+

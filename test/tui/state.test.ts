@@ -148,6 +148,13 @@ describe('browse reducer', () => {
     expect(s.notice?.text).toMatch(/7 is not there; showing from 9/)
   })
 
+  it('a position in a notice is escaped (a service directory name is untrusted)', () => {
+    let s = base({origin: 'a\u001b[2Jb:7'})
+    const req = wantedLoad(s)!
+    s = reduce(s, {type: 'loadStarted', request: req}, {type: 'pageLoaded', generation: 0, direction: 'forward', page: {from: 'a\u001b[2Jb:7', records: [{...rec(9), position: 'a\u001b[2Jb:9'}], next: null, atEnd: true}})
+    expect(s.notice?.text).toBe('position a\\e[2Jb:7 is not there; showing from a\\e[2Jb:9')
+  })
+
   it('ignores pages of an older generation (loads that were in flight when the filter changed)', () => {
     let s = base()
     const req = wantedLoad(s)!
