@@ -53,6 +53,28 @@ describe.skipIf(!svc.available)('dlq inspect / stats on redis:// (built CLI)', (
     expect(r.stdout).toContain('\\e[31mred')
   })
 
+  it('an empty page (a trimmed stream, a window after the newest entry) still says where to continue, with a position --from takes', async () => {
+    const empty = uniqueName('dlq-test-empty')
+    await redis.xadd(empty, '*', 'a', 'b')
+    await redis.xtrim(empty, 'MAXLEN', 0)
+    try {
+      const r = dlqJson(['inspect', `${svc.address}/0/${empty}`])
+      expect([r.code, r.json.items.length, r.json.end]).toEqual([0, 0, true])
+      expect(r.json.nextOffsetHint).toBe('0-0')
+      const since = dlqJson(['inspect', src(), '--since', String(T0 + 3 * HOUR)])
+      expect(since.json.items).toEqual([])
+      expect(since.json.nextOffsetHint).toMatch(/^\d+-0$/)
+      const t = dlq(['inspect', `${svc.address}/0/${empty}`])
+      expect(t.stdout).toMatch(/end of log \(continue later with --from 0-0\)/)
+      // The hint is a position: following it is a page, not a usage error.
+      await redis.xadd(empty, '*', 'payload', 'later', 'reason_poisoned', 'x', 'topic_poisoned', 'orders')
+      const next = dlqJson(['inspect', `${svc.address}/0/${empty}`, '--from', r.json.nextOffsetHint])
+      expect([next.code, next.json.items.length]).toEqual([0, 1])
+    } finally {
+      await redis.del(empty)
+    }
+  })
+
   it('stats counts the whole stream, and with a filter', () => {
     const all = dlqJson(['stats', src()])
     expect(all.code).toBe(0)

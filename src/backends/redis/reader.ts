@@ -65,7 +65,9 @@ export class RedisReader implements DlqReader {
     let last: string | null = null
     let start: string | null = rangeStart
     let count = req.limit + 1
-    const after = () => (last === null ? from : idAfter(last))
+    // Nothing read: the next page starts where this one did (the range start: an empty or
+    // trimmed stream's next page is its first entry to come).
+    const after = () => (last === null ? (from ?? rangeStart) : idAfter(last))
     const pre = this.prefilter(req.filter)
 
     while (start !== null) {
