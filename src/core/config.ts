@@ -45,16 +45,29 @@ export function configPath(): string {
  * so that is monotone and a binary search finds it).
  */
 export function jsonErrorPlace(text: string): string {
-  const broken = (k: number) => {
+  /**
+   * Where JSON.parse stopped in `t`: V8 says "at position N" for most errors, "Unexpected end of
+   * JSON input" at the end, and only quotes the text (never repeated here: it may be a secret)
+   * for an unexpected token, which leaves null.
+   */
+  const stop = (t: string): number | null => {
     try {
-      JSON.parse(text.slice(0, k))
-      return false
+      JSON.parse(t)
+      return t.length
     } catch (error) {
-      return !/Unexpected end of JSON input/.test((error as Error).message)
+      const msg = (error as Error).message
+      if (/Unexpected end of JSON input/.test(msg)) return t.length
+      const at = /at position (\d+)/.exec(msg)
+      return at ? Number(at[1]) : null
     }
   }
-  let pos = text.length
-  if (broken(text.length)) {
+  let pos = stop(text)
+  if (pos === null) {
+    // A prefix is broken when parsing it stops before its end (a truncated prefix stops at it).
+    const broken = (k: number) => {
+      const at = stop(text.slice(0, k))
+      return at === null || at < k
+    }
     let lo = 0
     let hi = text.length
     while (lo < hi) {

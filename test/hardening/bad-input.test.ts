@@ -159,6 +159,21 @@ describe('issue 14, bad input', () => {
     const j = dlq(['inspect', 'redis://127.0.0.1:1/s', '--json'], {env: {...env, DLQ_CONFIG: config, DLQ_PROFILE: 'prod'}})
     expect(j.stdout + j.stderr).not.toMatch(/hunter2/)
   })
+
+  it.each([
+    // The mistake's own place, whatever V8 says of it (its messages differ between Node 20 and 24).
+    ['a stray word after a complete member', '{\n  "profiles": {\n    "p": {"redis": {"password": "s3cretpw"}}\n  },\n  oops\n}\n', 'line 5, column 3'],
+    ['a trailing comma', '{"profiles": {"p": {}},\n}', 'line 2, column 1'],
+    ['a value that is not JSON', '{"profiles": {"p": {"redis": {"password": s3cretpw}}}}', 'line 1, column 43'],
+    ['a file cut short', '{"profiles": {"p": {"redis": {"password": "s3cretpw"', 'line 1, column 53 (the text ends early)'],
+  ])('6: %s is placed where it is', (_what, text, place) => {
+    const config = join(tmp, 'config-place.json')
+    writeFileSync(config, text)
+    const r = dlq(['inspect', 'redis://127.0.0.1:1/s'], {env: {...env, DLQ_CONFIG: config, DLQ_PROFILE: 'p'}})
+    expect(r.code).toBe(2)
+    expect(r.stderr).toContain(`syntax error at ${place}`)
+    expect(r.stderr).not.toMatch(/s3cretpw/)
+  })
 })
 
 describe('replay: command lines that would silently do something else are usage errors (exit 2), before anything is opened', () => {
