@@ -11,7 +11,7 @@ import {filterFlags, filterSpec, partitionFlag, schemaFlags, sourceArg, withPart
 import {paragraphs} from '../cli/help.js'
 import {abortOnEpipe, batched, writer} from '../cli/stdout.js'
 import {CancelledError, UsageError} from '../core/errors.js'
-import {exportRecords, type ExportOptions, type ExportResult} from '../core/export.js'
+import {checkExportFile, exportRecords, type ExportOptions, type ExportResult} from '../core/export.js'
 import {buildFilter} from '../core/filter.js'
 import type {DlqReader} from '../core/reader.js'
 import {openReader} from '../core/source.js'
@@ -51,6 +51,7 @@ ${BaseCommand.exitCodesHelp}`)
   async run(): Promise<void> {
     const {args, flags} = await this.parse(Export)
     if (flags.json && !flags.file) throw new UsageError('--json prints a summary document on stdout, where the records would go: give --file PATH too')
+    if (flags.file !== undefined) checkExportFile(flags.file)
     const filter = buildFilter(filterSpec(flags))
     const reader = await withDecoding(await openReader(withPartitions(args.source, flags.partition)), flags)
     this.noteWarnings(reader.warnings)

@@ -1,3 +1,6 @@
+import {accessSync, constants, statSync} from 'node:fs'
+import {dirname, resolve} from 'node:path'
+import {UsageError} from './errors.js'
 import type {RecordFilter} from './filter.js'
 import {exactStringify} from './exact-json.js'
 import {toMessage} from './message.js'
@@ -42,4 +45,33 @@ export async function exportRecords(reader: DlqReader, opts: ExportOptions, writ
     await write(line)
   }
   return result
+}
+
+/**
+ * `--file PATH` checked before the DLQ is read: a directory, or a directory that does not
+ * exist or cannot be written, is a usage error naming it (it was found only after the whole
+ * read, as a system error naming the temporary file).
+ */
+export function checkExportFile(path: string): void {
+  if (path.trim() === '') throw new UsageError('--file: the path is empty')
+  let st: ReturnType<typeof statSync> | undefined
+  try {
+    st = statSync(path)
+  } catch {
+    // Not there yet: the usual case.
+  }
+  if (st?.isDirectory()) throw new UsageError(`--file ${path}: is a directory; name the file to write (e.g. ${path.replace(/\/+$/, '')}/dlq-export.ndjson)`)
+  const dir = dirname(resolve(path))
+  let d: ReturnType<typeof statSync>
+  try {
+    d = statSync(dir)
+  } catch {
+    throw new UsageError(`--file ${path}: directory ${dir} does not exist`)
+  }
+  if (!d.isDirectory()) throw new UsageError(`--file ${path}: ${dir} is not a directory`)
+  try {
+    accessSync(dir, constants.W_OK)
+  } catch {
+    throw new UsageError(`--file ${path}: cannot write in ${dir} (permission denied)`)
+  }
 }

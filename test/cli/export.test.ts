@@ -1,6 +1,6 @@
 import {spawn, spawnSync} from 'node:child_process'
 import {randomBytes} from 'node:crypto'
-import {closeSync, existsSync, mkdtempSync, openSync, readFileSync, statSync, writeSync, writeFileSync} from 'node:fs'
+import {closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, statSync, writeSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
@@ -86,6 +86,18 @@ describe('dlq export', () => {
     expect(r.stderr).toMatch(/exported \d+ records/)
     const bad = dlq(['export', join(FIXTURES, 'hyperi.ndjson'), '--json'], {env})
     expect(bad.code).toBe(2)
+  })
+
+  it('a --file in a directory that does not exist, or naming a directory, is a usage error before anything is read', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dlq-export-path-'))
+    // A source that does not exist: the path is checked first, so its error is the one given.
+    const missing = dlq(['export', join(dir, 'no-such-dlq.ndjson'), '--file', join(dir, 'nope', 'x.ndjson')], {env})
+    expect([missing.code, missing.stderr.trim()]).toEqual([2, `Error: --file ${join(dir, 'nope', 'x.ndjson')}: directory ${join(dir, 'nope')} does not exist`])
+    const onDir = dlq(['export', join(FIXTURES, 'hyperi.ndjson'), '--file', dir], {env})
+    expect(onDir.code).toBe(2)
+    expect(onDir.stderr).toMatch(/is a directory; name the file to write/)
+    // Nothing left behind: no temporary file, no export.
+    expect(readdirSync(dir)).toEqual([])
   })
 
   it('keeps memory flat: a 150 MB DLQ exports with a peak RSS far below its size', () => {
