@@ -9,7 +9,7 @@ export interface KafkaBackwardPort {
   /** The partitions read, ascending. */
   readable: readonly number[]
   parseCursor(text: string): Cursor
-  /** Per partition: the first offset to read (log start or --since) and the end (exclusive; last stable offset or --until). */
+  /** Per partition: the first offset to read (log start or --since) and the end (exclusive: the last stable offset). */
   plan(filter: RecordFilter): Promise<Array<{partition: number; pos: number; end: number}>>
   /**
    * One fetch of `partition` at `offset` (at most about `bytes`), decoded; null when nothing

@@ -447,19 +447,21 @@ export class KafkaReader implements DlqReader {
 
   /**
    * Where each partition's read starts and ends: the cursor (or the log start), moved up to
-   * `--since` and cut at `--until` with the broker's offset-for-timestamp lookup — never a scan.
-   * The end is the last stable offset, so open transactions are not read past.
+   * `--since` with the broker's offset-for-timestamp lookup — never a scan. The end is the last
+   * stable offset, so open transactions are not read past. `--until` does not cut the read: a
+   * record's own time (a failure time, the original message's time) comes before the broker
+   * stamped the DLQ record, by a retry's seconds or an outage's hours, so a record stamped
+   * after --until may still be at or before it; the filter makes that cut, record by record.
+   * (`--since` may cut: a record stamped before --since was made before it too.)
    */
   private async plan(from: Cursor | null, filter: RecordFilter): Promise<Lane[]> {
     const ps = this.readable
     const c = this.client
-    const [lo, hi, since, until] = await this.call(() =>
+    const [lo, hi, since] = await this.call(() =>
       Promise.all([
         c.earliest(this.topic, this.layout, ps),
         c.latest(this.topic, this.layout, ps),
         filter.since === null ? null : c.listOffsets(this.topic, this.layout, ps, BigInt(filter.since)),
-        // The first offset with a timestamp after --until ends the read.
-        filter.until === null ? null : c.listOffsets(this.topic, this.layout, ps, BigInt(filter.until) + 1n),
       ]),
     )
     const firstListed = from ? Math.min(...from.keys()) : null
@@ -470,10 +472,7 @@ export class KafkaReader implements DlqReader {
       if (from) pos = from.has(partition) ? Math.max(start, from.get(partition)!) : partition < firstListed! ? end0 : start
       const s = since?.get(partition)
       if (s !== undefined) pos = Math.max(pos, s < 0 ? end0 : s)
-      let end = end0
-      const u = until?.get(partition)
-      if (u !== undefined && u >= 0) end = Math.min(end, u)
-      return {partition, pos, end}
+      return {partition, pos, end: end0}
     })
   }
 

@@ -49,20 +49,20 @@ export function idTime(id: string): number {
 }
 
 /**
- * How far the id range for --since/--until is widened. A record's time is not always the
- * time Redis wrote it: a hyperi entry carries its failure time, stamped by the writer's
- * clock before the XADD. The widened id range only bounds the read; the filter still makes
- * the exact cut on the record time.
+ * How far the id range for --since is widened. A record's time is not always the time Redis
+ * wrote it: a hyperi entry carries its failure time, stamped by the writer's clock before the
+ * XADD (which may run a little ahead of the server's). The widened id range only bounds the
+ * read; the filter still makes the exact cut on the record time.
  */
 export const TIME_SLACK_MS = 60_000
 
-/** The id range [start, end] that --since/--until (epoch ms, inclusive) can match in. */
-export function timeRange(since: number | null, until: number | null): {start: string | null; end: string | null} {
+/**
+ * The id range [start, end] that --since/--until (epoch ms, inclusive) can match in. Only
+ * --since narrows it: a record's own time comes before its XADD — by seconds, or by the hours a
+ * writer held it through an outage — so an entry added after --until may still be at or
+ * before it, and --until is cut by the filter alone (end null: to the end of the stream).
+ */
+export function timeRange(since: number | null): {start: string | null; end: string | null} {
   const start = since === null ? null : `${BigInt(Math.max(0, Math.floor(since) - TIME_SLACK_MS))}-0`
-  let end: string | null = null
-  if (until !== null) {
-    const ms = BigInt(Math.max(0, Math.floor(until) + TIME_SLACK_MS))
-    end = ms > U64_MAX ? null : `${ms}-${U64_MAX}`
-  }
-  return {start, end}
+  return {start, end: null}
 }

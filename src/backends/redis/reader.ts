@@ -28,7 +28,7 @@ const FOLLOW_RETRY_MS = 2000
  * A Redis stream read with XRANGE only: no consumer group is joined and nothing is written.
  * Position = entry id. A page is one `XRANGE start end COUNT limit+1` (the extra entry only
  * tells whether the stream goes on); only when a filter rejects entries does it read on,
- * in growing batches. --since/--until narrow the id range itself (see ids.ts, timeRange),
+ * in growing batches. --since narrows the id range itself (see ids.ts, timeRange),
  * so a time-bounded read never starts at the beginning of the stream.
  */
 export class RedisReader implements DlqReader {
@@ -83,7 +83,7 @@ export class RedisReader implements DlqReader {
         const rec = this.decode(entry, deliveries)
         if (req.filter.matches(rec)) records.push(rec)
       }
-      // Fewer than asked: the range (the stream, or the --until bound) is exhausted.
+      // Fewer than asked: the stream (from its --since bound) is exhausted.
       if (entries.length < count) return {records, next: after(), atEnd: true, scanned}
       if (records.length === req.limit) return {records, next: after(), atEnd: false, scanned}
       start = idAfter(last!)
@@ -225,7 +225,7 @@ export class RedisReader implements DlqReader {
   }
 
   private range(from: string | null, filter: RecordFilter): {start: string; end: string} {
-    const time = timeRange(filter.since, filter.until)
+    const time = timeRange(filter.since)
     let start = from ?? '0-0'
     if (time.start !== null && compareIds(time.start, start) > 0) start = time.start
     return {start, end: time.end ?? '+'}
