@@ -205,6 +205,11 @@ function headersFrom(v: unknown, problems: string[], ordered?: unknown[]): RawHe
  */
 export function decodeDlqMessage(position: string, o: Obj): DecodedRecord {
   const problems: string[] = []
+  // An unreadable record stays unreadable: its payload is the corrupt line or the entry that
+  // could not be read, and replaying that as a message would send the wrapper, not a message.
+  let unreadable: string | null = null
+  if (typeof o.unreadable === 'string') unreadable = o.unreadable
+  else if (o.unreadable !== undefined && o.unreadable !== null) problems.push('field "unreadable" is not a string')
   let payload: Buffer | null = null
   let payloadTruncated = false
   let payloadSize: number | null = null
@@ -252,6 +257,6 @@ export function decodeDlqMessage(position: string, o: Obj): DecodedRecord {
     originalTimestamp: timeOrNull(o.originalTimestamp),
     convention: 'dlq',
     metadata,
-    unreadable: problems.length > 0 ? `dlq record: ${problems.join('; ')}` : null,
+    unreadable: problems.length > 0 ? [unreadable, `dlq record: ${problems.join('; ')}`].filter((x) => x !== null).join('; ') : unreadable,
   }
 }

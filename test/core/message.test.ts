@@ -54,6 +54,21 @@ describe('normalised record', () => {
     const again = decodeDlqMessage('3', JSON.parse(JSON.stringify(toMessage(back, {payloadLimit: 4096}))))
     expect(again.metadata['dlq.original-position']).toBe('2:41')
   })
+  it('an unreadable record read back stays unreadable, with what was wrong', () => {
+    // Its payload is the corrupt line (or the entry that could not be read): never a message to replay.
+    const bad: DecodedRecord = {...rec, convention: 'unknown', source: {topic: null, partition: null, offset: null, group: null}, payload: Buffer.from('[1,2,3]'), unreadable: 'line is JSON but not an object'}
+    const back = decodeDlqMessage('0', JSON.parse(JSON.stringify(toMessage(bad, {payloadLimit: 4096}))))
+    expect(back.unreadable).toBe('line is JSON but not an object')
+    expect(back.payload).toEqual(bad.payload)
+    // ... and stays so through another round trip.
+    expect(decodeDlqMessage('1', JSON.parse(JSON.stringify(toMessage(back, {payloadLimit: 4096})))).unreadable).toBe('line is JSON but not an object')
+  })
+  it('a record whose "unreadable" is not text is unreadable, and a broken field adds to what was wrong', () => {
+    const json = JSON.parse(JSON.stringify(toMessage(rec, {payloadLimit: 4096})))
+    expect(decodeDlqMessage('0', {...json, unreadable: true}).unreadable).toBe('dlq record: field "unreadable" is not a string')
+    expect(decodeDlqMessage('0', {...json, unreadable: null}).unreadable).toBeNull()
+    expect(decodeDlqMessage('0', {...json, unreadable: 'invalid JSON', key: 7}).unreadable).toBe('invalid JSON; dlq record: field "key" is neither text nor {"base64": …}')
+  })
   it('a truncated export stays marked truncated', () => {
     const json = JSON.parse(JSON.stringify(toMessage(rec, {payloadLimit: 3})))
     expect(decodeDlqMessage('0', json).payloadTruncated).toBe(true)
