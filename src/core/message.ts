@@ -143,6 +143,33 @@ function withoutValue(v: SchemaValue): SchemaValue {
 
 // ---- reading dlq's own NDJSON back (convention "dlq") ----
 
+/** The conventions a record of dlq's own can have had where it was first read (every one but dlq's own and unknown). */
+const ORIGINS: Record<Exclude<ConventionName, 'dlq' | 'unknown'>, true> = {
+  hyperi: true,
+  fibril: true,
+  karafka: true,
+  arroyo: true,
+  spring: true,
+  'spring-cloud-stream': true,
+  connect: true,
+  streams: true,
+  smallrye: true,
+  watermill: true,
+}
+
+/**
+ * The convention a record is replayed by. A record of dlq's own (an export read back, a Redis
+ * entry in dlq's layout) shows `dlq`, but it is the message its first convention described:
+ * that convention's consumer reads it back and that convention's producer chose its key's
+ * partition, so replay lays it out and partitions it by the convention noted in
+ * `dlq.original-convention`, and plans it as the record read from the DLQ itself.
+ */
+export function replayConvention(r: Pick<DecodedRecord, 'convention' | 'metadata'>): ConventionName {
+  if (r.convention !== 'dlq') return r.convention
+  const origin = r.metadata['dlq.original-convention']
+  return typeof origin === 'string' && Object.hasOwn(ORIGINS, origin) ? (origin as ConventionName) : 'dlq'
+}
+
 type Obj = Record<string, unknown>
 
 /** dlq's own export: the normalised record shape above. */

@@ -1,5 +1,5 @@
 import {describe, expect, it} from 'vitest'
-import {decodeDlqMessage, previewBytes, toMessage} from '../../src/core/message.js'
+import {decodeDlqMessage, previewBytes, replayConvention, toMessage} from '../../src/core/message.js'
 import type {DecodedRecord} from '../../src/core/record.js'
 
 const rec: DecodedRecord = {
@@ -104,5 +104,20 @@ describe('interleaved repeated headers survive an export', () => {
     expect(back.userHeaders).toEqual(rec.userHeaders)
     const plain = toMessage({...rec, userHeaders: [rec.userHeaders[0], rec.userHeaders[2], rec.userHeaders[1]]}, {payloadLimit: 4096})
     expect(plain.headerOrder).toBeUndefined()
+  })
+})
+
+describe('the convention an export read back is replayed by', () => {
+  it('is the convention it was read with, where that is one dlq knows', () => {
+    const back = decodeDlqMessage('0', JSON.parse(JSON.stringify(toMessage({...rec, convention: 'watermill'}, {payloadLimit: 4096}))))
+    expect(back.convention).toBe('dlq')
+    expect(replayConvention(back)).toBe('watermill')
+    const dlqOwn = {...rec, convention: 'dlq' as const}
+    for (const noted of ['dlq', 'unknown', 'bogus', '__proto__', 'toString', 7, null, undefined]) {
+      expect(replayConvention({...dlqOwn, metadata: {'dlq.original-convention': noted as never}}), String(noted)).toBe('dlq')
+    }
+  })
+  it("never overrides a convention detected on the record itself", () => {
+    expect(replayConvention({...rec, metadata: {'dlq.original-convention': 'watermill'}})).toBe('spring')
   })
 })

@@ -1,10 +1,11 @@
 import {UsageError} from '../errors.js'
 import type {RecordFilter} from '../filter.js'
-import type {DecodedRecord, RawHeader} from '../record.js'
+import type {ConventionName, DecodedRecord, RawHeader} from '../record.js'
 import {scanInBatches, type DlqReader} from '../reader.js'
 import {chooseLayout, layoutFromEnv, type DlqSink, type LayoutChoice, type LayoutName, type OutgoingMessage, type StreamLayout, type TargetInfo} from '../sink.js'
 import {applyEdits, hasEdits, type EditChange, type EditSpec} from './edit.js'
 import type {LedgerEntry, ReplayLedger} from './ledger.js'
+import {replayConvention} from '../message.js'
 import {comparePositions} from './order.js'
 import {ledgerKey} from './identity.js'
 import {defaultPartitioner, partitionFor, type PartitionerName} from './partitioners.js'
@@ -328,9 +329,11 @@ export async function planRecords(deps: ReplayDeps, records: DecodedRecord[], op
       items.push(skip(r.position, 'edit_failed', `${edits?.transformName ?? 'the transform'} chose partition ${forced}, which "${topic}" does not have`))
       continue
     }
-    const {partition, partitionBy} = forced !== null ? {partition: forced, partitionBy: 'recorded' as const} : choosePartition(r, info.partitions, opts.partitioner ?? null)
-    const {kept, removed} = headerNames(r)
-    const layout = info.layout === undefined ? null : chooseLayout(layoutChoice, r.convention, info.layout)
+    // An export read back is planned by the convention it was read with (replayConvention).
+    const convention = replayConvention(r)
+    const {partition, partitionBy} = forced !== null ? {partition: forced, partitionBy: 'recorded' as const} : choosePartition(r, info.partitions, opts.partitioner ?? null, convention)
+    const {kept, removed} = headerNames(r, convention)
+    const layout = info.layout === undefined ? null : chooseLayout(layoutChoice, convention, info.layout)
     items.push({
       position: r.position,
       ledgerKey: keys[i],
@@ -355,11 +358,16 @@ export async function planRecords(deps: ReplayDeps, records: DecodedRecord[], op
  * The original partition when it is recorded and exists in the target; else, for a key, the
  * partition the original producer's partitioner gives it; else the store chooses (null).
  */
-export function choosePartition(r: DecodedRecord, partitions: number | null, partitioner: PartitionerName | null): {partition: number | null; partitionBy: PlanItem['partitionBy']} {
+export function choosePartition(
+  r: DecodedRecord,
+  partitions: number | null,
+  partitioner: PartitionerName | null,
+  convention: ConventionName = replayConvention(r),
+): {partition: number | null; partitionBy: PlanItem['partitionBy']} {
   if (partitions === null) return {partition: null, partitionBy: null}
   const p = r.source.partition
   if (p !== null && p >= 0 && p < partitions) return {partition: p, partitionBy: 'recorded'}
-  const by = partitioner ?? defaultPartitioner(r.convention)
+  const by = partitioner ?? defaultPartitioner(convention)
   const hashed = partitionFor(by, r.key, partitions)
   return hashed === null ? {partition: null, partitionBy: 'store'} : {partition: hashed, partitionBy: by}
 }
@@ -379,14 +387,15 @@ function replayTime(r: DecodedRecord, policy: TimestampPolicy): number | null {
 
 const NONE: string[] = []
 
-function headerNames(r: DecodedRecord): {kept: string[]; removed: string[]} {
+function headerNames(r: DecodedRecord, convention: ConventionName): {kept: string[]; removed: string[]} {
   // Shared empty lists and no per-key allocation: this runs once per message of a replay.
   let kept = NONE
   if (r.userHeaders.length > 0) kept = [...new Set(r.userHeaders.map((h: RawHeader) => h.key))]
   // The detected convention's system headers are left behind (they are the record's metadata, beside
-  // dlq's own `dlq.*` notes); hyperi entries and dlq's own records carry no headers to remove.
+  // dlq's own `dlq.*` notes); hyperi entries carry none. A record of dlq's own (an export) names
+  // those its first convention left behind, as its original did; without one it names none.
   let removed = NONE
-  if (r.convention !== 'hyperi' && r.convention !== 'dlq' && r.convention !== 'unknown') {
+  if (convention !== 'hyperi' && convention !== 'dlq' && convention !== 'unknown') {
     for (const k in r.metadata) {
       if (k.startsWith('dlq.')) continue
       if (removed === NONE) removed = []
