@@ -76,5 +76,18 @@ describe('an export read back keeps its unreadable records unreadable', () => {
       expect(r.code).toBe(1)
       expect(await client.xlen(`${prefix}orders`)).toBe(0)
     })
+
+    it('a --transform sees the convention the record was first read with, so it selects the same messages from the export', () => {
+      const conventions = join(FIXTURES, 'conventions.ndjson')
+      const copy = join(tmp, 'conventions-exp.ndjson')
+      expect(dlq(['export', conventions, '--file', copy], {env}).code).toBe(0)
+      const transform = join(tmp, 'spring-only.mjs')
+      writeFileSync(transform, "export default (r) => (r.convention === 'spring' ? {} : null)\n")
+      const plan = (src: string) => dlqJson(['replay', src, '--all', '--sink', sink, '--to', 'orders', '--dry-run', '--transform', transform], {env}).json.items.map((i: any) => [i.action, i.reason])
+      const original = plan(conventions)
+      expect(original.filter((i: any) => i[0] === 'send').length).toBeGreaterThan(0)
+      expect(original.filter((i: any) => i[1] === 'skipped_by_transform').length).toBeGreaterThan(0)
+      expect(plan(copy)).toEqual(original)
+    })
   })
 })

@@ -1,4 +1,7 @@
 import {spawnSync} from 'node:child_process'
+import {mkdtempSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
 import {afterAll, describe, expect, it} from 'vitest'
 import {dlqJson} from '../helpers/cli.js'
 import {KAFKA_BROKERS, needService, REDIS_URL, uniqueName} from '../helpers/services.js'
@@ -25,6 +28,15 @@ describe.runIf(kafka.available)('a Kafka header name that is not UTF-8 is replay
     const got = spawnSync('kcat', ['-C', '-b', KAFKA_BROKERS, '-t', dst, '-o', 'beginning', '-c', '1', '-e', '-q', '-f', '%h'], {encoding: 'buffer', timeout: 30_000})
     expect(got.status, got.stderr.toString()).toBe(0)
     expect(got.stdout).toEqual(Buffer.concat([Buffer.from('bad'), Buffer.from([0xff, 0xfe]), Buffer.from('name=v1,good=v2')]))
+
+    // A transform that hands the headers back (here: adding one) keeps the name's bytes too.
+    const dir = mkdtempSync(join(tmpdir(), 'dlq-hdr-transform-'))
+    const transform = join(dir, 'add.mjs')
+    writeFileSync(transform, "export default (r) => ({headers: [...r.headers, {key: 'added', value: 'x'}]})\n")
+    const t = dlqJson(['replay', `kafka://${KAFKA_BROKERS}/${src}`, '--offset', '0:0', '--to', dst, '--yes', '--force', '--transform', transform])
+    expect([t.code, t.json.replayed], JSON.stringify(t.json)).toEqual([0, 1])
+    const again = spawnSync('kcat', ['-C', '-b', KAFKA_BROKERS, '-t', dst, '-o', '1', '-c', '1', '-e', '-q', '-f', '%h'], {encoding: 'buffer', timeout: 30_000})
+    expect(again.stdout).toEqual(Buffer.concat([Buffer.from('bad'), Buffer.from([0xff, 0xfe]), Buffer.from('name=v1,good=v2,added=x')]))
   })
 })
 

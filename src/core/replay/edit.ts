@@ -5,6 +5,7 @@ import {pathToFileURL} from 'node:url'
 import {isLosslessNumber, parse as parseLossless, stringify as stringifyLossless} from 'lossless-json'
 import {utf8OrNull} from '../bytes.js'
 import {HEADER_CONVENTIONS, isSystemHeader} from '../conventions/index.js'
+import {replayConvention} from '../message.js'
 import {UsageError} from '../errors.js'
 import type {DecodedRecord, RawHeader} from '../record.js'
 import {withDeadline} from '../time.js'
@@ -33,7 +34,7 @@ export interface TransformRecord {
   headers: Array<{key: string; value: string | Buffer | null}>
   /** Where it goes: topic or stream, and partition (null: chosen as usual). */
   target: {topic: string; partition: number | null}
-  /** Context, read-only: what the DLQ recorded. */
+  /** Context, read-only: what the DLQ recorded (an export read back: the convention it was read with). */
   readonly convention: string
   readonly reason: string | null
   readonly source: {topic: string | null; partition: number | null; offset: string | null; group: string | null}
@@ -274,7 +275,7 @@ async function runTransform(
     json,
     headers: cur.headers.map((h) => ({key: h.key, value: asText(h.value)})),
     target: {...cur.target},
-    convention: r.convention,
+    convention: replayConvention(r),
     reason: r.reason,
     source: {topic: r.source.topic, partition: r.source.partition, offset: r.source.offset === null ? null : String(r.source.offset), group: r.source.group},
   }
@@ -325,7 +326,10 @@ async function runTransform(
       }
       const k = (h as {key: string}).key
       if (reservedHeader(k) && !cur.headers.some((c) => c.key === k)) throw new EditError(`${name}: header "${k}" is a DLQ convention's metadata header; replay never publishes one`)
-      return {key: k, value: bytesOf((h as {value?: unknown}).value ?? null, `${name}: headers[${i}].value`, false)}
+      const value = bytesOf((h as {value?: unknown}).value ?? null, `${name}: headers[${i}].value`, false)
+      // A name that was not UTF-8 reached the transform as text with U+FFFD: kept, it goes back as its bytes.
+      const bytes = cur.headers.find((c) => c.keyBytes && c.key === k)?.keyBytes
+      return bytes ? {key: k, value, keyBytes: bytes} : {key: k, value}
     })
   }
   let target = cur.target
