@@ -1,5 +1,5 @@
 import {describe, expect, it} from 'vitest'
-import {SettingsFold, encodeLogWrite} from '../../src/core/settings/fold.js'
+import {SettingsFold, describeForeignRecord, encodeLogWrite, isSettingsRecord} from '../../src/core/settings/fold.js'
 import type {WriteRequest} from '../../src/core/settings/types.js'
 
 const by = {user: 'ci', host: 'runner'}
@@ -30,5 +30,27 @@ describe('folding a settings log', () => {
     }
     expect(fold.get('global-target').version).toBe(0)
     expect(fold.get('policy:orders').version).toBe(1)
+  })
+
+  it('tells a settings write (of any format) from a record that is something else', () => {
+    const key = Buffer.from('global-target')
+    expect(isSettingsRecord(key, w({topic: 'a'}, null))).toBe(true)
+    // A newer format is still a settings write: the fold skips it, the topic stays a settings topic.
+    expect(isSettingsRecord(key, Buffer.from('{"format":2,"key":"global-target","what":"new"}'))).toBe(true)
+    const hyperi = Buffer.from('{"timestamp":1,"service":"s","reason":"parse_error","attempts":1,"payload":"eA=="}')
+    for (const [k, v] of [
+      [null, Buffer.from('dlq-msg-1')],
+      [null, hyperi],
+      [key, null],
+      [key, Buffer.from('[1]')],
+      [null, w({topic: 'a'}, null)], // a settings value without its record key: copied there by something else
+      [Buffer.from('policy:x'), w({topic: 'a'}, null)], // the key must be the one the value names
+      [key, Buffer.from('{"format":"1","key":"global-target"}')],
+    ] as Array<[Buffer | null, Buffer | null]>) {
+      expect(isSettingsRecord(k, v), `${k} ${v}`).toBe(false)
+    }
+    expect(describeForeignRecord(null, Buffer.from('dlq-msg-1'))).toBe('no key and a 9-byte value that is not JSON')
+    expect(describeForeignRecord(Buffer.from('k'), hyperi)).toBe(`a 1-byte key and a ${hyperi.length}-byte value: a JSON object that is not a dlq settings write`)
+    expect(describeForeignRecord(key, null)).toBe('a 13-byte key and no value')
   })
 })

@@ -3,10 +3,10 @@ import type {Admin, Consumer, Producer} from '@platformatic/kafka'
 import {createLogTopic, errorText} from './log-topic.js'
 import {DlqError, UnavailableError, UsageError} from '../../core/errors.js'
 import {validateTopic} from '../../core/settings/names.js'
-import {SettingsFold, encodeLogWrite} from '../../core/settings/fold.js'
+import {SettingsFold, describeForeignRecord, encodeLogWrite, isSettingsRecord} from '../../core/settings/fold.js'
 import {type SettingChange, type SettingKey, type SettingsStore, type StoredSetting, type WriteOutcome, type WriteRequest} from '../../core/settings/types.js'
 import {clientOptions, describeError, loadKafka, resolveSettings, type KafkaLib, type ResolvedSettings} from './connection.js'
-import {parseKafkaUri, type KafkaTarget} from './uri.js'
+import {brokerText, parseKafkaUri, type KafkaTarget} from './uri.js'
 
 /**
  * Settings in a single-partition Kafka topic (default `dlq-settings`), used as a log of write
@@ -25,6 +25,18 @@ const LEADER_WAIT_MS = 15_000
 const READ_BACK_WAIT_MS = 30_000
 const FETCH_MAX_BYTES = 8 * 1024 * 1024
 const IS_CONTROL = 1 << 5
+/**
+ * The configuration of a settings topic (log-topic.ts creates it so): the state is the whole
+ * log folded from offset 0, so no record may expire or be compacted away (compaction would
+ * silently renumber the versions).
+ */
+const SETTINGS_TOPIC_CONFIG: ReadonlyArray<[name: string, value: string]> = [
+  ['cleanup.policy', 'delete'],
+  ['retention.ms', '-1'],
+  ['retention.bytes', '-1'],
+]
+/** Long.MAX_VALUE: as good as -1 for a retention. */
+const FOREVER = '9223372036854775807'
 
 interface SettingsTarget {
   kafka: KafkaTarget
@@ -44,12 +56,24 @@ export class KafkaSettingsStore implements SettingsStore {
   private consumer: Consumer | null = null
   private producer: Producer | null = null
   private info: TopicInfo | null = null
+  /** Why the existing topic is not set up as a settings topic (null: it is, or dlq created it). */
+  private layoutProblem: string | null = null
+  /** Set once a write was refused for `layoutProblem`: the error says it, a warning need not repeat it. */
+  private refused = false
+  private notes: string[] = []
+  /** The log folded so far: a later fold of the same run goes on from there instead of from offset 0. */
+  private folded: {fold: SettingsFold; next: bigint} | null = null
 
   constructor(
     private readonly target: SettingsTarget,
     private readonly lib: KafkaLib,
   ) {
     this.display = target.display
+  }
+
+  /** A reader is told, not refused, when the topic does not keep its whole log: what it reads is still right today. */
+  get warnings(): string[] {
+    return this.layoutProblem !== null && !this.refused ? [...this.notes, this.layoutProblem] : this.notes
   }
 
   private async run<T>(op: () => Promise<T>): Promise<T> {
@@ -92,6 +116,8 @@ export class KafkaSettingsStore implements SettingsStore {
       if (found === null && create) {
         await createLogTopic(admin, topic, async () => (await lookup()) !== null)
         found = 'no-leader'
+      } else if (found !== null) {
+        this.layoutProblem = await this.checkLayout(admin)
       }
       const deadline = Date.now() + LEADER_WAIT_MS
       while (found === 'no-leader') {
@@ -104,49 +130,121 @@ export class KafkaSettingsStore implements SettingsStore {
     })
   }
 
-  /** Folds the log from offset 0 up to (not including) `end`, or to the high watermark when null. */
+  /**
+   * The configuration of a topic dlq did not create, against SETTINGS_TOPIC_CONFIG: null when it
+   * fits (or cannot be read: a user without DescribeConfigs rights gets a warning, not a refusal).
+   */
+  private async checkLayout(admin: Admin): Promise<string | null> {
+    const topic = this.target.topic
+    const wanted = SETTINGS_TOPIC_CONFIG.map(([n, v]) => `${n}=${v}`).join(',')
+    let configs: Array<{name: string; value?: string | null}>
+    try {
+      const [result] = await admin.describeConfigs({resources: [{resourceType: 2 /* TOPIC */, resourceName: topic, configurationKeys: SETTINGS_TOPIC_CONFIG.map(([n]) => n)}]})
+      configs = result?.configs ?? []
+    } catch (error) {
+      this.notes.push(`could not check that settings topic "${topic}" keeps its whole log (${errorText(error).slice(0, 200)}); it needs ${wanted}`)
+      return null
+    }
+    const wrong = SETTINGS_TOPIC_CONFIG.flatMap(([name, want]) => {
+      const value = configs.find((c) => c.name === name)?.value
+      const fits = value === undefined || value === null || value === want || (name.startsWith('retention.') && value === FOREVER)
+      return fits ? [] : [`${name}=${value}`]
+    })
+    if (wrong.length === 0) return null
+    const brokers = this.target.kafka.brokers.map(brokerText).join(',')
+    return (
+      `topic "${topic}" is not set up as a settings topic (${wrong.join(', ')}): the settings are its whole log, so it needs ${wanted}, ` +
+      `or settings and their history are lost when the broker deletes or compacts old records. If it is not meant to be the settings topic, check --store / DLQ_STORE ` +
+      `(the default settings topic is ${DEFAULT_SETTINGS_TOPIC}); if it is: kafka-configs.sh --bootstrap-server ${brokers} --alter --entity-type topics --entity-name ${topic} --add-config ${wanted}`
+    )
+  }
+
+  private notSettingsTopic(offset: bigint, logStart: bigint, highWatermark: bigint, what: string): DlqError {
+    const topic = this.target.topic
+    const count = highWatermark - logStart
+    const held = count > 0n ? `${count} record${count === 1n ? '' : 's'} at offsets ${logStart} to ${highWatermark - 1n}` : 'records'
+    return new UnavailableError(
+      `topic "${topic}" is not a dlq settings topic: it holds ${held}, and the one at offset ${offset} is not a settings write (${what}) — a DLQ or an application's topic, ` +
+        `whose consumers would receive what dlq wrote into it. dlq neither reads settings from it nor writes them into it: check --store / DLQ_STORE ` +
+        `(the default settings topic is ${DEFAULT_SETTINGS_TOPIC})`,
+    )
+  }
+
+  private async logStartOffset(): Promise<bigint> {
+    const [t] = await this.getAdmin().listOffsets({topics: [{name: this.target.topic, partitions: [{partitionIndex: 0, timestamp: -2n /* earliest */}]}]})
+    return t?.partitions[0]?.offset ?? 0n
+  }
+
+  /**
+   * Folds the log from offset 0 up to (not including) `end`, or to the high watermark when null.
+   * Every record must be a settings write: one that is not (a DLQ message, an application's
+   * record) stops the fold with an error, so dlq never reports "version 0" for, or writes into,
+   * a topic that is something else.
+   */
   private async fold(info: TopicInfo, end: bigint | null, onRecord?: (offset: bigint, outcome: string) => void): Promise<SettingsFold> {
-    const fold = new SettingsFold()
+    // Within one run the log only grows: go on from the fold already made rather than re-read it.
+    // `state.next` moves with every record applied, so the cache is whole even if this fold throws.
+    const state = this.folded !== null && (end === null || this.folded.next <= end) ? this.folded : {fold: new SettingsFold(), next: 0n}
+    this.folded = state
     this.consumer ??= new this.lib.Consumer({
       ...this.options(),
       // Required by the client's constructor; never used: fetch() joins no group.
       groupId: `dlq-settings-unused-${randomBytes(4).toString('hex')}`,
     })
     const consumer = this.consumer
-    let next = 0n
+    /** Set when the log no longer starts at 0: its first record then only says what the topic was. */
+    let truncatedAt: bigint | null = null
     const deadline = Date.now() + READ_BACK_WAIT_MS
     for (;;) {
-      if (end !== null && next >= end) return fold
-      const response = await consumer.fetch({
-        node: info.leader,
-        maxWaitTime: end === null ? 0 : 100,
-        minBytes: 1,
-        maxBytes: FETCH_MAX_BYTES,
-        topics: [{topicId: info.id, partitions: [{partition: 0, currentLeaderEpoch: -1, fetchOffset: next, lastFetchedEpoch: -1, partitionMaxBytes: FETCH_MAX_BYTES}]}],
-      })
+      if (end !== null && state.next >= end) return state.fold
+      const fetchOffset: bigint = truncatedAt ?? state.next
+      let response
+      try {
+        response = await consumer.fetch({
+          node: info.leader,
+          maxWaitTime: end === null ? 0 : 100,
+          minBytes: 1,
+          maxBytes: FETCH_MAX_BYTES,
+          topics: [{topicId: info.id, partitions: [{partition: 0, currentLeaderEpoch: -1, fetchOffset, lastFetchedEpoch: -1, partitionMaxBytes: FETCH_MAX_BYTES}]}],
+        })
+      } catch (error) {
+        // The offset is gone (retention, delete-records): look at where the log starts now.
+        if (truncatedAt !== null || !/OFFSET_OUT_OF_RANGE|not within the range of offsets/.test(errorText(error))) throw error
+        truncatedAt = await this.logStartOffset()
+        continue
+      }
       const p = response.responses[0]?.partitions[0]
       if (!p) throw new UnavailableError(`settings topic "${this.target.topic}": the broker returned no data for partition 0`)
       if (p.errorCode !== 0) throw new UnavailableError(`settings topic "${this.target.topic}": fetch failed with Kafka error code ${p.errorCode}`)
-      if (p.logStartOffset > 0n) {
-        throw new DlqError(`settings topic "${this.target.topic}" no longer starts at offset 0 (log start ${p.logStartOffset}): its retention deleted settings history; set retention.ms=-1 on it`)
-      }
-      const before = next
+      if (truncatedAt === null && p.logStartOffset > 0n) truncatedAt = p.logStartOffset
+      const before = state.next
       for (const batch of p.records ?? []) {
         if (batch.attributes & IS_CONTROL) {
-          next = batch.firstOffset + BigInt(batch.lastOffsetDelta) + 1n
+          if (truncatedAt === null) state.next = batch.firstOffset + BigInt(batch.lastOffsetDelta) + 1n
           continue
         }
         for (const r of batch.records) {
           const offset = batch.firstOffset + BigInt(r.offsetDelta)
-          if (offset < next || (end !== null && offset >= end)) continue
-          const outcome = fold.apply(r.value)
+          if (offset < fetchOffset || (truncatedAt === null && (offset < state.next || (end !== null && offset >= end)))) continue
+          if (!isSettingsRecord(r.key, r.value)) throw this.notSettingsTopic(offset, p.logStartOffset, p.highWatermark, describeForeignRecord(r.key, r.value))
+          if (truncatedAt !== null) throw this.truncated(truncatedAt)
+          const outcome = state.fold.apply(r.value)
           onRecord?.(offset, outcome)
-          next = offset + 1n
+          state.next = offset + 1n
         }
       }
-      if (end === null && next >= p.highWatermark) return fold
-      if (next === before && Date.now() > deadline) throw new UnavailableError(`settings topic "${this.target.topic}": could not read the log up to offset ${end ?? p.highWatermark}`)
+      // Truncated and no record left to say otherwise: the settings history was deleted.
+      if (truncatedAt !== null) throw this.truncated(truncatedAt)
+      if (end === null && state.next >= p.highWatermark) return state.fold
+      if (state.next === before && Date.now() > deadline) throw new UnavailableError(`settings topic "${this.target.topic}": could not read the log up to offset ${end ?? p.highWatermark}`)
     }
+  }
+
+  private truncated(logStart: bigint): DlqError {
+    return new DlqError(
+      `settings topic "${this.target.topic}" no longer starts at offset 0 (log start ${logStart}): records were deleted from it (its retention, or delete-records), ` +
+        `so the settings it held cannot be read; a settings topic needs ${SETTINGS_TOPIC_CONFIG.map(([n, v]) => `${n}=${v}`).join(',')}`,
+    )
   }
 
   private async state(): Promise<SettingsFold> {
@@ -170,12 +268,15 @@ export class KafkaSettingsStore implements SettingsStore {
 
   async write(w: WriteRequest): Promise<WriteOutcome> {
     const info = (await this.topicInfo(true))!
+    if (this.layoutProblem !== null) {
+      this.refused = true
+      throw new UnavailableError(`${this.layoutProblem}. Nothing was written`)
+    }
     return this.run(async () => {
-      // A stale expectation loses anyway; finding out first keeps losers out of the log.
-      if (w.expectedVersion !== null) {
-        const current = (await this.fold(info, null)).get(w.key)
-        if (current.version !== w.expectedVersion) return {ok: false, current}
-      }
+      // Folding first refuses a topic that holds anything but settings before a record goes into
+      // it; and a stale expectation loses anyway, so finding out first keeps losers out of the log.
+      const current = (await this.fold(info, null)).get(w.key)
+      if (w.expectedVersion !== null && current.version !== w.expectedVersion) return {ok: false, current}
       this.producer ??= new this.lib.Producer({...this.options(), acks: -1, idempotent: true})
       const result = await this.producer.send({messages: [{topic: this.target.topic, partition: 0, key: Buffer.from(w.key, 'utf8'), value: encodeLogWrite(w)}]})
       const own = result.offsets?.find((o) => o.partition === 0)?.offset

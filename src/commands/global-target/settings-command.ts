@@ -26,13 +26,14 @@ export const STORE_HELP = `STORE
 
 export abstract class SettingsCommand extends BaseCommand {
   /**
-   * Runs `fn` against the store. On a version conflict without --json, the current setting
-   * goes to stderr before the error line, so a person sees what they raced against.
+   * Runs `fn` against the store; the store's warnings go to stderr, whatever the outcome. On a
+   * version conflict without --json, the current setting goes to stderr before the error line,
+   * so a person sees what they raced against.
    */
   protected async withStore<T>(storeFlagValue: string | undefined, render: (current: never, json: boolean) => string, fn: (store: SettingsStore) => Promise<T>): Promise<T> {
     const uri = resolveStoreUri(storeFlagValue)
     try {
-      return await withSettingsStore(uri, fn)
+      return await withSettingsStore(uri, (store) => fn(store).finally(() => this.noteWarnings(store.warnings)))
     } catch (error) {
       if (error instanceof ConflictError && !this.jsonRequested() && error.details !== undefined) {
         this.note('current setting:\n' + render(error.details as never, false).replace(/^/gm, '  ').trimEnd())

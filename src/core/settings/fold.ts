@@ -44,6 +44,38 @@ export function decodeLogWrite(buf: Buffer | null | undefined): LogWrite | null 
   return {format: LOG_FORMAT, key: x.key, expectedVersion: ev, value: x.value ?? null, at: x.at, by: {user: x.by.user, host: x.by.host}}
 }
 
+/**
+ * Whether a record of a settings log was written by a dlq settings writer of any format: a JSON
+ * object with a whole-number `format` and a `key` equal to the record's own key (the writer sets
+ * both). Such a record that this version cannot read (a newer format) is skipped by the fold;
+ * any other record means the log is not a settings log but some other topic (a DLQ, an
+ * application's), whose consumers would receive whatever settings dlq wrote into it.
+ */
+export function isSettingsRecord(key: Buffer | null | undefined, value: Buffer | null | undefined): boolean {
+  if (!key || !value || value.length === 0 || value[0] !== 0x7b /* { */) return false
+  let x: {format?: unknown; key?: unknown}
+  try {
+    x = JSON.parse(value.toString('utf8'))
+  } catch {
+    return false
+  }
+  return typeof x === 'object' && x !== null && Number.isSafeInteger(x.format) && (x.format as number) >= 1 && typeof x.key === 'string' && x.key === key.toString('utf8')
+}
+
+/** What a record that is not a settings record holds, for an error message (no content: it is untrusted and may be secret). */
+export function describeForeignRecord(key: Buffer | null | undefined, value: Buffer | null | undefined): string {
+  const keyText = key ? `a ${key.length}-byte key` : 'no key'
+  if (!value || value.length === 0) return `${keyText} and no value`
+  let json: unknown
+  try {
+    json = JSON.parse(value.toString('utf8'))
+  } catch {
+    return `${keyText} and a ${value.length}-byte value that is not JSON`
+  }
+  const what = Array.isArray(json) ? 'a JSON array' : json === null || typeof json !== 'object' ? `JSON ${json === null ? 'null' : typeof json}` : 'a JSON object that is not a dlq settings write'
+  return `${keyText} and a ${value.length}-byte value: ${what}`
+}
+
 export type FoldOutcome = 'applied' | 'rejected' | 'ignored'
 
 export class SettingsFold {

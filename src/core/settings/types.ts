@@ -52,6 +52,8 @@ export type WriteOutcome = {ok: true; setting: StoredSetting} | {ok: false; curr
 export interface SettingsStore {
   /** How the store is shown to users (no secrets). */
   readonly display: string
+  /** What the user should know but that does not stop the command (e.g. a settings topic that does not keep its whole log). */
+  readonly warnings?: readonly string[]
   read(key: SettingKey): Promise<StoredSetting>
   /**
    * Applies the write when `expectedVersion` is null or equals the stored version, atomically
