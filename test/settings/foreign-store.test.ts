@@ -1,7 +1,7 @@
 import {afterAll, describe, expect, it} from 'vitest'
 import {dlq, dlqJson} from '../helpers/cli.js'
 import {expectSchema} from '../helpers/schema.js'
-import {KAFKA_BROKERS, needService} from '../helpers/services.js'
+import {KAFKA_BROKERS, REDIS_URL, needService, uniqueName} from '../helpers/services.js'
 import {KafkaFixture} from '../kafka-fixtures.js'
 
 /**
@@ -11,6 +11,7 @@ import {KafkaFixture} from '../kafka-fixtures.js'
 const ENV = {DLQ_STORE: '', DLQ_CONFIG: '/nonexistent/dlq-config.json', DLQ_ACTOR: 'ci-bot@runner-7'}
 
 const kafka = await needService('kafka')
+const redis = await needService('redis')
 const fx = new KafkaFixture()
 afterAll(() => fx.close())
 
@@ -94,5 +95,57 @@ describe.runIf(kafka.available)('kafka: a topic that is not a settings topic', (
     // Said once, as the error: not also as a warning.
     expect(set.stderr).not.toMatch(/warning:/)
     expect(await endOffset(topic)).toBe(0n)
+  }, 60_000)
+})
+
+describe.runIf(redis.available)('redis: keys under the store prefix that are not dlq settings', () => {
+  it('a stream, or a hash of other fields, is refused and left as it was; nothing else is written', async () => {
+    const {Redis} = await import('ioredis')
+    const client = new Redis(REDIS_URL)
+    const prefixes: string[] = []
+    const space = () => {
+      const p = uniqueName('dlq-settings-foreign')
+      prefixes.push(p)
+      return {prefix: p, uri: `${REDIS_URL}/0/${p}`, key: (name: string) => `{${p}}:${name}`}
+    }
+    try {
+      // The setting's own key is a stream: reads and writes both say so.
+      const a = space()
+      await client.xadd(a.key('setting:global-target'), '*', 'data', '{}')
+      for (const args of [
+        ['global-target', 'get'],
+        ['global-target', 'set', 'orders.dlq'],
+      ]) {
+        const r = dlqJson([...args, '--store', a.uri], {env: ENV})
+        expect(r.code, r.stderr).toBe(4)
+        expect(r.json.error.message).toContain(`key "${a.key('setting:global-target')}" holds a stream, not dlq settings`)
+      }
+      expect(await client.xlen(a.key('setting:global-target'))).toBe(1)
+
+      // The history key is a stream: refused before the setting is written (a Lua script is not rolled back).
+      const b = space()
+      await client.xadd(b.key('history:global-target'), '*', 'data', '{}')
+      const set = dlqJson(['global-target', 'set', 'orders.dlq', '--store', b.uri], {env: ENV})
+      expect(set.code, set.stderr).toBe(4)
+      expect(set.json.error.message).toContain(`key "${b.key('history:global-target')}" holds a stream`)
+      expect(await client.exists(b.key('setting:global-target'), b.key('keys'))).toBe(0)
+      expect(dlqJson(['global-target', 'history', '--store', b.uri], {env: ENV}).code).toBe(4)
+
+      // A hash of someone else's: its fields are not joined by ours.
+      const c = space()
+      await client.hset(c.key('setting:policy:orders'), 'owner', 'billing')
+      const policy = dlqJson(['policy', 'set', 'orders', '--dlq', 'global', '--store', c.uri], {env: ENV})
+      expect(policy.code, policy.stderr).toBe(4)
+      expect(policy.json.error.message).toContain(`key "${c.key('setting:policy:orders')}" holds a hash with other fields`)
+      expect(await client.hgetall(c.key('setting:policy:orders'))).toEqual({owner: 'billing'})
+      expect(await client.exists(c.key('history:policy:orders'), c.key('keys'))).toBe(0)
+      expect(dlqJson(['policy', 'get', 'orders', '--store', c.uri], {env: ENV}).code).toBe(4)
+    } finally {
+      for (const p of prefixes) {
+        const keys = await client.keys(`{${p}}:*`)
+        if (keys.length > 0) await client.del(...keys)
+      }
+      client.disconnect()
+    }
   }, 60_000)
 })
