@@ -23,6 +23,15 @@ function table(head: string[], rows: string[][]): string {
   return [line(head), ...rows.map(line)].join('\n') + '\n'
 }
 
+/**
+ * The stderr line of a set or clear that found the value already there: nothing was written,
+ * the version stands (stdout still gets the setting's document, so --json stays one schema).
+ */
+export function renderUnchanged(what: string, version: number, cleared: boolean): string {
+  const state = !cleared ? 'already has that value' : version === 0 ? 'was never set' : 'is already cleared'
+  return `unchanged: ${what} ${state} (version ${version}); nothing was written`
+}
+
 export function renderGlobalTarget(doc: GlobalTargetDocument, json: boolean): string {
   if (json) return safeJson(doc, 2) + '\n'
   return fields([

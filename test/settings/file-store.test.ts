@@ -26,13 +26,13 @@ describe('file settings store', () => {
     const store = new FileSettingsStore(path)
     const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], {encoding: 'utf8'})
     writeFileSync(path + '.lock', JSON.stringify({pid: Number(dead.stdout), host: hostname(), token: 'gone', at: new Date().toISOString()}))
-    expect((await setGlobalTarget(store, globalTarget('a'), {by})).version).toBe(1)
+    expect((await setGlobalTarget(store, globalTarget('a'), {by})).document.version).toBe(1)
     expect(existsSync(path + '.lock')).toBe(false)
 
     writeFileSync(path + '.lock', 'garbage from a crash')
     const old = new Date(Date.now() - 120_000)
     utimesSync(path + '.lock', old, old)
-    expect((await setGlobalTarget(store, globalTarget('b'), {by, expectedVersion: 1})).version).toBe(2)
+    expect((await setGlobalTarget(store, globalTarget('b'), {by, expectedVersion: 1})).document.version).toBe(2)
     expect((await getGlobalTarget(store)).target).toEqual({topic: 'b', group: null})
   })
 

@@ -1,6 +1,6 @@
 import {BaseCommand} from '../../cli/base-command.js'
 import {setGlobalTarget} from '../../core/settings/global-target.js'
-import {renderGlobalTarget} from '../../output/settings.js'
+import {renderGlobalTarget, renderUnchanged} from '../../output/settings.js'
 import {STORE_HELP, SettingsCommand, expectedVersionFlag, storeFlag} from './settings-command.js'
 import {paragraphs} from '../../cli/help.js'
 
@@ -9,6 +9,7 @@ export default class GlobalTargetClear extends SettingsCommand {
   static override description = paragraphs(`Sets the global target to none. Like "set", this is a versioned, recorded change: the
 version goes up by one and "history" shows who cleared it. With --expected-version N it
 happens only if the stored version is N; otherwise exit code 3 and the current setting.
+Clearing a target that is not set writes nothing: the version stays, stderr says "unchanged".
 
 ${STORE_HELP}
 
@@ -23,7 +24,8 @@ ${BaseCommand.exitCodesHelp}`)
 
   async run(): Promise<void> {
     const {flags} = await this.parse(GlobalTargetClear)
-    const doc = await this.withStore(flags.store, renderGlobalTarget, (store) => setGlobalTarget(store, null, {expectedVersion: flags['expected-version']}))
-    this.out(renderGlobalTarget(doc, flags.json ?? false))
+    const {document, changed} = await this.withStore(flags.store, renderGlobalTarget, (store) => setGlobalTarget(store, null, {expectedVersion: flags['expected-version']}))
+    if (!changed) this.note(renderUnchanged('the global target', document.version, true))
+    this.out(renderGlobalTarget(document, flags.json ?? false))
   }
 }

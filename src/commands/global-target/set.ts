@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../../cli/base-command.js'
-import {globalTarget, setGlobalTarget, type GlobalTargetDocument} from '../../core/settings/global-target.js'
-import {renderGlobalTarget} from '../../output/settings.js'
+import {globalTarget, setGlobalTarget} from '../../core/settings/global-target.js'
+import {renderGlobalTarget, renderUnchanged} from '../../output/settings.js'
 import {STORE_HELP, SettingsCommand, expectedVersionFlag, storeFlag} from './settings-command.js'
 import {paragraphs} from '../../cli/help.js'
 
@@ -10,6 +10,8 @@ export default class GlobalTargetSet extends SettingsCommand {
   static override description = paragraphs(`Makes TOPIC (with consumer group --group) the global DLQ target and prints the new setting.
 Every change bumps the version by one and is recorded with the time, the user and host
 (DLQ_ACTOR overrides them) and the version it replaced; "history" lists the changes.
+Setting the target it already has is not a change: nothing is written, the version stays,
+stderr says "unchanged" and the exit code is 0.
 
 With --expected-version N the change happens only if the stored version is N: otherwise
 nothing is changed, the current setting is printed (with --json: as the error's "details")
@@ -38,9 +40,8 @@ ${BaseCommand.exitCodesHelp}`)
   async run(): Promise<void> {
     const {args, flags} = await this.parse(GlobalTargetSet)
     const target = globalTarget(args.topic, flags.group)
-    const doc: GlobalTargetDocument = await this.withStore(flags.store, renderGlobalTarget, (store) =>
-      setGlobalTarget(store, target, {expectedVersion: flags['expected-version']}),
-    )
-    this.out(renderGlobalTarget(doc, flags.json ?? false))
+    const {document, changed} = await this.withStore(flags.store, renderGlobalTarget, (store) => setGlobalTarget(store, target, {expectedVersion: flags['expected-version']}))
+    if (!changed) this.note(renderUnchanged('the global target', document.version, false))
+    this.out(renderGlobalTarget(document, flags.json ?? false))
   }
 }

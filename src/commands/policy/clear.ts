@@ -1,7 +1,7 @@
 import {Args} from '@oclif/core'
 import {BaseCommand} from '../../cli/base-command.js'
 import {clearPolicy} from '../../core/settings/policy.js'
-import {renderPolicy} from '../../output/settings.js'
+import {renderPolicy, renderUnchanged} from '../../output/settings.js'
 import {STORE_HELP, SettingsCommand, expectedVersionFlag, storeFlag} from '../global-target/settings-command.js'
 import {paragraphs} from '../../cli/help.js'
 
@@ -10,7 +10,8 @@ export default class PolicyClear extends SettingsCommand {
   static override description = paragraphs(`Removes the policy of SOURCE_TOPIC, so the consuming system's default applies again.
 Like "set", this is a versioned, recorded change: the version goes up by one and "history"
 shows who cleared it. With --expected-version N it happens only if the stored version is N;
-otherwise exit code 3 and the current policy.
+otherwise exit code 3 and the current policy. Clearing a topic that has no policy writes
+nothing: the version stays, stderr says "unchanged".
 
 ${STORE_HELP}
 
@@ -26,7 +27,8 @@ ${BaseCommand.exitCodesHelp}`)
 
   async run(): Promise<void> {
     const {args, flags} = await this.parse(PolicyClear)
-    const doc = await this.withStore(flags.store, renderPolicy, (store) => clearPolicy(store, args.source_topic, {expectedVersion: flags['expected-version']}))
-    this.out(renderPolicy(doc, flags.json ?? false))
+    const {document, changed} = await this.withStore(flags.store, renderPolicy, (store) => clearPolicy(store, args.source_topic, {expectedVersion: flags['expected-version']}))
+    if (!changed) this.note(renderUnchanged(`the policy of ${JSON.stringify(args.source_topic)}`, document.version, true))
+    this.out(renderPolicy(document, flags.json ?? false))
   }
 }

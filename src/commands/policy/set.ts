@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../../cli/base-command.js'
 import {DLQ_MODES, buildPolicy, setPolicy} from '../../core/settings/policy.js'
-import {renderPolicy} from '../../output/settings.js'
+import {renderPolicy, renderUnchanged} from '../../output/settings.js'
 import {STORE_HELP, SettingsCommand, expectedVersionFlag, storeFlag} from '../global-target/settings-command.js'
 import {paragraphs} from '../../cli/help.js'
 
@@ -12,6 +12,8 @@ export default class PolicySet extends SettingsCommand {
 --max-retries N is how many retries come first (unset: the consuming system's default).
 The policy of SOURCE_TOPIC is a versioned setting like the global target: --expected-version
 N changes it only if its stored version is N, else exit code 3 and the current policy.
+Setting the policy it already has is not a change: nothing is written, the version stays,
+stderr says "unchanged" and the exit code is 0.
 
 ${STORE_HELP}
 
@@ -36,7 +38,8 @@ ${BaseCommand.exitCodesHelp}`)
   async run(): Promise<void> {
     const {args, flags} = await this.parse(PolicySet)
     const policy = buildPolicy({dlq: flags.dlq, dlqTopic: flags['dlq-topic'], group: flags.group, maxRetries: flags['max-retries']}, args.source_topic)
-    const doc = await this.withStore(flags.store, renderPolicy, (store) => setPolicy(store, args.source_topic, policy, {expectedVersion: flags['expected-version']}))
-    this.out(renderPolicy(doc, flags.json ?? false))
+    const {document, changed} = await this.withStore(flags.store, renderPolicy, (store) => setPolicy(store, args.source_topic, policy, {expectedVersion: flags['expected-version']}))
+    if (!changed) this.note(renderUnchanged(`the policy of ${JSON.stringify(args.source_topic)}`, document.version, false))
+    this.out(renderPolicy(document, flags.json ?? false))
   }
 }

@@ -1,5 +1,5 @@
 import {validateGroup, validateTopic} from './names.js'
-import {malformed, readSetting, settingHistory, writeSetting, type Change, type SettingKind, type Versioned, type WriteOptions} from './service.js'
+import {malformed, readSetting, settingHistory, writeSetting, type Change, type SettingKind, type Versioned, type WriteOptions, type Written} from './service.js'
 import {GLOBAL_TARGET_KEY, type Actor, type SettingsStore} from './types.js'
 
 /** Where dead messages go when a queue's policy is `global`. Fibril's shape, minus `part`. */
@@ -47,8 +47,8 @@ export function getGlobalTarget(store: SettingsStore): Promise<GlobalTargetDocum
   return readSetting(store, GLOBAL_TARGET_KEY, globalTargetKind)
 }
 
-/** `target` null clears it. */
-export function setGlobalTarget(store: SettingsStore, target: GlobalTarget | null, opts?: WriteOptions): Promise<GlobalTargetDocument> {
+/** `target` null clears it. Setting the target it already has (or clearing none) writes nothing: `changed` is false. */
+export function setGlobalTarget(store: SettingsStore, target: GlobalTarget | null, opts?: WriteOptions): Promise<Written<GlobalTargetDocument>> {
   return writeSetting(store, GLOBAL_TARGET_KEY, globalTargetKind, target, opts)
 }
 

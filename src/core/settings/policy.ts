@@ -1,6 +1,6 @@
 import {UsageError} from '../errors.js'
 import {validateGroup, validateTopic} from './names.js'
-import {malformed, readSetting, settingHistory, typed, writeSetting, type Change, type SettingKind, type Versioned, type WriteOptions} from './service.js'
+import {malformed, readSetting, settingHistory, typed, writeSetting, type Change, type SettingKind, type Versioned, type WriteOptions, type Written} from './service.js'
 import {POLICY_KEY_PREFIX, policyKey, type Actor, type SettingsStore} from './types.js'
 
 /**
@@ -85,13 +85,14 @@ export function getPolicy(store: SettingsStore, sourceTopic: string): Promise<Po
   return readSetting(store, policyKey(sourceTopic), kindFor(sourceTopic))
 }
 
-export function setPolicy(store: SettingsStore, sourceTopic: string, policy: Policy, opts?: WriteOptions): Promise<PolicyDocument> {
+/** Setting the policy it already has writes nothing: `changed` is false. */
+export function setPolicy(store: SettingsStore, sourceTopic: string, policy: Policy, opts?: WriteOptions): Promise<Written<PolicyDocument>> {
   validateTopic(sourceTopic, 'source topic')
   return writeSetting(store, policyKey(sourceTopic), kindFor(sourceTopic), policy, opts)
 }
 
-/** Removes the policy of `sourceTopic`: a versioned, recorded change like a set. */
-export function clearPolicy(store: SettingsStore, sourceTopic: string, opts?: WriteOptions): Promise<PolicyDocument> {
+/** Removes the policy of `sourceTopic`: a versioned, recorded change like a set (none when there is no policy to remove). */
+export function clearPolicy(store: SettingsStore, sourceTopic: string, opts?: WriteOptions): Promise<Written<PolicyDocument>> {
   validateTopic(sourceTopic, 'source topic')
   return writeSetting(store, policyKey(sourceTopic), kindFor(sourceTopic), null, opts)
 }

@@ -1,3 +1,4 @@
+import {isDeepStrictEqual} from 'node:util'
 import {ConflictError, DlqError} from '../errors.js'
 import {currentActor} from './actor.js'
 import type {Actor, SettingChange, SettingKey, SettingsStore, StoredSetting} from './types.js'
@@ -34,6 +35,12 @@ export interface WriteOptions {
   now?: Date
 }
 
+/** A write's result: `changed` false when the setting already had that value and nothing was written. */
+export interface Written<Doc> {
+  document: Doc
+  changed: boolean
+}
+
 export function typed<V>(kind: SettingKind<V, unknown>, s: StoredSetting): Versioned<V> {
   return {version: s.version, value: kind.parse(s.value), updatedAt: s.updatedAt, updatedBy: s.updatedBy}
 }
@@ -42,13 +49,36 @@ export async function readSetting<V, Doc>(store: SettingsStore, key: SettingKey,
   return kind.document(typed(kind, await store.read(key)))
 }
 
-/** Writes (or clears, with null) a setting; a version mismatch is a ConflictError carrying the current document. */
-export async function writeSetting<V, Doc>(store: SettingsStore, key: SettingKey, kind: SettingKind<V, Doc>, value: V | null, opts: WriteOptions = {}): Promise<Doc> {
+/**
+ * Writes (or clears, with null) a setting; a version mismatch is a ConflictError carrying the
+ * current document. Re-applying the value the setting already has is not a change: nothing is
+ * written and the current version stands, so a deploy script that applies its settings on every
+ * run does not bump the version under another job's --expected-version. The check reads first:
+ * a no-op is then exactly a read at that moment, and a value that differs goes through the
+ * store's own atomic compare-and-set as before.
+ */
+export async function writeSetting<V, Doc>(store: SettingsStore, key: SettingKey, kind: SettingKind<V, Doc>, value: V | null, opts: WriteOptions = {}): Promise<Written<Doc>> {
   const expectedVersion = opts.expectedVersion ?? null
+  const stored = await store.read(key)
+  if (expectedVersion !== null && stored.version !== expectedVersion) throw conflict(kind, expectedVersion, stored)
+  if (sameValue(kind, stored, value)) return {document: kind.document(typed(kind, stored)), changed: false}
   const outcome = await store.write({key, value, expectedVersion, at: (opts.now ?? new Date()).toISOString(), by: opts.by ?? currentActor()})
-  if (outcome.ok) return kind.document(typed(kind, outcome.setting))
-  const current = outcome.current
-  throw new ConflictError(
+  if (outcome.ok) return {document: kind.document(typed(kind, outcome.setting)), changed: true}
+  throw conflict(kind, expectedVersion, outcome.current)
+}
+
+/** Whether `value` is what the setting already holds (never set and cleared both hold null). */
+function sameValue<V>(kind: SettingKind<V, unknown>, stored: StoredSetting, value: V | null): boolean {
+  try {
+    return isDeepStrictEqual(kind.parse(stored.value), value)
+  } catch {
+    // A malformed stored value is never "the same": writing over it is how it gets repaired.
+    return false
+  }
+}
+
+function conflict<V, Doc>(kind: SettingKind<V, Doc>, expectedVersion: number | null, current: StoredSetting): ConflictError {
+  return new ConflictError(
     `${kind.label} is at version ${current.version}, not ${expectedVersion} (--expected-version ${expectedVersion}); nothing was changed. ` +
       `Read it again (get) and retry with --expected-version ${current.version}`,
     kind.document(typed(kind, current)),
