@@ -1,5 +1,8 @@
+import {copyFileSync, mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
 import {afterAll, describe, expect, it} from 'vitest'
-import {dlq, dlqJson} from '../helpers/cli.js'
+import {FIXTURES, dlq, dlqJson} from '../helpers/cli.js'
 import {expectSchema} from '../helpers/schema.js'
 import {KAFKA_BROKERS, REDIS_URL, needService, uniqueName} from '../helpers/services.js'
 import {KafkaFixture} from '../kafka-fixtures.js'
@@ -148,4 +151,26 @@ describe.runIf(redis.available)('redis: keys under the store prefix that are not
       client.disconnect()
     }
   }, 60_000)
+})
+
+describe('file: a file that is not a dlq settings file', () => {
+  it('a DLQ file or another JSON document: exit 4 like the other stores, and the file is left as it was', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dlq-settings-foreign-'))
+    const ndjson = join(dir, 'dlq.ndjson')
+    copyFileSync(join(FIXTURES, 'hyperi.ndjson'), ndjson)
+    const other = join(dir, 'config.json')
+    writeFileSync(other, '{"settings": null}')
+    for (const [file, message] of [
+      [ndjson, /is not valid JSON .*it was not written by dlq/],
+      [other, /is not a dlq settings file/],
+    ] as const) {
+      const before = readFileSync(file)
+      for (const args of EVERY_COMMAND) {
+        const r = dlqJson([...args, '--store', file], {env: ENV})
+        expect(r.code, `${file} ${args.join(' ')}: ${r.stderr}`).toBe(4)
+        expect(r.json.error.message).toMatch(message)
+      }
+      expect(readFileSync(file).equals(before)).toBe(true)
+    }
+  })
 })

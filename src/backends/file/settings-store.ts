@@ -109,14 +109,16 @@ export class FileSettingsStore implements SettingsStore {
       }
       throw this.fail(error, 'the file')
     }
+    // Exit 4 like a Kafka topic or Redis key that is something else: the store named is not there.
+    // dlq never leaves half a file (rename after fsync), so text that is not its JSON is another file.
     let doc: FileDocument
     try {
       doc = JSON.parse(text)
     } catch {
-      throw new DlqError(`settings file ${this.path} is not valid JSON (${jsonErrorPlace(text)}); it was not written by dlq, or was edited by hand`)
+      throw new UnavailableError(`settings file ${this.path} is not valid JSON (${jsonErrorPlace(text)}); it was not written by dlq, or was edited by hand. Check --store / DLQ_STORE`)
     }
-    if (doc?.format !== FORMAT || typeof doc.settings !== 'object' || !Array.isArray(doc.history)) {
-      throw new DlqError(`settings file ${this.path} is not a dlq settings file (no "format": "${FORMAT}")`)
+    if (doc?.format !== FORMAT || typeof doc.settings !== 'object' || doc.settings === null || !Array.isArray(doc.history)) {
+      throw new UnavailableError(`settings file ${this.path} is not a dlq settings file (no "format": "${FORMAT}"); dlq neither reads settings from it nor writes over it. Check --store / DLQ_STORE`)
     }
     return doc
   }
