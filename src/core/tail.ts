@@ -59,6 +59,9 @@ export function newWarnings(reader: DlqReader): () => string[] {
   }
 }
 
+/** A record's own time, null for one without (a corrupt file line). */
+export const timeOf = (r: DecodedRecord): number | null => (r.timestamp !== null && Number.isFinite(r.timestamp) ? r.timestamp : null)
+
 /**
  * The newest `limit` records of several logs, each given as its last records in log order
  * (logs added in position order: partitions or services ascending), kept oldest first.
@@ -67,9 +70,10 @@ export function newWarnings(reader: DlqReader): () => string[] {
  * counts as newer. The records of one log keep their log order: the newest is taken from the
  * logs' ends one at a time, so each log gives a run of its last records even where its times
  * are not in order (a producer's CreateTime). A record without a time (a corrupt file line)
- * takes the time of the record before it in its log, after which it was written; with none
- * before it in what was read, the time of the first timed record after it; a log read with no
- * time at all counts as older than every timed record.
+ * takes the time of the record before it in its log, after which it was written; for those
+ * first in what was read, that is `before` when the reader looked further back for it (see
+ * add), else the time of the first timed record after them; a log with no time at all counts
+ * as older than every timed record.
  *
  * Logs are merged one at a time and the result cut to `limit` each time, so memory holds at
  * most two logs' worth, however many partitions a topic has. Merging greedily from the ends
@@ -81,12 +85,16 @@ export class NewestMerge {
 
   constructor(private readonly limit: number) {}
 
-  add(log: readonly DecodedRecord[]): void {
-    const timed = (r: DecodedRecord) => (r.timestamp !== null && Number.isFinite(r.timestamp) ? r.timestamp : null)
-    // Before the first timed record: the time of that one (they were written before it).
-    let t = log.map(timed).find((x) => x !== null) ?? Number.NEGATIVE_INFINITY
+  /**
+   * `before`: the time of the last timed record before `log`'s first in its log, which records
+   * of no time at the head of `log` take; null when there is none (the log starts there), in
+   * which case they take the time of the first timed record after them.
+   */
+  add(log: readonly DecodedRecord[], before: number | null = null): void {
+    // Before the first timed record read: the time of the one before them, else of that first one (they were written before it).
+    let t = before ?? log.map(timeOf).find((x) => x !== null) ?? Number.NEGATIVE_INFINITY
     const next = log.map((rec) => {
-      t = timed(rec) ?? t
+      t = timeOf(rec) ?? t
       return {rec, t}
     })
     const a = this.kept

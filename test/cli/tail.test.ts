@@ -226,6 +226,31 @@ describe('dlq tail (files)', () => {
     expect(got.slice(2).sort()).toEqual(['alpha:4', 'zulu:3'])
   })
 
+  it('a services root: a service whose last N records are corrupt lines takes the time of its last entry before them (read further back), also as the follow backlog', async () => {
+    const root = join(tmp, 'services-corrupt-tail')
+    const t0 = Date.now() - 60 * 60_000
+    mkdirSync(join(root, 'a'), {recursive: true})
+    mkdirSync(join(root, 'b'), {recursive: true})
+    writeFileSync(join(root, 'a', 'dlq.ndjson'), [entryAt(t0 + 1000, 0), entryAt(t0 + 2000, 1), entryAt(t0 + 3000, 2)].join('\n') + '\n')
+    // b's entries are the newest, and three corrupt lines were written after them.
+    writeFileSync(join(root, 'b', 'dlq.ndjson'), [entryAt(t0 + 8000, 10), entryAt(t0 + 9000, 11), 'garbage', 'garbage2', 'garbage3'].join('\n') + '\n')
+    const positions = (r: {json: {items: Array<{position: string}>}}) => r.json.items.map((m) => m.position)
+    const three = dlqJson(['tail', root, '-n', '3'])
+    expect(three.code).toBe(0)
+    expect(positions(three)).toEqual(['b:2', 'b:3', 'b:4'])
+    expect(three.stderr).toMatch(/record b:4 is unreadable/)
+    expect(positions(dlqJson(['tail', root, '-n', '6']))).toEqual(['a:2', 'b:0', 'b:1', 'b:2', 'b:3', 'b:4'])
+    // A corrupt line first in what was read goes with the entry before it (b:0, older than a:2), not the one after it.
+    writeFileSync(join(root, 'b', 'dlq.ndjson'), [entryAt(t0, 10), 'garbage', entryAt(t0 + 9000, 11)].join('\n') + '\n')
+    expect(positions(dlqJson(['tail', root, '-n', '2']))).toEqual(['a:2', 'b:2'])
+    writeFileSync(join(root, 'b', 'dlq.ndjson'), [entryAt(t0 + 8000, 10), entryAt(t0 + 9000, 11), 'garbage'].join('\n') + '\n')
+    expect(positions(dlqJson(['tail', root, '-n', '1']))).toEqual(['b:2'])
+    const f = new Follow([root, '-n', '2', '--output', 'ndjson'])
+    await f.waitLines(2)
+    expect(await f.interrupt()).toBe(130)
+    expect(f.json().map((m) => m.position)).toEqual(['b:1', 'b:2'])
+  })
+
   it('a services root: new records of each service, and a service that starts writing meanwhile', async () => {
     const root = join(tmp, 'services')
     mkdirSync(join(root, 'alpha'), {recursive: true})

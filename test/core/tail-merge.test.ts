@@ -35,6 +35,22 @@ describe('NewestMerge: the newest N of several logs', () => {
     expect(merged(6, c, b, a)).toEqual(['c:0', 'b:0', 'b:1', 'a:0', 'a:1', 'a:2'])
   })
 
+  it('records without a time at the head of what was read take the time of the record before them when the reader found it', () => {
+    // Log b's last three records are corrupt lines written after b's record at 90 (read further back): newer than a's.
+    const a = [rec('a:0', 10), rec('a:1', 20), rec('a:2', 30)]
+    const b = [rec('b:2', null), rec('b:3', null), rec('b:4', null)]
+    expect(merged(3, a, b)).toEqual(['a:0', 'a:1', 'a:2'])
+    const m = new NewestMerge(3)
+    m.add(a)
+    m.add(b, 90)
+    expect(m.records().map((r) => r.position)).toEqual(['b:2', 'b:3', 'b:4'])
+    // A time before them beats the time after them: b:1 was written after b:0 (at 5), not with b:2 (at 50).
+    const m2 = new NewestMerge(2)
+    m2.add([rec('a:0', 20)])
+    m2.add([rec('b:1', null), rec('b:2', 50)], 5)
+    expect(m2.records().map((r) => r.position)).toEqual(['a:0', 'b:2'])
+  })
+
   it('merging the logs one at a time, cut to N each time, gives what merging them all at once gives', () => {
     let seed = 7
     const rand = () => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31

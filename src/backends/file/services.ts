@@ -5,12 +5,14 @@ import type {DecodedRecord} from '../../core/record.js'
 import {listDirectorySegments, serviceDirs} from './layout.js'
 import {FileReader, FOLLOW_POLL_MS, type FollowCursor} from './reader.js'
 import {DirWatch} from './watch.js'
-import type {RecordFilter} from '../../core/filter.js'
-import {NewestMerge} from '../../core/tail.js'
+import {MATCH_ALL, type RecordFilter} from '../../core/filter.js'
+import {NewestMerge, timeOf} from '../../core/tail.js'
 
 const QUALIFIED_RE = /^(.+):(\d+)$/
 /** How often a follow lists the root for services that started writing a DLQ since. */
 const NEW_SERVICE_MS = 2000
+/** Every record with a time of its own (see timeBefore). */
+const TIMED: RecordFilter = {...MATCH_ALL, isEmpty: false, matches: (r) => timeOf(r) !== null}
 
 /**
  * The crate's `<path>`: one rotated directory per service (`<path>/<service>/dlq.ndjson`),
@@ -166,9 +168,23 @@ export class ServicesReader implements DlqReader {
     for (let k = 0; k < this.readers.length && !signal?.aborted; k++) {
       if (ends !== null && ends[k] === 0) continue
       const step = await this.readers[k].pageBefore({before: ends === null ? null : String(ends[k]), limit, filter, signal})
-      merge.add(this.qualify(k, step.records))
+      const before = await this.timeBefore(k, step.records, signal)
+      merge.add(this.qualify(k, step.records), before)
     }
     return merge.records()
+  }
+
+  /**
+   * When `recs` (read backward from service k's end) begin with records of no time (corrupt
+   * lines), the time of the last timed record before them in that log, whether or not it
+   * matches the filter: they were written after it. Read backward until one is found (the
+   * steps widen) or the log starts (null). Without it, a service whose last N lines are all
+   * corrupt would count as older than every other service, however recent it is.
+   */
+  private async timeBefore(k: number, recs: DecodedRecord[], signal?: AbortSignal): Promise<number | null> {
+    if (recs.length === 0 || timeOf(recs[0]) !== null || recs[0].position === '0') return null
+    const prior = await this.readers[k].pageBefore({before: recs[0].position, limit: 1, filter: TIMED, signal})
+    return prior.records.length > 0 ? timeOf(prior.records[0]) : null
   }
 
   /**
