@@ -303,10 +303,42 @@ describe('file reader: gzip and rotated directories', () => {
     await r.close()
   })
 
-  it('a missing path or an empty directory is unavailable', async () => {
+  it('a missing path, or an empty directory that is not recognisably a DLQ, is unavailable', async () => {
     await expect(openFileReader(join(dir, 'nope.ndjson'))).rejects.toBeInstanceOf(UnavailableError)
+    // Its parent holds other files: nothing says it is a service directory.
     mkdirSync(join(dir, 'empty'))
-    await expect(openFileReader(join(dir, 'empty'))).rejects.toThrow(/no DLQ files/)
+    await expect(openFileReader(join(dir, 'empty'))).rejects.toThrow(/no DLQ files here \(expected dlq\.ndjson/)
+    // A directory of other files, and one whose subdirectories hold other files, are no DLQ either.
+    mkdirSync(join(dir, 'other', 'sub'), {recursive: true})
+    writeFileSync(join(dir, 'other', 'sub', 'notes.txt'), 'x')
+    await expect(openFileReader(join(dir, 'other'))).rejects.toThrow(/no DLQ files here \(expected dlq\.ndjson/)
+    writeFileSync(join(dir, 'other', 'notes.txt'), 'x')
+    await expect(openFileReader(join(dir, 'other'))).rejects.toThrow(/no DLQ files here \(expected dlq\.ndjson/)
+  })
+
+  it('a services root or service directory with no DLQ file yet is an empty DLQ, read as what it becomes once one appears', async () => {
+    const root = join(dir, 'spool')
+    mkdirSync(join(root, 'ingest'), {recursive: true})
+    mkdirSync(join(root, 'lost+found'))
+    const r = await openFileReader(root)
+    expect(r.info.kind).toBe('services')
+    expect(r.warnings).toEqual([expect.stringMatching(/spool: no DLQ file yet \(a services root.*read as an empty DLQ/)])
+    expect(await r.bounds()).toEqual({first: null, last: null, count: 0})
+    expect((await r.page({limit: 5, filter: MATCH_ALL})).records).toEqual([])
+    expect((await r.get(['ingest:0'])).size).toBe(0)
+    // A service directory: in a services root, or holding dlq's ledger, or the crate's default root's name.
+    const svc = await openFileReader(join(root, 'ingest'))
+    expect([svc.info.kind, (await svc.bounds()).count]).toEqual(['directory', 0])
+    mkdirSync(join(dir, 'replayed'))
+    writeFileSync(join(dir, 'replayed', 'dlq-replay-ledger.ndjson'), '')
+    expect((await openFileReader(join(dir, 'replayed'))).info.kind).toBe('directory')
+    mkdirSync(join(dir, 'dlq'))
+    expect((await openFileReader(join(dir, 'dlq'))).info.kind).toBe('services')
+    writeFileSync(join(root, 'ingest', 'dlq.ndjson'), entry(0) + '\n' + entry(1) + '\n')
+    expect((await r.page({limit: 5, filter: MATCH_ALL})).records.map((x) => x.position)).toEqual(['ingest:0', 'ingest:1'])
+    expect((await svc.page({limit: 5, filter: MATCH_ALL})).records.map((x) => x.position)).toEqual(['0', '1'])
+    await r.close()
+    await svc.close()
   })
 })
 

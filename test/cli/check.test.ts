@@ -71,6 +71,23 @@ describe('dlq check on files', () => {
     expect(dlq(['check', join(dir, 'missing.ndjson'), '--max', '0'], {env}).code).toBe(4)
   })
 
+  it('an empty services root or service directory is OK with 0 (a fresh spool), a directory of other files is still exit 4', () => {
+    const root = join(dir, 'spool')
+    mkdirSync(join(root, 'ingest'), {recursive: true})
+    for (const src of [root, join(root, 'ingest')]) {
+      const r = dlqJson(['check', src, '--max', '0'], {env})
+      expect([r.code, r.json.count, r.json.over]).toEqual([0, 0, false])
+      expect(r.json.warnings).toEqual([expect.stringMatching(/no DLQ file yet .*read as an empty DLQ/)])
+      expect(dlqJson(['stats', src], {env}).json.total).toBe(0)
+    }
+    const other = join(dir, 'other')
+    mkdirSync(other)
+    writeFileSync(join(other, 'notes.txt'), 'x')
+    const refused = dlq(['check', other, '--max', '0'], {env})
+    expect(refused.code).toBe(4)
+    expect(refused.stderr).toMatch(/no DLQ files here/)
+  })
+
   it('counts unreadable records (they are in the DLQ too) and escapes reasons', () => {
     const r = dlq(['check', join(FIXTURES, 'hostile.ndjson'), '--max', '0'], {env})
     expect(r.code).toBe(5)

@@ -251,6 +251,30 @@ describe('dlq tail (files)', () => {
     expect(f.json().map((m) => m.position)).toEqual(['b:1', 'b:2'])
   })
 
+  it('an empty services root or service directory is waited on: the first DLQ file that appears is followed from its first record', async () => {
+    const root = join(tmp, 'services-empty')
+    mkdirSync(join(root, 'ingest'), {recursive: true})
+    const f = new Follow([root, '-n', '1', '--output', 'ndjson'])
+    const svc = new Follow([join(root, 'ingest'), '-n', '1', '--output', 'ndjson'])
+    for (const x of [f, svc]) {
+      while (!/no DLQ file yet/.test(x.stderr)) {
+        if (x.child.exitCode !== null) throw new Error(`tail exited ${x.child.exitCode}: ${x.stderr}`)
+        await new Promise((r) => setTimeout(r, 20))
+      }
+    }
+    await new Promise((r) => setTimeout(r, 300))
+    writeFileSync(join(root, 'ingest', 'dlq.ndjson'), entry(0) + '\n' + entry(1) + '\n')
+    await f.waitLines(2)
+    await svc.waitLines(2)
+    appendFileSync(join(root, 'ingest', 'dlq.ndjson'), entry(2) + '\n')
+    await f.waitLines(3)
+    await svc.waitLines(3)
+    expect(await f.interrupt()).toBe(130)
+    expect(await svc.interrupt()).toBe(130)
+    expect(f.json().map((m) => [m.position, seqOf(m)])).toEqual([['ingest:0', 0], ['ingest:1', 1], ['ingest:2', 2]])
+    expect(svc.json().map((m) => [m.position, seqOf(m)])).toEqual([['0', 0], ['1', 1], ['2', 2]])
+  })
+
   it('a services root: new records of each service, and a service that starts writing meanwhile', async () => {
     const root = join(tmp, 'services')
     mkdirSync(join(root, 'alpha'), {recursive: true})

@@ -1,6 +1,6 @@
 import {closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, statSync, type Stats} from 'node:fs'
 import {readdir, stat} from 'node:fs/promises'
-import {basename, join} from 'node:path'
+import {basename, dirname, join, resolve} from 'node:path'
 import {UnavailableError, UsageError} from '../../core/errors.js'
 
 /** One file of a file DLQ. A rotated directory is several, read in order as one log. */
@@ -25,6 +25,8 @@ export interface Segment {
 }
 
 export const LIVE = 'dlq.ndjson'
+/** dlq's replay ledger of a hyperi-rustlib directory (see ledger.ts defaultFileLedgerPath); its lock file adds `.lock`. */
+export const LEDGER_NAME = 'dlq-replay-ledger.ndjson'
 /** hyperi-rustlib rotation: `dlq.ndjson.<YYYYMMDDTHHMMSS>[.N][.gz]` (N on a name collision). */
 const ROTATED_RE = /^dlq\.ndjson\.(\d{8}T\d{6})(?:\.(\d+))?(\.gz)?$/
 /** What a rotated name starts with: anything else after it is reported (file-rotate accepts looser names than the crate writes). */
@@ -224,9 +226,57 @@ function kindOf(st: Stats): string | null {
   return 'not a regular file'
 }
 
+/** dlq's own files, which a DLQ directory may hold before its first record (a ledger kept by an earlier replay). */
+const isOwnName = (name: string): boolean => name === LEDGER_NAME || name === `${LEDGER_NAME}.lock`
+/** A fresh filesystem's own directory: a spool on a volume of its own (a Kubernetes volume) holds it. */
+const LOST_FOUND = 'lost+found'
+
+/**
+ * How many service directories `dir` holds when it holds nothing a hyperi-rustlib services root
+ * does not: directories holding only a service's files (the layout's names, dlq's ledger), or
+ * none yet; dlq's ledger; lost+found. Null as soon as anything else is found (a file of another
+ * kind, a directory of other files), or when `dir` cannot be read.
+ */
+async function spoolRoot(dir: string): Promise<number | null> {
+  let services = 0
+  try {
+    for (const e of await readdir(dir, {withFileTypes: true})) {
+      if (isOwnName(e.name) || e.name === LOST_FOUND) continue
+      if (!(e.isDirectory() || (e.isSymbolicLink() && (await stat(join(dir, e.name))).isDirectory()))) return null
+      if (!(await readdir(join(dir, e.name))).every((n) => isOwnName(n) || n === LIVE || n.startsWith(LOOKS_ROTATED))) return null
+      services++
+    }
+  } catch {
+    return null
+  }
+  return services
+}
+
+/**
+ * Whether a directory with no DLQ file (of its own or in a service directory) is a DLQ that
+ * has none yet, and which kind it will be; null when it is not recognisably one (then it is
+ * refused as before: a typo'd path does not exist, a directory of other files is no DLQ).
+ * Recognised: a services root whose service directories hold no file yet (hyperi-rustlib
+ * creates `<root>/<service>/` when the service starts); and a directory holding nothing, or
+ * only dlq's ledger, that dlq read before (its ledger is there), that sits in a services root
+ * (a service directory before its first file), or that is named `dlq` (the crate's default
+ * root is /var/spool/dfe/dlq). An empty directory elsewhere (a fresh temp dir, a mount point
+ * of nothing) is not taken for a DLQ that is fine.
+ */
+async function emptySpool(path: string, names: string[]): Promise<'directory' | 'services' | null> {
+  const services = await spoolRoot(path)
+  if (services === null) return null
+  const full = resolve(path)
+  if (services > 0 || basename(full) === 'dlq') return 'services'
+  if (names.some(isOwnName)) return 'directory'
+  return (await spoolRoot(dirname(full))) === null ? null : 'directory'
+}
+
 export type ResolvedSource =
   | {kind: 'file' | 'directory'; segments: Segment[]; warnings: string[]}
   | {kind: 'services'; services: string[]; warnings: string[]}
+  /** A DLQ directory with no DLQ file yet (see emptySpool): `as` says what it looks like it will be. */
+  | {kind: 'empty'; as: 'directory' | 'services'; warnings: string[]}
 
 /** Resolves a file source (path, `file:path`) into its segments (or its services), and the entries it left out. */
 export async function resolveFileSource(path: string): Promise<ResolvedSource> {
@@ -248,6 +298,12 @@ export async function resolveFileSource(path: string): Promise<ResolvedSource> {
       if (services.length > 0) {
         orderedNames(names, path, warnings)
         return {kind: 'services', services, warnings}
+      }
+      const empty = await emptySpool(path, names)
+      if (empty !== null) {
+        const what = empty === 'services' ? 'a services root whose service directories hold none yet' : 'a service directory before its first one'
+        warnings.push(`${path}: no DLQ file yet (${what}); read as an empty DLQ`)
+        return {kind: 'empty', as: empty, warnings}
       }
     }
     return {kind: 'directory', segments: await listDirectorySegments(path, warnings), warnings}

@@ -4,7 +4,7 @@ import {basename, dirname, join, resolve} from 'node:path'
 import {claimEvents, doneEvents, isBatch, releaseEvent, type AnyLedgerEvent, type LedgerEdit, type LedgerEntry, type LedgerEvent, type LedgerTarget, type ReplayLedger} from '../../core/replay/ledger.js'
 import {LedgerIndex, type LedgerLine} from './ledger-index.js'
 import {UnavailableError, UsageError} from '../../core/errors.js'
-import {isLayoutName, serviceDirs} from './layout.js'
+import {isLayoutName, LEDGER_NAME, serviceDirs} from './layout.js'
 
 const LOCK_WAIT_MS = 15_000
 const STALE_LOCK_MS = 60_000
@@ -283,7 +283,6 @@ export function eventLine(e: LedgerEvent): string {
   return `${line}}\n`
 }
 
-const LEDGER_NAME = 'dlq-replay-ledger.ndjson'
 const FILE_LEDGER_SUFFIX = '.replay-ledger.ndjson'
 
 /**

@@ -202,6 +202,11 @@ export class FileReader implements DlqReader {
     const cursor = await this.followStart()
     req.onLive?.()
     if (req.backlog > 0 && cursor.next > 0) yield* (await this.pageBefore({before: String(cursor.next), limit: req.backlog, filter: req.filter, signal: req.signal})).records
+    yield* this.followFrom(cursor, req)
+  }
+
+  /** Follows from `cursor` on ({next: 0, seen: ''}: from the first record, for a DLQ that appeared while followed). */
+  async *followFrom(cursor: FollowCursor, req: FollowRequest): AsyncIterable<DecodedRecord> {
     const changes = new DirWatch()
     changes.add(this.dir ?? dirname(this.segments[0]?.path ?? this.info.display))
     try {

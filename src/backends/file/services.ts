@@ -198,6 +198,15 @@ export class ServicesReader implements DlqReader {
     for (const r of this.readers) cursors.push(await r.followStart())
     req.onLive?.()
     if (req.backlog > 0) yield* await this.newestBefore(cursors.map((c) => c.next), req.backlog, req.filter, req.signal)
+    yield* this.followFrom(cursors, req)
+  }
+
+  /** Follows every service from its first record on: a services root that appeared while followed (empty.ts). */
+  followFromStart(req: FollowRequest): AsyncIterable<DecodedRecord> {
+    return this.followFrom(this.readers.map(() => ({next: 0, seen: ''})), req)
+  }
+
+  private async *followFrom(cursors: FollowCursor[], req: FollowRequest): AsyncIterable<DecodedRecord> {
     const changes = new DirWatch()
     changes.add(this.info.display)
     for (const r of this.readers) changes.add(r.info.display)
