@@ -32,6 +32,25 @@ describe.runIf(redis.available)('replay: file DLQ → Redis', () => {
   }
   const readStream = async (topic: string) => dlqJson(['inspect', `${redis.address}/0/${encodeURIComponent(prefix + topic)}`, '--limit', '100']).json.items
 
+  it('--rate N paces the sends evenly: no second sees more than N and one small send', async () => {
+    const src = join(dir, `${uniqueName('dlq')}-rate.ndjson`)
+    const n = 150
+    writeFileSync(src, Array.from({length: n}, (_, i) => JSON.stringify({timestamp: 1_764_000_000_000 + i, service: 's', reason: 'r', attempts: 1, payload: Buffer.from(`{"n":${i}}`).toString('base64'), source: {topic: 'jobs', partition: 0, offset: i}})).join('\n') + '\n')
+    const before = await client.xlen(`${prefix}jobs`)
+    const r = dlqJson(['replay', src, '--all', '--sink', sink, '--rate', '50', '--yes'])
+    expect([r.code, r.json.replayed]).toEqual([0, n])
+    const ids = ((await client.xrange(`${prefix}jobs`, '-', '+')) as Array<[string, string[]]>).slice(before).map(([id]) => Number(id.split('-')[0]))
+    expect(ids).toHaveLength(n)
+    // Redis stamps each entry with its own clock: count them in every 1 s window.
+    let most = 0
+    for (let i = 0, j = 0; i < ids.length; i++) {
+      while (ids[i] - ids[j] >= 1000) j++
+      most = Math.max(most, i - j + 1)
+    }
+    expect(most).toBeLessThanOrEqual(50 + Math.ceil(50 / 20))
+    expect(ids.at(-1)! - ids[0]).toBeGreaterThanOrEqual(2500)
+  })
+
   it('sends each convention’s exact bytes, key and user headers, with no metadata, and skips what has no source', async () => {
     const src = copy('conventions.ndjson')
     const before = dlqJson(['inspect', src, '--limit', '100']).json.items

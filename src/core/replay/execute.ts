@@ -52,6 +52,12 @@ export interface RunOptions extends ExecuteOptions {
 const MAX_DEPTH = 4
 /** Messages per send and per ledger write, unless asked otherwise (see PLAN_WINDOW on memory). */
 const SEND_BATCH = 1000
+/**
+ * Sends per second under --rate: each send is this fraction of the rate, paced evenly, so no
+ * second sees more than the rate and one small send (one send of the whole rate every second
+ * put twice the rate within a second at its edges).
+ */
+const RATE_SLICES = 20
 /** How old a target's end mark may be when a claim records it (see MarkCache). */
 const MARK_TTL_MS = 1000
 
@@ -124,7 +130,7 @@ export async function runReplay(windows: AsyncIterable<PlanWindow>, deps: Replay
   const out = new OrderedResults(opts.onItem)
   const marks = new MarkCache(deps.sink)
   const rate = opts.rate && opts.rate > 0 ? opts.rate : null
-  const batchSize = Math.max(1, Math.min(opts.batchSize ?? SEND_BATCH, rate ?? Number.POSITIVE_INFINITY))
+  const batchSize = Math.max(1, Math.min(opts.batchSize ?? SEND_BATCH, rate ? Math.ceil(rate / RATE_SLICES) : Number.POSITIVE_INFINITY))
   const depth = Math.max(1, Math.min(MAX_DEPTH, deps.sink.maxInFlight ?? 1))
   const started = Date.now()
   let sent = 0
