@@ -497,7 +497,9 @@ export function browseReducer(s: BrowseState, a: Action): BrowseState {
     case 'closePrompt':
       return s.mode.kind === 'prompt' ? {...s, mode: {kind: 'list'}} : s
     case 'filterApplied':
-      return restart(s, s.origin, {filter: a.filter, mode: {kind: 'list'}, notice: null})
+      // The list starts over where it stood, not at a position the user asked for: no "not
+      // there" notice (an earlier jump's target may be long gone, or past the end).
+      return restart(s, s.origin, {filter: a.filter, mode: {kind: 'list'}, notice: null, jumpTarget: null})
     case 'toggleSelect': {
       const r = focused(s)
       if (!r) return s

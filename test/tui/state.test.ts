@@ -148,6 +148,18 @@ describe('browse reducer', () => {
     expect(s.notice?.text).toMatch(/7 is not there; showing from 9/)
   })
 
+  it('a filter applied after a jump past the end starts over without a stale "not there" notice', () => {
+    let s = base({origin: '5000'})
+    let req = wantedLoad(s)!
+    s = reduce(s, {type: 'loadStarted', request: req}, {type: 'pageLoaded', generation: 0, direction: 'forward', page: {from: '5000', records: [], next: '5000', atEnd: true}})
+    expect(s.notice?.text).toMatch(/nothing at or after position 5000/)
+    s = reduce(s, {type: 'filterApplied', filter: s.filter})
+    expect(s.notice).toBeNull()
+    req = wantedLoad(s)!
+    s = reduce(s, {type: 'loadStarted', request: req}, {type: 'pageLoaded', generation: s.generation, direction: 'forward', page: {from: '5000', records: [rec(2995), rec(2996)], next: '2997', atEnd: true}})
+    expect(s.notice).toBeNull()
+  })
+
   it('a position in a notice is escaped (a service directory name is untrusted)', () => {
     let s = base({origin: 'a\u001b[2Jb:7'})
     const req = wantedLoad(s)!
