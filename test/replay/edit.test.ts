@@ -203,6 +203,25 @@ describe.runIf(redis.available)('fix before replay: file DLQ → Redis', () => {
     expect(await consume(t)).toEqual(['{"id":1000,"amount":"0.50","note":"x"}'])
   })
 
+  it('Ctrl-C ends a replay whose transform loops forever (its JavaScript never yields to dlq\'s own handler)', async () => {
+    const t = await target()
+    const src = dlqFile(t, 2)
+    const loops = transform('export default (r) => { for (;;) {} }\n')
+    const {spawn} = await import('node:child_process')
+    const {BIN} = await import('../helpers/cli.js')
+    const child = spawn(process.execPath, [BIN, 'replay', src, ...offsets(2), '--sink', sink, '--transform', loops, '--dry-run'], {stdio: 'ignore'})
+    // Once the transform has had time to start looping.
+    await new Promise((r) => setTimeout(r, 3000))
+    child.kill('SIGINT')
+    const ended = await Promise.race([
+      new Promise<{code: number | null; signal: string | null}>((resolve) => child.on('close', (code, signal) => resolve({code, signal}))),
+      new Promise<null>((resolve) => setTimeout(() => resolve(null), 5000)),
+    ])
+    if (ended === null) child.kill('SIGKILL')
+    // Ended by the signal itself (a shell reports 130), not left running.
+    expect(ended).toEqual({code: null, signal: 'SIGINT'})
+  })
+
   it('refuses a transform that does not load or exports no function, and a convention header, before anything is sent (exit 2)', async () => {
     const t = await target()
     const src = dlqFile(t, 1)

@@ -283,7 +283,7 @@ async function runTransform(
   if (stuck !== undefined) throw new EditError(`${name} was not called: it did not settle for ${stuck} within ${TRANSFORM_TIMEOUT_MS / 1000} s`)
   let out: unknown
   try {
-    out = spec.transform!(input)
+    out = untilInterrupted(() => spec.transform!(input))
     if (isThenable(out)) {
       out = await withDeadline(out, TRANSFORM_TIMEOUT_MS, () => {
         hung.set(spec, `position ${r.position}`)
@@ -377,6 +377,24 @@ function sameHeaders(a: RawHeader[], b: RawHeader[]): boolean {
   if (a === b) return true
   if (a.length !== b.length) return false
   return a.every((h, i) => h.key === b[i].key && sameBytes(h.value, b[i].value))
+}
+
+/**
+ * Runs user code so that Ctrl-C still ends the process while it runs: dlq's own SIGINT
+ * handlers are JavaScript, which a transform looping forever never lets run, so they are taken
+ * off for the call and Node's default (end the process, as a shell's 130) applies. Ending here
+ * is a crash as far as the replay is concerned: what was claimed and in flight is resolved by
+ * the next run, as after any crash.
+ */
+function untilInterrupted<T>(call: () => T): T {
+  // rawListeners: a once() handler stays a once() handler when it is put back.
+  const handlers = process.rawListeners('SIGINT') as Array<(...args: unknown[]) => void>
+  process.removeAllListeners('SIGINT')
+  try {
+    return call()
+  } finally {
+    for (const h of handlers) process.on('SIGINT', h)
+  }
 }
 
 /**
