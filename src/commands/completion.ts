@@ -2,6 +2,7 @@ import {Args} from '@oclif/core'
 import {BaseCommand} from '../cli/base-command.js'
 import {paragraphs} from '../cli/help.js'
 import {FILTER_FIELDS} from '../core/filter.js'
+import {safeJson} from '../output/escape.js'
 import {SHELLS, completionScript, type CompletionCommand, type Shell} from '../output/completion.js'
 
 export default class Completion extends BaseCommand {
@@ -21,7 +22,7 @@ ${BaseCommand.exitCodesHelp}`)
   static override args = {shell: Args.string({description: 'The shell.', options: [...SHELLS], required: true})}
 
   async run(): Promise<void> {
-    const {args} = await this.parse(Completion)
+    const {args, flags} = await this.parse(Completion)
     const filterValues = FILTER_FIELDS.map((f) => f.replace(/NAME$|JSON\.PATH$/, ''))
     const commands: CompletionCommand[] = this.config.commands
       .filter((c) => !c.hidden)
@@ -42,6 +43,9 @@ ${BaseCommand.exitCodesHelp}`)
     const topics = this.config.topics
       .filter((t) => commands.some((c) => c.words.length > 1 && c.words[0] === t.name))
       .map((t) => ({name: t.name, description: t.description ?? ''}))
-    this.out(completionScript(args.shell as Shell, {bin: this.config.bin, commands, topics}))
+    const script = completionScript(args.shell as Shell, {bin: this.config.bin, commands, topics})
+    // --json (every command's): one document, as its help says, with the script in it.
+    if (flags.json) this.out(safeJson({shell: args.shell, script}, 2) + '\n')
+    else this.out(script)
   }
 }

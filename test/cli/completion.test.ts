@@ -3,7 +3,7 @@ import {mkdtempSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
-import {dlq} from '../helpers/cli.js'
+import {dlq, dlqJson} from '../helpers/cli.js'
 
 /**
  * Issue 14 item 12: `dlq completion bash|zsh|fish`. Each script is loaded into its real shell
@@ -31,6 +31,13 @@ const cases: Array<[string[], string[]]> = [
 ]
 
 describe('shell completion', () => {
+  it('--json gives one document with the script in it, as every command\'s --json does', () => {
+    const plain = dlq(['completion', 'fish'])
+    const j = dlqJson(['completion', 'fish', '--json'])
+    expect(j.code).toBe(0)
+    expect(j.json).toEqual({shell: 'fish', script: plain.stdout})
+  })
+
   it('bash: commands, topics, flags and flag values', () => {
     const path = script('bash')
     for (const [words, want] of cases) {
