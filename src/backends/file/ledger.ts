@@ -145,17 +145,22 @@ export class FileLedger implements ReplayLedger {
     const fd = openSync(this.path, 'a')
     try {
       const texts = events.map(ledgerLine)
-      const text = Buffer.from(texts.join(''))
+      // The refresh just before (under the lock) folded every whole line: bytes past them are a
+      // line torn by a crash or a full disk. Ours start on a line of their own, or the first would
+      // be glued onto that garbage and lost with it (a claim lost: a re-run sends the message again).
+      const size = fstatSync(fd).size
+      const torn = size > this.readBytes
+      const text = Buffer.from((torn ? '\n' : '') + texts.join(''))
       writeSync(fd, text)
-      if (fstatSync(fd).size === this.readBytes + text.length) {
+      if (size >= this.readBytes && fstatSync(fd).size === size + text.length) {
         const lines: LedgerLine[] = []
-        let at = this.readBytes
+        let at = torn ? size + 1 : size
         for (let k = 0; k < events.length; k++) {
           const end = at + Buffer.byteLength(texts[k])
           lines.push({e: events[k], start: at, end})
           at = end
         }
-        this.readBytes += text.length
+        this.readBytes = at
         this.index.fold(lines)
       }
     } catch (error) {
