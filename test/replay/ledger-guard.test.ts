@@ -58,6 +58,23 @@ describe.runIf(redis.available)('the file replay ledger, replaying to Redis', ()
     expect(r.json.error.message).toMatch(what)
   }
 
+  it('a DLQ named through a symlink shares its target’s ledger: nothing is sent twice', async () => {
+    const sub = join(dir, 'sym')
+    mkdirSync(sub)
+    writeFileSync(join(sub, 'sym.ndjson'), readFileSync(join(FIXTURES, 'hyperi.ndjson'), 'utf8').split('\n').slice(0, 3).join('\n') + '\n')
+    symlinkSync('sym.ndjson', join(sub, 'sym-link.ndjson'))
+    const run = (src: string) => dlqJson(['replay', src, '--all', '--to', 'sym', '--sink', sink, '--yes'], {cwd: sub})
+    expect(run('sym.ndjson').json.replayed).toBe(3)
+    // The plan names the target's ledger, as the link was named: relative to the working directory.
+    expect(dlqJson(['replay', 'sym-link.ndjson', '--all', '--to', 'sym', '--sink', sink, '--dry-run'], {cwd: sub}).json.ledger).toBe('sym.ndjson.replay-ledger.ndjson')
+    const again = run('sym-link.ndjson')
+    expect(again.code).toBe(0)
+    expect(again.json).toMatchObject({replayed: 0, skipped: 3})
+    expect(again.json.items.map((i: any) => i.reason)).toEqual(['already_replayed', 'already_replayed', 'already_replayed'])
+    expect(await client.xlen(`${prefix}sym`)).toBe(3)
+    expect(readdirSync(sub).sort()).toEqual(['sym-link.ndjson', 'sym.ndjson', 'sym.ndjson.replay-ledger.ndjson'])
+  })
+
   it('after a torn ledger line, a run that crashed after its claim is not sent again by the next run', async () => {
     const src = join(dir, 'g2.ndjson')
     cpSync(join(FIXTURES, 'hyperi.ndjson'), src)

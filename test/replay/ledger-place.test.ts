@@ -1,4 +1,4 @@
-import {cpSync, mkdirSync, mkdtempSync, writeFileSync} from 'node:fs'
+import {cpSync, mkdirSync, mkdtempSync, realpathSync, symlinkSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
@@ -43,5 +43,24 @@ describe('where a file DLQ keeps its replay ledger', () => {
     for (const [p, kind] of [[root, 'services'], [join(root, 'alpha'), 'directory'], [join(root, 'zulu', 'dlq.ndjson'), 'file']] as const) {
       await expect(defaultFileLedgerPath(p, kind)).rejects.toThrow(/alpha\/dlq-replay-ledger\.ndjson\. Append them/)
     }
+  })
+
+  it('is found from the real path: a symlink to a file, to a DLQ file, or to a service directory finds what its target finds', async () => {
+    // Real, so the paths expected are what the links resolve to (a temp dir may itself be a link).
+    const dir = realpathSync(mkdtempSync(join(tmpdir(), 'dlq-ledger-link-')))
+    writeFileSync(join(dir, 'sym.ndjson'), '')
+    symlinkSync('sym.ndjson', join(dir, 'sym-link.ndjson'))
+    expect(await defaultFileLedgerPath(join(dir, 'sym-link.ndjson'), 'file')).toBe(join(dir, 'sym.ndjson.replay-ledger.ndjson'))
+
+    const root = join(dir, 'spool')
+    mkdirSync(join(root, 'alpha'), {recursive: true})
+    writeFileSync(join(root, 'alpha', 'dlq.ndjson'), '')
+    writeFileSync(join(root, 'dlq-replay-ledger.ndjson'), EVENT)
+    // A link to the live file, under another name: the service's ledger is the root's.
+    symlinkSync(join(root, 'alpha', 'dlq.ndjson'), join(dir, 'alpha-live.ndjson'))
+    expect(await defaultFileLedgerPath(join(dir, 'alpha-live.ndjson'), 'file')).toBe(join(root, 'dlq-replay-ledger.ndjson'))
+    // A link to the service directory from outside the root: its '..' is the link's parent, not the root.
+    symlinkSync(join(root, 'alpha'), join(dir, 'alpha-dir'))
+    expect(await defaultFileLedgerPath(join(dir, 'alpha-dir'), 'directory')).toBe(join(root, 'dlq-replay-ledger.ndjson'))
   })
 })

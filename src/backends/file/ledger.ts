@@ -1,6 +1,6 @@
 import {closeSync, fstatSync, fsync, openSync, readSync, rmSync, statSync, writeSync} from 'node:fs'
-import {access, constants, readdir, stat} from 'node:fs/promises'
-import {basename, dirname, join, resolve} from 'node:path'
+import {access, constants, readdir, realpath, stat} from 'node:fs/promises'
+import {basename, dirname, isAbsolute, join, relative, resolve} from 'node:path'
 import {claimEvents, doneEvents, isBatch, releaseEvent, type AnyLedgerEvent, type LedgerEdit, type LedgerEntry, type LedgerEvent, type LedgerTarget, type ReplayLedger} from '../../core/replay/ledger.js'
 import {LedgerIndex, type LedgerLine} from './ledger-index.js'
 import {UnavailableError, UsageError} from '../../core/errors.js'
@@ -300,10 +300,11 @@ const FILE_LEDGER_SUFFIX = '.replay-ledger.ndjson'
  * file has one (an earlier dlq kept it beside the file), is refused until they are merged
  * (exit 2), never silently left behind. A directory is never taken for a services root unless
  * named so or holding a ledger: /tmp holding test directories is not a DLQ. A file that is no
- * part of the layout keeps its ledger beside it.
+ * part of the layout keeps its ledger beside it. All of this is decided on the real path, so a
+ * symlink and its target (or a service directory reached through a link) find the same ledger.
  */
 export async function defaultFileLedgerPath(path: string, kind: 'file' | 'directory' | 'services'): Promise<string> {
-  const given = path.replace(/\/+$/, '') || path
+  const given = await realName(path.replace(/\/+$/, '') || path)
   let home: string | null = kind === 'file' ? null : given
   if (kind === 'file') {
     if (isLayoutName(basename(given))) home = dirname(given)
@@ -329,6 +330,23 @@ export async function defaultFileLedgerPath(path: string, kind: 'file' | 'direct
     )
   }
   return ledger
+}
+
+/**
+ * `path` with its symlinks resolved, so a DLQ named through a link keeps its ledger where its
+ * target's is. Unchanged when no link is involved (the ledger is then shown as the user named
+ * the DLQ); relative to the working directory when the real path lies below it.
+ */
+async function realName(path: string): Promise<string> {
+  let real: string
+  try {
+    real = await realpath(path)
+  } catch {
+    return path
+  }
+  if (real === resolve(path)) return path
+  const rel = relative(process.cwd(), real)
+  return isAbsolute(path) || rel === '' || rel.startsWith('..') || isAbsolute(rel) ? real : rel
 }
 
 /** Non-empty ledgers an earlier dlq kept at narrower names of the DLQ at `home` (a service directory's, a file's). */
@@ -365,3 +383,4 @@ function nonEmpty(path: string): boolean {
     return false
   }
 }
+
