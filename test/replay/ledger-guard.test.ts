@@ -58,6 +58,85 @@ describe.runIf(redis.available)('the file replay ledger, replaying to Redis', ()
     expect(r.json.error.message).toMatch(what)
   }
 
+  it('refuses the DLQ itself, however it is named, and every file of a rotated directory or services root, before anything is sent', async () => {
+    const file = join(dir, 'conventions.ndjson')
+    cpSync(join(FIXTURES, 'conventions.ndjson'), file)
+    symlinkSync('conventions.ndjson', join(dir, 'conv-link.ndjson'))
+    for (const [src, ledger] of [
+      [file, file],
+      ['conventions.ndjson', './conventions.ndjson'],
+      ['conventions.ndjson', 'conv-link.ndjson'],
+      ['file:conv-link.ndjson', file],
+    ]) {
+      refused(replay(src, ['--ledger', ledger]), new RegExp(`--ledger ${ledger.replace(/[.]/g, '\\.')} is the DLQ itself .* dlq never writes to a DLQ`))
+    }
+    // A dry run only reads the ledger, but is refused the same way: the real run would write to it.
+    refused(replay(file, ['--ledger', file, '--dry-run']), /is the DLQ itself/)
+
+    const spool = join(dir, 'spool')
+    mkdirSync(join(spool, 'billing'), {recursive: true})
+    cpSync(join(FIXTURES, 'rotated', 'ingest'), join(spool, 'ingest'), {recursive: true})
+    cpSync(join(FIXTURES, 'hyperi.ndjson'), join(spool, 'billing', 'dlq.ndjson'))
+    for (const [src, ledger] of [
+      ['spool/ingest', 'spool/ingest/dlq.ndjson.20261122T090000.gz'],
+      ['spool/ingest', 'spool/ingest/dlq.ndjson.20261122T100000'],
+      // Not there yet, but named as the writer's next rotated file: it would be read as part of the DLQ.
+      ['spool/ingest', 'spool/ingest/dlq.ndjson.20261201T000000'],
+      ['spool/ingest/dlq.ndjson', 'spool/ingest/dlq.ndjson.20261122T100000'],
+      ['spool', 'spool/billing/dlq.ndjson'],
+      ['spool', 'spool/billing/dlq.ndjson.20261201T000000'],
+    ]) {
+      refused(replay(src, ['--ledger', ledger]), /is a file of the DLQ .* dlq never writes to a DLQ/)
+    }
+    expect(readFileSync(file)).toEqual(readFileSync(join(FIXTURES, 'conventions.ndjson')))
+    expect(readFileSync(join(spool, 'ingest', 'dlq.ndjson.20261122T100000'))).toEqual(readFileSync(join(FIXTURES, 'rotated', 'ingest', 'dlq.ndjson.20261122T100000')))
+    expect(existsSync(join(spool, 'ingest', 'dlq.ndjson.20261201T000000'))).toBe(false)
+    expect(await client.xlen(`${prefix}out`)).toBe(0)
+    // The services root's own ledger is dlq's: fine.
+    const ok = replay('spool', ['--ledger', 'spool/dlq-replay-ledger.ndjson', '--dry-run'])
+    expect(ok.code, JSON.stringify(ok.json)).toBe(0)
+  })
+
+  it('refuses the settings store file and any existing file that holds something else; an empty file, a ledger, or a ledger with a torn first line are fine', async () => {
+    const src = join(dir, 'few.ndjson')
+    writeFileSync(src, readFileSync(join(FIXTURES, 'hyperi.ndjson'), 'utf8').split('\n').slice(0, 2).join('\n') + '\n')
+    const store = join(dir, 'settings.json')
+    expect(dlq(['global-target', 'set', 'somewhere'], {env: {DLQ_STORE: store, DLQ_ACTOR: 'test'}}).code).toBe(0)
+    const settings = readFileSync(store)
+    refused(replay(src, ['--ledger', store], {DLQ_STORE: store}), /--ledger .*settings\.json is dlq's settings store/)
+    // Another dlq settings file (not the configured store) is refused for what it holds.
+    refused(replay(src, ['--ledger', store]), /settings\.json already exists and is not a replay ledger \(it holds dlq settings\)/)
+    expect(readFileSync(store)).toEqual(settings)
+    expect(dlqJson(['global-target', 'get'], {env: {DLQ_STORE: store}}).json.target.topic).toBe('somewhere')
+
+    const other = join(dir, 'other-dlq.ndjson')
+    cpSync(join(FIXTURES, 'conventions.ndjson'), other)
+    const text = join(dir, 'notes.txt')
+    writeFileSync(text, 'remember the milk\n')
+    for (const [path, holds] of [
+      [other, /JSON lines without a ledger "op"/],
+      [text, /lines that are not ledger events \(the first is not JSON\)/],
+      [join(FIXTURES, 'hyperi.ndjson.gz'), /gzip-compressed data/],
+    ] as const) {
+      const before = readFileSync(path)
+      refused(replay(src, ['--ledger', path]), new RegExp(`already exists and is not a replay ledger \\(it holds ${holds.source}`))
+      expect(readFileSync(path)).toEqual(before)
+    }
+    expect(await client.xlen(`${prefix}out`)).toBe(0)
+
+    const empty = join(dir, 'empty-ledger.ndjson')
+    writeFileSync(empty, '')
+    const r = replay(src, ['--ledger', empty])
+    expect(r.code, JSON.stringify(r.json)).toBe(0)
+    expect(r.json.replayed).toBe(2)
+    // Now a ledger: given again, it is read and nothing is sent twice.
+    expect(replay(src, ['--ledger', empty]).json.skipped).toBe(2)
+    const torn = join(dir, 'torn-ledger.ndjson')
+    writeFileSync(torn, '{"op":"claim","ids":{"p":"","i":["msg:3b6')
+    expect(replay(src, ['--ledger', torn, '--dry-run']).code).toBe(0)
+    expect(await client.xlen(`${prefix}out`)).toBe(2)
+  })
+
   it('a DLQ named through a symlink shares its target’s ledger: nothing is sent twice', async () => {
     const sub = join(dir, 'sym')
     mkdirSync(sub)

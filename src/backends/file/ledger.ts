@@ -1,5 +1,5 @@
 import {closeSync, fstatSync, fsync, openSync, readSync, rmSync, statSync, writeSync} from 'node:fs'
-import {access, constants, readdir, realpath, stat} from 'node:fs/promises'
+import {access, constants, open, readdir, realpath, stat} from 'node:fs/promises'
 import {basename, dirname, isAbsolute, join, relative, resolve} from 'node:path'
 import {claimEvents, doneEvents, isBatch, releaseEvent, type AnyLedgerEvent, type LedgerEdit, type LedgerEntry, type LedgerEvent, type LedgerTarget, type ReplayLedger} from '../../core/replay/ledger.js'
 import {LedgerIndex, type LedgerLine} from './ledger-index.js'
@@ -384,3 +384,105 @@ function nonEmpty(path: string): boolean {
   }
 }
 
+/** How every line dlq writes to a file ledger begins, in both formats (`op` comes first). */
+const LINE_OPS = ['claim', 'done', 'release'].map((op) => `{"op":"${op}"`)
+const LINE_START = '{"op":"'
+/** Bytes of an existing `--ledger` file looked at to tell whether it is a ledger. */
+const SNIFF_BYTES = 64 * 1024
+
+/**
+ * Why the file named by `--ledger` may not be a replay ledger, or null when it may. dlq appends
+ * lines to it, which would damage anything else: the DLQ itself (it belongs to the service that
+ * writes it; for a rotated directory or services root, any of its files, or a new file named as
+ * one that would be read as part of it), the settings store file, or any existing file that
+ * holds something other than ledger lines. Paths are compared after symlinks are resolved.
+ */
+export async function givenLedgerProblem(path: string, opts: {dlq: {path: string; kind: 'file' | 'directory' | 'services'} | null; settings: string | null}): Promise<string | null> {
+  const real = await plannedRealPath(path)
+  if (opts.dlq !== null) {
+    const clash = await dlqFileClash(real, opts.dlq)
+    if (clash !== null) return clash
+  }
+  if (opts.settings !== null && real === (await plannedRealPath(opts.settings))) return `is dlq's settings store (${opts.settings}, from DLQ_STORE or the profile)`
+  const what = await notLedgerContent(path)
+  return what === null ? null : `already exists and is not a replay ledger (it holds ${what}): dlq appends only to a ledger, or to an empty or new file`
+}
+
+/** The real path of `path`, or of the file it would create (its real directory and its name). */
+async function plannedRealPath(path: string): Promise<string> {
+  try {
+    return await realpath(path)
+  } catch {
+    try {
+      return join(await realpath(dirname(path)), basename(path))
+    } catch {
+      return resolve(path)
+    }
+  }
+}
+
+/** Whether `real` is (or would become) one of the files the file DLQ `dlq` reads. */
+async function dlqFileClash(real: string, dlq: {path: string; kind: 'file' | 'directory' | 'services'}): Promise<string | null> {
+  const source = await plannedRealPath(dlq.path.replace(/\/+$/, '') || dlq.path)
+  if (real === source) return `is the DLQ itself (${dlq.path}), which belongs to the service that writes it: dlq never writes to a DLQ`
+  // The directories whose layout-named files are the DLQ: a rotated directory, a services root's service directories.
+  let dirs: string[] = []
+  if (dlq.kind === 'file' && isLayoutName(basename(source))) dirs = [dirname(source)]
+  if (dlq.kind === 'directory') dirs = [source]
+  if (dlq.kind === 'services') {
+    for (const e of await readdir(source, {withFileTypes: true}).catch(() => [])) {
+      const p = join(source, e.name)
+      if (e.isDirectory() || (e.isSymbolicLink() && (await stat(p).catch(() => null))?.isDirectory())) dirs.push(await plannedRealPath(p))
+    }
+  }
+  const part = `is a file of the DLQ ${dlq.kind === 'file' ? dirname(dlq.path) : dlq.path}, which belongs to the service that writes it: dlq never writes to a DLQ`
+  if (isLayoutName(basename(real)) && dirs.includes(dirname(real))) return part
+  // A layout name in one of them may be a link to the file named.
+  for (const dir of dirs) {
+    for (const n of await readdir(dir).catch(() => [] as string[])) {
+      if (isLayoutName(n) && (await plannedRealPath(join(dir, n))) === real) return part
+    }
+  }
+  return null
+}
+
+/**
+ * What an existing file holds when that is not a replay ledger, or null when it is one, is
+ * empty, or cannot be looked at here (missing: created on the first claim; not a regular file or
+ * unreadable: `writeProblem` names it). A ledger is told by its first line, which starts as every
+ * line dlq writes to one does; a line torn by a crash keeps that start, so a ledger whose first
+ * append was cut short (at least `{"op":"` written) is still one.
+ */
+export async function notLedgerContent(path: string): Promise<string | null> {
+  let head: Buffer
+  try {
+    // stat first: opening a named pipe would wait for a writer.
+    if (!(await stat(path)).isFile()) return null
+    const fh = await open(path, 'r')
+    try {
+      const buf = Buffer.alloc(SNIFF_BYTES)
+      head = buf.subarray(0, (await fh.read(buf, 0, SNIFF_BYTES, 0)).bytesRead)
+    } finally {
+      await fh.close()
+    }
+  } catch {
+    return null
+  }
+  const text = head.toString('latin1').replace(/^\s+/, '')
+  if (text === '') return null
+  const nl = text.indexOf('\n')
+  const line = (nl < 0 ? text : text.slice(0, nl)).replace(/\r$/, '')
+  if (LINE_OPS.some((s) => line.startsWith(s) || (line.length >= LINE_START.length && s.startsWith(line)))) return null
+  if (head[0] === 0x1f && head[1] === 0x8b) return 'gzip-compressed data'
+  if (head.includes(0)) return 'binary data'
+  if (/"format"\s*:\s*"dlq-settings"/.test(text)) return 'dlq settings'
+  if (line.trim() === '{' || line.trim() === '[') return 'a JSON document'
+  // latin1 decodes a character a byte, so `text` and `line` measure bytes of `head`.
+  const lead = head.length - text.length
+  try {
+    const value: unknown = JSON.parse(head.toString('utf8', lead, lead + line.length))
+    return value !== null && typeof value === 'object' && !Array.isArray(value) ? 'JSON lines without a ledger "op" (claim, done, release)' : 'JSON values that are not ledger events'
+  } catch {
+    return nl < 0 && head.length === SNIFF_BYTES ? 'data that is not ledger lines' : 'lines that are not ledger events (the first is not JSON)'
+  }
+}

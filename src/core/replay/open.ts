@@ -1,3 +1,4 @@
+import {activeProfile} from '../config.js'
 import {UsageError} from '../errors.js'
 import type {DlqReader} from '../reader.js'
 import type {DlqSink} from '../sink.js'
@@ -31,12 +32,39 @@ export async function openSink(uri: string): Promise<DlqSink> {
   return openStoreSink(spec)
 }
 
-/** The ledger lives in the DLQ's own store (or at `--ledger PATH`, a file). */
+/**
+ * The ledger lives in the DLQ's own store, or at `--ledger PATH`, a file. A PATH that is the DLQ
+ * itself, the settings store file or an existing file of anything but ledger lines is refused
+ * (exit 2) before anything is read or sent: dlq would append ledger lines to it.
+ */
 export async function openLedger(reader: DlqReader, source: string, ledgerPath?: string | null): Promise<ReplayLedger> {
-  const {FileLedger, defaultFileLedgerPath} = await import('../../backends/file/ledger.js')
-  if (ledgerPath) return new FileLedger(ledgerPath)
+  const {FileLedger, defaultFileLedgerPath, givenLedgerProblem} = await import('../../backends/file/ledger.js')
   const spec = parseSource(source)
-  if (spec.kind === 'file') return new FileLedger(await defaultFileLedgerPath(spec.path, reader.info.kind === 'services' ? 'services' : reader.info.kind === 'directory' ? 'directory' : 'file'))
+  const kind = reader.info.kind === 'services' ? 'services' : reader.info.kind === 'directory' ? 'directory' : 'file'
+  if (ledgerPath) {
+    const problem = await givenLedgerProblem(ledgerPath, {dlq: spec.kind === 'file' ? {path: spec.path, kind} : null, settings: settingsFile()})
+    if (problem !== null) throw new UsageError(`--ledger ${ledgerPath} ${problem}. Give the ledger a path of its own, or leave --ledger out for the DLQ's own ledger`)
+    return new FileLedger(ledgerPath)
+  }
+  if (spec.kind === 'file') return new FileLedger(await defaultFileLedgerPath(spec.path, kind))
   const {openStoreLedger} = await import('../../backends/registry.js')
   return openStoreLedger(spec)
+}
+
+/** The settings store's file when the configured store (DLQ_STORE, else the active profile's) is one. */
+function settingsFile(): string | null {
+  let store = process.env.DLQ_STORE
+  if (!store?.trim()) {
+    try {
+      store = activeProfile().store
+    } catch {
+      // A config file that cannot be read names no store.
+    }
+  }
+  const t = store?.trim()
+  if (!t) return null
+  const scheme = t.match(/^([a-zA-Z][a-zA-Z0-9+.-]*):\/\//)?.[1]?.toLowerCase()
+  if (scheme === 'file') return decodeURIComponent(new URL(t).pathname)
+  if (scheme !== undefined) return null
+  return t.startsWith('file:') ? t.slice(5) : t
 }
