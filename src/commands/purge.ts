@@ -28,7 +28,8 @@ deletes its files itself.
 The plan is printed first: per partition or stream, how many go, up to which offset, what stays
 and why. Without a terminal it is a dry run unless --yes is given; on a terminal it asks.
 dlq's own topics and streams (ledgers, settings) are never purged. The ledger is the one
-replay used: the DLQ's own store, or --ledger PATH if the replay was given one.
+replay used: the DLQ's own store, or --ledger PATH if the replay was given one (a PATH that
+does not exist is a usage error, not an empty ledger).
 
 Exit 0 when the plan was carried out (or printed, in a dry run), also when there was nothing to
 delete; 2 for a file DLQ or another usage error; 4 when the DLQ or its store cannot be reached;
@@ -56,7 +57,7 @@ ${BaseCommand.exitCodesHelp}`)
     const reader = await openReader(args.source)
     try {
       checkPurgeable(reader)
-      const ledger = await openLedger(reader, args.source, flags.ledger)
+      const ledger = await openLedger(reader, args.source, flags.ledger, {existing: true})
       try {
         const purger = await openPurger(store)
         try {

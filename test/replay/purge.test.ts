@@ -203,6 +203,32 @@ describe.runIf(redis.available)('purge --replayed on Redis: XACK in every group,
     expect(await client.xlen(`${prefix}settings:global`)).toBe(1)
   })
 
+  it('with --ledger, reads the file the replay wrote: one that does not exist, or is not a ledger, is a usage error', async () => {
+    const stream = `${prefix}byfile`
+    const fsrc = `${redis.address}/0/${encodeURIComponent(stream)}`
+    const payload = Buffer.from('{"n":1}').toString('base64')
+    const id = (await client.xadd(stream, '*', 'data', JSON.stringify({timestamp: 1795341600000, service: 's', reason: 'timeout', attempts: 0, payload, source: {topic: 'orders'}})))!
+    const dir = mkdtempSync(join(tmpdir(), 'dlq-purge-ledger-'))
+    const ledger = join(dir, 'ledger.ndjson')
+    replay(fsrc, [id], ['--sink', sink, '--ledger', ledger])
+
+    // A typo'd path would read as "nothing replayed": said, not taken for an empty ledger.
+    const typo = dlqJson(['purge', fsrc, '--replayed', '--yes', '--ledger', join(dir, 'ledgr.ndjson')])
+    expect(typo.code).toBe(2)
+    expect(typo.json.error.message).toMatch(/--ledger .*ledgr\.ndjson does not exist/)
+    const notes = join(dir, 'notes.txt')
+    writeFileSync(notes, 'not a ledger\n')
+    const other = dlqJson(['purge', fsrc, '--replayed', '--yes', '--ledger', notes])
+    expect(other.code).toBe(2)
+    expect(other.json.error.message).toMatch(/notes\.txt already exists and is not a replay ledger/)
+    expect(await client.xlen(stream)).toBe(1)
+
+    const done = dlqJson(['purge', fsrc, '--replayed', '--yes', '--ledger', ledger])
+    expect(done.code).toBe(0)
+    expect(done.json.result).toEqual({deleted: 1})
+    expect(await client.xlen(stream)).toBe(0)
+  })
+
   it('on a terminal, asks first: n deletes nothing (exit 130), y deletes', async () => {
     const stream = `${prefix}tty`
     const tsrc = `${redis.address}/0/${encodeURIComponent(stream)}`

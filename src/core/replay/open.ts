@@ -1,3 +1,4 @@
+import {existsSync} from 'node:fs'
 import {activeProfile} from '../config.js'
 import {UsageError} from '../errors.js'
 import type {DlqReader} from '../reader.js'
@@ -35,13 +36,17 @@ export async function openSink(uri: string): Promise<DlqSink> {
 /**
  * The ledger lives in the DLQ's own store, or at `--ledger PATH`, a file. A PATH that is the DLQ
  * itself, the settings store file or an existing file of anything but ledger lines is refused
- * (exit 2) before anything is read or sent: dlq would append ledger lines to it.
+ * (exit 2) before anything is read or sent: dlq would append ledger lines to it. `existing`: the
+ * ledger is only read (purge), so a PATH that does not exist is a mistake, not a new ledger.
  */
-export async function openLedger(reader: DlqReader, source: string, ledgerPath?: string | null): Promise<ReplayLedger> {
+export async function openLedger(reader: DlqReader, source: string, ledgerPath?: string | null, opts: {existing?: boolean} = {}): Promise<ReplayLedger> {
   const {FileLedger, defaultFileLedgerPath, givenLedgerProblem} = await import('../../backends/file/ledger.js')
   const spec = parseSource(source)
   const kind = reader.info.kind === 'services' ? 'services' : reader.info.kind === 'directory' ? 'directory' : 'file'
   if (ledgerPath) {
+    if (opts.existing && !existsSync(ledgerPath)) {
+      throw new UsageError(`--ledger ${ledgerPath} does not exist: give the path the replay wrote its ledger to (or leave --ledger out for the DLQ's own ledger)`)
+    }
     const problem = await givenLedgerProblem(ledgerPath, {dlq: spec.kind === 'file' ? {path: spec.path, kind} : null, settings: settingsFile()})
     if (problem !== null) throw new UsageError(`--ledger ${ledgerPath} ${problem}. Give the ledger a path of its own, or leave --ledger out for the DLQ's own ledger`)
     return new FileLedger(ledgerPath)
