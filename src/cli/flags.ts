@@ -84,7 +84,7 @@ export const replayTargetFlags = {
     helpValue: 'URI',
     env: 'DLQ_SINK',
   }),
-  ledger: Flags.string({description: "Keep the replay ledger in this file instead of the DLQ's own store.", helpValue: 'PATH', env: 'DLQ_LEDGER'}),
+  ledger: Flags.string({description: "Keep the replay ledger in this file instead of the DLQ's own store (a new file, or one holding ledger lines: never the DLQ itself or the settings store).", helpValue: 'PATH', env: 'DLQ_LEDGER'}),
 }
 
 /** Decoding of Confluent wire-format payloads and keys (Avro, Protobuf, JSON Schema) with a registry. */
