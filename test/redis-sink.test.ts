@@ -42,8 +42,10 @@ describe.skipIf(!svc.available)('redis sink', () => {
   ]
 
   it('XADDs to prefix + topic in dlq layout and reads back the same bytes, key and headers', async () => {
-    const topic = 'orders/eu:1'
     const sink = await openRedisSink(`${svc.address}/0?prefix=${encodeURIComponent(prefix)}`)
+    // The plan names the stream really written (prefix + topic); the sink's methods take that name as it is.
+    const topic = sink.targetName!('orders/eu:1')
+    expect(topic).toBe(`${prefix}orders/eu:1`)
     try {
       expect(sink.info.display).toBe(`${svc.address}/0`)
       expect(await sink.describeTarget(topic)).toEqual({exists: false, partitions: null, layout: null})
@@ -53,7 +55,7 @@ describe.skipIf(!svc.available)('redis sink', () => {
       for (const s of sent) expect(s).toMatchObject({topic, partition: null, offset: expect.stringMatching(/^\d+-\d+$/)})
       expect(await sink.describeTarget(topic)).toEqual({exists: true, partitions: null, layout: {name: 'dlq'}})
 
-      const reader = await openRedisReader(`${svc.address}/0/${encodeURIComponent(prefix + topic)}`)
+      const reader = await openRedisReader(`${svc.address}/0/${encodeURIComponent(topic)}`)
       try {
         const got = await reader.get(sent.map((s) => s.offset))
         expect(got.size).toBe(3)
@@ -79,7 +81,7 @@ describe.skipIf(!svc.available)('redis sink', () => {
   it('pipelines large batches and returns every id in order', async () => {
     const sink = await openRedisSink(`${svc.address}?prefix=${encodeURIComponent(prefix)}`)
     try {
-      const batch: OutgoingMessage[] = Array.from({length: 2500}, (_, i) => ({topic: 'bulk', partition: null, key: null, value: Buffer.from(String(i)), headers: [], timestamp: null}))
+      const batch: OutgoingMessage[] = Array.from({length: 2500}, (_, i) => ({topic: sink.targetName!('bulk'), partition: null, key: null, value: Buffer.from(String(i)), headers: [], timestamp: null}))
       const sent = await sink.send(batch)
       expect(sent).toHaveLength(2500)
       expect(await redis.xlen(`${prefix}bulk`)).toBe(2500)
@@ -96,7 +98,7 @@ describe.skipIf(!svc.available)('redis sink', () => {
     try {
       // Runs of one stream and field count of every length, broken by a stream or a field count changing.
       const batch: OutgoingMessage[] = Array.from({length: 1700}, (_, i) => {
-        const topic = i % 7 === 0 || (i > 900 && i < 950) ? 'mix-b' : 'mix-a'
+        const topic = prefix + (i % 7 === 0 || (i > 900 && i < 950) ? 'mix-b' : 'mix-a')
         const key = i % 3 === 0 ? Buffer.from(`k${i}`) : null
         const headers = i % 11 === 0 ? [{key: 'h', value: Buffer.from(`${i}`)}] : []
         const layout = i % 13 === 0 ? {name: 'payload' as const} : undefined
@@ -104,9 +106,9 @@ describe.skipIf(!svc.available)('redis sink', () => {
       })
       const sent = await sink.send(batch)
       expect(sent).toHaveLength(batch.length)
-      for (const topic of ['mix-a', 'mix-b']) {
+      for (const topic of [`${prefix}mix-a`, `${prefix}mix-b`]) {
         const mine = batch.map((m, i) => ({m, s: sent[i]})).filter((x) => x.m.topic === topic)
-        const entries = await redis.xrange(`${prefix}${topic}`, '-', '+')
+        const entries = await redis.xrange(topic, '-', '+')
         expect(entries.map(([id]) => id)).toEqual(mine.map((x) => x.s.offset))
         entries.forEach(([, fields], j) => {
           const value = fields[fields.indexOf(mine[j].m.layout ? 'payload' : 'value') + 1]
@@ -118,13 +120,14 @@ describe.skipIf(!svc.available)('redis sink', () => {
     }
   })
 
-  it('ignores the stream key of a DLQ URI and refuses a target key that is not a stream', async () => {
+  it('ignores the stream key of a DLQ URI and refuses a target key that is not a stream (for its messages alone)', async () => {
     const other = uniqueName('dlq-test-notstream')
     keys.push(other)
     await redis.hset(other, 'f', 'v')
     const sink = await openRedisSink(`${svc.address}/0/some-dlq-stream`)
     try {
-      await expect(sink.describeTarget(other)).rejects.toThrow(/holds a hash, not a stream/)
+      const info = await sink.describeTarget(other)
+      expect(info.refused).toMatch(/key "dlq-test-notstream-.*" in .* holds a hash, not a stream/)
       const failure = sink.send([{topic: other, partition: null, key: null, value: Buffer.from('x'), headers: [], timestamp: null}])
       await expect(failure).rejects.toBeInstanceOf(UnavailableError)
       await expect(sink.send([{topic: other, partition: null, key: null, value: null, headers: [], timestamp: null}])).rejects.toThrow(/XADD of message 1 of 1 to stream "dlq-test-notstream-.*" failed: the key holds a value that is not a stream/)

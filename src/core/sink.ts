@@ -75,6 +75,27 @@ export interface TargetInfo {
   maxMessageBytes?: number | null
   /** For stores with layouts: the layout of the target's newest entry (null: it has none). Absent for stores without layouts. */
   layout?: StreamLayout | null
+  /**
+   * Why nothing can be written there although the name is taken (a Redis key holding a string):
+   * its messages are skipped as target_invalid, the others of the replay still go.
+   */
+  refused?: string
+}
+
+/**
+ * Why `name` cannot name a target in a store of `kind`, or null. Kafka's topic rule holds only
+ * for Kafka: a Redis stream key may hold any bytes (`demo:dlq`), so only an empty name and
+ * control characters (a mistyped or crafted name, never a stream anyone reads) are refused there.
+ */
+export function targetNameProblem(name: string, kind: string): string | null {
+  if (kind === 'redis') {
+    if (name === '') return 'a stream name is not empty'
+    // eslint-disable-next-line no-control-regex
+    if (/[\u0000-\u001f\u007f-\u009f]/.test(name)) return 'a stream name has no control characters'
+    return null
+  }
+  if (!/^[a-zA-Z0-9._-]{1,249}$/.test(name) || name === '.' || name === '..') return 'a topic name is 1–249 characters of a-z, A-Z, 0-9, ".", "_" and "-"'
+  return null
 }
 
 /**
@@ -92,6 +113,12 @@ export interface DlqSink {
   readonly maxInFlight?: number
   /** Whether the target exists, how many partitions it has and, for stores with layouts, which one it uses. */
   describeTarget(topic: string): Promise<TargetInfo>
+  /**
+   * The name really written for a target topic (a Redis sink's `?prefix=` + topic), when the
+   * sink changes it. A plan names targets by it, protection checks it, and every other method
+   * of the sink takes it as it is.
+   */
+  targetName?(topic: string): string
   send(batch: OutgoingMessage[]): Promise<SentMessage[]>
   /**
    * The target's current end (Kafka: next offset of the partition; Redis: last entry id),

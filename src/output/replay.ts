@@ -1,6 +1,6 @@
 import {DlqError} from '../core/errors.js'
 import type {ReplayCounts, ResultItem} from '../core/replay/execute.js'
-import {PlanTally, type PlanItem, type PlanSummary, type TimestampPolicy} from '../core/replay/plan.js'
+import {PlanTally, lostText, type PlanItem, type PlanSummary, type TimestampPolicy} from '../core/replay/plan.js'
 import {layoutText} from '../core/sink.js'
 import {compactDiff, editJson} from './edit-diff.js'
 import {escapeText, jsonString, safeJson} from './escape.js'
@@ -61,6 +61,11 @@ export function renderPlanSummary(head: PlanHead, s: PlanSummary): string {
   const lines = [`Replay ${s.send} message${s.send === 1 ? '' : 's'} from ${escapeText(head.source)} to ${escapeText(head.sink)}:`]
   for (const t of s.byTarget) lines.push(`  ${t.count} → ${escapeText(t.topic)}${targetPartText(t)}${layoutWords(t)}`)
   if (s.removedHeaders.length > 0) lines.push(`  metadata removed: ${s.removedHeaders.map(escapeText).join(', ')}`)
+  if (s.dropped) {
+    const d = s.dropped
+    const what = [d.keys > 0 ? `the key of ${d.keys}` : '', d.headers.length > 0 ? `headers ${d.headers.map(escapeText).join(', ')}` : ''].filter(Boolean).join(' and ')
+    lines.push(`  NOT SENT: ${what} (${d.messages} message${d.messages === 1 ? '' : 's'}): the layout asked for has no place for them`)
+  }
   if (s.edited) lines.push(`  edited: ${s.edited} of them are sent changed (--set, --set-header, --drop-header, --transform), as the plan shows; the ledger records it`)
   if (s.send > 0) lines.push(`  record time: ${TIME_WORDS[s.timestamp ?? 'now']}`)
   const skips = Object.entries(s.skipped)
@@ -83,6 +88,7 @@ export function planItemJson(it: PlanItem): unknown {
     headersKept: it.headersKept,
     headersRemoved: it.headersRemoved,
     ...(it.edit ? {edit: editJson(it.edit)} : {}),
+    ...(it.dropped ? {dropped: it.dropped} : {}),
   }
 }
 
@@ -133,6 +139,7 @@ export function planItemText(it: PlanItem): string {
   const l = it.layout
   if (
     it.edit !== undefined ||
+    it.dropped !== undefined ||
     typeof it.position !== 'string' ||
     typeof it.action !== 'string' ||
     !nullOr(it.reason, 'string') ||
@@ -291,7 +298,7 @@ export function planWriter(write: Write, head: PlanHead, opts: {json: boolean; r
       }
       // A row past --rows is only counted: its diff is not worth computing.
       if (table.full) return table.row([])
-      const note = [it.edit ? `edited: ${compactDiff(it.edit)}` : '', it.reason ? `${it.reason}${it.detail ? `: ${it.detail}` : ''}` : '', it.layout ? `layout ${layoutText(it.layout)}` : ''].filter(Boolean).join('; ')
+      const note = [it.edit ? `edited: ${compactDiff(it.edit)}` : '', it.reason ? `${it.reason}${it.detail ? `: ${it.detail}` : ''}` : '', it.dropped ? `NOT SENT: ${lostText(it.dropped)}` : '', it.layout ? `layout ${layoutText(it.layout)}` : ''].filter(Boolean).join('; ')
       table.row([it.position, it.action, targetText(it.target, it.doubt), it.headersKept.join(', ') || '-', it.headersRemoved.join(', ') || '-', note])
     },
     end: () => close(null),

@@ -23,6 +23,8 @@ export interface PlanView {
   skipped: Record<string, number>
   /** Per-position notes worth reading before saying yes (in doubt, skips). */
   notes: Array<{position: string; text: string}>
+  /** Messages sent without their key or user headers (DLQ_REPLAY_LAYOUT=payload or watermill has no place for them); absent when none is. */
+  dropped?: {messages: number; keys: number; headers: string[]}
   /** Messages sent edited, and what changed (a compact, escaped diff). */
   changes?: Array<{position: string; text: string}>
 }

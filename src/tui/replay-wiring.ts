@@ -34,6 +34,7 @@ export function planView(plan: ReplayPlan): PlanView {
     skip: sum.skip,
     byTarget: sum.byTarget,
     removedHeaders: sum.removedHeaders,
+    ...(sum.dropped ? {dropped: sum.dropped} : {}),
     skipped: sum.skipped as Record<string, number>,
     notes,
     changes: plan.items.filter((it) => it.edit).slice(0, MAX_NOTES).map((it) => ({position: it.position, text: compactDiff(it.edit!)})),

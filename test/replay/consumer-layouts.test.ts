@@ -282,8 +282,9 @@ describe.runIf(redis.available)('replay writes what the source consumer reads (i
 
     const plan = dlqJson(['replay', file, '--all', '--sink', sink, '--dry-run']).json
     expectSchema('replay-plan', plan)
-    expect(plan.items.map((i: any) => [i.target.topic, i.layout, i.layoutValueField ?? null])).toEqual([
-      [t.payload, 'payload', null],
+    // The payload layout would strip the key and headers, and only a lone `payload` field chose it: skipped, unless asked for.
+    expect(plan.items[0]).toMatchObject({action: 'skip', reason: 'layout_drops_data'})
+    expect(plan.items.slice(1).map((i: any) => [i.target.topic, i.layout, i.layoutValueField ?? null])).toEqual([
       [t.body, 'fields', 'body'],
       [t.watermill, 'watermill', null],
       [t.own, 'dlq', null],
@@ -295,8 +296,11 @@ describe.runIf(redis.available)('replay writes what the source consumer reads (i
     expect(dlqJson(['replay', file, '--all', '--sink', sink, '--dry-run', '--layout', 'payload']).json.items.every((i: any) => i.layout === 'payload')).toBe(true)
     expect(dlqJson(['replay', file, '--all', '--sink', sink, '--dry-run'], {env: {DLQ_REPLAY_LAYOUT: 'dlq'}}).json.items.every((i: any) => i.layout === 'dlq')).toBe(true)
 
+    // Watermill has no key: the plan says it is not sent.
+    expect(plan.items[2].dropped).toEqual({key: true, headers: []})
     const res = dlqJson(['replay', file, '--all', '--sink', sink, '--yes'])
-    expect(res.code).toBe(0)
+    expect([res.code, res.json.items[0].reason]).toEqual([1, 'layout_drops_data'])
+    expect(dlqJson(['replay', file, '--offset', '0', '--sink', sink, '--layout', 'payload', '--yes']).code).toBe(0)
     const last = async (k: string) => (await entries(k)).at(-1)!.fields.map(([n, v]) => [n, v.toString()])
     expect(await last(t.payload)).toEqual([['payload', '{"n":0}']])
     // A stream field cannot be null: the null header is written as an empty field.

@@ -110,7 +110,7 @@ describe.runIf(redis.available)('fix before replay: file DLQ → Redis', () => {
     const moved = dlqJson([...args, '--to', elsewhere, '--yes'])
     expect(moved.code).toBe(1)
     expect(moved.json.items.map((i: any) => i.reason)).toEqual(['in_doubt', 'in_doubt'])
-    expect(moved.json.items[0].error).toContain(`this replay would send it to "${elsewhere}"`)
+    expect(moved.json.items[0].error).toContain(`this replay would send it to "${prefix}${elsewhere}"`)
     expect(await consume(elsewhere)).toEqual([])
 
     // The same edits: the edited copies are found in the target (an unedited lookup would not find them and send again).
@@ -133,7 +133,10 @@ describe.runIf(redis.available)('fix before replay: file DLQ → Redis', () => {
   r.headers.push({key: 'fixed-by', value: 'transform'})
   return r
 }\n`)
-    const args = ['replay', src, '--all', '--sink', sink, '--transform', mod, '--yes']
+    // hyperi's transport reads the payload field alone: the header the transform adds is not sent,
+    // which only an explicit --layout payload accepts (else layout_drops_data).
+    const args = ['replay', src, '--all', '--sink', sink, '--transform', mod, '--layout', 'payload', '--yes']
+    expect(dlqJson(args.filter((a) => a !== '--layout' && a !== 'payload')).json.items.map((i: any) => i.reason)).toEqual(['layout_drops_data', 'skipped_by_transform', 'layout_drops_data', 'skipped_by_transform'])
     const run = dlqJson(args)
     expect(run.code).toBe(0)
     expectSchema('replay-result', run.json)

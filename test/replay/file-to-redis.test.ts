@@ -67,7 +67,8 @@ describe.runIf(redis.available)('replay: file DLQ → Redis', () => {
         continue
       }
       expect(r.outcome, m.position).toBe('replayed')
-      expect(r.target.topic).toBe(m.source.topic)
+      // The result names the stream really written: the sink's ?prefix= + the topic.
+      expect(r.target.topic).toBe(prefix + m.source.topic)
       const landed = (await readStream(m.source.topic)).find((x: any) => x.position === r.target.offset)
       expect(landed.payload).toEqual(m.payload)
       expect(landed.key).toEqual(m.convention === 'karafka' && m.position === '7' ? 'user-8' : m.key)
@@ -181,7 +182,7 @@ describe.runIf(redis.available)('replay: file DLQ → Redis', () => {
     const {code, json} = dlqJson(['replay', src, '--offset', '0', '--offset', '99', '--sink', sink, '--dry-run'])
     expect(code).toBe(0)
     expectSchema('replay-plan', json)
-    expect(json.items[0]).toMatchObject({position: '0', action: 'send', target: {topic: 'orders', partition: null}, headersKept: ['trace']})
+    expect(json.items[0]).toMatchObject({position: '0', action: 'send', target: {topic: `${prefix}orders`, partition: null}, headersKept: ['trace']})
     expect(json.items[0].headersRemoved).toContain('kafka_dlt-original-offset')
     expect(json.items[1]).toMatchObject({position: '99', action: 'skip', reason: 'not_found'})
     expect(dlqJson(['replay', src, '--offset', '0', '--sink', sink, '--dry-run']).json.summary.send).toBe(1)
@@ -207,15 +208,19 @@ describe.runIf(redis.available)('replay: file DLQ → Redis', () => {
     const src = join(dir, 'dlq.ndjson')
     const entry = (topic: string, i: number) => JSON.stringify({timestamp: 1_764_000_000_000, service: 's', reason: 'r', attempts: 0, payload: Buffer.from(`{"topic":"x","version":${i}}`).toString('base64'), source: {topic, partition: 0, offset: i}})
     writeFileSync(src, [entry('dlq:settings:global-target', 0), entry('orders.dlq-replay-ledger', 1), entry('dlq-settings', 2)].join('\n') + '\n')
-    const r = dlqJson(['replay', src, '--offset', '0', '--offset', '1', '--offset', '2', '--sink', sink, '--yes'])
-    expect(r.json.items.map((i: any) => [i.outcome, i.reason])).toEqual([
-      ['skipped', 'protected_target'],
-      ['skipped', 'protected_target'],
-      ['skipped', 'protected_target'],
+    // Without a prefix the names are the store's own (planned only: a regression must not write into the shared settings).
+    const r = dlqJson(['replay', src, '--offset', '0', '--offset', '1', '--offset', '2', '--sink', redis.address, '--dry-run'])
+    expect(r.json.items.map((i: any) => [i.action, i.reason])).toEqual([
+      ['skip', 'protected_target'],
+      ['skip', 'protected_target'],
+      ['skip', 'protected_target'],
     ])
-    expect(r.code).toBe(1)
-    const forced = dlqJson(['replay', src, '--offset', '0', '--to', 'dlq-settings', '--sink', sink, '--yes', '--force'])
+    const forced = dlqJson(['replay', src, '--offset', '0', '--to', 'dlq-settings', '--sink', redis.address, '--dry-run', '--force'])
     expect(forced.json.items[0].reason).toBe('protected_target')
+    // Behind a prefix, what is written is prefix + topic: a ledger there is still one, a settings name is not the settings store.
+    const prefixed = dlqJson(['replay', src, '--offset', '1', '--sink', sink, '--yes'])
+    expect([prefixed.code, prefixed.json.items[0].reason]).toEqual([1, 'protected_target'])
+    expect(prefixed.json.items[0].error).toContain(`"${prefix}orders.dlq-replay-ledger" is a dlq replay ledger`)
   })
 
   it('bad input: each a clear outcome or error, nothing half-sent', async () => {
@@ -227,7 +232,8 @@ describe.runIf(redis.available)('replay: file DLQ → Redis', () => {
     expect(dlq(['replay', src, '--sink', sink, '--yes']).code).toBe(2)
     expect(dlq(['replay', src, '--offset', '0', '--all', '--sink', sink, '--yes']).code).toBe(2)
     expect(dlq(['replay', src, '--offset', '0', '--yes']).stderr).toMatch(/--sink/)
-    expect(dlq(['replay', src, '--offset', '0', '--to', 'bad topic!', '--sink', sink, '--yes']).code).toBe(2)
+    const badName = dlq(['replay', src, '--offset', '0', '--to', 'bad\u0001topic', '--sink', sink, '--yes'])
+    expect([badName.code, badName.stderr]).toEqual([2, expect.stringContaining('--to "bad\\u0001topic": a stream name has no control characters')])
     const mixed = dlqJson(['replay', src, '--offset', '1', '--offset', '2', '--offset', '0', '--to', 'missing-target', '--sink', sink, '--yes'])
     expect(mixed.code).toBe(1)
     expect(mixed.json.items.map((i: any) => [i.position, i.reason])).toEqual([
@@ -237,6 +243,75 @@ describe.runIf(redis.available)('replay: file DLQ → Redis', () => {
     ])
     const unreachable = dlq(['replay', src, '--offset', '0', '--sink', 'redis://127.0.0.1:1', '--yes'])
     expect(unreachable.code).toBe(4)
+  })
+
+  it('a payload stream: an auto-chosen layout that would lose the key or headers skips the message; --layout payload sends it and says what is not sent', async () => {
+    const src = copy('conventions.ndjson')
+    const t = uniqueName('payload-only')
+    await client.xadd(`${prefix}${t}`, '*', 'payload', 'x')
+    // Record 4 (SmallRye) has the key sku-3 and the user header tenant.
+    const auto = dlqJson(['replay', src, '--offset', '4', '--to', t, '--sink', sink, '--yes'])
+    expectSchema('replay-result', auto.json)
+    expect([auto.code, auto.json.items[0].reason]).toEqual([1, 'layout_drops_data'])
+    expect(auto.json.items[0].error).toMatch(/layout payload \(the newest entry of ".*" is a lone payload field\) has no place for the key and header "tenant": --layout payload sends the payload without them/)
+    expect(await client.xlen(`${prefix}${t}`)).toBe(1)
+    const plan = dlqJson(['replay', src, '--offset', '4', '--to', t, '--sink', sink, '--layout', 'payload', '--set-header', 'x=1', '--dry-run'])
+    expectSchema('replay-plan', plan.json)
+    expect(plan.json.items[0]).toMatchObject({action: 'send', layout: 'payload', headersKept: [], dropped: {key: true, headers: ['tenant', 'x']}})
+    expect(plan.json.summary.dropped).toEqual({messages: 1, keys: 1, headers: ['tenant', 'x']})
+    const table = dlq(['replay', src, '--offset', '4', '--to', t, '--sink', sink, '--layout', 'payload', '--dry-run'])
+    expect(table.stdout).toContain('NOT SENT: the key of 1 and headers tenant (1 message)')
+    const sent = dlqJson(['replay', src, '--offset', '4', '--to', t, '--sink', sink, '--layout', 'payload', '--yes'])
+    expect([sent.code, sent.json.replayed]).toEqual([0, 1])
+    expect((await client.xrevrange(`${prefix}${t}`, '+', '-', 'COUNT', 1))[0][1]).toEqual(['payload', '{"sku":3,"price":-1}'])
+  })
+
+  it("behind ?prefix= the stream really written is protected and named: the DLQ itself is refused, results and ledger name prefix + topic", async () => {
+    const dlqStream = `${prefix}pdlq`
+    await client.xadd(dlqStream, '*', 'data', JSON.stringify({timestamp: 1_764_000_000_000, service: 'ingest', reason: 'timeout', attempts: 1, payload: Buffer.from('{"x":1}').toString('base64'), source: {topic: 'pdlq'}}))
+    const src = `${redis.address}/0/${encodeURIComponent(dlqStream)}`
+    const loop = dlqJson(['replay', src, '--all', '--sink', sink, '--yes'])
+    expect([loop.code, loop.json.items[0].reason]).toEqual([1, 'protected_target'])
+    expect(loop.json.items[0].error).toContain(`"${dlqStream}" is the DLQ being replayed`)
+    expect(await client.xlen(dlqStream)).toBe(1)
+    const forced = dlqJson(['replay', src, '--all', '--to', 'pdlq', '--force', '--sink', sink, '--dry-run'])
+    expect(forced.json.items[0]).toMatchObject({action: 'skip', reason: 'protected_target'})
+    const t = uniqueName('landing')
+    await emptyStream(client, `${prefix}${t}`)
+    const plan = dlqJson(['replay', src, '--all', '--to', t, '--sink', sink, '--dry-run'])
+    expect(plan.json.items[0].target).toEqual({topic: `${prefix}${t}`, partition: null})
+    const ok = dlqJson(['replay', src, '--all', '--to', t, '--sink', sink, '--yes'])
+    expect([ok.code, ok.json.items[0].target.topic]).toEqual([0, `${prefix}${t}`])
+    expect(await client.xlen(`${prefix}${t}`)).toBe(1)
+    const again = dlqJson(['replay', src, '--all', '--to', t, '--sink', sink, '--yes'])
+    expect([again.code, again.json.items[0].reason]).toEqual([0, 'already_replayed'])
+    expect(again.json.items[0].error).toContain(`replayed to ${prefix}${t} at ${ok.json.items[0].target.offset}`)
+  })
+
+  it("a Redis stream name may hold ':' (--to and recorded sources); a key of another type fails its own messages alone", async () => {
+    const colon = `${uniqueName('x')}:y`
+    await emptyStream(client, `${prefix}${colon}`)
+    const src = copy('conventions.ndjson')
+    const to = dlqJson(['replay', src, '--offset', '4', '--to', colon, '--sink', sink, '--dry-run'])
+    expect([to.code, to.json.items[0].action, to.json.items[0].target.topic]).toEqual([0, 'send', `${prefix}${colon}`])
+    const good = uniqueName('good')
+    const str = uniqueName('str')
+    await emptyStream(client, `${prefix}${good}`)
+    await client.set(`${prefix}${str}`, 'x')
+    const file = join(dir, `${uniqueName('mixed')}.ndjson`)
+    const entry = (topic: string, i: number) => JSON.stringify({timestamp: 1_795_341_600_000 + i, service: 's', reason: 'r', attempts: 1, payload: Buffer.from(`m${i}`).toString('base64'), source: {topic, partition: 0, offset: i}})
+    writeFileSync(file, [entry(good, 0), entry(str, 1), entry(colon, 2), entry(good, 3)].join('\n') + '\n')
+    const r = dlqJson(['replay', file, '--all', '--sink', sink, '--yes'])
+    expectSchema('replay-result', r.json)
+    expect(r.json.items.map((i: any) => [i.position, i.outcome, i.reason])).toEqual([
+      ['0', 'replayed', null],
+      ['1', 'skipped', 'target_invalid'],
+      ['2', 'replayed', null],
+      ['3', 'replayed', null],
+    ])
+    expect(r.json.items[1].error).toMatch(/key ".*" in .* holds a string, not a stream: cannot replay into it/)
+    expect(r.code).toBe(1)
+    expect(await client.xlen(`${prefix}${good}`)).toBe(2)
   })
 
   it('--all needs filters or an explicit --yes, and says how many', async () => {

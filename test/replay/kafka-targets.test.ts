@@ -2,7 +2,7 @@ import {mkdtempSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {dlqJson} from '../helpers/cli.js'
+import {dlq as run, dlqJson} from '../helpers/cli.js'
 import {needService} from '../helpers/services.js'
 
 const kafka = await needService('kafka')
@@ -78,5 +78,25 @@ describe.runIf(kafka.available)('replay to Kafka: partitions by the original pro
     const again = dlqJson(args)
     expect(again.json.items.map((i: any) => i.reason)).toEqual(['already_replayed', 'too_large', 'already_replayed'])
     expect(dlqJson(['inspect', `${KAFKA_URI}/${small}`]).json.items).toHaveLength(2)
+  })
+
+  it('a recorded target that cannot be a Kafka topic is skipped alone, before the broker is asked; --to is held to the rule', async () => {
+    const good = await fx.topic('targets-good', 1)
+    const dir = mkdtempSync(join(tmpdir(), 'dlq-bad-name-'))
+    const src = join(dir, 'dlq.ndjson')
+    const entry = (topic: string, n: number) => JSON.stringify({timestamp: 1_764_000_000_000 + n, service: 's', reason: 'r', attempts: 0, payload: Buffer.from(`m${n}`).toString('base64'), source: {topic, partition: 0, offset: n}})
+    writeFileSync(src, [entry(good, 0), entry('orders:events', 1), entry(good, 2)].join('\n') + '\n')
+    const r = dlqJson(['replay', src, '--all', '--sink', KAFKA_URI, '--yes'])
+    expect(r.json.items.map((i: any) => [i.position, i.outcome, i.reason])).toEqual([
+      ['0', 'replayed', null],
+      ['1', 'skipped', 'target_invalid'],
+      ['2', 'replayed', null],
+    ])
+    expect(r.json.items[1].error).toContain('"orders:events" cannot be a target in kafka://')
+    expect(r.json.items[1].error).toContain('a topic name is 1–249 characters')
+    expect(r.code).toBe(1)
+    expect(dlqJson(['inspect', `${KAFKA_URI}/${good}`]).json.items).toHaveLength(2)
+    const to = run(['replay', src, '--offset', '0', '--to', 'x:y', '--sink', KAFKA_URI, '--dry-run'])
+    expect([to.code, to.stderr]).toEqual([2, expect.stringContaining('--to "x:y": a topic name is 1–249 characters')])
   })
 })

@@ -45,7 +45,7 @@ const SMALL = Array.from({length: 64}, (_, i) => String(i))
 
 /**
  * Replay into Redis: each message is XADDed (id `*`, chosen by Redis) to the stream named
- * `prefix + topic` (prefix from `?prefix=`), in the layout the plan chose for it (what the
+ * `prefix + topic` (prefix from `?prefix=`, applied by `targetName` when the plan is made), in the layout the plan chose for it (what the
  * stream's consumer reads: layouts.ts `encodeEntry`; dlq's own layout, which keeps key, value
  * and headers byte for byte, when none was chosen). Streams have no partitions: a message's
  * partition is not used.
@@ -60,9 +60,14 @@ export class RedisSink implements DlqSink {
 
   private readonly streams = new Map<string, Buffer>()
 
-  streamFor(topic: string): Buffer {
-    let key = this.streams.get(topic)
-    if (!key) this.streams.set(topic, (key = Buffer.from(this.conn.target.prefix + topic, 'utf8')))
+  /** The stream a target topic is written to: `?prefix=` + topic. The plan names targets by it, so every other method takes it as it is. */
+  targetName(topic: string): string {
+    return this.conn.target.prefix + topic
+  }
+
+  streamFor(stream: string): Buffer {
+    let key = this.streams.get(stream)
+    if (!key) this.streams.set(stream, (key = Buffer.from(stream, 'utf8')))
     return key
   }
 
@@ -77,7 +82,8 @@ export class RedisSink implements DlqSink {
     } catch (error) {
       throw this.conn.fail(error)
     }
-    if (type !== 'none' && type !== 'stream') throw new UnavailableError(`${this.info.display}: key "${keyText(key)}" holds a ${type}, not a stream: cannot replay into it`)
+    // Only the messages for this key are skipped (target_invalid); the replay's others still go.
+    if (type !== 'none' && type !== 'stream') return {exists: true, partitions: null, layout: null, refused: `key "${keyText(key)}" in ${this.info.display} holds a ${type}, not a stream: cannot replay into it`}
     return {exists: type === 'stream', partitions: null, layout: newest.length > 0 ? detectLayout(newest[0][1]) : null}
   }
 

@@ -2,7 +2,7 @@ import {UsageError} from '../errors.js'
 import type {RecordFilter} from '../filter.js'
 import type {ConventionName, DecodedRecord, RawHeader} from '../record.js'
 import {scanInBatches, type DlqReader} from '../reader.js'
-import {chooseLayout, layoutFromEnv, type DlqSink, type LayoutChoice, type LayoutName, type OutgoingMessage, type StreamLayout, type TargetInfo} from '../sink.js'
+import {chooseLayout, layoutFromEnv, targetNameProblem, type DlqSink, type LayoutChoice, type LayoutName, type OutgoingMessage, type StreamLayout, type TargetInfo} from '../sink.js'
 import {applyEdits, hasEdits, type EditChange, type EditSpec} from './edit.js'
 import type {LedgerEntry, ReplayLedger} from './ledger.js'
 import {replayConvention} from '../message.js'
@@ -24,6 +24,8 @@ export type SkipReason =
   | 'too_large'
   | 'skipped_by_transform'
   | 'edit_failed'
+  | 'target_invalid'
+  | 'layout_drops_data'
 
 /**
  * The time a replayed record carries. `now` (the default): the store stamps it when it is written,
@@ -61,6 +63,11 @@ export interface PlanItem {
   ledgerKey: string
   /** What fix-before-replay changed (edit.ts); absent when the message goes back as it is. */
   edit?: EditChange
+  /**
+   * What the layout asked for (`--layout payload`, `watermill`) has no place for, so is not sent:
+   * the key and the user headers (those are then not in headersKept). Absent when nothing is lost.
+   */
+  dropped?: {key: boolean; headers: string[]}
 }
 
 export interface ReplayPlan {
@@ -109,11 +116,10 @@ export interface ReplayDeps {
   ledger: ReplayLedger
 }
 
-/** Kafka's topic name rule, applied to `--to` before anything is sent. */
-export function checkTopicName(topic: string, what: string): string {
-  if (!/^[a-zA-Z0-9._-]{1,249}$/.test(topic) || topic === '.' || topic === '..') {
-    throw new UsageError(`${what} "${topic}": a topic name is 1–249 characters of a-z, A-Z, 0-9, ".", "_" and "-"`)
-  }
+/** The target name rule of the sink's store (sink.ts targetNameProblem), applied to `--to` before anything is sent. */
+export function checkTopicName(topic: string, what: string, sinkKind = 'kafka'): string {
+  const problem = targetNameProblem(topic, sinkKind)
+  if (problem !== null) throw new UsageError(`${what} ${JSON.stringify(topic)}: ${problem}`)
   return topic
 }
 
@@ -173,7 +179,7 @@ export const PLAN_WINDOW = 1_000
  * `--offset` lists (bounded by the command line) are one window, sorted.
  */
 export async function* planWindows(deps: ReplayDeps, req: ReplayRequest, opts: {signal?: AbortSignal; onEnd?: () => void} = {}): AsyncGenerator<PlanWindow> {
-  const to = req.to ? checkTopicName(req.to, '--to') : null
+  const to = req.to ? checkTopicName(req.to, '--to', deps.sink.info.kind) : null
   const planOpts: PlanOptions = {to, force: req.force === true, partitioner: req.partitioner, timestamp: req.timestamp, layout: req.layout, protect: protectedNames(deps.reader.info), edit: req.edit}
   const targets: TargetCache = new Map()
   if (!req.all) {
@@ -290,6 +296,16 @@ export async function planRecords(deps: ReplayDeps, records: DecodedRecord[], op
         forced = out.target.partition
       }
     }
+    // A name the target's store cannot have fails this message alone, before the store is asked
+    // (Kafka answers a metadata request for one with an error for the whole request).
+    const badName = targetNameProblem(topic, deps.sink.info.kind)
+    if (badName !== null) {
+      items.push(skip(r.position, 'target_invalid', `${JSON.stringify(topic)} cannot be a target in ${deps.sink.info.display}: ${badName}${to === null ? '; give --to TOPIC' : ''}`))
+      continue
+    }
+    // From here on the target is named as the store names it (a Redis sink's ?prefix= + topic):
+    // protection, the plan, the result and the ledger all see the stream really written.
+    if (deps.sink.targetName) topic = deps.sink.targetName(topic)
     const refused = protectedTarget(topic, names)
     if (refused !== null) {
       items.push(skip(r.position, 'protected_target', `${refused}: dlq never writes to its own topics and streams (not even with --to)`))
@@ -301,7 +317,9 @@ export async function planRecords(deps: ReplayDeps, records: DecodedRecord[], op
       continue
     }
     // ... and only in the target it was sent to (another --to or a transform's target would look in the wrong place).
-    if (unconfirmed && unconfirmed.target.topic !== topic) {
+    // An earlier dlq recorded the topic behind a ?prefix= sink, not the stream: such a claim is for
+    // this stream when the prefix makes it this one.
+    if (unconfirmed && unconfirmed.target.topic !== topic && deps.sink.targetName?.(unconfirmed.target.topic) !== topic) {
       items.push(skip(r.position, 'in_doubt', `a replay claimed it on ${unconfirmed.at} for "${unconfirmed.target.topic}" but did not confirm the send, and this replay would send it to "${topic}": it can only be looked for where it was sent; check "${unconfirmed.target.topic}", then --force`, unconfirmed))
       continue
     }
@@ -309,6 +327,10 @@ export async function planRecords(deps: ReplayDeps, records: DecodedRecord[], op
     if (!info) {
       info = await deps.sink.describeTarget(topic)
       targets.set(topic, info)
+    }
+    if (info.refused !== undefined) {
+      items.push(skip(r.position, 'target_invalid', info.refused))
+      continue
     }
     if (!info.exists) {
       // dlq never creates a target: a topic or stream nobody reads would swallow the message.
@@ -332,8 +354,24 @@ export async function planRecords(deps: ReplayDeps, records: DecodedRecord[], op
     // An export read back is planned by the convention it was read with (replayConvention).
     const convention = replayConvention(r)
     const {partition, partitionBy} = forced !== null ? {partition: forced, partitionBy: 'recorded' as const} : choosePartition(r, info.partitions, opts.partitioner ?? null, convention)
-    const {kept, removed} = headerNames(r, convention)
+    let {kept, removed} = headerNames(r, convention)
     const layout = info.layout === undefined ? null : chooseLayout(layoutChoice, convention, info.layout)
+    // A layout with no place for the key or headers (payload: neither; watermill: no key) loses
+    // them, and the plan says so. The payload layout keeps nothing but the bytes and is told by a
+    // weak sign (any lone `payload` field), or by convention for a hyperi entry an edit gave a
+    // header: unless the operator chose it, a message it would strip is skipped instead. Watermill
+    // keeps the headers, and no Watermill consumer has a key to read.
+    let dropped: PlanItem['dropped']
+    const lost = layout === null ? null : lostBy(layout, r.key !== null, kept)
+    if (lost !== null && layout !== null) {
+      if (layout.name === 'payload' && layoutChoice !== 'payload') {
+        const why = convention === 'hyperi' ? "what hyperi-rustlib's transport reads" : `the newest entry of "${topic}" is a lone payload field`
+        items.push(skip(r.position, 'layout_drops_data', `layout payload (${why}) has no place for ${lostText(lost)}: --layout payload sends the payload without them, --layout dlq or fields keeps them`))
+        continue
+      }
+      dropped = lost
+      if (lost.headers.length > 0) kept = NONE
+    }
     items.push({
       position: r.position,
       ledgerKey: keys[i],
@@ -349,6 +387,7 @@ export async function planRecords(deps: ReplayDeps, records: DecodedRecord[], op
       message: {topic, partition, key: r.key, value: r.payload, headers: r.userHeaders, timestamp: replayTime(r, opts.timestamp ?? 'now'), ...(layout ? {layout} : {})},
       ledger: entry,
       ...(edit ? {edit} : {}),
+      ...(dropped ? {dropped} : {}),
     })
   }
   return items
@@ -387,6 +426,19 @@ function replayTime(r: DecodedRecord, policy: TimestampPolicy): number | null {
 
 const NONE: string[] = []
 
+/** What a message loses in `layout`: its key (payload, watermill) and its user headers (payload); null when nothing. */
+function lostBy(layout: StreamLayout, hasKey: boolean, headers: string[]): {key: boolean; headers: string[]} | null {
+  const key = hasKey && (layout.name === 'payload' || layout.name === 'watermill')
+  const lostHeaders = layout.name === 'payload' ? headers : NONE
+  return key || lostHeaders.length > 0 ? {key, headers: lostHeaders} : null
+}
+
+/** "the key and headers a, b", in words. */
+export function lostText(lost: {key: boolean; headers: string[]}): string {
+  const h = lost.headers.length === 0 ? '' : `header${lost.headers.length === 1 ? '' : 's'} ${lost.headers.map((n) => JSON.stringify(n)).join(', ')}`
+  return [lost.key ? 'the key' : '', h].filter(Boolean).join(' and ')
+}
+
 function headerNames(r: DecodedRecord, convention: ConventionName): {kept: string[]; removed: string[]} {
   // Shared empty lists and no per-key allocation: this runs once per message of a replay.
   let kept = NONE
@@ -415,6 +467,8 @@ export interface PlanSummary {
   timestamp?: TimestampPolicy
   /** Messages sent edited (fix before replay); absent when none is. */
   edited?: number
+  /** Messages sent without their key or user headers (the layout asked for has no place for them); absent when none is. */
+  dropped?: {messages: number; keys: number; headers: string[]}
 }
 
 /** The plan summary, counted item by item as a streamed plan goes by. */
@@ -425,6 +479,9 @@ export class PlanTally {
   private readonly byTarget = new Map<string, PlanSummary['byTarget'][number]>()
   private readonly removed = new Set<string>()
   private edited = 0
+  private droppedMessages = 0
+  private droppedKeys = 0
+  private readonly droppedHeaders = new Set<string>()
 
   constructor(private readonly timestamp: TimestampPolicy = 'now') {}
 
@@ -443,10 +500,15 @@ export class PlanTally {
     t.count++
     if (it.doubt) t.doubtful++
     for (const h of it.headersRemoved) this.removed.add(h)
+    if (it.dropped) {
+      this.droppedMessages++
+      if (it.dropped.key) this.droppedKeys++
+      for (const h of it.dropped.headers) this.droppedHeaders.add(h)
+    }
   }
 
   summary(): PlanSummary {
-    return {send: this.send, skip: this.skip, skipped: {...this.skipped}, byTarget: [...this.byTarget.values()], removedHeaders: [...this.removed].sort(), timestamp: this.timestamp, ...(this.edited > 0 ? {edited: this.edited} : {})}
+    return {send: this.send, skip: this.skip, skipped: {...this.skipped}, byTarget: [...this.byTarget.values()], removedHeaders: [...this.removed].sort(), timestamp: this.timestamp, ...(this.edited > 0 ? {edited: this.edited} : {}), ...(this.droppedMessages > 0 ? {dropped: {messages: this.droppedMessages, keys: this.droppedKeys, headers: [...this.droppedHeaders].sort()}} : {})}
   }
 }
 

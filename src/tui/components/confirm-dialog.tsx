@@ -20,8 +20,13 @@ export function ConfirmDialog({width, height, view}: ConfirmDialogProps) {
     lines.push(`${view.skip} skipped: ${why}`)
   }
   lines.push(view.removedHeaders.length === 0 ? 'No system metadata headers to remove.' : `System metadata removed: ${view.removedHeaders.map(escapeText).join(', ')}`)
+  const d = view.dropped
+  if (d) {
+    const what = [d.keys > 0 ? `the key of ${d.keys}` : '', d.headers.length > 0 ? `headers ${d.headers.map(escapeText).join(', ')}` : ''].filter(Boolean).join(' and ')
+    lines.push(`NOT SENT: ${what} (${d.messages} message${d.messages === 1 ? '' : 's'}): the layout chosen has no place for them.`)
+  }
   const changes = view.changes ?? []
-  if (changes.length === 0) lines.push('Payload bytes, key and user headers are sent unchanged.')
+  if (changes.length === 0) lines.push(d ? 'Payload bytes are sent unchanged; key and user headers too, except what NOT SENT names.' : 'Payload bytes, key and user headers are sent unchanged.')
   else {
     lines.push(`Sent EDITED (the ledger records the edit):`)
     for (const c of changes) lines.push(`  ${escapeText(c.position)}: ${c.text}`)
