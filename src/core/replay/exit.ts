@@ -6,7 +6,9 @@ import type {ResultItem} from './execute.js'
  * in an --all selection, was skipped by the user's own --transform (which then selects, like a
  * filter). A position named with --offset that the transform skips is not replayed: exit 1.
  * Otherwise 4 when all that stopped it is a message or target that is not there (not_found,
- * target_missing), else 1 (failures, in doubt, no source, protected or unreadable, filtered out).
+ * target_missing), else 1 (failures, in doubt, no source, protected or unreadable, filtered out,
+ * a target name or key the store cannot take (target_invalid), a layout that would drop the key
+ * or headers unasked (layout_drops_data)).
  * A CI script can trust a 0.
  */
 export class ExitTally {
