@@ -32,14 +32,40 @@ describe.runIf(redis.available)('replay: file DLQ → Redis', () => {
   }
   const readStream = async (topic: string) => dlqJson(['inspect', `${redis.address}/0/${encodeURIComponent(prefix + topic)}`, '--limit', '100']).json.items
 
+  it('two byte-identical entries are one message, sent once in one run as over two runs', async () => {
+    // A stream of this test's own: hyperi entries go in as lone payload fields, which would
+    // make a shared stream's layout "payload" for the tests after it.
+    await emptyStream(client, `${prefix}dups`)
+    const entry = (n: number) => JSON.stringify({timestamp: 1_764_000_000_000, service: 's', reason: 'r', attempts: 1, payload: Buffer.from(`{"dup":${n}}`).toString('base64'), source: {topic: 'dups', partition: 0, offset: 7}})
+    const src = join(dir, `${uniqueName('dlq')}-dup.ndjson`)
+    writeFileSync(src, [entry(1), entry(1), entry(2)].join('\n') + '\n')
+    const before = await client.xlen(`${prefix}dups`)
+    const r = dlqJson(['replay', src, '--all', '--sink', sink, '--yes'])
+    expect(r.code).toBe(0)
+    expect(r.json.items.map((i: any) => [i.position, i.outcome, i.reason])).toEqual([
+      ['0', 'replayed', null],
+      ['1', 'skipped', 'already_replayed'],
+      ['2', 'replayed', null],
+    ])
+    expect(r.json.items[1].error).toMatch(/the same message as position 0/)
+    expect((await client.xlen(`${prefix}dups`)) - before).toBe(2)
+    // Named one by one in one run: the same.
+    const copy = join(dir, `${uniqueName('dlq')}-dup2.ndjson`)
+    writeFileSync(copy, [entry(3), entry(3)].join('\n') + '\n')
+    const both = dlqJson(['replay', copy, '--offset', '0', '--offset', '1', '--sink', sink, '--yes'])
+    expect(both.json.items.map((i: any) => i.outcome)).toEqual(['replayed', 'skipped'])
+    expect((await client.xlen(`${prefix}dups`)) - before).toBe(3)
+  })
+
   it('--rate N paces the sends evenly: no second sees more than N and one small send', async () => {
+    await emptyStream(client, `${prefix}paced`)
     const src = join(dir, `${uniqueName('dlq')}-rate.ndjson`)
     const n = 150
-    writeFileSync(src, Array.from({length: n}, (_, i) => JSON.stringify({timestamp: 1_764_000_000_000 + i, service: 's', reason: 'r', attempts: 1, payload: Buffer.from(`{"n":${i}}`).toString('base64'), source: {topic: 'jobs', partition: 0, offset: i}})).join('\n') + '\n')
-    const before = await client.xlen(`${prefix}jobs`)
+    writeFileSync(src, Array.from({length: n}, (_, i) => JSON.stringify({timestamp: 1_764_000_000_000 + i, service: 's', reason: 'r', attempts: 1, payload: Buffer.from(`{"n":${i}}`).toString('base64'), source: {topic: 'paced', partition: 0, offset: i}})).join('\n') + '\n')
+    const before = await client.xlen(`${prefix}paced`)
     const r = dlqJson(['replay', src, '--all', '--sink', sink, '--rate', '50', '--yes'])
     expect([r.code, r.json.replayed]).toEqual([0, n])
-    const ids = ((await client.xrange(`${prefix}jobs`, '-', '+')) as Array<[string, string[]]>).slice(before).map(([id]) => Number(id.split('-')[0]))
+    const ids = ((await client.xrange(`${prefix}paced`, '-', '+')) as Array<[string, string[]]>).slice(before).map(([id]) => Number(id.split('-')[0]))
     expect(ids).toHaveLength(n)
     // Redis stamps each entry with its own clock: count them in every 1 s window.
     let most = 0
@@ -66,7 +92,7 @@ describe.runIf(redis.available)('replay: file DLQ → Redis', () => {
         expect(r.reason).toBe('no_source')
         continue
       }
-      expect(r.outcome, m.position).toBe('replayed')
+      expect(r.outcome, `${m.position} ${r.reason} ${r.error}`).toBe('replayed')
       // The result names the stream really written: the sink's ?prefix= + the topic.
       expect(r.target.topic).toBe(prefix + m.source.topic)
       const landed = (await readStream(m.source.topic)).find((x: any) => x.position === r.target.offset)

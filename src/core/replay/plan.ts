@@ -251,6 +251,12 @@ export async function planRecords(deps: ReplayDeps, records: DecodedRecord[], op
   const layoutChoice = opts.layout ?? layoutFromEnv()
   const edits = hasEdits(opts.edit) ? opts.edit : null
   const items: PlanItem[] = []
+  /**
+   * Where each message this window sends was first met. Two byte-identical file entries are one
+   * message to the ledger (identity.ts): the second is not sent beside the first, as it would not
+   * be by a later run. (Across windows the ledger itself tells: the earlier window's claim.)
+   */
+  const sending = new Map<string, string>()
   for (let i = 0; i < records.length; i++) {
     let r = records[i]
     if (r.unreadable !== null) {
@@ -372,6 +378,12 @@ export async function planRecords(deps: ReplayDeps, records: DecodedRecord[], op
       dropped = lost
       if (lost.headers.length > 0) kept = NONE
     }
+    const first = sending.get(keys[i])
+    if (first !== undefined) {
+      items.push(skip(r.position, 'already_replayed', `the same message as position ${first} (a byte-identical entry), which this replay sends: one message is sent once`))
+      continue
+    }
+    sending.set(keys[i], r.position)
     items.push({
       position: r.position,
       ledgerKey: keys[i],
