@@ -7,6 +7,7 @@ import {BIN, dlq, dlqJson, FIXTURES} from '../helpers/cli.js'
 import {needService, uniqueName} from '../helpers/services.js'
 import {closeRedisSpace, emptyStream, openRedisSpace} from '../helpers/redis-space.js'
 import {expectSchema} from '../helpers/schema.js'
+import {fileLedgerKey} from '../helpers/ledger.js'
 
 const redis = await needService('redis')
 
@@ -31,6 +32,19 @@ describe.runIf(redis.available)('replay: file DLQ → Redis', () => {
     return p
   }
   const readStream = async (topic: string) => dlqJson(['inspect', `${redis.address}/0/${encodeURIComponent(prefix + topic)}`, '--limit', '100']).json.items
+
+  it('a claim in doubt for the bare name is not taken for the prefixed stream: it was sent without the prefix, so it stays in doubt', async () => {
+    await emptyStream(client, `${prefix}bare`)
+    const line = JSON.stringify({timestamp: 1_764_000_000_000, service: 's', reason: 'r', attempts: 1, payload: Buffer.from('{"bare":1}').toString('base64'), source: {topic: 'bare', partition: 0, offset: 1}})
+    const src = join(dir, `${uniqueName('dlq')}-bare.ndjson`)
+    writeFileSync(src, line + '\n')
+    // A crashed run that replayed to "bare" through a sink without the prefix: claimed, never confirmed.
+    const claim = {op: 'claim', position: fileLedgerKey(line), runId: 'crashed', target: {topic: 'bare', partition: null}, mark: null, at: '2026-11-23T00:00:00.000Z'}
+    writeFileSync(`${src}.replay-ledger.ndjson`, JSON.stringify(claim) + '\n')
+    const r = dlqJson(['replay', src, '--all', '--sink', sink, '--yes'])
+    expect(r.json.items.map((i: any) => [i.outcome, i.reason])).toEqual([['skipped', 'in_doubt']])
+    expect(await client.xlen(`${prefix}bare`)).toBe(0)
+  })
 
   it('two byte-identical entries are one message, sent once in one run as over two runs', async () => {
     // A stream of this test's own: hyperi entries go in as lone payload fields, which would

@@ -323,9 +323,10 @@ export async function planRecords(deps: ReplayDeps, records: DecodedRecord[], op
       continue
     }
     // ... and only in the target it was sent to (another --to or a transform's target would look in the wrong place).
-    // An earlier dlq recorded the topic behind a ?prefix= sink, not the stream: such a claim is for
-    // this stream when the prefix makes it this one.
-    if (unconfirmed && unconfirmed.target.topic !== topic && deps.sink.targetName?.(unconfirmed.target.topic) !== topic) {
+    // Claims name the stream really written. (An earlier dlq recorded the bare topic behind a
+    // ?prefix= sink; such a claim is not matched through the prefix: a claim made without the
+    // prefix names the same text and was sent elsewhere. It stays in doubt, for --force.)
+    if (unconfirmed && unconfirmed.target.topic !== topic) {
       items.push(skip(r.position, 'in_doubt', `a replay claimed it on ${unconfirmed.at} for "${unconfirmed.target.topic}" but did not confirm the send, and this replay would send it to "${topic}": it can only be looked for where it was sent; check "${unconfirmed.target.topic}", then --force`, unconfirmed))
       continue
     }
