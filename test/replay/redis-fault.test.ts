@@ -159,8 +159,10 @@ describe.runIf(redis.available)('replay survives a store that dies mid-way', () 
     writeFileSync(src, [entry(0), entry(1)].join('\n') + '\n')
     // A crashed run claimed both; it had sent message 0 (in dlq's layout) but not message 1.
     await c.xadd(`${prefix}orders`, '*', '_dlq', '1', 'value', 'p0')
-    // The ledger names messages by identity: the key of entry i is that of its line.
-    const claim = (i: number) => JSON.stringify({op: 'claim', position: fileLedgerKey(entry(i)), runId: 'crashed', target: {topic: 'orders', partition: null}, mark, at: '2026-11-23T00:00:00.000Z'})
+    // The ledger names messages by identity: the key of entry i is that of its line. A claim
+    // names the stream really written (behind ?prefix=, the prefixed one; a bare name stays in
+    // doubt: file-to-redis.test.ts).
+    const claim = (i: number) => JSON.stringify({op: 'claim', position: fileLedgerKey(entry(i)), runId: 'crashed', target: {topic: `${prefix}orders`, partition: null}, mark, at: '2026-11-23T00:00:00.000Z'})
     writeFileSync(join(dir, 'dlq-replay-ledger.ndjson'), `${claim(0)}\n${claim(1)}\n`)
     const sink = `${redis.address}?prefix=${encodeURIComponent(prefix)}`
     const plan = dlqJson(['replay', src, '--offset', '0', '--offset', '1', '--sink', sink, '--dry-run']).json
