@@ -69,6 +69,19 @@ describe.runIf(redis.available)('replay: file DLQ → Redis', () => {
     const both = dlqJson(['replay', copy, '--offset', '0', '--offset', '1', '--sink', sink, '--yes'])
     expect(both.json.items.map((i: any) => i.outcome)).toEqual(['replayed', 'skipped'])
     expect((await client.xlen(`${prefix}dups`)) - before).toBe(3)
+
+    // In different plan windows (1,000 records), the first copy still unclaimed when the second is
+    // planned (a skip earlier held its batch back): still one message, sent once.
+    const far = join(dir, `${uniqueName('dlq')}-dup-far.ndjson`)
+    const lines = [JSON.stringify({timestamp: 1_764_000_000_000, service: 's', reason: 'r', attempts: 1, payload: 'eA=='})]
+    for (let i = 1; i < 1010; i++) lines.push(entry(i === 1000 ? 1001 : 1000 + i))
+    writeFileSync(far, lines.join('\n') + '\n')
+    const mid = await client.xlen(`${prefix}dups`)
+    const f = dlqJson(['replay', far, '--all', '--sink', sink, '--yes'])
+    const at = (p: string) => f.json.items.find((i: any) => i.position === p)
+    expect([at('0').reason, at('1').outcome, at('1000').outcome, at('1000').reason]).toEqual(['no_source', 'replayed', 'skipped', 'already_replayed'])
+    expect(at('1000').error).toMatch(/the same message as position 1 /)
+    expect((await client.xlen(`${prefix}dups`)) - mid).toBe(1008)
   })
 
   it('--rate N paces the sends evenly: no second sees more than N and one small send', async () => {
