@@ -132,8 +132,8 @@ export async function runReplay(windows: AsyncIterable<PlanWindow>, deps: Replay
   const rate = opts.rate && opts.rate > 0 ? opts.rate : null
   const batchSize = Math.max(1, Math.min(opts.batchSize ?? SEND_BATCH, rate ? Math.ceil(rate / RATE_SLICES) : Number.POSITIVE_INFINITY))
   const depth = Math.max(1, Math.min(MAX_DEPTH, deps.sink.maxInFlight ?? 1))
-  const started = Date.now()
-  let sent = 0
+  /** --rate: when the next send may go. */
+  let nextSendAt = 0
   let planned = 0
   let stopped: string | null = null
   const stop = (why: string) => {
@@ -165,8 +165,10 @@ export async function runReplay(windows: AsyncIterable<PlanWindow>, deps: Replay
       return
     }
     if (rate) {
-      const due = started + (sent / rate) * 1000
-      if (due > Date.now()) await pause(due - Date.now(), opts.signal)
+      // Each send waits its share of a second after the one before; time lost to a stall (a slow
+      // store, a busy machine) is not caught up with a burst.
+      if (nextSendAt > Date.now()) await pause(nextSendAt - Date.now(), opts.signal)
+      nextSendAt = Math.max(nextSendAt, Date.now()) + (batch.length / rate) * 1000
     }
 
     // 1. Resolve doubt first: a message an earlier run may have sent is looked for in the target.
@@ -251,7 +253,6 @@ export async function runReplay(windows: AsyncIterable<PlanWindow>, deps: Replay
       for (const {slot, it} of mine) notAttempted(slot, it)
       return
     }
-    sent += mine.length
     const sending = deps.sink.send(mine.map(({it}) => it.message!))
     inflight.push(
       sending.then(
