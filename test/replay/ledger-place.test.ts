@@ -63,4 +63,20 @@ describe('where a file DLQ keeps its replay ledger', () => {
     symlinkSync(join(root, 'alpha'), join(dir, 'alpha-dir'))
     expect(await defaultFileLedgerPath(join(dir, 'alpha-dir'), 'directory')).toBe(join(root, 'dlq-replay-ledger.ndjson'))
   })
+
+  it('a ledger an earlier dlq kept beside a link is refused with the merge, not passed over (its messages would all be sent again)', async () => {
+    const dir = realpathSync(mkdtempSync(join(tmpdir(), 'dlq-ledger-oldlink-')))
+    mkdirSync(join(dir, 'real'))
+    mkdirSync(join(dir, 'lnk'))
+    writeFileSync(join(dir, 'real', 'orders-dlq.ndjson'), '')
+    symlinkSync(join(dir, 'real', 'orders-dlq.ndjson'), join(dir, 'lnk', 'orders.ndjson'))
+    const old = join(dir, 'lnk', 'orders.ndjson.replay-ledger.ndjson')
+    const real = join(dir, 'real', 'orders-dlq.ndjson.replay-ledger.ndjson')
+    writeFileSync(old, EVENT)
+    await expect(defaultFileLedgerPath(join(dir, 'lnk', 'orders.ndjson'), 'file')).rejects.toThrow(`cat '${old}' >> '${real}' && rm '${old}'`)
+    // Named by its real path, the DLQ is not refused; an empty leftover is no ledger to keep.
+    expect(await defaultFileLedgerPath(join(dir, 'real', 'orders-dlq.ndjson'), 'file')).toBe(real)
+    writeFileSync(old, '')
+    expect(await defaultFileLedgerPath(join(dir, 'lnk', 'orders.ndjson'), 'file')).toBe(real)
+  })
 })

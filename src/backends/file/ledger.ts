@@ -304,7 +304,22 @@ const FILE_LEDGER_SUFFIX = '.replay-ledger.ndjson'
  * symlink and its target (or a service directory reached through a link) find the same ledger.
  */
 export async function defaultFileLedgerPath(path: string, kind: 'file' | 'directory' | 'services'): Promise<string> {
-  const given = await realName(path.replace(/\/+$/, '') || path)
+  const named = path.replace(/\/+$/, '') || path
+  const ledger = await ledgerOfRealPath(named, kind)
+  // A DLQ named through a link kept its ledger beside the link until 2026-12-01: left there, its
+  // messages would all be sent again. Merged into the real one first, never silently passed over.
+  const before = kind === 'file' ? (isLayoutName(basename(named)) ? join(dirname(named), LEDGER_NAME) : `${named}${FILE_LEDGER_SUFFIX}`) : null
+  if (before !== null && nonEmpty(before) && (await realpath(before)) !== (await realpath(ledger).catch(() => resolve(ledger)))) {
+    throw new UsageError(
+      `${named} is named through a link: its replay ledger is kept with the file it points to, at ${ledger}, but an earlier dlq kept one beside the link, at ${before}. ` +
+        `Append it to the real one so nothing is sent twice: cat '${before}' >> '${ledger}' && rm '${before}'`,
+    )
+  }
+  return ledger
+}
+
+async function ledgerOfRealPath(named: string, kind: 'file' | 'directory' | 'services'): Promise<string> {
+  const given = await realName(named)
   let home: string | null = kind === 'file' ? null : given
   if (kind === 'file') {
     if (isLayoutName(basename(given))) home = dirname(given)
