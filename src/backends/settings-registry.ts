@@ -1,4 +1,5 @@
 import {UsageError} from '../core/errors.js'
+import {storeFilePath} from '../core/settings/store-uri.js'
 import type {SettingsStore} from '../core/settings/types.js'
 
 /**
@@ -20,10 +21,7 @@ export async function openSettingsStore(uri: string): Promise<SettingsStore> {
     const {openKafkaSettingsStore} = await import('./kafka/settings-store.js')
     return openKafkaSettingsStore(t)
   }
-  let path = t
-  if (scheme === 'file') path = decodeURIComponent(new URL(t).pathname)
-  else if (scheme) throw new UsageError(`settings store "${t.replace(/\/\/[^@/]*@/, '//***@')}": unknown scheme "${scheme}://" (use redis://, kafka:// or a file path)`)
-  else if (t.startsWith('file:')) path = t.slice(5)
+  const path = storeFilePath(t)!
   if (path === '') throw new UsageError('settings store: the file path is empty')
   const {openFileSettingsStore} = await import('./file/settings-store.js')
   return openFileSettingsStore(path)

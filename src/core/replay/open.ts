@@ -1,5 +1,5 @@
 import {existsSync} from 'node:fs'
-import {activeProfile} from '../config.js'
+import {configuredStore, storeFilePath} from '../settings/store-uri.js'
 import {UsageError} from '../errors.js'
 import type {DlqReader} from '../reader.js'
 import type {DlqSink} from '../sink.js'
@@ -47,7 +47,7 @@ export async function openLedger(reader: DlqReader, source: string, ledgerPath?:
     if (opts.existing && !existsSync(ledgerPath)) {
       throw new UsageError(`--ledger ${ledgerPath} does not exist: give the path the replay wrote its ledger to (or leave --ledger out for the DLQ's own ledger)`)
     }
-    const problem = await givenLedgerProblem(ledgerPath, {dlq: spec.kind === 'file' ? {path: spec.path, kind} : null, settings: settingsFile()})
+    const problem = await givenLedgerProblem(ledgerPath, {dlq: spec.kind === 'file' ? {path: spec.path, kind} : null, settings: configuredFileStore()})
     if (problem !== null) throw new UsageError(`--ledger ${ledgerPath} ${problem}. Give the ledger a path of its own, or leave --ledger out for the DLQ's own ledger`)
     return new FileLedger(ledgerPath)
   }
@@ -56,20 +56,12 @@ export async function openLedger(reader: DlqReader, source: string, ledgerPath?:
   return openStoreLedger(spec)
 }
 
-/** The settings store's file when the configured store (DLQ_STORE, else the active profile's) is one. */
-function settingsFile(): string | null {
-  let store = process.env.DLQ_STORE
-  if (!store?.trim()) {
-    try {
-      store = activeProfile().store
-    } catch {
-      // A config file that cannot be read names no store.
-    }
+/** The configured settings store's file, when it is a file store (a URI dlq cannot read is none). */
+function configuredFileStore(): string | null {
+  const store = configuredStore()
+  try {
+    return store === undefined ? null : storeFilePath(store)
+  } catch {
+    return null
   }
-  const t = store?.trim()
-  if (!t) return null
-  const scheme = t.match(/^([a-zA-Z][a-zA-Z0-9+.-]*):\/\//)?.[1]?.toLowerCase()
-  if (scheme === 'file') return decodeURIComponent(new URL(t).pathname)
-  if (scheme !== undefined) return null
-  return t.startsWith('file:') ? t.slice(5) : t
 }

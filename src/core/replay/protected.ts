@@ -4,7 +4,7 @@
  * would otherwise rewrite the global target and forge its history, and one aimed at a ledger
  * would forge replay records. The DLQ itself is refused too (replaying into it loops).
  */
-import {activeProfile} from '../config.js'
+import {configuredStore} from '../settings/store-uri.js'
 import type {SourceInfo} from '../reader.js'
 
 const SETTINGS_KAFKA = 'dlq-settings'
@@ -20,15 +20,7 @@ export interface ProtectedNames {
 
 /** dlq's own names for a replay from `source`: the DLQ itself and the configured settings store. */
 export function protectedNames(source: SourceInfo): ProtectedNames {
-  let store = process.env.DLQ_STORE
-  if (!store) {
-    try {
-      store = activeProfile().store
-    } catch {
-      // A config file that cannot be read names no store; replay reports that file where it needs it.
-    }
-  }
-  const settings = settingsName(store)
+  const settings = settingsName(configuredStore())
   return {dlq: source.name ?? null, settings: settings === null ? [] : [settings]}
 }
 
