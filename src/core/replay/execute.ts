@@ -145,14 +145,6 @@ export async function runReplay(windows: AsyncIterable<PlanWindow>, deps: Replay
     while (inflight.length > 0) await inflight.shift()
   }
   let pending: Array<{slot: number; it: PlanItem}> = []
-  /**
-   * The messages (ledger key → position) pending and in the last few batches handed on. A
-   * byte-identical file entry is the same message (identity.ts): met again while its first copy
-   * is unclaimed, in flight or just completed — and so, with forgetDone, perhaps already
-   * forgotten by the ledger — it is not sent beside it. (The plan does the same within a
-   * window; copies further apart are found in the ledger.)
-   */
-  const recent: Array<Map<string, string>> = [new Map()]
 
   const notAttempted = (slot: number, it: PlanItem) =>
     out.set(slot, {position: it.position, outcome: 'failed', target: it.target ? {...it.target, offset: null} : null, reason: 'not_attempted', error: `not attempted: ${stopped}`})
@@ -301,18 +293,10 @@ export async function runReplay(windows: AsyncIterable<PlanWindow>, deps: Replay
           out.set(slot, {position: it.position, outcome: it.reason === 'edit_failed' ? 'failed' : 'skipped', target: null, reason: it.reason, error: it.detail})
           continue
         }
-        const first = recent.find((m) => m.has(it.ledgerKey))?.get(it.ledgerKey)
-        if (first !== undefined) {
-          out.set(slot, {position: it.position, outcome: 'skipped', target: null, reason: 'already_replayed', error: `the same message as position ${first} (a byte-identical entry), which this replay sends: one message is sent once`})
-          continue
-        }
-        recent[recent.length - 1].set(it.ledgerKey, it.position)
         pending.push({slot, it})
         if (pending.length >= batchSize) {
           const batch = pending
           pending = []
-          recent.push(new Map())
-          if (recent.length > MAX_DEPTH + 2) recent.shift()
           await dispatch(batch)
           await opts.drained?.()
         }

@@ -190,7 +190,8 @@ export async function* planWindows(deps: ReplayDeps, req: ReplayRequest, opts: {
   }
   if (req.positions && req.positions.length > 0) throw new UsageError('use either --offset or --all, not both')
   let window: DecodedRecord[] = []
-  const cut = (records: DecodedRecord[]): PlanWindow => ({positions: records.map((r) => r.position), plan: () => planRecords(deps, records, planOpts, targets)})
+  const sending = new SendingMemory()
+  const cut = (records: DecodedRecord[]): PlanWindow => ({positions: records.map((r) => r.position), plan: () => planRecords(deps, records, planOpts, targets, sending)})
   // A batch at a time: an await per record was a few percent of a replay's CPU.
   for await (const records of scanInBatches(deps.reader, {filter: req.filter, signal: opts.signal})) {
     for (const r of records) {
@@ -239,8 +240,41 @@ export async function planReplay(deps: ReplayDeps, req: ReplayRequest): Promise<
 
 export type TargetCache = Map<string, TargetInfo>
 
+/** Windows of a plan whose messages SendingMemory keeps: the one planned, one pending, and the batches in flight (execute.ts MAX_DEPTH). */
+const KEPT_WINDOWS = 6
+
+/**
+ * The messages a plan sends (ledger key → the position of the first copy), over its last few
+ * windows. Two byte-identical file entries are one message to the ledger (identity.ts): a copy
+ * met again is not sent beside the first — whether that one is still pending, in flight, or
+ * completed and already forgotten by the ledger (forgetDone) — as a later run would not send
+ * it. Bounded, so memory stays flat; copies further apart are found in the ledger, unless it
+ * has forgotten them.
+ */
+class SendingMemory {
+  private readonly windows: Array<Map<string, string>> = []
+
+  /** Starts the next window, letting the oldest go. */
+  nextWindow(): void {
+    this.windows.push(new Map())
+    if (this.windows.length > KEPT_WINDOWS) this.windows.shift()
+  }
+
+  firstOf(key: string): string | undefined {
+    for (const w of this.windows) {
+      const p = w.get(key)
+      if (p !== undefined) return p
+    }
+    return undefined
+  }
+
+  add(key: string, position: string): void {
+    this.windows[this.windows.length - 1].set(key, position)
+  }
+}
+
 /** The plan items of records already read, in their order (targets looked up once per topic). */
-export async function planRecords(deps: ReplayDeps, records: DecodedRecord[], opts: PlanOptions, targets: TargetCache): Promise<PlanItem[]> {
+export async function planRecords(deps: ReplayDeps, records: DecodedRecord[], opts: PlanOptions, targets: TargetCache, sending = new SendingMemory()): Promise<PlanItem[]> {
   const {to} = opts
   const req = {force: opts.force}
   const names = opts.protect ?? protectedNames(deps.reader.info)
@@ -251,12 +285,7 @@ export async function planRecords(deps: ReplayDeps, records: DecodedRecord[], op
   const layoutChoice = opts.layout ?? layoutFromEnv()
   const edits = hasEdits(opts.edit) ? opts.edit : null
   const items: PlanItem[] = []
-  /**
-   * Where each message this window sends was first met. Two byte-identical file entries are one
-   * message to the ledger (identity.ts): the second is not sent beside the first, as it would not
-   * be by a later run. (Across windows the ledger itself tells: the earlier window's claim.)
-   */
-  const sending = new Map<string, string>()
+  sending.nextWindow()
   for (let i = 0; i < records.length; i++) {
     let r = records[i]
     if (r.unreadable !== null) {
@@ -379,12 +408,12 @@ export async function planRecords(deps: ReplayDeps, records: DecodedRecord[], op
       dropped = lost
       if (lost.headers.length > 0) kept = NONE
     }
-    const first = sending.get(keys[i])
+    const first = sending.firstOf(keys[i])
     if (first !== undefined) {
       items.push(skip(r.position, 'already_replayed', `the same message as position ${first} (a byte-identical entry), which this replay sends: one message is sent once`))
       continue
     }
-    sending.set(keys[i], r.position)
+    sending.add(keys[i], r.position)
     items.push({
       position: r.position,
       ledgerKey: keys[i],
