@@ -153,7 +153,9 @@ export function renderInspect(result: InspectResult, format: OutputFormat, opts:
   const out = result.untimedLeftOut
   if (out && out.count > 0) {
     const listed = `${out.positions.map(escapeText).join(', ')}${out.count > out.positions.length ? `, … ${out.count - out.positions.length} more` : ''}`
-    notes.push(`note: ${out.count} unreadable record${out.count === 1 ? '' : 's'} with no time of ${out.count === 1 ? 'its' : 'their'} own left out by --since/--until (position${out.count === 1 ? '' : 's'} ${listed}): without --since/--until ${out.count === 1 ? 'it is' : 'they are'} shown, and dlq stats counts ${out.count === 1 ? 'it' : 'them'} in or out of the window by the records around ${out.count === 1 ? 'it' : 'them'}`)
+    const one = out.count === 1
+    const [s, its, itIs, it] = one ? ['', 'its', 'it is', 'it'] : ['s', 'their', 'they are', 'them']
+    notes.push(`note: ${out.count} unreadable record${s} with no time of ${its} own left out by --since/--until (position${s} ${listed}): without --since/--until ${itIs} shown, and dlq stats counts ${it} in or out of the window by the records around ${it}`)
   }
   notes.push(...decodeNotes(result.records))
   const next = result.next === null ? null : escapeText(result.next)

@@ -57,12 +57,11 @@ export function idTime(id: string): number {
 export const TIME_SLACK_MS = 60_000
 
 /**
- * The id range [start, end] that --since/--until (epoch ms, inclusive) can match in. Only
- * --since narrows it: a record's own time comes before its XADD — by seconds, or by the hours a
- * writer held it through an outage — so an entry added after --until may still be at or
- * before it, and --until is cut by the filter alone (end null: to the end of the stream).
+ * The first id --since (epoch ms, inclusive) can match at, or null without one. --until has no
+ * id: a record's own time comes before its XADD — by seconds, or by the hours a writer held it
+ * through an outage — so an entry added after --until may still be at or before it, and
+ * --until is cut by the filter alone, reading to the end of the stream.
  */
-export function timeRange(since: number | null): {start: string | null; end: string | null} {
-  const start = since === null ? null : `${BigInt(Math.max(0, Math.floor(since) - TIME_SLACK_MS))}-0`
-  return {start, end: null}
+export function sinceId(since: number | null): string | null {
+  return since === null ? null : `${BigInt(Math.max(0, Math.floor(since) - TIME_SLACK_MS))}-0`
 }

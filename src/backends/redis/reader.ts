@@ -5,7 +5,7 @@ import {redisPageBefore} from './backward.js'
 import {isConnectionLost} from '../../core/errors.js'
 import {connect, where, type RedisConnection} from './connection.js'
 import {pause} from '../../core/time.js'
-import {compareIds, idAfter, parsePosition, timeRange} from './ids.js'
+import {compareIds, idAfter, parsePosition, sinceId} from './ids.js'
 import {decodeEntry, type EntryFields} from './layouts.js'
 import {applyDelivery, type Delivery, PendingCounts} from './pending.js'
 import {EntryPrefilter} from './prefilter.js'
@@ -28,7 +28,7 @@ const FOLLOW_RETRY_MS = 2000
  * A Redis stream read with XRANGE only: no consumer group is joined and nothing is written.
  * Position = entry id. A page is one `XRANGE start end COUNT limit+1` (the extra entry only
  * tells whether the stream goes on); only when a filter rejects entries does it read on,
- * in growing batches. --since narrows the id range itself (see ids.ts, timeRange),
+ * in growing batches. --since narrows the id range itself (see ids.ts, sinceId),
  * so a time-bounded read never starts at the beginning of the stream.
  */
 export class RedisReader implements DlqReader {
@@ -224,11 +224,11 @@ export class RedisReader implements DlqReader {
     await this.conn.close()
   }
 
+  /** Where a read starts (the later of --from and --since's id) and ends (the stream's end: see sinceId). */
   private range(from: string | null, filter: RecordFilter): {start: string; end: string} {
-    const time = timeRange(filter.since)
-    let start = from ?? '0-0'
-    if (time.start !== null && compareIds(time.start, start) > 0) start = time.start
-    return {start, end: time.end ?? '+'}
+    const since = sinceId(filter.since)
+    const start = since !== null && compareIds(since, from ?? '0-0') > 0 ? since : (from ?? '0-0')
+    return {start, end: '+'}
   }
 
   private prefilter(filter: RecordFilter): EntryPrefilter {
