@@ -1,6 +1,6 @@
 import {BaseCommand} from '../../cli/base-command.js'
 import {setGlobalTarget} from '../../core/settings/global-target.js'
-import {renderGlobalTarget, renderUnchanged} from '../../output/settings.js'
+import {renderGlobalTarget} from '../../output/settings.js'
 import {STORE_HELP, SettingsCommand, expectedVersionFlag, storeFlag} from './settings-command.js'
 import {paragraphs} from '../../cli/help.js'
 
@@ -24,8 +24,7 @@ ${BaseCommand.exitCodesHelp}`)
 
   async run(): Promise<void> {
     const {flags} = await this.parse(GlobalTargetClear)
-    const {document, changed} = await this.withStore(flags.store, renderGlobalTarget, (store) => setGlobalTarget(store, null, {expectedVersion: flags['expected-version']}))
-    if (!changed) this.note(renderUnchanged('the global target', document.version, true))
-    this.out(renderGlobalTarget(document, flags.json ?? false))
+    const show = {render: renderGlobalTarget, json: flags.json ?? false, what: 'the global target', cleared: true}
+    await this.change(flags.store, show, (store) => setGlobalTarget(store, null, {expectedVersion: flags['expected-version']}))
   }
 }

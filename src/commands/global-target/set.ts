@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../../cli/base-command.js'
 import {globalTarget, setGlobalTarget} from '../../core/settings/global-target.js'
-import {renderGlobalTarget, renderUnchanged} from '../../output/settings.js'
+import {renderGlobalTarget} from '../../output/settings.js'
 import {STORE_HELP, SettingsCommand, expectedVersionFlag, storeFlag} from './settings-command.js'
 import {paragraphs} from '../../cli/help.js'
 
@@ -40,8 +40,7 @@ ${BaseCommand.exitCodesHelp}`)
   async run(): Promise<void> {
     const {args, flags} = await this.parse(GlobalTargetSet)
     const target = globalTarget(args.topic, flags.group)
-    const {document, changed} = await this.withStore(flags.store, renderGlobalTarget, (store) => setGlobalTarget(store, target, {expectedVersion: flags['expected-version']}))
-    if (!changed) this.note(renderUnchanged('the global target', document.version, false))
-    this.out(renderGlobalTarget(document, flags.json ?? false))
+    const show = {render: renderGlobalTarget, json: flags.json ?? false, what: 'the global target', cleared: false}
+    await this.change(flags.store, show, (store) => setGlobalTarget(store, target, {expectedVersion: flags['expected-version']}))
   }
 }

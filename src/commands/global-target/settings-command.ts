@@ -1,7 +1,9 @@
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../cli/base-command.js'
 import {ConflictError} from '../../core/errors.js'
+import type {Written} from '../../core/settings/service.js'
 import type {SettingsStore} from '../../core/settings/types.js'
+import {renderUnchanged} from '../../output/settings.js'
 import {resolveStoreUri} from '../../core/settings/store-uri.js'
 import {withSettingsStore} from '../../backends/settings-registry.js'
 
@@ -40,5 +42,18 @@ export abstract class SettingsCommand extends BaseCommand {
       }
       throw error
     }
+  }
+  /**
+   * A set or clear: runs `write`, then prints the setting as `render` shows it. When the setting
+   * already had that value nothing was written, and stderr says so ("unchanged", exit 0).
+   */
+  protected async change<Doc extends {version: number}>(
+    store: string | undefined,
+    show: {render: (doc: Doc, json: boolean) => string; json: boolean; what: string; cleared: boolean},
+    write: (store: SettingsStore) => Promise<Written<Doc>>,
+  ): Promise<void> {
+    const {document, changed} = await this.withStore(store, show.render, write)
+    if (!changed) this.note(renderUnchanged(show.what, document.version, show.cleared))
+    this.out(show.render(document, show.json))
   }
 }

@@ -1,7 +1,7 @@
 import {Args} from '@oclif/core'
 import {BaseCommand} from '../../cli/base-command.js'
 import {clearPolicy} from '../../core/settings/policy.js'
-import {renderPolicy, renderUnchanged} from '../../output/settings.js'
+import {renderPolicy} from '../../output/settings.js'
 import {STORE_HELP, SettingsCommand, expectedVersionFlag, storeFlag} from '../global-target/settings-command.js'
 import {paragraphs} from '../../cli/help.js'
 
@@ -27,8 +27,7 @@ ${BaseCommand.exitCodesHelp}`)
 
   async run(): Promise<void> {
     const {args, flags} = await this.parse(PolicyClear)
-    const {document, changed} = await this.withStore(flags.store, renderPolicy, (store) => clearPolicy(store, args.source_topic, {expectedVersion: flags['expected-version']}))
-    if (!changed) this.note(renderUnchanged(`the policy of ${JSON.stringify(args.source_topic)}`, document.version, true))
-    this.out(renderPolicy(document, flags.json ?? false))
+    const show = {render: renderPolicy, json: flags.json ?? false, what: `the policy of ${JSON.stringify(args.source_topic)}`, cleared: true}
+    await this.change(flags.store, show, (store) => clearPolicy(store, args.source_topic, {expectedVersion: flags['expected-version']}))
   }
 }

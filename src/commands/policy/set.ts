@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../../cli/base-command.js'
 import {DLQ_MODES, buildPolicy, setPolicy} from '../../core/settings/policy.js'
-import {renderPolicy, renderUnchanged} from '../../output/settings.js'
+import {renderPolicy} from '../../output/settings.js'
 import {STORE_HELP, SettingsCommand, expectedVersionFlag, storeFlag} from '../global-target/settings-command.js'
 import {paragraphs} from '../../cli/help.js'
 
@@ -38,8 +38,7 @@ ${BaseCommand.exitCodesHelp}`)
   async run(): Promise<void> {
     const {args, flags} = await this.parse(PolicySet)
     const policy = buildPolicy({dlq: flags.dlq, dlqTopic: flags['dlq-topic'], group: flags.group, maxRetries: flags['max-retries']}, args.source_topic)
-    const {document, changed} = await this.withStore(flags.store, renderPolicy, (store) => setPolicy(store, args.source_topic, policy, {expectedVersion: flags['expected-version']}))
-    if (!changed) this.note(renderUnchanged(`the policy of ${JSON.stringify(args.source_topic)}`, document.version, false))
-    this.out(renderPolicy(document, flags.json ?? false))
+    const show = {render: renderPolicy, json: flags.json ?? false, what: `the policy of ${JSON.stringify(args.source_topic)}`, cleared: false}
+    await this.change(flags.store, show, (store) => setPolicy(store, args.source_topic, policy, {expectedVersion: flags['expected-version']}))
   }
 }
