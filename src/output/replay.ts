@@ -56,16 +56,18 @@ const LAYOUT_WORDS = {
   fields: ' (like the newest entry: value, key, one field per header)',
 }
 
+/** What a plan sends without (PlanSummary.dropped), in words, its header names escaped: for the plan's summary and browse's confirmation. */
+export function droppedText(d: NonNullable<PlanSummary['dropped']>): string {
+  const what = [d.keys > 0 ? `the key of ${d.keys}` : '', d.headers.length > 0 ? `headers ${d.headers.map(escapeText).join(', ')}` : ''].filter(Boolean).join(' and ')
+  return `${what} (${d.messages} message${d.messages === 1 ? '' : 's'})`
+}
+
 /** A few lines saying what will be sent where: for the confirmation and the end of a dry run. */
 export function renderPlanSummary(head: PlanHead, s: PlanSummary): string {
   const lines = [`Replay ${s.send} message${s.send === 1 ? '' : 's'} from ${escapeText(head.source)} to ${escapeText(head.sink)}:`]
   for (const t of s.byTarget) lines.push(`  ${t.count} → ${escapeText(t.topic)}${targetPartText(t)}${layoutWords(t)}`)
   if (s.removedHeaders.length > 0) lines.push(`  metadata removed: ${s.removedHeaders.map(escapeText).join(', ')}`)
-  if (s.dropped) {
-    const d = s.dropped
-    const what = [d.keys > 0 ? `the key of ${d.keys}` : '', d.headers.length > 0 ? `headers ${d.headers.map(escapeText).join(', ')}` : ''].filter(Boolean).join(' and ')
-    lines.push(`  NOT SENT: ${what} (${d.messages} message${d.messages === 1 ? '' : 's'}): the layout asked for has no place for them`)
-  }
+  if (s.dropped) lines.push(`  NOT SENT: ${droppedText(s.dropped)}: the layout asked for has no place for them`)
   if (s.edited) lines.push(`  edited: ${s.edited} of them are sent changed (--set, --set-header, --drop-header, --transform), as the plan shows; the ledger records it`)
   if (s.send > 0) lines.push(`  record time: ${TIME_WORDS[s.timestamp ?? 'now']}`)
   const skips = Object.entries(s.skipped)

@@ -1,5 +1,6 @@
 import {Box, Text} from 'ink'
 import {escapeText} from '../../output/escape.js'
+import {droppedText} from '../../output/replay.js'
 import type {PlanView} from '../replay-port.js'
 
 export interface ConfirmDialogProps {
@@ -21,10 +22,7 @@ export function ConfirmDialog({width, height, view}: ConfirmDialogProps) {
   }
   lines.push(view.removedHeaders.length === 0 ? 'No system metadata headers to remove.' : `System metadata removed: ${view.removedHeaders.map(escapeText).join(', ')}`)
   const d = view.dropped
-  if (d) {
-    const what = [d.keys > 0 ? `the key of ${d.keys}` : '', d.headers.length > 0 ? `headers ${d.headers.map(escapeText).join(', ')}` : ''].filter(Boolean).join(' and ')
-    lines.push(`NOT SENT: ${what} (${d.messages} message${d.messages === 1 ? '' : 's'}): the layout chosen has no place for them.`)
-  }
+  if (d) lines.push(`NOT SENT: ${droppedText(d)}: the layout chosen has no place for them.`)
   const changes = view.changes ?? []
   if (changes.length === 0) lines.push(d ? 'Payload bytes are sent unchanged; key and user headers too, except what NOT SENT names.' : 'Payload bytes, key and user headers are sent unchanged.')
   else {
