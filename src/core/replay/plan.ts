@@ -252,24 +252,25 @@ const KEPT_WINDOWS = 6
  * has forgotten them.
  */
 class SendingMemory {
-  private readonly windows: Array<Map<string, string>> = []
+  private readonly first = new Map<string, string>()
+  /** The keys each kept window added, oldest first: what to let go when it is dropped. */
+  private readonly windows: string[][] = []
 
   /** Starts the next window, letting the oldest go. */
   nextWindow(): void {
-    this.windows.push(new Map())
-    if (this.windows.length > KEPT_WINDOWS) this.windows.shift()
+    this.windows.push([])
+    if (this.windows.length > KEPT_WINDOWS) for (const k of this.windows.shift()!) this.first.delete(k)
   }
 
+  /** One lookup per message, whatever the number of windows kept (this is on every send's path). */
   firstOf(key: string): string | undefined {
-    for (const w of this.windows) {
-      const p = w.get(key)
-      if (p !== undefined) return p
-    }
-    return undefined
+    return this.first.get(key)
   }
 
+  /** A key not met before (firstOf gave undefined), sent by the current window. */
   add(key: string, position: string): void {
-    this.windows[this.windows.length - 1].set(key, position)
+    this.first.set(key, position)
+    this.windows[this.windows.length - 1].push(key)
   }
 }
 
