@@ -367,6 +367,20 @@ describe('file reader: following a file truncated in place', () => {
     await r.close()
   })
 
+  it('truncated and written again past its old length before the first look (while the backlog prints): read from its start', async () => {
+    const p = write('truncate-before-first-look.ndjson', [entry(0), entry(1)])
+    const r = (await openFileReader(p)) as FileReader
+    const cursor = await r.followStart()
+    expect(cursor.next).toBe(2)
+    // Nothing was looked at since the follow started: the first bytes kept at its start tell.
+    writeFileSync(p, [10, 11, 12, 13].map((i) => entry(i) + '\n').join(''))
+    const after: string[] = []
+    for (let i = 0; i < 3; i++) after.push(...(await step(r, cursor)))
+    expect(after).toEqual(['msg-10', 'msg-11', 'msg-12', 'msg-13'])
+    expect(r.warnings.filter((w) => /truncated in place/.test(w))).toHaveLength(1)
+    await r.close()
+  })
+
   it('a follow closed before it looked again does not leave the old line index for the file written anew', async () => {
     const p = write('truncate-close.ndjson', Array.from({length: 1500}, (_, i) => entry(i)))
     const r = (await openFileReader(p)) as FileReader

@@ -220,6 +220,9 @@ export class FileReader implements DlqReader {
 
   /** The record number after the last whole line: where following starts. */
   async followStart(): Promise<FollowCursor> {
+    // The first bytes are kept before the count: a file truncated and written again to its old
+    // length or more before the first look (while the backlog prints) is told by them alone.
+    this.keepHead(HEAD_SAMPLE)
     const count = (await this.bounds()).count ?? 0
     const last = this.segments.at(-1)
     let end = count
@@ -311,12 +314,17 @@ export class FileReader implements DlqReader {
       const now = Buffer.alloc(this.followHead.length)
       if (readSync(seg.fd, now, 0, now.length, 0) < now.length || !now.equals(this.followHead)) return true
     }
-    const head = Math.min(HEAD_SAMPLE, read)
-    if (this.followHead === null || this.followHead.length < head) {
-      const buf = Buffer.alloc(head)
-      this.followHead = buf.subarray(0, readSync(seg.fd, buf, 0, head, 0))
-    }
+    this.keepHead(Math.min(HEAD_SAMPLE, read))
     return false
+  }
+
+  /** Keeps the first `bytes` bytes of a followed single plain file (those there now, at most), unless as many are kept. */
+  private keepHead(bytes: number): void {
+    const seg = this.segments[0]
+    if (this.dir !== null || this.segments.length !== 1 || seg.gzip || seg.fd === undefined) return
+    if (this.followHead !== null && this.followHead.length >= bytes) return
+    const buf = Buffer.alloc(bytes)
+    this.followHead = buf.subarray(0, readSync(seg.fd, buf, 0, bytes, 0))
   }
 
   private restartTruncated(): void {
