@@ -1,12 +1,15 @@
-import {closeSync, fstatSync, fsync, openSync, readSync, rmSync, statSync, writeSync} from 'node:fs'
+import {closeSync, fstatSync, fsync, openSync, readSync, statSync, writeSync} from 'node:fs'
 import {access, constants, open, readdir, realpath, stat} from 'node:fs/promises'
 import {basename, dirname, isAbsolute, join, relative, resolve} from 'node:path'
 import {claimEvents, doneEvents, isBatch, releaseEvent, type AnyLedgerEvent, type LedgerEdit, type LedgerEntry, type LedgerEvent, type LedgerTarget, type ReplayLedger} from '../../core/replay/ledger.js'
 import {LedgerIndex, type LedgerLine} from './ledger-index.js'
+import {holderText, LockFile, lockWaitMs} from './lock-file.js'
 import {UnavailableError, UsageError} from '../../core/errors.js'
 import {isLayoutName, LEDGER_NAME, serviceDirs} from './layout.js'
 
+/** How long a replay waits for the ledger's lock (held for one read-check-append) before giving up; DLQ_LOCK_WAIT_MS overrides. */
 const LOCK_WAIT_MS = 15_000
+/** A lock whose owner cannot be checked (another host) is taken for a crash's after this long; a dead owner's at once. */
 const STALE_LOCK_MS = 60_000
 /** Bytes of the ledger read and folded at once: a large ledger is never held whole. */
 const READ_CHUNK = 4 * 1024 * 1024
@@ -23,11 +26,20 @@ export class FileLedger implements ReplayLedger {
   private index: LedgerIndex
   private readBytes = 0
 
+  private readonly lock: LockFile
+
   /** `mapLimit`: messages the index holds in a Map before its compact table (LedgerIndex; tests set it low). */
   constructor(
     readonly path: string,
     private readonly opts: {mapLimit?: number} = {},
   ) {
+    const lock = `${path}.lock`
+    this.lock = new LockFile(lock, {
+      staleMs: STALE_LOCK_MS,
+      waitMs: lockWaitMs(LOCK_WAIT_MS),
+      fail: (error) => new UnavailableError(`replay ledger lock ${lock}: ${(error as Error).message} (use --ledger PATH for a writable place)`),
+      busy: (holder) => new UnavailableError(`replay ledger ${path} is locked ${holderText(holder, 'by another replay')} (lock file ${lock}); if no dlq is replaying from it, remove the lock file`),
+    })
     this.index = this.newIndex()
   }
 
@@ -188,30 +200,8 @@ export class FileLedger implements ReplayLedger {
     }
   }
 
-  private async locked<T>(fn: () => T): Promise<T> {
-    const lock = `${this.path}.lock`
-    const deadline = Date.now() + LOCK_WAIT_MS
-    for (;;) {
-      try {
-        closeSync(openSync(lock, 'wx'))
-        break
-      } catch (error) {
-        const code = (error as NodeJS.ErrnoException).code
-        if (code !== 'EEXIST') throw new UnavailableError(`replay ledger lock ${lock}: ${(error as Error).message} (use --ledger PATH for a writable place)`)
-        try {
-          if (Date.now() - statSync(lock).mtimeMs > STALE_LOCK_MS) rmSync(lock, {force: true})
-        } catch {
-          // gone meanwhile
-        }
-        if (Date.now() > deadline) throw new UnavailableError(`replay ledger ${this.path} is locked by another replay (lock file ${lock})`)
-        await new Promise((r) => setTimeout(r, 20 + Math.random() * 30))
-      }
-    }
-    try {
-      return fn()
-    } finally {
-      rmSync(lock, {force: true})
-    }
+  private locked<T>(fn: () => T): Promise<T> {
+    return this.lock.with(fn)
   }
 
   async read(positions: string[]): Promise<Map<string, LedgerEntry>> {

@@ -1,10 +1,10 @@
 import {randomBytes} from 'node:crypto'
 import {constants as fsc} from 'node:fs'
-import {link, open, readFile, rename, stat, unlink} from 'node:fs/promises'
-import {hostname} from 'node:os'
+import {open, rename, stat, unlink} from 'node:fs/promises'
 import {dirname, resolve} from 'node:path'
 import {jsonErrorPlace} from '../../core/config.js'
 import {DlqError, UnavailableError} from '../../core/errors.js'
+import {holderText, LockFile, lockWaitMs} from './lock-file.js'
 import {NEVER_SET, type SettingChange, type SettingKey, type SettingsStore, type StoredSetting, type WriteOutcome, type WriteRequest} from '../../core/settings/types.js'
 
 /**
@@ -25,24 +25,22 @@ interface FileDocument {
   history: Array<SettingChange & {key: SettingKey}>
 }
 
-interface LockOwner {
-  pid: number
-  host: string
-  token: string
-  at: string
-}
-
 const emptyDocument = (): FileDocument => ({format: FORMAT, settings: {}, history: []})
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 const errno = (e: unknown) => (e as NodeJS.ErrnoException)?.code
 
 export class FileSettingsStore implements SettingsStore {
   readonly display: string
-  private readonly lockPath: string
+  private readonly lock: LockFile
 
   constructor(private readonly path: string) {
     this.display = path
-    this.lockPath = path + '.lock'
+    const lockPath = path + '.lock'
+    this.lock = new LockFile(lockPath, {
+      staleMs: STALE_LOCK_MS,
+      waitMs: lockWaitMs(LOCK_WAIT_MS),
+      fail: (error) => this.fail(error, `the lock file ${lockPath}`),
+      busy: (holder) => new UnavailableError(`settings file ${path} is locked ${holderText(holder, 'by another writer')}; if no dlq is running there, remove ${lockPath}`),
+    })
   }
 
   async read(key: SettingKey): Promise<StoredSetting> {
@@ -62,8 +60,7 @@ export class FileSettingsStore implements SettingsStore {
 
   async write(w: WriteRequest): Promise<WriteOutcome> {
     await this.checkDirectory()
-    const token = await this.lock()
-    try {
+    return this.lock.with(async () => {
       const doc = await this.load()
       const current = doc.settings[w.key] ?? NEVER_SET
       if (w.expectedVersion !== null && w.expectedVersion !== current.version) return {ok: false, current}
@@ -71,10 +68,8 @@ export class FileSettingsStore implements SettingsStore {
       doc.settings[w.key] = setting
       doc.history.push({key: w.key, version: setting.version, fromVersion: current.version, value: w.value, at: w.at, by: w.by})
       await this.replace(doc)
-      return {ok: true, setting}
-    } finally {
-      await this.unlock(token)
-    }
+      return {ok: true, setting} as WriteOutcome
+    })
   }
 
   async close(): Promise<void> {}
@@ -139,92 +134,6 @@ export class FileSettingsStore implements SettingsStore {
       await unlink(tmp).catch(() => {})
       throw this.fail(error, 'the directory')
     }
-  }
-
-  private async lock(): Promise<string> {
-    const owner: LockOwner = {pid: process.pid, host: hostname(), token: randomBytes(8).toString('hex'), at: new Date().toISOString()}
-    const wait = Number(process.env.DLQ_LOCK_WAIT_MS)
-    const deadline = Date.now() + (Number.isFinite(wait) && wait > 0 ? wait : LOCK_WAIT_MS)
-    let delay = 2
-    for (;;) {
-      try {
-        const fh = await open(this.lockPath, 'wx', 0o644)
-        try {
-          await fh.writeFile(JSON.stringify(owner))
-        } finally {
-          await fh.close()
-        }
-        return owner.token
-      } catch (error) {
-        if (errno(error) !== 'EEXIST') throw this.fail(error, `the lock file ${this.lockPath}`)
-      }
-      const holder = await this.readLock()
-      if (holder && (await this.isStale(holder))) {
-        await this.breakLock(holder)
-        continue
-      }
-      if (Date.now() > deadline) {
-        const who = holder?.owner ? `by pid ${holder.owner.pid} on ${holder.owner.host} since ${holder.owner.at}` : 'by another writer'
-        throw new UnavailableError(`settings file ${this.path} is locked ${who}; if no dlq is running there, remove ${this.lockPath}`)
-      }
-      // Jitter keeps waiting writers from retrying in lock step.
-      await sleep(delay + Math.random() * delay)
-      delay = Math.min(delay * 2, 50)
-    }
-  }
-
-  private async readLock(): Promise<{owner: LockOwner | null; mtimeMs: number; text: string} | null> {
-    try {
-      const [text, st] = await Promise.all([readRegularFile(this.lockPath, 4096, 'lock file'), stat(this.lockPath)])
-      let owner: LockOwner | null = null
-      try {
-        const o = JSON.parse(text)
-        // Written but not yet filled in by its owner, or garbage: only its age can tell.
-        if (o && typeof o === 'object' && Number.isInteger(o.pid) && typeof o.host === 'string' && typeof o.at === 'string') owner = o
-      } catch {
-        // as above
-      }
-      return {owner, mtimeMs: st.mtimeMs, text}
-    } catch (error) {
-      if (errno(error) === 'ENOENT') return null
-      throw this.fail(error, `the lock file ${this.lockPath}`)
-    }
-  }
-
-  private async isStale(holder: {owner: LockOwner | null; mtimeMs: number}): Promise<boolean> {
-    if (Date.now() - holder.mtimeMs > STALE_LOCK_MS) return true
-    const o = holder.owner
-    if (o && o.host === hostname() && o.pid !== process.pid) {
-      try {
-        process.kill(o.pid, 0)
-      } catch (error) {
-        return errno(error) === 'ESRCH'
-      }
-    }
-    return false
-  }
-
-  /**
-   * Moves the stale lock aside rather than deleting it by name: if another writer broke it
-   * first and took a fresh lock, we would otherwise delete theirs. After the move we check
-   * that it is the lock we judged stale, and put it back (link never overwrites) if not.
-   */
-  private async breakLock(stale: {text: string}): Promise<void> {
-    const aside = `${this.lockPath}.stale.${process.pid}.${randomBytes(4).toString('hex')}`
-    try {
-      await rename(this.lockPath, aside)
-    } catch (error) {
-      if (errno(error) === 'ENOENT') return
-      throw this.fail(error, `the lock file ${this.lockPath}`)
-    }
-    const moved = await readFile(aside, 'utf8').catch(() => null)
-    if (moved !== null && moved !== stale.text) await link(aside, this.lockPath).catch(() => {})
-    await unlink(aside).catch(() => {})
-  }
-
-  private async unlock(token: string): Promise<void> {
-    const holder = await this.readLock().catch(() => null)
-    if (holder?.owner?.token === token) await unlink(this.lockPath).catch(() => {})
   }
 }
 
