@@ -34,18 +34,22 @@ function dlqFile(name: string, topic: string): {src: string; payloads: string[]}
   return {src, payloads}
 }
 
-/** Starts the replay, and kills it with SIGKILL once a few thousand are done and the next batch is claimed. */
-async function killMidway(args: string[], ledger: string): Promise<number> {
+/**
+ * Starts the replay, and kills it with SIGKILL once `progress()` (messages sent so far, as the
+ * ledger or the target tells) reaches a few thousand — for a file ledger, the moment the next
+ * batch's claim is written, so a send is on its way.
+ */
+async function killMidway(args: string[], progress: () => number | Promise<number>, ledger?: string): Promise<number> {
   const child = spawn(process.execPath, [BIN, ...args], {cwd: ROOT, stdio: 'ignore'})
   const exited = new Promise<NodeJS.Signals | number | null>((resolve) => child.on('exit', (code, signal) => resolve(signal ?? code)))
-  for (const until = Date.now() + 60_000; ledgerDone(ledger) < 3000 && Date.now() < until; ) await new Promise((r) => setTimeout(r, 10))
-  waitForNextClaim(ledger)
+  for (const until = Date.now() + 60_000; (await progress()) < 3000 && Date.now() < until; ) await new Promise((r) => setTimeout(r, 10))
+  if (ledger !== undefined) waitForNextClaim(ledger)
   child.kill('SIGKILL')
   expect(await exited).toBe('SIGKILL')
-  const done = ledgerDone(ledger)
+  const done = ledger !== undefined ? ledgerDone(ledger) : 0
   // Killed part-way: some sent, not all (else the test proves nothing).
-  expect(done).toBeGreaterThanOrEqual(3000)
-  expect(done).toBeLessThan(N)
+  expect(await progress()).toBeGreaterThanOrEqual(3000)
+  expect(await progress()).toBeLessThan(N)
   return done
 }
 
@@ -70,7 +74,7 @@ function expectEachOnceInOrder(landed: string[], payloads: string[]): void {
   }
 }
 
-describe.runIf(redis.available)('dlq killed mid-replay to Redis', () => {
+describe.runIf(redis.available)('dlq killed mid-replay from a file DLQ to Redis', () => {
   it('the same command again lands every message once, in order', async () => {
     const {client, prefix, sink} = await openRedisSpace(redis.address, 'crash')
     try {
@@ -78,7 +82,7 @@ describe.runIf(redis.available)('dlq killed mid-replay to Redis', () => {
       const {src, payloads} = dlqFile('to-redis', 'orders')
       const ledger = join(dir, 'to-redis.ledger.ndjson')
       const args = ['replay', src, '--all', '--sink', sink, '--ledger', ledger, '--yes']
-      const done = await killMidway([...args, '--rate', '5000'], ledger)
+      const done = await killMidway([...args, '--rate', '5000'], () => ledgerDone(ledger), ledger)
       const again = await dlqJsonAsync(args)
       expect(again.code, again.stderr).toBe(0)
       expectRerun(again.json, done)
@@ -95,7 +99,7 @@ describe.runIf(redis.available)('dlq killed mid-replay to Redis', () => {
   }, 180_000)
 })
 
-describe.runIf(kafka.available)('dlq killed mid-replay to Kafka', async () => {
+describe.runIf(kafka.available)('dlq killed mid-replay from a file DLQ to Kafka', async () => {
   const {KafkaFixture, KAFKA_URI, BROKERS} = await import('../kafka-fixtures.js')
   const fx = new KafkaFixture()
   afterAll(() => fx.close())
@@ -105,7 +109,7 @@ describe.runIf(kafka.available)('dlq killed mid-replay to Kafka', async () => {
     const {src, payloads} = dlqFile('to-kafka', topic)
     const ledger = join(dir, 'to-kafka.ledger.ndjson')
     const args = ['replay', src, '--all', '--sink', KAFKA_URI, '--ledger', ledger, '--yes']
-    const done = await killMidway([...args, '--rate', '5000'], ledger)
+    const done = await killMidway([...args, '--rate', '5000'], () => ledgerDone(ledger), ledger)
     const again = await dlqJsonAsync(args)
     expect(again.code, again.stderr).toBe(0)
     expectRerun(again.json, done)
@@ -124,3 +128,91 @@ describe.runIf(kafka.available)('dlq killed mid-replay to Kafka', async () => {
     expect(third.json.replayed).toBe(0)
   }, 180_000)
 })
+
+describe.runIf(redis.available)('dlq killed mid-replay from a Redis DLQ (its ledger a hash beside the stream)', () => {
+  it('the same command again lands every message once, in order', async () => {
+    const {client, prefix} = await openRedisSpace(redis.address, 'crash-src')
+    try {
+      const target = `${prefix}orders`
+      const dlqKey = `${prefix}dlq`
+      await emptyStream(client, target)
+      const payloads: string[] = []
+      const pipe = client.pipeline()
+      for (let i = 0; i < N; i++) {
+        const payload = `p${i % 3}:${i}`
+        payloads.push(payload)
+        pipe.xadd(dlqKey, '*', '_dlq', '1', 'value', payload, 'headers', JSON.stringify([['stroma.dlq.source_topic', target], ['stroma.dlq.source_offset', String(i)], ['stroma.dlq.reason', 'boom']]))
+      }
+      await pipe.exec()
+      const src = `${redis.address}/0/${encodeURIComponent(dlqKey)}`
+      const args = ['replay', src, '--all', '--yes']
+      await killMidway([...args, '--rate', '5000'], async () => client.xlen(target))
+      const again = await dlqJsonAsync(args)
+      expect(again.code, again.stderr).toBe(0)
+      expect(again.json.failed).toBe(0)
+      expect(again.json.skipped + again.json.replayed).toBe(N)
+      const entries = (await client.xrangeBuffer(target, '-', '+')) as Array<[Buffer, Buffer[]]>
+      expectEachOnceInOrder(entries.map(([, f]) => f[f.indexOf(f.find((x) => x.toString() === 'value')!) + 1].toString()), payloads)
+    } finally {
+      await closeRedisSpace(client, prefix)
+    }
+  }, 180_000)
+})
+
+describe.runIf(kafka.available)('dlq killed mid-replay from a Kafka DLQ (its ledger a topic)', async () => {
+  const {KafkaFixture, KAFKA_URI, BROKERS} = await import('../kafka-fixtures.js')
+  const fx = new KafkaFixture()
+  afterAll(() => fx.close())
+  /** Records in the topic's three partitions: their high watermarks (kcat -Q, one quick request). */
+  const count = (topic: string) => {
+    const got = spawnSync('kcat', ['-Q', '-b', BROKERS[0], ...[0, 1, 2].flatMap((p) => ['-t', `${topic}:${p}:-1`])], {encoding: 'utf8'})
+    return [...got.stdout.matchAll(/offset (\d+)/g)].reduce((n, m) => n + Number(m[1]), 0)
+  }
+
+  it('the same command again lands every message once, in its source partition, in order', async () => {
+    const dlqTopic = await fx.topic('crash-dlt', 2)
+    const topic = await fx.topic('crash-src-orders', 3)
+    const payloads: string[] = []
+    const messages = []
+    for (let i = 0; i < N; i++) {
+      const payload = `p${i % 3}:${i}`
+      payloads.push(payload)
+      messages.push({partition: i % 2, key: null, value: payload, headers: [['x-original-topic', topic], ['x-original-partition', i32(i % 3)], ['x-original-offset', i64(i)], ['x-exception-fqcn', 'java.lang.RuntimeException']] as Array<[string, string | Buffer]>})
+    }
+    await fx.produceBulk(dlqTopic, messages as any)
+    // The DLQ's order: partition 0's records, then partition 1's — each source partition's stay in order within both.
+    const args = ['replay', `${KAFKA_URI}/${dlqTopic}`, '--all', '--yes']
+    await killMidway([...args, '--rate', '5000'], () => count(topic))
+    const again = await dlqJsonAsync(args)
+    expect(again.code, again.stderr).toBe(0)
+    expect(again.json.failed).toBe(0)
+    const landed: string[] = []
+    for (const p of [0, 1, 2]) {
+      const got = spawnSync('kcat', ['-C', '-b', BROKERS[0], '-t', topic, '-p', String(p), '-o', 'beginning', '-e', '-q', '-f', '%s\n'], {encoding: 'utf8', maxBuffer: 1 << 26})
+      const here = got.stdout.split('\n').filter(Boolean)
+      expect(here.every((x) => x.startsWith(`p${p}:`))).toBe(true)
+      landed.push(...here)
+    }
+    expect(landed.length).toBe(N)
+    expect(new Set(landed).size).toBe(N)
+    // Order per source partition within each DLQ partition: the DLQ interleaves them differently.
+    const seq = (x: string) => Number(x.slice(x.indexOf(':') + 1))
+    for (const p of [0, 1, 2]) {
+      for (const q of [0, 1]) {
+        const fromQ = landed.filter((x) => x.startsWith(`p${p}:`) && seq(x) % 2 === q).map(seq)
+        expect(fromQ).toEqual([...fromQ].sort((a, b) => a - b))
+      }
+    }
+  }, 180_000)
+})
+
+function i32(n: number): Buffer {
+  const b = Buffer.alloc(4)
+  b.writeInt32BE(n)
+  return b
+}
+function i64(n: number): Buffer {
+  const b = Buffer.alloc(8)
+  b.writeBigInt64BE(BigInt(n))
+  return b
+}
