@@ -16,6 +16,7 @@ import {buildFilter} from '../core/filter.js'
 import type {DlqReader} from '../core/reader.js'
 import {openReader} from '../core/source.js'
 import {escapeText, safeJson} from '../output/escape.js'
+import {onStopSignal} from '../core/signals.js'
 
 export default class Export extends BaseCommand {
   static override summary = 'Copy a whole DLQ (or what the filters select) to NDJSON, without loss.'
@@ -61,8 +62,7 @@ ${BaseCommand.exitCodesHelp}`)
     // Ctrl-C ends the read between records: stdout keeps what was written; a --file export is
     // not complete, so nothing is renamed into place and its temporary file is removed (exit 130).
     const interrupt = new AbortController()
-    const onInterrupt = () => interrupt.abort()
-    process.once('SIGINT', onInterrupt)
+    const offStop = onStopSignal(() => interrupt.abort())
     try {
       const opts = {from: flags.from, filter, signal: AbortSignal.any([gone.signal, interrupt.signal])}
       const produce = (write: (text: string) => Promise<void>) =>
@@ -76,7 +76,7 @@ ${BaseCommand.exitCodesHelp}`)
       if (flags.json) this.out(safeJson({...result, file: flags.file ?? null}, 2) + '\n')
       else this.note(`exported ${result.records} record${result.records === 1 ? '' : 's'}${result.unreadable > 0 ? ` (${result.unreadable} unreadable)` : ''}, ${result.bytes} bytes${where}`)
     } finally {
-      process.removeListener('SIGINT', onInterrupt)
+      offStop()
       await reader.close()
     }
   }

@@ -15,6 +15,7 @@ import {PlanTally, planWindows, TIMESTAMP_POLICIES, type PlanWindow, type Timest
 import {openReader} from '../core/source.js'
 import {DEFAULT_TABLE_ROWS, planWriter, renderPlanSummary, resultWriter, type StreamWriter} from '../output/replay.js'
 import {paragraphs} from '../cli/help.js'
+import {onStopSignal} from '../core/signals.js'
 
 export default class Replay extends BaseCommand {
   static override summary = 'Send chosen DLQ messages back to their source topic, exactly once.'
@@ -139,8 +140,7 @@ ${BaseCommand.exitCodesHelp}`)
           // completed in the ledger, the rest is reported as not attempted, and the summary says
           // how to continue.
           const abort = new AbortController()
-          const onInterrupt = () => abort.abort()
-          process.once('SIGINT', onInterrupt)
+          const offStop = onStopSignal(() => abort.abort())
           if (flags['dry-run']) {
             const writer = planWriter(toStdout, head, {json: flags.json, rows, timestamp})
             try {
@@ -156,7 +156,7 @@ ${BaseCommand.exitCodesHelp}`)
                 if (abort.signal.aborted) throw new CancelledError('interrupted: the plan is cut short there (a dry run sends nothing)')
               })
             } finally {
-              process.removeListener('SIGINT', onInterrupt)
+              offStop()
             }
             return
           }
@@ -209,7 +209,7 @@ ${BaseCommand.exitCodesHelp}`)
               drained: () => writer.drained(),
               onProgress: progress ? (done, total) => process.stderr.write(`\rreplaying… ${done}/${total}`) : undefined,
             }).finally(() => {
-              process.removeListener('SIGINT', onInterrupt)
+              offStop()
               if (progress) process.stderr.write('\n')
             }),
           )

@@ -13,6 +13,7 @@ import {checkTailLimit, DEFAULT_TAIL, followTail, newWarnings, tailLast} from '.
 import {escapeText} from '../output/escape.js'
 import {OUTPUT_FORMATS, type OutputFormat, type Rendered} from '../output/records.js'
 import {TailOutput} from '../output/tail.js'
+import {onStopSignal} from '../core/signals.js'
 
 /** The longest delay a Node timer holds. */
 const MAX_TIMER_MS = 2 ** 31 - 1
@@ -78,11 +79,10 @@ ${BaseCommand.exitCodesHelp}`)
     // Ctrl-C and a closed stdout both end the read between records; what was read is printed.
     const stop = new AbortController()
     let interrupted = false
-    const onInterrupt = () => {
+    const offStop = onStopSignal(() => {
       interrupted = true
       stop.abort()
-    }
-    process.once('SIGINT', onInterrupt)
+    })
     abortOnEpipe(stop)
     // --until ends a follow when the clock passes it (exit 0): what is written later is stamped
     // later, so it would not match. (A timer holds at most ~24.8 days: re-armed until then.)
@@ -127,7 +127,7 @@ ${BaseCommand.exitCodesHelp}`)
       }
     } finally {
       clearTimeout(windowOver)
-      process.removeListener('SIGINT', onInterrupt)
+      offStop()
       await reader.close()
     }
     if (ended && !interrupted) this.note(`--until ${new Date(filter.until!).toISOString()} reached: ${output.count} message${output.count === 1 ? '' : 's'} printed`)

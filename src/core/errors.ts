@@ -35,7 +35,7 @@ export class UnavailableError extends DlqError {
   override readonly code = 'unavailable'
 }
 
-/** Exit 130: the user said no, or pressed Ctrl-C. */
+/** Exit 130: the user said no, or pressed Ctrl-C (or stopped dlq with SIGTERM or SIGHUP: core/signals.ts). */
 export class CancelledError extends DlqError {
   override readonly exitCode = 130
   override readonly code = 'cancelled'
@@ -47,7 +47,7 @@ export const EXIT_CODES_HELP = `EXIT CODES
   2    usage error: bad flag, filter, position or source URI
   3    conflict: --expected-version does not match the stored version
   4    source or target unreachable or not found
-  130  cancelled by the user`
+  130  cancelled by the user (Ctrl-C, SIGTERM, SIGHUP)`
 
 /** Errors of a connection lost, refused or unanswered, as a store's describeError made them. */
 const lostErrors = new WeakSet<Error>()

@@ -117,11 +117,11 @@ describe('dlq export', () => {
     expect(rssMB).toBeLessThan(150)
   }, 120_000)
 
-  it('Ctrl-C during --file (gzip or not) exits 130 and leaves neither the file nor its temporary one', async () => {
+  it('Ctrl-C (or SIGTERM: timeout, a CI runner cancelling) during --file (gzip or not) exits 130 and leaves neither the file nor its temporary one', async () => {
     const big = join(tmp, 'many.ndjson')
     const line = JSON.stringify({timestamp: 1700000000000, service: 's', reason: 'r', attempts: 1, payload: randomBytes(600).toString('base64')}) + '\n'
     writeFileSync(big, line.repeat(200_000))
-    for (const name of ['interrupted.ndjson.gz', 'interrupted.ndjson']) {
+    for (const [name, signal] of [['interrupted.ndjson.gz', 'SIGINT'], ['interrupted.ndjson', 'SIGINT'], ['terminated.ndjson', 'SIGTERM']] as const) {
       const out = join(tmp, name)
       const child = spawn(process.execPath, [BIN, 'export', big, '--file', out], {env: {...process.env, ...env}, stdio: ['ignore', 'ignore', 'pipe']})
       let stderr = ''
@@ -131,7 +131,7 @@ describe('dlq export', () => {
       // Interrupted once the export is under way: its temporary file has data.
       const tmpFile = `${out}.${child.pid}.tmp`
       for (const until = Date.now() + 30_000; Date.now() < until && !(existsSync(tmpFile) && statSync(tmpFile).size > 0); ) await new Promise((r) => setTimeout(r, 10))
-      child.kill('SIGINT')
+      child.kill(signal)
       expect(await exited, stderr).toBe(130)
       expect(stderr).toMatch(/interrupted: \d+ records read; .* was not written/)
       expect(existsSync(tmpFile)).toBe(false)

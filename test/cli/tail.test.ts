@@ -73,6 +73,19 @@ describe('dlq tail (files)', () => {
     }
   })
 
+  it('--follow stopped by SIGTERM (a service manager, timeout) ends as Ctrl-C does: what was read printed, a note, exit 130', async () => {
+    const file = join(tmp, 'sigterm.ndjson')
+    writeFileSync(file, `${entry(1)}\n`)
+    const f = new Follow([file, '-n', '1', '--output', 'ndjson'])
+    await f.waitLines(1)
+    appendFileSync(file, `${entry(2)}\n`)
+    await f.waitLines(2)
+    f.child.kill('SIGTERM')
+    expect(await f.exited).toBe(130)
+    expect(f.json().map(seqOf)).toEqual([1, 2])
+    expect(f.stderr).toMatch(/stopped: 2 messages printed/)
+  })
+
   it('--follow ends when the clock passes --until (exit 0), having printed what came before it', async () => {
     const file = join(tmp, 'until.ndjson')
     writeFileSync(file, `${entry(1)}\n`)

@@ -129,6 +129,39 @@ describe.runIf(kafka.available)('dlq killed mid-replay from a file DLQ to Kafka'
   }, 180_000)
 })
 
+describe.runIf(redis.available)('dlq stopped by SIGTERM or SIGHUP mid-replay (timeout, a CI runner cancelling, a closed terminal)', () => {
+  it.each(['SIGTERM', 'SIGHUP'] as const)('%s: stops between batches as Ctrl-C does: a whole --json document, every acknowledged send completed in the ledger, exit 130', async (signal) => {
+    const {client, prefix, sink} = await openRedisSpace(redis.address, 'term')
+    try {
+      await emptyStream(client, `${prefix}orders`)
+      const {src, payloads} = dlqFile(`term-${signal}`, 'orders')
+      const ledger = join(dir, `term-${signal}.ledger.ndjson`)
+      const args = ['replay', src, '--all', '--sink', sink, '--ledger', ledger, '--yes', '--json']
+      const child = spawn(process.execPath, [BIN, ...args, '--rate', '5000'], {cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe']})
+      let out = ''
+      child.stdout.setEncoding('utf8').on('data', (d) => (out += d))
+      const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)))
+      for (const until = Date.now() + 60_000; ledgerDone(ledger) < 3000 && Date.now() < until; ) await new Promise((r) => setTimeout(r, 10))
+      child.kill(signal)
+      expect(await exited).toBe(130)
+      const doc = JSON.parse(out)
+      expect(doc.replayed).toBeGreaterThanOrEqual(3000)
+      expect(doc.replayed).toBeLessThan(N)
+      // Nothing left in doubt: what the store acknowledged is in the ledger as done.
+      expect(ledgerDone(ledger)).toBe(doc.replayed)
+      expect(await client.xlen(`${prefix}orders`)).toBe(doc.replayed)
+      const again = await dlqJsonAsync(args.slice(0, -1))
+      expect(again.code, again.stderr).toBe(0)
+      expect(again.json.skipped).toBe(doc.replayed)
+      expect(again.json.replayed).toBe(N - doc.replayed)
+      const entries = (await client.xrangeBuffer(`${prefix}orders`, '-', '+')) as Array<[Buffer, Buffer[]]>
+      expectEachOnceInOrder(entries.map(([, f]) => f[f.length - 1].toString()), payloads)
+    } finally {
+      await closeRedisSpace(client, prefix)
+    }
+  }, 180_000)
+})
+
 describe.runIf(redis.available)('dlq killed mid-replay from a Redis DLQ (its ledger a hash beside the stream)', () => {
   it('the same command again lands every message once, in order', async () => {
     const {client, prefix} = await openRedisSpace(redis.address, 'crash-src')

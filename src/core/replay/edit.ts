@@ -9,6 +9,7 @@ import {replayConvention} from '../message.js'
 import {UsageError} from '../errors.js'
 import type {DecodedRecord, RawHeader} from '../record.js'
 import {withDeadline} from '../time.js'
+import {STOP_SIGNALS} from '../signals.js'
 
 /**
  * Fix before replay: changes applied to a message on its way back (`replay --set`,
@@ -381,7 +382,7 @@ function sameHeaders(a: RawHeader[], b: RawHeader[]): boolean {
 }
 
 /**
- * Runs user code so that Ctrl-C still ends the process while it runs: dlq's own SIGINT
+ * Runs user code so that Ctrl-C (or SIGTERM, SIGHUP) still ends the process while it runs: dlq's own
  * handlers are JavaScript, which a transform looping forever never lets run, so they are taken
  * off for the call and Node's default (end the process, as a shell's 130) applies. Ending here
  * is a crash as far as the replay is concerned: what was claimed and in flight is resolved by
@@ -389,12 +390,12 @@ function sameHeaders(a: RawHeader[], b: RawHeader[]): boolean {
  */
 function untilInterrupted<T>(call: () => T): T {
   // rawListeners: a once() handler stays a once() handler when it is put back.
-  const handlers = process.rawListeners('SIGINT') as Array<(...args: unknown[]) => void>
-  process.removeAllListeners('SIGINT')
+  const handlers = STOP_SIGNALS.map((s) => [s, process.rawListeners(s) as Array<(...args: unknown[]) => void>] as const)
+  for (const s of STOP_SIGNALS) process.removeAllListeners(s)
   try {
     return call()
   } finally {
-    for (const h of handlers) process.on('SIGINT', h)
+    for (const [s, hs] of handlers) for (const h of hs) process.on(s, h)
   }
 }
 
