@@ -1,0 +1,166 @@
+import {mkdtempSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {openKafkaReader} from '../../src/backends/kafka/index.js'
+import {MATCH_ALL} from '../../src/core/filter.js'
+import type {DecodedRecord} from '../../src/core/record.js'
+import {b64, dlqAt, dropKafka, firstLine, inspectAll, jsonBytes, jsonHeaders, kafkaKey, kafkaRowOf, loadKafka, readCapture, simpleName, type Truth} from '../helpers/captured.js'
+import {streamsStage} from '../../src/core/conventions/streams.js'
+import {dlqJson} from '../helpers/cli.js'
+import {KAFKA_BROKERS, needService} from '../helpers/services.js'
+
+// Real Kafka Streams 4.2.2 dead letters (KIP-1034, scripts/capture/kafka-streams): a Topology with a
+// LongDeserializer key, connect-json's JsonDeserializer value and two processors, with
+// errors.dead.letter.queue.topic.name and the built-in LogAndContinue(Processing)ExceptionHandler. Every field
+// dlq shows is checked against what the capture produced and what its deserializers / processors threw;
+// what the DLQ record does not keep (application id, failure time) must stay null —
+// fixtures/captured/kafka-streams/FINDINGS.md.
+const kafka = await needService('kafka')
+const cap = readCapture('kafka-streams')
+const DLQ = 'kafka-streams-orders-dlq'
+
+type H = Array<{key: string; value: string | null}>
+const iso = (ms: number) => new Date(ms).toISOString()
+const extra = (t: Truth) => t.extra as Record<string, any>
+/** The record as the failing node saw it: what Streams copies (time, headers). */
+const atFailure = (t: Truth) => extra(t).recordAtFailure as {timestamp: number; headers: H}
+/** A processor that forwarded the record to a sink before it threw: Streams has dropped the raw key and value by then. */
+const dropped = (t: Truth) => extra(t).forwardedBeforeThrow === true
+const STAGE: Record<string, string> = {'deserialize-key': 'key', 'deserialize-value': 'value', process: 'processing'}
+/** Headers as dlq's JSON can hold them: an object keyed by name, a repeated name's values as a list in order. */
+const grouped = (hs: H) => {
+  const names = [...new Set(hs.map((h) => h.key))]
+  return names.flatMap((n) => hs.filter((h) => h.key === n).map((h): [string, Buffer | null] => [n, b64(h.value)]))
+}
+const exact = (hs: H) => hs.map((h): [string, Buffer | null] => [h.key, b64(h.value)])
+const userHeaders = (r: DecodedRecord) => r.userHeaders.map((h): [string, Buffer | null] => [h.key, h.value])
+async function readAll(topic: string): Promise<DecodedRecord[]> {
+  const r = await openKafkaReader(`kafka://${KAFKA_BROKERS}/${topic}`)
+  try {
+    return (await r.page({limit: 1000, filter: MATCH_ALL})).records
+  } finally {
+    await r.close()
+  }
+}
+
+describe.runIf(kafka.available)('captured Kafka Streams 4.2.2 dead letters (KIP-1034)', () => {
+  const items = new Map<string, any>()
+  beforeAll(async () => {
+    const where = await loadKafka(cap)
+    const byPos = new Map(inspectAll(`kafka://${KAFKA_BROKERS}/${DLQ}`).map((i) => [i.position, i]))
+    for (const r of cap.kafka) items.set(kafkaKey(r.topic, r.partition, r.offset), byPos.get(where.get(kafkaKey(r.topic, r.partition, r.offset))!))
+  }, 120_000)
+  afterAll(async () => dropKafka(cap))
+  const item = (t: Truth) => items.get(kafkaKey(dlqAt(t).topic, dlqAt(t).partition, dlqAt(t).offset))
+
+  it('has a truth line for every captured record, failing in every way the capture provokes', () => {
+    expect(cap.manifest.dlq).toEqual([DLQ])
+    expect(cap.truth).toHaveLength(cap.kafka.length)
+    expect(new Set(cap.truth.map((t) => extra(t).stage))).toEqual(new Set(Object.keys(STAGE)))
+    // the source topic has 3 partitions and failures come from each
+    expect(new Set(cap.truth.map((t) => t.source.partition))).toEqual(new Set([0, 1, 2]))
+  })
+
+  it.each(cap.truth.map((t) => [`${dlqAt(t).partition}:${dlqAt(t).offset} (${extra(t).case})`, t] as const))('%s: every field against the truth', (_, t) => {
+    const i = item(t)
+    expect(i, 'dlq shows the record').toBeDefined()
+    expect(i.convention).toBe('streams')
+    expect({topic: i.source.topic, partition: i.source.partition, offset: String(i.source.offset)}).toEqual({topic: t.source.topic, partition: t.source.partition, offset: t.source.offset})
+    // The application id (the consumer group) is in no header.
+    expect(extra(t).group).toBe('kafka-streams-capture')
+    expect(i.source.group).toBeNull()
+
+    // Key and value are the source's raw bytes, except after a forward to a sink, which frees them.
+    expect(jsonBytes(i.key)).toEqual(dropped(t) ? null : b64(t.source.key))
+    expect(i.payload === null ? null : jsonBytes(i.payload.text ?? {base64: i.payload.base64})).toEqual(dropped(t) ? null : b64(t.source.value))
+    expect(i.metadata['dlq.streams-payload'] !== undefined).toBe(dropped(t))
+    // User headers are the failing record's (the source's, plus what an upstream processor added), no __streams.* among them.
+    expect(jsonHeaders(i.headers)).toEqual(grouped(atFailure(t).headers))
+    expect(Object.keys(i.headers).some((k) => k.startsWith('__streams.'))).toBe(false)
+
+    // The exception the deserializer or processor threw; its cause only in the stack trace (first line of its message).
+    const e = t.error!
+    const root = extra(t).rootCause as {class: string; message: string | null}
+    expect(i.error).toEqual({
+      class: e.class,
+      message: e.message,
+      cause: e.cause === null ? null : {class: e.cause.class, message: firstLine(e.cause.message)},
+      stage: STAGE[extra(t).stage],
+    })
+    expect(i.reason).toBe(root.message === null ? simpleName(root.class) : `${simpleName(root.class)}: ${firstLine(root.message)}`)
+
+    // Not in the record: attempts (Streams never retries: always 1) and the failure time. The record time is the
+    // failing record's own (the source's unless an upstream processor moved it).
+    expect(t.attempts).toBe(1)
+    expect(i.retries).toBeNull()
+    expect(i.deadLetteredAt).toBeNull()
+    expect(i.timestamp).toBe(iso(kafkaRowOf(cap, t).timestamp))
+    expect(i.timestamp).toBe(iso(atFailure(t).timestamp))
+    expect(i.originalTimestamp).toBe(iso(atFailure(t).timestamp))
+    expect(t.failedAt!).toBeGreaterThanOrEqual(t.source.timestamp!)
+  })
+
+  it('puts a DLQ record in the partition of its key (the producer default partitioner), not of its source', () => {
+    const keyed = cap.truth.filter((t) => kafkaRowOf(cap, t).key !== null)
+    expect(keyed.length).toBeGreaterThan(3)
+    for (const t of keyed) expect(dlqAt(t).partition).toBe(extra(t).dlqPartitionForKey)
+    expect(keyed.some((t) => dlqAt(t).partition !== t.source.partition)).toBe(true)
+  })
+
+  it('stats separates the failures, and filters reach stage, message and headers', () => {
+    const url = `kafka://${KAFKA_BROKERS}/${DLQ}`
+    const stats = dlqJson(['stats', url]).json
+    expect(stats.byReason).toHaveLength(new Set(cap.truth.map((t) => JSON.stringify(extra(t).rootCause))).size)
+    for (const [stage, name] of Object.entries(STAGE)) {
+      const got = dlqJson(['inspect', url, '--filter', `error.stage=${name}`]).json.items
+      expect(got.map((x: any) => x.position).sort()).toEqual(cap.truth.filter((t) => extra(t).stage === stage).map((t) => item(t).position).sort())
+    }
+    const quantity = dlqJson(['inspect', url, '--filter', 'reason~quantity must be positive']).json.items
+    expect(quantity.map((x: any) => x.position).sort()).toEqual(cap.truth.filter((t) => /quantity/.test(t.error!.message ?? '')).map((t) => item(t).position).sort())
+    const withNull = cap.truth.filter((t) => t.source.headers!.some((h) => h.key === 'nothing' && h.value === null))
+    const nulls = dlqJson(['inspect', url, '--filter', 'header.nothing=null']).json.items
+    expect(nulls.map((x: any) => x.position)).toEqual(withNull.map((t) => item(t).position))
+  })
+
+  it('keeps user headers in their stored order and replays them so, with key and value, to the source partition', async () => {
+    // The JSON view groups repeated names; the decoded record and replay keep the order itself.
+    const decoded = await readAll(DLQ)
+    expect(cap.truth.some((t) => atFailure(t).headers.map((h) => h.key).join() !== grouped(atFailure(t).headers).map(([k]) => k).join())).toBe(true)
+    for (const t of cap.truth) expect(userHeaders(decoded.find((d) => d.position === item(t).position)!)).toEqual(exact(atFailure(t).headers))
+
+    const {KafkaFixture} = await import('../kafka-fixtures.js')
+    const fx = new KafkaFixture()
+    try {
+      const target = await fx.topic('kafka-streams-replay', 3)
+      const ledger = join(mkdtempSync(join(tmpdir(), 'dlq-streams-capture-')), 'ledger.ndjson')
+      const r = dlqJson(['replay', `kafka://${KAFKA_BROKERS}/${DLQ}`, '--all', '--yes', '--to', target, '--ledger', ledger])
+      expect(r.code, JSON.stringify(r.json).slice(0, 1500)).toBe(0)
+      expect(r.json.replayed).toBe(cap.truth.length)
+      const landed = await readAll(target)
+      expect(landed).toHaveLength(cap.truth.length)
+      for (const t of cap.truth) {
+        const trace = t.source.headers!.find((h) => h.key === 'trace-id')!.value
+        const [m] = landed.filter((x) => x.userHeaders.some((h) => h.key === 'trace-id' && h.value?.equals(b64(trace)!)))
+        expect(m.position.startsWith(`${t.source.partition}:`)).toBe(true)
+        expect(m.key).toEqual(dropped(t) ? null : b64(t.source.key))
+        expect(m.payload).toEqual(dropped(t) ? null : b64(t.source.value))
+        expect(userHeaders(m)).toEqual(exact(atFailure(t).headers))
+      }
+    } finally {
+      await fx.close()
+    }
+  })
+})
+
+describe('streamsStage', () => {
+  const at = (frame: string) => `\tat org.apache.kafka.streams.processor.internals.${frame}(X.java:1)`
+  it('takes the Streams frame nearest the throw, and only the top exception\'s frames', () => {
+    expect(streamsStage(['java.lang.IllegalStateException: x', '\tat app.P.process(P.java:3)', at('ProcessorNode.process'), at('SourceNode.deserializeKey')].join('\n'))).toBe('processing')
+    expect(streamsStage(['org.apache.kafka.common.errors.SerializationException: y', at('SourceNode.deserializeValue'), at('ProcessorNode.process')].join('\r\n'))).toBe('value')
+    // a cause's frames say where the cause was thrown, not where Streams caught the failure
+    expect(streamsStage(['java.lang.RuntimeException: z', '\tat app.Q.run(Q.java:1)', 'Caused by: java.lang.Error', at('SourceNode.deserializeKey')].join('\n'))).toBeNull()
+    expect(streamsStage(null)).toBeNull()
+    expect(streamsStage('java.lang.NullPointerException')).toBeNull()
+  })
+})
