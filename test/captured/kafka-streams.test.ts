@@ -19,6 +19,8 @@ import {KAFKA_BROKERS, needService} from '../helpers/services.js'
 const kafka = await needService('kafka')
 const cap = readCapture('kafka-streams')
 const DLQ = 'kafka-streams-orders-dlq'
+/** The second application's DLQ: default handlers (LogAndFail), restarted once after the failure stopped it. */
+const PAY_DLQ = 'kafka-streams-payments-dlq'
 
 type H = Array<{key: string; value: string | null}>
 const iso = (ms: number) => new Date(ms).toISOString()
@@ -48,18 +50,21 @@ describe.runIf(kafka.available)('captured Kafka Streams 4.2.2 dead letters (KIP-
   const items = new Map<string, any>()
   beforeAll(async () => {
     const where = await loadKafka(cap)
-    const byPos = new Map(inspectAll(`kafka://${KAFKA_BROKERS}/${DLQ}`).map((i) => [i.position, i]))
-    for (const r of cap.kafka) items.set(kafkaKey(r.topic, r.partition, r.offset), byPos.get(where.get(kafkaKey(r.topic, r.partition, r.offset))!))
+    for (const topic of [DLQ, PAY_DLQ]) {
+      const byPos = new Map(inspectAll(`kafka://${KAFKA_BROKERS}/${topic}`).map((i) => [i.position, i]))
+      for (const r of cap.kafka.filter((x) => x.topic === topic)) items.set(kafkaKey(r.topic, r.partition, r.offset), byPos.get(where.get(kafkaKey(r.topic, r.partition, r.offset))!))
+    }
   }, 120_000)
   afterAll(async () => dropKafka(cap))
   const item = (t: Truth) => items.get(kafkaKey(dlqAt(t).topic, dlqAt(t).partition, dlqAt(t).offset))
+  const orders = cap.truth.filter((t) => dlqAt(t).topic === DLQ)
 
   it('has a truth line for every captured record, failing in every way the capture provokes', () => {
-    expect(cap.manifest.dlq).toEqual([DLQ])
+    expect(cap.manifest.dlq).toEqual([DLQ, PAY_DLQ])
     expect(cap.truth).toHaveLength(cap.kafka.length)
-    expect(new Set(cap.truth.map((t) => extra(t).stage))).toEqual(new Set(Object.keys(STAGE)))
+    expect(new Set(orders.map((t) => extra(t).stage))).toEqual(new Set(Object.keys(STAGE)))
     // the source topic has 3 partitions and failures come from each
-    expect(new Set(cap.truth.map((t) => t.source.partition))).toEqual(new Set([0, 1, 2]))
+    expect(new Set(orders.map((t) => t.source.partition))).toEqual(new Set([0, 1, 2]))
   })
 
   it.each(cap.truth.map((t) => [`${dlqAt(t).partition}:${dlqAt(t).offset} (${extra(t).case})`, t] as const))('%s: every field against the truth', (_, t) => {
@@ -68,7 +73,7 @@ describe.runIf(kafka.available)('captured Kafka Streams 4.2.2 dead letters (KIP-
     expect(i.convention).toBe('streams')
     expect({topic: i.source.topic, partition: i.source.partition, offset: String(i.source.offset)}).toEqual({topic: t.source.topic, partition: t.source.partition, offset: t.source.offset})
     // The application id (the consumer group) is in no header.
-    expect(extra(t).group).toBe('kafka-streams-capture')
+    expect(extra(t).group).toBe(dlqAt(t).topic === DLQ ? 'kafka-streams-capture' : 'kafka-streams-capture-failing')
     expect(i.source.group).toBeNull()
 
     // Key and value are the source's raw bytes, except after a forward to a sink, which frees them.
@@ -90,9 +95,10 @@ describe.runIf(kafka.available)('captured Kafka Streams 4.2.2 dead letters (KIP-
     })
     expect(i.reason).toBe(root.message === null ? simpleName(root.class) : `${simpleName(root.class)}: ${firstLine(root.message)}`)
 
-    // Not in the record: attempts (Streams never retries: always 1) and the failure time. The record time is the
-    // failing record's own (the source's unless an upstream processor moved it).
-    expect(t.attempts).toBe(1)
+    // Not in the record: attempts (Streams never retries; only a restart after LogAndFail fails a record again)
+    // and the failure time. The record time is the failing record's own (the source's unless an upstream
+    // processor moved it).
+    expect(t.attempts).toBe(extra(t).run === 'payments-2' ? 2 : 1)
     expect(i.retries).toBeNull()
     expect(i.deadLetteredAt).toBeNull()
     expect(i.timestamp).toBe(iso(kafkaRowOf(cap, t).timestamp))
@@ -102,7 +108,7 @@ describe.runIf(kafka.available)('captured Kafka Streams 4.2.2 dead letters (KIP-
   })
 
   it('puts a DLQ record in the partition of its key (the producer default partitioner), not of its source', () => {
-    const keyed = cap.truth.filter((t) => kafkaRowOf(cap, t).key !== null)
+    const keyed = orders.filter((t) => kafkaRowOf(cap, t).key !== null)
     expect(keyed.length).toBeGreaterThan(3)
     for (const t of keyed) expect(dlqAt(t).partition).toBe(extra(t).dlqPartitionForKey)
     expect(keyed.some((t) => dlqAt(t).partition !== t.source.partition)).toBe(true)
@@ -111,14 +117,14 @@ describe.runIf(kafka.available)('captured Kafka Streams 4.2.2 dead letters (KIP-
   it('stats separates the failures, and filters reach stage, message and headers', () => {
     const url = `kafka://${KAFKA_BROKERS}/${DLQ}`
     const stats = dlqJson(['stats', url]).json
-    expect(stats.byReason).toHaveLength(new Set(cap.truth.map((t) => JSON.stringify(extra(t).rootCause))).size)
+    expect(stats.byReason).toHaveLength(new Set(orders.map((t) => JSON.stringify(extra(t).rootCause))).size)
     for (const [stage, name] of Object.entries(STAGE)) {
       const got = dlqJson(['inspect', url, '--filter', `error.stage=${name}`]).json.items
-      expect(got.map((x: any) => x.position).sort()).toEqual(cap.truth.filter((t) => extra(t).stage === stage).map((t) => item(t).position).sort())
+      expect(got.map((x: any) => x.position).sort()).toEqual(orders.filter((t) => extra(t).stage === stage).map((t) => item(t).position).sort())
     }
     const quantity = dlqJson(['inspect', url, '--filter', 'reason~quantity must be positive']).json.items
-    expect(quantity.map((x: any) => x.position).sort()).toEqual(cap.truth.filter((t) => /quantity/.test(t.error!.message ?? '')).map((t) => item(t).position).sort())
-    const withNull = cap.truth.filter((t) => t.source.headers!.some((h) => h.key === 'nothing' && h.value === null))
+    expect(quantity.map((x: any) => x.position).sort()).toEqual(orders.filter((t) => /quantity/.test(t.error!.message ?? '')).map((t) => item(t).position).sort())
+    const withNull = orders.filter((t) => t.source.headers!.some((h) => h.key === 'nothing' && h.value === null))
     const nulls = dlqJson(['inspect', url, '--filter', 'header.nothing=null']).json.items
     expect(nulls.map((x: any) => x.position)).toEqual(withNull.map((t) => item(t).position))
   })
@@ -126,8 +132,8 @@ describe.runIf(kafka.available)('captured Kafka Streams 4.2.2 dead letters (KIP-
   it('keeps user headers in their stored order and replays them so, with key and value, to the source partition', async () => {
     // The JSON view groups repeated names; the decoded record and replay keep the order itself.
     const decoded = await readAll(DLQ)
-    expect(cap.truth.some((t) => atFailure(t).headers.map((h) => h.key).join() !== grouped(atFailure(t).headers).map(([k]) => k).join())).toBe(true)
-    for (const t of cap.truth) expect(userHeaders(decoded.find((d) => d.position === item(t).position)!)).toEqual(exact(atFailure(t).headers))
+    expect(orders.some((t) => atFailure(t).headers.map((h) => h.key).join() !== grouped(atFailure(t).headers).map(([k]) => k).join())).toBe(true)
+    for (const t of orders) expect(userHeaders(decoded.find((d) => d.position === item(t).position)!)).toEqual(exact(atFailure(t).headers))
 
     const {KafkaFixture} = await import('../kafka-fixtures.js')
     const fx = new KafkaFixture()
@@ -136,10 +142,10 @@ describe.runIf(kafka.available)('captured Kafka Streams 4.2.2 dead letters (KIP-
       const ledger = join(mkdtempSync(join(tmpdir(), 'dlq-streams-capture-')), 'ledger.ndjson')
       const r = dlqJson(['replay', `kafka://${KAFKA_BROKERS}/${DLQ}`, '--all', '--yes', '--to', target, '--ledger', ledger])
       expect(r.code, JSON.stringify(r.json).slice(0, 1500)).toBe(0)
-      expect(r.json.replayed).toBe(cap.truth.length)
+      expect(r.json.replayed).toBe(orders.length)
       const landed = await readAll(target)
-      expect(landed).toHaveLength(cap.truth.length)
-      for (const t of cap.truth) {
+      expect(landed).toHaveLength(orders.length)
+      for (const t of orders) {
         const trace = t.source.headers!.find((h) => h.key === 'trace-id')!.value
         const [m] = landed.filter((x) => x.userHeaders.some((h) => h.key === 'trace-id' && h.value?.equals(b64(trace)!)))
         expect(m.position.startsWith(`${t.source.partition}:`)).toBe(true)
@@ -150,6 +156,33 @@ describe.runIf(kafka.available)('captured Kafka Streams 4.2.2 dead letters (KIP-
     } finally {
       await fx.close()
     }
+  })
+})
+
+describe.runIf(kafka.available)('captured Kafka Streams 4.2.2 dead letters: default LogAndFail handler, restarted', () => {
+  const pay = cap.truth.filter((t) => dlqAt(t).topic === PAY_DLQ)
+  const payRows = () => ({...cap, kafka: cap.kafka.filter((r) => r.topic === PAY_DLQ)})
+  let shown: any[] = []
+  beforeAll(async () => {
+    await loadKafka(payRows())
+    shown = inspectAll(`kafka://${KAFKA_BROKERS}/${PAY_DLQ}`)
+  }, 120_000)
+  afterAll(async () => dropKafka(payRows()))
+
+  it('dead-letters the record, stops, and dead-letters it again on each restart: records that differ only in position', () => {
+    expect(pay.map((t) => [extra(t).case, extra(t).handler, extra(t).runEndState, t.attempts])).toEqual([
+      ['pay-bad', 'org.apache.kafka.streams.errors.LogAndFailExceptionHandler', 'ERROR', 1],
+      ['pay-bad', 'org.apache.kafka.streams.errors.LogAndFailExceptionHandler', 'ERROR', 2],
+    ])
+    expect(shown).toHaveLength(2)
+    expect(shown[0].position).not.toBe(shown[1].position)
+    const [a, b] = shown.map(({position: _, metadata: __, ...rest}) => rest)
+    expect(a).toEqual(b)
+    expect({topic: a.source.topic, partition: a.source.partition, offset: String(a.source.offset)}).toEqual({topic: pay[0].source.topic, partition: pay[0].source.partition, offset: pay[0].source.offset})
+    // nothing tells the second failure from the first: no attempt count, no failure time
+    expect(a.retries).toBeNull()
+    expect(a.deadLetteredAt).toBeNull()
+    expect(pay[1].failedAt!).toBeGreaterThan(pay[0].failedAt!)
   })
 })
 

@@ -24,5 +24,5 @@ java -Xmx256m -cp "$here/target/classes:$cp" -Dorg.slf4j.simpleLogger.defaultLog
   -Dorg.slf4j.simpleLogger.logFile="$work/streams.log" -Dorg.slf4j.simpleLogger.showDateTime=true \
   -Dorg.slf4j.simpleLogger.dateTimeFormat=yyyy-MM-dd\'T\'HH:mm:ss.SSSZ \
   dlq.capture.StreamsCapture "$kafka" "$work"
-"$py" "$repo/scripts/capture/lib/dump.py" kafka "$kafka" "$out/kafka.ndjson" kafka-streams-orders-dlq
+"$py" "$repo/scripts/capture/lib/dump.py" kafka "$kafka" "$out/kafka.ndjson" kafka-streams-orders-dlq kafka-streams-payments-dlq
 "$py" "$here/join.py" "$work/events.ndjson" "$out" "$(java_version)" "$cp"

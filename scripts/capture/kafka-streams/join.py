@@ -25,9 +25,13 @@ run = next(e for e in events if e["kind"] == "run")
 produced = [e for e in events if e["kind"] == "produced"]
 deser = [e for e in events if e["kind"] == "deserializer-threw"]
 procs = [e for e in events if e["kind"] == "processor-threw"]
+failing_runs = [e for e in events if e["kind"] == "failing-run"]
 
 DESER_HANDLER = "org.apache.kafka.streams.errors.LogAndContinueExceptionHandler"
 PROC_HANDLER = "org.apache.kafka.streams.errors.LogAndContinueProcessingExceptionHandler"
+# the payments application sets no handler: Streams' defaults
+FAIL_HANDLER = "org.apache.kafka.streams.errors.LogAndFailExceptionHandler"
+PAYMENTS = "kafka-streams-payments"
 
 
 def header(hs, name):
@@ -43,16 +47,17 @@ def chain(err):
     return out
 
 
-# What failed, from the program's own record: one failure per expected source, none for the good ones.
+# What failed, from the program's own record: one failure per expected source (one per run of the payments
+# application, which the failure stops), none for the good ones.
 failure = {}
 for src in produced:
-    hits = [("deserialize-" + d["side"], d) for d in deser if d["bytes"] == src[d["side"]]]
+    hits = [("deserialize-" + d["side"], d) for d in deser if d["bytes"] == src[d["side"]] and d["topic"] == src["topic"]]
     hits += [("process", p) for p in procs if (p["topic"], p["partition"], p["offset"]) == (src["topic"], src["partition"], src["offset"])]
-    want = 1 if src["expect"] == "dlq" else 0
+    want = 0 if src["expect"] != "dlq" else len(failing_runs) if src["topic"] == PAYMENTS else 1
     if len(hits) != want:
         raise SystemExit(f"join: {src['id']} failed {len(hits)} times, expected {want}")
     if hits:
-        failure[src["id"]] = hits[0]
+        failure[src["id"]] = sorted(hits, key=lambda h: h[1]["at"])
 
 truth = []
 for rec in dump:
@@ -63,20 +68,30 @@ for rec in dump:
     src = hits[0]
     if src["id"] not in failure:
         raise SystemExit(f"join: {src['id']} reached the DLQ but did not fail")
+    # the n-th DLQ record of a source (offset order) is its n-th failure (time order)
+    nth = sum(1 for r in dump if r["topic"] == rec["topic"] and r["offset"] < rec["offset"] and header(r["headers"], "trace-id") == trace)
+    if nth >= len(failure[src["id"]]):
+        raise SystemExit(f"join: {src['id']} has more DLQ records than failures")
     for f in ("key", "value"):
         if rec[f] is not None and rec[f] != src[f]:
             raise SystemExit(f"join: DLQ {rec['partition']}:{rec['offset']} {f} is not the source's ({src['id']})")
-    stage, ev = failure[src["id"]]
+    stage, ev = failure[src["id"]][nth]
     err = ev["error"]
     full = chain(err)
+    payments = src["topic"] == PAYMENTS
+    app = failing_runs[0]["applicationId"] if payments else run["applicationId"]
     extra = {
         "case": src["id"],
-        "applicationId": run["applicationId"],
-        "group": run["applicationId"],
+        "applicationId": app,
+        "group": app,
         "stage": stage,
-        "handler": PROC_HANDLER if stage == "process" else DESER_HANDLER,
+        "handler": FAIL_HANDLER if payments else PROC_HANDLER if stage == "process" else DESER_HANDLER,
         "rootCause": full[-1],
     }
+    if payments:
+        # the application run that failed on it; the failure stopped that run (state ERROR)
+        extra["run"] = ev["run"]
+        extra["runEndState"] = next(r["endState"] for r in failing_runs if r["run"] == ev["run"])
     if stage == "process":
         extra["processor"] = ev["processor"]
         extra["taskId"] = ev["taskId"]
@@ -94,14 +109,15 @@ for rec in dump:
         "error": {"class": err["class"], "message": err["message"],
                   "cause": None if err["cause"] is None else {"class": err["cause"]["class"], "message": err["cause"]["message"]}},
         "reason": None,
-        "attempts": 1,
+        # Streams never retries a record; only a restart after LogAndFail processes it again
+        "attempts": nth + 1,
         "failedAt": ev["at"],
         "extra": extra,
     })
 
-missing = [p["id"] for p in produced if p["expect"] == "dlq" and p["id"] not in {t["extra"]["case"] for t in truth}]
+missing = [p["id"] for p in produced if p["expect"] == "dlq" and sum(t["extra"]["case"] == p["id"] for t in truth) != len(failure[p["id"]])]
 if missing:
-    raise SystemExit(f"join: expected in the DLQ but not found: {missing}")
+    raise SystemExit(f"join: not every failure of these is in the DLQ: {missing}")
 truth.sort(key=lambda t: (t["dlq"]["topic"], t["dlq"]["partition"], t["dlq"]["offset"]))
 with open(f"{out}/truth.ndjson", "w", encoding="utf-8") as f:
     for t in truth:
@@ -120,8 +136,8 @@ capture = {
     "libraries": {a: version(a) for a in ("kafka-streams", "kafka-clients", "connect-json", "jackson-databind")},
     "runtime": f"java {java_version}",
     "store": "kafka",
-    "dlq": ["kafka-streams-orders-dlq"],
-    "sources": ["kafka-streams-orders"],
+    "dlq": ["kafka-streams-orders-dlq", "kafka-streams-payments-dlq"],
+    "sources": ["kafka-streams-orders", PAYMENTS],
     "capturedAt": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     "notes": [
         f"KafkaStreams application.id {run['applicationId']} (= the consumer group), 1 thread, at_least_once; Topology: source "
@@ -134,7 +150,12 @@ capture = {
         f"sources that reached the sink (not dead-lettered): {', '.join(good)}; emit-then-fail was forwarded to the sink before its processor threw.",
         "DLQ records are matched to their sources by the unique trace-id user header; truth.error is what the deserializer or "
         "processor threw (extra.rootCause the innermost cause), truth.failedAt when it threw.",
-        "truth.attempts is 1: Kafka Streams calls the handler on the first failure, it never retries a record.",
+        f"A second application, {failing_runs[0]['applicationId']}, on {PAYMENTS} (1 partition) with errors.dead.letter.queue.topic.name="
+        "kafka-streams-payments-dlq and NO handler configured (the defaults: LogAndFailExceptionHandler, LogAndFailProcessingExceptionHandler), "
+        f"run {len(failing_runs)} times: each run dead-letters the bad value pay-bad and stops (state ERROR); its offset is not committed, "
+        "so the next run reads and dead-letters it again.",
+        "truth.attempts: Kafka Streams calls the handler on the first failure and never retries a record (1); pay-bad's second DLQ record "
+        "is its second failure, after a restart (2).",
         "extra.recordAtFailure is the record as the failing node saw it (time and headers); extra.dlqPartitionForKey is "
         "murmur2(source key) % 2, where the Streams producer's default partitioner puts a record with that key.",
     ],

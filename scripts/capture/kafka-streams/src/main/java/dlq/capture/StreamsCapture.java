@@ -67,6 +67,13 @@ public final class StreamsCapture {
   static final String OUT = "kafka-streams-orders-out";
   static final String APP = "kafka-streams-capture";
   static final int DLQ_PARTITIONS = 2;
+  // A second application with the default handlers (LogAndFail*): each failure dead-letters, then stops it.
+  static final String PAY = "kafka-streams-payments";
+  static final String PAY_DLQ = "kafka-streams-payments-dlq";
+  static final String PAY_APP = "kafka-streams-capture-failing";
+  static final int PAY_RUNS = 2;
+  /** Which application run a recorded failure belongs to. */
+  static volatile String currentRun = "orders";
 
   static String brokers;
   static final List<Map<String, Object>> events = Collections.synchronizedList(new ArrayList<>());
@@ -81,8 +88,9 @@ public final class StreamsCapture {
       resetTopics(admin);
     }
     produceSources();
-    long failures = events.stream().filter(e -> e.get("expect").equals("dlq")).count();
-    long outputs = events.stream().filter(e -> !e.get("expect").equals("dlq") || e.get("id").equals("emit-then-fail")).count();
+    List<Map<String, Object>> orders = events.stream().filter(e -> TOPIC.equals(e.get("topic"))).toList();
+    long failures = orders.stream().filter(e -> e.get("expect").equals("dlq")).count();
+    long outputs = orders.stream().filter(e -> !e.get("expect").equals("dlq") || e.get("id").equals("emit-then-fail")).count();
 
     Properties p = new Properties();
     p.put(StreamsConfig.APPLICATION_ID_CONFIG, APP);
@@ -121,12 +129,54 @@ public final class StreamsCapture {
     run.put("dlqPartitions", DLQ_PARTITIONS);
     run.put("streamsVersion", KafkaStreams.class.getPackage().getImplementationVersion());
     events.add(run);
+    for (int n = 1; n <= PAY_RUNS; n++) runFailing(n, state);
     try (PrintWriter w = new PrintWriter(Files.newBufferedWriter(work.resolve("events.ndjson"), StandardCharsets.UTF_8))) {
       synchronized (events) {
         for (Map<String, Object> e : events) w.println(json.writeValueAsString(e));
       }
     }
     System.err.println("kafka-streams capture: " + failures + " expected in the DLQ, " + outputs + " in " + OUT + " -> " + work);
+  }
+
+  /**
+   * Runs the payments application (default handlers: LogAndFailExceptionHandler) until the bad record stops it.
+   * Its offset is not committed, so the next run reads it again and dead-letters it again.
+   */
+  static void runFailing(int n, Path state) throws Exception {
+    currentRun = "payments-" + n;
+    Properties p = new Properties();
+    p.put(StreamsConfig.APPLICATION_ID_CONFIG, PAY_APP);
+    p.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, brokers);
+    p.put(StreamsConfig.STATE_DIR_CONFIG, state.toString());
+    p.put(StreamsConfig.NUM_STREAM_THREADS_CONFIG, 1);
+    p.put(StreamsConfig.consumerPrefix(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG), "earliest");
+    p.put(StreamsConfig.ERRORS_DEAD_LETTER_QUEUE_TOPIC_NAME_CONFIG, PAY_DLQ);
+    Topology t = new Topology();
+    t.addSource("payments-source", new Recording<>("key", new LongDeserializer()), new Recording<>("value", new JsonDeserializer()), PAY);
+    t.addProcessor("settle", Settle::new, "payments-source");
+    long startedAt = System.currentTimeMillis();
+    KafkaStreams streams = new KafkaStreams(t, p);
+    streams.setUncaughtExceptionHandler(e -> org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.SHUTDOWN_CLIENT);
+    KafkaStreams.State end;
+    try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, brokers))) {
+      streams.start();
+      long deadline = System.currentTimeMillis() + 120_000;
+      while (streams.state() != KafkaStreams.State.ERROR && streams.state() != KafkaStreams.State.NOT_RUNNING) {
+        if (System.currentTimeMillis() > deadline) throw new IllegalStateException("payments run " + n + ": still " + streams.state());
+        Thread.sleep(200);
+      }
+      end = streams.state();
+      streams.close(Duration.ofSeconds(30));
+      long dlq = endOffsets(admin, PAY_DLQ, 1);
+      if (dlq != n) throw new IllegalStateException("payments run " + n + ": " + PAY_DLQ + " holds " + dlq + " records");
+    }
+    Map<String, Object> run = new LinkedHashMap<>();
+    run.put("kind", "failing-run");
+    run.put("run", currentRun);
+    run.put("applicationId", PAY_APP);
+    run.put("startedAt", startedAt);
+    run.put("endState", end.toString());
+    events.add(run);
   }
 
   // ----------------------------------------------------------------- the application's own code
@@ -153,6 +203,7 @@ public final class StreamsCapture {
       } catch (RuntimeException e) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("kind", "deserializer-threw");
+        m.put("run", currentRun);
         m.put("side", side);
         m.put("deserializer", inner.getClass().getName());
         m.put("topic", topic);
@@ -164,6 +215,12 @@ public final class StreamsCapture {
         throw e;
       }
     }
+  }
+
+  /** Settles a payment (nothing to do here: the capture is about the record that never gets this far). */
+  static final class Settle implements Processor<Long, JsonNode, Void, Void> {
+    @Override
+    public void process(Record<Long, JsonNode> r) {}
   }
 
   /** Marks orders with "enrich": a header is added and the record time moved on, as an enrichment step would. */
@@ -262,17 +319,18 @@ public final class StreamsCapture {
   }
 
   static void resetTopics(Admin admin) throws Exception {
-    List<String> ours = List.of(TOPIC, DLQ, OUT);
+    List<String> ours = List.of(TOPIC, DLQ, OUT, PAY, PAY_DLQ);
     Set<String> existing = admin.listTopics().names().get().stream().filter(ours::contains).collect(Collectors.toSet());
     if (!existing.isEmpty()) admin.deleteTopics(existing).all().get();
     List<String> groups = new ArrayList<>();
-    for (ConsumerGroupListing g : admin.listConsumerGroups().all().get()) if (g.groupId().equals(APP)) groups.add(g.groupId());
+    for (ConsumerGroupListing g : admin.listConsumerGroups().all().get()) if (g.groupId().equals(APP) || g.groupId().equals(PAY_APP)) groups.add(g.groupId());
     if (!groups.isEmpty()) admin.deleteConsumerGroups(groups).all().get();
     long deadline = System.currentTimeMillis() + 60_000;
     while (true) {
       try {
         // The DLQ is not created by Kafka Streams (it is no internal topic): made here, with 2 partitions, to see where records go.
-        admin.createTopics(List.of(new NewTopic(TOPIC, 3, (short) 1), new NewTopic(DLQ, DLQ_PARTITIONS, (short) 1), new NewTopic(OUT, 1, (short) 1)))
+        admin.createTopics(List.of(new NewTopic(TOPIC, 3, (short) 1), new NewTopic(DLQ, DLQ_PARTITIONS, (short) 1), new NewTopic(OUT, 1, (short) 1),
+            new NewTopic(PAY, 1, (short) 1), new NewTopic(PAY_DLQ, 1, (short) 1)))
             .all().get();
         return;
       } catch (ExecutionException e) {
@@ -318,13 +376,21 @@ public final class StreamsCapture {
           hs("trace-id", "s-0009", "origin", "bücher\r\nshop"));
       send(producer, "emit-then-fail", "dlq", 2, long8(10), utf8("{\"id\":\"s-10\",\"qty\":1,\"amount\":\"6\",\"fail\":\"emit-then-fail\"}"),
           hs("trace-id", "s-0010"));
+      // the payments application: the bad record stops it (once per run)
+      send(producer, PAY, "pay-good", "none", 0, long8(21), utf8("{\"id\":\"p-1\",\"amount\":\"5\"}"), hs("trace-id", "p-0001"));
+      send(producer, PAY, "pay-bad", "dlq", 0, long8(22), utf8("p-2 is not json"), hs("trace-id", "p-0002", "tenant", "acme"));
       producer.flush();
     }
   }
 
   static void send(KafkaProducer<byte[], byte[]> producer, String id, String expect, int partition, byte[] key, byte[] value, List<Header> headers)
       throws Exception {
-    RecordMetadata0 md = RecordMetadata0.of(producer.send(new ProducerRecord<>(TOPIC, partition, null, key, value, headers)).get());
+    send(producer, TOPIC, id, expect, partition, key, value, headers);
+  }
+
+  static void send(KafkaProducer<byte[], byte[]> producer, String topic, String id, String expect, int partition, byte[] key, byte[] value,
+      List<Header> headers) throws Exception {
+    RecordMetadata0 md = RecordMetadata0.of(producer.send(new ProducerRecord<>(topic, partition, null, key, value, headers)).get());
     Map<String, Object> e = new LinkedHashMap<>();
     e.put("kind", "produced");
     e.put("id", id);
@@ -337,7 +403,7 @@ public final class StreamsCapture {
     e.put("value", b64(value));
     e.put("headers", headersJson(headers));
     // Where the Streams producer's default partitioner puts a DLQ record with these key bytes (null key: sticky, not predictable).
-    e.put("dlqPartitionForKey", key == null ? null : Utils.toPositive(Utils.murmur2(key)) % DLQ_PARTITIONS);
+    e.put("dlqPartitionForKey", key == null ? null : Utils.toPositive(Utils.murmur2(key)) % (topic.equals(TOPIC) ? DLQ_PARTITIONS : 1));
     events.add(e);
   }
 
