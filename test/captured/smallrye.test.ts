@@ -9,9 +9,11 @@ import {KAFKA_BROKERS, needService} from '../helpers/services.js'
 // Real SmallRye Reactive Messaging dead letters (scripts/capture/smallrye): a Quarkus 3.33.2 app on
 // quarkus-messaging-kafka (smallrye-reactive-messaging-kafka 4.33.0) whose channels use
 // failure-strategy=dead-letter-queue: handlers that throw, a Message nacked with a reason, and deserialization
-// failures the connector routes itself (fail-on-deserialization-failure=false). Every field dlq shows is checked
-// against what the app produced and what its handlers threw (truth.ndjson); fixtures/captured/smallrye/FINDINGS.md
-// lists what the DLQ record does not keep (group, attempts, the source's time) and so must stay null.
+// failures the connector routes itself (fail-on-deserialization-failure=false); and one channel on
+// failure-strategy=delayed-retry-topic (two retry topics, then its DLQ). Every field dlq shows is checked against
+// what the app produced and what its handlers threw (truth.ndjson); fixtures/captured/smallrye/FINDINGS.md lists
+// what the records do not keep (group; attempts and the source's time on the dead-letter-queue strategy) and so
+// must stay null.
 const kafka = await needService('kafka')
 const cap = readCapture('smallrye')
 const RDE = 'org.apache.kafka.common.errors.RecordDeserializationException'
@@ -19,6 +21,7 @@ const RDE = 'org.apache.kafka.common.errors.RecordDeserializationException'
 const iso = (ms: number) => new Date(ms).toISOString()
 const extra = (t: Truth) => t.extra as Record<string, any>
 const deserialization = (t: Truth) => /-deserialization$/.test(extra(t).failure)
+const delayed = (t: Truth) => extra(t).failure === 'delayed-retry'
 /** Headers as dlq's JSON holds them: keyed by name, a repeated name's values as a list in order. */
 const grouped = (hs: Array<{key: string; value: string | null}>) => {
   const names = [...new Set(hs.map((h) => h.key))]
@@ -43,7 +46,7 @@ describe.runIf(kafka.available)('captured SmallRye Reactive Messaging 4.33.0 (Qu
   it('has a truth line for every captured record, of every kind of failure the capture provokes', () => {
     expect(cap.truth).toHaveLength(cap.kafka.length)
     expect(new Set(cap.truth.map((t) => dlqAt(t).topic))).toEqual(new Set(cap.manifest.dlq))
-    expect(new Set(cap.truth.map((t) => extra(t).failure))).toEqual(new Set(['handler-threw', 'nack', 'value-deserialization', 'key-deserialization']))
+    expect(new Set(cap.truth.map((t) => extra(t).failure))).toEqual(new Set(['handler-threw', 'nack', 'value-deserialization', 'key-deserialization', 'delayed-retry']))
   })
 
   it.each(cap.truth.map((t) => [`${dlqAt(t).topic} ${dlqAt(t).partition}:${dlqAt(t).offset} (${extra(t).case})`, t] as const))('%s: every field against the truth', (_, t) => {
@@ -51,6 +54,7 @@ describe.runIf(kafka.available)('captured SmallRye Reactive Messaging 4.33.0 (Qu
     const row = kafkaRowOf(cap, t)
     expect(i, 'dlq shows the record').toBeDefined()
     expect(i.convention).toBe('smallrye')
+    // the ROOT source, also for delayed-retry hops made from a retry topic
     expect({topic: i.source.topic, partition: i.source.partition, offset: String(i.source.offset)}).toEqual({topic: t.source.topic, partition: t.source.partition, offset: t.source.offset})
     // The consumer group is known to the app, not written to the DLQ record.
     expect(extra(t).group).toMatch(/^smallrye-/)
@@ -81,10 +85,11 @@ describe.runIf(kafka.available)('captured SmallRye Reactive Messaging 4.33.0 (Qu
     } else expect(payload).toEqual(b64(t.source.value))
     if (extra(t).failure !== 'key-deserialization') expect(i.metadata['dlq.note']).toBeUndefined()
 
-    // User headers as the source had them (order, repeats, null and empty values); SmallRye's dead-letter-* and
-    // the deserialization-failure-* it appends after them are metadata.
+    // User headers as the source had them (order, repeats, null and empty values); SmallRye's dead-letter-* /
+    // delayed-retry-* and the deserialization-failure-* it appends after them are metadata.
     expect(jsonHeaders(i.headers)).toEqual(grouped(t.source.headers!))
-    expect(Object.keys(i.metadata).filter((k) => !k.startsWith('dead-letter-') && !k.startsWith('deserialization-failure-') && k !== 'dlq.note')).toEqual([])
+    const own = delayed(t) ? /^delayed-retry-/ : /^(dead-letter-|deserialization-failure-)/
+    expect(Object.keys(i.metadata).filter((k) => !own.test(k) && k !== 'dlq.note')).toEqual([])
 
     const e = t.error!
     if (deserialization(t)) {
@@ -104,10 +109,13 @@ describe.runIf(kafka.available)('captured SmallRye Reactive Messaging 4.33.0 (Qu
       expect(i.reason).toBe(reason)
     }
 
-    // No attempt count anywhere; the record is produced when the failure strategy runs (its time is the
-    // dead-letter time, a few ms after the handler gave up), and the source record's time is not kept.
-    expect(t.attempts).toBe(1)
-    expect(i.retries).toBeNull()
+    // The record is produced when the failure strategy runs (its time is the dead-letter time, a few ms after the
+    // handler gave up). Only delayed-retry records count attempts (delayed-retry-count + 1) and keep the source's time.
+    if (delayed(t)) expect(i.retries).toBe(t.attempts)
+    else {
+      expect(t.attempts).toBe(1)
+      expect(i.retries).toBeNull()
+    }
     expect(i.timestamp).toBe(iso(row.timestamp))
     expect(i.deadLetteredAt).toBe(i.timestamp)
     if (t.failedAt !== null) {
@@ -115,7 +123,7 @@ describe.runIf(kafka.available)('captured SmallRye Reactive Messaging 4.33.0 (Qu
       expect(row.timestamp - t.failedAt).toBeLessThan(1000)
     } else expect(deserialization(t)).toBe(true)
     expect(row.timestamp).toBeGreaterThan(t.source.timestamp!)
-    expect(i.originalTimestamp).toBeNull()
+    expect(i.originalTimestamp).toBe(delayed(t) ? iso(t.source.timestamp!) : null)
   })
 
   it('stats tells the failures of a channel apart, and reason/header filters find the right records', () => {
@@ -149,7 +157,7 @@ describe.runIf(kafka.available)('captured SmallRye Reactive Messaging 4.33.0 (Qu
         const p = plan.items.find((x: any) => x.position === item(t).position)
         expect(p.target).toEqual({topic: t.source.topic, partition: t.source.partition})
         expect(p.headersKept).toEqual([...new Set(t.source.headers!.map((h) => h.key))])
-        expect(p.headersRemoved.every((h: string) => h.startsWith('dead-letter-') || h.startsWith('deserialization-failure-'))).toBe(true)
+        expect(p.headersRemoved.every((h: string) => /^(dead-letter-|delayed-retry-|deserialization-failure-)/.test(h))).toBe(true)
       }
     }
   })

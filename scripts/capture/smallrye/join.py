@@ -65,9 +65,15 @@ def chain(err):
     return out
 
 
+RETRY_HOPS = {"smallrye-retries_retry_500": 0, "smallrye-retries_retry_1000": 1, "smallrye-retries-dlq": 2}
+
 truth = []
+hops = {}  # delayed-retry-topic: source id -> its dumped hop records
 for rec in dump:
     src = produced[source_of(rec)["id"]]
+    if rec["topic"] in RETRY_HOPS:
+        hops.setdefault(src["id"], []).append(rec)
+        continue
     coords = (src["topic"], src["partition"], src["offset"])
     tried = [a for a in attempts if (a["topic"], a["partition"], a["offset"]) == coords]
     extra = {"case": src["id"]}
@@ -102,6 +108,39 @@ for rec in dump:
         "extra": extra,
     })
 
+# delayed-retry-topic: each failed attempt of a record makes one hop record (retry topic, then the DLQ); the
+# handler's failures of that payload, in time order, are the hops in order.
+for sid, recs in hops.items():
+    src = produced[sid]
+    recs.sort(key=lambda r: (RETRY_HOPS[r["topic"]], r["offset"]))
+    # the record each attempt processed: the source, then the retry-topic records made from it
+    processed = {(src["topic"], src["partition"], src["offset"])} | {(r["topic"], r["partition"], str(r["offset"])) for r in recs}
+    mine = sorted((a for a in attempts if a["handler"] == "retries" and (a["topic"], a["partition"], a["offset"]) in processed), key=lambda a: a["at"])
+    fails = [a for a in mine if a["outcome"] == "threw"]
+    if len(fails) != len(recs):
+        raise SystemExit(f"join: {sid}: {len(fails)} failed attempts but {len(recs)} retry/DLQ records")
+    for n, (rec, f) in enumerate(zip(recs, fails), start=1):
+        truth.append({
+            "dlq": {"topic": rec["topic"], "partition": rec["partition"], "offset": rec["offset"]},
+            "source": {k: src[k] for k in ("topic", "partition", "offset", "key", "value", "headers", "timestamp")},
+            "error": one_level(f["error"]),
+            "reason": None,
+            "attempts": n,
+            "failedAt": f["at"],
+            "extra": {
+                "case": sid,
+                "failure": "delayed-retry",
+                "hop": "dlq" if rec["topic"] == "smallrye-retries-dlq" else "retry",
+                "failedRecord": {"topic": f["topic"], "partition": f["partition"], "offset": f["offset"]},
+                "handler": f["handler"],
+                "group": f["group"],
+                "errorChain": chain(f["error"]),
+                "dlqKeyEqualsSource": raw(rec["key"]) == raw(src["key"]),
+                "dlqValueEqualsSource": raw(rec["value"]) == raw(src["value"]),
+                "succeededLater": any(a["outcome"] == "ok" for a in mine),
+            },
+        })
+
 truth.sort(key=lambda t: (t["dlq"]["topic"], t["dlq"]["partition"], t["dlq"]["offset"]))
 with open(f"{out}/truth.ndjson", "w", encoding="utf-8") as f:
     for t in truth:
@@ -126,11 +165,12 @@ capture = {
     "libraries": libs,
     "runtime": f"java {java_version}, Quarkus {libs['quarkus-messaging-kafka']} (java -jar target/quarkus-app/quarkus-run.jar)",
     "store": "kafka",
-    "dlq": ["dead-letter-topic-smallrye-orders", "smallrye-payments-dlq", "dead-letter-topic-smallrye-events"],
-    "sources": ["smallrye-orders", "smallrye-payments", "smallrye-events"],
+    "dlq": ["dead-letter-topic-smallrye-orders", "smallrye-payments-dlq", "dead-letter-topic-smallrye-events",
+            "smallrye-retries_retry_500", "smallrye-retries_retry_1000", "smallrye-retries-dlq"],
+    "sources": ["smallrye-orders", "smallrye-payments", "smallrye-events", "smallrye-retries"],
     "capturedAt": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     "notes": [
-        "Every channel: connector smallrye-kafka, failure-strategy=dead-letter-queue, auto.offset.reset=earliest, no retries. "
+        "Channels orders, payments, events: connector smallrye-kafka, failure-strategy=dead-letter-queue, auto.offset.reset=earliest, no retries. "
         "DLQ topics were created beforehand with 2 partitions; the DLQ producer picks the partition (key hash).",
         "smallrye-orders (3 partitions, StringDeserializer key and value) -> dead-letter-topic-smallrye-orders (the default name): "
         "@Incoming void orders(ConsumerRecord<String,String>) throws; one source has a non-UTF-8 key, one a null value.",
@@ -139,8 +179,15 @@ capture = {
         "smallrye-events (2 partitions, UUIDDeserializer key, Quarkus JsonObjectDeserializer value, fail-on-deserialization-failure=false) "
         "-> dead-letter-topic-smallrye-events: one bad JSON value, one key that is not a UUID (both routed by the connector, the "
         "handler never runs), one valid record with whitespace that the handler rejects (the DLQ producer re-serialises the JsonObject).",
+        "smallrye-retries (2 partitions, String) with failure-strategy=delayed-retry-topic: delayed-retry-topic.topics="
+        "smallrye-retries_retry_500,smallrye-retries_retry_1000 (max-retries = 2, the number of topics), dead-letter-queue.topic="
+        "smallrye-retries-dlq; retry topics and DLQ created beforehand with 2 partitions (SmallRye keeps the failed record's partition). "
+        "ret-2 fails every attempt (source -> retry_500 -> retry_1000 -> DLQ), ret-3 fails once and succeeds from retry_500. "
+        "Their truth.source is the ROOT record on smallrye-retries, extra.failedRecord the record the handler failed on, "
+        "truth.attempts the attempts made up to that hop; extra.group is the channel's group (retry topics are read by SmallRye's "
+        "own retry consumer).",
         "truth.error: what the handler threw or nacked with; for deserialization failures, what the channel's deserializer class throws "
-        "for the source bytes (the program runs the same deserializer on them). truth.attempts is 1 throughout (no retries configured; "
+        "for the source bytes (the program runs the same deserializer on them). truth.attempts is 1 on the dead-letter-queue channels (no retries; "
         "deserialization failures: deserialized once, the handler never ran).",
         "truth.failedAt: the moment the handler threw or nacked; null for deserialization failures (the app never sees them).",
     ],

@@ -49,6 +49,22 @@ public class Handlers {
     return reason == null ? m.ack() : m.nack(reason);
   }
 
+  static final java.util.Map<String, java.util.concurrent.atomic.AtomicInteger> TRIES = new java.util.concurrent.ConcurrentHashMap<>();
+
+  /**
+   * smallrye-retries (failure-strategy=delayed-retry-topic): ret-2 always fails (a different message per attempt),
+   * ret-3 fails once and then succeeds. Retried records arrive from the retry topics through the same method.
+   */
+  @Incoming("smallrye-retries")
+  public void retries(ConsumerRecord<String, String> r) {
+    int n = TRIES.computeIfAbsent(r.value(), v -> new java.util.concurrent.atomic.AtomicInteger()).incrementAndGet();
+    RuntimeException fail = null;
+    if (r.value().endsWith(":always")) fail = new IllegalStateException("attempt " + n + " of " + r.key() + " failed", new IOException("downstream busy"));
+    else if (r.value().endsWith(":flaky") && n == 1) fail = new IllegalStateException("attempt 1 of " + r.key() + " failed");
+    Events.attempt("retries", "smallrye-retries-group", r.topic(), r.partition(), r.offset(), fail == null ? "ok" : "threw", fail);
+    if (fail != null) throw fail;
+  }
+
   /** smallrye-events: UUID keys and Vert.x JsonObject values; records that fail deserialisation never reach it. */
   @Incoming("smallrye-events")
   public void events(ConsumerRecord<UUID, JsonObject> r) {

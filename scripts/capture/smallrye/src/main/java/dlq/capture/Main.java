@@ -41,8 +41,9 @@ import io.quarkus.runtime.annotations.QuarkusMain;
  * Makes real SmallRye Reactive Messaging (Quarkus messaging-kafka) dead letters and writes what the
  * application knows to events.ndjson (args: events file; the broker comes from -Dkafka.bootstrap.servers).
  * Before Quarkus starts, the topics are made afresh and the source records produced; then the app's
- * three channels (application.properties, failure-strategy=dead-letter-queue) consume them, and the
- * run ends once every DLQ topic holds what the failures must have put there.
+ * four channels (application.properties: three on failure-strategy=dead-letter-queue, one on
+ * delayed-retry-topic) consume them, and the run ends once every DLQ and retry topic holds what the failures
+ * must have put there.
  */
 @QuarkusMain
 public class Main {
@@ -52,9 +53,18 @@ public class Main {
   static final String ORDERS_DLQ = "dead-letter-topic-smallrye-orders"; // the strategy's default name
   static final String PAYMENTS_DLQ = "smallrye-payments-dlq"; // dead-letter-queue.topic
   static final String EVENTS_DLQ = "dead-letter-topic-smallrye-events";
-  static final Map<String, Integer> PARTITIONS = Map.of(ORDERS, 3, PAYMENTS, 2, EVENTS, 2, ORDERS_DLQ, 2, PAYMENTS_DLQ, 2, EVENTS_DLQ, 2);
-  static final Map<String, Long> DLQ_RECORDS = Map.of(ORDERS_DLQ, 6L, PAYMENTS_DLQ, 2L, EVENTS_DLQ, 3L);
-  static final int HANDLED = 7 + 3 + 2; // handler invocations: every orders and payments record, events e-1 and e-4
+  // failure-strategy=delayed-retry-topic: retry topics must be named <anything>_<delay ms>; they and the DLQ get
+  // the failed record's partition, so they need as many partitions as the source.
+  static final String RETRIES = "smallrye-retries";
+  static final String RETRY_1 = "smallrye-retries_retry_500";
+  static final String RETRY_2 = "smallrye-retries_retry_1000";
+  static final String RETRIES_DLQ = "smallrye-retries-dlq";
+  static final Map<String, Integer> PARTITIONS = Map.of(ORDERS, 3, PAYMENTS, 2, EVENTS, 2, ORDERS_DLQ, 2, PAYMENTS_DLQ, 2, EVENTS_DLQ, 2,
+      RETRIES, 2, RETRY_1, 2, RETRY_2, 2, RETRIES_DLQ, 2);
+  // r-always: source -> retry_500 -> retry_1000 -> DLQ; r-flaky: source -> retry_500, then succeeds
+  static final Map<String, Long> DLQ_RECORDS = Map.of(ORDERS_DLQ, 6L, PAYMENTS_DLQ, 2L, EVENTS_DLQ, 3L, RETRY_1, 2L, RETRY_2, 1L, RETRIES_DLQ, 1L);
+  // handler invocations: every orders and payments record, events e-1 and e-4, retries r-ok once, r-flaky twice, r-always 3 times
+  static final int HANDLED = 7 + 3 + 2 + 6;
 
   static String brokers;
   static Path out;
@@ -94,7 +104,7 @@ public class Main {
     Set<String> existing = admin.listTopics().names().get().stream().filter(PARTITIONS::containsKey).collect(Collectors.toSet());
     if (!existing.isEmpty()) admin.deleteTopics(existing).all().get();
     List<String> groups = new ArrayList<>();
-    for (ConsumerGroupListing g : admin.listConsumerGroups().all().get()) if (g.groupId().startsWith("smallrye-")) groups.add(g.groupId());
+    for (ConsumerGroupListing g : admin.listConsumerGroups().all().get()) if (g.groupId().startsWith("smallrye-") || g.groupId().startsWith("kafka-delayed-retry-topic-smallrye-")) groups.add(g.groupId());
     if (!groups.isEmpty()) admin.deleteConsumerGroups(groups).all().get();
     long deadline = System.currentTimeMillis() + 60_000;
     while (true) {
@@ -165,6 +175,10 @@ public class Main {
       send(producer, "e-bad-key", EVENTS, 1, utf8("not-a-uuid-3"), utf8("{\"id\":\"e-3\",\"n\":3}"), hs("trace-id", "e-0003"));
       // whitespace in the source JSON: the DLQ producer re-serialises the JsonObject
       send(producer, "e-handler", EVENTS, 1, utf8("0b7c3f0e-1a2b-4c3d-8e9f-000000000004"), utf8("{ \"id\": \"e-4\", \"n\": 4 }"), hs("trace-id", "e-0004"));
+      // smallrye-retries: failure-strategy=delayed-retry-topic (2 retry topics, then smallrye-retries-dlq)
+      send(producer, "r-ok", RETRIES, 0, utf8("ret-1"), utf8("ret-1:ok"), List.of());
+      send(producer, "r-always", RETRIES, 1, utf8("ret-2"), utf8("ret-2:always"), hs("trace-id", "r-0002", "tag", "a", "tag", "b", "nothing", null));
+      send(producer, "r-flaky", RETRIES, 0, utf8("ret-3"), utf8("ret-3:flaky"), hs("trace-id", "r-0003"));
       producer.flush();
     }
   }
