@@ -64,7 +64,7 @@ export const smallrye: HeaderConvention = {
       class: b.get(`${f}exception-class-name`),
       message: messageOf(b.get(`${f}reason`), b.get(`${f}exception-class-name`)),
       causeClass,
-      causeMessage: causeClass !== undefined ? messageOf(b.get(`${f}cause`), causeClass) : deser ? h.text(`${D}cause`) : null,
+      causeMessage: b.has(`${f}cause`) ? messageOf(b.get(`${f}cause`), causeClass) : deser ? h.text(`${D}cause`) : null,
       stage: deser ? (keyFailed ? 'key' : 'value') : null,
     })
     // When only the key failed, SmallRye's DLQ serializer writes deserialization-failure-data — the key

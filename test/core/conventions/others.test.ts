@@ -51,6 +51,14 @@ describe('smallrye', () => {
     expect(r.reason).toBe('price must be positive')
     expect(r.userHeaders).toEqual([{key: 'tenant', value: Buffer.from('eu-1')}])
   })
+  it('keeps a dead-letter-cause that comes without its class (the README example), and reads a class-name-only reason as no message', () => {
+    const r = decodeRaw(raw([['dead-letter-reason', 'price must be positive'], ['dead-letter-cause', 'java.lang.IllegalArgumentException: price must be positive'], ['dead-letter-exception-class-name', 'java.lang.IllegalArgumentException']]))
+    expect(r.error!.cause).toEqual({class: null, message: 'java.lang.IllegalArgumentException: price must be positive'})
+    expect(r.reason).toBe('java.lang.IllegalArgumentException: price must be positive')
+    const bare = decodeRaw(raw([['dead-letter-exception-class-name', 'java.lang.IllegalStateException'], ['dead-letter-reason', 'java.lang.IllegalStateException']]))
+    expect(bare.error!.message).toBeNull()
+    expect(bare.reason).toBe('IllegalStateException')
+  })
 })
 
 describe('fibril', () => {
