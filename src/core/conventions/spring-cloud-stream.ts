@@ -28,6 +28,27 @@ function handlerException(stacktrace: string | null): {class: string; message: s
   return null
 }
 
+const RETRY_EXCEPTION = 'Caused by: org.springframework.core.retry.RetryException:'
+
+/**
+ * Attempts made, when the binder's RetryTemplate (maxAttempts > 1) gave up: Spring's RetryException carries
+ * every attempt's exception but the last as a suppressed one, printed as `\tSuppressed:` right under it.
+ * Without a RetryException in the trace the count is unknown (maxAttempts 1 writes none, older binders
+ * retried with Spring Retry), so null.
+ */
+function attemptsOf(stacktrace: string | null): number | null {
+  if (!stacktrace) return null
+  const lines = stacktrace.split(/\r?\n/)
+  const at = lines.findIndex((l) => l.startsWith(RETRY_EXCEPTION))
+  if (at < 0) return null
+  let suppressed = 0
+  for (const line of lines.slice(at + 1)) {
+    if (line.startsWith('Caused by: ')) break
+    if (line.startsWith('\tSuppressed: ')) suppressed++
+  }
+  return suppressed + 1
+}
+
 /**
  * No header names the consumer group: only the binder's default DLQ name `error.<topic>.<group>` does (a
  * second hop's default name is error.<first DLQ>.<group>, which does not start with the root topic's).
@@ -75,7 +96,7 @@ export const springCloudStream: HeaderConvention = {
       // The wrapper's boilerplate (with a bean's identity hash) says nothing; a message-less cause reads as its class.
       reason: wrapped && error ? reasonOf({...error, message: null}) : null,
       error,
-      retries: null,
+      retries: attemptsOf(stacktrace),
       deadLetteredAt: null,
       originalTimestamp: h.number('x-original-timestamp', 8),
     }
