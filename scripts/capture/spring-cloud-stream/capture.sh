@@ -19,6 +19,7 @@ cp=$(maven_classpath "$here")
 
 py=$(bash "$here/../lib/venv.sh")
 java -Xmx256m -cp "$here/target/classes:$cp" dlq.capture.StreamCapture "$kafka" "$work/events.ndjson"
-topics=(spring-cloud-stream-orders-dlq error.spring-cloud-stream-payments.spring-cloud-stream-group spring-cloud-stream-orders-dlq-dlq)
+topics=(spring-cloud-stream-orders-dlq error.spring-cloud-stream-payments.spring-cloud-stream-group spring-cloud-stream-orders-dlq-dlq
+  spring-cloud-stream-refunds-dlq)
 "$py" "$repo/scripts/capture/lib/dump.py" kafka "$kafka" "$out/kafka.ndjson" "${topics[@]}"
 "$py" "$here/join.py" "$work/events.ndjson" "$out" "$(java_version)" "$cp"

@@ -22,7 +22,9 @@ dump = [json.loads(l) for l in open(f"{out}/kafka.ndjson", encoding="utf-8") if 
 ORDERS_DLQ = "spring-cloud-stream-orders-dlq"
 ORDERS_DLQ_DLQ = "spring-cloud-stream-orders-dlq-dlq"
 PAYMENTS_DLQ = "error.spring-cloud-stream-payments.spring-cloud-stream-group"
-DLQS = [ORDERS_DLQ, PAYMENTS_DLQ, ORDERS_DLQ_DLQ]
+# (d): dead-lettered by Spring Kafka's DeadLetterPublishingRecoverer in the container, not by the binder
+REFUNDS_DLQ = "spring-cloud-stream-refunds-dlq"
+DLQS = [ORDERS_DLQ, PAYMENTS_DLQ, ORDERS_DLQ_DLQ, REFUNDS_DLQ]
 
 produced = {e["id"]: e for e in events if e["kind"] == "produced"}
 attempts = [e for e in events if e["kind"] == "attempt"]
@@ -57,10 +59,15 @@ def source_json(p):
 
 
 def failure(at):
-    """What the handler(s) did with the record at these coordinates, and the ErrorMessage the binder got."""
+    """What the handler(s) did with the record at these coordinates, and the ErrorMessage the binder got
+    (None on the recoverer's path (d), which publishes none)."""
     tried = sorted((a for a in attempts if coords(a) == at), key=lambda a: a["attempt"])
     if not tried or tried[-1]["outcome"] != "threw":
         raise SystemExit(f"join: {at}: dead-lettered but its last handler attempt did not throw")
+    if tried[-1]["handler"] == "refunds":
+        if any(coords(e) == at for e in errors):
+            raise SystemExit(f"join: {at}: an ErrorMessage on the recoverer's path")
+        return tried, None
     err = one([e for e in errors if coords(e) == at], f"ErrorMessage for {at}")
     return tried, err
 
@@ -86,7 +93,7 @@ for rec in dump:
         "handlerInvocations": len(tried),
         "payloadTypeSeen": tried[-1]["payloadType"],
         "deliveryAttemptHeaders": [a["deliveryAttempt"] for a in tried],
-        "binderException": chain(err["exception"]),
+        "binderException": chain(err["exception"]) if err else None,
         "dlqValueEqualsSource": raw(rec["value"]) == raw(src["value"]),
         "dlqKeyEqualsSource": raw(rec["key"]) == raw(src["key"]),
         "sourcePartitions": partitions.get(src["topic"]),
@@ -101,13 +108,14 @@ for rec in dump:
         "error": tried[-1]["error"],
         "reason": None,
         "attempts": len(tried),
-        # when the binder published the ErrorMessage its DLQ handler sends from
-        "failedAt": err["at"],
+        # when the binder published the ErrorMessage its DLQ handler sends from; on the recoverer's path, when the
+        # handler threw for the last time
+        "failedAt": err["at"] if err else tried[-1]["at"],
         "extra": extra,
     })
 
 # every failure the binder published is in a DLQ, and nothing else is
-if len(truth) != len(errors):
+if len([t for t in truth if t["extra"]["handler"] != "refunds"]) != len(errors):
     raise SystemExit(f"join: {len(errors)} ErrorMessages but {len(truth)} DLQ records")
 
 truth.sort(key=lambda t: (DLQS.index(t["dlq"]["topic"]), t["dlq"]["partition"], t["dlq"]["offset"]))
@@ -146,11 +154,16 @@ capture = {
         "'payments', maxAttempts 1, enableDlq without dlqName: the binder's default DLQ name error.<topic>.<group>.",
         "(c) spring-cloud-stream-orders-dlq -> Consumer<Message<byte[]>> 'redo', group spring-cloud-stream-redo, maxAttempts 1, "
         "enableDlq, dlqName spring-cloud-stream-orders-dlq-dlq: o-1 and o-3 fail again and are dead-lettered twice.",
+        "(d) spring-cloud-stream-refunds (2 partitions) -> Consumer<Message<byte[]>> 'refunds', maxAttempts 2, enableDlq, "
+        "dlqName spring-cloud-stream-refunds-dlq, with a ListenerContainerWithDlqAndRetryCustomizer that hands retries and "
+        "dead-lettering to the container: DefaultErrorHandler(DeadLetterPublishingRecoverer(template, the binder's DLQ "
+        "destination resolver), the binder's back-off). extra.binderException is null there (no ErrorMessage).",
         "truth.source is the ROOT record as produced (key/value/header bytes and the broker's ack); for "
         "spring-cloud-stream-orders-dlq-dlq extra.failedRecord is the DLQ record the redo handler failed on.",
         "truth.error is what the handler threw on its last attempt; extra.binderException is the ErrorMessage payload "
         "the binder dead-lettered (its chain, outermost first).",
-        "truth.attempts counts handler invocations for that record; truth.failedAt is when the binder published the ErrorMessage.",
+        "truth.attempts counts handler invocations for that record; truth.failedAt is when the binder published the ErrorMessage "
+        "((d): when the handler threw for the last time).",
     ],
 }
 with open(f"{out}/capture.json", "w", encoding="utf-8") as f:

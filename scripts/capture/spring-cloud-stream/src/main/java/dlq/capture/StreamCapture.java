@@ -16,6 +16,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.BiFunction;
 import java.util.function.Consumer;
 import java.util.stream.Collectors;
 
@@ -25,6 +26,7 @@ import org.apache.kafka.clients.admin.ConsumerGroupListing;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.admin.TopicDescription;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -37,13 +39,20 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.springframework.beans.factory.annotation.Qualifier;
 import org.springframework.boot.autoconfigure.SpringBootApplication;
 import org.springframework.boot.builder.SpringApplicationBuilder;
+import org.springframework.cloud.stream.binder.kafka.ListenerContainerWithDlqAndRetryCustomizer;
 import org.springframework.context.ConfigurableApplicationContext;
 import org.springframework.context.annotation.Bean;
+import org.springframework.kafka.core.DefaultKafkaProducerFactory;
+import org.springframework.kafka.core.KafkaTemplate;
+import org.springframework.kafka.listener.AbstractMessageListenerContainer;
+import org.springframework.kafka.listener.DeadLetterPublishingRecoverer;
+import org.springframework.kafka.listener.DefaultErrorHandler;
 import org.springframework.kafka.support.KafkaHeaders;
 import org.springframework.messaging.Message;
 import org.springframework.messaging.MessageHeaders;
 import org.springframework.messaging.SubscribableChannel;
 import org.springframework.messaging.support.ErrorMessage;
+import org.springframework.util.backoff.BackOff;
 
 import tools.jackson.databind.json.JsonMapper;
 
@@ -61,6 +70,10 @@ import tools.jackson.databind.json.JsonMapper;
  * (c) spring-cloud-stream-orders-dlq → "redo" (group spring-cloud-stream-redo), maxAttempts 1, dlqName
  *     spring-cloud-stream-orders-dlq-dlq: the DLQ reprocessed, two records fail again and are
  *     dead-lettered a second time.
+ * (d) spring-cloud-stream-refunds (2 partitions) → "refunds", maxAttempts 2, enableDlq, dlqName
+ *     spring-cloud-stream-refunds-dlq, but retries and dead-lettering handed to the container by a
+ *     ListenerContainerWithDlqAndRetryCustomizer with Spring Kafka's DeadLetterPublishingRecoverer (the
+ *     binder's documented alternative): what an app on that path writes instead.
  * truth.ndjson is joined by join.py from these events and the dump (lib/dump.py).
  */
 @SpringBootApplication
@@ -72,6 +85,8 @@ public class StreamCapture {
   static final String GROUP = "spring-cloud-stream-group";
   static final String REDO_GROUP = "spring-cloud-stream-redo";
   static final String PAYMENTS_DLQ = "error." + PAYMENTS + "." + GROUP;
+  static final String REFUNDS = "spring-cloud-stream-refunds";
+  static final String REFUNDS_DLQ = "spring-cloud-stream-refunds-dlq";
 
   static String brokers;
   static final Queue<Map<String, Object>> events = new ConcurrentLinkedQueue<>();
@@ -93,7 +108,7 @@ public class StreamCapture {
     // the global errorChannel's LoggingHandler prints every dead-lettered failure: events.ndjson has them
     props.put("logging.level.org.springframework.integration.handler.LoggingHandler", "OFF");
     props.put("spring.cloud.stream.kafka.binder.brokers", brokers);
-    props.put("spring.cloud.function.definition", "orders;payments;redo");
+    props.put("spring.cloud.function.definition", "orders;payments;redo;refunds");
     // (a)
     props.put("spring.cloud.stream.bindings.orders-in-0.destination", ORDERS);
     props.put("spring.cloud.stream.bindings.orders-in-0.group", GROUP);
@@ -118,11 +133,21 @@ public class StreamCapture {
     props.put("spring.cloud.stream.kafka.bindings.redo-in-0.consumer.dlq-name", ORDERS_DLQ_DLQ);
     props.put("spring.cloud.stream.kafka.bindings.redo-in-0.consumer.start-offset", "earliest");
 
+    // (d)
+    props.put("spring.cloud.stream.bindings.refunds-in-0.destination", REFUNDS);
+    props.put("spring.cloud.stream.bindings.refunds-in-0.group", GROUP);
+    props.put("spring.cloud.stream.bindings.refunds-in-0.consumer.max-attempts", "2");
+    props.put("spring.cloud.stream.bindings.refunds-in-0.consumer.back-off-initial-interval", "100");
+    props.put("spring.cloud.stream.bindings.refunds-in-0.consumer.back-off-max-interval", "100");
+    props.put("spring.cloud.stream.kafka.bindings.refunds-in-0.consumer.enable-dlq", "true");
+    props.put("spring.cloud.stream.kafka.bindings.refunds-in-0.consumer.dlq-name", REFUNDS_DLQ);
+    props.put("spring.cloud.stream.kafka.bindings.refunds-in-0.consumer.start-offset", "earliest");
+
     try (ConfigurableApplicationContext ctx = new SpringApplicationBuilder(StreamCapture.class).properties(props).run()) {
-      waitForEnds(Map.of(ORDERS_DLQ, 5L, PAYMENTS_DLQ, 1L, ORDERS_DLQ_DLQ, 2L), 120_000);
+      waitForEnds(Map.of(ORDERS_DLQ, 5L, PAYMENTS_DLQ, 1L, ORDERS_DLQ_DLQ, 2L, REFUNDS_DLQ, 2L), 120_000);
       Thread.sleep(3000); // let the redo handler finish the rest of the DLQ
       try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, brokers))) {
-        for (TopicDescription d : admin.describeTopics(List.of(ORDERS, ORDERS_DLQ, PAYMENTS, PAYMENTS_DLQ, ORDERS_DLQ_DLQ)).allTopicNames().get().values()) {
+        for (TopicDescription d : admin.describeTopics(List.of(ORDERS, ORDERS_DLQ, PAYMENTS, PAYMENTS_DLQ, ORDERS_DLQ_DLQ, REFUNDS, REFUNDS_DLQ)).allTopicNames().get().values()) {
           Map<String, Object> e = new LinkedHashMap<>();
           e.put("kind", "topic");
           e.put("topic", d.name());
@@ -215,6 +240,43 @@ public class StreamCapture {
     };
   }
 
+  @Bean
+  public Consumer<Message<byte[]>> refunds() {
+    return m -> {
+      int n = attempt(m);
+      String v = new String(m.getPayload(), StandardCharsets.UTF_8);
+      RuntimeException ex = v.startsWith("r-1")
+          ? new IllegalStateException("refund " + v + " exceeds the payment")
+          : new RuntimeException("refund " + v + " failed", new java.io.UncheckedIOException("ledger unavailable", new java.io.IOException("connection reset")));
+      handled("refunds", m, n, ex);
+      throw ex;
+    };
+  }
+
+  /**
+   * (d) The binder's documented way to retry and dead-letter in the listener container instead: for the refunds
+   * binding, a DefaultErrorHandler with Spring Kafka's DeadLetterPublishingRecoverer, given the binder's own DLQ
+   * destination resolver (dlqName, source partition) and back-off (maxAttempts 2).
+   */
+  @Bean
+  public ListenerContainerWithDlqAndRetryCustomizer refundsCustomizer() {
+    return new ListenerContainerWithDlqAndRetryCustomizer() {
+      @Override
+      public void configure(AbstractMessageListenerContainer<?, ?> container, String destinationName, String group,
+          BiFunction<ConsumerRecord<?, ?>, Exception, TopicPartition> dlqDestinationResolver, BackOff backOff) {
+        if (!REFUNDS.equals(destinationName)) return;
+        KafkaTemplate<byte[], byte[]> template = new KafkaTemplate<>(new DefaultKafkaProducerFactory<>(
+            Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, brokers), new ByteArraySerializer(), new ByteArraySerializer()));
+        container.setCommonErrorHandler(new DefaultErrorHandler(new DeadLetterPublishingRecoverer(template, dlqDestinationResolver), backOff));
+      }
+
+      @Override
+      public boolean retryAndDlqInBinding(String destinationName, String group) {
+        return !REFUNDS.equals(destinationName);
+      }
+    };
+  }
+
   static String coords(MessageHeaders h) {
     return h.get(KafkaHeaders.RECEIVED_TOPIC) + "/" + h.get(KafkaHeaders.RECEIVED_PARTITION) + "/" + h.get(KafkaHeaders.OFFSET);
   }
@@ -259,7 +321,7 @@ public class StreamCapture {
       e.put("deliveryAttempt", h.get("deliveryAttempt") == null ? null : h.get("deliveryAttempt").toString());
     }
     Object raw = m.getHeaders().get("sourceData"); // IntegrationMessageHeaderAccessor.SOURCE_DATA: the ConsumerRecord
-    if (raw instanceof org.apache.kafka.clients.consumer.ConsumerRecord<?, ?> r) {
+    if (raw instanceof ConsumerRecord<?, ?> r) {
       e.put("topic", r.topic());
       e.put("partition", r.partition());
       e.put("offset", Long.toString(r.offset()));
@@ -280,7 +342,7 @@ public class StreamCapture {
     if (!groups.isEmpty()) admin.deleteConsumerGroups(groups).all().get();
     // Only the sources: the binder provisions the DLQ topics itself (its own partition count).
     NewTopic payments = new NewTopic(PAYMENTS, 1, (short) 1).configs(Map.of("message.timestamp.type", "LogAppendTime"));
-    List<NewTopic> want = List.of(new NewTopic(ORDERS, 3, (short) 1), payments);
+    List<NewTopic> want = List.of(new NewTopic(ORDERS, 3, (short) 1), payments, new NewTopic(REFUNDS, 2, (short) 1));
     long deadline = System.currentTimeMillis() + 60_000;
     while (true) {
       try {
@@ -289,12 +351,12 @@ public class StreamCapture {
       } catch (ExecutionException e) {
         // a deleted topic lingers for a moment ("marked for deletion"): try again
         if (!(e.getCause() instanceof TopicExistsException) || System.currentTimeMillis() > deadline) throw e;
-        if (admin.listTopics().names().get().containsAll(List.of(ORDERS, PAYMENTS))) break;
+        if (admin.listTopics().names().get().containsAll(List.of(ORDERS, PAYMENTS, REFUNDS))) break;
         Thread.sleep(500);
       }
     }
     // wait until the deleted DLQ topics are really gone, so the binder provisions them afresh
-    while (admin.listTopics().names().get().stream().anyMatch(t -> t.equals(ORDERS_DLQ) || t.equals(ORDERS_DLQ_DLQ) || t.equals(PAYMENTS_DLQ))) {
+    while (admin.listTopics().names().get().stream().anyMatch(t -> t.equals(ORDERS_DLQ) || t.equals(ORDERS_DLQ_DLQ) || t.equals(PAYMENTS_DLQ) || t.equals(REFUNDS_DLQ))) {
       if (System.currentTimeMillis() > deadline) throw new IllegalStateException("old DLQ topics not deleted");
       Thread.sleep(500);
     }
@@ -352,6 +414,9 @@ public class StreamCapture {
       // succeeds at once
       send(producer, "o-7", ORDERS, 0, utf8("order-7"), utf8("{\"id\":\"o-7\",\"sku\":\"G-7\",\"quantity\":5}"), List.of());
       // (b) LogAppendTime source, repeated headers
+      // (d) two partitions, user headers
+      send(producer, "r-1", REFUNDS, 1, utf8("refund-1"), utf8("r-1 12.00 EUR"), hs("trace-id", "t-r1", "tag", "a", "tag", "b"));
+      send(producer, "r-2", REFUNDS, 0, null, utf8("r-2 3.50 EUR"), hs("note", null));
       send(producer, "p-1", PAYMENTS, 0, utf8("pay-1"), utf8("p-1 -5.00 EUR"), hs("h", "1", "h", "2"));
       producer.flush();
     }
