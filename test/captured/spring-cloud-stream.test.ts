@@ -8,8 +8,9 @@ import {KAFKA_BROKERS, needService} from '../helpers/services.js'
 
 // Real Spring Cloud Stream Kafka binder 5.0.4 dead letters (scripts/capture/spring-cloud-stream): enableDlq with
 // maxAttempts 3 and a dlqName (spring-cloud-stream-orders-dlq), maxAttempts 1 and the default DLQ name
-// error.<topic>.<group>, and a DLQ consumer that dead-letters two records a second time
-// (spring-cloud-stream-orders-dlq-dlq). Every field dlq shows is checked against what the handlers saw and
+// error.<topic>.<group>, a DLQ consumer that dead-letters two records a second time
+// (spring-cloud-stream-orders-dlq-dlq), and a binding whose container retries and dead-letters with Spring Kafka's
+// recoverer instead (ListenerContainerWithDlqAndRetryCustomizer: spring-cloud-stream-refunds-dlq, Spring's headers). Every field dlq shows is checked against what the handlers saw and
 // threw and what the binder dead-lettered (truth.ndjson); fixtures/captured/spring-cloud-stream/FINDINGS.md
 // lists what the DLQ record does not keep and so must stay null.
 const kafka = await needService('kafka')
@@ -17,6 +18,9 @@ const cap = readCapture('spring-cloud-stream')
 const ORDERS_DLQ = 'spring-cloud-stream-orders-dlq'
 const ORDERS_DLQ_DLQ = 'spring-cloud-stream-orders-dlq-dlq'
 const PAYMENTS_DLQ = 'error.spring-cloud-stream-payments.spring-cloud-stream-group'
+/** (d) written by Spring Kafka's DeadLetterPublishingRecoverer in the binding's container, not by the binder. */
+const REFUNDS_DLQ = 'spring-cloud-stream-refunds-dlq'
+const LEFE = 'org.springframework.kafka.listener.ListenerExecutionFailedException'
 const MHE = 'org.springframework.messaging.MessageHandlingException'
 
 const iso = (ms: number) => new Date(ms).toISOString()
@@ -40,10 +44,30 @@ describe.runIf(kafka.available)('captured Spring Cloud Stream Kafka binder 5.0.4
   }, 120_000)
   afterAll(async () => dropKafka(cap))
   const item = (t: Truth) => items.get(kafkaKey(dlqAt(t).topic, dlqAt(t).partition, dlqAt(t).offset))
+  /** What both writers' records must agree on with the truth: source, key, payload, user headers, times, partition. */
+  const sameRecord = (i: any, t: Truth) => {
+    // the ROOT source, also for a record dead-lettered twice (the first x-original-* set)
+    expect({topic: i.source.topic, partition: i.source.partition, offset: String(i.source.offset)}).toEqual({topic: t.source.topic, partition: t.source.partition, offset: t.source.offset})
+    expect(i.source.doubt ?? null).toBeNull()
+    // key and value copied byte for byte (binary and null keys too; o-4's unconvertible payload as it was)
+    expect(jsonBytes(i.key)).toEqual(b64(t.source.key))
+    expect(jsonBytes(i.payload.text ?? {base64: i.payload.base64})).toEqual(b64(t.source.value))
+    // User headers as the source had them (order, repeats, null, empty and binary values), no writer metadata.
+    expect(headersOf(i)).toEqual(pairs(t.source.headers!))
+    // The DLQ record is produced when the writer gives up: its time is the failure time; the failed record's own
+    // time (CreateTime or the broker's LogAppendTime) is in x-original-timestamp / kafka_dlt-original-timestamp.
+    expect(i.timestamp).toBe(iso(kafkaRowOf(cap, t).timestamp))
+    expect(i.deadLetteredAt).toBe(i.timestamp)
+    expect(kafkaRowOf(cap, t).timestamp - t.failedAt!).toBeGreaterThanOrEqual(0)
+    expect(kafkaRowOf(cap, t).timestamp - t.failedAt!).toBeLessThan(1000)
+    expect(i.originalTimestamp).toBe(iso(t.source.timestamp!))
+    // dlqPartitions unset: the DLQ record goes to the failed record's partition number
+    expect(dlqAt(t).partition).toBe((extra(t).failedRecord ?? t.source).partition)
+  }
 
   it('has a truth line for every captured record, of every kind the brief asks for', () => {
     expect(cap.truth).toHaveLength(cap.kafka.length)
-    expect(new Set(cap.truth.map((t) => dlqAt(t).topic))).toEqual(new Set([ORDERS_DLQ, PAYMENTS_DLQ, ORDERS_DLQ_DLQ]))
+    expect(new Set(cap.truth.map((t) => dlqAt(t).topic))).toEqual(new Set([ORDERS_DLQ, PAYMENTS_DLQ, ORDERS_DLQ_DLQ, REFUNDS_DLQ]))
     const orders = cap.truth.filter((t) => dlqAt(t).topic === ORDERS_DLQ)
     // real retries; a cause; no message; a payload the binder could not convert (the handler got byte[])
     expect(orders.every((t) => t.attempts === 3)).toBe(true)
@@ -57,20 +81,13 @@ describe.runIf(kafka.available)('captured Spring Cloud Stream Kafka binder 5.0.4
     expect(new Set(orders.map((t) => t.source.partition))).toEqual(new Set([0, 1, 2]))
   })
 
-  it.each(cap.truth.map((t) => [`${dlqAt(t).topic} ${dlqAt(t).partition}:${dlqAt(t).offset} (${extra(t).case}, ${extra(t).hop})`, t] as const))('%s: every field against the truth', (_, t) => {
+  it.each(cap.truth.filter((t) => dlqAt(t).topic !== REFUNDS_DLQ).map((t) => [`${dlqAt(t).topic} ${dlqAt(t).partition}:${dlqAt(t).offset} (${extra(t).case}, ${extra(t).hop})`, t] as const))('%s: every field against the truth', (_, t) => {
     const i = item(t)
     expect(i, 'dlq shows the record').toBeDefined()
     expect(i.convention).toBe('spring-cloud-stream')
-    // the ROOT source, also for a record dead-lettered twice (the first x-original-* set)
-    expect({topic: i.source.topic, partition: i.source.partition, offset: String(i.source.offset)}).toEqual({topic: t.source.topic, partition: t.source.partition, offset: t.source.offset})
     // No header names the group: only the binder's default DLQ name error.<topic>.<group> does.
     expect(i.source.group).toBe(dlqAt(t).topic === `error.${t.source.topic}.${extra(t).rootGroup}` ? extra(t).rootGroup : null)
-    expect(i.source.doubt ?? null).toBeNull()
-    // key and value copied byte for byte (binary and null keys too; o-4's unconvertible payload as it was)
-    expect(jsonBytes(i.key)).toEqual(b64(t.source.key))
-    expect(jsonBytes(i.payload.text ?? {base64: i.payload.base64})).toEqual(b64(t.source.value))
-    // User headers as the source had them (order, repeats, null, empty and binary values), no binder metadata.
-    expect(headersOf(i)).toEqual(pairs(t.source.headers!))
+    sameRecord(i, t)
 
     // x-exception-fqcn is the binder's wrapper (MessagingException after retries, MessageHandlingException
     // without), never the handler's class; x-exception-message is the MessageHandlingException's message, "; "
@@ -89,18 +106,28 @@ describe.runIf(kafka.available)('captured Spring Cloud Stream Kafka binder 5.0.4
     // stack trace's RetryException holds each earlier attempt's exception as a Suppressed one. With maxAttempts 1
     // there is none and the count is unknown.
     expect(i.retries).toBe(chain.some((c) => c.class === 'org.springframework.core.retry.RetryException') ? t.attempts : null)
-    // The DLQ record is produced when the binder gives up: its time is the failure time; the failed record's own
-    // time (CreateTime or the broker's LogAppendTime) is in x-original-timestamp.
-    expect(i.timestamp).toBe(iso(kafkaRowOf(cap, t).timestamp))
-    expect(i.deadLetteredAt).toBe(i.timestamp)
-    expect(kafkaRowOf(cap, t).timestamp - t.failedAt!).toBeGreaterThanOrEqual(0)
-    expect(kafkaRowOf(cap, t).timestamp - t.failedAt!).toBeLessThan(1000)
-    expect(i.originalTimestamp).toBe(iso(t.source.timestamp!))
     const rootType = t.source.topic === 'spring-cloud-stream-payments' ? 'LogAppendTime' : 'CreateTime'
     // one x-original-* set per hop, in order (the orders DLQ is CreateTime)
     expect(i.metadata['x-original-timestamp-type']).toEqual(extra(t).hop === 'dlq-of-dlq' ? [rootType, 'CreateTime'] : rootType)
-    // dlqPartitions unset: the DLQ record goes to the failed record's partition number
-    expect(dlqAt(t).partition).toBe((extra(t).failedRecord ?? t.source).partition)
+  })
+
+  it.each(cap.truth.filter((t) => dlqAt(t).topic === REFUNDS_DLQ).map((t) => [`${dlqAt(t).topic} ${dlqAt(t).partition}:${dlqAt(t).offset} (${extra(t).case})`, t] as const))('%s (recoverer in the binding\'s container): every field against the truth', (_, t) => {
+    const i = item(t)
+    expect(i, 'dlq shows the record').toBeDefined()
+    // Spring Kafka's headers, so Spring Kafka's convention, with the binding's group
+    expect(i.convention).toBe('spring')
+    expect(i.source.group).toBe(extra(t).rootGroup)
+    sameRecord(i, t)
+    // The recoverer's cause header names Spring Integration's MessageHandlingException and its message says only
+    // "error occurred in message handler [...]": the handler's exception is the next cause in the stack trace.
+    const e = t.error!
+    expect(i.error.class).toBe(LEFE)
+    expect(i.error.message).toMatch(/^Listener failed; error occurred in message handler \[[^\]]+\]$/)
+    expect(i.error.cause).toEqual({class: e.class, message: e.message})
+    expect(i.reason).toBe(`${simpleName(e.class!)}: ${firstLine(e.message)}`)
+    // the blocking recoverer records no count
+    expect(i.retries).toBeNull()
+    expect(i.metadata['kafka_dlt-original-timestamp-type']).toBe('CreateTime')
   })
 
   it('stats tells every failure of the orders DLQ apart, and reason/header filters find the right records', () => {

@@ -8,8 +8,11 @@ import type {HeaderConvention} from './types.js'
  */
 const WRAPPER = /^error occurred in message handler \[[\s\S]*?\]; ([\s\S]*)$/
 
-/** What Spring Integration and the binder's retries wrap the handler's exception in: x-exception-fqcn is one of them. */
-const WRAPPERS = new Set([
+/**
+ * What Spring Integration and the binder's retries wrap the handler's exception in: x-exception-fqcn is one of
+ * them, and so is Spring Kafka's cause header when a recoverer in the binding's container dead-letters (spring.ts).
+ */
+export const INTEGRATION_WRAPPERS = new Set([
   'org.springframework.messaging.MessagingException',
   'org.springframework.messaging.MessageHandlingException',
   'org.springframework.core.retry.RetryException',
@@ -19,11 +22,11 @@ const WRAPPERS = new Set([
 const OWN_CAUSED_BY = /^Caused by: ([\w$.]+)(?::\s?(.*))?$/
 
 /** The handler's exception: the first of the stack trace's own causes that is not a wrapper. */
-function handlerException(stacktrace: string | null): {class: string; message: string | null} | null {
+export function handlerException(stacktrace: string | null): {class: string; message: string | null} | null {
   if (!stacktrace) return null
   for (const line of stacktrace.split(/\r?\n/)) {
     const m = OWN_CAUSED_BY.exec(line)
-    if (m && !WRAPPERS.has(m[1])) return {class: m[1], message: m[2] === undefined || m[2] === '' ? null : m[2]}
+    if (m && !INTEGRATION_WRAPPERS.has(m[1])) return {class: m[1], message: m[2] === undefined || m[2] === '' ? null : m[2]}
   }
   return null
 }

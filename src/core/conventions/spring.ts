@@ -1,4 +1,5 @@
 import {errorInfo, reasonOf} from './error-info.js'
+import {handlerException, INTEGRATION_WRAPPERS} from './spring-cloud-stream.js'
 import type {HeaderConvention} from './types.js'
 
 const DLT = 'kafka_dlt-'
@@ -42,12 +43,16 @@ export const spring: HeaderConvention = {
     // A DeserializationException names itself as its cause; the parser error under it is only in the
     // stack trace, which errorInfo reads when no cause is given.
     const causeClass = keyFailed ? null : h.text(`${e}cause-fqcn`)
+    const stacktrace = h.text(`${e}stacktrace`)
+    // A Spring Cloud Stream binding whose container has this recoverer: the direct cause is Spring Integration's
+    // MessageHandlingException ("error occurred in message handler [...]"); the handler's exception is under it.
+    const handler = causeClass !== null && INTEGRATION_WRAPPERS.has(causeClass) ? handlerException(stacktrace) : null
     const error = errorInfo({
       class: cls,
       message,
-      causeClass: causeClass === cls ? null : causeClass,
-      causeMessage: wrapped?.[1] || null,
-      stacktrace: h.text(`${e}stacktrace`),
+      causeClass: handler ? handler.class : causeClass === cls ? null : causeClass,
+      causeMessage: handler ? handler.message : wrapped?.[1] || null,
+      stacktrace,
       stage: keyFailed ? 'key' : null,
     })
     // retry_topic-attempts is the number of the NEXT attempt (2 after the first failure, also when a
