@@ -10,9 +10,10 @@ import {KAFKA_BROKERS, needService} from '../helpers/services.js'
 // maxAttempts 3 and a dlqName (spring-cloud-stream-orders-dlq), maxAttempts 1 and the default DLQ name
 // error.<topic>.<group>, a DLQ consumer that dead-letters two records a second time
 // (spring-cloud-stream-orders-dlq-dlq), and a binding whose container retries and dead-letters with Spring Kafka's
-// recoverer instead (ListenerContainerWithDlqAndRetryCustomizer: spring-cloud-stream-refunds-dlq, Spring's headers). Every field dlq shows is checked against what the handlers saw and
-// threw and what the binder dead-lettered (truth.ndjson); fixtures/captured/spring-cloud-stream/FINDINGS.md
-// lists what the DLQ record does not keep and so must stay null.
+// recoverer instead (ListenerContainerWithDlqAndRetryCustomizer: spring-cloud-stream-refunds-dlq, Spring's headers).
+// Every field dlq shows is checked against what the handlers saw and threw and what the binder dead-lettered
+// (truth.ndjson); fixtures/captured/spring-cloud-stream/FINDINGS.md lists what the DLQ record does not keep and so
+// must stay null.
 const kafka = await needService('kafka')
 const cap = readCapture('spring-cloud-stream')
 const ORDERS_DLQ = 'spring-cloud-stream-orders-dlq'
