@@ -1,4 +1,4 @@
-import {Errors, type Hook} from '@oclif/core'
+import {Errors, type Hook, type Interfaces} from '@oclif/core'
 import {escapeText} from '../output/escape.js'
 
 /** Edit distance (insertions, deletions, substitutions, adjacent swaps), for "did you mean". */
@@ -27,6 +27,12 @@ export function suggest(typed: string, known: string[]): string[] {
  * closest command, instead of oclif's "command inspct:x not found".
  */
 export const COMMAND_NOT_FOUND: Hook<'command_not_found'> = async function (opts) {
+  unknownCommand(opts.config, opts.id)
+}
+
+/** Says that `id` (words joined by ':') is not a command, with the closest ones, and exits 2 (also for `dlq help ID`). */
+export function unknownCommand(config: Interfaces.Config, id: string): never {
+  const opts = {config, id}
   const ids = opts.config.commandIDs.map((id) => id.replaceAll(':', ' '))
   const topics = opts.config.topics.map((t) => t.name.replaceAll(':', ' '))
   const parts = opts.id.split(':')

@@ -80,7 +80,7 @@ ${BaseCommand.exitCodesHelp}`)
   static override args = {source: sourceArg}
   static override flags = {
     offset: Flags.string({char: 'p', multiple: true, multipleNonGreedy: true, description: 'Position to replay (as printed by inspect); repeatable.', helpValue: 'POS'}),
-    all: Flags.boolean({description: 'Replay every message the filters select (without filters, --yes is required).'}),
+    all: Flags.boolean({description: 'Replay every message the filters select (without filters: every message in the DLQ, which the confirmation says).'}),
     ...filterFlags,
     ...partitionFlag,
     ...replayTargetFlags,

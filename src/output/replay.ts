@@ -68,7 +68,7 @@ export function renderPlanSummary(head: PlanHead, s: PlanSummary): string {
   for (const t of s.byTarget) lines.push(`  ${t.count} → ${escapeText(t.topic)}${targetPartText(t)}${layoutWords(t)}`)
   if (s.removedHeaders.length > 0) lines.push(`  metadata removed: ${s.removedHeaders.map(escapeText).join(', ')}`)
   if (s.dropped) lines.push(`  NOT SENT: ${droppedText(s.dropped)}: the layout asked for has no place for them`)
-  if (s.edited) lines.push(`  edited: ${s.edited} of them are sent changed (--set, --set-header, --drop-header, --transform), as the plan shows; the ledger records it`)
+  if (s.edited) lines.push(`  edited: ${s.edited} of them ${s.edited === 1 ? 'is' : 'are'} sent changed (--set, --set-header, --drop-header, --transform), as the plan shows; the ledger records it`)
   if (s.send > 0) lines.push(`  record time: ${TIME_WORDS[s.timestamp ?? 'now']}`)
   const skips = Object.entries(s.skipped)
   if (skips.length > 0) lines.push(`  skipped: ${skips.map(([r, n]) => `${n} ${r}`).join(', ')}`)

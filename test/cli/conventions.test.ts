@@ -37,6 +37,9 @@ describe('help', () => {
       [['polcy'], /Did you mean "policy"\?/],
       [['policy', 'clr'], /"policy clr" is not a dlq command\. Did you mean "policy clear"\?/],
       [['global-target', 'gte'], /Did you mean "global-target get"\?/],
+      // `dlq help NAME` says the same, not oclif's "Command … not found".
+      [['help', 'inspct'], /^Error: "inspct" is not a dlq command\. Did you mean "inspect"\?/],
+      [['help', 'policy', 'clr'], /^Error: "policy clr" is not a dlq command\. Did you mean "policy clear"\?/],
     ]
     for (const [args, want] of cases) {
       const r = dlq(args)

@@ -2,7 +2,7 @@ import {describe, expect, it} from 'vitest'
 import type {ResultItem} from '../../src/core/replay/execute.js'
 import {jsonString, safeJson} from '../../src/output/escape.js'
 import type {PlanItem} from '../../src/core/replay/plan.js'
-import {planItemJson, planItemText, planWriter, resultItemJson, resultWriter} from '../../src/output/replay.js'
+import {planItemJson, planItemText, planWriter, renderPlanSummary, resultItemJson, resultWriter} from '../../src/output/replay.js'
 
 /** Strings that need every kind of escape JSON or the terminal asks for, and some that need none. */
 const HOSTILE = [
@@ -136,5 +136,12 @@ describe('replay result output', () => {
     expect(doc).toContain(`"items": [\n    ${safeJson(planItemJson(it))},\n    ${safeJson(planItemJson({...it, position: '1'}))}\n  ],`)
     expect(JSON.parse(doc).items.map((x: {position: string}) => x.position)).toEqual(['0', '1'])
     expect(doc).not.toMatch(/\u001b|\u202e/)
+  })
+
+  it('the plan summary counts edited messages in good English: one is, two are', () => {
+    const head = {source: 'dlq.ndjson', sink: 'redis://127.0.0.1:6379', ledger: 'ledger.ndjson'}
+    const summary = (edited: number) => renderPlanSummary(head, {send: edited, skip: 0, skipped: {}, byTarget: [], removedHeaders: [], edited})
+    expect(summary(1)).toMatch(/edited: 1 of them is sent changed/)
+    expect(summary(2)).toMatch(/edited: 2 of them are sent changed/)
   })
 })

@@ -49,8 +49,8 @@ describe('folding a settings log', () => {
     ] as Array<[Buffer | null, Buffer | null]>) {
       expect(isSettingsRecord(k, v), `${k} ${v}`).toBe(false)
     }
-    expect(describeForeignRecord(null, Buffer.from('dlq-msg-1'))).toBe('no key and a 9-byte value that is not JSON')
-    expect(describeForeignRecord(Buffer.from('k'), hyperi)).toBe(`a 1-byte key and a ${hyperi.length}-byte value: a JSON object that is not a dlq settings write`)
-    expect(describeForeignRecord(key, null)).toBe('a 13-byte key and no value')
+    expect(describeForeignRecord(null, Buffer.from('dlq-msg-1'))).toBe('no key and a value of 9 bytes that is not JSON')
+    expect(describeForeignRecord(Buffer.from('k'), hyperi)).toBe(`a key of 1 byte and a value of ${hyperi.length} bytes: a JSON object that is not a dlq settings write`)
+    expect(describeForeignRecord(key, null)).toBe('a key of 13 bytes and no value')
   })
 })

@@ -44,7 +44,7 @@ describe.runIf(kafka.available)('kafka: a topic that is not a settings topic', (
       expectSchema('error', r.json)
       expect(r.json.error.code).toBe('unavailable')
       expect(r.json.error.message).toContain(
-        `topic "${topic}" is not a dlq settings topic: it holds 2 records at offsets 0 to 1, and the one at offset 0 is not a settings write (no key and a 9-byte value that is not JSON)`,
+        `topic "${topic}" is not a dlq settings topic: it holds 2 records at offsets 0 to 1, and the one at offset 0 is not a settings write (no key and a value of 9 bytes that is not JSON)`,
       )
       expect(r.json.error.message).toMatch(/check --store \/ DLQ_STORE/)
     }
@@ -57,7 +57,7 @@ describe.runIf(kafka.available)('kafka: a topic that is not a settings topic', (
     await fx.produce(topic, [{key: 'global-target', value: '{"topic":"evil"}'}])
     const r = dlqJson(['global-target', 'set', 'payments.dlq', '--store', store(topic)], {env: ENV})
     expect(r.code, r.stderr).toBe(4)
-    expect(r.json.error.message).toMatch(/the one at offset 1 is not a settings write \(a 13-byte key and a 16-byte value: a JSON object that is not a dlq settings write\)/)
+    expect(r.json.error.message).toMatch(/the one at offset 1 is not a settings write \(a key of 13 bytes and a value of 16 bytes: a JSON object that is not a dlq settings write\)/)
     expect(await endOffset(topic)).toBe(2n)
   }, 60_000)
 

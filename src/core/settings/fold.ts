@@ -62,18 +62,20 @@ export function isSettingsRecord(key: Buffer | null | undefined, value: Buffer |
   return typeof x === 'object' && x !== null && Number.isSafeInteger(x.format) && (x.format as number) >= 1 && typeof x.key === 'string' && x.key === key.toString('utf8')
 }
 
+const bytes = (n: number) => `${n} byte${n === 1 ? '' : 's'}`
+
 /** What a record that is not a settings record holds, for an error message (no content: it is untrusted and may be secret). */
 export function describeForeignRecord(key: Buffer | null | undefined, value: Buffer | null | undefined): string {
-  const keyText = key ? `a ${key.length}-byte key` : 'no key'
+  const keyText = key ? `a key of ${bytes(key.length)}` : 'no key'
   if (!value || value.length === 0) return `${keyText} and no value`
   let json: unknown
   try {
     json = JSON.parse(value.toString('utf8'))
   } catch {
-    return `${keyText} and a ${value.length}-byte value that is not JSON`
+    return `${keyText} and a value of ${bytes(value.length)} that is not JSON`
   }
   const what = Array.isArray(json) ? 'a JSON array' : json === null || typeof json !== 'object' ? `JSON ${json === null ? 'null' : typeof json}` : 'a JSON object that is not a dlq settings write'
-  return `${keyText} and a ${value.length}-byte value: ${what}`
+  return `${keyText} and a value of ${bytes(value.length)}: ${what}`
 }
 
 export type FoldOutcome = 'applied' | 'rejected' | 'ignored'
