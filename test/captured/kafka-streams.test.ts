@@ -184,6 +184,29 @@ describe.runIf(kafka.available)('captured Kafka Streams 4.2.2 dead letters: defa
     expect(a.deadLetteredAt).toBeNull()
     expect(pay[1].failedAt!).toBeGreaterThan(pay[0].failedAt!)
   })
+
+  it('replays the message once: the copy a restart dead-lettered again is skipped, naming the first', async () => {
+    const {KafkaFixture} = await import('../kafka-fixtures.js')
+    const fx = new KafkaFixture()
+    try {
+      const target = await fx.topic('kafka-streams-payments', 3)
+      const ledger = join(mkdtempSync(join(tmpdir(), 'dlq-streams-copies-')), 'ledger.ndjson')
+      const args = ['replay', `kafka://${KAFKA_BROKERS}/${PAY_DLQ}`, '--all', '--yes', '--to', target, '--ledger', ledger]
+      const r = dlqJson(args)
+      expect(r.code, JSON.stringify(r.json).slice(0, 1500)).toBe(0)
+      const [first, copy] = [...r.json.items].sort((a: any, b: any) => (a.outcome === 'replayed' ? -1 : 1) - (b.outcome === 'replayed' ? -1 : 1))
+      expect([first.outcome, copy.outcome, copy.reason]).toEqual(['replayed', 'skipped', 'already_replayed'])
+      expect(copy.error).toContain(`the same source message as position ${first.position}`)
+      expect(await readAll(target)).toHaveLength(1)
+      // Again: the one replayed is in the ledger, and its copy still follows it.
+      const again = dlqJson(args)
+      expect(again.code).toBe(0)
+      expect(again.json.replayed).toBe(0)
+      expect(await readAll(target)).toHaveLength(1)
+    } finally {
+      await fx.close()
+    }
+  })
 })
 
 describe('streamsStage', () => {

@@ -113,9 +113,23 @@ describe.runIf(kafka.available)('captured Spring Kafka 4.1.2 dead letters', () =
     for (const topic of ['spring-payments-retry', 'spring-payments-dlt']) {
       const plan = dlqJson(['replay', `kafka://${KAFKA_BROKERS}/${topic}`, '--all', '--dry-run', '--yes', '--ledger', ledger]).json
       const truths = cap.truth.filter((t) => dlqAt(t).topic === topic)
-      expect(plan.summary).toMatchObject({send: truths.length, skip: 0})
+      // Retry hops of one source record are copies of one message: the first is sent, the later ones follow it.
+      const hops = new Map<string, string>()
+      const copies = truths.filter((t) => {
+        const src = `${t.source.topic}/${t.source.partition}/${t.source.offset}`
+        if (hops.has(src)) return true
+        hops.set(src, item(t).position)
+        return false
+      })
+      if (topic === 'spring-payments-retry') expect(copies.length).toBeGreaterThan(0)
+      expect(plan.summary).toMatchObject({send: truths.length - copies.length, skip: copies.length})
       for (const t of truths) {
         const p = plan.items.find((x: any) => x.position === item(t).position)
+        if (copies.includes(t)) {
+          expect(p).toMatchObject({action: 'skip', reason: 'already_replayed'})
+          expect(p.detail).toContain(`the same source message as position ${hops.get(`${t.source.topic}/${t.source.partition}/${t.source.offset}`)}`)
+          continue
+        }
         expect(p.target).toEqual({topic: t.source.topic, partition: t.source.partition})
         // the plan names each kept header once
         expect(p.headersKept).toEqual([...new Set(t.source.headers!.map((h) => h.key))])
@@ -133,14 +147,15 @@ describe.runIf(kafka.available)('captured Spring Kafka 4.1.2 dead letters', () =
         const target = await fx.topic(`spring-replay`, 2)
         const r = dlqJson(['replay', `kafka://${KAFKA_BROKERS}/${topic}`, '--all', '--yes', '--to', target, '--ledger', ledger])
         const truths = cap.truth.filter((t) => dlqAt(t).topic === topic)
+        const messages = new Set(truths.map((t) => `${t.source.topic}/${t.source.partition}/${t.source.offset}`)).size
         expect(r.code, JSON.stringify(r.json)).toBe(0)
-        expect(r.json.replayed, JSON.stringify(r.json).slice(0, 1500)).toBe(truths.length)
+        expect(r.json.replayed, JSON.stringify(r.json).slice(0, 1500)).toBe(messages)
         const landed = inspectAll(`kafka://${KAFKA_BROKERS}/${target}`)
-        expect(landed).toHaveLength(truths.length)
+        expect(landed).toHaveLength(messages)
         for (const t of truths) {
           const got = landed.filter((m) => jsonBytes(m.payload.text ?? {base64: m.payload.base64})!.equals(b64(t.source.value)!) && m.position.startsWith(`${t.source.partition}:`))
-          // retry hops of one record carry the same bytes: each lands once per hop
-          expect(got.length).toBe(truths.filter((u) => extra(u).case === extra(t).case).length)
+          // retry hops of one record are one message, which the source's consumer gets once
+          expect(got.length).toBe(1)
           for (const m of got) {
             expect(m.convention).toBe('unknown')
             expect(jsonBytes(m.key)).toEqual(b64(t.source.key))

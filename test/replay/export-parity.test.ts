@@ -109,7 +109,9 @@ describe.runIf(kafka.available && redis.available)('replaying an export plans as
   }
 
   /** All a plan item says but where the message is in its DLQ. */
-  const planned = ({position: _p, ledgerKey: _k, ledger: _l, ...rest}: PlanItem) => rest
+  const planned = ({position: _p, ledgerKey: _k, ledger: _l, ...rest}: PlanItem) =>
+    // A copy's detail names the first copy's position, which is another in the export.
+    rest.detail ? {...rest, detail: rest.detail.replace(/the same source message as position \S+ /, 'the same source message as position P ')} : rest
 
   it('for every message of every convention: same partition and partitioner, same layout, same bytes', async () => {
     const seen = {conventions: new Set<string>(), partitionBy: new Set<string>(), layouts: new Set<string>()}

@@ -7,7 +7,7 @@ import {applyEdits, hasEdits, type EditChange, type EditSpec} from './edit.js'
 import type {LedgerEntry, ReplayLedger} from './ledger.js'
 import {replayConvention} from '../message.js'
 import {comparePositions} from './order.js'
-import {ledgerKey} from './identity.js'
+import {ledgerKey, sourceIdentity} from './identity.js'
 import {defaultPartitioner, partitionFor, type PartitionerName} from './partitioners.js'
 import {protectedNames, protectedTarget, type ProtectedNames} from './protected.js'
 
@@ -274,6 +274,9 @@ class SendingMemory {
   }
 }
 
+/** `topic partition P offset O`, as a skip's text names a source message (escaped where it is shown). */
+const sourceText = (s: DecodedRecord['source']): string => `${JSON.stringify(s.topic)} partition ${s.partition} offset ${s.offset}`
+
 /** The plan items of records already read, in their order (targets looked up once per topic). */
 export async function planRecords(deps: ReplayDeps, records: DecodedRecord[], opts: PlanOptions, targets: TargetCache, sending = new SendingMemory()): Promise<PlanItem[]> {
   const {to} = opts
@@ -306,11 +309,21 @@ export async function planRecords(deps: ReplayDeps, records: DecodedRecord[], op
     const entry = ledger.get(keys[i]) ?? null
     /** A claim of an earlier replay never confirmed: looked for in the target before anything is sent. */
     const unconfirmed = entry !== null && entry.state === 'claimed' && !req.force ? entry : null
+    // The first copy of a source message met in this run stands for it; later copies (the writer
+    // dead-lettered it more than once) follow it, whatever becomes of it: it is sent once.
+    const source = sourceIdentity(r)
+    const copyOf = source === null ? undefined : sending.firstOf(source)
+    if (source !== null && copyOf === undefined) sending.add(source, r.position)
     if (entry && !req.force) {
       if (entry.state === 'done') {
         items.push(skip(r.position, 'already_replayed', `${replayedWhere(entry)}; --force replays it again`, entry))
         continue
       }
+    }
+    // (A byte-identical copy of a message this run sends is said so below.)
+    if (copyOf !== undefined && sending.firstOf(keys[i]) === undefined) {
+      items.push(skip(r.position, 'already_replayed', `the same source message as position ${copyOf} (${sourceText(r.source)}, same key and payload: the writer dead-lettered it more than once); only that copy is replayed, once`))
+      continue
     }
     // Fix before replay: the record is edited here, so the dry run shows what would be sent.
     let edit: EditChange | undefined
