@@ -46,6 +46,33 @@ describe.runIf(redis.available)('replay: file DLQ → Redis', () => {
     expect(await client.xlen(`${prefix}bare`)).toBe(0)
   })
 
+  it('one source message dead-lettered twice is sent once; another message at the same coordinates is not a copy', async () => {
+    await emptyStream(client, `${prefix}twice`)
+    const at = (ms: number, payload: string, source: object) =>
+      JSON.stringify({timestamp: ms, service: 's', reason: 'r', attempts: 1, payload: Buffer.from(payload).toString('base64'), source})
+    const src = join(dir, `${uniqueName('dlq')}-twice.ndjson`)
+    const orders5 = {topic: 'twice', partition: 0, offset: 5}
+    writeFileSync(src, [
+      at(1_764_000_000_000, '{"n":5}', orders5),
+      at(1_764_000_000_000, '{"other":1}', {topic: 'twice', partition: 0, offset: 6}),
+      // dead-lettered again a minute later: another entry, the same source message
+      at(1_764_000_060_000, '{"n":5}', orders5),
+      // the same coordinates with other bytes: another message (a source topic recreated)
+      at(1_764_000_120_000, '{"n":"recreated"}', orders5),
+    ].join('\n') + '\n')
+    const r = dlqJson(['replay', src, '--all', '--sink', sink, '--yes'])
+    expect(r.code, r.stderr).toBe(0)
+    expect(r.json.items.map((i: any) => [i.position, i.outcome])).toEqual([['0', 'replayed'], ['1', 'replayed'], ['2', 'skipped'], ['3', 'replayed']])
+    expect(r.json.items[2].reason).toBe('already_replayed')
+    expect(r.json.items[2].error).toMatch(/^the same source message as position 0 \("twice" partition 0 offset 5/)
+    const sent = ((await client.xrangeBuffer(`${prefix}twice`, '-', '+')) as Array<[Buffer, Buffer[]]>).map(([, f]) => f[f.length - 1].toString())
+    expect(sent).toEqual(['{"n":5}', '{"other":1}', '{"n":"recreated"}'])
+    // Run again: the first is in the ledger, its copy follows it.
+    const again = dlqJson(['replay', src, '--all', '--sink', sink, '--yes'])
+    expect(again.json.replayed).toBe(0)
+    expect(await client.xlen(`${prefix}twice`)).toBe(3)
+  })
+
   it('two byte-identical entries are one message, sent once in one run as over two runs', async () => {
     // A stream of this test's own: hyperi entries go in as lone payload fields, which would
     // make a shared stream's layout "payload" for the tests after it.

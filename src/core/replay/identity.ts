@@ -1,5 +1,4 @@
 import * as crypto from 'node:crypto'
-import {crc32} from 'node:zlib'
 import type {SourceInfo} from '../reader.js'
 import type {DecodedRecord} from '../record.js'
 
@@ -18,21 +17,6 @@ export function ledgerKey(r: DecodedRecord, kind: SourceInfo['kind'] = 'file'): 
   if (r.identity) return r.identity
   if (kind === 'redis' || kind === 'kafka') return `${kind}:${r.position}:${contentDigest(r)}`
   return `msg:${contentDigest(r)}`
-}
-
-/**
- * The source message a DLQ record is a copy of: its source topic, partition and offset (with a
- * checksum of its key and payload, against a source topic deleted and recreated), or null when
- * they are not all recorded or the partition is in doubt. A writer may dead-letter one source
- * message more than once — Kafka Streams' default LogAndFail handler on every restart (the
- * kafka-streams capture), Spring Kafka when the application dies between the DLT send and the
- * offset commit — and the copies are separate DLQ records (other positions, other failure
- * times): a replay sends that message once.
- */
-export function sourceIdentity(r: DecodedRecord): string | null {
-  const s = r.source
-  if (s.topic === null || s.partition === null || s.offset === null || s.doubt) return null
-  return `src\u0000${s.topic}\u0000${s.partition}\u0000${s.offset}\u0000${r.key === null ? '-' : crc32(r.key)}\u0000${r.payload === null ? '-' : crc32(r.payload)}`
 }
 
 /**

@@ -1,13 +1,13 @@
 import {UsageError} from '../errors.js'
 import type {RecordFilter} from '../filter.js'
-import type {ConventionName, DecodedRecord, RawHeader} from '../record.js'
+import type {ConventionName, DecodedRecord, Int, RawHeader} from '../record.js'
 import {scanInBatches, type DlqReader} from '../reader.js'
 import {chooseLayout, layoutFromEnv, targetNameProblem, type DlqSink, type LayoutChoice, type LayoutName, type OutgoingMessage, type StreamLayout, type TargetInfo} from '../sink.js'
 import {applyEdits, hasEdits, type EditChange, type EditSpec} from './edit.js'
 import type {LedgerEntry, ReplayLedger} from './ledger.js'
 import {replayConvention} from '../message.js'
 import {comparePositions} from './order.js'
-import {ledgerKey, sourceIdentity} from './identity.js'
+import {ledgerKey} from './identity.js'
 import {defaultPartitioner, partitionFor, type PartitionerName} from './partitioners.js'
 import {protectedNames, protectedTarget, type ProtectedNames} from './protected.js'
 
@@ -255,11 +255,43 @@ class SendingMemory {
   private readonly first = new Map<string, string>()
   /** The keys each kept window added, oldest first: what to let go when it is dropped. */
   private readonly windows: string[][] = []
+  /** Source messages met: topic → partition → offset → the first copy (numbers as keys: no string is built per message). */
+  private readonly sources = new Map<string, Map<number, Map<Int, SourceCopy>>>()
+  /** The source messages each kept window added, to let go with it. */
+  private readonly sourceWindows: Array<Array<[Map<Int, SourceCopy>, Int]>> = []
 
   /** Starts the next window, letting the oldest go. */
   nextWindow(): void {
     this.windows.push([])
+    this.sourceWindows.push([])
     if (this.windows.length > KEPT_WINDOWS) for (const k of this.windows.shift()!) this.first.delete(k)
+    if (this.sourceWindows.length > KEPT_WINDOWS) for (const [offsets, o] of this.sourceWindows.shift()!) offsets.delete(o)
+  }
+
+  /**
+   * The position of the first copy met of the source message `r` is a copy of, or undefined
+   * (then `r` is that first copy, remembered from now on). A writer may dead-letter one source
+   * message more than once — Kafka Streams' default LogAndFail handler on every restart (the
+   * kafka-streams capture), Spring's retry topics once per hop, Spring Kafka when the
+   * application dies between the DLT send and the offset commit — and the copies are separate
+   * DLQ records (other positions, other failure times): a replay sends that message once. A
+   * source message is its topic, partition and offset, all recorded, the partition not in doubt;
+   * a record there with another key or payload (a source topic deleted and recreated) is not
+   * a copy.
+   */
+  copyOf(r: DecodedRecord): string | undefined {
+    const s = r.source
+    if (s.topic === null || s.partition === null || s.offset === null || s.doubt) return undefined
+    let partitions = this.sources.get(s.topic)
+    if (partitions === undefined) this.sources.set(s.topic, (partitions = new Map()))
+    let offsets = partitions.get(s.partition)
+    if (offsets === undefined) partitions.set(s.partition, (offsets = new Map()))
+    const print = fingerprint(r)
+    const seen = offsets.get(s.offset)
+    if (seen !== undefined) return seen.print === print ? seen.position : undefined
+    offsets.set(s.offset, {position: r.position, print})
+    this.sourceWindows[this.sourceWindows.length - 1].push([offsets, s.offset])
+    return undefined
   }
 
   /** One lookup per message, whatever the number of windows kept (this is on every send's path). */
@@ -276,6 +308,26 @@ class SendingMemory {
 
 /** `topic partition P offset O`, as a skip's text names a source message (escaped where it is shown). */
 const sourceText = (s: DecodedRecord['source']): string => `${JSON.stringify(s.topic)} partition ${s.partition} offset ${s.offset}`
+
+interface SourceCopy {
+  position: string
+  print: number
+}
+
+/** FNV-1a over a buffer's length and its first and last 16 bytes (null apart from empty): a few dozen steps, no allocation. */
+function mixEdges(h: number, b: Buffer | null): number {
+  if (b === null) return Math.imul(h ^ 0x100, 16777619)
+  const n = b.length
+  h = Math.imul(h ^ (n & 0xffff), 16777619)
+  h = Math.imul(h ^ (n >>> 16), 16777619)
+  const head = Math.min(16, n)
+  for (let i = 0; i < head; i++) h = Math.imul(h ^ b[i], 16777619)
+  for (let i = Math.max(head, n - 16); i < n; i++) h = Math.imul(h ^ b[i], 16777619)
+  return h
+}
+
+/** Enough of the key and payload to tell another message at the same source coordinates (a source topic recreated). */
+const fingerprint = (r: DecodedRecord): number => mixEdges(mixEdges(0x811c9dc5, r.key), r.payload) >>> 0
 
 /** The plan items of records already read, in their order (targets looked up once per topic). */
 export async function planRecords(deps: ReplayDeps, records: DecodedRecord[], opts: PlanOptions, targets: TargetCache, sending = new SendingMemory()): Promise<PlanItem[]> {
@@ -311,9 +363,7 @@ export async function planRecords(deps: ReplayDeps, records: DecodedRecord[], op
     const unconfirmed = entry !== null && entry.state === 'claimed' && !req.force ? entry : null
     // The first copy of a source message met in this run stands for it; later copies (the writer
     // dead-lettered it more than once) follow it, whatever becomes of it: it is sent once.
-    const source = sourceIdentity(r)
-    const copyOf = source === null ? undefined : sending.firstOf(source)
-    if (source !== null && copyOf === undefined) sending.add(source, r.position)
+    const copyOf = sending.copyOf(r)
     if (entry && !req.force) {
       if (entry.state === 'done') {
         items.push(skip(r.position, 'already_replayed', `${replayedWhere(entry)}; --force replays it again`, entry))
