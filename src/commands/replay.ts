@@ -182,6 +182,7 @@ ${BaseCommand.exitCodesHelp}`)
               await confirm(
                 `Send ${summary.send} message${summary.send === 1 ? '' : 's'}${unfiltered}?`,
                 `replay would send ${summary.send} message${summary.send === 1 ? '' : 's'}${unfiltered}; without a terminal to confirm on, pass --yes (or --dry-run to see the plan)`,
+                abort.signal,
               )
             }
             readAll = false

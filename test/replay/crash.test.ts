@@ -1,5 +1,5 @@
 import {spawn, spawnSync} from 'node:child_process'
-import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, describe, expect, it} from 'vitest'
@@ -7,6 +7,7 @@ import {BIN, dlqJsonAsync, ROOT} from '../helpers/cli.js'
 import {ledgerDone, waitForNextClaim} from '../helpers/ledger.js'
 import {closeRedisSpace, emptyStream, openRedisSpace} from '../helpers/redis-space.js'
 import {needService} from '../helpers/services.js'
+import {shellLine, Tmux} from '../helpers/tmux.js'
 
 /**
  * dlq itself killed (SIGKILL: the OOM killer, a lost CI runner, kill -9) in the middle of a
@@ -160,6 +161,27 @@ describe.runIf(redis.available)('dlq stopped by SIGTERM or SIGHUP mid-replay (ti
       await closeRedisSpace(client, prefix)
     }
   }, 180_000)
+})
+
+describe.runIf(redis.available)('SIGTERM at the confirmation prompt', () => {
+  it('is a "no": nothing sent, exit 130 (not a wait for an answer)', async () => {
+    const {client, prefix, sink} = await openRedisSpace(redis.address, 'term-ask')
+    const tmux = new Tmux('dlq-term-ask')
+    try {
+      await emptyStream(client, `${prefix}orders`)
+      const {src} = dlqFile('term-ask', 'orders')
+      const pidFile = join(dir, 'term-ask.pid')
+      const cmd = `sh -c ${shellLine([`echo $$ > ${pidFile}; exec ${shellLine([process.execPath, BIN, 'replay', src, '--all', '--sink', sink, '--ledger', join(dir, 'term-ask.ledger.ndjson')])}`])}; echo "EXITED $?"; sleep 60`
+      const ask = tmux.start('ask', [200, 30], cmd)
+      await ask.waitText('[y/N]')
+      process.kill(Number(readFileSync(pidFile, 'utf8')), 'SIGTERM')
+      expect(await ask.waitText('EXITED 130')).toContain('cancelled: nothing was sent')
+      expect(await client.xlen(`${prefix}orders`)).toBe(0)
+    } finally {
+      tmux.close()
+      await closeRedisSpace(client, prefix)
+    }
+  }, 60_000)
 })
 
 describe.runIf(redis.available)('dlq killed mid-replay from a Redis DLQ (its ledger a hash beside the stream)', () => {

@@ -1,5 +1,5 @@
 import {spawnSync} from 'node:child_process'
-import {existsSync, mkdtempSync, readdirSync, readFileSync, utimesSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, utimesSync, writeFileSync} from 'node:fs'
 import {hostname, tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
@@ -25,7 +25,8 @@ describe('file settings store', () => {
     const path = fresh()
     const store = new FileSettingsStore(path)
     const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], {encoding: 'utf8'})
-    writeFileSync(path + '.lock', JSON.stringify({pid: Number(dead.stdout), host: hostname(), token: 'gone', at: new Date().toISOString()}))
+    const ns = `${readlinkSync('/proc/self/ns/pid')} ${readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim()}`
+    writeFileSync(path + '.lock', JSON.stringify({pid: Number(dead.stdout), host: hostname(), token: 'gone', at: new Date().toISOString(), ns}))
     expect((await setGlobalTarget(store, globalTarget('a'), {by})).document.version).toBe(1)
     expect(existsSync(path + '.lock')).toBe(false)
 

@@ -1,5 +1,5 @@
 import {randomBytes} from 'node:crypto'
-import {closeSync, constants as fsc, fstatSync, linkSync, openSync, readSync, renameSync, unlinkSync, writeSync} from 'node:fs'
+import {closeSync, constants as fsc, fstatSync, openSync, readFileSync, readlinkSync, readSync, statSync, unlinkSync, writeSync} from 'node:fs'
 import {hostname} from 'node:os'
 import type {DlqError} from '../../core/errors.js'
 
@@ -9,6 +9,8 @@ export interface LockOwner {
   host: string
   token: string
   at: string
+  /** The owner's PID namespace and boot (Linux): a pid means that process only within the same of both. */
+  ns?: string
 }
 
 /** A lock file as read: its owner when it names one (a lock just created, or garbage, does not), and its age. */
@@ -30,8 +32,26 @@ export interface LockOptions {
 }
 
 const MAX_LOCK_BYTES = 4096
+/** A breaker's own lock (`<lock>.break`) older than this was left by a breaker that died. */
+const STALE_BREAK_MS = 10_000
 const errno = (e: unknown) => (e as NodeJS.ErrnoException)?.code
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+/**
+ * Where a pid means this process: its PID namespace and the boot. A container sharing the
+ * host's name (host networking, `--uts=host`) sees other pids, or none of the host's; after a
+ * reboot pids are handed out again. Null off Linux (no /proc), where the host name alone must do.
+ */
+const PID_SPACE: string | null = (() => {
+  try {
+    return `${readlinkSync('/proc/self/ns/pid')} ${readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim()}`
+  } catch {
+    return null
+  }
+})()
+
+/** The tokens of the locks this process holds now: a lock naming this pid with another token is a dead predecessor's (a restarted container keeps its pid). */
+const held = new Set<string>()
 
 /**
  * An exclusive lock file (`<file>.lock`, created with O_EXCL) around read-check-write of a file
@@ -59,15 +79,17 @@ export class LockFile {
   }
 
   async acquire(): Promise<string> {
-    const owner: LockOwner = {pid: process.pid, host: hostname(), token: randomBytes(8).toString('hex'), at: new Date().toISOString()}
+    const owner: LockOwner = {pid: process.pid, host: hostname(), token: randomBytes(8).toString('hex'), at: new Date().toISOString(), ...(PID_SPACE === null ? {} : {ns: PID_SPACE})}
     const deadline = Date.now() + this.opts.waitMs
     let delay = 2
     for (;;) {
-      if (this.create(owner)) return owner.token
+      if (this.create(owner)) {
+        held.add(owner.token)
+        return owner.token
+      }
       const holder = this.read()
       if (holder !== null && this.isStale(holder)) {
-        this.breakLock(holder)
-        continue
+        if (this.breakLock(holder)) continue
       }
       if (Date.now() > deadline) throw this.opts.busy(holder)
       // Jitter keeps waiting writers from retrying in lock step.
@@ -78,8 +100,9 @@ export class LockFile {
 
   /** Removes the lock if it is still the one `token` took (a lock broken as stale and taken by another is theirs). */
   release(token: string): void {
+    held.delete(token)
     const holder = this.tryRead()
-    if (holder?.owner?.token === token) this.unlink()
+    if (holder?.owner?.token === token) this.unlink(this.path)
   }
 
   /** Creates the lock with `owner` in it; false when it exists. */
@@ -93,9 +116,13 @@ export class LockFile {
     }
     try {
       writeSync(fd, JSON.stringify(owner))
-    } finally {
+    } catch (error) {
+      // A lock without its owner (a full disk) would hold everyone off until it is old: not left behind.
       closeSync(fd)
+      this.unlink(this.path)
+      throw this.opts.fail(error)
     }
+    closeSync(fd)
     return true
   }
 
@@ -130,7 +157,9 @@ export class LockFile {
   private isStale(holder: LockHolder): boolean {
     if (Date.now() - holder.mtimeMs > this.opts.staleMs) return true
     const o = holder.owner
-    if (o === null || o.host !== hostname() || o.pid === process.pid) return false
+    // Its pid is checked only where it means the same process: this host, this PID namespace, this boot.
+    if (o === null || o.host !== hostname() || (o.ns ?? null) !== PID_SPACE) return false
+    if (o.pid === process.pid) return !held.has(o.token)
     try {
       process.kill(o.pid, 0)
       return false
@@ -140,47 +169,39 @@ export class LockFile {
   }
 
   /**
-   * Moves the stale lock aside rather than deleting it by name: if another writer broke it
-   * first and took a fresh lock, we would otherwise delete theirs. After the move we check
-   * that it is the lock we judged stale, and put it back (link never overwrites) if not.
+   * Removes the stale lock `stale`, if it is still the one there. Breakers take turns under a
+   * lock of their own (`<lock>.break`, O_EXCL), and the lock is read again under it: a lock
+   * released and taken afresh meanwhile has other text and is left alone. True when the caller
+   * should try to take the lock again at once; false when another breaker is at it (wait).
    */
-  private breakLock(stale: LockHolder): void {
-    const aside = `${this.path}.stale.${process.pid}.${randomBytes(4).toString('hex')}`
+  private breakLock(stale: LockHolder): boolean {
+    const breaking = `${this.path}.break`
+    let fd: number
     try {
-      renameSync(this.path, aside)
+      fd = openSync(breaking, 'wx', 0o644)
     } catch (error) {
-      if (errno(error) === 'ENOENT') return
-      throw this.opts.fail(error)
-    }
-    let moved: string | null = null
-    try {
-      const fd = openSync(aside, fsc.O_RDONLY)
+      if (errno(error) !== 'EEXIST') throw this.opts.fail(error)
       try {
-        const buf = Buffer.alloc(MAX_LOCK_BYTES)
-        moved = buf.subarray(0, readSync(fd, buf, 0, buf.length, 0)).toString('utf8')
-      } finally {
-        closeSync(fd)
-      }
-    } catch {
-      // gone: nothing to put back
-    }
-    if (moved !== null && moved !== stale.text) {
-      try {
-        linkSync(aside, this.path)
+        // A breaker that died while breaking: its own lock goes once it is old.
+        if (Date.now() - statSync(breaking).mtimeMs > STALE_BREAK_MS) this.unlink(breaking)
       } catch {
-        // a fresh lock is there already: the one moved aside was taken for stale by another too
+        // gone meanwhile
       }
+      return false
     }
+    closeSync(fd)
     try {
-      unlinkSync(aside)
-    } catch {
-      // removed by whoever put it back
+      const now = this.tryRead()
+      if (now !== null && now.text === stale.text && now.mtimeMs === stale.mtimeMs) this.unlink(this.path)
+    } finally {
+      this.unlink(breaking)
     }
+    return true
   }
 
-  private unlink(): void {
+  private unlink(path: string): void {
     try {
-      unlinkSync(this.path)
+      unlinkSync(path)
     } catch {
       // gone already
     }
