@@ -227,7 +227,7 @@ function kindOf(st: Stats): string | null {
 }
 
 /** dlq's own files, which a DLQ directory may hold before its first record (a ledger kept by an earlier replay). */
-const isOwnName = (name: string): boolean => name === LEDGER_NAME || name === `${LEDGER_NAME}.lock`
+const isOwnName = (name: string): boolean => name === LEDGER_NAME || name === `${LEDGER_NAME}.lock` || name === `${LEDGER_NAME}.lock.break`
 /** A fresh filesystem's own directory: a spool on a volume of its own (a Kubernetes volume) holds it. */
 const LOST_FOUND = 'lost+found'
 
