@@ -46,10 +46,13 @@ must exist; numbers keep every digit; the payload is written back as compact JSO
 --set-header NAME=VALUE sets a user header (replacing every value of that name), --drop-header NAME
 removes one; a convention's metadata header cannot be set. --transform FILE.mjs runs the module's
 default export on each message after the flags: it receives {position, key, payload (Buffer),
-text, json, headers: [{key, value}], target: {topic, partition}, convention, reason, source} and
-returns the record to send (change payload, text or json — one of them —, key, headers or target)
+text, json, headers: [{key, value}], target: {topic, partition}, convention, reason, source,
+notOriginal} and returns the record to send (change payload, text or json — one of them —, key, headers or target)
 or null to skip the message (skipped_by_transform: exit 0 with --all, where the transform selects;
 a position named with --offset that it skips exits 1); it may be async.
+A record that does not hold the original message (notOriginal: SmallRye's key bytes written as the
+value, a Kafka Streams record with neither key nor value) is skipped as not_original (exit 1) unless
+the transform returns a payload of its own: what is sent is then the transform's.
 A message the edits cannot be applied to (a path it lacks, a payload that is not JSON, a transform
 that throws or returns something else) fails on its own (edit_failed): nothing is sent for it and
 the others go on. The dry run shows each change (table: changed paths and headers; --json: before,

@@ -1,5 +1,5 @@
 import {fromTextOrBase64, textOrBase64, utf8OrNull, type TextOrBase64} from './bytes.js'
-import type {ConventionName, DecodedRecord, ErrorInfo, MetadataValue, RawHeader, SourceRef} from './record.js'
+import {NOT_ORIGINAL, type ConventionName, type DecodedRecord, type ErrorInfo, type MetadataValue, type RawHeader, type SourceRef} from './record.js'
 import type {RecordSchemas, SchemaValue} from './schema/types.js'
 
 /** The normalised record users see (product.md), one per message, in `--json` and NDJSON. */
@@ -285,5 +285,7 @@ export function decodeDlqMessage(position: string, o: Obj): DecodedRecord {
     convention: 'dlq',
     metadata,
     unreadable: problems.length > 0 ? [unreadable, `dlq record: ${problems.join('; ')}`].filter((x) => x !== null).join('; ') : unreadable,
+    // An export of a record that does not hold the original message holds it no more: the fact travels in its metadata.
+    notOriginal: strOrNull(metadata[NOT_ORIGINAL]),
   }
 }

@@ -99,6 +99,13 @@ export interface DecodedRecord {
   /** Set when the stored bytes could not be read as a DLQ entry; the record is shown, not dropped. */
   unreadable: string | null
   /**
+   * Set when the writer did not keep the original message in this record (SmallRye's key-failure
+   * record holds the key bytes as its value; Kafka Streams frees key and value once a record
+   * reached a sink): what it lost, in words. Shown under `metadata` as `dlq.not-original`; replay
+   * skips the message (`not_original`) unless a --transform supplies the payload (plan.ts).
+   */
+  notOriginal: string | null
+  /**
    * Which message this is, for the replay ledger: stable for as long as the message exists, and
    * different for a different message at the same position (a file whose old rotated files were
    * deleted, a topic or stream deleted and recreated). Set by the reader; see core/replay/identity.ts.
@@ -110,6 +117,9 @@ export interface DecodedRecord {
    */
   decoded?: RecordSchemas
 }
+
+/** The metadata entry that shows DecodedRecord.notOriginal (and carries it through an export). */
+export const NOT_ORIGINAL = 'dlq.not-original'
 
 export const noSource = (): SourceRef => ({topic: null, partition: null, offset: null, group: null})
 
@@ -132,6 +142,7 @@ export function blankRecord(position: string): DecodedRecord {
     convention: 'unknown',
     metadata: {},
     unreadable: null,
+    notOriginal: null,
     // The slot is there from the start: adding the property to each record later (a shape change
     // per record) cost more than decoding its Avro payload.
     decoded: undefined,

@@ -1,4 +1,4 @@
-import {mkdtempSync} from 'node:fs'
+import {mkdtempSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
@@ -7,7 +7,9 @@ import {MATCH_ALL} from '../../src/core/filter.js'
 import type {DecodedRecord} from '../../src/core/record.js'
 import {b64, dlqAt, dropKafka, firstLine, inspectAll, jsonBytes, jsonHeaders, kafkaKey, kafkaRowOf, loadKafka, readCapture, simpleName, type Truth} from '../helpers/captured.js'
 import {streamsStage} from '../../src/core/conventions/streams.js'
+import {decodeRaw} from '../../src/core/conventions/index.js'
 import {dlqJson} from '../helpers/cli.js'
+import {expectSchema} from '../helpers/schema.js'
 import {KAFKA_BROKERS, needService} from '../helpers/services.js'
 
 // Real Kafka Streams 4.2.2 dead letters (KIP-1034, scripts/capture/kafka-streams): a Topology with a
@@ -79,7 +81,8 @@ describe.runIf(kafka.available)('captured Kafka Streams 4.2.2 dead letters (KIP-
     // Key and value are the source's raw bytes, except after a forward to a sink, which frees them.
     expect(jsonBytes(i.key)).toEqual(dropped(t) ? null : b64(t.source.key))
     expect(i.payload === null ? null : jsonBytes(i.payload.text ?? {base64: i.payload.base64})).toEqual(dropped(t) ? null : b64(t.source.value))
-    expect(i.metadata['dlq.streams-payload'] !== undefined).toBe(dropped(t))
+    expect(i.metadata['dlq.not-original'] !== undefined).toBe(dropped(t))
+    if (dropped(t)) expect(i.metadata['dlq.not-original']).toMatch(/^neither key nor value is the source's: Kafka Streams frees/)
     // User headers are the failing record's (the source's, plus what an upstream processor added), no __streams.* among them.
     expect(jsonHeaders(i.headers)).toEqual(grouped(atFailure(t).headers))
     expect(Object.keys(i.headers).some((k) => k.startsWith('__streams.'))).toBe(false)
@@ -129,7 +132,7 @@ describe.runIf(kafka.available)('captured Kafka Streams 4.2.2 dead letters (KIP-
     expect(nulls.map((x: any) => x.position)).toEqual(withNull.map((t) => item(t).position))
   })
 
-  it('keeps user headers in their stored order and replays them so, with key and value, to the source partition', async () => {
+  it('keeps user headers in their stored order and replays them so, with key and value, to the source partition; the record Streams emptied only with a transform that supplies it', async () => {
     // The JSON view groups repeated names; the decoded record and replay keep the order itself.
     const decoded = await readAll(DLQ)
     expect(orders.some((t) => atFailure(t).headers.map((h) => h.key).join() !== grouped(atFailure(t).headers).map(([k]) => k).join())).toBe(true)
@@ -140,19 +143,48 @@ describe.runIf(kafka.available)('captured Kafka Streams 4.2.2 dead letters (KIP-
     try {
       const target = await fx.topic('kafka-streams-replay', 3)
       const ledger = join(mkdtempSync(join(tmpdir(), 'dlq-streams-capture-')), 'ledger.ndjson')
-      const r = dlqJson(['replay', `kafka://${KAFKA_BROKERS}/${DLQ}`, '--all', '--yes', '--to', target, '--ledger', ledger])
-      expect(r.code, JSON.stringify(r.json).slice(0, 1500)).toBe(0)
-      expect(r.json.replayed).toBe(orders.length)
+      const lost = orders.filter(dropped)
+      expect(lost).toHaveLength(1)
+      const args = ['replay', `kafka://${KAFKA_BROKERS}/${DLQ}`, '--all', '--yes', '--to', target, '--ledger', ledger]
+      // The plan skips the record Streams emptied (sending it would send an empty record, not the order) and sends the rest.
+      const plan = dlqJson([...args, '--dry-run']).json
+      expectSchema('replay-plan', plan)
+      expect(plan.items.filter((x: any) => x.action === 'skip').map((x: any) => [x.position, x.reason])).toEqual(lost.map((t) => [item(t).position, 'not_original']))
+      expect(plan.items.find((x: any) => x.reason === 'not_original').detail).toMatch(/^neither key nor value is the source's: .*a --transform that returns the payload sends that instead$/)
+      expect(plan.summary).toMatchObject({send: orders.length - 1, skip: 1, skipped: {not_original: 1}})
+      const r = dlqJson(args)
+      expectSchema('replay-result', r.json)
+      expect(r.code, JSON.stringify(r.json).slice(0, 1500)).toBe(1)
+      expect(r.json.replayed).toBe(orders.length - 1)
       const landed = await readAll(target)
-      expect(landed).toHaveLength(orders.length)
-      for (const t of orders) {
+      expect(landed).toHaveLength(orders.length - 1)
+      const byTrace = (ms: DecodedRecord[], t: Truth) => {
         const trace = t.source.headers!.find((h) => h.key === 'trace-id')!.value
-        const [m] = landed.filter((x) => x.userHeaders.some((h) => h.key === 'trace-id' && h.value?.equals(b64(trace)!)))
+        return ms.filter((x) => x.userHeaders.some((h) => h.key === 'trace-id' && h.value?.equals(b64(trace)!)))
+      }
+      for (const t of orders) {
+        if (dropped(t)) {
+          expect(byTrace(landed, t)).toEqual([])
+          continue
+        }
+        const [m] = byTrace(landed, t)
         expect(m.position.startsWith(`${t.source.partition}:`)).toBe(true)
-        expect(m.key).toEqual(dropped(t) ? null : b64(t.source.key))
-        expect(m.payload).toEqual(dropped(t) ? null : b64(t.source.value))
+        expect(m.key).toEqual(b64(t.source.key))
+        expect(m.payload).toEqual(b64(t.source.value))
         expect(userHeaders(m)).toEqual(exact(atFailure(t).headers))
       }
+
+      // An operator who has the order (from the sink it reached, say) supplies it with a transform: that is what is sent.
+      const [t] = lost
+      const supply = join(mkdtempSync(join(tmpdir(), 'dlq-streams-capture-')), 'supply.mjs')
+      writeFileSync(supply, `export default (r) => (r.notOriginal ? {...r, key: Buffer.from(${JSON.stringify(t.source.key)}, 'base64'), payload: Buffer.from(${JSON.stringify(t.source.value)}, 'base64')} : r)\n`)
+      const sent = dlqJson(['replay', `kafka://${KAFKA_BROKERS}/${DLQ}`, '--offset', item(t).position, '--yes', '--to', target, '--ledger', ledger, '--transform', supply])
+      expect([sent.code, sent.json.replayed], JSON.stringify(sent.json)).toEqual([0, 1])
+      const [m] = byTrace(await readAll(target), t)
+      expect(m.position.startsWith(`${t.source.partition}:`)).toBe(true)
+      expect(m.key).toEqual(b64(t.source.key))
+      expect(m.payload).toEqual(b64(t.source.value))
+      expect(userHeaders(m)).toEqual(exact(atFailure(t).headers))
     } finally {
       await fx.close()
     }
@@ -205,6 +237,32 @@ describe.runIf(kafka.available)('captured Kafka Streams 4.2.2 dead letters: defa
       expect(await readAll(target)).toHaveLength(1)
     } finally {
       await fx.close()
+    }
+  })
+})
+
+describe('a Kafka Streams record with neither key nor value', () => {
+  const at = (frame: string) => `\tat org.apache.kafka.streams.processor.internals.${frame}(X.java:1)`
+  const record = (frame: string) =>
+    decodeRaw({
+      position: '0:0',
+      key: null,
+      value: null,
+      timestamp: 0,
+      headers: [
+        ['__streams.errors.exception', 'java.lang.IllegalStateException'],
+        ['__streams.errors.stacktrace', `java.lang.IllegalStateException\n${at(frame)}`],
+        ['__streams.errors.topic', 'orders'],
+        ['__streams.errors.partition', '0'],
+        ['__streams.errors.offset', '7'],
+      ].map(([key, value]) => ({key, value: Buffer.from(value)})),
+    })
+  it('is not the original message when a processor failed (Streams may have freed the bytes), and is the original when a deserializer failed (before any sink)', () => {
+    expect(record('ProcessorNode.process').notOriginal).toMatch(/^neither key nor value is the source's/)
+    expect(record('ProcessorNode.process').metadata['dlq.not-original']).toBe(record('ProcessorNode.process').notOriginal)
+    for (const f of ['SourceNode.deserializeKey', 'SourceNode.deserializeValue']) {
+      expect(record(f).notOriginal).toBeNull()
+      expect(record(f).metadata['dlq.not-original']).toBeUndefined()
     }
   })
 })

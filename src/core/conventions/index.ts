@@ -1,5 +1,5 @@
 import {numberOrRaw, textOrBase64} from '../bytes.js'
-import {blankRecord, type DecodedRecord, type MetadataValue, type RawHeader, type RawRecord} from '../record.js'
+import {blankRecord, NOT_ORIGINAL, type DecodedRecord, type MetadataValue, type RawHeader, type RawRecord} from '../record.js'
 import {arroyo} from './arroyo.js'
 import {connect} from './connect.js'
 import {fibril} from './fibril.js'
@@ -105,6 +105,7 @@ export function decodeHyperiEntry(position: string, o: Record<string, unknown>, 
     convention: 'hyperi',
     metadata: f.metadata,
     unreadable: f.problem ? `hyperi-rustlib entry: ${f.problem}` : null,
+    notOriginal: null,
   }
 }
 
@@ -145,7 +146,11 @@ export function decodeRaw(raw: RawRecord): DecodedRecord {
     if (found.convention.recordTime === 'failure') base.deadLetteredAt ??= raw.timestamp
     if (found.convention.recordTime === 'original') base.originalTimestamp ??= raw.timestamp
     if (f.key !== undefined) base.key = f.key
-    if (f.notes) Object.assign(metadata, f.notes)
+    if (f.notOriginal !== undefined) {
+      base.notOriginal = f.notOriginal
+      // Shown where every view shows metadata; an export read back takes the fact from here (message.ts).
+      metadata[NOT_ORIGINAL] = f.notOriginal
+    }
     if (view.warnings.length > 0) metadata['dlq.warning'] = view.warnings.join('; ')
   }
 

@@ -81,7 +81,7 @@ export const smallrye: HeaderConvention = {
       deadLetteredAt: null,
       originalTimestamp: f === R ? h.number(`${R}original-timestamp`) : null,
       ...(valueIsKey && {
-        notes: {'dlq.note': 'the value is the key bytes: SmallRye wrote deserialization-failure-data as the value when the key failed to deserialize; the source value is not in this record'},
+        notOriginal: 'the value is not the source\'s: when only the key failed to deserialize, SmallRye wrote the key bytes (deserialization-failure-data) as the value; the source value is in no part of this record',
       }),
     }
   },

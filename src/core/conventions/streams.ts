@@ -33,16 +33,19 @@ export const streams: HeaderConvention = {
   detect: (h) => h.hasPrefix(P),
   decode: (h, raw) => {
     const stacktrace = h.text(`${P}stacktrace`)
+    const stage = streamsStage(stacktrace)
     return {
       source: {topic: h.text(`${P}topic`), partition: h.number(`${P}partition`), offset: h.int(`${P}offset`), group: null},
       reason: null,
-      error: errorInfo({class: h.text(`${P}exception`), message: h.text(`${P}message`), stacktrace, stage: streamsStage(stacktrace)}),
+      error: errorInfo({class: h.text(`${P}exception`), message: h.text(`${P}message`), stacktrace, stage}),
       retries: null,
       deadLetteredAt: null,
-      // Streams frees the source's raw bytes once a processor has sent the record to a sink; a processor that
-      // throws after that dead-letters it with neither key nor value. Replaying it would send an empty record.
-      ...(raw.key === null && raw.value === null
-        ? {notes: {'dlq.streams-payload': 'Kafka Streams wrote neither key nor value: the source record was already sent to a sink when its processor failed (its bytes are not kept), or it was a tombstone with no key'}}
+      // Streams frees the source's raw bytes once a processor has sent the record to a sink; a processor (or a
+      // sink's send) that fails after that dead-letters it with neither key nor value, and replaying it would
+      // send an empty record. A source record with no key and no value looks the same: it is not told apart
+      // (docs/conventions.md). A deserializer's failure comes before any sink, so its bytes are always there.
+      ...(raw.key === null && raw.value === null && stage !== 'key' && stage !== 'value'
+        ? {notOriginal: 'neither key nor value is the source\'s: Kafka Streams frees a record\'s bytes once it has been sent to a sink, and a failure after that is dead-lettered with neither (a source record with no key and no value looks the same)'}
         : {}),
     }
   },

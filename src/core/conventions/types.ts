@@ -13,8 +13,11 @@ export interface ConventionFields {
   originalTimestamp?: number | null
   /** Replaces the record key when the convention moved the original key elsewhere. */
   key?: Buffer | null
-  /** Notes about what was decoded (e.g. a known producer bug), added to metadata. */
-  notes?: Record<string, string>
+  /**
+   * The record does not hold the original message (a known writer bug or loss): what was lost, in
+   * words. Becomes DecodedRecord.notOriginal, which replay acts on (not_original).
+   */
+  notOriginal?: string
 }
 
 /**

@@ -39,6 +39,12 @@ export interface TransformRecord {
   readonly convention: string
   readonly reason: string | null
   readonly source: {topic: string | null; partition: number | null; offset: string | null; group: string | null}
+  /**
+   * Set when the record does not hold the original message (its writer lost it: SmallRye's key bytes as the
+   * value, Kafka Streams' freed key and value): what was lost. Such a message is sent only when the transform
+   * returns a payload of its own; otherwise it is skipped (not_original).
+   */
+  readonly notOriginal: string | null
 }
 
 export type TransformFn = (record: TransformRecord) => unknown
@@ -143,7 +149,16 @@ export type EditOutcome =
   | {kind: 'unchanged'}
   | {kind: 'skip'}
   | {kind: 'error'; message: string}
-  | {kind: 'edited'; key: Buffer | null; payload: Buffer | null; headers: RawHeader[]; target: {topic: string; partition: number | null}; change: EditChange}
+  | {
+      kind: 'edited'
+      key: Buffer | null
+      payload: Buffer | null
+      headers: RawHeader[]
+      target: {topic: string; partition: number | null}
+      change: EditChange
+      /** The transform returned a payload of its own (not the one it was given): what a record that is not the original needs. */
+      payloadByTransform: boolean
+    }
 
 class EditError extends Error {}
 
@@ -158,12 +173,14 @@ export async function applyEdits(spec: EditSpec, r: DecodedRecord, target: {topi
   let payload = r.payload
   let headers = r.userHeaders
   let to = target
+  let payloadByTransform = false
   try {
     if (spec.sets.length > 0) payload = setPaths(payload, spec.sets)
     if (spec.setHeaders.length > 0 || spec.dropHeaders.length > 0) headers = editHeaders(headers, spec)
     if (spec.transform) {
       const out = await runTransform(spec, r, {key, payload, headers, target: to})
       if (out === null) return {kind: 'skip'}
+      payloadByTransform = !sameBytes(out.payload, payload)
       ;({key, payload, headers, target: to} = out)
     }
   } catch (error) {
@@ -179,7 +196,7 @@ export async function applyEdits(spec: EditSpec, r: DecodedRecord, target: {topi
   }
   if (!change.key && !change.payload && !change.headers && !change.target) return {kind: 'unchanged'}
   change.sha256 = sentDigest({key, value: payload, headers})
-  return {kind: 'edited', key, payload, headers, target: to, change}
+  return {kind: 'edited', key, payload, headers, target: to, change, payloadByTransform}
 }
 
 /**
@@ -279,6 +296,7 @@ async function runTransform(
     convention: replayConvention(r),
     reason: r.reason,
     source: {topic: r.source.topic, partition: r.source.partition, offset: r.source.offset === null ? null : String(r.source.offset), group: r.source.group},
+    notOriginal: r.notOriginal,
   }
   const stuck = hung.get(spec)
   if (stuck !== undefined) throw new EditError(`${name} was not called: it did not settle for ${stuck} within ${TRANSFORM_TIMEOUT_MS / 1000} s`)

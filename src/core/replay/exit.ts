@@ -8,7 +8,8 @@ import type {ResultItem} from './execute.js'
  * Otherwise 4 when all that stopped it is a message or target that is not there (not_found,
  * target_missing), else 1 (failures, in doubt, no source, protected or unreadable, filtered out,
  * a target name or key the store cannot take (target_invalid), a layout that would drop the key
- * or headers unasked (layout_drops_data)).
+ * or headers unasked (layout_drops_data), a record that does not hold the original message
+ * (not_original): each is a message still to be dealt with, also in an --all selection).
  * A CI script can trust a 0.
  */
 export class ExitTally {

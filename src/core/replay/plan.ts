@@ -26,6 +26,7 @@ export type SkipReason =
   | 'edit_failed'
   | 'target_invalid'
   | 'layout_drops_data'
+  | 'not_original'
 
 /**
  * The time a replayed record carries. `now` (the default): the store stamps it when it is written,
@@ -139,6 +140,9 @@ async function selectPositions(reader: DlqReader, req: ReplayRequest): Promise<{
 
 /** Where and when a ledger entry says its message was replayed. */
 const replayedWhere = (entry: LedgerEntry): string => `replayed to ${entry.target.topic}${entry.offset === null ? '' : ` at ${entry.offset}`} on ${entry.at}`
+
+/** Why a record that does not hold the original message is not sent, and how it can be. */
+const notOriginalText = (lost: string): string => `${lost}: replay sends only the original message; a --transform that returns the payload sends that instead`
 
 const skip = (position: string, reason: SkipReason, detail: string | null = null, ledger: LedgerEntry | null = null): PlanItem => ({
   ledgerKey: position,
@@ -375,6 +379,13 @@ export async function planRecords(deps: ReplayDeps, records: DecodedRecord[], op
       items.push(skip(r.position, 'already_replayed', `the same source message as position ${copyOf} (${sourceText(r.source)}, same key and payload: the writer dead-lettered it more than once); only that copy is replayed, once`))
       continue
     }
+    // A record that does not hold the original message (its writer lost it) is not sent as it is: that would be
+    // another message. Only a transform (or browse's editor) that supplies the payload sends it, and what goes
+    // is then the operator's; --set edits the bytes the record holds, which are not the message.
+    if (r.notOriginal && !edits?.transform) {
+      items.push(skip(r.position, 'not_original', notOriginalText(r.notOriginal)))
+      continue
+    }
     // Fix before replay: the record is edited here, so the dry run shows what would be sent.
     let edit: EditChange | undefined
     let forced: number | null = null
@@ -386,6 +397,10 @@ export async function planRecords(deps: ReplayDeps, records: DecodedRecord[], op
       }
       if (out.kind === 'error') {
         items.push(skip(r.position, 'edit_failed', out.message))
+        continue
+      }
+      if (r.notOriginal && !(out.kind === 'edited' && out.payloadByTransform)) {
+        items.push(skip(r.position, 'not_original', `${notOriginalText(r.notOriginal)} (${edits.transformName ?? 'the transform'} left the payload as the record holds it)`))
         continue
       }
       if (out.kind === 'edited') {
