@@ -1,4 +1,4 @@
-import {appendFileSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync, readFileSync} from 'node:fs'
+import {appendFileSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, truncateSync, writeFileSync, readFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {gzipSync} from 'node:zlib'
@@ -378,6 +378,22 @@ describe('file reader: following a file truncated in place', () => {
     for (let i = 0; i < 3; i++) after.push(...(await step(r, cursor)))
     expect(after).toEqual(['msg-10', 'msg-11', 'msg-12', 'msg-13'])
     expect(r.warnings.filter((w) => /truncated in place/.test(w))).toHaveLength(1)
+    await r.close()
+  })
+
+  it('a torn last line cut back and written whole by its writer is not a truncation: nothing is read twice', async () => {
+    const whole = [entry(0), entry(1), entry(2)].map((l) => l + '\n').join('')
+    const p = write('torn-tail.ndjson', [Buffer.from(whole + entry(99).slice(0, 40))])
+    const r = (await openFileReader(p)) as FileReader
+    const cursor = await r.followStart()
+    expect(cursor.next).toBe(3)
+    // The writer mends its torn write: back to the last newline, then the record whole.
+    truncateSync(p, Buffer.byteLength(whole))
+    appendFileSync(p, entry(3) + '\n')
+    const after: string[] = []
+    for (let i = 0; i < 3; i++) after.push(...(await step(r, cursor)))
+    expect(after).toEqual(['msg-3'])
+    expect(r.warnings.filter((w) => /truncated in place/.test(w))).toHaveLength(0)
     await r.close()
   })
 

@@ -324,7 +324,10 @@ export class FileReader implements DlqReader {
     if (this.dir !== null || this.segments.length !== 1 || seg.gzip || seg.fd === undefined) return
     if (this.followHead !== null && this.followHead.length >= bytes) return
     const buf = Buffer.alloc(bytes)
-    this.followHead = buf.subarray(0, readSync(seg.fd, buf, 0, bytes, 0))
+    const n = readSync(seg.fd, buf, 0, bytes, 0)
+    // Read to the end of the file: a last line without its newline may be cut back and written
+    // again by its writer (a torn write mended), so only whole lines are kept.
+    this.followHead = buf.subarray(0, n < bytes ? buf.lastIndexOf(10, n - 1) + 1 : n)
   }
 
   private restartTruncated(): void {

@@ -61,8 +61,10 @@ export function decodeMetadata(c: HeaderConvention | null, system: RawHeader[]):
     const v: MetadataValue = h.value === null ? null : c?.numeric.includes(h.key) ? numberOrRaw(h.value) : textOrBase64(h.value)
     if (!(h.key in out)) out[h.key] = v
     else {
+      // Pushed, not copied: a record may repeat a name tens of thousands of times (quadratic otherwise).
       const prev = out[h.key]
-      out[h.key] = Array.isArray(prev) ? [...prev, v] : [prev, v]
+      if (Array.isArray(prev)) prev.push(v)
+      else out[h.key] = [prev, v]
     }
   }
   return out

@@ -77,7 +77,7 @@ export const smallrye: HeaderConvention = {
       source: {topic: h.lastText(`${f}topic`), partition: h.number(`${f}partition`, undefined, 'last'), offset: h.int(`${f}offset`, undefined, 'last'), group: null},
       reason: null,
       error,
-      retries: count === null ? null : count + 1,
+      retries: count === null || !Number.isSafeInteger(count) || count < 0 ? null : count + 1,
       deadLetteredAt: null,
       originalTimestamp: f === R ? h.number(`${R}original-timestamp`) : null,
       ...(valueIsKey && {
