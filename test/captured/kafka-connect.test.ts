@@ -2,10 +2,8 @@ import {mkdtempSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {openKafkaReader} from '../../src/backends/kafka/index.js'
-import {MATCH_ALL} from '../../src/core/filter.js'
 import type {DecodedRecord} from '../../src/core/record.js'
-import {b64, dlqAt, dropKafka, firstLine, inspectAll, jsonBytes, jsonHeaders, kafkaKey, kafkaRowOf, loadKafka, readCapture, simpleName, type Truth} from '../helpers/captured.js'
+import {b64, dlqAt, dropKafka, firstLine, jsonBytes, jsonHeaders, kafkaRowOf, loadShown, readCapture, readKafkaRecords, simpleName, type Truth} from '../helpers/captured.js'
 import {dlqJson} from '../helpers/cli.js'
 import {KAFKA_BROKERS, needService} from '../helpers/services.js'
 
@@ -30,24 +28,14 @@ const grouped = (hs: Array<{key: string; value: string | null}>) => {
 }
 const exact = (hs: Array<{key: string; value: string | null}>) => hs.map((h): [string, Buffer | null] => [h.key, b64(h.value)])
 const userHeaders = (r: DecodedRecord) => r.userHeaders.map((h): [string, Buffer | null] => [h.key, h.value])
-async function readAll(topic: string): Promise<DecodedRecord[]> {
-  const r = await openKafkaReader(`kafka://${KAFKA_BROKERS}/${topic}`)
-  try {
-    return (await r.page({limit: 1000, filter: MATCH_ALL})).records
-  } finally {
-    await r.close()
-  }
-}
 
 describe.runIf(kafka.available)('captured Kafka Connect 4.1.2 dead letters', () => {
-  const items = new Map<string, any>()
+  /** Each truth line's record as `dlq inspect` shows it. */
+  let item: (t: Truth) => any = () => undefined
   beforeAll(async () => {
-    const where = await loadKafka(cap)
-    const byPos = new Map(inspectAll(`kafka://${KAFKA_BROKERS}/${DLQ}`).map((i) => [i.position, i]))
-    for (const r of cap.kafka) items.set(kafkaKey(r.topic, r.partition, r.offset), byPos.get(where.get(kafkaKey(r.topic, r.partition, r.offset))!))
+    item = await loadShown(cap, [DLQ])
   }, 120_000)
   afterAll(async () => dropKafka(cap))
-  const item = (t: Truth) => items.get(kafkaKey(dlqAt(t).topic, dlqAt(t).partition, dlqAt(t).offset))
 
   it('has a truth line for every captured record, failing in every stage the capture provokes', () => {
     expect(cap.manifest.dlq).toEqual([DLQ])
@@ -101,7 +89,7 @@ describe.runIf(kafka.available)('captured Kafka Connect 4.1.2 dead letters', () 
 
   it('keeps user headers in their stored order (repeats not adjacent) and replays them so, with key and value', async () => {
     // The JSON view groups repeated names; the decoded record and replay keep the order itself.
-    const decoded = await readAll(DLQ)
+    const decoded = await readKafkaRecords(DLQ)
     expect(cap.truth.some((t) => t.source.headers!.map((h) => h.key).join() !== grouped(t.source.headers!).map(([k]) => k).join())).toBe(true)
     for (const t of cap.truth) expect(userHeaders(decoded.find((d) => d.position === item(t).position)!)).toEqual(exact(t.source.headers!))
 
@@ -113,7 +101,7 @@ describe.runIf(kafka.available)('captured Kafka Connect 4.1.2 dead letters', () 
       const r = dlqJson(['replay', `kafka://${KAFKA_BROKERS}/${DLQ}`, '--all', '--yes', '--to', target, '--ledger', ledger])
       expect(r.code, JSON.stringify(r.json).slice(0, 1500)).toBe(0)
       expect(r.json.replayed).toBe(cap.truth.length)
-      const landed = await readAll(target)
+      const landed = await readKafkaRecords(target)
       expect(landed).toHaveLength(cap.truth.length)
       for (const t of cap.truth) {
         const [m] = landed.filter((x) => x.payload!.equals(b64(t.source.value)!))

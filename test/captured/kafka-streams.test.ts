@@ -2,10 +2,8 @@ import {mkdtempSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {openKafkaReader} from '../../src/backends/kafka/index.js'
-import {MATCH_ALL} from '../../src/core/filter.js'
 import type {DecodedRecord} from '../../src/core/record.js'
-import {b64, dlqAt, dropKafka, firstLine, inspectAll, jsonBytes, jsonHeaders, kafkaKey, kafkaRowOf, loadKafka, readCapture, simpleName, type Truth} from '../helpers/captured.js'
+import {b64, dlqAt, dropKafka, firstLine, inspectAll, jsonBytes, jsonHeaders, kafkaRowOf, loadKafka, loadShown, readCapture, readKafkaRecords, simpleName, type Truth} from '../helpers/captured.js'
 import {streamsStage} from '../../src/core/conventions/streams.js'
 import {decodeRaw} from '../../src/core/conventions/index.js'
 import {dlqJson} from '../helpers/cli.js'
@@ -39,26 +37,14 @@ const grouped = (hs: H) => {
 }
 const exact = (hs: H) => hs.map((h): [string, Buffer | null] => [h.key, b64(h.value)])
 const userHeaders = (r: DecodedRecord) => r.userHeaders.map((h): [string, Buffer | null] => [h.key, h.value])
-async function readAll(topic: string): Promise<DecodedRecord[]> {
-  const r = await openKafkaReader(`kafka://${KAFKA_BROKERS}/${topic}`)
-  try {
-    return (await r.page({limit: 1000, filter: MATCH_ALL})).records
-  } finally {
-    await r.close()
-  }
-}
 
 describe.runIf(kafka.available)('captured Kafka Streams 4.2.2 dead letters (KIP-1034)', () => {
-  const items = new Map<string, any>()
+  /** Each truth line's record as `dlq inspect` shows it. */
+  let item: (t: Truth) => any = () => undefined
   beforeAll(async () => {
-    const where = await loadKafka(cap)
-    for (const topic of [DLQ, PAY_DLQ]) {
-      const byPos = new Map(inspectAll(`kafka://${KAFKA_BROKERS}/${topic}`).map((i) => [i.position, i]))
-      for (const r of cap.kafka.filter((x) => x.topic === topic)) items.set(kafkaKey(r.topic, r.partition, r.offset), byPos.get(where.get(kafkaKey(r.topic, r.partition, r.offset))!))
-    }
+    item = await loadShown(cap, [DLQ, PAY_DLQ])
   }, 120_000)
   afterAll(async () => dropKafka(cap))
-  const item = (t: Truth) => items.get(kafkaKey(dlqAt(t).topic, dlqAt(t).partition, dlqAt(t).offset))
   const orders = cap.truth.filter((t) => dlqAt(t).topic === DLQ)
 
   it('has a truth line for every captured record, failing in every way the capture provokes', () => {
@@ -134,7 +120,7 @@ describe.runIf(kafka.available)('captured Kafka Streams 4.2.2 dead letters (KIP-
 
   it('keeps user headers in their stored order and replays them so, with key and value, to the source partition; the record Streams emptied only with a transform that supplies it', async () => {
     // The JSON view groups repeated names; the decoded record and replay keep the order itself.
-    const decoded = await readAll(DLQ)
+    const decoded = await readKafkaRecords(DLQ)
     expect(orders.some((t) => atFailure(t).headers.map((h) => h.key).join() !== grouped(atFailure(t).headers).map(([k]) => k).join())).toBe(true)
     for (const t of orders) expect(userHeaders(decoded.find((d) => d.position === item(t).position)!)).toEqual(exact(atFailure(t).headers))
 
@@ -156,7 +142,7 @@ describe.runIf(kafka.available)('captured Kafka Streams 4.2.2 dead letters (KIP-
       expectSchema('replay-result', r.json)
       expect(r.code, JSON.stringify(r.json).slice(0, 1500)).toBe(1)
       expect(r.json.replayed).toBe(orders.length - 1)
-      const landed = await readAll(target)
+      const landed = await readKafkaRecords(target)
       expect(landed).toHaveLength(orders.length - 1)
       const byTrace = (ms: DecodedRecord[], t: Truth) => {
         const trace = t.source.headers!.find((h) => h.key === 'trace-id')!.value
@@ -180,7 +166,7 @@ describe.runIf(kafka.available)('captured Kafka Streams 4.2.2 dead letters (KIP-
       writeFileSync(supply, `export default (r) => (r.notOriginal ? {...r, key: Buffer.from(${JSON.stringify(t.source.key)}, 'base64'), payload: Buffer.from(${JSON.stringify(t.source.value)}, 'base64')} : r)\n`)
       const sent = dlqJson(['replay', `kafka://${KAFKA_BROKERS}/${DLQ}`, '--offset', item(t).position, '--yes', '--to', target, '--ledger', ledger, '--transform', supply])
       expect([sent.code, sent.json.replayed], JSON.stringify(sent.json)).toEqual([0, 1])
-      const [m] = byTrace(await readAll(target), t)
+      const [m] = byTrace(await readKafkaRecords(target), t)
       expect(m.position.startsWith(`${t.source.partition}:`)).toBe(true)
       expect(m.key).toEqual(b64(t.source.key))
       expect(m.payload).toEqual(b64(t.source.value))
@@ -229,12 +215,12 @@ describe.runIf(kafka.available)('captured Kafka Streams 4.2.2 dead letters: defa
       const [first, copy] = [...r.json.items].sort((a: any, b: any) => (a.outcome === 'replayed' ? -1 : 1) - (b.outcome === 'replayed' ? -1 : 1))
       expect([first.outcome, copy.outcome, copy.reason]).toEqual(['replayed', 'skipped', 'already_replayed'])
       expect(copy.error).toContain(`the same source message as position ${first.position}`)
-      expect(await readAll(target)).toHaveLength(1)
+      expect(await readKafkaRecords(target)).toHaveLength(1)
       // Again: the one replayed is in the ledger, and its copy still follows it.
       const again = dlqJson(args)
       expect(again.code).toBe(0)
       expect(again.json.replayed).toBe(0)
-      expect(await readAll(target)).toHaveLength(1)
+      expect(await readKafkaRecords(target)).toHaveLength(1)
     } finally {
       await fx.close()
     }

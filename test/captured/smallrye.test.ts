@@ -2,7 +2,7 @@ import {mkdtempSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {b64, dlqAt, dropKafka, ensureTopic, firstLine, inspectAll, jsonBytes, jsonHeaders, kafkaKey, kafkaRowOf, loadKafka, readCapture, simpleName, type Truth} from '../helpers/captured.js'
+import {b64, dlqAt, dropKafka, ensureTopic, firstLine, inspectAll, jsonBytes, jsonHeaders, kafkaRowOf, loadShown, readCapture, simpleName, type Truth} from '../helpers/captured.js'
 import {dlq, dlqJson} from '../helpers/cli.js'
 import {expectSchema} from '../helpers/schema.js'
 import {KAFKA_BROKERS, needService} from '../helpers/services.js'
@@ -35,16 +35,12 @@ const valueLost = (t: Truth) => extra(t).failure === 'key-deserialization'
 const same = (a: Buffer | null, b: Buffer | null) => (a === null || b === null ? a === b : a.equals(b))
 
 describe.runIf(kafka.available)('captured SmallRye Reactive Messaging 4.33.0 (Quarkus 3.33.2) dead letters', () => {
-  const items = new Map<string, any>()
+  /** Each truth line's record as `dlq inspect` shows it. */
+  let item: (t: Truth) => any = () => undefined
   beforeAll(async () => {
-    const where = await loadKafka(cap)
-    for (const topic of cap.manifest.dlq as string[]) {
-      const byPos = new Map(inspectAll(`kafka://${KAFKA_BROKERS}/${topic}`).map((i) => [i.position, i]))
-      for (const r of cap.kafka.filter((k) => k.topic === topic)) items.set(kafkaKey(topic, r.partition, r.offset), byPos.get(where.get(kafkaKey(topic, r.partition, r.offset))!))
-    }
+    item = await loadShown(cap)
   }, 120_000)
   afterAll(async () => dropKafka(cap))
-  const item = (t: Truth) => items.get(kafkaKey(dlqAt(t).topic, dlqAt(t).partition, dlqAt(t).offset))
 
   it('has a truth line for every captured record, of every kind of failure the capture provokes', () => {
     expect(cap.truth).toHaveLength(cap.kafka.length)

@@ -2,7 +2,7 @@ import {mkdtempSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {b64, dlqAt, dropKafka, ensureTopic, firstLine, inspectAll, jsonBytes, jsonHeaders, kafkaKey, kafkaRowOf, loadKafka, readCapture, simpleName, type Truth} from '../helpers/captured.js'
+import {b64, dlqAt, dropKafka, ensureTopic, firstLine, inspectAll, jsonBytes, jsonHeaders, kafkaRowOf, loadShown, readCapture, simpleName, type Truth} from '../helpers/captured.js'
 import {dlqJson} from '../helpers/cli.js'
 import {KAFKA_BROKERS, needService} from '../helpers/services.js'
 
@@ -35,16 +35,12 @@ const lostIse = (t: Truth) => t.error!.class === 'java.lang.IllegalStateExceptio
 const binderChain = (t: Truth) => extra(t).binderException as Array<{class: string; message: string | null}>
 
 describe.runIf(kafka.available)('captured Spring Cloud Stream Kafka binder 5.0.4 dead letters', () => {
-  const items = new Map<string, any>()
+  /** Each truth line's record as `dlq inspect` shows it. */
+  let item: (t: Truth) => any = () => undefined
   beforeAll(async () => {
-    const where = await loadKafka(cap)
-    for (const topic of cap.manifest.dlq as string[]) {
-      const byPos = new Map(inspectAll(`kafka://${KAFKA_BROKERS}/${topic}`).map((i) => [i.position, i]))
-      for (const r of cap.kafka.filter((k) => k.topic === topic)) items.set(kafkaKey(topic, r.partition, r.offset), byPos.get(where.get(kafkaKey(topic, r.partition, r.offset))!))
-    }
+    item = await loadShown(cap)
   }, 120_000)
   afterAll(async () => dropKafka(cap))
-  const item = (t: Truth) => items.get(kafkaKey(dlqAt(t).topic, dlqAt(t).partition, dlqAt(t).offset))
   /** What both writers' records must agree on with the truth: source, key, payload, user headers, times, partition. */
   const sameRecord = (i: any, t: Truth) => {
     // the ROOT source, also for a record dead-lettered twice (the first x-original-* set)

@@ -3,6 +3,9 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {Admin, Producer} from '@platformatic/kafka'
 import {isSafeNumber, parse as parseLossless} from 'lossless-json'
+import {openKafkaReader} from '../../src/backends/kafka/index.js'
+import {MATCH_ALL} from '../../src/core/filter.js'
+import type {DecodedRecord} from '../../src/core/record.js'
 import {dlq, FIXTURES} from './cli.js'
 import {KAFKA_BROKERS, REDIS_URL} from './services.js'
 
@@ -235,6 +238,31 @@ export function inspectAll(source: string, extra: string[] = []): any[] {
     const next = page.nextOffsetHint ?? page.next_offset_hint ?? null
     if (page.end || next === null || page.items.length === 0) return items
     from = String(next)
+  }
+}
+
+/**
+ * Loads the capture's Kafka records (those of `topics`) and gives, for each truth line, its
+ * record as `dlq inspect --json` shows it — found by the captured coordinates, since the broker
+ * the capture is loaded into gives it positions of its own.
+ */
+export async function loadShown(cap: Capture, topics: string[] = cap.manifest.dlq as string[]): Promise<(t: Truth) => any> {
+  const where = await loadKafka(cap)
+  const shown = new Map<string, any>()
+  for (const topic of topics) {
+    const byPos = new Map(inspectAll(`kafka://${KAFKA_BROKERS}/${topic}`).map((i) => [i.position, i]))
+    for (const r of cap.kafka.filter((k) => k.topic === topic)) shown.set(kafkaKey(topic, r.partition, r.offset), byPos.get(where.get(kafkaKey(topic, r.partition, r.offset))!))
+  }
+  return (t) => shown.get(kafkaKey(dlqAt(t).topic, dlqAt(t).partition, dlqAt(t).offset))
+}
+
+/** Every record of a (small) Kafka topic as dlq's reader decodes it: user headers in stored order, which the JSON groups. */
+export async function readKafkaRecords(topic: string): Promise<DecodedRecord[]> {
+  const r = await openKafkaReader(`kafka://${KAFKA_BROKERS}/${topic}`)
+  try {
+    return (await r.page({limit: 1000, filter: MATCH_ALL})).records
+  } finally {
+    await r.close()
   }
 }
 
