@@ -127,7 +127,7 @@ export class LockFile {
   }
 
   /** The lock as it is now; null when it is gone. Not a regular file (a FIFO, a directory): an error, never read. */
-  read(): LockHolder | null {
+  private read(): LockHolder | null {
     let fd: number
     try {
       fd = openSync(this.path, fsc.O_RDONLY | fsc.O_NONBLOCK)

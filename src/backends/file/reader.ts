@@ -294,25 +294,31 @@ export class FileReader implements DlqReader {
     return st !== undefined && st.isFile() && (st.ino !== seg.ino || st.dev !== seg.dev)
   }
 
+  /** The descriptor of a single plain file DLQ (the only kind that can be truncated in place), or null. */
+  private singlePlainFd(): number | null {
+    const seg = this.segments[0]
+    return this.dir !== null || this.segments.length !== 1 || seg.gzip || seg.fd === undefined ? null : seg.fd
+  }
+
   /**
    * A single plain file shorter than the bytes already read, or whose first bytes are not the
    * ones read (truncated and written again to its old length or more between two looks):
    * truncated in place. Comparing the first 4 KiB costs one read per look that saw a change.
    */
   private truncated(): boolean {
-    const seg = this.segments[0]
-    if (this.dir !== null || this.segments.length !== 1 || seg.gzip || seg.fd === undefined) return false
+    const fd = this.singlePlainFd()
+    if (fd === null) return false
     const read = this.indexes[0].size
     let size: number
     try {
-      size = fstatSync(seg.fd).size
+      size = fstatSync(fd).size
     } catch {
       return false
     }
     if (size < read) return true
     if (this.followHead !== null && this.followHead.length > 0) {
       const now = Buffer.alloc(this.followHead.length)
-      if (readSync(seg.fd, now, 0, now.length, 0) < now.length || !now.equals(this.followHead)) return true
+      if (readSync(fd, now, 0, now.length, 0) < now.length || !now.equals(this.followHead)) return true
     }
     this.keepHead(Math.min(HEAD_SAMPLE, read))
     return false
@@ -320,11 +326,11 @@ export class FileReader implements DlqReader {
 
   /** Keeps the first `bytes` bytes of a followed single plain file (those there now, at most), unless as many are kept. */
   private keepHead(bytes: number): void {
-    const seg = this.segments[0]
-    if (this.dir !== null || this.segments.length !== 1 || seg.gzip || seg.fd === undefined) return
+    const fd = this.singlePlainFd()
+    if (fd === null) return
     if (this.followHead !== null && this.followHead.length >= bytes) return
     const buf = Buffer.alloc(bytes)
-    const n = readSync(seg.fd, buf, 0, bytes, 0)
+    const n = readSync(fd, buf, 0, bytes, 0)
     // Read to the end of the file: a last line without its newline may be cut back and written
     // again by its writer (a torn write mended), so only whole lines are kept.
     this.followHead = buf.subarray(0, n < bytes ? buf.lastIndexOf(10, n - 1) + 1 : n)

@@ -257,19 +257,18 @@ const KEPT_WINDOWS = 6
  */
 class SendingMemory {
   private readonly first = new Map<string, string>()
-  /** The keys each kept window added, oldest first: what to let go when it is dropped. */
-  private readonly windows: string[][] = []
   /** Source messages met: topic → partition → offset → the first copy (numbers as keys: no string is built per message). */
   private readonly sources = new Map<string, Map<number, Map<Int, SourceCopy>>>()
-  /** The source messages each kept window added, to let go with it. */
-  private readonly sourceWindows: Array<Array<[Map<Int, SourceCopy>, Int]>> = []
+  /** What each kept window added (keys, and source messages), oldest first: what to let go when it is dropped. */
+  private readonly windows: Array<{keys: string[]; sources: Array<[Map<Int, SourceCopy>, Int]>}> = []
 
   /** Starts the next window, letting the oldest go. */
   nextWindow(): void {
-    this.windows.push([])
-    this.sourceWindows.push([])
-    if (this.windows.length > KEPT_WINDOWS) for (const k of this.windows.shift()!) this.first.delete(k)
-    if (this.sourceWindows.length > KEPT_WINDOWS) for (const [offsets, o] of this.sourceWindows.shift()!) offsets.delete(o)
+    this.windows.push({keys: [], sources: []})
+    if (this.windows.length <= KEPT_WINDOWS) return
+    const oldest = this.windows.shift()!
+    for (const k of oldest.keys) this.first.delete(k)
+    for (const [offsets, o] of oldest.sources) offsets.delete(o)
   }
 
   /**
@@ -294,7 +293,7 @@ class SendingMemory {
     const seen = offsets.get(s.offset)
     if (seen !== undefined) return seen.print === print ? seen.position : undefined
     offsets.set(s.offset, {position: r.position, print})
-    this.sourceWindows[this.sourceWindows.length - 1].push([offsets, s.offset])
+    this.windows[this.windows.length - 1].sources.push([offsets, s.offset])
     return undefined
   }
 
@@ -306,7 +305,7 @@ class SendingMemory {
   /** A key not met before (firstOf gave undefined), sent by the current window. */
   add(key: string, position: string): void {
     this.first.set(key, position)
-    this.windows[this.windows.length - 1].push(key)
+    this.windows[this.windows.length - 1].keys.push(key)
   }
 }
 
