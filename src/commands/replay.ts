@@ -59,7 +59,8 @@ the others go on. The dry run shows each change (table: changed paths and header
 after and a unified patch); the ledger records that the message was replayed edited, with the
 sha256 of what was sent, and a run in doubt looks in the target for those edited bytes.
 
-Without a terminal to confirm on, --yes is required. --dry-run prints the plan and sends nothing.
+Without a terminal to confirm on, --yes is required. --dry-run prints the plan and sends nothing,
+and exits with the code the replay would (below) for all it can know without sending.
 
 Exit 0 only when every requested message is now replayed (in this run or an earlier one); 4 when
 a requested position or its target does not exist; 1 for anything else not replayed; 130 on Ctrl-C
@@ -88,7 +89,7 @@ ${BaseCommand.exitCodesHelp}`)
     ...partitionFlag,
     ...replayTargetFlags,
     ...schemaFlags,
-    'dry-run': Flags.boolean({description: 'Print the plan (each position → target, headers kept and removed) and send nothing.'}),
+    'dry-run': Flags.boolean({description: 'Print the plan (each position → target, headers kept and removed) and send nothing; exits as the replay would.'}),
     yes: Flags.boolean({char: 'y', description: 'Do not ask for confirmation (required without a terminal).', env: 'DLQ_YES'}),
     force: Flags.boolean({description: 'Replay positions the ledger says were already replayed or are in doubt.'}),
     rate: Flags.integer({description: 'Messages per second at most.', min: 1, env: 'DLQ_REPLAY_RATE'}),
@@ -146,11 +147,16 @@ ${BaseCommand.exitCodesHelp}`)
           const offStop = onStopSignal(() => abort.abort())
           if (flags['dry-run']) {
             const writer = planWriter(toStdout, head, {json: flags.json, rows, timestamp})
+            // A dry run is a CI gate: it exits as the replay would, for all it can know without sending.
+            const outcome = new ExitTally(flags.all ? 'all' : 'offsets')
             try {
               await this.streamed(writer, async () => {
                 for await (const w of planWindows(deps, req, {signal: abort.signal})) {
                   if (abort.signal.aborted) break
-                  for (const it of await w.plan()) writer.item(it)
+                  for (const it of await w.plan()) {
+                    outcome.addPlanned(it)
+                    writer.item(it)
+                  }
                   await writer.drained()
                   // A plan read from a file may never wait for I/O (stdout a file too): Ctrl-C is
                   // delivered only when the event loop turns, so it is let turn once a window.
@@ -161,6 +167,8 @@ ${BaseCommand.exitCodesHelp}`)
             } finally {
               offStop()
             }
+            // A ledger the replay could not write stops it before anything is sent (exit 4, above).
+            process.exitCode = problem !== null ? 4 : outcome.exitCode()
             return
           }
 

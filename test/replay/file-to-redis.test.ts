@@ -200,8 +200,10 @@ describe.runIf(redis.available)('replay: file DLQ → Redis', () => {
     expect(real.stderr).toMatch(/replay ledger: .*no-such-dir\/ledger\.ndjson cannot be created: .*no-such-dir does not exist; give --ledger a writable file path/)
     expect(real.stdout).toBe('')
     expect(await client.xlen(`${prefix}orders`)).toBe(before)
+    // The dry run prints the plan, and exits as the replay would.
     const dry = dlq(['replay', src, '--all', '--sink', sink, '--ledger', nowhere, '--dry-run'])
-    expect(dry.code).toBe(0)
+    expect(dry.code).toBe(4)
+    expect(dry.stdout).toMatch(/Dry run: nothing was sent/)
     expect(dry.stderr).toMatch(/warning: replay ledger: .* cannot be created: .*; a real run would stop here/)
     for (const mode of ['--yes', '--dry-run']) {
       const r = dlq(['replay', src, '--all', '--sink', sink, '--ledger', dir, mode])
@@ -260,7 +262,8 @@ describe.runIf(redis.available)('replay: file DLQ → Redis', () => {
   it('plans without sending on --dry-run', async () => {
     const src = copy('conventions.ndjson')
     const {code, json} = dlqJson(['replay', src, '--offset', '0', '--offset', '99', '--sink', sink, '--dry-run'])
-    expect(code).toBe(0)
+    // Position 99 does not exist: the replay would exit 4, and so does its dry run.
+    expect(code).toBe(4)
     expectSchema('replay-plan', json)
     expect(json.items[0]).toMatchObject({position: '0', action: 'send', target: {topic: `${prefix}orders`, partition: null}, headersKept: ['trace']})
     expect(json.items[0].headersRemoved).toContain('kafka_dlt-original-offset')
@@ -281,6 +284,40 @@ describe.runIf(redis.available)('replay: file DLQ → Redis', () => {
     // Replayed before counts as replayed: the same command again still succeeds.
     const again = dlqJson(['replay', src, '--offset', '0', '--sink', sink, '--yes'])
     expect([again.code, again.json.items[0].reason]).toEqual([0, 'already_replayed'])
+  })
+
+  it('a dry run exits with the code the replay would (a CI gate): 4 for what is not there, 1 for other skips, 0 when all would be sent', async () => {
+    const src = copy('conventions.ndjson')
+    const skipAll = join(dir, 'skip-all.mjs')
+    writeFileSync(skipAll, 'export default () => null\n')
+    const nowhere = uniqueName('nowhere')
+    // Nothing is sent by any of these, so the real run is made too: the dry run must foresee its code.
+    const cases: Array<[string, string[], number]> = [
+      ['not_found', ['--offset', '99999'], 4],
+      ['target_missing', ['--offset', '0', '--to', nowhere], 4],
+      ['no_source', ['--offset', '10'], 1],
+      ['not_found and no_source', ['--offset', '99999', '--offset', '10'], 1],
+      ['filtered', ['--offset', '0', '--filter', 'reason=no-such-reason'], 1],
+      ['protected_target', ['--offset', '0', '--to', 'orders.dlq-replay-ledger'], 1],
+      ['skipped_by_transform, named with --offset', ['--offset', '0', '--transform', skipAll], 1],
+      ['skipped_by_transform, selected with --all', ['--all', '--filter', 'source.topic=orders', '--transform', skipAll], 0],
+    ]
+    for (const [what, args, expected] of cases) {
+      const dry = dlqJson(['replay', src, ...args, '--sink', sink, '--dry-run'])
+      expectSchema('replay-plan', dry.json)
+      expect(dry.json.summary.send, what).toBe(0)
+      expect(dry.json.error, what).toBeUndefined()
+      const real = dlqJson(['replay', src, ...args, '--sink', sink, '--yes'])
+      expect(real.json.replayed, what).toBe(0)
+      expect([dry.code, real.code], what).toEqual([expected, expected])
+      expect(dlq(['replay', src, ...args, '--sink', sink, '--dry-run']).code, `${what} (table)`).toBe(expected)
+    }
+    // Every position would be sent: 0; once replayed, already_replayed is still 0.
+    const sends = dlqJson(['replay', src, '--offset', '0', '--sink', sink, '--dry-run'])
+    expect([sends.code, sends.json.summary.send]).toEqual([0, 1])
+    expect(dlqJson(['replay', src, '--offset', '0', '--sink', sink, '--yes']).code).toBe(0)
+    const replayed = dlqJson(['replay', src, '--offset', '0', '--sink', sink, '--dry-run'])
+    expect([replayed.code, replayed.json.items[0].reason]).toEqual([0, 'already_replayed'])
   })
 
   it("never writes to dlq's own settings or ledger streams, whatever the message or --to says", async () => {

@@ -1,4 +1,5 @@
 import type {ResultItem} from './execute.js'
+import type {PlanItem} from './plan.js'
 
 /**
  * The exit code of a replay, counted item by item as results stream by. Exit 0 only when every
@@ -32,6 +33,16 @@ export class ExitTally {
     if (it.outcome === 'replayed' || (it.outcome === 'skipped' && (it.reason === 'already_replayed' || selected))) return
     if (it.outcome === 'skipped' && (it.reason === 'not_found' || it.reason === 'target_missing')) this.missing = true
     else this.other = true
+  }
+
+  /**
+   * A dry run's item, counted as the real run would count it: a skip as that skip (edit_failed
+   * fails), a send as replayed. So a dry run exits as the replay would for everything known
+   * without sending; only a send that fails (or a doubt the target cannot settle) is not foreseen.
+   */
+  addPlanned(it: PlanItem): void {
+    const send = it.action === 'send'
+    this.add({position: it.position, outcome: send ? 'replayed' : it.reason === 'edit_failed' ? 'failed' : 'skipped', target: null, reason: send ? null : it.reason, error: null})
   }
 
   exitCode(): 0 | 1 | 4 {
