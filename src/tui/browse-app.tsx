@@ -231,9 +231,10 @@ function Browse({reader, filterSpec, from, payloadLimit, replay, pageSize, maxPa
       // The whole payload, not the list's preview.
       const r = (await reader.get([editing])).get(editing)
       if (!r) return ended(`position ${editing} is not there any more`)
-      if (r.payload === null) return ended('this message has no payload to edit')
+      // A record that does not hold the original message may hold no payload at all (Kafka Streams): the one to send is written from scratch.
+      if (r.payload === null && r.notOriginal === null) return ended('this message has no payload to edit')
       if (r.payloadTruncated) return ended('only a preview of this payload is stored here; it cannot be edited and replayed')
-      const out = editInEditor(r.payload, {terminal: stdin.isTTY && stdout.isTTY ? {stdin: stdin as NodeJS.ReadStream, stdout: stdout as NodeJS.WriteStream} : undefined})
+      const out = editInEditor(r.payload ?? Buffer.alloc(0), {terminal: stdin.isTTY && stdout.isTTY ? {stdin: stdin as NodeJS.ReadStream, stdout: stdout as NodeJS.WriteStream} : undefined})
       if (out.kind === 'refused') return ended(out.why)
       if (out.kind === 'unchanged') return ended(`payload unchanged in ${editorCommand()}: nothing to replay`, false)
       const prepared = await replay.planEdited(editing, out.payload)

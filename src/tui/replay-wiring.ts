@@ -5,7 +5,7 @@ import {executeReplay, type ReplayResult} from '../core/replay/execute.js'
 import {ledgerKey} from '../core/replay/identity.js'
 import type {ReplayLedger} from '../core/replay/ledger.js'
 import {defaultSinkUri, openLedger, openSink} from '../core/replay/open.js'
-import {planReplay, summarisePlan, type ReplayPlan} from '../core/replay/plan.js'
+import {NOT_ORIGINAL_HINT, planReplay, summarisePlan, type ReplayPlan} from '../core/replay/plan.js'
 import type {DlqSink} from '../core/sink.js'
 import {compactDiff} from '../output/edit-diff.js'
 import type {PlanView, ReplayPort, ResultView} from './replay-port.js'
@@ -22,12 +22,23 @@ export interface ReplayWiringOptions {
 /** Notes shown under the plan: enough to see why, not a wall of text. */
 const MAX_NOTES = 20
 
+/** In browse the way to send a payload of one's own is the `e` key, not --transform; said first, as a dialog line is cut at the screen's edge. */
+const BROWSE_NOT_ORIGINAL_HINT = 'replay sends only the original message (press e on it to write the payload to send in $EDITOR)'
+
+/** A skip's words as browse says them: the CLI's, with browse's own key where the CLI names a flag. */
+export function browseDetail(reason: string | null, detail: string | null): string | null {
+  if (reason !== 'not_original' || detail === null) return detail
+  const at = detail.indexOf(`: ${NOT_ORIGINAL_HINT}`)
+  if (at < 0) return detail
+  return `${BROWSE_NOT_ORIGINAL_HINT}: ${detail.slice(0, at)}${detail.slice(at + 2 + NOT_ORIGINAL_HINT.length)}`
+}
+
 export function planView(plan: ReplayPlan): PlanView {
   const sum = summarisePlan(plan)
   const notes = plan.items
     .filter((it) => it.detail !== null && (it.action === 'skip' || it.reason === 'in_doubt'))
     .slice(0, MAX_NOTES)
-    .map((it) => ({position: it.position, text: `${it.action === 'skip' ? `skipped (${it.reason})` : 'in doubt'}: ${it.detail}`}))
+    .map((it) => ({position: it.position, text: `${it.action === 'skip' ? `skipped (${it.reason})` : 'in doubt'}: ${browseDetail(it.reason, it.detail)}`}))
   return {
     sink: plan.sink,
     send: sum.send,
@@ -51,7 +62,7 @@ export function resultView(r: ReplayResult): ResultView {
       position: it.position,
       outcome: it.outcome,
       target: it.target ? `${it.target.topic}${it.target.partition === null ? '' : `/${it.target.partition}`}${it.target.offset === null ? '' : `@${it.target.offset}`}` : null,
-      reason: [it.reason, it.error].filter((x) => x !== null).join(': ') || null,
+      reason: [it.reason, browseDetail(it.reason, it.error)].filter((x) => x !== null).join(': ') || null,
     })),
   }
 }

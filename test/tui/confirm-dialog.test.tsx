@@ -1,8 +1,8 @@
 import {render} from 'ink-testing-library'
 import {describe, expect, it} from 'vitest'
-import type {PlanItem, ReplayPlan} from '../../src/core/replay/plan.js'
+import {NOT_ORIGINAL_HINT, type PlanItem, type ReplayPlan} from '../../src/core/replay/plan.js'
 import {ConfirmDialog} from '../../src/tui/components/confirm-dialog.js'
-import {planView} from '../../src/tui/replay-wiring.js'
+import {planView, resultView} from '../../src/tui/replay-wiring.js'
 import {strip} from '../helpers/ink.js'
 
 const item = (position: string, dropped?: PlanItem['dropped']): PlanItem => ({
@@ -42,5 +42,20 @@ describe('the replay confirmation', () => {
     const {lastFrame, unmount} = render(<ConfirmDialog width={160} height={20} view={view} />)
     expect(strip(lastFrame() ?? '')).toContain('Payload bytes, key and user headers are sent unchanged.')
     unmount()
+  })
+
+  it("names browse's e key, not the CLI's --transform, for a record that is not the original message (plan and result)", () => {
+    const detail = `the value is not the source's: SmallRye wrote the key bytes as the value: ${NOT_ORIGINAL_HINT}`
+    const skipped: PlanItem = {...item('4'), action: 'skip', reason: 'not_original', detail, target: null, layout: null, headersKept: []}
+    const browse = "4: skipped (not_original): replay sends only the original message (press e on it to write the payload to send in $EDITOR): the value is not the source's: SmallRye wrote the key bytes as the value"
+    const view = planView(plan([item('3'), skipped]))
+    expect(view.notes.map((n) => `${n.position}: ${n.text}`)).toEqual([browse])
+    const {lastFrame, unmount} = render(<ConfirmDialog width={240} height={20} view={view} />)
+    const frame = strip(lastFrame() ?? '')
+    unmount()
+    expect(frame).toContain(browse)
+    expect(frame).not.toContain('--transform')
+    const result = resultView({requested: 1, replayed: 0, skipped: 1, failed: 0, items: [{position: '4', outcome: 'skipped', target: null, reason: 'not_original', error: detail}]})
+    expect(result.items[0].reason).toBe(browse.replace('4: skipped (not_original): ', 'not_original: '))
   })
 })

@@ -9,7 +9,7 @@ import type {DlqReader} from '../../src/core/reader.js'
 import {BrowseApp} from '../../src/tui/browse-app.js'
 import type {ReplayPort} from '../../src/tui/replay-port.js'
 import {openReplayPort} from '../../src/tui/replay-wiring.js'
-import {BIN, FIXTURES, dlq} from '../helpers/cli.js'
+import {BIN, FIXTURES, dlq, dlqJson} from '../helpers/cli.js'
 import {frameWith, press, type InkApp} from '../helpers/ink.js'
 import {needService, uniqueName} from '../helpers/services.js'
 import {shellLine, Tmux} from '../helpers/tmux.js'
@@ -148,6 +148,54 @@ describe.runIf(redis.available)('browse: e edits the payload in $EDITOR and repl
       const page = await reader3.page({from: null, limit: 50, filter: MATCH_ALL})
       expect((await port3.replayedAmong(page.records)).sort()).toEqual(['0', '1'])
     })
+  })
+
+  it('a record that is not the original message: browse says e writes the payload to send (the CLI says --transform), and e does', async () => {
+    // Kafka Streams dead-letters a record whose bytes it freed with neither key nor value.
+    const lost = join(dir, 'lost.ndjson')
+    const headers = {'__streams.errors.topic': 'shipments', '__streams.errors.partition': '0', '__streams.errors.offset': '43', '__streams.errors.exception': 'java.lang.IllegalStateException', '__streams.errors.message': 'boom'}
+    writeFileSync(lost, JSON.stringify({topic: 'shipments-dlq', partition: 0, offset: 9, timestamp: 1_795_341_603_000, key: null, value: null, headers}) + '\n')
+    const own = uniqueName('tui-lost')
+    await client.xgroup('CREATE', own, 'consumers', '$', 'MKSTREAM')
+    try {
+      // The CLI's words are unchanged: it has --transform, not a key.
+      const cli = dlqJson(['replay', lost, '--offset', '0', '--sink', redis.address, '--to', own, '--dry-run'])
+      expect([cli.code, cli.json.items[0].reason]).toEqual([1, 'not_original'])
+      expect(cli.json.items[0].detail).toMatch(/: replay sends only the original message; a --transform that returns the payload sends that instead$/)
+
+      const r = await openFileReader(lost)
+      const p = await openReplayPort(r, {source: lost, sinkUri: redis.address, to: own})
+      try {
+        app = render(<BrowseApp reader={r} filterSpec={{}} from={null} payloadLimit={4096} replay={p} size={{columns: 160, rows: 40}} />)
+        await frameWith(app, '0…0 (1 message)')
+        await press(app, ' ')
+        await frameWith(app, '1 selected')
+        await press(app, 'r')
+        const frame = await frameWith(app, 'Replay the selection?')
+        expect(frame).toContain('Nothing to send.')
+        // Said first, so the dialog's line (cut at the screen's edge) shows it.
+        expect(frame).toContain('0: skipped (not_original): replay sends only the original message (press e on it to write the payload to send in $EDITOR): neither key nor value')
+        expect(frame).not.toContain('--transform')
+        await press(app, 'n')
+        await frameWith(app, 'POSITION')
+        // The record holds no payload: e opens an empty file, and what is saved is sent.
+        process.env.EDITOR = editor('write.sh', `printf '{"rebuilt":43}' > "$1"`)
+        await press(app, 'e')
+        const edited = await frameWith(app, 'Sent EDITED')
+        expect(edited).toContain('1 message will be sent to')
+        await press(app, 'y')
+        await frameWith(app, 'Replay: 1 replayed, 0 skipped, 0 failed (of 1)')
+        const entries = (await client.xrange(own, '-', '+')) as Array<[string, string[]]>
+        expect(entries.map(([, f]) => f.includes('{"rebuilt":43}'))).toEqual([true])
+      } finally {
+        app?.unmount()
+        app = null
+        await p.close()
+        await r.close()
+      }
+    } finally {
+      await client.del(own)
+    }
   })
 
   it('an unchanged payload or an editor that fails replays nothing, and says so', async () => {

@@ -141,8 +141,11 @@ async function selectPositions(reader: DlqReader, req: ReplayRequest): Promise<{
 /** Where and when a ledger entry says its message was replayed. */
 const replayedWhere = (entry: LedgerEntry): string => `replayed to ${entry.target.topic}${entry.offset === null ? '' : ` at ${entry.offset}`} on ${entry.at}`
 
+/** How a record that does not hold the original message can be sent, in the CLI's words (browse puts its own key in: tui/replay-wiring.ts). */
+export const NOT_ORIGINAL_HINT = 'replay sends only the original message; a --transform that returns the payload sends that instead'
+
 /** Why a record that does not hold the original message is not sent, and how it can be. */
-const notOriginalText = (lost: string): string => `${lost}: replay sends only the original message; a --transform that returns the payload sends that instead`
+const notOriginalText = (lost: string): string => `${lost}: ${NOT_ORIGINAL_HINT}`
 
 const skip = (position: string, reason: SkipReason, detail: string | null = null, ledger: LedgerEntry | null = null): PlanItem => ({
   ledgerKey: position,
