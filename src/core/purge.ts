@@ -1,8 +1,9 @@
 import {UsageError} from './errors.js'
 import {MATCH_ALL} from './filter.js'
 import type {DlqReader} from './reader.js'
-import type {DecodedRecord} from './record.js'
+import type {DecodedRecord, Int} from './record.js'
 import {ledgerKey} from './replay/identity.js'
+import {fingerprint} from './replay/plan.js'
 import {comparePositions} from './replay/order.js'
 import type {LedgerEntry, ReplayLedger} from './replay/ledger.js'
 import {protectedNames, protectedTarget} from './replay/protected.js'
@@ -128,14 +129,63 @@ export function checkPurgeable(reader: DlqReader): void {
 
 const stayReason = (e: LedgerEntry | undefined): StayReason | null => (e?.state === 'done' ? null : e?.state === 'claimed' ? 'in_doubt' : 'not_replayed')
 
+/** Windows of replayed source messages ReplayedSources keeps: 100,000 records, far beyond what a replay tells copies over (plan.ts SendingMemory). */
+const KEPT_WINDOWS = 50
+
+/**
+ * Source messages (topic, partition, offset, and a print of key and payload) of the replayed
+ * records met in the last KEPT_WINDOWS windows. A writer may dead-letter one source message more
+ * than once; replay sends it once, from the first copy, and skips the later copies as
+ * already_replayed without a ledger entry of their own (plan.ts SendingMemory.copyOf). By the same
+ * rule a purge takes such a copy as replayed when a replayed copy came before it: it is not left
+ * behind (a Kafka cut stopped at it) while its first copy is deleted, to be sent again by the next
+ * replay. Bounded, so memory stays flat; a copy further apart stays, as a message not replayed.
+ */
+class ReplayedSources {
+  private readonly seen = new Map<string, Map<number, Map<Int, number>>>()
+  private readonly windows: Array<Array<[Map<Int, number>, Int]>> = []
+
+  nextWindow(): void {
+    this.windows.push([])
+    if (this.windows.length > KEPT_WINDOWS) for (const [offsets, o] of this.windows.shift()!) offsets.delete(o)
+  }
+
+  /** Whether `r` is a copy of a source message replayed from a record met before. */
+  replayed(r: DecodedRecord): boolean {
+    const s = r.source
+    if (s.topic === null || s.partition === null || s.offset === null || s.doubt) return false
+    return this.seen.get(s.topic)?.get(s.partition)?.get(s.offset) === fingerprint(r)
+  }
+
+  /** A replayed record: its source message is remembered (the first one met at those coordinates). */
+  add(r: DecodedRecord): void {
+    const s = r.source
+    if (s.topic === null || s.partition === null || s.offset === null || s.doubt) return
+    let partitions = this.seen.get(s.topic)
+    if (partitions === undefined) this.seen.set(s.topic, (partitions = new Map()))
+    let offsets = partitions.get(s.partition)
+    if (offsets === undefined) partitions.set(s.partition, (offsets = new Map()))
+    if (offsets.has(s.offset)) return
+    offsets.set(s.offset, fingerprint(r))
+    this.windows[this.windows.length - 1].push([offsets, s.offset])
+  }
+}
+
 /** Reads the DLQ in windows and hands each window with its ledger entries on. */
 async function* withLedger(deps: PurgeDeps, signal?: AbortSignal, until?: string | null): AsyncGenerator<Array<{r: DecodedRecord; stay: StayReason | null}>> {
   const kind = deps.reader.info.kind
+  const sources = new ReplayedSources()
   let window: DecodedRecord[] = []
   const flush = async () => {
     const keys = window.map((r) => ledgerKey(r, kind))
     const entries = await deps.ledger.read(keys)
-    const out = window.map((r, i) => ({r, stay: r.unreadable !== null ? ('not_replayed' as const) : stayReason(entries.get(keys[i]))}))
+    sources.nextWindow()
+    const out = window.map((r, i) => {
+      let stay = r.unreadable !== null ? ('not_replayed' as const) : stayReason(entries.get(keys[i]))
+      if (stay === null) sources.add(r)
+      else if (stay === 'not_replayed' && r.unreadable === null && sources.replayed(r)) stay = null
+      return {r, stay}
+    })
     window = []
     return out
   }

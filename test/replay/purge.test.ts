@@ -127,6 +127,42 @@ describe.runIf(kafka.available)('purge --replayed on Kafka: DeleteRecords up to 
     expect(never.json.items[0].reason).toBe('not_found')
   })
 
+  it('a copy of a message dead-lettered twice is replayed with its first copy: purge goes past it, and a replay after the purge sends nothing again', async () => {
+    const dlqTopic = await fx.topic('purge-copies', 1)
+    const t = await fx.topic('purge-copies-target', 1)
+    const csrc = `${KAFKA_URI}/${dlqTopic}`
+    // Karafka's headers record the source topic, partition and offset: the copy at 0:2 is the source message 0:5 again.
+    const at = (offset: number, value: string) => ({key: `k${offset}`, value, headers: [['original_topic', t], ['original_partition', '0'], ['original_offset', String(offset)]] as Array<[string, string]>})
+    await fx.produce(dlqTopic, [at(5, '{"n":5}'), at(6, '{"n":6}'), at(5, '{"n":5}'), at(7, '{"n":7}')])
+    const first = dlqJson(['replay', csrc, '--all', '--yes'])
+    expect(first.code, first.stderr).toBe(0)
+    expect(first.json.items.map((i: any) => [i.position, i.outcome, i.reason])).toEqual([
+      ['0:0', 'replayed', null],
+      ['0:1', 'replayed', null],
+      ['0:2', 'skipped', 'already_replayed'],
+      ['0:3', 'replayed', null],
+    ])
+    expect(first.json.items[2].error).toMatch(/^the same source message as position 0:0/)
+
+    // Every message of the DLQ is replayed (the copy with its first): the whole partition goes.
+    const plan = dlqJson(['purge', csrc, '--replayed'])
+    expect(plan.json.partitions).toEqual([{partition: 0, delete: 4, before: 4, stays: 0, stoppedAt: null}])
+    const done = dlqJson(['purge', csrc, '--replayed', '--yes'])
+    expect(done.json.result).toEqual({deleted: 4, logStart: [{partition: 0, offset: 4}]})
+
+    // A copy that stayed while its first was purged would be sent again by the next run.
+    const rerun = dlqJson(['replay', csrc, '--all', '--yes'])
+    expect([rerun.code, rerun.json.requested]).toEqual([0, 0])
+    expect(dlqJson(['inspect', `${KAFKA_URI}/${t}`, '--limit', '10']).json.items.map((m: any) => m.payload.text)).toEqual(['{"n":5}', '{"n":6}', '{"n":7}'])
+
+    // Another message at the same source coordinates (a source topic recreated) is not a copy: it stays.
+    const other = await fx.topic('purge-copies-other', 1)
+    const osrc = `${KAFKA_URI}/${other}`
+    await fx.produce(other, [at(5, '{"n":5}'), at(5, '{"n":5}'), at(5, '{"n":"recreated"}')])
+    replay(osrc, ['0:0'], [])
+    expect(dlqJson(['purge', osrc, '--replayed']).json.partitions).toEqual([{partition: 0, delete: 2, before: 2, stays: 1, stoppedAt: {position: '0:2', why: 'not_replayed'}}])
+  })
+
   it('a compacted topic refuses DeleteRecords: said plainly, exit 1, nothing deleted', async () => {
     const compacted = await fx.topic('purge-compact', 1, {'cleanup.policy': 'compact'})
     const t = await fx.topic('purge-compact-target', 1)

@@ -332,8 +332,8 @@ function mixEdges(h: number, b: Buffer | null): number {
   return h
 }
 
-/** Enough of the key and payload to tell another message at the same source coordinates (a source topic recreated). */
-const fingerprint = (r: DecodedRecord): number => mixEdges(mixEdges(0x811c9dc5, r.key), r.payload) >>> 0
+/** Enough of the key and payload to tell another message at the same source coordinates (a source topic recreated). Purge tells copies by it too (../purge.ts). */
+export const fingerprint = (r: DecodedRecord): number => mixEdges(mixEdges(0x811c9dc5, r.key), r.payload) >>> 0
 
 /** The plan items of records already read, in their order (targets looked up once per topic). */
 export async function planRecords(deps: ReplayDeps, records: DecodedRecord[], opts: PlanOptions, targets: TargetCache, sending = new SendingMemory()): Promise<PlanItem[]> {
