@@ -231,6 +231,24 @@ describe.runIf(redis.available)('purge --replayed on Redis: XACK in every group,
     expect(await client.xlen(`${prefix}dlq`)).toBe(2)
   })
 
+  it('deletes a copy of a message dead-lettered twice with its replayed first copy', async () => {
+    const stream = `${prefix}copies`
+    const csrc = `${redis.address}/0/${encodeURIComponent(stream)}`
+    await client.xgroup('CREATE', `${prefix}copies-target`, 'consumers', '$', 'MKSTREAM')
+    const add = async (n: number, offset: number) => {
+      const payload = Buffer.from(`{"n":${n}}`).toString('base64')
+      return (await client.xadd(stream, '*', 'data', JSON.stringify({timestamp: 1795341600000, service: 's', reason: 'timeout', attempts: 0, payload, source: {topic: 'copies-target', partition: 0, offset}})))!
+    }
+    for (const [n, offset] of [[1, 10], [2, 11], [1, 10]]) await add(n, offset)
+    const r = dlqJson(['replay', csrc, '--all', '--sink', sink, '--yes'])
+    expect(r.json.items.map((i: any) => i.reason)).toEqual([null, null, 'already_replayed'])
+    const plan = dlqJson(['purge', csrc, '--replayed'])
+    expect(plan.json.stream).toMatchObject({delete: 3, stays: 0, firstKept: null})
+    expect(dlqJson(['purge', csrc, '--replayed', '--yes']).json.result).toEqual({deleted: 3})
+    expect(await client.xlen(stream)).toBe(0)
+    expect(await client.xlen(`${prefix}copies-target`)).toBe(2)
+  })
+
   it('never purges the configured settings store', async () => {
     await client.xadd(`${prefix}settings:global`, '*', 'data', '{}')
     const r = dlqJson(['purge', `${redis.address}/0/${encodeURIComponent(`${prefix}settings:global`)}`, '--replayed', '--yes'], {env: {DLQ_STORE: `${redis.address}/0/${prefix}settings`}})
