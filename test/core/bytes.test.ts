@@ -39,5 +39,34 @@ describe('text and base64', () => {
     expect(decodeBase64Strict('aGk')).toBeNull()
     expect(decodeBase64Strict('a-_k')).toBeNull()
     expect(decodeBase64Strict('aG k')).toBeNull()
+    expect(decodeBase64Strict('aGl=')).toBeNull() // unused bits set: not what encoding "hi" gives
+    expect(decodeBase64Strict('aG==')).toBeNull() // "h" is aA==
+    expect(decodeBase64Strict('aA==')).toEqual(Buffer.from('h'))
+    expect(decodeBase64Strict('aB==')).toBeNull()
+    expect(decodeBase64Strict('a===')).toBeNull()
+    expect(decodeBase64Strict('aG=k')).toBeNull()
+    expect(decodeBase64Strict('')).toEqual(Buffer.alloc(0))
+  })
+  it('strict base64 accepts exactly the texts that encoding the decoded bytes gives back', () => {
+    // The rule it implements without building that second text; checked on random near-base64 texts.
+    const reencoded = (s: string) => s.length % 4 === 0 && Buffer.from(s, 'base64').toString('base64') === s
+    const b64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'
+    const odd = ['=', '-', '_', ' ', '\n', '!', 'é', 'Ā', '\u0000', '\ud800', '一', 'Ａ', 'AQ', 'gw']
+    let seed = 7
+    const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n)
+    let accepted = 0
+    for (let k = 0; k < 200_000; k++) {
+      let s = ''
+      const len = 4 * rnd(4) + (k % 53 === 0 ? 1 : 0)
+      for (let i = 0; i < len; i++) s += rnd(10) < 8 ? b64[rnd(64)] : odd[rnd(odd.length)]
+      if (len >= 4 && rnd(3) === 0) s = s.slice(0, len - 1 - rnd(2)) + '=='.slice(0, 1 + rnd(2))
+      const got = decodeBase64Strict(s)
+      expect(got !== null, JSON.stringify(s)).toBe(reencoded(s))
+      if (got !== null) {
+        accepted++
+        expect(got.equals(Buffer.from(s, 'base64'))).toBe(true)
+      }
+    }
+    expect(accepted).toBeGreaterThan(20_000)
   })
 })
