@@ -347,6 +347,15 @@ export async function planRecords(deps: ReplayDeps, records: DecodedRecord[], op
   const layoutChoice = opts.layout ?? layoutFromEnv()
   const edits = hasEdits(opts.edit) ? opts.edit : null
   const items: PlanItem[] = []
+  // What a target name is checked for, once per name in the window (not once per message).
+  const checked = new Map<string, {badName: string | null; name: string; refused: string | null}>()
+  const checkTarget = (topic: string) => {
+    const badName = targetNameProblem(topic, deps.sink.info.kind)
+    // From here on the target is named as the store names it (a Redis sink's ?prefix= + topic):
+    // protection, the plan, the result and the ledger all see the stream really written.
+    const name = badName === null && deps.sink.targetName ? deps.sink.targetName(topic) : topic
+    return {badName, name, refused: badName === null ? protectedTarget(name, names) : null}
+  }
   sending.nextWindow()
   for (let i = 0; i < records.length; i++) {
     let r = records[i]
@@ -414,15 +423,14 @@ export async function planRecords(deps: ReplayDeps, records: DecodedRecord[], op
     }
     // A name the target's store cannot have fails this message alone, before the store is asked
     // (Kafka answers a metadata request for one with an error for the whole request).
-    const badName = targetNameProblem(topic, deps.sink.info.kind)
-    if (badName !== null) {
-      items.push(skip(r.position, 'target_invalid', `${JSON.stringify(topic)} cannot be a target in ${deps.sink.info.display}: ${badName}${to === null ? '; give --to TOPIC' : ''}`))
+    let check = checked.get(topic)
+    if (check === undefined) checked.set(topic, (check = checkTarget(topic)))
+    if (check.badName !== null) {
+      items.push(skip(r.position, 'target_invalid', `${JSON.stringify(topic)} cannot be a target in ${deps.sink.info.display}: ${check.badName}${to === null ? '; give --to TOPIC' : ''}`))
       continue
     }
-    // From here on the target is named as the store names it (a Redis sink's ?prefix= + topic):
-    // protection, the plan, the result and the ledger all see the stream really written.
-    if (deps.sink.targetName) topic = deps.sink.targetName(topic)
-    const refused = protectedTarget(topic, names)
+    topic = check.name
+    const refused = check.refused
     if (refused !== null) {
       items.push(skip(r.position, 'protected_target', `${refused}: dlq never writes to its own topics and streams (not even with --to)`))
       continue
