@@ -209,7 +209,10 @@ describe('hyperi-rustlib capture: file backend', () => {
     expect(from.nextOffsetHint).toBe('hyperi-receiver:1')
     const bad = dlq(['inspect', dir, '--from', '3'])
     expect([bad.code, bad.stderr]).toEqual([2, expect.stringMatching(/SERVICE:N/)])
-    const plan = dlqExact(['replay', dir, '--offset', 'hyperi-receiver:1', '--offset', 'hyperi-loader:99', '--sink', REDIS_URL, '--dry-run'])
+    // A position that is not there: the dry run says so, and exits 4 as the replay would.
+    const dry = dlq(['replay', dir, '--offset', 'hyperi-receiver:1', '--offset', 'hyperi-loader:99', '--sink', REDIS_URL, '--dry-run', '--json'])
+    expect(dry.code, dry.stderr).toBe(4)
+    const plan = parseExact(dry.stdout)
     expect(JSON.stringify(plan)).toContain('hyperi-receiver:1')
     expect(JSON.stringify(plan)).toMatch(/hyperi-loader:99.*not_found/)
     const stats = dlqExact(['stats', dir])
