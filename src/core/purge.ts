@@ -1,9 +1,8 @@
 import {UsageError} from './errors.js'
 import {MATCH_ALL} from './filter.js'
 import type {DlqReader} from './reader.js'
-import type {DecodedRecord, Int} from './record.js'
-import {ledgerKey} from './replay/identity.js'
-import {fingerprint} from './replay/plan.js'
+import type {DecodedRecord} from './record.js'
+import {ledgerKey, sourceKey} from './replay/identity.js'
 import {comparePositions} from './replay/order.js'
 import type {LedgerEntry, ReplayLedger} from './replay/ledger.js'
 import {protectedNames, protectedTarget} from './replay/protected.js'
@@ -133,41 +132,34 @@ const stayReason = (e: LedgerEntry | undefined): StayReason | null => (e?.state 
 const KEPT_WINDOWS = 50
 
 /**
- * Source messages (topic, partition, offset, and a print of key and payload) of the replayed
- * records met in the last KEPT_WINDOWS windows. A writer may dead-letter one source message more
- * than once; replay sends it once, from the first copy, and skips the later copies as
- * already_replayed without a ledger entry of their own (plan.ts SendingMemory.copyOf). By the same
- * rule a purge takes such a copy as replayed when a replayed copy came before it: it is not left
- * behind (a Kafka cut stopped at it) while its first copy is deleted, to be sent again by the next
- * replay. Bounded, so memory stays flat; a copy further apart stays, as a message not replayed.
+ * Source messages (identity.ts sourceKey: topic, partition, offset, key and payload) of the
+ * replayed records met in the last KEPT_WINDOWS windows. A writer may dead-letter one source
+ * message more than once; replay sends it once, from the first copy, and skips the later copies
+ * as already_replayed (plan.ts SendingMemory). Since 2026-12-01 the ledger knows each copy by
+ * its source key; a ledger written before does not, and for it this is the rule: a copy is
+ * taken as replayed when a replayed copy came before it, so it is not left behind (a Kafka cut
+ * stopped at it) while its first copy is deleted, to be sent again by the next replay. Bounded,
+ * so memory stays flat; a copy further apart stays, as a message not replayed.
  */
 class ReplayedSources {
-  private readonly seen = new Map<string, Map<number, Map<Int, number>>>()
-  private readonly windows: Array<Array<[Map<Int, number>, Int]>> = []
+  private readonly seen = new Set<string>()
+  private readonly windows: string[][] = []
 
   nextWindow(): void {
     this.windows.push([])
-    if (this.windows.length > KEPT_WINDOWS) for (const [offsets, o] of this.windows.shift()!) offsets.delete(o)
+    if (this.windows.length > KEPT_WINDOWS) for (const k of this.windows.shift()!) this.seen.delete(k)
   }
 
-  /** Whether `r` is a copy of a source message replayed from a record met before. */
-  replayed(r: DecodedRecord): boolean {
-    const s = r.source
-    if (s.topic === null || s.partition === null || s.offset === null || s.doubt) return false
-    return this.seen.get(s.topic)?.get(s.partition)?.get(s.offset) === fingerprint(r)
+  /** Whether the source message `key` was replayed from a record met before. */
+  replayed(key: string | null): boolean {
+    return key !== null && this.seen.has(key)
   }
 
-  /** A replayed record: its source message is remembered (the first one met at those coordinates). */
-  add(r: DecodedRecord): void {
-    const s = r.source
-    if (s.topic === null || s.partition === null || s.offset === null || s.doubt) return
-    let partitions = this.seen.get(s.topic)
-    if (partitions === undefined) this.seen.set(s.topic, (partitions = new Map()))
-    let offsets = partitions.get(s.partition)
-    if (offsets === undefined) partitions.set(s.partition, (offsets = new Map()))
-    if (offsets.has(s.offset)) return
-    offsets.set(s.offset, fingerprint(r))
-    this.windows[this.windows.length - 1].push([offsets, s.offset])
+  /** A replayed record's source message, remembered. */
+  add(key: string | null): void {
+    if (key === null || this.seen.has(key)) return
+    this.seen.add(key)
+    this.windows[this.windows.length - 1].push(key)
   }
 }
 
@@ -178,12 +170,14 @@ async function* withLedger(deps: PurgeDeps, signal?: AbortSignal, until?: string
   let window: DecodedRecord[] = []
   const flush = async () => {
     const keys = window.map((r) => ledgerKey(r, kind))
-    const entries = await deps.ledger.read(keys)
+    // A record's source message (identity.ts sourceKey) is replayed once any copy of it is.
+    const srcs = window.map((r) => (r.unreadable === null && !r.payloadTruncated && !r.notOriginal ? sourceKey(r) : null))
+    const entries = await deps.ledger.read([...keys, ...srcs.filter((k): k is string => k !== null)])
     sources.nextWindow()
     const out = window.map((r, i) => {
-      let stay = r.unreadable !== null ? ('not_replayed' as const) : stayReason(entries.get(keys[i]))
-      if (stay === null) sources.add(r)
-      else if (stay === 'not_replayed' && r.unreadable === null && sources.replayed(r)) stay = null
+      let stay = r.unreadable !== null ? ('not_replayed' as const) : stayReason(entries.get(keys[i]) ?? (srcs[i] === null ? undefined : entries.get(srcs[i]!)))
+      if (stay === null) sources.add(srcs[i])
+      else if (stay === 'not_replayed' && sources.replayed(srcs[i])) stay = null
       return {r, stay}
     })
     window = []

@@ -8,8 +8,11 @@ export function fileLedgerKey(line: string): string {
   return ledgerKey(parseLine(Buffer.from(line), '0', false)!, 'file')
 }
 
-/** How many messages a file ledger records as replayed (either line format), 0 while it does not exist. */
-export function ledgerDone(path: string): number {
+/**
+ * How many messages a file ledger records as replayed (either line format), 0 while it does not
+ * exist: their own keys; `sources` counts the source messages' keys instead (identity.ts sourceKey).
+ */
+export function ledgerDone(path: string, what: 'messages' | 'sources' = 'messages'): number {
   if (!existsSync(path)) return 0
   const events: AnyLedgerEvent[] = []
   for (const line of readFileSync(path, 'utf8').split('\n')) {
@@ -20,7 +23,7 @@ export function ledgerDone(path: string): number {
     }
   }
   let n = 0
-  for (const e of foldLedger(events).values()) if (e.state === 'done') n++
+  for (const [key, e] of foldLedger(events)) if (e.state === 'done' && key.startsWith('src:') === (what === 'sources')) n++
   return n
 }
 

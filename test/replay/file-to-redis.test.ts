@@ -73,6 +73,29 @@ describe.runIf(redis.available)('replay: file DLQ → Redis', () => {
     expect(await client.xlen(`${prefix}twice`)).toBe(3)
   })
 
+  it('a copy asked for alone, in a later run than its first copy, is already replayed (the ledger knows the source message)', async () => {
+    await emptyStream(client, `${prefix}later`)
+    const at = (ms: number, payload: string, offset: number) =>
+      JSON.stringify({timestamp: ms, service: 's', reason: `r${ms}`, attempts: 1, payload: Buffer.from(payload).toString('base64'), source: {topic: 'later', partition: 2, offset}})
+    const src = join(dir, `${uniqueName('dlq')}-later.ndjson`)
+    writeFileSync(src, [at(1_764_000_000_000, '{"n":1}', 9), at(1_764_000_000_001, '{"n":2}', 10), at(1_764_000_060_000, '{"n":1}', 9), at(1_764_000_090_000, '{"n":"other bytes"}', 9)].join('\n') + '\n')
+    expect(dlqJson(['replay', src, '--offset', '0', '--sink', sink, '--yes']).json.replayed).toBe(1)
+    // Monday's replay sent the first copy; Tuesday's asks for the second alone: nothing is sent.
+    const copy = dlqJson(['replay', src, '--offset', '2', '--sink', sink, '--yes'])
+    expect(copy.code, copy.stderr).toBe(0)
+    expect(copy.json.items.map((i: any) => [i.position, i.outcome, i.reason])).toEqual([['2', 'skipped', 'already_replayed']])
+    expect(copy.json.items[0].error).toMatch(/^the same source message \("later" partition 2 offset 9, same key and payload: the writer dead-lettered it more than once\) was replayed to /)
+    // Its dry run says so too, and so does a run of everything: only the two other messages go.
+    expect(dlqJson(['replay', src, '--offset', '2', '--sink', sink, '--dry-run']).json.items[0].reason).toBe('already_replayed')
+    const all = dlqJson(['replay', src, '--all', '--sink', sink, '--yes'])
+    expect(all.json.items.map((i: any) => [i.position, i.outcome])).toEqual([['0', 'skipped'], ['1', 'replayed'], ['2', 'skipped'], ['3', 'replayed']])
+    const sent = ((await client.xrangeBuffer(`${prefix}later`, '-', '+')) as Array<[Buffer, Buffer[]]>).map(([, f]) => f[f.length - 1].toString())
+    expect(sent).toEqual(['{"n":1}', '{"n":2}', '{"n":"other bytes"}'])
+    // --force sends the copy again, as it does any message already replayed.
+    expect(dlqJson(['replay', src, '--offset', '2', '--sink', sink, '--yes', '--force']).json.replayed).toBe(1)
+    expect(await client.xlen(`${prefix}later`)).toBe(4)
+  })
+
   it('two byte-identical entries are one message, sent once in one run as over two runs', async () => {
     // A stream of this test's own: hyperi entries go in as lone payload fields, which would
     // make a shared stream's layout "payload" for the tests after it.

@@ -95,6 +95,7 @@ describe.runIf(redis.available)('replay of a large selection: plan, results and 
     const values = landed.map(([, f]) => JSON.parse(f[f.findIndex((x) => x.toString() === 'payload') + 1].toString()).n)
     expect(values).toEqual([...Array(N).keys()].filter((i) => i % 1000 !== 7))
     expect(ledgerDone(ledger)).toBe(N - noSource)
+    expect(ledgerDone(ledger, 'sources')).toBe(N - noSource)
 
     const second = dlq(['replay', src, '--all', '--sink', sink, '--ledger', ledger, '--yes'])
     expect(second.code).toBe(1)

@@ -55,8 +55,8 @@ function hexWords(s: string, from: number, out: Int32Array): boolean {
  * An entry is rebuilt when asked for by re-reading its span (≤ 1 MiB) from the file, which only
  * ever grows; the few spans a plan window needs are kept parsed.
  *
- * The identity is the 128-bit digest itself for a file message (`msg:` + 32 hex digits) and an
- * MD5 of the key for any other (Kafka and Redis identities): as unlikely to collide as the
+ * The identity is the 128-bit digest itself for a file message (`msg:` + 32 hex digits) and a
+ * source message (`src:` + 32 hex digits: identity.ts sourceKey), and an MD5 of the key for any other (Kafka and Redis identities): as unlikely to collide as the
  * content digests the ledger is keyed by, so the table needs no key strings. Until MAP_LIMIT
  * messages the index is a Map instead (see there).
  */
@@ -110,7 +110,7 @@ export class LedgerIndex {
   }
 
   private fingerprint(position: string): void {
-    if (position.length !== 36 || !position.startsWith('msg:') || !hexWords(position, 4, this.fp)) hexWords(crypto.createHash('md5').update(position).digest('hex'), 0, this.fp)
+    if (position.length !== 36 || !(position.startsWith('msg:') || position.startsWith('src:')) || !hexWords(position, 4, this.fp)) hexWords(crypto.createHash('md5').update(position).digest('hex'), 0, this.fp)
   }
 
   /** The slot of the current fingerprint, or where it would go (-1 - slot). */

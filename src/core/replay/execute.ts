@@ -181,8 +181,8 @@ export async function runReplay(windows: AsyncIterable<PlanWindow>, deps: Replay
         try {
           found = deps.sink.find && it.ledger ? await deps.sink.find(it.message!, it.ledger.mark) : undefined
           if (found) {
-            await deps.ledger.claim([{position: it.ledgerKey, target: it.target!, mark: it.ledger!.mark, ...editOf(it)}], runId, true)
-            await deps.ledger.complete([{position: it.ledgerKey, target: it.target!, offset: found.offset, ...editOf(it)}], runId)
+            await deps.ledger.claim(keysOf(it).map((position) => ({position, target: it.target!, mark: it.ledger!.mark, ...editOf(it)})), runId, true)
+            await deps.ledger.complete(keysOf(it).map((position) => ({position, target: it.target!, offset: found!.offset, ...editOf(it)})), runId)
           }
         } catch (error) {
           stop((error as Error).message)
@@ -218,11 +218,12 @@ export async function runReplay(windows: AsyncIterable<PlanWindow>, deps: Replay
 
     // 3. Claim. A doubt just checked to be absent from the target is taken over; anything
     // else only with --force, so a replay running at the same time keeps its claims.
-    const claimOf = (it: PlanItem) => ({position: it.ledgerKey, target: it.target as LedgerTarget, mark: markOf.get(targetKey(it.target!)) ?? null, ...editOf(it)})
+    // A message's source key (its other copies' claim) is claimed with it, on the same terms.
+    const claimOf = (it: PlanItem) => keysOf(it).map((position) => ({position, target: it.target as LedgerTarget, mark: markOf.get(targetKey(it.target!)) ?? null, ...editOf(it)}))
     let held: Set<string>
     try {
-      const checked = sendable.filter(({it}) => it.reason === 'in_doubt').map(({it}) => claimOf(it))
-      const fresh = sendable.filter(({it}) => it.reason !== 'in_doubt').map(({it}) => claimOf(it))
+      const checked = sendable.filter(({it}) => it.reason === 'in_doubt').flatMap(({it}) => claimOf(it))
+      const fresh = sendable.filter(({it}) => it.reason !== 'in_doubt').flatMap(({it}) => claimOf(it))
       held = fresh.length > 0 ? await deps.ledger.claim(fresh, runId, opts.force === true) : new Set()
       if (checked.length > 0) for (const p of await deps.ledger.claim(checked, runId, true)) held.add(p)
     } catch (error) {
@@ -231,17 +232,25 @@ export async function runReplay(windows: AsyncIterable<PlanWindow>, deps: Replay
       return
     }
     const mine: Array<{slot: number; it: PlanItem}> = []
+    const lost: string[] = []
     for (const b of sendable) {
-      if (held.has(b.it.ledgerKey)) mine.push(b)
-      else out.set(b.slot, {position: b.it.position, outcome: 'skipped', target: null, reason: 'in_progress', error: 'another replay claimed it at the same time; run again later to confirm it was sent'})
+      const {it} = b
+      if (held.has(it.ledgerKey) && (!it.sourceKey || held.has(it.sourceKey))) mine.push(b)
+      else {
+        // Another replay holds this message, or another copy of its source message: it sends it.
+        for (const k of keysOf(it)) if (held.has(k)) lost.push(k)
+        const copy = held.has(it.ledgerKey) ? ' (another record of the same source message)' : ''
+        out.set(b.slot, {position: it.position, outcome: 'skipped', target: null, reason: 'in_progress', error: `another replay claimed it${copy} at the same time; run again later to confirm it was sent`})
+      }
     }
+    if (lost.length > 0) await deps.ledger.release(lost, runId).catch(() => undefined)
     if (mine.length === 0) return
 
     // 4. Send, and 5. complete once acknowledged — while the next batch is claimed and sent.
     // A previous send that failed stops the pipeline before this batch goes out.
     while (inflight.length >= depth) await inflight.shift()
     if (stopped !== null) {
-      await deps.ledger.release(mine.map(({it}) => it.ledgerKey), runId).catch(() => undefined)
+      await deps.ledger.release(mine.flatMap(({it}) => keysOf(it)), runId).catch(() => undefined)
       for (const {slot, it} of mine) notAttempted(slot, it)
       return
     }
@@ -251,7 +260,7 @@ export async function runReplay(windows: AsyncIterable<PlanWindow>, deps: Replay
         async (acks) => {
           try {
             await deps.ledger.complete(
-              mine.map(({it}, k) => ({position: it.ledgerKey, target: it.target!, offset: acks[k].offset, ...editOf(it)})),
+              mine.flatMap(({it}, k) => keysOf(it).map((position) => ({position, target: it.target!, offset: acks[k].offset, ...editOf(it)}))),
               runId,
             )
           } catch (error) {
@@ -259,14 +268,14 @@ export async function runReplay(windows: AsyncIterable<PlanWindow>, deps: Replay
             stop(`the replay ledger at ${deps.ledger.where} could not be written: ${(error as Error).message}`)
           }
           mine.forEach(({slot, it}, k) => out.set(slot, {position: it.position, outcome: 'replayed', target: {topic: acks[k].topic, partition: acks[k].partition, offset: acks[k].offset}, reason: null, error: null}))
-          if (opts.forgetDone) deps.ledger.forget?.(mine.map(({it}) => it.ledgerKey))
+          if (opts.forgetDone) deps.ledger.forget?.(mine.flatMap(({it}) => keysOf(it)))
         },
         async (error) => {
           // Stopped first: no batch may be handed to the sink while this one's claims are released
           // (landing after it, it would put the released messages behind it in their partition).
           stop((error as Error).message)
           const certainlyNotSent = error instanceof NotSentError
-          if (certainlyNotSent) await deps.ledger.release(mine.map(({it}) => it.ledgerKey), runId).catch(() => undefined)
+          if (certainlyNotSent) await deps.ledger.release(mine.flatMap(({it}) => keysOf(it)), runId).catch(() => undefined)
           for (const {slot, it} of mine) {
             out.set(slot, {position: it.position, outcome: 'failed', target: {...it.target!, offset: null}, reason: certainlyNotSent ? null : 'in_doubt', error: (error as Error).message})
           }
@@ -312,6 +321,9 @@ export async function runReplay(windows: AsyncIterable<PlanWindow>, deps: Replay
   opts.onProgress?.(out.emitted, planned)
   return out.counts()
 }
+
+/** The ledger keys a send claims and completes: the message's own, and its source message's when recorded. */
+const keysOf = (it: PlanItem): string[] => (it.sourceKey ? [it.ledgerKey, it.sourceKey] : [it.ledgerKey])
 
 /** The ledger's note of an edited replay, carried on its claim and completion. */
 const editOf = (it: PlanItem): {edit?: LedgerEdit} => (it.edit ? {edit: {sha256: it.edit.sha256}} : {})

@@ -285,3 +285,27 @@ export function contentDigest(r: DecodedRecord): string {
   // crypto.hash (Node ≥ 20.12) skips creating a Hash object per message.
   return (oneShot ? oneShot('sha256', input, 'hex') : crypto.createHash('sha256').update(input).digest('hex')).slice(0, 32)
 }
+
+/**
+ * The ledger's key of the source message a record holds, beside the record's own (ledgerKey):
+ * null unless its source topic, partition and offset are all recorded, the partition not in
+ * doubt. A writer may dead-letter one source message more than once (Kafka Streams' LogAndFail
+ * on every restart, Spring Kafka dying between the DLT send and its offset commit), and its
+ * copies are different DLQ records, each with a key of its own. A replay claims and completes
+ * this key with the record's own, so a copy met later — in another run, by --offset alone,
+ * after the first copy was purged — is known as replayed. The digest covers the coordinates
+ * and the key and payload bytes: a message at the same coordinates of a source topic deleted
+ * and recreated is another message.
+ */
+export function sourceKey(r: DecodedRecord): string | null {
+  const s = r.source
+  if (s.topic === null || s.partition === null || s.offset === null || s.doubt) return null
+  used = 0
+  feedText('src', s.topic)
+  feedText('p', String(s.partition))
+  feedText('o', String(s.offset))
+  feedBytes('k', r.key)
+  feedBytes('v', r.payload)
+  const input = scratch.subarray(0, used)
+  return `src:${(oneShot ? oneShot('sha256', input, 'hex') : crypto.createHash('sha256').update(input).digest('hex')).slice(0, 32)}`
+}

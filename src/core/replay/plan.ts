@@ -1,13 +1,13 @@
 import {UsageError} from '../errors.js'
 import type {RecordFilter} from '../filter.js'
-import type {ConventionName, DecodedRecord, Int, RawHeader} from '../record.js'
+import type {ConventionName, DecodedRecord, RawHeader} from '../record.js'
 import {scanInBatches, type DlqReader} from '../reader.js'
 import {chooseLayout, layoutFromEnv, targetNameProblem, type DlqSink, type LayoutChoice, type LayoutName, type OutgoingMessage, type StreamLayout, type TargetInfo} from '../sink.js'
 import {applyEdits, hasEdits, type EditChange, type EditSpec} from './edit.js'
 import type {LedgerEntry, ReplayLedger} from './ledger.js'
 import {replayConvention} from '../message.js'
 import {comparePositions} from './order.js'
-import {ledgerKey} from './identity.js'
+import {ledgerKey, sourceKey} from './identity.js'
 import {defaultPartitioner, partitionFor, type PartitionerName} from './partitioners.js'
 import {protectedNames, protectedTarget, type ProtectedNames} from './protected.js'
 
@@ -62,6 +62,11 @@ export interface PlanItem {
   ledger: LedgerEntry | null
   /** The message's key in the ledger: its identity, not its position (which can shift). */
   ledgerKey: string
+  /**
+   * The key of the source message it holds (identity.ts sourceKey), claimed and completed with
+   * `ledgerKey` so that its other copies are known as replayed; null or absent when not recorded.
+   */
+  sourceKey?: string | null
   /** What fix-before-replay changed (edit.ts); absent when the message goes back as it is. */
   edit?: EditChange
   /**
@@ -259,44 +264,32 @@ const KEPT_WINDOWS = 6
  * has forgotten them.
  */
 class SendingMemory {
+  /** Ledger keys and source keys (identity.ts) met → the position of the first record met with it. */
   private readonly first = new Map<string, string>()
-  /** Source messages met: topic → partition → offset → the first copy (numbers as keys: no string is built per message). */
-  private readonly sources = new Map<string, Map<number, Map<Int, SourceCopy>>>()
-  /** What each kept window added (keys, and source messages), oldest first: what to let go when it is dropped. */
-  private readonly windows: Array<{keys: string[]; sources: Array<[Map<Int, SourceCopy>, Int]>}> = []
+  /** The keys each kept window added, oldest first: what to let go when it is dropped. */
+  private readonly windows: string[][] = []
 
   /** Starts the next window, letting the oldest go. */
   nextWindow(): void {
-    this.windows.push({keys: [], sources: []})
+    this.windows.push([])
     if (this.windows.length <= KEPT_WINDOWS) return
-    const oldest = this.windows.shift()!
-    for (const k of oldest.keys) this.first.delete(k)
-    for (const [offsets, o] of oldest.sources) offsets.delete(o)
+    for (const k of this.windows.shift()!) this.first.delete(k)
   }
 
   /**
-   * The position of the first copy met of the source message `r` is a copy of, or undefined
-   * (then `r` is that first copy, remembered from now on). A writer may dead-letter one source
-   * message more than once — Kafka Streams' default LogAndFail handler on every restart (the
-   * kafka-streams capture), Spring's retry topics once per hop, Spring Kafka when the
-   * application dies between the DLT send and the offset commit — and the copies are separate
-   * DLQ records (other positions, other failure times): a replay sends that message once. A
-   * source message is its topic, partition and offset, all recorded, the partition not in doubt;
-   * a record there with another key or payload (a source topic deleted and recreated) is not
-   * a copy.
+   * The position of the first record met holding the source message `key` (identity.ts
+   * sourceKey) names, or undefined (then this record is that first copy, remembered from now
+   * on). A writer may dead-letter one source message more than once — Kafka Streams' default
+   * LogAndFail handler on every restart (the kafka-streams capture), Spring's retry topics once
+   * per hop, Spring Kafka when the application dies between the DLT send and the offset commit —
+   * and the copies are separate DLQ records (other positions, other failure times): a replay
+   * sends that message once. The ledger knows it by the same key once the first copy's send is
+   * complete; this covers the copies planned meanwhile.
    */
-  copyOf(r: DecodedRecord): string | undefined {
-    const s = r.source
-    if (s.topic === null || s.partition === null || s.offset === null || s.doubt) return undefined
-    let partitions = this.sources.get(s.topic)
-    if (partitions === undefined) this.sources.set(s.topic, (partitions = new Map()))
-    let offsets = partitions.get(s.partition)
-    if (offsets === undefined) partitions.set(s.partition, (offsets = new Map()))
-    const print = fingerprint(r)
-    const seen = offsets.get(s.offset)
-    if (seen !== undefined) return seen.print === print ? seen.position : undefined
-    offsets.set(s.offset, {position: r.position, print})
-    this.windows[this.windows.length - 1].sources.push([offsets, s.offset])
+  copyOf(key: string, position: string): string | undefined {
+    const seen = this.first.get(key)
+    if (seen !== undefined) return seen
+    this.add(key, position)
     return undefined
   }
 
@@ -308,32 +301,12 @@ class SendingMemory {
   /** A key not met before (firstOf gave undefined), sent by the current window. */
   add(key: string, position: string): void {
     this.first.set(key, position)
-    this.windows[this.windows.length - 1].keys.push(key)
+    this.windows[this.windows.length - 1].push(key)
   }
 }
 
 /** `topic partition P offset O`, as a skip's text names a source message (escaped where it is shown). */
 const sourceText = (s: DecodedRecord['source']): string => `${JSON.stringify(s.topic)} partition ${s.partition} offset ${s.offset}`
-
-interface SourceCopy {
-  position: string
-  print: number
-}
-
-/** FNV-1a over a buffer's length and its first and last 16 bytes (null apart from empty): a few dozen steps, no allocation. */
-function mixEdges(h: number, b: Buffer | null): number {
-  if (b === null) return Math.imul(h ^ 0x100, 16777619)
-  const n = b.length
-  h = Math.imul(h ^ (n & 0xffff), 16777619)
-  h = Math.imul(h ^ (n >>> 16), 16777619)
-  const head = Math.min(16, n)
-  for (let i = 0; i < head; i++) h = Math.imul(h ^ b[i], 16777619)
-  for (let i = Math.max(head, n - 16); i < n; i++) h = Math.imul(h ^ b[i], 16777619)
-  return h
-}
-
-/** Enough of the key and payload to tell another message at the same source coordinates (a source topic recreated). Purge tells copies by it too (../purge.ts). */
-export const fingerprint = (r: DecodedRecord): number => mixEdges(mixEdges(0x811c9dc5, r.key), r.payload) >>> 0
 
 /** The plan items of records already read, in their order (targets looked up once per topic). */
 export async function planRecords(deps: ReplayDeps, records: DecodedRecord[], opts: PlanOptions, targets: TargetCache, sending = new SendingMemory()): Promise<PlanItem[]> {
@@ -343,7 +316,9 @@ export async function planRecords(deps: ReplayDeps, records: DecodedRecord[], op
   const kind = deps.reader.info.kind
   // Each record's key once: a file record's key is a digest of the whole message.
   const keys = records.map((r) => ledgerKey(r, kind))
-  const ledger = await deps.ledger.read(keys)
+  // And the key of the source message each holds (identity.ts sourceKey), read in the same request.
+  const sources = records.map((r) => (r.unreadable === null && !r.payloadTruncated && !r.notOriginal ? sourceKey(r) : null))
+  const ledger = await deps.ledger.read(sources.some((k) => k !== null) ? [...keys, ...sources.filter((k): k is string => k !== null)] : keys)
   const layoutChoice = opts.layout ?? layoutFromEnv()
   const edits = hasEdits(opts.edit) ? opts.edit : null
   const items: PlanItem[] = []
@@ -373,15 +348,20 @@ export async function planRecords(deps: ReplayDeps, records: DecodedRecord[], op
       continue
     }
     // Checked before editing: a transform is not run (nor can fail) for a message already replayed.
-    const entry = ledger.get(keys[i]) ?? null
+    const own = ledger.get(keys[i]) ?? null
+    // The source message's entry, when this record has none of its own: a copy of it (another
+    // record of the same source message) was replayed, or claimed, by an earlier run.
+    const source = sources[i] === null ? null : (ledger.get(sources[i]!) ?? null)
+    const entry = own ?? source
     /** A claim of an earlier replay never confirmed: looked for in the target before anything is sent. */
     const unconfirmed = entry !== null && entry.state === 'claimed' && !req.force ? entry : null
     // The first copy of a source message met in this run stands for it; later copies (the writer
     // dead-lettered it more than once) follow it, whatever becomes of it: it is sent once.
-    const copyOf = sending.copyOf(r)
+    const copyOf = sources[i] === null ? undefined : sending.copyOf(sources[i]!, r.position)
     if (entry && !req.force) {
       if (entry.state === 'done') {
-        items.push(skip(r.position, 'already_replayed', `${replayedWhere(entry)}; --force replays it again`, entry))
+        const copy = own === null ? `the same source message (${sourceText(r.source)}, same key and payload: the writer dead-lettered it more than once) was ` : ''
+        items.push(skip(r.position, 'already_replayed', `${copy}${replayedWhere(entry)}; --force replays it again`, entry))
         continue
       }
     }
@@ -506,6 +486,7 @@ export async function planRecords(deps: ReplayDeps, records: DecodedRecord[], op
     items.push({
       position: r.position,
       ledgerKey: keys[i],
+      sourceKey: sources[i],
       action: 'send',
       reason: unconfirmed ? 'in_doubt' : null,
       detail: unconfirmed ? `a replay claimed it on ${unconfirmed.at} but did not confirm the send; it is looked for in the target first` : null,
