@@ -1,11 +1,16 @@
 import {existsSync, readFileSync, statSync} from 'node:fs'
 import {parseLine} from '../../src/backends/file/parse-line.js'
-import {ledgerKey} from '../../src/core/replay/identity.js'
+import {ledgerKey, sourceKey} from '../../src/core/replay/identity.js'
 import {foldLedger, type AnyLedgerEvent} from '../../src/core/replay/ledger.js'
 
 /** The replay ledger's key for one line of a file DLQ (its identity: the message, not its number). */
 export function fileLedgerKey(line: string): string {
   return ledgerKey(parseLine(Buffer.from(line), '0', false)!, 'file')
+}
+
+/** The ledger's key of the source message one line of a file DLQ holds (identity.ts sourceKey). */
+export function fileSourceKey(line: string): string | null {
+  return sourceKey(parseLine(Buffer.from(line), '0', false)!)
 }
 
 /**

@@ -7,7 +7,7 @@ import {BIN, dlq, dlqJson, FIXTURES} from '../helpers/cli.js'
 import {needService, uniqueName} from '../helpers/services.js'
 import {closeRedisSpace, emptyStream, openRedisSpace} from '../helpers/redis-space.js'
 import {expectSchema} from '../helpers/schema.js'
-import {fileLedgerKey} from '../helpers/ledger.js'
+import {fileLedgerKey, fileSourceKey} from '../helpers/ledger.js'
 
 const redis = await needService('redis')
 
@@ -94,6 +94,29 @@ describe.runIf(redis.available)('replay: file DLQ → Redis', () => {
     // --force sends the copy again, as it does any message already replayed.
     expect(dlqJson(['replay', src, '--offset', '2', '--sink', sink, '--yes', '--force']).json.replayed).toBe(1)
     expect(await client.xlen(`${prefix}later`)).toBe(4)
+  })
+
+  it('a copy whose source message a crashed replay claimed is looked for in the target first, then sent only if it is not there', async () => {
+    for (const [landed, expected] of [[true, [['1', 'skipped', 'already_replayed']]], [false, [['1', 'replayed', null]]]] as const) {
+      const topic = `crashed-${landed}`
+      const line = (ms: number, offset: number) =>
+        JSON.stringify({timestamp: ms, service: 's', reason: `r${ms}`, attempts: 1, payload: Buffer.from(`{"crash":${offset}}`).toString('base64'), source: {topic, partition: 0, offset}})
+      await emptyStream(client, prefix + topic)
+      const src = join(dir, `${uniqueName('dlq')}-crash.ndjson`)
+      // Record 0 was being replayed by a run that died after its claim; record 1 is its copy.
+      writeFileSync(src, [line(1_764_000_000_000, 3), line(1_764_000_060_000, 3)].join('\n') + '\n')
+      const claim = (position: string) => ({op: 'claim', position, runId: 'otherhost/1/crashed', target: {topic: prefix + topic, partition: null}, mark: null, at: '2026-11-23T00:00:00.000Z'})
+      writeFileSync(`${src}.replay-ledger.ndjson`, [claim(fileLedgerKey(line(1_764_000_000_000, 3))), claim(fileSourceKey(line(1_764_000_000_000, 3))!)].map((c) => JSON.stringify(c)).join('\n') + '\n')
+      if (landed) await client.xadd(prefix + topic, '*', 'payload', '{"crash":3}')
+      const r = dlqJson(['replay', src, '--offset', '1', '--sink', sink, '--yes'])
+      expect(r.code, r.stderr).toBe(0)
+      expect(r.json.items.map((i: any) => [i.position, i.outcome, i.reason])).toEqual(expected)
+      expect(await client.xlen(prefix + topic)).toBe(1)
+      // Settled either way: the first copy is now known as replayed too (its own claim is never looked for).
+      const first = dlqJson(['replay', src, '--offset', '0', '--sink', sink, '--yes']).json.items[0]
+      expect([first.reason, first.error]).toEqual(['already_replayed', expect.stringMatching(/^the same source message \("crashed-(true|false)" partition 0 offset 3/)])
+      expect(await client.xlen(prefix + topic)).toBe(1)
+    }
   })
 
   it('two byte-identical entries are one message, sent once in one run as over two runs', async () => {

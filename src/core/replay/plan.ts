@@ -352,7 +352,8 @@ export async function planRecords(deps: ReplayDeps, records: DecodedRecord[], op
     // The source message's entry, when this record has none of its own: a copy of it (another
     // record of the same source message) was replayed, or claimed, by an earlier run.
     const source = sources[i] === null ? null : (ledger.get(sources[i]!) ?? null)
-    const entry = own ?? source
+    // Done wins: a copy replayed settles a claim of this record that an earlier run never confirmed.
+    const entry = own?.state === 'done' ? own : source?.state === 'done' ? source : (own ?? source)
     /** A claim of an earlier replay never confirmed: looked for in the target before anything is sent. */
     const unconfirmed = entry !== null && entry.state === 'claimed' && !req.force ? entry : null
     // The first copy of a source message met in this run stands for it; later copies (the writer
@@ -360,7 +361,7 @@ export async function planRecords(deps: ReplayDeps, records: DecodedRecord[], op
     const copyOf = sources[i] === null ? undefined : sending.copyOf(sources[i]!, r.position)
     if (entry && !req.force) {
       if (entry.state === 'done') {
-        const copy = own === null ? `the same source message (${sourceText(r.source)}, same key and payload: the writer dead-lettered it more than once) was ` : ''
+        const copy = entry !== own ? `the same source message (${sourceText(r.source)}, same key and payload: the writer dead-lettered it more than once) was ` : ''
         items.push(skip(r.position, 'already_replayed', `${copy}${replayedWhere(entry)}; --force replays it again`, entry))
         continue
       }
