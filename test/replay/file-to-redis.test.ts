@@ -96,6 +96,24 @@ describe.runIf(redis.available)('replay: file DLQ → Redis', () => {
     expect(await client.xlen(`${prefix}later`)).toBe(4)
   })
 
+  it('a copy 7,000 records after its first copy, in the same run, is not sent again (the ledger has let the first go by then)', async () => {
+    await emptyStream(client, `${prefix}far`)
+    const at = (i: number, payload: string, offset: number) =>
+      JSON.stringify({timestamp: 1_764_000_000_000 + i, service: 's', reason: 'r', attempts: 1, payload: Buffer.from(payload).toString('base64'), source: {topic: 'far', partition: 1, offset}})
+    const lines = [at(0, '{"first":true}', 1)]
+    for (let i = 1; i <= 7000; i++) lines.push(at(i, `{"n":${i}}`, 1000 + i))
+    lines.push(at(7001, '{"first":true}', 1))
+    const src = join(dir, `${uniqueName('dlq')}-far.ndjson`)
+    writeFileSync(src, lines.join('\n') + '\n')
+    const r = dlqJson(['replay', src, '--all', '--sink', sink, '--yes'])
+    expect(r.code, r.stderr).toBe(0)
+    expect(r.json.replayed).toBe(7001)
+    const last = r.json.items[7001]
+    expect([last.position, last.outcome, last.reason]).toEqual(['7001', 'skipped', 'already_replayed'])
+    expect(last.error).toMatch(/^the same source message as position 0 /)
+    expect(await client.xlen(`${prefix}far`)).toBe(7001)
+  })
+
   it('a copy whose source message a crashed replay claimed is looked for in the target first, then sent only if it is not there', async () => {
     for (const [landed, expected] of [[true, [['1', 'skipped', 'already_replayed']]], [false, [['1', 'replayed', null]]]] as const) {
       const topic = `crashed-${landed}`

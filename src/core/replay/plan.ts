@@ -254,6 +254,12 @@ export type TargetCache = Map<string, TargetInfo>
 
 /** Windows of a plan whose messages SendingMemory keeps: the one planned, one pending, and the batches in flight (execute.ts MAX_DEPTH). */
 const KEPT_WINDOWS = 6
+/**
+ * Windows whose source messages it keeps: 50,000 records (~5 MB). The ledger knows a source
+ * message once its first copy's send is complete, but a one-shot replay lets finished keys go
+ * (ReplayLedger.forget), so a copy later in the same run is told by this memory alone.
+ */
+const SOURCE_WINDOWS = 50
 
 /**
  * The messages a plan sends (ledger key → the position of the first copy), over its last few
@@ -268,12 +274,15 @@ class SendingMemory {
   private readonly first = new Map<string, string>()
   /** The keys each kept window added, oldest first: what to let go when it is dropped. */
   private readonly windows: string[][] = []
+  /** The same for source keys, kept longer. */
+  private readonly sourceWindows: string[][] = []
 
   /** Starts the next window, letting the oldest go. */
   nextWindow(): void {
     this.windows.push([])
-    if (this.windows.length <= KEPT_WINDOWS) return
-    for (const k of this.windows.shift()!) this.first.delete(k)
+    this.sourceWindows.push([])
+    if (this.windows.length > KEPT_WINDOWS) for (const k of this.windows.shift()!) this.first.delete(k)
+    if (this.sourceWindows.length > SOURCE_WINDOWS) for (const k of this.sourceWindows.shift()!) this.first.delete(k)
   }
 
   /**
@@ -289,7 +298,8 @@ class SendingMemory {
   copyOf(key: string, position: string): string | undefined {
     const seen = this.first.get(key)
     if (seen !== undefined) return seen
-    this.add(key, position)
+    this.first.set(key, position)
+    this.sourceWindows[this.sourceWindows.length - 1].push(key)
     return undefined
   }
 
