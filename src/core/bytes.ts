@@ -43,7 +43,8 @@ for (let i = 0; i < 64; i++) B64_VALUE[B64.charCodeAt(i)] = i
  * cost of a second string as long as the payload's text per message). Node's decoder skips
  * what it does not understand (whitespace, other characters, a `=` inside), so such a text
  * decodes to fewer bytes than its length says; it also takes the URL-safe `-` and `_`, and
- * ignores the unused low bits of the last character before the padding, checked apart.
+ * ignores the unused low bits of the last character before the padding, and reads a character
+ * beyond ASCII as its low byte: those are checked apart.
  * (A regular expression would also work, but overflows the stack on a 20 MB payload.)
  */
 export function decodeBase64Strict(s: string): Buffer | null {
@@ -51,6 +52,8 @@ export function decodeBase64Strict(s: string): Buffer | null {
   if (n % 4 !== 0) return null
   if (n === 0) return Buffer.alloc(0)
   const pad = s.charCodeAt(n - 1) !== 61 ? 0 : s.charCodeAt(n - 2) !== 61 ? 1 : 2
+  // Node decodes a character beyond ASCII by its low byte (Ł, U+0141, as A): ASCII only.
+  if (Buffer.byteLength(s, 'utf8') !== n) return null
   const buf = Buffer.from(s, 'base64')
   if (buf.length !== (n / 4) * 3 - pad || s.includes('-') || s.includes('_')) return null
   if (pad > 0) {

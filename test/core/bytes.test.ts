@@ -46,12 +46,15 @@ describe('text and base64', () => {
     expect(decodeBase64Strict('a===')).toBeNull()
     expect(decodeBase64Strict('aG=k')).toBeNull()
     expect(decodeBase64Strict('')).toEqual(Buffer.alloc(0))
+    expect(decodeBase64Strict('AAAŁ')).toBeNull() // Node would read Ł as A
+    expect(decodeBase64Strict('šGVsbG8=')).toBeNull() // … and š as a: "hello"
   })
   it('strict base64 accepts exactly the texts that encoding the decoded bytes gives back', () => {
     // The rule it implements without building that second text; checked on random near-base64 texts.
     const reencoded = (s: string) => s.length % 4 === 0 && Buffer.from(s, 'base64').toString('base64') === s
     const b64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'
-    const odd = ['=', '-', '_', ' ', '\n', '!', 'é', 'Ā', '\u0000', '\ud800', '一', 'Ａ', 'AQ', 'gw']
+    // Ł (U+0141), ĭ (U+012D), š (U+0161): beyond ASCII, their low bytes are A, - and a.
+    const odd = ['=', '-', '_', ' ', '\n', '!', 'é', 'Ā', 'Ł', 'ĭ', 'š', 'İ', '\u0000', '\ud800', '一', 'Ａ', 'AQ', 'gw']
     let seed = 7
     const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n)
     let accepted = 0
