@@ -126,6 +126,10 @@ export function checkPurgeable(reader: DlqReader): void {
   if (refused !== null) throw new UsageError(`purge: ${refused}; dlq never purges its own topics and streams`)
 }
 
+/** The entry that says what became of a record, as replay reads it (plan.ts): done wins, its own first. */
+const deciding = (own: LedgerEntry | undefined, source: LedgerEntry | undefined): LedgerEntry | undefined =>
+  own?.state === 'done' ? own : source?.state === 'done' ? source : (own ?? source)
+
 const stayReason = (e: LedgerEntry | undefined): StayReason | null => (e?.state === 'done' ? null : e?.state === 'claimed' ? 'in_doubt' : 'not_replayed')
 
 /** Windows of replayed source messages ReplayedSources keeps: 100,000 records, far beyond what a replay tells copies over (plan.ts SendingMemory). */
@@ -171,11 +175,11 @@ async function* withLedger(deps: PurgeDeps, signal?: AbortSignal, until?: string
   const flush = async () => {
     const keys = window.map((r) => ledgerKey(r, kind))
     // A record's source message (identity.ts sourceKey) is replayed once any copy of it is.
-    const srcs = window.map((r) => (r.unreadable === null && !r.payloadTruncated && !r.notOriginal ? sourceKey(r) : null))
+    const srcs = window.map(sourceKey)
     const entries = await deps.ledger.read([...keys, ...srcs.filter((k): k is string => k !== null)])
     sources.nextWindow()
     const out = window.map((r, i) => {
-      let stay = r.unreadable !== null ? ('not_replayed' as const) : stayReason(entries.get(keys[i]) ?? (srcs[i] === null ? undefined : entries.get(srcs[i]!)))
+      let stay = r.unreadable !== null ? ('not_replayed' as const) : stayReason(deciding(entries.get(keys[i]), srcs[i] === null ? undefined : entries.get(srcs[i]!)))
       if (stay === null) sources.add(srcs[i])
       else if (stay === 'not_replayed' && sources.replayed(srcs[i])) stay = null
       return {r, stay}

@@ -2,7 +2,7 @@ import {MATCH_ALL} from '../core/filter.js'
 import type {DlqReader} from '../core/reader.js'
 import {NO_EDITS, type EditSpec} from '../core/replay/edit.js'
 import {executeReplay, type ReplayResult} from '../core/replay/execute.js'
-import {ledgerKey} from '../core/replay/identity.js'
+import {ledgerKey, sourceKey} from '../core/replay/identity.js'
 import type {ReplayLedger} from '../core/replay/ledger.js'
 import {defaultSinkUri, openLedger, openSink} from '../core/replay/open.js'
 import {NOT_ORIGINAL_HINT, planReplay, summarisePlan, type ReplayPlan} from '../core/replay/plan.js'
@@ -95,16 +95,22 @@ export async function openReplayPort(reader: DlqReader, opts: ReplayWiringOption
     },
     async replayedAmong(records) {
       // The ledger is keyed by message identity, not by the position a page shows; byte-identical
-      // file entries share one identity (replaying one replays "both"), so each is marked.
+      // file entries share one identity (replaying one replays "both"), so each is marked, and so
+      // is each copy of a source message the writer dead-lettered more than once (its source key).
       const byKey = new Map<string, string[]>()
-      for (const r of records) {
-        const k = ledgerKey(r, reader.info.kind)
+      const mark = (k: string | null, position: string) => {
+        if (k === null) return
         const at = byKey.get(k)
-        if (at) at.push(r.position)
-        else byKey.set(k, [r.position])
+        if (at) at.push(position)
+        else byKey.set(k, [position])
+      }
+      for (const r of records) {
+        mark(ledgerKey(r, reader.info.kind), r.position)
+        mark(sourceKey(r), r.position)
       }
       const entries = await (await getLedger()).read([...byKey.keys()])
-      return [...entries.values()].filter((e) => e.state === 'done').flatMap((e) => byKey.get(e.position)!)
+      const done = new Set([...entries].filter(([, e]) => e.state === 'done').flatMap(([k]) => byKey.get(k)!))
+      return records.map((r) => r.position).filter((p) => done.has(p))
     },
     async close() {
       // Each is closed only if it was opened; a failed open has nothing to close.

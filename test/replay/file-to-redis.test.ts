@@ -137,6 +137,22 @@ describe.runIf(redis.available)('replay: file DLQ → Redis', () => {
     }
   })
 
+  it('a record whose own claim and its source message\'s are two crashed replays\' is left in doubt, not looked for', async () => {
+    const topic = 'two-claims'
+    await emptyStream(client, prefix + topic)
+    const line = (ms: number) => JSON.stringify({timestamp: ms, service: 's', reason: 'r', attempts: 1, payload: Buffer.from('{"two":1}').toString('base64'), source: {topic, partition: 0, offset: 4}})
+    const src = join(dir, `${uniqueName('dlq')}-two.ndjson`)
+    writeFileSync(src, [line(1_764_000_000_000), line(1_764_000_060_000)].join('\n') + '\n')
+    const claim = (position: string, runId: string) => ({op: 'claim', position, runId, target: {topic: prefix + topic, partition: null}, mark: null, at: '2026-11-23T00:00:00.000Z'})
+    // Run A claimed record 1 itself; run B claimed record 0, with the source message they share.
+    writeFileSync(`${src}.replay-ledger.ndjson`, [claim(fileLedgerKey(line(1_764_000_060_000)), 'otherhost/1/a'), claim(fileLedgerKey(line(1_764_000_000_000)), 'otherhost/2/b'), claim(fileSourceKey(line(1_764_000_000_000))!, 'otherhost/2/b')].map((c) => JSON.stringify(c)).join('\n') + '\n')
+    const r = dlqJson(['replay', src, '--offset', '1', '--sink', sink, '--yes'])
+    expect(r.code).toBe(1)
+    expect(r.json.items.map((i: any) => [i.position, i.outcome, i.reason])).toEqual([['1', 'skipped', 'in_doubt']])
+    expect(r.json.items[0].error).toMatch(/^two replays claimed it .* check the target, then --force$/)
+    expect(await client.xlen(prefix + topic)).toBe(0)
+  })
+
   it('two byte-identical entries are one message, sent once in one run as over two runs', async () => {
     // A stream of this test's own: hyperi entries go in as lone payload fields, which would
     // make a shared stream's layout "payload" for the tests after it.

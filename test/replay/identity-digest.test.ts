@@ -1,6 +1,6 @@
 import {createHash} from 'node:crypto'
 import {describe, expect, it} from 'vitest'
-import {contentDigest} from '../../src/core/replay/identity.js'
+import {contentDigest, sourceKey} from '../../src/core/replay/identity.js'
 import type {DecodedRecord} from '../../src/core/record.js'
 
 /** The digest as first written (one hash update per part): ledgers already hold its keys. */
@@ -63,5 +63,34 @@ describe('content digest of the replay ledger', () => {
     for (const r of records) expect(contentDigest(r)).toBe(reference(r))
     // Consecutive calls do not leak into each other.
     expect(contentDigest(records[0])).toBe(reference(records[0]))
+  })
+})
+
+describe('source key of the replay ledger (the source message a record holds)', () => {
+  const plain = (over: Partial<DecodedRecord>) => record({unreadable: null, payloadTruncated: false, notOriginal: null, ...over} as Partial<DecodedRecord>)
+  it('is the same for copies the writer dead-lettered again (other time, reason, convention metadata) and names the message in full', () => {
+    const first = plain({userHeaders: [{key: 'trace', value: Buffer.from('a')}]})
+    const again = plain({timestamp: 1_764_000_060_000, reason: 'retries exhausted', metadata: {attempt: 2}, userHeaders: [{key: 'trace', value: Buffer.from('a')}]})
+    expect(sourceKey(first)).toMatch(/^src:[0-9a-f]{32}$/)
+    expect(sourceKey(again)).toBe(sourceKey(first))
+    // Another message at the same coordinates (a recreated topic), or the same bytes sent with other headers, is another message.
+    for (const other of [
+      plain({payload: Buffer.from('{"n":2}'), userHeaders: first.userHeaders}),
+      plain({key: Buffer.from('k'), userHeaders: first.userHeaders}),
+      plain({userHeaders: [{key: 'trace', value: Buffer.from('b')}]}),
+      plain({userHeaders: []}),
+      plain({source: {topic: 'orders', partition: 2, offset: 7, group: null}, userHeaders: first.userHeaders}),
+      plain({source: {topic: 'orders', partition: 1, offset: 8, group: null}, userHeaders: first.userHeaders}),
+    ]) expect(sourceKey(other)).not.toBe(sourceKey(first))
+    // No digest equals a content digest's: the two kinds of key share the ledger.
+    expect(sourceKey(first)!.slice(4)).not.toBe(contentDigest(first))
+  })
+  it('is null where the source message is not known, or the record does not hold it whole', () => {
+    expect(sourceKey(plain({source: {topic: 'orders', partition: null, offset: 7, group: null}}))).toBeNull()
+    expect(sourceKey(plain({source: {topic: null, partition: 1, offset: 7, group: null}}))).toBeNull()
+    expect(sourceKey(plain({source: {topic: 'orders', partition: 1, offset: 7, group: null, doubt: 'Arroyo: the partition may be the offset'}}))).toBeNull()
+    expect(sourceKey(plain({payloadTruncated: true}))).toBeNull()
+    expect(sourceKey(plain({unreadable: 'invalid JSON'}))).toBeNull()
+    expect(sourceKey(plain({notOriginal: 'the key, as its value'}))).toBeNull()
   })
 })

@@ -149,6 +149,15 @@ export async function runReplay(windows: AsyncIterable<PlanWindow>, deps: Replay
   const notAttempted = (slot: number, it: PlanItem) =>
     out.set(slot, {position: it.position, outcome: 'failed', target: it.target ? {...it.target, offset: null} : null, reason: 'not_attempted', error: `not attempted: ${stopped}`})
 
+  /** Claims a doubt found in the target, to complete it: its unconfirmed claims taken over, its free keys claimed. */
+  const claimFound = async (it: PlanItem, mark: string | null) => {
+    const make = (x: PlanItem, position: string) => ({position, target: x.target!, mark, ...editOf(x)})
+    const doubt = (x: PlanItem, key: string) => x.inDoubt?.includes(key) === true
+    await deps.ledger.claim(entriesOf([it], make, doubt), runId, true)
+    const free = entriesOf([it], make, (x, key) => !doubt(x, key))
+    if (free.length > 0) await deps.ledger.claim(free, runId, false)
+  }
+
   /** Claims and hands one batch to the sink; returns once the sink may take the next one. */
   const dispatch = async (batch: Array<{slot: number; it: PlanItem}>) => {
     if (stopped === null && opts.signal?.aborted) stop('cancelled')
@@ -179,10 +188,24 @@ export async function runReplay(windows: AsyncIterable<PlanWindow>, deps: Replay
       if (it.reason === 'in_doubt' && !opts.force) {
         let found: SentMessage | null | undefined
         try {
+          // The claims as they are now: since the plan, another replay may have taken one over
+          // (the same source message's other record, or a doubt resolved at the same time) or finished it.
+          const now = await deps.ledger.read(keysOf(it))
+          const current = keysOf(it).map((k) => now.get(k))
+          const done = current.find((e) => e?.state === 'done')
+          if (done) {
+            out.set(slot, {position: it.position, outcome: 'skipped', target: {topic: done.target.topic, partition: done.target.partition, offset: done.offset}, reason: 'already_replayed', error: `replayed to ${done.target.topic} on ${done.at} by another replay while this one ran`})
+            continue
+          }
+          const live = current.find((e) => e !== undefined && e.runId !== it.ledger?.runId && mayStillBeSending(e, runId))
+          if (live) {
+            out.set(slot, {position: it.position, outcome: 'skipped', target: null, reason: 'in_progress', error: `another replay claimed it at ${live.at} and may still be sending it; run again later to confirm`})
+            continue
+          }
           found = deps.sink.find && it.ledger ? await deps.sink.find(it.message!, it.ledger.mark) : undefined
           if (found) {
-            await deps.ledger.claim(keysOf(it).map((position) => ({position, target: it.target!, mark: it.ledger!.mark, ...editOf(it)})), runId, true)
-            await deps.ledger.complete(keysOf(it).map((position) => ({position, target: it.target!, offset: found!.offset, ...editOf(it)})), runId)
+            await claimFound(it, it.ledger!.mark)
+            await deps.ledger.complete(entriesOf([it], (_, position) => ({position, target: it.target!, offset: found!.offset, ...editOf(it)})), runId)
           }
         } catch (error) {
           stop((error as Error).message)
@@ -218,12 +241,14 @@ export async function runReplay(windows: AsyncIterable<PlanWindow>, deps: Replay
 
     // 3. Claim. A doubt just checked to be absent from the target is taken over; anything
     // else only with --force, so a replay running at the same time keeps its claims.
-    // A message's source key (its other copies' claim) is claimed with it, on the same terms.
-    const claimOf = (it: PlanItem) => keysOf(it).map((position) => ({position, target: it.target as LedgerTarget, mark: markOf.get(targetKey(it.target!)) ?? null, ...editOf(it)}))
+    // A message's source key (its other copies' claim) is claimed with it. Taken over: the claims
+    // of a doubt just checked to be absent from the target; anything else only with --force.
     let held: Set<string>
     try {
-      const checked = sendable.filter(({it}) => it.reason === 'in_doubt').flatMap(({it}) => claimOf(it))
-      const fresh = sendable.filter(({it}) => it.reason !== 'in_doubt').flatMap(({it}) => claimOf(it))
+      const claimOf = (it: PlanItem, position: string) => ({position, target: it.target as LedgerTarget, mark: markOf.get(targetKey(it.target!)) ?? null, ...editOf(it)})
+      const items = sendable.map(({it}) => it)
+      const checked = entriesOf(items, claimOf, (it, key) => it.reason === 'in_doubt' && it.inDoubt?.includes(key) === true)
+      const fresh = entriesOf(items, claimOf, (it, key) => !(it.reason === 'in_doubt' && it.inDoubt?.includes(key) === true))
       held = fresh.length > 0 ? await deps.ledger.claim(fresh, runId, opts.force === true) : new Set()
       if (checked.length > 0) for (const p of await deps.ledger.claim(checked, runId, true)) held.add(p)
     } catch (error) {
@@ -239,8 +264,8 @@ export async function runReplay(windows: AsyncIterable<PlanWindow>, deps: Replay
       else {
         // Another replay holds this message, or another copy of its source message: it sends it.
         for (const k of keysOf(it)) if (held.has(k)) lost.push(k)
-        const copy = held.has(it.ledgerKey) ? ' (another record of the same source message)' : ''
-        out.set(b.slot, {position: it.position, outcome: 'skipped', target: null, reason: 'in_progress', error: `another replay claimed it${copy} at the same time; run again later to confirm it was sent`})
+        const what = held.has(it.ledgerKey) ? 'another record of the same source message' : 'it'
+        out.set(b.slot, {position: it.position, outcome: 'skipped', target: null, reason: 'in_progress', error: `another replay claimed ${what} at the same time; run again later to confirm it was sent`})
       }
     }
     if (lost.length > 0) await deps.ledger.release(lost, runId).catch(() => undefined)
@@ -250,7 +275,7 @@ export async function runReplay(windows: AsyncIterable<PlanWindow>, deps: Replay
     // A previous send that failed stops the pipeline before this batch goes out.
     while (inflight.length >= depth) await inflight.shift()
     if (stopped !== null) {
-      await deps.ledger.release(mine.flatMap(({it}) => keysOf(it)), runId).catch(() => undefined)
+      await deps.ledger.release(keysIn(mine), runId).catch(() => undefined)
       for (const {slot, it} of mine) notAttempted(slot, it)
       return
     }
@@ -259,8 +284,12 @@ export async function runReplay(windows: AsyncIterable<PlanWindow>, deps: Replay
       sending.then(
         async (acks) => {
           try {
+            const offsets = new Map(mine.map(({it}, k) => [it, acks[k].offset]))
             await deps.ledger.complete(
-              mine.flatMap(({it}, k) => keysOf(it).map((position) => ({position, target: it.target!, offset: acks[k].offset, ...editOf(it)}))),
+              entriesOf(
+                mine.map(({it}) => it),
+                (it, position) => ({position, target: it.target!, offset: offsets.get(it)!, ...editOf(it)}),
+              ),
               runId,
             )
           } catch (error) {
@@ -268,14 +297,14 @@ export async function runReplay(windows: AsyncIterable<PlanWindow>, deps: Replay
             stop(`the replay ledger at ${deps.ledger.where} could not be written: ${(error as Error).message}`)
           }
           mine.forEach(({slot, it}, k) => out.set(slot, {position: it.position, outcome: 'replayed', target: {topic: acks[k].topic, partition: acks[k].partition, offset: acks[k].offset}, reason: null, error: null}))
-          if (opts.forgetDone) deps.ledger.forget?.(mine.flatMap(({it}) => keysOf(it)))
+          if (opts.forgetDone) deps.ledger.forget?.(keysIn(mine))
         },
         async (error) => {
           // Stopped first: no batch may be handed to the sink while this one's claims are released
           // (landing after it, it would put the released messages behind it in their partition).
           stop((error as Error).message)
           const certainlyNotSent = error instanceof NotSentError
-          if (certainlyNotSent) await deps.ledger.release(mine.flatMap(({it}) => keysOf(it)), runId).catch(() => undefined)
+          if (certainlyNotSent) await deps.ledger.release(keysIn(mine), runId).catch(() => undefined)
           for (const {slot, it} of mine) {
             out.set(slot, {position: it.position, outcome: 'failed', target: {...it.target!, offset: null}, reason: certainlyNotSent ? null : 'in_doubt', error: (error as Error).message})
           }
@@ -324,6 +353,20 @@ export async function runReplay(windows: AsyncIterable<PlanWindow>, deps: Replay
 
 /** The ledger keys a send claims and completes: the message's own, and its source message's when recorded. */
 const keysOf = (it: PlanItem): string[] => (it.sourceKey ? [it.ledgerKey, it.sourceKey] : [it.ledgerKey])
+
+/**
+ * One ledger entry per key of `items` that `which` takes: every item's own key first, then the
+ * source keys, each in item order. A batch's own keys stay together, so the ledger line packs
+ * them (a shared prefix, runs of consecutive Kafka offsets: backends/file/ledger.ts packList).
+ */
+function entriesOf<T>(items: PlanItem[], make: (it: PlanItem, key: string) => T, which: (it: PlanItem, key: string) => boolean = () => true): T[] {
+  const out: T[] = []
+  for (const it of items) if (which(it, it.ledgerKey)) out.push(make(it, it.ledgerKey))
+  for (const it of items) if (it.sourceKey && which(it, it.sourceKey)) out.push(make(it, it.sourceKey))
+  return out
+}
+
+const keysIn = (batch: Array<{it: PlanItem}>): string[] => entriesOf(batch.map(({it}) => it), (_, key) => key)
 
 /** The ledger's note of an edited replay, carried on its claim and completion. */
 const editOf = (it: PlanItem): {edit?: LedgerEdit} => (it.edit ? {edit: {sha256: it.edit.sha256}} : {})

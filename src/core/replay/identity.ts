@@ -289,23 +289,30 @@ export function contentDigest(r: DecodedRecord): string {
 /**
  * The ledger's key of the source message a record holds, beside the record's own (ledgerKey):
  * null unless its source topic, partition and offset are all recorded, the partition not in
- * doubt. A writer may dead-letter one source message more than once (Kafka Streams' LogAndFail
+ * doubt, and the record holds the original message (readable, whole, not `notOriginal`). A writer may dead-letter one source message more than once (Kafka Streams' LogAndFail
  * on every restart, Spring Kafka dying between the DLT send and its offset commit), and its
  * copies are different DLQ records, each with a key of its own. A replay claims and completes
  * this key with the record's own, so a copy met later — in another run, by --offset alone,
  * after the first copy was purged — is known as replayed. The digest covers the coordinates
- * and the key and payload bytes: a message at the same coordinates of a source topic deleted
- * and recreated is another message.
+ * and the message as a replay sends it and a sink's `find` looks for it (key, payload, user
+ * headers): a message at the same coordinates of a source topic deleted and recreated is
+ * another message, and a copy whose send an earlier run left in doubt is found by its bytes.
  */
 export function sourceKey(r: DecodedRecord): string | null {
   const s = r.source
   if (s.topic === null || s.partition === null || s.offset === null || s.doubt) return null
+  // Not for a record that does not hold the whole original message: it is never sent as it is.
+  if (r.unreadable !== null || r.payloadTruncated || r.notOriginal) return null
   used = 0
   feedText('src', s.topic)
   feedText('p', String(s.partition))
   feedText('o', String(s.offset))
   feedBytes('k', r.key)
   feedBytes('v', r.payload)
+  for (const x of r.userHeaders) {
+    feedText('hk', x.key)
+    feedBytes('hv', x.value)
+  }
   const input = scratch.subarray(0, used)
   return `src:${(oneShot ? oneShot('sha256', input, 'hex') : crypto.createHash('sha256').update(input).digest('hex')).slice(0, 32)}`
 }

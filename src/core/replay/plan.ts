@@ -67,6 +67,8 @@ export interface PlanItem {
    * `ledgerKey` so that its other copies are known as replayed; null or absent when not recorded.
    */
   sourceKey?: string | null
+  /** The keys whose unconfirmed claims (`ledger`'s run's) this send takes over once the target is checked. */
+  inDoubt?: string[]
   /** What fix-before-replay changed (edit.ts); absent when the message goes back as it is. */
   edit?: EditChange
   /**
@@ -327,7 +329,7 @@ export async function planRecords(deps: ReplayDeps, records: DecodedRecord[], op
   // Each record's key once: a file record's key is a digest of the whole message.
   const keys = records.map((r) => ledgerKey(r, kind))
   // And the key of the source message each holds (identity.ts sourceKey), read in the same request.
-  const sources = records.map((r) => (r.unreadable === null && !r.payloadTruncated && !r.notOriginal ? sourceKey(r) : null))
+  const sources = records.map(sourceKey)
   const ledger = await deps.ledger.read(sources.some((k) => k !== null) ? [...keys, ...sources.filter((k): k is string => k !== null)] : keys)
   const layoutChoice = opts.layout ?? layoutFromEnv()
   const edits = hasEdits(opts.edit) ? opts.edit : null
@@ -364,21 +366,25 @@ export async function planRecords(deps: ReplayDeps, records: DecodedRecord[], op
     const source = sources[i] === null ? null : (ledger.get(sources[i]!) ?? null)
     // Done wins: a copy replayed settles a claim of this record that an earlier run never confirmed.
     const entry = own?.state === 'done' ? own : source?.state === 'done' ? source : (own ?? source)
-    /** A claim of an earlier replay never confirmed: looked for in the target before anything is sent. */
-    const unconfirmed = entry !== null && entry.state === 'claimed' && !req.force ? entry : null
-    // The first copy of a source message met in this run stands for it; later copies (the writer
-    // dead-lettered it more than once) follow it, whatever becomes of it: it is sent once.
-    const copyOf = sources[i] === null ? undefined : sending.copyOf(sources[i]!, r.position)
-    if (entry && !req.force) {
-      if (entry.state === 'done') {
-        const copy = entry !== own ? `the same source message (${sourceText(r.source)}, same key and payload: the writer dead-lettered it more than once) was ` : ''
-        items.push(skip(r.position, 'already_replayed', `${copy}${replayedWhere(entry)}; --force replays it again`, entry))
-        continue
-      }
+    // The first copy of a source message this run sends (or finds replayed) stands for it; later
+    // copies (the writer dead-lettered it more than once) follow it: it is sent once.
+    const firstCopy = () => (sources[i] === null ? undefined : sending.copyOf(sources[i]!, r.position))
+    if (entry && entry.state === 'done' && !req.force) {
+      firstCopy()
+      const copy = entry !== own ? `the same source message (${sourceText(r.source)}, same key and payload: the writer dead-lettered it more than once) was ` : ''
+      items.push(skip(r.position, 'already_replayed', `${copy}${replayedWhere(entry)}; --force replays it again`, entry))
+      continue
     }
-    // (A byte-identical copy of a message this run sends is said so below.)
-    if (copyOf !== undefined && sending.firstOf(keys[i]) === undefined) {
-      items.push(skip(r.position, 'already_replayed', `the same source message as position ${copyOf} (${sourceText(r.source)}, same key and payload: the writer dead-lettered it more than once); only that copy is replayed, once`))
+    /**
+     * Claims of earlier replays never confirmed, looked for in the target before anything is
+     * sent: this record's own, and its source message's (made for another copy of it).
+     */
+    const claims = req.force ? [] : [own, source].filter((e): e is LedgerEntry => e !== null && e.state === 'claimed')
+    const unconfirmed = claims[0] ?? null
+    /** Whose claim it is, in a skip's words. */
+    const claimer = (e: LedgerEntry) => (e === source && e !== own ? 'a replay of another record of the same source message' : 'a replay')
+    if (claims.length === 2 && claims[0].runId !== claims[1].runId) {
+      items.push(skip(r.position, 'in_doubt', `two replays claimed it (on ${claims[0].at}, and one of another record of the same source message on ${claims[1].at}) and neither confirmed the send: check the target, then --force`, unconfirmed))
       continue
     }
     // A record that does not hold the original message (its writer lost it) is not sent as it is: that would be
@@ -428,7 +434,7 @@ export async function planRecords(deps: ReplayDeps, records: DecodedRecord[], op
     }
     // A claim in doubt is looked for by the bytes it sent: only the same edit can find it.
     if (unconfirmed && (unconfirmed.edit?.sha256 ?? null) !== (edit?.sha256 ?? null)) {
-      items.push(skip(r.position, 'in_doubt', `a replay claimed it on ${unconfirmed.at} ${unconfirmed.edit ? `sending an edited version (sha256 ${unconfirmed.edit.sha256.slice(0, 12)}…)` : 'sending it unedited'} but did not confirm the send, and this replay would send ${edit ? `other bytes (sha256 ${edit.sha256.slice(0, 12)}…)` : 'it unedited'}: it cannot be looked for in the target; check the target, then --force`, unconfirmed))
+      items.push(skip(r.position, 'in_doubt', `${claimer(unconfirmed)} claimed it on ${unconfirmed.at} ${unconfirmed.edit ? `sending an edited version (sha256 ${unconfirmed.edit.sha256.slice(0, 12)}…)` : 'sending it unedited'} but did not confirm the send, and this replay would send ${edit ? `other bytes (sha256 ${edit.sha256.slice(0, 12)}…)` : 'it unedited'}: it cannot be looked for in the target; check the target, then --force`, unconfirmed))
       continue
     }
     // ... and only in the target it was sent to (another --to or a transform's target would look in the wrong place).
@@ -436,7 +442,7 @@ export async function planRecords(deps: ReplayDeps, records: DecodedRecord[], op
     // ?prefix= sink; such a claim is not matched through the prefix: a claim made without the
     // prefix names the same text and was sent elsewhere. It stays in doubt, for --force.)
     if (unconfirmed && unconfirmed.target.topic !== topic) {
-      items.push(skip(r.position, 'in_doubt', `a replay claimed it on ${unconfirmed.at} for "${unconfirmed.target.topic}" but did not confirm the send, and this replay would send it to "${topic}": it can only be looked for where it was sent; check "${unconfirmed.target.topic}", then --force`, unconfirmed))
+      items.push(skip(r.position, 'in_doubt', `${claimer(unconfirmed)} claimed it on ${unconfirmed.at} for "${unconfirmed.target.topic}" but did not confirm the send, and this replay would send it to "${topic}": it can only be looked for where it was sent; check "${unconfirmed.target.topic}", then --force`, unconfirmed))
       continue
     }
     let info = targets.get(topic)
@@ -493,6 +499,11 @@ export async function planRecords(deps: ReplayDeps, records: DecodedRecord[], op
       items.push(skip(r.position, 'already_replayed', `the same message as position ${first} (a byte-identical entry), which this replay sends: one message is sent once`))
       continue
     }
+    const copyOf = firstCopy()
+    if (copyOf !== undefined) {
+      items.push(skip(r.position, 'already_replayed', `the same source message as position ${copyOf} (${sourceText(r.source)}, same key and payload: the writer dead-lettered it more than once), which this replay sends: only that copy is replayed, once`))
+      continue
+    }
     sending.add(keys[i], r.position)
     items.push({
       position: r.position,
@@ -500,7 +511,7 @@ export async function planRecords(deps: ReplayDeps, records: DecodedRecord[], op
       sourceKey: sources[i],
       action: 'send',
       reason: unconfirmed ? 'in_doubt' : null,
-      detail: unconfirmed ? `a replay claimed it on ${unconfirmed.at} but did not confirm the send; it is looked for in the target first` : null,
+      detail: unconfirmed ? `${claimer(unconfirmed)} claimed it on ${unconfirmed.at} but did not confirm the send; it is looked for in the target first` : null,
       target: {topic, partition},
       partitionBy,
       doubt: partitionBy === 'recorded' && forced === null ? (r.source.doubt ?? null) : null,
@@ -508,7 +519,8 @@ export async function planRecords(deps: ReplayDeps, records: DecodedRecord[], op
       headersKept: kept,
       headersRemoved: removed,
       message: {topic, partition, key: r.key, value: r.payload, headers: r.userHeaders, timestamp: replayTime(r, opts.timestamp ?? 'now'), ...(layout ? {layout} : {})},
-      ledger: entry,
+      ledger: unconfirmed ?? entry,
+      ...(claims.length > 0 ? {inDoubt: claims.map((e) => (e === own ? keys[i] : sources[i]!))} : {}),
       ...(edit ? {edit} : {}),
       ...(dropped ? {dropped} : {}),
     })
