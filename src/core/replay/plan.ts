@@ -257,11 +257,12 @@ export type TargetCache = Map<string, TargetInfo>
 /** Windows of a plan whose messages SendingMemory keeps: the one planned, one pending, and the batches in flight (execute.ts MAX_DEPTH). */
 const KEPT_WINDOWS = 6
 /**
- * Windows whose source messages it keeps: 50,000 records (~5 MB). The ledger knows a source
+ * Windows whose source messages it keeps: 10,000 records (50,000 cost ~35 MB of peak RSS in a
+ * replay of 1M, measured, over the 200 MB goal). The ledger knows a source
  * message once its first copy's send is complete, but a one-shot replay lets finished keys go
  * (ReplayLedger.forget), so a copy later in the same run is told by this memory alone.
  */
-const SOURCE_WINDOWS = 50
+const SOURCE_WINDOWS = 10
 
 /**
  * The messages a plan sends (ledger key → the position of the first copy), over its last few
