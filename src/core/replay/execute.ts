@@ -2,7 +2,7 @@ import {randomUUID} from 'node:crypto'
 import {hostname} from 'node:os'
 import {NotSentError, type DlqSink, type SentMessage} from '../sink.js'
 import {pause} from '../time.js'
-import type {LedgerEdit, LedgerTarget} from './ledger.js'
+import type {LedgerEdit, LedgerEntry, LedgerTarget} from './ledger.js'
 import type {PlanItem, PlanWindow, ReplayDeps, ReplayPlan, SkipReason} from './plan.js'
 
 export type Outcome = 'replayed' | 'skipped' | 'failed'
@@ -175,7 +175,20 @@ export async function runReplay(windows: AsyncIterable<PlanWindow>, deps: Replay
     // 1. Resolve doubt first: a message an earlier run may have sent is looked for in the target.
     const sendable: Array<{slot: number; it: PlanItem}> = []
     const doubts = opts.force ? [] : batch.filter(({it}) => it.reason === 'in_doubt')
-    if (doubts.length > 0) await drain()
+    // The claims of the doubts as they are now, with nothing of this run in flight: since the plan,
+    // another replay may have taken one over (the same source message's other record, or a doubt
+    // resolved at the same time) or finished it. One read for the batch.
+    let claimsNow = new Map<string, LedgerEntry>()
+    if (doubts.length > 0) {
+      await drain()
+      try {
+        claimsNow = await deps.ledger.read(doubts.flatMap(({it}) => keysOf(it)))
+      } catch (error) {
+        stop(`the replay ledger at ${deps.ledger.where} could not be read: ${(error as Error).message}`)
+        for (const {slot, it} of batch) notAttempted(slot, it)
+        return
+      }
+    }
     for (const b of batch) {
       const {slot, it} = b
       if (it.reason === 'in_doubt' && !opts.force && it.ledger && mayStillBeSending(it.ledger, runId)) {
@@ -188,10 +201,7 @@ export async function runReplay(windows: AsyncIterable<PlanWindow>, deps: Replay
       if (it.reason === 'in_doubt' && !opts.force) {
         let found: SentMessage | null | undefined
         try {
-          // The claims as they are now: since the plan, another replay may have taken one over
-          // (the same source message's other record, or a doubt resolved at the same time) or finished it.
-          const now = await deps.ledger.read(keysOf(it))
-          const current = keysOf(it).map((k) => now.get(k))
+          const current = keysOf(it).map((k) => claimsNow.get(k))
           const done = current.find((e) => e?.state === 'done')
           if (done) {
             out.set(slot, {position: it.position, outcome: 'skipped', target: {topic: done.target.topic, partition: done.target.partition, offset: done.offset}, reason: 'already_replayed', error: `replayed to ${done.target.topic} on ${done.at} by another replay while this one ran`})
