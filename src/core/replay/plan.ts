@@ -254,15 +254,44 @@ export async function planReplay(deps: ReplayDeps, req: ReplayRequest): Promise<
 
 export type TargetCache = Map<string, TargetInfo>
 
-/** Windows of a plan whose messages SendingMemory keeps: the one planned, one pending, and the batches in flight (execute.ts MAX_DEPTH). */
+/** Windows of a plan whose messages SendingMemory keeps at least: the one planned, one pending, and the batches in flight (execute.ts MAX_DEPTH). */
 const KEPT_WINDOWS = 6
 /**
- * Windows whose source messages it keeps: 10,000 records (50,000 cost ~35 MB of peak RSS in a
- * replay of 1M, measured, over the 200 MB goal). The ledger knows a source
- * message once its first copy's send is complete, but a one-shot replay lets finished keys go
- * (ReplayLedger.forget), so a copy later in the same run is told by this memory alone.
+ * Windows whose source messages it keeps at least: 8,000 records (at most twice that). The
+ * ledger knows a source message once its first copy's send is complete, but a one-shot replay
+ * lets finished keys go (ReplayLedger.forget), so a copy later in the same run is told by this
+ * memory alone. (50,000 records cost ~35 MB of peak RSS in a replay of 1M, measured: over the
+ * 200 MB goal.)
  */
-const SOURCE_WINDOWS = 10
+const SOURCE_WINDOWS = 8
+
+/**
+ * Keys met → the position of the first record met with each, kept for at least `span` windows
+ * and at most twice that: in two generations, the older dropped whole when the newer is
+ * `span` windows old (one Map let go, not a delete per key).
+ */
+class Generations {
+  private current = new Map<string, string>()
+  private previous = new Map<string, string>()
+  private windows = 0
+
+  constructor(private readonly span: number) {}
+
+  nextWindow(): void {
+    if (++this.windows <= this.span) return
+    this.previous = this.current
+    this.current = new Map()
+    this.windows = 1
+  }
+
+  get(key: string): string | undefined {
+    return this.current.get(key) ?? this.previous.get(key)
+  }
+
+  set(key: string, position: string): void {
+    this.current.set(key, position)
+  }
+}
 
 /**
  * The messages a plan sends (ledger key → the position of the first copy), over its last few
@@ -273,19 +302,15 @@ const SOURCE_WINDOWS = 10
  * has forgotten them.
  */
 class SendingMemory {
-  /** Ledger keys and source keys (identity.ts) met → the position of the first record met with it. */
-  private readonly first = new Map<string, string>()
-  /** The keys each kept window added, oldest first: what to let go when it is dropped. */
-  private readonly windows: string[][] = []
-  /** The same for source keys, kept longer. */
-  private readonly sourceWindows: string[][] = []
+  /** Ledger keys of messages sent. */
+  private readonly sent = new Generations(KEPT_WINDOWS)
+  /** Source keys (identity.ts sourceKey) of messages sent or found replayed. */
+  private readonly sources = new Generations(SOURCE_WINDOWS)
 
   /** Starts the next window, letting the oldest go. */
   nextWindow(): void {
-    this.windows.push([])
-    this.sourceWindows.push([])
-    if (this.windows.length > KEPT_WINDOWS) for (const k of this.windows.shift()!) this.first.delete(k)
-    if (this.sourceWindows.length > SOURCE_WINDOWS) for (const k of this.sourceWindows.shift()!) this.first.delete(k)
+    this.sent.nextWindow()
+    this.sources.nextWindow()
   }
 
   /**
@@ -299,22 +324,20 @@ class SendingMemory {
    * complete; this covers the copies planned meanwhile.
    */
   copyOf(key: string, position: string): string | undefined {
-    const seen = this.first.get(key)
+    const seen = this.sources.get(key)
     if (seen !== undefined) return seen
-    this.first.set(key, position)
-    this.sourceWindows[this.sourceWindows.length - 1].push(key)
+    this.sources.set(key, position)
     return undefined
   }
 
-  /** One lookup per message, whatever the number of windows kept (this is on every send's path). */
+  /** One lookup per message (this is on every send's path). */
   firstOf(key: string): string | undefined {
-    return this.first.get(key)
+    return this.sent.get(key)
   }
 
   /** A key not met before (firstOf gave undefined), sent by the current window. */
   add(key: string, position: string): void {
-    this.first.set(key, position)
-    this.windows[this.windows.length - 1].push(key)
+    this.sent.set(key, position)
   }
 }
 
