@@ -265,12 +265,7 @@ function putMetadata(m: Record<string, unknown>): void {
 /** A digest of everything that makes the message itself, never its position. */
 export function contentDigest(r: DecodedRecord): string {
   used = 0
-  feedBytes('k', r.key)
-  feedBytes('v', r.payload)
-  for (const x of r.userHeaders) {
-    feedText('hk', x.key)
-    feedBytes('hv', x.value)
-  }
+  feedMessage(r)
   feedText('t', r.timestamp === null ? null : String(r.timestamp))
   feedText('c', r.convention)
   feedText('r', r.reason)
@@ -281,6 +276,21 @@ export function contentDigest(r: DecodedRecord): string {
   const m = openText('m')
   putMetadata(r.metadata)
   closeText(m)
+  return digestOfInput()
+}
+
+/** What a replay sends of a record, into the digest's input: its key, payload and user headers. */
+function feedMessage(r: DecodedRecord): void {
+  feedBytes('k', r.key)
+  feedBytes('v', r.payload)
+  for (const x of r.userHeaders) {
+    feedText('hk', x.key)
+    feedBytes('hv', x.value)
+  }
+}
+
+/** The first 128 bits of the SHA-256 of the input written so far, in hex. */
+function digestOfInput(): string {
   const input = scratch.subarray(0, used)
   // crypto.hash (Node ≥ 20.12) skips creating a Hash object per message.
   return (oneShot ? oneShot('sha256', input, 'hex') : crypto.createHash('sha256').update(input).digest('hex')).slice(0, 32)
@@ -289,8 +299,8 @@ export function contentDigest(r: DecodedRecord): string {
 /**
  * The ledger's key of the source message a record holds, beside the record's own (ledgerKey):
  * null unless its source topic, partition and offset are all recorded, the partition not in
- * doubt, and the record holds the original message (readable, whole, not `notOriginal`). A writer may dead-letter one source message more than once (Kafka Streams' LogAndFail
- * on every restart, Spring Kafka dying between the DLT send and its offset commit), and its
+ * doubt, and the record holds the original message (readable, whole, not `notOriginal`). A
+ * writer may dead-letter one source message more than once (Kafka Streams' LogAndFail on every restart, Spring Kafka dying between the DLT send and its offset commit), and its
  * copies are different DLQ records, each with a key of its own. A replay claims and completes
  * this key with the record's own, so a copy met later — in another run, by --offset alone,
  * after the first copy was purged — is known as replayed. The digest covers the coordinates
@@ -307,12 +317,6 @@ export function sourceKey(r: DecodedRecord): string | null {
   feedText('src', s.topic)
   feedText('p', String(s.partition))
   feedText('o', String(s.offset))
-  feedBytes('k', r.key)
-  feedBytes('v', r.payload)
-  for (const x of r.userHeaders) {
-    feedText('hk', x.key)
-    feedBytes('hv', x.value)
-  }
-  const input = scratch.subarray(0, used)
-  return `src:${(oneShot ? oneShot('sha256', input, 'hex') : crypto.createHash('sha256').update(input).digest('hex')).slice(0, 32)}`
+  feedMessage(r)
+  return `src:${digestOfInput()}`
 }
