@@ -4,7 +4,7 @@ import type {DlqReader} from './reader.js'
 import type {DecodedRecord} from './record.js'
 import {ledgerKey, sourceKey} from './replay/identity.js'
 import {comparePositions} from './replay/order.js'
-import type {LedgerEntry, ReplayLedger} from './replay/ledger.js'
+import {decidingEntry, type LedgerEntry, type ReplayLedger} from './replay/ledger.js'
 import {protectedNames, protectedTarget} from './replay/protected.js'
 import {parseSource, type SourceSpec} from './source.js'
 
@@ -126,11 +126,7 @@ export function checkPurgeable(reader: DlqReader): void {
   if (refused !== null) throw new UsageError(`purge: ${refused}; dlq never purges its own topics and streams`)
 }
 
-/** The entry that says what became of a record, as replay reads it (plan.ts): done wins, its own first. */
-const deciding = (own: LedgerEntry | undefined, source: LedgerEntry | undefined): LedgerEntry | undefined =>
-  own?.state === 'done' ? own : source?.state === 'done' ? source : (own ?? source)
-
-const stayReason = (e: LedgerEntry | undefined): StayReason | null => (e?.state === 'done' ? null : e?.state === 'claimed' ? 'in_doubt' : 'not_replayed')
+const stayReason = (e: LedgerEntry | null | undefined): StayReason | null => (e?.state === 'done' ? null : e?.state === 'claimed' ? 'in_doubt' : 'not_replayed')
 
 /** Windows of replayed source messages ReplayedSources keeps: 100,000 records, far beyond what a replay tells copies over (plan.ts SendingMemory). */
 const KEPT_WINDOWS = 50
@@ -179,7 +175,7 @@ async function* withLedger(deps: PurgeDeps, signal?: AbortSignal, until?: string
     const entries = await deps.ledger.read([...keys, ...srcs.filter((k): k is string => k !== null)])
     sources.nextWindow()
     const out = window.map((r, i) => {
-      let stay = r.unreadable !== null ? ('not_replayed' as const) : stayReason(deciding(entries.get(keys[i]), srcs[i] === null ? undefined : entries.get(srcs[i]!)))
+      let stay = r.unreadable !== null ? ('not_replayed' as const) : stayReason(decidingEntry(entries.get(keys[i]) ?? null, srcs[i] === null ? null : (entries.get(srcs[i]!) ?? null)))
       if (stay === null) sources.add(srcs[i])
       else if (stay === 'not_replayed' && sources.replayed(srcs[i])) stay = null
       return {r, stay}

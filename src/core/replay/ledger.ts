@@ -38,6 +38,15 @@ export interface LedgerEntry {
   edit?: LedgerEdit
 }
 
+/**
+ * The entry that says what became of a record, of its own and its source message's (identity.ts
+ * sourceKey): done wins — a copy replayed settles a claim of this record an earlier run never
+ * confirmed —, else its own, else its source message's. Replay, purge and browse read it alike.
+ */
+export function decidingEntry(own: LedgerEntry | null, source: LedgerEntry | null): LedgerEntry | null {
+  return own?.state === 'done' ? own : source?.state === 'done' ? source : (own ?? source)
+}
+
 export interface ReplayLedger {
   /** Where the ledger is, for messages (no credentials). */
   readonly where: string

@@ -4,7 +4,7 @@ import type {ConventionName, DecodedRecord, RawHeader} from '../record.js'
 import {scanInBatches, type DlqReader} from '../reader.js'
 import {chooseLayout, layoutFromEnv, targetNameProblem, type DlqSink, type LayoutChoice, type LayoutName, type OutgoingMessage, type StreamLayout, type TargetInfo} from '../sink.js'
 import {applyEdits, hasEdits, type EditChange, type EditSpec} from './edit.js'
-import type {LedgerEntry, ReplayLedger} from './ledger.js'
+import {decidingEntry, type LedgerEntry, type ReplayLedger} from './ledger.js'
 import {replayConvention} from '../message.js'
 import {comparePositions} from './order.js'
 import {ledgerKey, sourceKey} from './identity.js'
@@ -388,8 +388,7 @@ export async function planRecords(deps: ReplayDeps, records: DecodedRecord[], op
     // The source message's entry, when this record has none of its own: a copy of it (another
     // record of the same source message) was replayed, or claimed, by an earlier run.
     const source = sources[i] === null ? null : (ledger.get(sources[i]!) ?? null)
-    // Done wins: a copy replayed settles a claim of this record that an earlier run never confirmed.
-    const entry = own?.state === 'done' ? own : source?.state === 'done' ? source : (own ?? source)
+    const entry = decidingEntry(own, source)
     // The first copy of a source message this run sends (or finds replayed) stands for it; later
     // copies (the writer dead-lettered it more than once) follow it: it is sent once.
     const firstCopy = () => (sources[i] === null ? undefined : sending.copyOf(sources[i]!, r.position))
