@@ -152,9 +152,8 @@ export async function runReplay(windows: AsyncIterable<PlanWindow>, deps: Replay
   /** Claims a doubt found in the target, to complete it: its unconfirmed claims taken over, its free keys claimed. */
   const claimFound = async (it: PlanItem, mark: string | null) => {
     const make = (x: PlanItem, position: string) => ({position, target: x.target!, mark, ...editOf(x)})
-    const doubt = (x: PlanItem, key: string) => x.inDoubt?.includes(key) === true
-    await deps.ledger.claim(entriesOf([it], make, doubt), runId, true)
-    const free = entriesOf([it], make, (x, key) => !doubt(x, key))
+    await deps.ledger.claim(entriesOf([it], make, takenOver), runId, true)
+    const free = entriesOf([it], make, (x, key) => !takenOver(x, key))
     if (free.length > 0) await deps.ledger.claim(free, runId, false)
   }
 
@@ -257,8 +256,8 @@ export async function runReplay(windows: AsyncIterable<PlanWindow>, deps: Replay
     try {
       const claimOf = (it: PlanItem, position: string) => ({position, target: it.target as LedgerTarget, mark: markOf.get(targetKey(it.target!)) ?? null, ...editOf(it)})
       const items = sendable.map(({it}) => it)
-      const checked = entriesOf(items, claimOf, (it, key) => it.reason === 'in_doubt' && it.inDoubt?.includes(key) === true)
-      const fresh = entriesOf(items, claimOf, (it, key) => !(it.reason === 'in_doubt' && it.inDoubt?.includes(key) === true))
+      const checked = entriesOf(items, claimOf, takenOver)
+      const fresh = entriesOf(items, claimOf, (it, key) => !takenOver(it, key))
       held = fresh.length > 0 ? await deps.ledger.claim(fresh, runId, opts.force === true) : new Set()
       if (checked.length > 0) for (const p of await deps.ledger.claim(checked, runId, true)) held.add(p)
     } catch (error) {
@@ -294,11 +293,10 @@ export async function runReplay(windows: AsyncIterable<PlanWindow>, deps: Replay
       sending.then(
         async (acks) => {
           try {
-            const offsets = new Map(mine.map(({it}, k) => [it, acks[k].offset]))
             await deps.ledger.complete(
               entriesOf(
                 mine.map(({it}) => it),
-                (it, position) => ({position, target: it.target!, offset: offsets.get(it)!, ...editOf(it)}),
+                (it, position, k) => ({position, target: it.target!, offset: acks[k].offset, ...editOf(it)}),
               ),
               runId,
             )
@@ -369,12 +367,21 @@ const keysOf = (it: PlanItem): string[] => (it.sourceKey ? [it.ledgerKey, it.sou
  * source keys, each in item order. A batch's own keys stay together, so the ledger line packs
  * them (a shared prefix, runs of consecutive Kafka offsets: backends/file/ledger.ts packList).
  */
-function entriesOf<T>(items: PlanItem[], make: (it: PlanItem, key: string) => T, which: (it: PlanItem, key: string) => boolean = () => true): T[] {
+function entriesOf<T>(items: PlanItem[], make: (it: PlanItem, key: string, index: number) => T, which: (it: PlanItem, key: string) => boolean = () => true): T[] {
   const out: T[] = []
-  for (const it of items) if (which(it, it.ledgerKey)) out.push(make(it, it.ledgerKey))
-  for (const it of items) if (it.sourceKey && which(it, it.sourceKey)) out.push(make(it, it.sourceKey))
+  for (let k = 0; k < items.length; k++) {
+    const it = items[k]
+    if (which(it, it.ledgerKey)) out.push(make(it, it.ledgerKey, k))
+  }
+  for (let k = 0; k < items.length; k++) {
+    const it = items[k]
+    if (it.sourceKey && which(it, it.sourceKey)) out.push(make(it, it.sourceKey, k))
+  }
   return out
 }
+
+/** A key whose unconfirmed claim a doubt takes over, once the target is checked (PlanItem.inDoubt). */
+const takenOver = (it: PlanItem, key: string): boolean => it.reason === 'in_doubt' && it.inDoubt?.includes(key) === true
 
 const keysIn = (batch: Array<{it: PlanItem}>): string[] => entriesOf(batch.map(({it}) => it), (_, key) => key)
 
