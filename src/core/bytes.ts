@@ -58,7 +58,7 @@ export function decodeBase64Strict(s: string): Buffer | null {
   if (buf.length !== (n / 4) * 3 - pad || s.includes('-') || s.includes('_')) return null
   if (pad > 0) {
     const last = s.charCodeAt(n - 1 - pad)
-    if (last >= 128 || B64_VALUE[last] < 0 || (B64_VALUE[last] & (pad === 1 ? 0b11 : 0b1111)) !== 0) return null
+    if (B64_VALUE[last] < 0 || (B64_VALUE[last] & (pad === 1 ? 0b11 : 0b1111)) !== 0) return null
   }
   return buf
 }
