@@ -177,7 +177,7 @@ describe.runIf(redis.available)('replay: file DLQ → Redis', () => {
     expect(both.json.items.map((i: any) => i.outcome)).toEqual(['replayed', 'skipped'])
     expect((await client.xlen(`${prefix}dups`)) - before).toBe(3)
 
-    // In different plan windows (1,000 records), the first copy still unclaimed when the second is
+    // In different plan windows (500 records), the first copy still unclaimed when the second is
     // planned (a skip earlier held its batch back): still one message, sent once.
     const far = join(dir, `${uniqueName('dlq')}-dup-far.ndjson`)
     const lines = [JSON.stringify({timestamp: 1_764_000_000_000, service: 's', reason: 'r', attempts: 1, payload: 'eA=='})]

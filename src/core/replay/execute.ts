@@ -51,7 +51,7 @@ export interface RunOptions extends ExecuteOptions {
 /** Batches whose send may be unacknowledged at once, when the sink allows more than one. */
 const MAX_DEPTH = 4
 /** Messages per send and per ledger write, unless asked otherwise (see PLAN_WINDOW on memory). */
-const SEND_BATCH = 1000
+const SEND_BATCH = 500
 /**
  * Sends per second under --rate: each send is this fraction of the rate, paced evenly, so no
  * second sees more than the rate and one small send (one send of the whole rate every second

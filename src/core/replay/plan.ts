@@ -183,9 +183,14 @@ export interface PlanWindow {
  * Records read and planned per window of `--all`: what is held in memory at once. With the
  * batches in flight (execute.ts SEND_BATCH × MAX_DEPTH) this is what outlives V8's young
  * generation and is promoted: 2,000 made a replay's old generation, and its peak RSS, a third
- * larger (1M messages: 205 MB → 1,000: ~175 MB) for no measurable speed.
+ * larger (1M messages: 205 MB → 1,000: ~175 MB) for no measurable speed. What is promoted is
+ * what lives across more than two young collections (~2,300 messages each, at ~7 KB of garbage
+ * a message): 500 (with SEND_BATCH 500) took 1M → Kafka from 191–196 to 177–183 MB, and 300k →
+ * Redis from 187 to 171 MB at the same CPU (4 alternating runs: median 11.0 against 11.4 s);
+ * 250 took 15 MB more off but cost 15% more CPU (the fixed costs of a batch: its ledger lines,
+ * its fsync, its request).
  */
-export const PLAN_WINDOW = 1_000
+export const PLAN_WINDOW = 500
 
 /**
  * The plan as a stream of windows, in DLQ order (which keeps each source partition's order):
@@ -257,13 +262,13 @@ export type TargetCache = Map<string, TargetInfo>
 /** Windows of a plan whose messages SendingMemory keeps at least: the one planned, one pending, and the batches in flight (execute.ts MAX_DEPTH). */
 const KEPT_WINDOWS = 6
 /**
- * Windows whose source messages it keeps at least: 8,000 records (at most twice that). The
+ * Windows whose source messages it keeps at least: 8,000 records of PLAN_WINDOW (at most twice that). The
  * ledger knows a source message once its first copy's send is complete, but a one-shot replay
  * lets finished keys go (ReplayLedger.forget), so a copy later in the same run is told by this
  * memory alone. (50,000 records cost ~35 MB of peak RSS in a replay of 1M, measured: over the
  * 200 MB goal.)
  */
-const SOURCE_WINDOWS = 8
+const SOURCE_WINDOWS = Math.ceil(8_000 / PLAN_WINDOW)
 
 /**
  * Keys met → the position of the first record met with each, kept for at least `span` windows
