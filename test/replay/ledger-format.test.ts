@@ -108,6 +108,29 @@ describe('batch ledger events', () => {
     expect(foldLedger(claims).get('msg:a')).not.toHaveProperty('edit')
   })
 
+  it("a forced claim naming the run it takes over takes only that run's unconfirmed claim: of two replays resolving one doubt, the first holds it", () => {
+    const t = {topic: 'orders', partition: 0}
+    const k = ['kafka:T:0:1', 'kafka:T:0:2', 'kafka:T:0:3']
+    const crashed = [...claimEvents(k.map((position) => ({position, target: t, mark: '5'})), 'host/1/crashed', false, at), ...doneEvents([{position: k[2], target: t, offset: '9'}], 'host/1/crashed', at)]
+    // Two replays take over the crashed run's doubts at once (each found them absent from the target).
+    const takeOver = (runId: string, mark: string) => claimEvents(k.map((position) => ({position, target: t, mark, over: 'host/1/crashed'})), runId, true, at)
+    const events = [...crashed, ...takeOver('host/2/a', '6'), ...takeOver('host/3/b', '7')]
+    const state = foldLedger(events)
+    expect(k.map((p) => [state.get(p)?.runId, state.get(p)?.state, state.get(p)?.mark ?? state.get(p)?.offset])).toEqual([
+      ['host/2/a', 'claimed', '6'],
+      ['host/2/a', 'claimed', '6'],
+      ['host/1/crashed', 'done', '9'],
+    ])
+    expect(events.at(-1)).toMatchObject({op: 'claim', force: true, over: 'host/1/crashed'})
+    expect(state.get(k[0])).not.toHaveProperty('over')
+    // --force names no run: it takes whatever is held, as before.
+    const forced = foldLedger([...events, ...claimEvents([{position: k[2], target: t, mark: null}], 'host/4/c', true, at)])
+    expect(forced.get(k[2])?.runId).toBe('host/4/c')
+    // The one-message format reads the same field.
+    const one = foldLedger([...crashed, {op: 'claim', position: k[0], runId: 'host/2/a', target: t, mark: '6', force: true, over: 'host/9/other', at}])
+    expect(one.get(k[0])?.runId).toBe('host/1/crashed')
+  })
+
   it('a damaged batch event is skipped, not fatal', () => {
     const bad = {op: 'claim', ids: {p: 'x', i: [5]}, runId: 'r', target: {topic: 't', partition: null}, mark: null, at} as AnyLedgerEvent
     const good = claimEvents([{position: 'msg:z', target: {topic: 't', partition: null}, mark: null}], 'r', false, at)
@@ -162,6 +185,20 @@ describe('the file ledger', () => {
     const later = await new FileLedger(path).read([...ids, 'kafka:T:0:105'])
     expect(later.size).toBe(5)
     for (const e of later.values()) expect(e).toMatchObject({state: 'claimed', runId: 'host/1/crashed', mark: '{"0":7}'})
+  })
+
+  it("two replays taking over the same crashed claim at once: each message is held by one, and a fresh reader agrees", async () => {
+    const path = join(tmp(), 'ledger.ndjson')
+    const ids = Array.from({length: 50}, (_, i) => `kafka:T:0:${i}`)
+    const target = {topic: 'orders', partition: 0}
+    await new FileLedger(path).claim(ids.map((position) => ({position, target, mark: '1'})), 'host/1/crashed', false)
+    const takeOver = (position: string) => ({position, target, mark: '2', over: 'host/1/crashed'})
+    const [a, b] = [new FileLedger(path), new FileLedger(path)]
+    const [ha, hb] = await Promise.all([a.claim(ids.map(takeOver), 'host/2/a', true), b.claim(ids.map(takeOver), 'host/3/b', true)])
+    expect(ha.size + hb.size).toBe(ids.length)
+    for (const p of ids) expect(ha.has(p) !== hb.has(p)).toBe(true)
+    const seen = await new FileLedger(path).read(ids)
+    for (const p of ids) expect(seen.get(p)?.runId).toBe(ha.has(p) ? 'host/2/a' : 'host/3/b')
   })
 
   it('reads a ledger larger than one read chunk, with a line longer than a chunk', async () => {
@@ -243,9 +280,51 @@ describe.runIf(kafka.available)('the Kafka topic ledger with batch events', asyn
       await Promise.all([a.close(), b.close()])
     }
   })
+
+  it('two runs taking over the same crashed claim at once: every message is held by exactly one', async () => {
+    const uri = `${KAFKA_URI}/${uniqueName('ledger-takeover')}`
+    const many = Array.from({length: 200}, (_, i) => `kafka:TopicId:2:${i}`)
+    const [crashed, a, b, c] = await Promise.all([KafkaLedger.open(uri), KafkaLedger.open(uri), KafkaLedger.open(uri), KafkaLedger.open(uri)])
+    try {
+      await crashed.claim(many.map((position) => ({position, target, mark: '1'})), 'host/1/crashed', false)
+      const takeOver = (position: string) => ({position, target, mark: '2', over: 'host/1/crashed'})
+      const [ha, hb] = await Promise.all([a.claim(many.map(takeOver), 'host/2/a', true), b.claim(many.map(takeOver), 'host/3/b', true)])
+      expect(ha.size + hb.size).toBe(many.length)
+      for (const p of many) expect(ha.has(p) !== hb.has(p)).toBe(true)
+      const seen = await c.read(many)
+      for (const p of many) expect(seen.get(p)?.runId).toBe(ha.has(p) ? 'host/2/a' : 'host/3/b')
+    } finally {
+      await Promise.all([crashed.close(), a.close(), b.close(), c.close()])
+    }
+  })
 })
 
 const redis = await needService('redis')
+
+describe.runIf(redis.available)('the Redis ledger', () => {
+  it('two runs taking over the same crashed claim at once: every message is held by exactly one; --force still takes any', async () => {
+    const {openRedisLedger} = await import('../../src/backends/redis/index.js')
+    const uri = `${redis.address}/0/${uniqueName('ledger-takeover')}`
+    const [crashed, a, b, c] = await Promise.all([openRedisLedger(uri), openRedisLedger(uri), openRedisLedger(uri), openRedisLedger(uri)])
+    const target = {topic: 'orders', partition: null}
+    const many = Array.from({length: 200}, (_, i) => `redis:1764000000000-${i}:abc`)
+    try {
+      await crashed.claim(many.map((position) => ({position, target, mark: '1-0'})), 'host/1/crashed', false)
+      await crashed.complete([{position: many[0], target, offset: '5-0'}], 'host/1/crashed')
+      const takeOver = (position: string) => ({position, target, mark: '2-0', over: 'host/1/crashed'})
+      const [ha, hb] = await Promise.all([a.claim(many.map(takeOver), 'host/2/a', true), b.claim(many.map(takeOver), 'host/3/b', true)])
+      // The completed one is no doubt: neither takes it.
+      expect(ha.has(many[0]) || hb.has(many[0])).toBe(false)
+      expect(ha.size + hb.size).toBe(many.length - 1)
+      for (const p of many.slice(1)) expect(ha.has(p) !== hb.has(p)).toBe(true)
+      const seen = await c.read(many)
+      for (const p of many.slice(1)) expect(seen.get(p)?.runId).toBe(ha.has(p) ? 'host/2/a' : 'host/3/b')
+      expect([...(await c.claim([{position: many[0], target, mark: null}], 'host/4/c', true))]).toEqual([many[0]])
+    } finally {
+      await Promise.all([crashed.close(), a.close(), b.close(), c.close()])
+    }
+  })
+})
 
 describe.runIf(redis.available)('a crash between a batch claim and its done', () => {
   it('leaves the batch in doubt; the next run finds what landed and sends only the rest, once', async () => {
@@ -324,9 +403,13 @@ describe('the file ledger held compactly (LedgerIndex)', () => {
           if (rand() < 0.3) {
             // the one-message format
             for (const position of some.slice(0, 5)) {
-              events.push(op === 'release' ? {op, position, runId, at} : op === 'claim' ? {op, position, runId, target, mark: pick([null, '5']), force: rand() < 0.2, at} : {op, position, runId, target, offset: String(Math.floor(rand() * 100)), at})
+              events.push(op === 'release' ? {op, position, runId, at} : op === 'claim' ? {op, position, runId, target, mark: pick([null, '5']), force: rand() < 0.2, ...(rand() < 0.5 ? {over: pick(runs)} : {}), at} : {op, position, runId, target, offset: String(Math.floor(rand() * 100)), at})
             }
-          } else if (op === 'claim') events.push(...claimEvents(some.map((position) => ({position, target, mark: pick([null, '7'])})), runId, rand() < 0.2, at))
+          } else if (op === 'claim') {
+            // A forced claim may name the run it takes over (the rule of ledger.ts claimTakes).
+            const over = rand() < 0.5 ? pick(runs) : undefined
+            events.push(...claimEvents(some.map((position) => ({position, target, mark: pick([null, '7']), ...(over ? {over} : {})})), runId, rand() < 0.3, at))
+          }
           else if (op === 'done') events.push(...doneEvents(some.map((position, k) => ({position, target, offset: `${1000 + k}`})), runId, at))
           else if (some.length > 0) events.push({op: 'release', ids: packList(some), runId, at})
         }

@@ -1,5 +1,5 @@
 import * as crypto from 'node:crypto'
-import {eventEntries, eventIds, type AnyLedgerEvent, type LedgerEntry} from '../../core/replay/ledger.js'
+import {claimTakes, eventEntries, eventIds, type AnyLedgerEvent, type LedgerEntry} from '../../core/replay/ledger.js'
 
 /** An event of the ledger file with the bytes of its line. */
 export interface LedgerLine {
@@ -201,6 +201,7 @@ export class LedgerIndex {
       }
       const runId = e.runId
       const force = e.force === true
+      const over = e.op === 'claim' ? e.over : undefined
       if (e.op === 'release') {
         open = null
         for (const id of ids) {
@@ -222,7 +223,7 @@ export class LedgerIndex {
         for (const id of ids) {
           const n = m.get(id)
           const cur = n === undefined ? undefined : this.spans[n]
-          if (e.op === 'claim' && cur && cur.runId !== runId && !force) continue
+          if (e.op === 'claim' && !claimTakes(cur && {runId: cur.runId, claimed: cur.op === 'claim'}, runId, force, over)) continue
           if (e.op === 'done' && cur && cur.runId !== runId) continue
           m.set(id, span)
         }
@@ -233,16 +234,17 @@ export class LedgerIndex {
         this.fingerprint(id)
         const at = this.find()
         const cur = at >= 0 ? this.spans[this.slot[at] - 1] : undefined
-        if (e.op === 'claim' && cur && cur.runId !== runId && !force) continue
+        if (e.op === 'claim' && !claimTakes(cur && {runId: cur.runId, claimed: cur.op === 'claim'}, runId, force, over)) continue
         if (e.op === 'done' && cur && cur.runId !== runId) continue
         this.set(span, at)
       }
     }
   }
 
-  /** The run holding a message, without re-reading its span (what a claim checks). */
-  runIdOf(position: string): string | undefined {
-    return this.spanOf(position)?.runId
+  /** The run holding a message and whether unconfirmed, without re-reading its span (what a claim checks). */
+  holderOf(position: string): {runId: string; claimed: boolean} | undefined {
+    const span = this.spanOf(position)
+    return span && {runId: span.runId, claimed: span.op === 'claim'}
   }
 
   get(position: string): LedgerEntry | undefined {

@@ -1,7 +1,7 @@
 import {closeSync, fstatSync, fsync, openSync, readSync, statSync, writeSync} from 'node:fs'
 import {access, constants, open, readdir, realpath, stat} from 'node:fs/promises'
 import {basename, dirname, isAbsolute, join, relative, resolve} from 'node:path'
-import {claimEvents, doneEvents, isBatch, releaseEvent, type AnyLedgerEvent, type LedgerEdit, type LedgerEntry, type LedgerEvent, type LedgerTarget, type ReplayLedger} from '../../core/replay/ledger.js'
+import {claimEvents, claimTakes, doneEvents, isBatch, releaseEvent, type AnyLedgerEvent, type ClaimRequest, type LedgerEdit, type LedgerEntry, type LedgerEvent, type LedgerTarget, type ReplayLedger} from '../../core/replay/ledger.js'
 import {LedgerIndex, type LedgerLine} from './ledger-index.js'
 import {holderText, LockFile, lockWaitMs} from './lock-file.js'
 import {UnavailableError, UsageError} from '../../core/errors.js'
@@ -215,15 +215,14 @@ export class FileLedger implements ReplayLedger {
     return out
   }
 
-  async claim(entries: Array<{position: string; target: LedgerTarget; mark: string | null; edit?: LedgerEdit}>, runId: string, force: boolean): Promise<Set<string>> {
+  async claim(entries: ClaimRequest[], runId: string, force: boolean): Promise<Set<string>> {
     const {held, fd} = await this.locked(() => {
       const index = this.refresh()
       const at = new Date().toISOString()
       const held = new Set<string>()
       const won: typeof entries = []
       for (const e of entries) {
-        const cur = index.runIdOf(e.position)
-        if (cur !== undefined && cur !== runId && !force) continue
+        if (!claimTakes(index.holderOf(e.position), runId, force, e.over)) continue
         held.add(e.position)
         won.push(e)
       }

@@ -1,4 +1,4 @@
-import type {LedgerEdit, LedgerEntry, LedgerTarget, ReplayLedger} from '../../core/replay/ledger.js'
+import type {ClaimRequest, LedgerEdit, LedgerEntry, LedgerTarget, ReplayLedger} from '../../core/replay/ledger.js'
 import type {RedisConnection} from './connection.js'
 import {keyText} from './uri.js'
 
@@ -6,18 +6,23 @@ import {keyText} from './uri.js'
  * The replay ledger of a Redis stream DLQ: one hash beside the stream,
  * `<stream>:dlq-replay-ledger`, a field per DLQ position holding the entry as JSON.
  * Claims are one Lua script per batch, so claiming is atomic on the server: two replays at
- * once can never both hold a position.
+ * once can never both hold a position. Per position: its entry, and the run a forced claim
+ * takes over ('' for any; ledger.ts claimTakes).
  */
 const CLAIM = `
 local held = {}
-for i = 1, #ARGV, 2 do
+for i = 1, #ARGV, 3 do
   local pos = ARGV[i]
   local entry = ARGV[i + 1]
+  local over = ARGV[i + 2]
   local cur = redis.call('HGET', KEYS[1], pos)
-  local ok = (cur == false) or (KEYS[3] == '1')
+  local ok = cur == false
   if not ok then
     local decoded = cjson.decode(cur)
     ok = decoded.runId == KEYS[2]
+    if not ok and KEYS[3] == '1' then
+      ok = over == '' or (decoded.runId == over and decoded.state == 'claimed')
+    end
   end
   if ok then
     redis.call('HSET', KEYS[1], pos, entry)
@@ -71,11 +76,11 @@ export class RedisLedger implements ReplayLedger {
     return out
   }
 
-  async claim(entries: Array<{position: string; target: LedgerTarget; mark: string | null; edit?: LedgerEdit}>, runId: string, force: boolean): Promise<Set<string>> {
+  async claim(entries: ClaimRequest[], runId: string, force: boolean): Promise<Set<string>> {
     const at = new Date().toISOString()
     const args = entries.flatMap((e) => {
       const entry: LedgerEntry = {position: e.position, state: 'claimed', runId, target: e.target, mark: e.mark, offset: null, at, ...(e.edit ? {edit: e.edit} : {})}
-      return [e.position, JSON.stringify(entry)]
+      return [e.position, JSON.stringify(entry), e.over ?? '']
     })
     if (args.length === 0) return new Set()
     try {

@@ -149,10 +149,18 @@ export async function runReplay(windows: AsyncIterable<PlanWindow>, deps: Replay
   const notAttempted = (slot: number, it: PlanItem) =>
     out.set(slot, {position: it.position, outcome: 'failed', target: it.target ? {...it.target, offset: null} : null, reason: 'not_attempted', error: `not attempted: ${stopped}`})
 
+  /**
+   * The run whose unconfirmed claim on `key` a doubt takes over: its holder when the claims were
+   * read again just before (claimsNow). The claim is taken only while that run still holds it,
+   * so of two replays resolving the same doubt at once only one sends it. A key found free then
+   * names this run: it is claimed only if it is still free.
+   */
+  const overOf = (claimsNow: Map<string, LedgerEntry>, key: string): string => claimsNow.get(key)?.runId ?? runId
+
   /** Claims a doubt found in the target, to complete it: its unconfirmed claims taken over, its free keys claimed. */
-  const claimFound = async (it: PlanItem, mark: string | null) => {
+  const claimFound = async (it: PlanItem, mark: string | null, claimsNow: Map<string, LedgerEntry>) => {
     const make = (x: PlanItem, position: string) => ({position, target: x.target!, mark, ...editOf(x)})
-    await deps.ledger.claim(entriesOf([it], make, takenOver), runId, true)
+    await deps.ledger.claim(entriesOf([it], (x, position) => ({...make(x, position), over: overOf(claimsNow, position)}), takenOver), runId, true)
     const free = entriesOf([it], make, (x, key) => !takenOver(x, key))
     if (free.length > 0) await deps.ledger.claim(free, runId, false)
   }
@@ -213,7 +221,7 @@ export async function runReplay(windows: AsyncIterable<PlanWindow>, deps: Replay
           }
           found = deps.sink.find && it.ledger ? await deps.sink.find(it.message!, it.ledger.mark) : undefined
           if (found) {
-            await claimFound(it, it.ledger!.mark)
+            await claimFound(it, it.ledger!.mark, claimsNow)
             await deps.ledger.complete(entriesOf([it], (_, position) => ({position, target: it.target!, offset: found!.offset, ...editOf(it)})), runId)
           }
         } catch (error) {
@@ -256,7 +264,7 @@ export async function runReplay(windows: AsyncIterable<PlanWindow>, deps: Replay
     try {
       const claimOf = (it: PlanItem, position: string) => ({position, target: it.target as LedgerTarget, mark: markOf.get(targetKey(it.target!)) ?? null, ...editOf(it)})
       const items = sendable.map(({it}) => it)
-      const checked = entriesOf(items, claimOf, takenOver)
+      const checked = entriesOf(items, (it, position) => ({...claimOf(it, position), over: overOf(claimsNow, position)}), takenOver)
       const fresh = entriesOf(items, claimOf, (it, key) => !takenOver(it, key))
       held = fresh.length > 0 ? await deps.ledger.claim(fresh, runId, opts.force === true) : new Set()
       if (checked.length > 0) for (const p of await deps.ledger.claim(checked, runId, true)) held.add(p)

@@ -47,6 +47,30 @@ export function decidingEntry(own: LedgerEntry | null, source: LedgerEntry | nul
   return own?.state === 'done' ? own : source?.state === 'done' ? source : (own ?? source)
 }
 
+/** What a replay asks the ledger to claim for one message. */
+export interface ClaimRequest {
+  position: string
+  target: LedgerTarget
+  mark: string | null
+  edit?: LedgerEdit
+  /**
+   * With force: the run whose unconfirmed claim this takes over (a doubt looked for in the target
+   * and not found). Another run that took it over first, or completed it, keeps it.
+   */
+  over?: string
+}
+
+/**
+ * Whether a claim by `runId` takes a position now held by `cur` (run and state): a free position
+ * or one of its own, always; another run's, only when forced — and when the claim names the run
+ * it takes over (`over`), only from that run's unconfirmed claim.
+ */
+export function claimTakes(cur: {runId: string; claimed: boolean} | undefined, runId: string, force: boolean, over: string | undefined): boolean {
+  if (cur === undefined || cur.runId === runId) return true
+  if (!force) return false
+  return over === undefined || (cur.runId === over && cur.claimed)
+}
+
 export interface ReplayLedger {
   /** Where the ledger is, for messages (no credentials). */
   readonly where: string
@@ -60,9 +84,12 @@ export interface ReplayLedger {
   read(positions: string[]): Promise<Map<string, LedgerEntry>>
   /**
    * Claims positions for this run, atomically per position. With `force`, an existing claim
-   * or completion is taken over. Returns the positions this run now holds.
+   * or completion is taken over — unless the entry names the run it takes over (`over`), when
+   * the claim is taken only while that run still holds it unconfirmed (a compare-and-set: two
+   * replays resolving the same doubt at once, only one holds it). Returns the positions this
+   * run now holds.
    */
-  claim(entries: Array<{position: string; target: LedgerTarget; mark: string | null; edit?: LedgerEdit}>, runId: string, force: boolean): Promise<Set<string>>
+  claim(entries: ClaimRequest[], runId: string, force: boolean): Promise<Set<string>>
   complete(entries: Array<{position: string; target: LedgerTarget; offset: string; edit?: LedgerEdit}>, runId: string): Promise<void>
   /** Drops this run's claims on positions whose send certainly did not happen. */
   release(positions: string[], runId: string): Promise<void>
@@ -93,18 +120,18 @@ export function foldLedger(events: Iterable<AnyLedgerEvent>, state = new Map<str
       } catch {
         // a damaged event (its ids do not unpack): skipped like a damaged line
       }
-    } else if (!(e.op === 'done' && skipDone?.(e.position))) foldOne(e.op, e.position, e.runId, e.force === true, state, () => ({...extrasOf(e), position: e.position, state: e.op === 'claim' ? 'claimed' : 'done', runId: e.runId, target: e.target!, mark: e.mark ?? null, offset: e.offset ?? null, at: e.at}))
+    } else if (!(e.op === 'done' && skipDone?.(e.position))) foldOne(e.op, e.position, e.runId, e.force === true, e.over, state, () => ({...extrasOf(e), position: e.position, state: e.op === 'claim' ? 'claimed' : 'done', runId: e.runId, target: e.target!, mark: e.mark ?? null, offset: e.offset ?? null, at: e.at}))
   }
   return state
 }
 
-function foldOne(op: LedgerEvent['op'], position: string, runId: string, force: boolean, state: Map<string, LedgerEntry>, entry: () => LedgerEntry): void {
+function foldOne(op: LedgerEvent['op'], position: string, runId: string, force: boolean, over: string | undefined, state: Map<string, LedgerEntry>, entry: () => LedgerEntry): void {
   const cur = state.get(position)
   if (op === 'release') {
     if (cur && cur.runId === runId && cur.state === 'claimed') state.delete(position)
     return
   }
-  if (op === 'claim' && cur && cur.runId !== runId && !force) return
+  if (op === 'claim' && !claimTakes(cur && {runId: cur.runId, claimed: cur.state === 'claimed'}, runId, force, over)) return
   if (op === 'done' && cur && cur.runId !== runId) return
   state.set(position, entry())
 }
@@ -120,7 +147,7 @@ function foldBatch(e: LedgerBatchEvent, state: Map<string, LedgerEntry>, skipDon
   for (let k = 0; k < ids.length; k++) {
     const position = ids[k]
     if (e.op === 'done' && skipDone?.(position)) continue
-    foldOne(e.op, position, e.runId, force, state, () =>
+    foldOne(e.op, position, e.runId, force, e.over, state, () =>
       extras ? {...extras, position, state: st, runId: e.runId, target, mark, offset: offsets?.[k] ?? null, at: e.at} : {position, state: st, runId: e.runId, target, mark, offset: offsets?.[k] ?? null, at: e.at},
     )
   }
@@ -143,7 +170,7 @@ export function eventEntries(e: AnyLedgerEvent): LedgerEntry[] {
 /** The identities an event names, in order. */
 export const eventIds = (e: AnyLedgerEvent): string[] => (isBatch(e) ? unpackList(e.ids) : [e.position])
 
-const KNOWN = new Set(['op', 'position', 'ids', 'runId', 'target', 'mark', 'offset', 'offsets', 'force', 'at', 'state'])
+const KNOWN = new Set(['op', 'position', 'ids', 'runId', 'target', 'mark', 'offset', 'offsets', 'force', 'over', 'at', 'state'])
 
 /**
  * Fields a newer writer added to an event (e.g. how the message was sent): carried into the
@@ -169,6 +196,8 @@ export interface LedgerEvent {
   offset?: string | null
   /** A claim that takes over whatever another run held (--force, or a doubt checked absent). */
   force?: boolean
+  /** A forced claim that takes over only this run's unconfirmed claim (ClaimRequest.over). */
+  over?: string
   at: string
   edit?: LedgerEdit
 }
@@ -187,6 +216,8 @@ export interface LedgerBatchEvent {
   /** `done`: where each message landed, in the order of `ids`. */
   offsets?: PackedList
   force?: boolean
+  /** A forced claim that takes over only this run's unconfirmed claims (ClaimRequest.over). */
+  over?: string
   at: string
   /** Every message of the event was (being) sent edited, these bytes (events differ per edit). */
   edit?: LedgerEdit
@@ -297,16 +328,17 @@ export function unpackList(l: PackedList): string[] {
  * Events that claim these messages, one per target and mark (and per set of added fields, as
  * `doneEvents`: an edited message's claim names what it sends).
  */
-export function claimEvents(entries: Array<{position: string; target: LedgerTarget; mark: string | null; edit?: LedgerEdit}>, runId: string, force: boolean, at: string): LedgerBatchEvent[] {
-  const groups = new Map<string, {target: LedgerTarget; mark: string | null; extras: Record<string, unknown> | null; ids: string[]}>()
+export function claimEvents(entries: ClaimRequest[], runId: string, force: boolean, at: string): LedgerBatchEvent[] {
+  const groups = new Map<string, {target: LedgerTarget; mark: string | null; over: string | undefined; extras: Record<string, unknown> | null; ids: string[]}>()
   for (const e of entries) {
     const extras = extrasOf(e)
-    const k = `${e.target.topic}\u0000${e.target.partition}\u0000${e.mark}${extras ? `\u0000${JSON.stringify(extras)}` : ''}`
+    const over = force ? e.over : undefined
+    const k = `${e.target.topic}\u0000${e.target.partition}\u0000${e.mark}${over === undefined ? '' : `\u0001${over}`}${extras ? `\u0000${JSON.stringify(extras)}` : ''}`
     let g = groups.get(k)
-    if (!g) groups.set(k, (g = {target: e.target, mark: e.mark, extras, ids: []}))
+    if (!g) groups.set(k, (g = {target: e.target, mark: e.mark, over, extras, ids: []}))
     g.ids.push(e.position)
   }
-  return [...groups.values()].map((g) => ({op: 'claim', ids: packList(g.ids), runId, target: g.target, mark: g.mark, force, at, ...g.extras}))
+  return [...groups.values()].map((g) => ({op: 'claim', ids: packList(g.ids), runId, target: g.target, mark: g.mark, force, ...(g.over === undefined ? {} : {over: g.over}), at, ...g.extras}))
 }
 
 /**
