@@ -108,12 +108,12 @@ describe('batch ledger events', () => {
     expect(foldLedger(claims).get('msg:a')).not.toHaveProperty('edit')
   })
 
-  it("a forced claim naming the run it takes over takes only that run's unconfirmed claim: of two replays resolving one doubt, the first holds it", () => {
+  it("a claim naming the run it takes over takes only that run's unconfirmed claim: of two replays resolving one doubt, the first holds it", () => {
     const t = {topic: 'orders', partition: 0}
     const k = ['kafka:T:0:1', 'kafka:T:0:2', 'kafka:T:0:3']
     const crashed = [...claimEvents(k.map((position) => ({position, target: t, mark: '5'})), 'host/1/crashed', false, at), ...doneEvents([{position: k[2], target: t, offset: '9'}], 'host/1/crashed', at)]
     // Two replays take over the crashed run's doubts at once (each found them absent from the target).
-    const takeOver = (runId: string, mark: string) => claimEvents(k.map((position) => ({position, target: t, mark, over: 'host/1/crashed'})), runId, true, at)
+    const takeOver = (runId: string, mark: string) => claimEvents(k.map((position) => ({position, target: t, mark, over: 'host/1/crashed'})), runId, false, at)
     const events = [...crashed, ...takeOver('host/2/a', '6'), ...takeOver('host/3/b', '7')]
     const state = foldLedger(events)
     expect(k.map((p) => [state.get(p)?.runId, state.get(p)?.state, state.get(p)?.mark ?? state.get(p)?.offset])).toEqual([
@@ -121,14 +121,19 @@ describe('batch ledger events', () => {
       ['host/2/a', 'claimed', '6'],
       ['host/1/crashed', 'done', '9'],
     ])
-    expect(events.at(-1)).toMatchObject({op: 'claim', force: true, over: 'host/1/crashed'})
+    expect(events.at(-1)).toMatchObject({op: 'claim', force: false, over: 'host/1/crashed'})
     expect(state.get(k[0])).not.toHaveProperty('over')
+    // A dlq from before `over` reads the takeovers as claims on held positions, which do not
+    // count: it still sees the crashed run's doubts (and looks for them from its mark).
+    const older = foldLedger(events.map((e) => ({...e, over: undefined})))
+    expect(k.map((p) => older.get(p)?.runId)).toEqual(['host/1/crashed', 'host/1/crashed', 'host/1/crashed'])
     // --force names no run: it takes whatever is held, as before.
     const forced = foldLedger([...events, ...claimEvents([{position: k[2], target: t, mark: null}], 'host/4/c', true, at)])
     expect(forced.get(k[2])?.runId).toBe('host/4/c')
     // The one-message format reads the same field.
     const one = foldLedger([...crashed, {op: 'claim', position: k[0], runId: 'host/2/a', target: t, mark: '6', force: true, over: 'host/9/other', at}])
     expect(one.get(k[0])?.runId).toBe('host/1/crashed')
+    expect(foldLedger([...crashed, {op: 'claim', position: k[0], runId: 'host/2/a', target: t, mark: '6', force: false, over: 'host/1/crashed', at}]).get(k[0])?.runId).toBe('host/2/a')
   })
 
   it('a damaged batch event is skipped, not fatal', () => {
@@ -194,7 +199,7 @@ describe('the file ledger', () => {
     await new FileLedger(path).claim(ids.map((position) => ({position, target, mark: '1'})), 'host/1/crashed', false)
     const takeOver = (position: string) => ({position, target, mark: '2', over: 'host/1/crashed'})
     const [a, b] = [new FileLedger(path), new FileLedger(path)]
-    const [ha, hb] = await Promise.all([a.claim(ids.map(takeOver), 'host/2/a', true), b.claim(ids.map(takeOver), 'host/3/b', true)])
+    const [ha, hb] = await Promise.all([a.claim(ids.map(takeOver), 'host/2/a', false), b.claim(ids.map(takeOver), 'host/3/b', false)])
     expect(ha.size + hb.size).toBe(ids.length)
     for (const p of ids) expect(ha.has(p) !== hb.has(p)).toBe(true)
     const seen = await new FileLedger(path).read(ids)
@@ -288,7 +293,7 @@ describe.runIf(kafka.available)('the Kafka topic ledger with batch events', asyn
     try {
       await crashed.claim(many.map((position) => ({position, target, mark: '1'})), 'host/1/crashed', false)
       const takeOver = (position: string) => ({position, target, mark: '2', over: 'host/1/crashed'})
-      const [ha, hb] = await Promise.all([a.claim(many.map(takeOver), 'host/2/a', true), b.claim(many.map(takeOver), 'host/3/b', true)])
+      const [ha, hb] = await Promise.all([a.claim(many.map(takeOver), 'host/2/a', false), b.claim(many.map(takeOver), 'host/3/b', false)])
       expect(ha.size + hb.size).toBe(many.length)
       for (const p of many) expect(ha.has(p) !== hb.has(p)).toBe(true)
       const seen = await c.read(many)
@@ -312,7 +317,7 @@ describe.runIf(redis.available)('the Redis ledger', () => {
       await crashed.claim(many.map((position) => ({position, target, mark: '1-0'})), 'host/1/crashed', false)
       await crashed.complete([{position: many[0], target, offset: '5-0'}], 'host/1/crashed')
       const takeOver = (position: string) => ({position, target, mark: '2-0', over: 'host/1/crashed'})
-      const [ha, hb] = await Promise.all([a.claim(many.map(takeOver), 'host/2/a', true), b.claim(many.map(takeOver), 'host/3/b', true)])
+      const [ha, hb] = await Promise.all([a.claim(many.map(takeOver), 'host/2/a', false), b.claim(many.map(takeOver), 'host/3/b', false)])
       // The completed one is no doubt: neither takes it.
       expect(ha.has(many[0]) || hb.has(many[0])).toBe(false)
       expect(ha.size + hb.size).toBe(many.length - 1)

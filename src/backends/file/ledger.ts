@@ -272,6 +272,7 @@ export function eventLine(e: LedgerEvent): string {
   if (e.mark !== undefined) line += `,"mark":${e.mark === null ? 'null' : JSON.stringify(e.mark)}`
   if (e.offset !== undefined) line += `,"offset":${e.offset === null ? 'null' : JSON.stringify(e.offset)}`
   if (e.force !== undefined) line += `,"force":${e.force}`
+  if (e.over !== undefined) line += `,"over":${JSON.stringify(e.over)}`
   line += `,"at":${JSON.stringify(e.at)}`
   if (e.edit !== undefined) line += `,"edit":{"sha256":${JSON.stringify(e.edit.sha256)}}`
   return `${line}}\n`

@@ -6,8 +6,8 @@ import {keyText} from './uri.js'
  * The replay ledger of a Redis stream DLQ: one hash beside the stream,
  * `<stream>:dlq-replay-ledger`, a field per DLQ position holding the entry as JSON.
  * Claims are one Lua script per batch, so claiming is atomic on the server: two replays at
- * once can never both hold a position. Per position: its entry, and the run a forced claim
- * takes over ('' for any; ledger.ts claimTakes).
+ * once can never both hold a position. Per position: its entry, and the run whose unconfirmed
+ * claim it takes over ('' for none; ledger.ts claimTakes).
  */
 const CLAIM = `
 local held = {}
@@ -20,8 +20,12 @@ for i = 1, #ARGV, 3 do
   if not ok then
     local decoded = cjson.decode(cur)
     ok = decoded.runId == KEYS[2]
-    if not ok and KEYS[3] == '1' then
-      ok = over == '' or (decoded.runId == over and decoded.state == 'claimed')
+    if not ok then
+      if over ~= '' then
+        ok = decoded.runId == over and decoded.state == 'claimed'
+      else
+        ok = KEYS[3] == '1'
+      end
     end
   end
   if ok then

@@ -160,7 +160,7 @@ export async function runReplay(windows: AsyncIterable<PlanWindow>, deps: Replay
   /** Claims a doubt found in the target, to complete it: its unconfirmed claims taken over, its free keys claimed. */
   const claimFound = async (it: PlanItem, mark: string | null, claimsNow: Map<string, LedgerEntry>) => {
     const make = (x: PlanItem, position: string) => ({position, target: x.target!, mark, ...editOf(x)})
-    await deps.ledger.claim(entriesOf([it], (x, position) => ({...make(x, position), over: overOf(claimsNow, position)}), takenOver), runId, true)
+    await deps.ledger.claim(entriesOf([it], (x, position) => ({...make(x, position), over: overOf(claimsNow, position)}), takenOver), runId, false)
     const free = entriesOf([it], make, (x, key) => !takenOver(x, key))
     if (free.length > 0) await deps.ledger.claim(free, runId, false)
   }
@@ -267,7 +267,7 @@ export async function runReplay(windows: AsyncIterable<PlanWindow>, deps: Replay
       const checked = entriesOf(items, (it, position) => ({...claimOf(it, position), over: overOf(claimsNow, position)}), takenOver)
       const fresh = entriesOf(items, claimOf, (it, key) => !takenOver(it, key))
       held = fresh.length > 0 ? await deps.ledger.claim(fresh, runId, opts.force === true) : new Set()
-      if (checked.length > 0) for (const p of await deps.ledger.claim(checked, runId, true)) held.add(p)
+      if (checked.length > 0) for (const p of await deps.ledger.claim(checked, runId, false)) held.add(p)
     } catch (error) {
       stop(`the replay ledger at ${deps.ledger.where} could not be written: ${(error as Error).message}`)
       for (const {slot, it} of sendable) notAttempted(slot, it)

@@ -54,21 +54,24 @@ export interface ClaimRequest {
   mark: string | null
   edit?: LedgerEdit
   /**
-   * With force: the run whose unconfirmed claim this takes over (a doubt looked for in the target
-   * and not found). Another run that took it over first, or completed it, keeps it.
+   * The run whose unconfirmed claim this takes over (a doubt looked for in the target and not
+   * found), forced or not: another run that took it over first, or completed it, keeps it.
    */
   over?: string
 }
 
 /**
  * Whether a claim by `runId` takes a position now held by `cur` (run and state): a free position
- * or one of its own, always; another run's, only when forced — and when the claim names the run
- * it takes over (`over`), only from that run's unconfirmed claim.
+ * or one of its own, always; another run's when the claim names that run (`over`) and the claim
+ * it holds is unconfirmed; else only when forced (--force). A takeover is written unforced with
+ * the run it takes over: a dlq from before `over` (2026-12-01) folds it as a claim on a held
+ * position, which does not count — it keeps seeing the crashed run's doubt, looks for the
+ * message in the target from that run's mark, and finds the copy the taking run sent.
  */
 export function claimTakes(cur: {runId: string; claimed: boolean} | undefined, runId: string, force: boolean, over: string | undefined): boolean {
   if (cur === undefined || cur.runId === runId) return true
-  if (!force) return false
-  return over === undefined || (cur.runId === over && cur.claimed)
+  if (over) return cur.runId === over && cur.claimed
+  return force
 }
 
 export interface ReplayLedger {
@@ -83,11 +86,11 @@ export interface ReplayLedger {
   writeProblem?(): Promise<{text: string; usage: boolean} | null>
   read(positions: string[]): Promise<Map<string, LedgerEntry>>
   /**
-   * Claims positions for this run, atomically per position. With `force`, an existing claim
-   * or completion is taken over — unless the entry names the run it takes over (`over`), when
-   * the claim is taken only while that run still holds it unconfirmed (a compare-and-set: two
-   * replays resolving the same doubt at once, only one holds it). Returns the positions this
-   * run now holds.
+   * Claims positions for this run, atomically per position. An entry that names the run it
+   * takes over (`over`) takes that run's claim only while it is still unconfirmed (a
+   * compare-and-set: of two replays resolving the same doubt at once, one holds it); with
+   * `force`, any other existing claim or completion is taken over. Returns the positions this
+   * run now holds (claimTakes).
    */
   claim(entries: ClaimRequest[], runId: string, force: boolean): Promise<Set<string>>
   complete(entries: Array<{position: string; target: LedgerTarget; offset: string; edit?: LedgerEdit}>, runId: string): Promise<void>
@@ -196,7 +199,7 @@ export interface LedgerEvent {
   offset?: string | null
   /** A claim that takes over whatever another run held (--force, or a doubt checked absent). */
   force?: boolean
-  /** A forced claim that takes over only this run's unconfirmed claim (ClaimRequest.over). */
+  /** A claim that takes over only this run's unconfirmed claim (ClaimRequest.over). */
   over?: string
   at: string
   edit?: LedgerEdit
@@ -216,7 +219,7 @@ export interface LedgerBatchEvent {
   /** `done`: where each message landed, in the order of `ids`. */
   offsets?: PackedList
   force?: boolean
-  /** A forced claim that takes over only this run's unconfirmed claims (ClaimRequest.over). */
+  /** A claim that takes over only this run's unconfirmed claims (ClaimRequest.over). */
   over?: string
   at: string
   /** Every message of the event was (being) sent edited, these bytes (events differ per edit). */
@@ -332,7 +335,7 @@ export function claimEvents(entries: ClaimRequest[], runId: string, force: boole
   const groups = new Map<string, {target: LedgerTarget; mark: string | null; over: string | undefined; extras: Record<string, unknown> | null; ids: string[]}>()
   for (const e of entries) {
     const extras = extrasOf(e)
-    const over = force ? e.over : undefined
+    const over = e.over || undefined
     const k = `${e.target.topic}\u0000${e.target.partition}\u0000${e.mark}${over === undefined ? '' : `\u0001${over}`}${extras ? `\u0000${JSON.stringify(extras)}` : ''}`
     let g = groups.get(k)
     if (!g) groups.set(k, (g = {target: e.target, mark: e.mark, over, extras, ids: []}))
