@@ -4,7 +4,7 @@ import type {DlqReader} from './reader.js'
 import type {DecodedRecord} from './record.js'
 import {ledgerKey, sourceKey} from './replay/identity.js'
 import {comparePositions} from './replay/order.js'
-import {decidingEntry, type LedgerEntry, type ReplayLedger} from './replay/ledger.js'
+import {decidingEntry, readWithSources, type LedgerEntry, type ReplayLedger} from './replay/ledger.js'
 import {protectedNames, protectedTarget} from './replay/protected.js'
 import {parseSource, type SourceSpec} from './source.js'
 
@@ -172,7 +172,7 @@ async function* withLedger(deps: PurgeDeps, signal?: AbortSignal, until?: string
     const keys = window.map((r) => ledgerKey(r, kind))
     // A record's source message (identity.ts sourceKey) is replayed once any copy of it is.
     const srcs = window.map(sourceKey)
-    const entries = await deps.ledger.read([...keys, ...srcs.filter((k): k is string => k !== null)])
+    const entries = await readWithSources(deps.ledger, keys, srcs)
     sources.nextWindow()
     const out = window.map((r, i) => {
       let stay = r.unreadable !== null ? ('not_replayed' as const) : stayReason(decidingEntry(entries.get(keys[i]) ?? null, srcs[i] === null ? null : (entries.get(srcs[i]!) ?? null)))

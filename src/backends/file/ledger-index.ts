@@ -1,5 +1,5 @@
 import * as crypto from 'node:crypto'
-import {claimTakes, eventEntries, eventIds, type AnyLedgerEvent, type LedgerEntry} from '../../core/replay/ledger.js'
+import {claimTakes, eventEntries, eventIds, type AnyLedgerEvent, type Holder, type LedgerEntry} from '../../core/replay/ledger.js'
 
 /** An event of the ledger file with the bytes of its line. */
 export interface LedgerLine {
@@ -15,6 +15,9 @@ interface Span {
   start: number
   end: number
 }
+
+/** Who holds a message the span last set, as claimTakes reads it. */
+const holderOfSpan = (span: Span | undefined): Holder | undefined => span && {runId: span.runId, claimed: span.op === 'claim'}
 
 /** A span is re-read whole to answer for one of its messages: this keeps that read small. */
 const MAX_SPAN_BYTES = 1024 * 1024
@@ -223,7 +226,7 @@ export class LedgerIndex {
         for (const id of ids) {
           const n = m.get(id)
           const cur = n === undefined ? undefined : this.spans[n]
-          if (e.op === 'claim' && !claimTakes(cur && {runId: cur.runId, claimed: cur.op === 'claim'}, runId, force, over)) continue
+          if (e.op === 'claim' && !claimTakes(holderOfSpan(cur), runId, force, over)) continue
           if (e.op === 'done' && cur && cur.runId !== runId) continue
           m.set(id, span)
         }
@@ -234,7 +237,7 @@ export class LedgerIndex {
         this.fingerprint(id)
         const at = this.find()
         const cur = at >= 0 ? this.spans[this.slot[at] - 1] : undefined
-        if (e.op === 'claim' && !claimTakes(cur && {runId: cur.runId, claimed: cur.op === 'claim'}, runId, force, over)) continue
+        if (e.op === 'claim' && !claimTakes(holderOfSpan(cur), runId, force, over)) continue
         if (e.op === 'done' && cur && cur.runId !== runId) continue
         this.set(span, at)
       }
@@ -242,9 +245,8 @@ export class LedgerIndex {
   }
 
   /** The run holding a message and whether unconfirmed, without re-reading its span (what a claim checks). */
-  holderOf(position: string): {runId: string; claimed: boolean} | undefined {
-    const span = this.spanOf(position)
-    return span && {runId: span.runId, claimed: span.op === 'claim'}
+  holderOf(position: string): Holder | undefined {
+    return holderOfSpan(this.spanOf(position))
   }
 
   get(position: string): LedgerEntry | undefined {

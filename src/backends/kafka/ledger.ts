@@ -1,4 +1,4 @@
-import {claimEvents, claimTakes, doneEvents, entriesOf, foldLedger, isBatch, releaseEvent, type AnyLedgerEvent, type ClaimRequest, type LedgerEdit, type LedgerEntry, type LedgerTarget, type ReplayLedger} from '../../core/replay/ledger.js'
+import {claimEvents, claimTakes, doneEvents, entriesOf, foldLedger, holderOf, isBatch, releaseEvent, type AnyLedgerEvent, type ClaimRequest, type LedgerEdit, type LedgerEntry, type LedgerTarget, type ReplayLedger} from '../../core/replay/ledger.js'
 import {UnavailableError} from '../../core/errors.js'
 import type {Producer as LibProducer} from '@platformatic/kafka'
 import {withAdmin} from './admin.js'
@@ -116,12 +116,8 @@ export class KafkaLedger implements ReplayLedger {
   async claim(entries: ClaimRequest[], runId: string, force: boolean): Promise<Set<string>> {
     const state = await this.refresh()
     const at = new Date().toISOString()
-    const holder = (position: string) => {
-      const cur = state.get(position)
-      return cur && {runId: cur.runId, claimed: cur.state === 'claimed'}
-    }
     // What looks free now; the log decides (the fold applies the same rule to every claim in it).
-    const want = entries.filter((e) => claimTakes(holder(e.position), runId, force, e.over))
+    const want = entries.filter((e) => claimTakes(holderOf(state.get(e.position)), runId, force, e.over))
     const held = new Set<string>()
     if (want.length === 0) return held
     const end = await this.append(claimEvents(want, runId, force, at))

@@ -2,7 +2,7 @@ import {randomUUID} from 'node:crypto'
 import {hostname} from 'node:os'
 import {NotSentError, type DlqSink, type SentMessage} from '../sink.js'
 import {pause} from '../time.js'
-import type {LedgerEdit, LedgerEntry, LedgerTarget} from './ledger.js'
+import type {ClaimRequest, LedgerEdit, LedgerEntry, LedgerTarget} from './ledger.js'
 import type {PlanItem, PlanWindow, ReplayDeps, ReplayPlan, SkipReason} from './plan.js'
 
 export type Outcome = 'replayed' | 'skipped' | 'failed'
@@ -157,12 +157,17 @@ export async function runReplay(windows: AsyncIterable<PlanWindow>, deps: Replay
    */
   const overOf = (claimsNow: Map<string, LedgerEntry>, key: string): string => claimsNow.get(key)?.runId ?? runId
 
+  /** The claims of `items`' keys: those a doubt takes over, naming the run it takes them from (overOf), and the rest. */
+  const claimsOf = (items: PlanItem[], make: (it: PlanItem, key: string) => ClaimRequest, claimsNow: Map<string, LedgerEntry>) => ({
+    takeovers: entriesOf(items, (it, key) => ({...make(it, key), over: overOf(claimsNow, key)}), takenOver),
+    fresh: entriesOf(items, make, (it, key) => !takenOver(it, key)),
+  })
+
   /** Claims a doubt found in the target, to complete it: its unconfirmed claims taken over, its free keys claimed. */
   const claimFound = async (it: PlanItem, mark: string | null, claimsNow: Map<string, LedgerEntry>) => {
-    const make = (x: PlanItem, position: string) => ({position, target: x.target!, mark, ...editOf(x)})
-    await deps.ledger.claim(entriesOf([it], (x, position) => ({...make(x, position), over: overOf(claimsNow, position)}), takenOver), runId, false)
-    const free = entriesOf([it], make, (x, key) => !takenOver(x, key))
-    if (free.length > 0) await deps.ledger.claim(free, runId, false)
+    const {takeovers, fresh} = claimsOf([it], (x, position) => ({position, target: x.target!, mark, ...editOf(x)}), claimsNow)
+    await deps.ledger.claim(takeovers, runId, false)
+    if (fresh.length > 0) await deps.ledger.claim(fresh, runId, false)
   }
 
   /** Claims and hands one batch to the sink; returns once the sink may take the next one. */
@@ -263,11 +268,13 @@ export async function runReplay(windows: AsyncIterable<PlanWindow>, deps: Replay
     let held: Set<string>
     try {
       const claimOf = (it: PlanItem, position: string) => ({position, target: it.target as LedgerTarget, mark: markOf.get(targetKey(it.target!)) ?? null, ...editOf(it)})
-      const items = sendable.map(({it}) => it)
-      const checked = entriesOf(items, (it, position) => ({...claimOf(it, position), over: overOf(claimsNow, position)}), takenOver)
-      const fresh = entriesOf(items, claimOf, (it, key) => !takenOver(it, key))
+      const {takeovers, fresh} = claimsOf(
+        sendable.map(({it}) => it),
+        claimOf,
+        claimsNow,
+      )
       held = fresh.length > 0 ? await deps.ledger.claim(fresh, runId, opts.force === true) : new Set()
-      if (checked.length > 0) for (const p of await deps.ledger.claim(checked, runId, false)) held.add(p)
+      if (takeovers.length > 0) for (const p of await deps.ledger.claim(takeovers, runId, false)) held.add(p)
     } catch (error) {
       stop(`the replay ledger at ${deps.ledger.where} could not be written: ${(error as Error).message}`)
       for (const {slot, it} of sendable) notAttempted(slot, it)

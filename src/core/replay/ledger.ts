@@ -60,6 +60,12 @@ export interface ClaimRequest {
   over?: string
 }
 
+/** Who holds a position: the run, and whether its claim is unconfirmed (not done). */
+export interface Holder {
+  runId: string
+  claimed: boolean
+}
+
 /**
  * Whether a claim by `runId` takes a position now held by `cur` (run and state): a free position
  * or one of its own, always; another run's when the claim names that run (`over`) and the claim
@@ -68,10 +74,22 @@ export interface ClaimRequest {
  * position, which does not count — it keeps seeing the crashed run's doubt, looks for the
  * message in the target from that run's mark, and finds the copy the taking run sent.
  */
-export function claimTakes(cur: {runId: string; claimed: boolean} | undefined, runId: string, force: boolean, over: string | undefined): boolean {
+export function claimTakes(cur: Holder | undefined, runId: string, force: boolean, over: string | undefined): boolean {
   if (cur === undefined || cur.runId === runId) return true
   if (over) return cur.runId === over && cur.claimed
   return force
+}
+
+/** Who holds a position, as claimTakes reads it, from its entry. */
+export const holderOf = (e: LedgerEntry | undefined): Holder | undefined => e && {runId: e.runId, claimed: e.state === 'claimed'}
+
+/**
+ * The entries of records' own keys and of the source messages they hold (identity.ts sourceKey;
+ * null where none), in one read: replay's plan and purge decide on both (decidingEntry).
+ */
+export function readWithSources(ledger: ReplayLedger, keys: string[], sources: Array<string | null>): Promise<Map<string, LedgerEntry>> {
+  const more = sources.filter((k): k is string => k !== null)
+  return ledger.read(more.length > 0 ? [...keys, ...more] : keys)
 }
 
 export interface ReplayLedger {
@@ -134,7 +152,7 @@ function foldOne(op: LedgerEvent['op'], position: string, runId: string, force: 
     if (cur && cur.runId === runId && cur.state === 'claimed') state.delete(position)
     return
   }
-  if (op === 'claim' && !claimTakes(cur && {runId: cur.runId, claimed: cur.state === 'claimed'}, runId, force, over)) return
+  if (op === 'claim' && !claimTakes(holderOf(cur), runId, force, over)) return
   if (op === 'done' && cur && cur.runId !== runId) return
   state.set(position, entry())
 }

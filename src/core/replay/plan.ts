@@ -4,7 +4,7 @@ import type {ConventionName, DecodedRecord, RawHeader} from '../record.js'
 import {scanInBatches, type DlqReader} from '../reader.js'
 import {chooseLayout, layoutFromEnv, targetNameProblem, type DlqSink, type LayoutChoice, type LayoutName, type OutgoingMessage, type StreamLayout, type TargetInfo} from '../sink.js'
 import {applyEdits, hasEdits, type EditChange, type EditSpec} from './edit.js'
-import {decidingEntry, type LedgerEntry, type ReplayLedger} from './ledger.js'
+import {decidingEntry, readWithSources, type LedgerEntry, type ReplayLedger} from './ledger.js'
 import {replayConvention} from '../message.js'
 import {comparePositions} from './order.js'
 import {ledgerKey, sourceKey} from './identity.js'
@@ -359,7 +359,7 @@ export async function planRecords(deps: ReplayDeps, records: DecodedRecord[], op
   const keys = records.map((r) => ledgerKey(r, kind))
   // And the key of the source message each holds (identity.ts sourceKey), read in the same request.
   const sources = records.map(sourceKey)
-  const ledger = await deps.ledger.read(sources.some((k) => k !== null) ? [...keys, ...sources.filter((k): k is string => k !== null)] : keys)
+  const ledger = await readWithSources(deps.ledger, keys, sources)
   const layoutChoice = opts.layout ?? layoutFromEnv()
   const edits = hasEdits(opts.edit) ? opts.edit : null
   const items: PlanItem[] = []
