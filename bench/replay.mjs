@@ -101,21 +101,20 @@ export async function bench({quick}) {
     // What reading this DLQ costs before anything is replayed: node reading the file, parsing
     // each line and decoding its payload. A replay cannot be faster than this floor on one
     // thread; its ratio to the raw tools bounds the replay's.
-    const floor = []
-    for (let i = 0; i < RUNS; i++) {
-      const r = runOnce([process.execPath, join(ROOT, 'bench', 'replay-floor.mjs'), file])
-      if (JSON.parse(r.stdout.toString()).entries !== n) throw new Error('bench: the floor read the wrong number of entries')
-      floor.push(r.seconds)
+    const floorRuns = (what, extra = []) => {
+      const times = []
+      for (let i = 0; i < RUNS; i++) {
+        const r = runOnce([process.execPath, join(ROOT, 'bench', 'replay-floor.mjs'), file, ...extra])
+        if (JSON.parse(r.stdout.toString()).entries !== n) throw new Error(`bench: ${what} read the wrong number of entries`)
+        times.push(r.seconds)
+      }
+      return times
     }
+    const floor = floorRuns('the floor')
     // The floor of a replay that can be interrupted and repeated: the same, plus a SHA-256 naming
     // each message and that name claimed in a ledger file, fsync'd 500 at a time — still nothing
     // planned, sent, acknowledged, completed or reported.
-    const safeFloor = []
-    for (let i = 0; i < RUNS; i++) {
-      const r = runOnce([process.execPath, join(ROOT, 'bench', 'replay-floor.mjs'), file, '--safe', join(work, 'floor-ledger')])
-      if (JSON.parse(r.stdout.toString()).entries !== n) throw new Error('bench: the safe floor read the wrong number of entries')
-      safeFloor.push(r.seconds)
-    }
+    const safeFloor = floorRuns('the safe floor', ['--safe', join(work, 'floor-ledger')])
 
     // Redis: each run writes n entries to a fresh stream, then it is deleted.
     const ours = []
