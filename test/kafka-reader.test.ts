@@ -610,4 +610,39 @@ describe.skipIf(!svc.available)('kafka reader (real broker)', () => {
       }
     })
   })
+
+  describe('offsets of a topic just created (a replay target an operator made a moment ago)', () => {
+    // The metadata names a partition's leader a moment before that leader answers for it: on
+    // Kafka 4.1 about one new topic in ten answers ListOffsets with NOT_LEADER_OR_FOLLOWER.
+    it('are read on every one of 30 topics, asked for as soon as the metadata names their leaders', async () => {
+      const failures: string[] = []
+      for (let i = 0; i < 30; i++) {
+        const topic = await kafka.topic('fresh-offsets', 3)
+        const client = await KafkaClient.open(parseKafkaUri(`${KAFKA_URI}/${topic}`, {needTopic: true}), {topic})
+        try {
+          const layout = (await client.layout(topic))!
+          const [lo, hi] = await Promise.all([client.earliest(topic, layout, [0, 1, 2]), client.latest(topic, layout, [0, 1, 2])])
+          expect([Object.fromEntries(lo), Object.fromEntries(hi)]).toEqual([{0: 0, 1: 0, 2: 0}, {0: 0, 1: 0, 2: 0}])
+        } catch (error) {
+          failures.push(`${topic}: ${(error as Error).message}`)
+        } finally {
+          await client.close()
+        }
+      }
+      expect(failures).toEqual([])
+    })
+
+    it('a layout that names no leader yet is read again, not failed with "no leader"', async () => {
+      const topic = await kafka.topic('no-leader-yet', 3)
+      await kafka.produceBulk(topic, [0, 1, 2, 2].map((partition, i): TestMessage => ({partition, key: `k${i}`, value: `v${i}`, headers: []})))
+      const client = await KafkaClient.open(parseKafkaUri(`${KAFKA_URI}/${topic}`, {needTopic: true}), {topic})
+      try {
+        const layout = (await client.layout(topic))!
+        const ends = await client.latest(topic, {...layout, leaders: layout.leaders.map(() => -1)}, [0, 1, 2])
+        expect(Object.fromEntries(ends)).toEqual({0: 1, 1: 1, 2: 2})
+      } finally {
+        await client.close()
+      }
+    })
+  })
 })

@@ -17,6 +17,17 @@ const FETCH_VERSIONS = [17, 16, 15, 14, 13, 12] as const
 const LIST_OFFSETS_VERSIONS = [9, 8, 7, 6, 5] as const
 const EARLIEST = -2n
 const LATEST = -1n
+/**
+ * ListOffsets partition errors after which the request is sent again, to the leader the
+ * metadata names when read again: the partition has no leader yet or the leader has not
+ * taken it yet (a topic just created: a tenth of new topics answer NOT_LEADER_OR_FOLLOWER for
+ * a moment on Kafka 4.1, after the metadata already names the leader), leadership moved, or a
+ * new leader has no high watermark yet (OFFSET_NOT_AVAILABLE).
+ */
+const LIST_RETRIABLE = new Set([3, 5, 6, 74, 75, 78])
+/** Attempts of one ListOffsets, LIST_RETRY_MS longer apart each time (about 10 s in all). */
+const LIST_ATTEMPTS = 14
+const LIST_RETRY_MS = 100
 
 export interface TopicLayout {
   id: string
@@ -285,18 +296,37 @@ export class KafkaClient {
    * (-1 in the result when there is none).
    */
   async listOffsets(topic: string, layout: TopicLayout, partitions: number[], timestamp: bigint): Promise<Map<number, number>> {
-    const byLeader = new Map<number, number[]>()
-    for (const p of partitions) byLeader.set(layout.leaders[p], [...(byLeader.get(layout.leaders[p]) ?? []), p])
     const out = new Map<number, number>()
-    await Promise.all(
-      [...byLeader].map(async ([leader, ps]) => {
-        const conn = await this.connection(leader)
-        const res = await this.listOffsetsApi.async(conn, -1, READ_COMMITTED, [
-          {name: topic, partitions: ps.map((p) => ({partitionIndex: p, currentLeaderEpoch: -1, timestamp}))},
-        ])
-        for (const t of res.topics) for (const p of t.partitions) out.set(p.partitionIndex, Number(p.offset))
-      }),
-    )
+    let todo = partitions
+    for (let attempt = 1; ; attempt++) {
+      const byLeader = new Map<number, number[]>()
+      for (const p of todo) byLeader.set(layout.leaders[p] ?? -1, [...(byLeader.get(layout.leaders[p] ?? -1) ?? []), p])
+      const again: number[] = []
+      let why: unknown = null
+      await Promise.all(
+        [...byLeader].map(async ([leader, ps]) => {
+          try {
+            if (leader < 0) throw new this.lib.ProtocolError(5)
+            const conn = await this.connection(leader)
+            const res = await this.listOffsetsApi.async(conn, -1, READ_COMMITTED, [
+              {name: topic, partitions: ps.map((p) => ({partitionIndex: p, currentLeaderEpoch: -1, timestamp}))},
+            ])
+            for (const t of res.topics) for (const p of t.partitions) out.set(p.partitionIndex, Number(p.offset))
+          } catch (error) {
+            if (!listRetriable(error)) throw error
+            again.push(...ps)
+            why = error
+          }
+        }),
+      )
+      if (again.length === 0) break
+      if (attempt >= LIST_ATTEMPTS) throw why
+      await new Promise((resolve) => setTimeout(resolve, LIST_RETRY_MS * attempt))
+      const fresh = await this.layout(topic, true)
+      if (fresh === null) throw why
+      layout = fresh
+      todo = again
+    }
     phase(`list-offsets(${timestamp})`)
     return out
   }
@@ -347,4 +377,12 @@ export class KafkaClient {
     this.connections.clear()
     await this.base.close()
   }
+}
+
+/** Whether a ListOffsets failed only on partition errors that a later attempt may not get. */
+function listRetriable(error: unknown): boolean {
+  const code = (e: unknown) => (e as {apiCode?: unknown}).apiCode
+  const nested = (error as {errors?: unknown[]}).errors
+  const all = Array.isArray(nested) && nested.length > 0 ? nested : [error]
+  return all.every((e) => typeof code(e) === 'number' && LIST_RETRIABLE.has(code(e) as number))
 }
