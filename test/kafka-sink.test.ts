@@ -156,6 +156,17 @@ describe.skipIf(!svc.available)('kafka sink (real broker)', () => {
     expect(Date.now() - t0).toBeLessThan(5000)
   })
 
+  it('a partition whose leader the metadata does not name yet (a topic created a moment ago) is sent to once it does, not failed', async () => {
+    const topic = await kafka.topic('sink-no-leader-yet', 2)
+    const sink = await open()
+    const client = (sink as unknown as {client: {layout(t: string): Promise<{leaders: number[]}>; layoutCache: Map<string, unknown>}}).client
+    // The metadata as read a moment after CreateTopics: partitions known, no leader elected.
+    const layout = await client.layout(topic)
+    client.layoutCache.set(topic, {...layout, leaders: layout.leaders.map(() => -1)})
+    const sent = await sink.send([{...msg(topic, 'a'), partition: 0}, {...msg(topic, 'b'), partition: 1}])
+    expect(sent.map((s) => [s.partition, s.offset])).toEqual([[0, '0'], [1, '0']])
+  })
+
   it('a connection the broker closed is opened again for the next send', async () => {
     const topic = await kafka.topic('sink-reconnect', 1)
     const sink = await open()

@@ -248,6 +248,21 @@ export class KafkaClient {
     return layout
   }
 
+  /**
+   * The layout again, read until it names a leader for each of `partitions` (a topic created
+   * a moment ago, a failover under way), as long as ListOffsets would wait; the last one read
+   * when some still has none (a send to it then fails as not sent).
+   */
+  async withLeaders(topic: string, layout: TopicLayout, partitions: Iterable<number>): Promise<TopicLayout | null> {
+    const wanted = [...partitions]
+    let current: TopicLayout | null = layout
+    for (let attempt = 1; current !== null && wanted.some((p) => (current!.leaders[p] ?? -1) < 0) && attempt < LIST_ATTEMPTS; attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, LIST_RETRY_MS * attempt))
+      current = await this.layout(topic, true)
+    }
+    return current
+  }
+
   /** The newest of `versions` (highest first) the broker supports for `apiKey`, if any. */
   pickVersion(apiKey: number, versions: readonly number[]): number | undefined {
     const r = this.apiVersions.get(apiKey)

@@ -212,10 +212,18 @@ export class KafkaSink implements DlqSink {
       for (const m of batch) {
         if (layouts.has(m.topic)) continue
         const layout = await this.layout(m.topic, false)
-        if (layout === null) throw new UnavailableError(`Kafka at ${this.where()}: topic "${m.topic}" does not exist (dlq never creates topics)`)
+        if (layout === null) throw this.missing(m.topic)
         layouts.set(m.topic, layout)
       }
       const partitions = batch.map((m) => this.partitionFor(m, layouts.get(m.topic)!))
+      for (const [topic, layout] of layouts) {
+        const used = new Set(partitions.filter((_, i) => batch[i].topic === topic))
+        if ([...used].some((p) => (layout.leaders[p] ?? -1) < 0)) {
+          const led = await this.layout(topic, true).then((fresh) => fresh && this.client.withLeaders(topic, fresh, used))
+          if (led === null) throw this.missing(topic)
+          layouts.set(topic, led)
+        }
+      }
       const producer = await this.producerId(layouts.values().next().value!)
       const now = Date.now()
 
@@ -462,7 +470,7 @@ export class KafkaSink implements DlqSink {
         }
         await new Promise((resolve) => setTimeout(resolve, RETRY_DELAY_MS * n))
         const layout = await this.client.layout(topic, true)
-        if (layout === null) throw new UnavailableError(`Kafka at ${this.where()}: topic "${topic}" does not exist (dlq never creates topics)`)
+        if (layout === null) throw this.missing(topic)
         const leader = layout.leaders[partition] ?? -1
         if (leader < 0) {
           // No leader in the metadata yet (a failover under way): wait for one, as for LEADER_NOT_AVAILABLE.
@@ -507,6 +515,10 @@ export class KafkaSink implements DlqSink {
     } catch (error) {
       throw this.client.fail(error, topic)
     }
+  }
+
+  private missing(topic: string): UnavailableError {
+    return new UnavailableError(`Kafka at ${this.where()}: topic "${topic}" does not exist (dlq never creates topics)`)
   }
 
   private partitionFor(m: OutgoingMessage, layout: TopicLayout): number {
