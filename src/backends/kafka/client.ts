@@ -249,13 +249,14 @@ export class KafkaClient {
   }
 
   /**
-   * The layout again, read until it names a leader for each of `partitions` (a topic created
-   * a moment ago, a failover under way), as long as ListOffsets would wait; the last one read
-   * when some still has none (a send to it then fails as not sent).
+   * The layout read again, and again while it names no leader for one of `partitions` (a
+   * topic created a moment ago, a failover under way), as long as ListOffsets would wait: the
+   * last one read (a send to a partition still without a leader then fails as not sent), or
+   * null when the topic is gone.
    */
-  async withLeaders(topic: string, layout: TopicLayout, partitions: Iterable<number>): Promise<TopicLayout | null> {
+  async withLeaders(topic: string, partitions: Iterable<number>): Promise<TopicLayout | null> {
     const wanted = [...partitions]
-    let current: TopicLayout | null = layout
+    let current = await this.layout(topic, true)
     for (let attempt = 1; current !== null && wanted.some((p) => (current!.leaders[p] ?? -1) < 0) && attempt < LIST_ATTEMPTS; attempt++) {
       await new Promise((resolve) => setTimeout(resolve, LIST_RETRY_MS * attempt))
       current = await this.layout(topic, true)
@@ -315,7 +316,10 @@ export class KafkaClient {
     let todo = partitions
     for (let attempt = 1; ; attempt++) {
       const byLeader = new Map<number, number[]>()
-      for (const p of todo) byLeader.set(layout.leaders[p] ?? -1, [...(byLeader.get(layout.leaders[p] ?? -1) ?? []), p])
+      for (const p of todo) {
+        const leader = layout.leaders[p] ?? -1
+        byLeader.set(leader, [...(byLeader.get(leader) ?? []), p])
+      }
       const again: number[] = []
       let why: unknown = null
       await Promise.all(

@@ -219,7 +219,7 @@ export class KafkaSink implements DlqSink {
       for (const [topic, layout] of layouts) {
         const used = new Set(partitions.filter((_, i) => batch[i].topic === topic))
         if ([...used].some((p) => (layout.leaders[p] ?? -1) < 0)) {
-          const led = await this.layout(topic, true).then((fresh) => fresh && this.client.withLeaders(topic, fresh, used))
+          const led = await this.client.withLeaders(topic, used)
           if (led === null) throw this.missing(topic)
           layouts.set(topic, led)
         }
