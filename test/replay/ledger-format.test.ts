@@ -268,6 +268,38 @@ describe.runIf(kafka.available)('the Kafka topic ledger with batch events', asyn
     }
   })
 
+  it('a read of the log that fails part-way is read again from where it began: nothing it had read is lost to that ledger', async () => {
+    const uri = `${KAFKA_URI}/${uniqueName('ledger-partial')}`
+    // More than one Fetch of the log (1 MiB each): 4 batches of 12,000 ids no packing shortens.
+    const keys = Array.from({length: 48_000}, (_, i) => `kafka:TopicId:3:${((i * 7919) % 48_000) * 1_000_003}`)
+    const writer = await KafkaLedger.open(uri)
+    try {
+      for (let c = 0; c < 4; c++) {
+        const batch = keys.slice(c * 12_000, (c + 1) * 12_000)
+        const held = await writer.claim(batch.map((position) => ({position, target, mark: null})), 'host/1/a', false)
+        await writer.complete([...held].map((position, i) => ({position, target, offset: String(i)})), 'host/1/a')
+      }
+    } finally {
+      await writer.close()
+    }
+    // A ledger held open for long (browse keeps one): its second Fetch loses the connection.
+    const open = await KafkaLedger.open(uri)
+    try {
+      const client = (open as unknown as {client: {fetch: (...a: unknown[]) => Promise<unknown>}}).client
+      const real = client.fetch.bind(client)
+      let calls = 0
+      client.fetch = (...a: unknown[]) => (++calls === 2 ? Promise.reject(new Error('read ECONNRESET')) : real(...a))
+      await expect(open.read(keys)).rejects.toThrow()
+      const seen = await open.read(keys)
+      expect(calls).toBeGreaterThan(2)
+      expect(keys.filter((k) => seen.get(k)?.state !== 'done')).toEqual([])
+      // Another run may not take a message replayed.
+      expect([...(await open.claim([{position: keys[30_000], target, mark: null}], 'host/1/b', false))]).toEqual([])
+    } finally {
+      await open.close()
+    }
+  })
+
   it('two runs claiming the same batch at once: every message is held by exactly one', async () => {
     const uri = `${KAFKA_URI}/${uniqueName('ledger-race')}`
     const many = Array.from({length: 500}, (_, i) => `kafka:TopicId:1:${i}`)

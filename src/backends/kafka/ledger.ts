@@ -65,8 +65,12 @@ export class KafkaLedger implements ReplayLedger {
     try {
       const end = until ?? (await this.client.latest(this.topic, layout, [0])).get(0) ?? 0
       const events: AnyLedgerEvent[] = []
-      for await (const m of readPartition(this.client, this.topic, layout, 0, this.nextOffset, end)) {
-        this.nextOffset = m.offset + 1
+      // Moved on only once what was read is folded: a read that fails part-way (a lost
+      // connection, a moved leader) is read again from the same place next time, not skipped
+      // (its claims and dones lost to this instance: a message replayed would look free).
+      let next = this.nextOffset
+      for await (const m of readPartition(this.client, this.topic, layout, 0, next, end)) {
+        next = m.offset + 1
         try {
           const e: AnyLedgerEvent | null = m.value ? JSON.parse(m.value.toString('utf8')) : null
           if (e !== null) events.push(e)
@@ -75,7 +79,7 @@ export class KafkaLedger implements ReplayLedger {
         }
       }
       foldLedger(events, this.state, (position) => this.dropped.delete(position))
-      if (this.nextOffset < end) this.nextOffset = end
+      this.nextOffset = Math.max(this.nextOffset, next, end)
     } catch (error) {
       throw this.client.fail(error, this.topic)
     }
