@@ -167,6 +167,28 @@ describe.skipIf(!svc.available)('kafka sink (real broker)', () => {
     expect(sent.map((s) => [s.partition, s.offset])).toEqual([[0, '0'], [1, '0']])
   })
 
+  it("a message in doubt is found behind another producer's open transaction, and a transaction's record with its bytes is not taken for it", async () => {
+    const topic = await kafka.topic('sink-find-txn', 1)
+    await kafka.produce(topic, [{partition: 0, value: 'before'}])
+    type Finding = DlqSink & {mark(t: string, p: number | null): Promise<string | null>; find(m: unknown, mark: string | null): Promise<unknown>}
+    const [sink, before, after] = (await Promise.all([open(), open(), open()])) as Finding[]
+    const ours = {topic, partition: 0, key: Buffer.from('replayed'), value: Buffer.from('the DLQ message'), headers: [], timestamp: 1_700_000_000_000}
+    // An exactly-once application writes to the same partition; its transaction stays open
+    // (up to its transaction.timeout.ms), and holds a record with the same bytes.
+    const app = kafka.producer({transactionalId: `tx-${topic}`})
+    const txn = await app.beginTransaction()
+    try {
+      await txn.send({messages: [{topic, partition: 0, key: ours.key, value: ours.value, timestamp: BigInt(ours.timestamp)}]})
+      const mark = await sink.mark(topic, 0)
+      expect(await before.find(ours, mark)).toBeNull()
+      const [sent] = await sink.send([ours])
+      // The run died before completing it: the next run looks for it from its mark.
+      expect(await after.find(ours, mark)).toEqual({topic, partition: 0, offset: sent.offset})
+    } finally {
+      await txn.abort()
+    }
+  })
+
   it('a connection the broker closed is opened again for the next send', async () => {
     const topic = await kafka.topic('sink-reconnect', 1)
     const sink = await open()

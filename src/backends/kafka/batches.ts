@@ -99,8 +99,8 @@ export function recordSetNext(buf: Buffer, fallback: number): number {
   return next
 }
 
-export function decodeRecordSet(buf: Buffer, fromOffset: number, aborted: AbortedTransaction[]): DecodedRecordSet {
-  const decoder = new RecordSetDecoder(buf, fromOffset, aborted)
+export function decodeRecordSet(buf: Buffer, fromOffset: number, aborted: AbortedTransaction[], plainOnly = false): DecodedRecordSet {
+  const decoder = new RecordSetDecoder(buf, fromOffset, aborted, plainOnly)
   const messages = decoder.take(Number.POSITIVE_INFINITY)
   return {messages, next: decoder.next}
 }
@@ -135,6 +135,8 @@ export class RecordSetDecoder {
     /** The fetch offset: records before it are skipped. */
     readonly fromOffset: number,
     aborted: AbortedTransaction[],
+    /** Pass every batch of a transaction, committed or not (a read_uncommitted look for records a non-transactional producer wrote). */
+    private readonly plainOnly = false,
   ) {
     this.next = fromOffset
     this.pendingAborts = aborted.length > 0 ? [...aborted].sort((a, b) => a.firstOffset - b.firstOffset) : aborted
@@ -212,7 +214,7 @@ export class RecordSetDecoder {
           if (this.abortedProducers.has(producerId) && controlType(buf, batchStart, end, attributes) === 0) this.abortedProducers.delete(producerId)
           continue
         }
-        if (attributes & ATTR_TRANSACTIONAL && this.abortedProducers.has(producerId)) continue
+        if (attributes & ATTR_TRANSACTIONAL && (this.plainOnly || this.abortedProducers.has(producerId))) continue
         if (lastOffset < this.fromOffset) continue
 
         const count = buf.readInt32BE(batchStart + 57)

@@ -11,6 +11,7 @@ import {brokerText, type KafkaTarget} from './uri.js'
  * reading leaves no trace on the cluster.
  */
 export const READ_COMMITTED = 1
+export const READ_UNCOMMITTED = 0
 
 /** Fetch v12 names topics, v13+ use topic ids; the library has request writers for 12–17. */
 const FETCH_VERSIONS = [17, 16, 15, 14, 13, 12] as const
@@ -311,7 +312,7 @@ export class KafkaClient {
    * read_committed reader sees), else the first offset whose timestamp is at or after it
    * (-1 in the result when there is none).
    */
-  async listOffsets(topic: string, layout: TopicLayout, partitions: number[], timestamp: bigint): Promise<Map<number, number>> {
+  async listOffsets(topic: string, layout: TopicLayout, partitions: number[], timestamp: bigint, isolation = READ_COMMITTED): Promise<Map<number, number>> {
     const out = new Map<number, number>()
     let todo = partitions
     for (let attempt = 1; ; attempt++) {
@@ -327,7 +328,7 @@ export class KafkaClient {
           try {
             if (leader < 0) throw new this.lib.ProtocolError(5)
             const conn = await this.connection(leader)
-            const res = await this.listOffsetsApi.async(conn, -1, READ_COMMITTED, [
+            const res = await this.listOffsetsApi.async(conn, -1, isolation, [
               {name: topic, partitions: ps.map((p) => ({partitionIndex: p, currentLeaderEpoch: -1, timestamp}))},
             ])
             for (const t of res.topics) for (const p of t.partitions) out.set(p.partitionIndex, Number(p.offset))
@@ -358,10 +359,15 @@ export class KafkaClient {
     return this.listOffsets(topic, layout, partitions, LATEST)
   }
 
+  /** The high watermarks: the end of what is written, open transactions' records included. */
+  highWatermarks(topic: string, layout: TopicLayout, partitions: number[]) {
+    return this.listOffsets(topic, layout, partitions, LATEST, READ_UNCOMMITTED)
+  }
+
   /** One Fetch of one partition from its leader, without a fetch session (epoch -1). */
-  async fetch(topic: string, layout: TopicLayout, partition: number, offset: number, maxBytes: number): Promise<FetchedPartition> {
+  async fetch(topic: string, layout: TopicLayout, partition: number, offset: number, maxBytes: number, isolation = READ_COMMITTED): Promise<FetchedPartition> {
     const conn = await this.connection(layout.leaders[partition])
-    const res = await this.fetchApi.async(conn, 0, 1, maxBytes, READ_COMMITTED, 0, -1, [
+    const res = await this.fetchApi.async(conn, 0, 1, maxBytes, isolation, 0, -1, [
       {
         topicId: this.fetchVersion >= 13 ? layout.id : topic,
         partitions: [{partition, currentLeaderEpoch: -1, fetchOffset: BigInt(offset), lastFetchedEpoch: -1, partitionMaxBytes: maxBytes}],

@@ -385,8 +385,10 @@ export class KafkaSink implements DlqSink {
       if (!byDigest) {
         byDigest = new Map()
         try {
-          const end = (await this.client.latest(message.topic, layout, [p])).get(p) ?? 0
-          for await (const m of readPartition(this.client, message.topic, layout, p, from[p], end)) {
+          // To the high watermark, outside transactions: what this sink wrote (never in a
+          // transaction) is there behind another producer's open transaction too.
+          const end = (await this.client.highWatermarks(message.topic, layout, [p])).get(p) ?? 0
+          for await (const m of readPartition(this.client, message.topic, layout, p, from[p], end, true)) {
             const d = digest(m.key, m.value, m.headers)
             const list = byDigest.get(d) ?? []
             list.push(m.offset)
