@@ -175,6 +175,23 @@ describe.runIf(kafka.available)('purge --replayed on Kafka: DeleteRecords up to 
     expect(dlqJson(['inspect', csrc]).json.items).toHaveLength(1)
   })
 
+  it('DeleteRecords refused on one partition while another is cut: says which was cut, not "nothing was deleted"', async () => {
+    const {KafkaTopicPurger} = await import('../../src/backends/kafka/purge.js')
+    const topic = await fx.topic('purge-partial', 2)
+    await fx.produce(topic, [{partition: 0, value: 'a'}, {partition: 0, value: 'b'}, {partition: 1, value: 'c'}])
+    const purger = await KafkaTopicPurger.open(`${KAFKA_URI}/${topic}`)
+    try {
+      // A cut past partition 1's end stands for any refusal of one partition (its leader moved).
+      await expect(purger.deleteBefore(new Map([[0, 2], [1, 99]]))).rejects.toThrow(
+        /^Kafka refused DeleteRecords on "[^"]+" for partition 1 \(OFFSET_OUT_OF_RANGE\); nothing was deleted there; partition 0 was cut \(its log starts at 2 now\)/,
+      )
+      await expect(purger.deleteBefore(new Map([[1, 99]]))).rejects.toThrow(/^Kafka refused DeleteRecords on "[^"]+" \(OFFSET_OUT_OF_RANGE\); nothing was deleted$/)
+    } finally {
+      await purger.close()
+    }
+    expect(dlqJson(['inspect', `${KAFKA_URI}/${topic}`]).json.items.map((m: any) => m.position)).toEqual(['1:0'])
+  })
+
   it('never purges dlq’s own ledger topic', () => {
     const r = dlqJson(['purge', `${src}.dlq-replay-ledger`, '--replayed', '--yes'])
     expect(r.code).toBe(2)

@@ -40,10 +40,16 @@ export class KafkaTopicPurger implements KafkaPurger {
         res = await admin.deleteRecords({topics: [{name: this.topic, partitions: [...cuts].map(([partition, offset]) => ({partition, offset: BigInt(offset)}))}]})
       } catch (error) {
         const refused = brokerErrors(error)
+        // The broker answers per partition: the others' cuts may have gone through.
+        const cut = partitionsCut(error).filter(([p]) => cuts.has(p))
+        const done = cut.length === 0 ? 'nothing was deleted' : `nothing was deleted there; ${cut.map(([p, start]) => `partition ${p} was cut (its log starts at ${start} now)`).join(', ')} — run the purge again once the cause is fixed`
         if (refused.includes('POLICY_VIOLATION')) {
-          throw new DlqError(`topic "${this.topic}" does not allow deleting records (a compacted topic: cleanup.policy without delete); nothing was deleted`)
+          throw new DlqError(`topic "${this.topic}" does not allow deleting records (a compacted topic: cleanup.policy without delete); ${done}`)
         }
-        if (refused.length > 0) throw new DlqError(`Kafka refused DeleteRecords on "${this.topic}" (${[...new Set(refused)].join(', ')}); nothing was deleted`)
+        if (refused.length > 0) {
+          const failed = [...cuts.keys()].filter((p) => !cut.some(([q]) => q === p))
+          throw new DlqError(`Kafka refused DeleteRecords on "${this.topic}"${cut.length === 0 ? '' : ` for partition${failed.length === 1 ? '' : 's'} ${failed.join(', ')}`} (${[...new Set(refused)].join(', ')}); ${done}`)
+        }
         throw error
       }
       const out = new Map<number, number>()
@@ -55,6 +61,16 @@ export class KafkaTopicPurger implements KafkaPurger {
   async close(): Promise<void> {
     await this.client.close()
   }
+}
+
+/** The partitions a DeleteRecords failure cut all the same, with their new log start (the response the client nests in `errors[].response`). */
+function partitionsCut(error: unknown): Array<[number, number]> {
+  const out: Array<[number, number]> = []
+  for (const e of (error as {errors?: unknown[]})?.errors ?? []) {
+    const response = (e as {response?: {topics?: Array<{partitions?: Array<{partitionIndex: number; errorCode: number; lowWatermark: bigint}>}>}})?.response
+    for (const t of response?.topics ?? []) for (const p of t.partitions ?? []) if (p.errorCode === 0) out.push([p.partitionIndex, Number(p.lowWatermark)])
+  }
+  return out.sort((a, b) => a[0] - b[0])
 }
 
 /** The broker's per-partition error names in a DeleteRecords failure (the client nests them in `errors[].response[]`). */
