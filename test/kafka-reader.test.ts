@@ -632,6 +632,39 @@ describe.skipIf(!svc.available)('kafka reader (real broker)', () => {
       expect(failures).toEqual([])
     })
 
+    it('a fetch answered "not the leader" three times in a row (a leader moving) is sent again after the metadata is read again: a small log and a page are read whole', async () => {
+      const {readPartition} = await import('../src/backends/kafka/log.js')
+      const topic = await kafka.topic('leader-moving', 1)
+      await kafka.produce(topic, [{partition: 0, value: 'a'}, {partition: 0, value: 'b'}])
+      // The broker is real; its first three answers are made NOT_LEADER_OR_FOLLOWER (6), as a broker gives while leadership moves.
+      const moving = (client: KafkaClient) => {
+        const real = client.fetch.bind(client)
+        const seen = {refused: 0, metadata: 0}
+        client.fetch = async (...a: Parameters<KafkaClient['fetch']>) => {
+          const fp = await real(...a)
+          return seen.refused < 3 ? (seen.refused++, {...fp, errorCode: 6, records: null}) : fp
+        }
+        const layout = client.layout.bind(client)
+        client.layout = (t: string, refresh?: boolean) => ((seen.metadata += refresh ? 1 : 0), layout(t, refresh))
+        return seen
+      }
+      const client = await KafkaClient.open(parseKafkaUri(`${KAFKA_URI}/${topic}`, {needTopic: true}), {topic})
+      try {
+        const seen = moving(client)
+        const got: string[] = []
+        for await (const m of readPartition(client, topic, (await client.layout(topic))!, 0, 0, 2)) got.push(m.value!.toString())
+        expect(got).toEqual(['a', 'b'])
+        expect(seen).toEqual({refused: 3, metadata: 3})
+      } finally {
+        await client.close()
+      }
+      const reader = await open(topic)
+      const seen = moving((reader as unknown as {client: KafkaClient}).client)
+      const page = await reader.page({from: null, limit: 10, filter: MATCH_ALL})
+      expect(page.records.map((r) => r.payload!.toString())).toEqual(['a', 'b'])
+      expect(seen.refused).toBe(3)
+    })
+
     it('a layout that names no leader yet is read again, not failed with "no leader"', async () => {
       const topic = await kafka.topic('no-leader-yet', 3)
       await kafka.produceBulk(topic, [0, 1, 2, 2].map((partition, i): TestMessage => ({partition, key: `k${i}`, value: `v${i}`, headers: []})))

@@ -26,9 +26,19 @@ const LATEST = -1n
  * new leader has no high watermark yet (OFFSET_NOT_AVAILABLE).
  */
 const LIST_RETRIABLE = new Set([3, 5, 6, 74, 75, 78])
-/** Attempts of one ListOffsets, LIST_RETRY_MS longer apart each time (about 10 s in all). */
-const LIST_ATTEMPTS = 14
-const LIST_RETRY_MS = 100
+/**
+ * Attempts of a request refused because the partition's leader is not (yet) serving it — a
+ * ListOffsets, a Fetch of a small log — each after `leaderWait` (about 10 s in all).
+ */
+export const LEADER_ATTEMPTS = 14
+/** The wait before attempt `attempt + 1`: 100 ms longer each time. */
+export const leaderWait = (attempt: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, 100 * attempt))
+/**
+ * Fetch partition errors after which the metadata is read again and the fetch sent again:
+ * not the leader, no leader, fenced or unknown leader epoch, unknown partition or topic id
+ * (a topic just created, a leader moved).
+ */
+export const STALE_LEADER = new Set([3, 5, 6, 74, 75, 100])
 
 export interface TopicLayout {
   id: string
@@ -258,8 +268,8 @@ export class KafkaClient {
   async withLeaders(topic: string, partitions: Iterable<number>): Promise<TopicLayout | null> {
     const wanted = [...partitions]
     let current = await this.layout(topic, true)
-    for (let attempt = 1; current !== null && wanted.some((p) => (current!.leaders[p] ?? -1) < 0) && attempt < LIST_ATTEMPTS; attempt++) {
-      await new Promise((resolve) => setTimeout(resolve, LIST_RETRY_MS * attempt))
+    for (let attempt = 1; current !== null && wanted.some((p) => (current!.leaders[p] ?? -1) < 0) && attempt < LEADER_ATTEMPTS; attempt++) {
+      await leaderWait(attempt)
       current = await this.layout(topic, true)
     }
     return current
@@ -340,8 +350,8 @@ export class KafkaClient {
         }),
       )
       if (again.length === 0) break
-      if (attempt >= LIST_ATTEMPTS) throw why
-      await new Promise((resolve) => setTimeout(resolve, LIST_RETRY_MS * attempt))
+      if (attempt >= LEADER_ATTEMPTS) throw why
+      await leaderWait(attempt)
       const fresh = await this.layout(topic, true)
       if (fresh === null) throw why
       layout = fresh

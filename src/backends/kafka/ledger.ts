@@ -41,7 +41,8 @@ export class KafkaLedger implements ReplayLedger {
   }
 
   private async ensureTopic(create: boolean): Promise<TopicLayout | null> {
-    if (this.layout) return this.layout
+    // The client's layout, which its reads refresh when a leader moves (this one only says the topic is there).
+    if (this.layout) return (await this.client.layout(this.topic).catch(() => null)) ?? this.layout
     let layout = await this.client.layout(this.topic, true).catch((e) => Promise.reject(this.client.fail(e, this.topic)))
     if (layout === null && create) {
       await withAdmin(this.client, this.topic, (admin) => createLogTopic(admin, this.topic, async () => (await this.client.layout(this.topic, true)) !== null))

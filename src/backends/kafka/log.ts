@@ -1,6 +1,6 @@
 import type {KafkaMessage} from './batches.js'
 import {decodeRecordSet} from './batches.js'
-import {READ_COMMITTED, READ_UNCOMMITTED, type KafkaClient, type TopicLayout} from './client.js'
+import {LEADER_ATTEMPTS, leaderWait, READ_COMMITTED, READ_UNCOMMITTED, STALE_LEADER, type KafkaClient, type TopicLayout} from './client.js'
 
 const FETCH_BYTES = 1024 * 1024
 
@@ -17,9 +17,19 @@ const FETCH_BYTES = 1024 * 1024
  */
 export async function* readPartition(client: KafkaClient, topic: string, layout: TopicLayout, partition: number, from: number, until: number, plainOnly = false): AsyncGenerator<KafkaMessage> {
   let offset = from
+  let stale = 0
   while (offset < until) {
     const fp = await client.fetch(topic, layout, partition, offset, FETCH_BYTES, plainOnly ? READ_UNCOMMITTED : READ_COMMITTED)
+    // The leader moved, or has not taken the partition yet: read the metadata again and ask it.
+    if (STALE_LEADER.has(fp.errorCode) && ++stale < LEADER_ATTEMPTS) {
+      await leaderWait(stale)
+      const fresh = await client.layout(topic, true)
+      if (fresh === null) throw new client.lib.ProtocolError(3)
+      layout = fresh
+      continue
+    }
     if (fp.errorCode !== 0) throw new client.lib.ProtocolError(fp.errorCode)
+    stale = 0
     if (offset < fp.logStartOffset) offset = fp.logStartOffset
     const end = Math.min(until, !plainOnly && fp.lastStableOffset >= 0 ? fp.lastStableOffset : fp.highWatermark)
     if (!fp.records || fp.records.length === 0 || offset >= end) {

@@ -5,7 +5,7 @@ import type {DlqReader, FollowRequest, LastOfEachRequest, LogBounds, Page, PageB
 import {kafkaPageBefore, type KafkaBackwardPort} from './backward.js'
 import type {DecodedRecord} from '../../core/record.js'
 import {decodeRecordSet, RecordSetDecoder, recordSetNext, type DecodedRecordSet, type KafkaMessage} from './batches.js'
-import {KafkaClient, type FetchedPartition, type TopicLayout} from './client.js'
+import {KafkaClient, LEADER_ATTEMPTS, leaderWait, STALE_LEADER, type FetchedPartition, type TopicLayout} from './client.js'
 import {CorruptBatchError} from './codecs.js'
 import {isConnectionLost} from '../../core/errors.js'
 import {formatCursor, formatPosition, parseCursor, singlePosition, type Cursor} from './positions.js'
@@ -43,8 +43,6 @@ const FOLLOW_METADATA_MS = 3000
 const NEWEST_PARALLEL = 8
 
 const OFFSET_OUT_OF_RANGE = 1
-/** Leadership moved: refresh metadata and try once more. */
-const STALE_LEADER = new Set([6, 74, 75, 3, 100]) // NOT_LEADER_OR_FOLLOWER, FENCED/UNKNOWN_LEADER_EPOCH, UNKNOWN_TOPIC_OR_PARTITION, UNKNOWN_TOPIC_ID
 
 const ESCAPE = Buffer.from('\\u')
 /** Fields whose `=` value a header-less record stores literally in its key or JSON value. */
@@ -481,8 +479,8 @@ export class KafkaReader implements DlqReader {
   }
 
   /**
-   * Handles a partition-level error of a fetch: a leader move is retried once after a
-   * metadata refresh; an offset that fell below the log start (retention ran while we
+   * Handles a partition-level error of a fetch: a leader move is retried after a metadata
+   * refresh, until a leader answers (LEADER_ATTEMPTS, ~10 s); an offset that fell below the log start (retention ran while we
    * read) moves to the new start. Returns null when there is nothing (more) to read.
    */
   private async settle(lane: Lane, fp: FetchedPartition, from: number, opts: {outOfRangeIsEnd?: boolean; bytes?: number} = {}, retried = false): Promise<FetchedPartition | null> {
@@ -498,10 +496,15 @@ export class KafkaReader implements DlqReader {
       return this.settle(lane, await this.call(() => this.fetchRaw(lane, start)), start, opts, true)
     }
     if (STALE_LEADER.has(fp.errorCode)) {
-      const layout = await this.call(() => this.client.layout(this.topic, true))
-      if (layout === null) throw this.client.fail(new this.client.lib.ProtocolError(3), this.topic)
-      this.layout = layout
-      return this.settle(lane, await this.call(() => this.client.fetch(this.topic, this.layout, lane.partition, from, opts.bytes ?? SCAN_FETCH_BYTES)), from, opts, true)
+      // The leader moved, or has not taken the partition yet: the metadata is read again until it names one that answers.
+      for (let attempt = 1; ; attempt++) {
+        const layout = await this.call(() => this.client.layout(this.topic, true))
+        if (layout === null) throw this.client.fail(new this.client.lib.ProtocolError(3), this.topic)
+        this.layout = layout
+        const again = await this.call(() => this.client.fetch(this.topic, this.layout, lane.partition, from, opts.bytes ?? SCAN_FETCH_BYTES))
+        if (!STALE_LEADER.has(again.errorCode) || attempt >= LEADER_ATTEMPTS) return this.settle(lane, again, from, opts, true)
+        await leaderWait(attempt)
+      }
     }
     throw this.client.fail(new this.client.lib.ProtocolError(fp.errorCode), this.topic)
   }
