@@ -353,7 +353,8 @@ export class KafkaClient {
       if (attempt >= LEADER_ATTEMPTS) throw why
       await leaderWait(attempt)
       const fresh = await this.layout(topic, true)
-      if (fresh === null) throw why
+      // Gone, or deleted and made again meanwhile (another log: offsets of the two must not mix).
+      if (fresh === null || fresh.id !== layout.id) throw why
       layout = fresh
       todo = again
     }
