@@ -275,6 +275,17 @@ export class KafkaClient {
     return current
   }
 
+  /**
+   * After a request the leader refused: the layout read again (`withLeaders`: waiting while it
+   * names no leader for `partition`), in the same topic — one deleted and made again meanwhile
+   * is another log, whose offsets must not be read as this one's (unknown topic, as when gone).
+   */
+  async sameTopicLed(topic: string, layout: TopicLayout, partition: number): Promise<TopicLayout> {
+    const fresh = await this.withLeaders(topic, [partition])
+    if (fresh === null || fresh.id !== layout.id) throw new this.lib.ProtocolError(3)
+    return fresh
+  }
+
   /** The newest of `versions` (highest first) the broker supports for `apiKey`, if any. */
   pickVersion(apiKey: number, versions: readonly number[]): number | undefined {
     const r = this.apiVersions.get(apiKey)

@@ -15,17 +15,19 @@ const FETCH_BYTES = 1024 * 1024
  * holds a read_committed reader at its first record until it ends (up to the producer's
  * transaction.timeout.ms); and no record of a transaction, aborted or not, is taken for it.
  */
-export async function* readPartition(client: KafkaClient, topic: string, layout: TopicLayout, partition: number, from: number, until: number, plainOnly = false): AsyncGenerator<KafkaMessage> {
+export async function* readPartition(client: KafkaClient, topic: string, layout: TopicLayout, partition: number, from: number, until: number, plainOnly = false, reached?: {offset: number}): AsyncGenerator<KafkaMessage> {
   let offset = from
   let stale = 0
+  const at = (o: number) => {
+    if (reached) reached.offset = o
+  }
+  at(from)
   while (offset < until) {
     const fp = await client.fetch(topic, layout, partition, offset, FETCH_BYTES, plainOnly ? READ_UNCOMMITTED : READ_COMMITTED)
     // The leader moved, or has not taken the partition yet: read the metadata again and ask it.
     if (STALE_LEADER.has(fp.errorCode) && ++stale < LEADER_ATTEMPTS) {
       await leaderWait(stale)
-      const fresh = await client.layout(topic, true)
-      if (fresh === null) throw new client.lib.ProtocolError(3)
-      layout = fresh
+      layout = await client.sameTopicLed(topic, layout, partition)
       continue
     }
     if (fp.errorCode !== 0) throw new client.lib.ProtocolError(fp.errorCode)
@@ -40,5 +42,6 @@ export async function* readPartition(client: KafkaClient, topic: string, layout:
     for (const m of set.messages) if (m.offset >= offset && m.offset < until) yield m
     if (set.next <= offset) return
     offset = set.next
+    at(Math.min(offset, until))
   }
 }

@@ -498,9 +498,7 @@ export class KafkaReader implements DlqReader {
     if (STALE_LEADER.has(fp.errorCode)) {
       // The leader moved, or has not taken the partition yet: the metadata is read again until it names one that answers.
       for (let attempt = 1; ; attempt++) {
-        const layout = await this.call(() => this.client.layout(this.topic, true))
-        if (layout === null) throw this.client.fail(new this.client.lib.ProtocolError(3), this.topic)
-        this.layout = layout
+        this.layout = await this.call(() => this.client.sameTopicLed(this.topic, this.layout, lane.partition))
         const again = await this.call(() => this.client.fetch(this.topic, this.layout, lane.partition, from, opts.bytes ?? SCAN_FETCH_BYTES))
         if (!STALE_LEADER.has(again.errorCode) || attempt >= LEADER_ATTEMPTS) return this.settle(lane, again, from, opts, true)
         await leaderWait(attempt)
