@@ -300,6 +300,33 @@ describe.runIf(kafka.available)('the Kafka topic ledger with batch events', asyn
     }
   })
 
+  it("a read that stops short of the end (a new leader's high watermark catching up) goes on from there next time", async () => {
+    const uri = `${KAFKA_URI}/${uniqueName('ledger-short')}`
+    const writer = await KafkaLedger.open(uri)
+    const some = ids.map((id) => `${id}-short`)
+    try {
+      await writer.claim(some.map((position) => ({position, target, mark: null})), 'host/1/a', false)
+      await writer.complete(some.map((position, i) => ({position, target, offset: String(i)})), 'host/1/a')
+    } finally {
+      await writer.close()
+    }
+    const open = await KafkaLedger.open(uri)
+    try {
+      // The first Fetch is answered as a leader just elected may: nothing yet, high watermark 0.
+      const client = (open as unknown as {client: {fetch: (...a: unknown[]) => Promise<Record<string, unknown>>}}).client
+      const real = client.fetch.bind(client)
+      let calls = 0
+      client.fetch = async (...a: unknown[]) => {
+        const fp = await real(...a)
+        return ++calls === 1 ? {...fp, records: null, highWatermark: 0, lastStableOffset: 0} : fp
+      }
+      expect([...(await open.read(some)).values()].filter((e) => e.state === 'done')).toHaveLength(0)
+      expect([...(await open.read(some)).values()].filter((e) => e.state === 'done')).toHaveLength(some.length)
+    } finally {
+      await open.close()
+    }
+  })
+
   it('two runs claiming the same batch at once: every message is held by exactly one', async () => {
     const uri = `${KAFKA_URI}/${uniqueName('ledger-race')}`
     const many = Array.from({length: 500}, (_, i) => `kafka:TopicId:1:${i}`)

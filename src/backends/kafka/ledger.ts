@@ -69,9 +69,10 @@ export class KafkaLedger implements ReplayLedger {
       // Moved on only once what was read is folded: a read that fails part-way (a lost
       // connection, a moved leader) is read again from the same place next time, not skipped
       // (its claims and dones lost to this instance: a message replayed would look free).
-      let next = this.nextOffset
-      for await (const m of readPartition(this.client, this.topic, layout, 0, next, end)) {
-        next = m.offset + 1
+      // How far the read got: to `end`, or short of it when the broker's end was behind it (a
+      // new leader's high watermark catching up), where the next read goes on.
+      const reached = {offset: this.nextOffset}
+      for await (const m of readPartition(this.client, this.topic, layout, 0, this.nextOffset, end, false, reached)) {
         try {
           const e: AnyLedgerEvent | null = m.value ? JSON.parse(m.value.toString('utf8')) : null
           if (e !== null) events.push(e)
@@ -80,7 +81,7 @@ export class KafkaLedger implements ReplayLedger {
         }
       }
       foldLedger(events, this.state, (position) => this.dropped.delete(position))
-      this.nextOffset = Math.max(this.nextOffset, next, end)
+      this.nextOffset = Math.max(this.nextOffset, reached.offset)
     } catch (error) {
       throw this.client.fail(error, this.topic)
     }
