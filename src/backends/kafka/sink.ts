@@ -269,7 +269,10 @@ export class KafkaSink implements DlqSink {
         }
         for (const [leader, topics] of byLeader) sends.push({request: r, leader, topics})
       }
-      const connections = await Promise.all(sends.map((s) => this.client.connection(s.leader)))
+      // Nothing is on the wire yet: a leader not reached (none elected, a refused connection) leaves the batch certainly not sent.
+      const connections = await Promise.all(sends.map((s) => this.client.connection(s.leader))).catch((error) =>
+        Promise.reject(new NotSentError(`not sent: ${this.client.fail(error, batch[0].topic).message}`, error)),
+      )
 
       // A partition this producer has not written to yet: the broker, holding no sequence
       // state for it, takes whatever sequence comes first — so if the first batch fails (its
