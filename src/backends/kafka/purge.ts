@@ -40,17 +40,24 @@ export class KafkaTopicPurger implements KafkaPurger {
         res = await admin.deleteRecords({topics: [{name: this.topic, partitions: [...cuts].map(([partition, offset]) => ({partition, offset: BigInt(offset)}))}]})
       } catch (error) {
         const refused = brokerErrors(error)
-        // The broker answers per partition: the others' cuts may have gone through.
-        const cut = partitionsCut(error).filter(([p]) => cuts.has(p))
-        const done = cut.length === 0 ? 'nothing was deleted' : `nothing was deleted there; ${cut.map(([p, start]) => `partition ${p} was cut (its log starts at ${start} now)`).join(', ')} — run the purge again once the cause is fixed`
+        if (refused.length === 0) throw error
+        // The brokers answer per partition, and the library keeps only the failed answers: what
+        // was cut all the same is read back from the partitions' log starts.
+        const layout = await this.client.layout(this.topic).catch(() => null)
+        const starts = layout && (await this.client.earliest(this.topic, layout, [...cuts.keys()]).catch(() => null))
+        const cut = starts === null ? null : [...cuts].filter(([p, before]) => (starts.get(p) ?? -1) >= before).map(([p]) => p)
+        const failed = cut === null ? [...cuts.keys()] : [...cuts.keys()].filter((p) => !cut.includes(p))
+        const done =
+          cut === null
+            ? 'whether any partition was cut could not be read back: run the purge again to see what is left'
+            : cut.length === 0
+              ? 'nothing was deleted'
+              : `nothing was deleted there; ${cut.map((p) => `partition ${p} was cut (its log starts at ${starts!.get(p)} now)`).join(', ')} — run the purge again once the cause is fixed`
+        const which = cut === null || cut.length === 0 ? '' : ` for partition${failed.length === 1 ? '' : 's'} ${failed.join(', ')}`
         if (refused.includes('POLICY_VIOLATION')) {
-          throw new DlqError(`topic "${this.topic}" does not allow deleting records (a compacted topic: cleanup.policy without delete); ${done}`)
+          throw new DlqError(`topic "${this.topic}" does not allow deleting records (a compacted topic: cleanup.policy without delete)${which}; ${done}`)
         }
-        if (refused.length > 0) {
-          const failed = [...cuts.keys()].filter((p) => !cut.some(([q]) => q === p))
-          throw new DlqError(`Kafka refused DeleteRecords on "${this.topic}"${cut.length === 0 ? '' : ` for partition${failed.length === 1 ? '' : 's'} ${failed.join(', ')}`} (${[...new Set(refused)].join(', ')}); ${done}`)
-        }
-        throw error
+        throw new DlqError(`Kafka refused DeleteRecords on "${this.topic}"${which} (${[...new Set(refused)].join(', ')}); ${done}`)
       }
       const out = new Map<number, number>()
       for (const t of res) for (const p of t.partitions) out.set(p.partition, Number(p.lowWatermark))
@@ -61,16 +68,6 @@ export class KafkaTopicPurger implements KafkaPurger {
   async close(): Promise<void> {
     await this.client.close()
   }
-}
-
-/** The partitions a DeleteRecords failure cut all the same, with their new log start (the response the client nests in `errors[].response`). */
-function partitionsCut(error: unknown): Array<[number, number]> {
-  const out: Array<[number, number]> = []
-  for (const e of (error as {errors?: unknown[]})?.errors ?? []) {
-    const response = (e as {response?: {topics?: Array<{partitions?: Array<{partitionIndex: number; errorCode: number; lowWatermark: bigint}>}>}})?.response
-    for (const t of response?.topics ?? []) for (const p of t.partitions ?? []) if (p.errorCode === 0) out.push([p.partitionIndex, Number(p.lowWatermark)])
-  }
-  return out.sort((a, b) => a[0] - b[0])
 }
 
 /** The broker's per-partition error names in a DeleteRecords failure (the client nests them in `errors[].response[]`). */
