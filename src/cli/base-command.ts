@@ -1,6 +1,7 @@
 import {Command, Errors, Flags} from '@oclif/core'
 import {DlqError, EXIT_CODES_HELP} from '../core/errors.js'
 import {escapeText, safeJson} from '../output/escape.js'
+import {written} from './stdout.js'
 
 /**
  * Every dlq command: `--json`, and the one place where errors become exit codes
@@ -58,6 +59,8 @@ export abstract class BaseCommand extends Command {
     const lines = message.split('\n').map((l) => escapeText(l.replace(/\t/g, '  ')))
     process.stderr.write(`Error: ${lines.join('\n       ')}\n`)
     if (exitCode === 1 && !(err instanceof DlqError) && process.env.DLQ_DEBUG) process.stderr.write(`${err.stack}\n`)
+    // oclif ends the process with process.exit: what a slow reader has not taken yet would be lost.
+    await Promise.all([written(process.stdout), written(process.stderr)])
     this.exit(exitCode)
     throw err
   }

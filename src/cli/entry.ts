@@ -12,6 +12,7 @@ import {Errors} from '@oclif/core'
 
 export {execute} from '@oclif/core'
 export {COMMAND_NOT_FOUND} from './not-found.js'
+export {written} from './stdout.js'
 
 type CommandClass = Command.Class
 const LOADERS: Record<string, () => Promise<{default: CommandClass}>> = {

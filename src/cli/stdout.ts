@@ -42,3 +42,21 @@ export function abortOnEpipe(stop: AbortController): void {
     else throw error
   })
 }
+
+/**
+ * Resolves once everything written to `out` so far has been handed to the OS (a pipe whose
+ * reader is slower than dlq holds the rest in memory), or the stream failed or is gone. Before
+ * the process is ended with process.exit — oclif does after an error — whatever is still
+ * queued would be lost: the end of a `--json` document with its error (a CI job reading it got
+ * invalid JSON), or the last rows of a table.
+ */
+export function written(out: Writable): Promise<void> {
+  if (out.destroyed || out.writableLength === 0) return Promise.resolve()
+  return new Promise((resolve) => {
+    try {
+      out.write('', () => resolve())
+    } catch {
+      resolve()
+    }
+  })
+}
