@@ -32,7 +32,11 @@ export async function* readPartition(client: KafkaClient, topic: string, layout:
     }
     if (fp.errorCode !== 0) throw new client.lib.ProtocolError(fp.errorCode)
     stale = 0
-    if (offset < fp.logStartOffset) offset = fp.logStartOffset
+    if (offset < fp.logStartOffset) {
+      // Deleted below there (retention, DeleteRecords): nothing to read before it.
+      offset = fp.logStartOffset
+      at(Math.min(offset, until))
+    }
     const end = Math.min(until, !plainOnly && fp.lastStableOffset >= 0 ? fp.lastStableOffset : fp.highWatermark)
     if (!fp.records || fp.records.length === 0 || offset >= end) {
       if (offset >= end) return
