@@ -19,26 +19,25 @@ const LIST_OFFSETS_VERSIONS = [9, 8, 7, 6, 5] as const
 const EARLIEST = -2n
 const LATEST = -1n
 /**
- * ListOffsets partition errors after which the request is sent again, to the leader the
- * metadata names when read again: the partition has no leader yet or the leader has not
- * taken it yet (a topic just created: a tenth of new topics answer NOT_LEADER_OR_FOLLOWER for
- * a moment on Kafka 4.1, after the metadata already names the leader), leadership moved, or a
- * new leader has no high watermark yet (OFFSET_NOT_AVAILABLE).
- */
-const LIST_RETRIABLE = new Set([3, 5, 6, 74, 75, 78])
-/**
  * Attempts of a request refused because the partition's leader is not (yet) serving it — a
  * ListOffsets, a Fetch of a small log — each after `leaderWait` (about 10 s in all).
  */
-export const LEADER_ATTEMPTS = 14
+const LEADER_ATTEMPTS = 14
 /** The wait before attempt `attempt + 1`: 100 ms longer each time. */
-export const leaderWait = (attempt: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, 100 * attempt))
+const leaderWait = (attempt: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, 100 * attempt))
 /**
  * Fetch partition errors after which the metadata is read again and the fetch sent again:
  * not the leader, no leader, fenced or unknown leader epoch, unknown partition or topic id
  * (a topic just created, a leader moved).
  */
 export const STALE_LEADER = new Set([3, 5, 6, 74, 75, 100])
+/**
+ * ListOffsets partition errors after which the request is sent again, to the leader the
+ * metadata names when read again: those of STALE_LEADER (a topic just created: a tenth of new
+ * topics answer NOT_LEADER_OR_FOLLOWER for a moment on Kafka 4.1, after the metadata already
+ * names the leader), and a new leader without a high watermark yet (OFFSET_NOT_AVAILABLE).
+ */
+const LIST_RETRIABLE = new Set([...STALE_LEADER, 78])
 
 export interface TopicLayout {
   id: string
@@ -276,14 +275,22 @@ export class KafkaClient {
   }
 
   /**
-   * After a request the leader refused: the layout read again (`withLeaders`: waiting while it
-   * names no leader for `partition`), in the same topic — one deleted and made again meanwhile
-   * is another log, whose offsets must not be read as this one's (unknown topic, as when gone).
+   * A Fetch of one partition again, after one answered with a STALE_LEADER error: the layout is
+   * read again (`withLeaders`: waiting while it names no leader for `partition`) and the fetch
+   * sent to the leader it names, again after `leaderWait` while the answer is still one of
+   * those, up to LEADER_ATTEMPTS. The last answer, and the layout it came from. A topic deleted
+   * and made again meanwhile is another log, whose offsets must not be read as this one's: it
+   * fails as unknown, as one gone does.
    */
-  async sameTopicLed(topic: string, layout: TopicLayout, partition: number): Promise<TopicLayout> {
-    const fresh = await this.withLeaders(topic, [partition])
-    if (fresh === null || fresh.id !== layout.id) throw new this.lib.ProtocolError(3)
-    return fresh
+  async refetch(topic: string, layout: TopicLayout, partition: number, offset: number, maxBytes: number, isolation = READ_COMMITTED): Promise<{fp: FetchedPartition; layout: TopicLayout}> {
+    for (let attempt = 1; ; attempt++) {
+      const fresh = await this.withLeaders(topic, [partition])
+      if (fresh === null || fresh.id !== layout.id) throw new this.lib.ProtocolError(3)
+      layout = fresh
+      const fp = await this.fetch(topic, layout, partition, offset, maxBytes, isolation)
+      if (!STALE_LEADER.has(fp.errorCode) || attempt >= LEADER_ATTEMPTS) return {fp, layout}
+      await leaderWait(attempt)
+    }
   }
 
   /** The newest of `versions` (highest first) the broker supports for `apiKey`, if any. */

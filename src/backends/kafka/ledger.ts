@@ -66,11 +66,10 @@ export class KafkaLedger implements ReplayLedger {
     try {
       const end = until ?? (await this.client.latest(this.topic, layout, [0])).get(0) ?? 0
       const events: AnyLedgerEvent[] = []
-      // Moved on only once what was read is folded: a read that fails part-way (a lost
-      // connection, a moved leader) is read again from the same place next time, not skipped
-      // (its claims and dones lost to this instance: a message replayed would look free).
-      // How far the read got: to `end`, or short of it when the broker's end was behind it (a
-      // new leader's high watermark catching up), where the next read goes on.
+      // Moved on only once what was read is folded, and only as far as the read got: a read
+      // that fails part-way (a lost connection) or stops short of `end` (a new leader's high
+      // watermark catching up) goes on from there next time; skipped, its claims and dones
+      // would be lost to this instance, and a message replayed would look free.
       const reached = {offset: this.nextOffset}
       for await (const m of readPartition(this.client, this.topic, layout, 0, this.nextOffset, end, false, reached)) {
         try {

@@ -1,6 +1,6 @@
 import type {KafkaMessage} from './batches.js'
 import {decodeRecordSet} from './batches.js'
-import {LEADER_ATTEMPTS, leaderWait, READ_COMMITTED, READ_UNCOMMITTED, STALE_LEADER, type KafkaClient, type TopicLayout} from './client.js'
+import {READ_COMMITTED, READ_UNCOMMITTED, STALE_LEADER, type KafkaClient, type TopicLayout} from './client.js'
 
 const FETCH_BYTES = 1024 * 1024
 
@@ -17,21 +17,16 @@ const FETCH_BYTES = 1024 * 1024
  */
 export async function* readPartition(client: KafkaClient, topic: string, layout: TopicLayout, partition: number, from: number, until: number, plainOnly = false, reached?: {offset: number}): AsyncGenerator<KafkaMessage> {
   let offset = from
-  let stale = 0
+  const isolation = plainOnly ? READ_UNCOMMITTED : READ_COMMITTED
   const at = (o: number) => {
     if (reached) reached.offset = o
   }
   at(from)
   while (offset < until) {
-    const fp = await client.fetch(topic, layout, partition, offset, FETCH_BYTES, plainOnly ? READ_UNCOMMITTED : READ_COMMITTED)
-    // The leader moved, or has not taken the partition yet: read the metadata again and ask it.
-    if (STALE_LEADER.has(fp.errorCode) && ++stale < LEADER_ATTEMPTS) {
-      await leaderWait(stale)
-      layout = await client.sameTopicLed(topic, layout, partition)
-      continue
-    }
+    let fp = await client.fetch(topic, layout, partition, offset, FETCH_BYTES, isolation)
+    // The leader moved, or has not taken the partition yet: ask the one the metadata names now.
+    if (STALE_LEADER.has(fp.errorCode)) ({fp, layout} = await client.refetch(topic, layout, partition, offset, FETCH_BYTES, isolation))
     if (fp.errorCode !== 0) throw new client.lib.ProtocolError(fp.errorCode)
-    stale = 0
     if (offset < fp.logStartOffset) {
       // Deleted below there (retention, DeleteRecords): nothing to read before it.
       offset = fp.logStartOffset

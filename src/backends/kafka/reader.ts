@@ -5,7 +5,7 @@ import type {DlqReader, FollowRequest, LastOfEachRequest, LogBounds, Page, PageB
 import {kafkaPageBefore, type KafkaBackwardPort} from './backward.js'
 import type {DecodedRecord} from '../../core/record.js'
 import {decodeRecordSet, RecordSetDecoder, recordSetNext, type DecodedRecordSet, type KafkaMessage} from './batches.js'
-import {KafkaClient, LEADER_ATTEMPTS, leaderWait, STALE_LEADER, type FetchedPartition, type TopicLayout} from './client.js'
+import {KafkaClient, STALE_LEADER, type FetchedPartition, type TopicLayout} from './client.js'
 import {CorruptBatchError} from './codecs.js'
 import {isConnectionLost} from '../../core/errors.js'
 import {formatCursor, formatPosition, parseCursor, singlePosition, type Cursor} from './positions.js'
@@ -496,13 +496,10 @@ export class KafkaReader implements DlqReader {
       return this.settle(lane, await this.call(() => this.fetchRaw(lane, start)), start, opts, true)
     }
     if (STALE_LEADER.has(fp.errorCode)) {
-      // The leader moved, or has not taken the partition yet: the metadata is read again until it names one that answers.
-      for (let attempt = 1; ; attempt++) {
-        this.layout = await this.call(() => this.client.sameTopicLed(this.topic, this.layout, lane.partition))
-        const again = await this.call(() => this.client.fetch(this.topic, this.layout, lane.partition, from, opts.bytes ?? SCAN_FETCH_BYTES))
-        if (!STALE_LEADER.has(again.errorCode) || attempt >= LEADER_ATTEMPTS) return this.settle(lane, again, from, opts, true)
-        await leaderWait(attempt)
-      }
+      // The leader moved, or has not taken the partition yet: asked again where the metadata says, until one answers.
+      const again = await this.call(() => this.client.refetch(this.topic, this.layout, lane.partition, from, opts.bytes ?? SCAN_FETCH_BYTES))
+      this.layout = again.layout
+      return this.settle(lane, again.fp, from, opts, true)
     }
     throw this.client.fail(new this.client.lib.ProtocolError(fp.errorCode), this.topic)
   }
